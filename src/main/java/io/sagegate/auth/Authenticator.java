@@ -1,0 +1,21 @@
+package io.sagegate.auth;
+
+import io.vertx.core.Future;
+
+/**
+ * Verifies a bearer token and maps it to a {@link Caller}. Fails with an {@link
+ * AuthenticationException} naming the reason; never blocks the event loop.
+ */
+public interface Authenticator {
+
+  /**
+   * @param token the raw token (after {@code Bearer }), never logged
+   */
+  Future<Caller> authenticate(String token);
+
+  /** True once signing keys are loaded; the readiness probe waits for it. */
+  boolean ready();
+
+  /** Stops background key refreshes. */
+  default void close() {}
+}

@@ -1,0 +1,106 @@
+package io.sagegate.auth;
+
+import io.sagegate.config.ClaimMapping;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The authenticated caller: who (subject, issuer), which token (jti, expiry) and the claims the
+ * rules match on. Built from verified claims through the configured {@link ClaimMapping}.
+ */
+public record Caller(
+    String subject,
+    String issuer,
+    String tokenId,
+    Set<String> groups,
+    Set<String> scopes,
+    String tenant,
+    Map<String, Object> claims,
+    Instant expiresAt) {
+
+  public Caller {
+    groups = groups == null ? Set.of() : Set.copyOf(groups);
+    scopes = scopes == null ? Set.of() : Set.copyOf(scopes);
+    claims = claims == null ? Map.of() : Map.copyOf(claims);
+  }
+
+  /**
+   * Maps verified claims to a caller. Groups and scopes accept a JSON array or a space-separated
+   * string ({@code scope: "a b"}).
+   */
+  public static Caller fromClaims(Map<String, Object> claims, ClaimMapping mapping) {
+    Object exp = claims.get("exp");
+    Instant expiresAt = null;
+    if (exp instanceof Number n) {
+      expiresAt = Instant.ofEpochSecond(n.longValue());
+    } else if (exp instanceof java.util.Date d) {
+      expiresAt = d.toInstant();
+    }
+    return new Caller(
+        asString(claim(claims, mapping.subject())),
+        asString(claims.get("iss")),
+        asString(claims.get("jti")),
+        asSet(claim(claims, mapping.groups())),
+        asSet(claim(claims, mapping.scopes())),
+        asString(claim(claims, mapping.tenant())),
+        claims,
+        expiresAt);
+  }
+
+  /**
+   * A claim by name; a name not present whole is followed as a dotted path into nested objects
+   * ({@code realm_access.roles}).
+   */
+  public static Object claim(Map<String, ?> claims, String name) {
+    if (name == null) {
+      return null;
+    }
+    if (claims.containsKey(name)) {
+      return claims.get(name);
+    }
+    Object current = claims;
+    for (String part : name.split("\\.")) {
+      if (!(current instanceof Map<?, ?> map)) {
+        return null;
+      }
+      current = map.get(part);
+    }
+    return current;
+  }
+
+  /** Claim values as strings: a string, a number, a boolean, or each element of an array. */
+  public static List<String> values(Object value) {
+    if (value == null) {
+      return List.of();
+    }
+    if (value instanceof Collection<?> c) {
+      return c.stream().filter(v -> v != null && !(v instanceof Map) && !(v instanceof Collection))
+          .map(String::valueOf).toList();
+    }
+    if (value instanceof Map) {
+      return List.of();
+    }
+    return List.of(String.valueOf(value));
+  }
+
+  private static String asString(Object value) {
+    return value == null || value instanceof Map || value instanceof Collection ? null : String.valueOf(value);
+  }
+
+  private static Set<String> asSet(Object value) {
+    if (value instanceof String s) {
+      Set<String> out = new LinkedHashSet<>();
+      for (String part : s.trim().split("\\s+")) {
+        if (!part.isEmpty()) {
+          out.add(part);
+        }
+      }
+      return out;
+    }
+    return new LinkedHashSet<>(values(value));
+  }
+}

@@ -1,0 +1,38 @@
+package io.sagegate.backend;
+
+import io.sagegate.error.Errors;
+import io.vertx.core.Future;
+
+/**
+ * Serves invocations for endpoints, with SageMaker Runtime semantics: the three operations of
+ * the runtime API. A model that answers with an error fails the future with a ModelError
+ * (424); a backend that cannot be reached, or answers garbage, with 502; one that does not
+ * answer in time with 504. Never puts upstream infrastructure text into the caller's message.
+ */
+public interface Backend {
+
+  /** InvokeEndpoint: the answer buffered (bounded by the response limit). */
+  Future<BackendResponse> invoke(Invocation invocation);
+
+  /**
+   * InvokeEndpointWithResponseStream: the answer as a stream of the exact bytes to send to the
+   * caller, passed through as the model produces them.
+   */
+  Future<BackendResponse> invokeStream(Invocation invocation);
+
+  /** InvokeEndpointAsync: 202 with the output and failure locations. */
+  default Future<BackendResponse> invokeAsync(Invocation invocation) {
+    return Future.failedFuture(
+        Errors.validation(
+            "Endpoint " + invocation.endpoint().name() + " does not support asynchronous inference"));
+  }
+
+  /** Whether the last health check passed ({@code GET /ping} for containers). */
+  default boolean healthy() {
+    return true;
+  }
+
+  default Future<Void> close() {
+    return Future.succeededFuture();
+  }
+}

@@ -1,0 +1,104 @@
+package io.sagegate.backend;
+
+import io.sagegate.authz.Action;
+import io.sagegate.error.Errors;
+import io.sagegate.error.GatewayException;
+import io.vertx.core.MultiMap;
+import java.util.regex.Pattern;
+
+/**
+ * The SageMaker Runtime request headers of one call, checked against SageMaker's length and
+ * pattern limits (from the service's API model), so a bad value is refused here with a
+ * ValidationError that names the header, not somewhere upstream.
+ */
+public record InvocationHeaders(
+    String contentType,
+    String accept,
+    String customAttributes,
+    String targetModel,
+    String targetVariant,
+    String targetContainerHostname,
+    String inferenceId,
+    String enableExplanations,
+    String inferenceComponent,
+    String sessionId,
+    String inputLocation,
+    Integer requestTtlSeconds,
+    Integer invocationTimeoutSeconds) {
+
+  private static final Pattern ASCII = Pattern.compile("\\p{ASCII}*");
+  private static final Pattern PRINTABLE = Pattern.compile("\\A\\S[\\p{Print}]*\\z");
+  private static final Pattern NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9])*$");
+  private static final Pattern COMPONENT = Pattern.compile("^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$");
+  private static final Pattern SESSION = Pattern.compile("^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$");
+  private static final Pattern LOCATION = Pattern.compile("^(https|s3)://([^/]+)/?(.*)$");
+
+  public static final InvocationHeaders EMPTY =
+      new InvocationHeaders(null, null, null, null, null, null, null, null, null, null, null, null, null);
+
+  /**
+   * Reads and checks the headers of a request for {@code action}.
+   *
+   * @throws GatewayException ValidationError naming the header and the limit it breaks
+   */
+  public static InvocationHeaders from(MultiMap h, Action action) {
+    boolean stream = action == Action.INVOKE_STREAM;
+    String accept = stream && h.contains(SageMakerHeaders.STREAM_ACCEPT)
+        ? h.get(SageMakerHeaders.STREAM_ACCEPT) : h.get(SageMakerHeaders.ACCEPT);
+    String inputLocation = check(h, SageMakerHeaders.INPUT_LOCATION, 1, 1024, LOCATION);
+    if (action == Action.INVOKE_ASYNC && inputLocation == null) {
+      throw Errors.validation("Header " + SageMakerHeaders.INPUT_LOCATION + " is required for asynchronous inference");
+    }
+    return new InvocationHeaders(
+        check(h, SageMakerHeaders.CONTENT_TYPE, 0, 1024, ASCII),
+        checkValue(stream ? SageMakerHeaders.STREAM_ACCEPT : SageMakerHeaders.ACCEPT, accept, 0, 1024, ASCII),
+        check(h, SageMakerHeaders.CUSTOM_ATTRIBUTES, 0, 1024, ASCII),
+        check(h, SageMakerHeaders.TARGET_MODEL, 1, 1024, PRINTABLE),
+        check(h, SageMakerHeaders.TARGET_VARIANT, 0, 63, NAME),
+        check(h, SageMakerHeaders.TARGET_CONTAINER_HOSTNAME, 0, 63, NAME),
+        check(h, SageMakerHeaders.INFERENCE_ID, 1, 64, PRINTABLE),
+        check(h, SageMakerHeaders.ENABLE_EXPLANATIONS, 1, 64, null),
+        check(h, SageMakerHeaders.INFERENCE_COMPONENT, 0, 63, COMPONENT),
+        check(h, SageMakerHeaders.SESSION_ID, 0, 256, SESSION),
+        inputLocation,
+        integer(h, SageMakerHeaders.REQUEST_TTL_SECONDS, 60, 21600),
+        integer(h, SageMakerHeaders.INVOCATION_TIMEOUT_SECONDS, 1, 3600));
+  }
+
+  private static String check(MultiMap h, String name, int min, int max, Pattern pattern) {
+    if (h.getAll(name).size() > 1) {
+      throw Errors.validation("Header " + name + " must be given at most once");
+    }
+    return checkValue(name, h.get(name), min, max, pattern);
+  }
+
+  private static String checkValue(String name, String value, int min, int max, Pattern pattern) {
+    if (value == null) {
+      return null;
+    }
+    if (value.length() < min || value.length() > max) {
+      throw Errors.validation(
+          "Header " + name + " must be " + min + " to " + max + " characters long, got " + value.length());
+    }
+    if (pattern != null && !pattern.matcher(value).matches()) {
+      throw Errors.validation("Header " + name + " does not match the pattern " + pattern.pattern());
+    }
+    return value;
+  }
+
+  private static Integer integer(MultiMap h, String name, int min, int max) {
+    String value = check(h, name, 1, 10, null);
+    if (value == null) {
+      return null;
+    }
+    try {
+      int n = Integer.parseInt(value);
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // fall through to the one message
+    }
+    throw Errors.validation("Header " + name + " must be a whole number from " + min + " to " + max);
+  }
+}

@@ -1,0 +1,78 @@
+package io.sagegate.config;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One access rule, IAM-like: an effect, whom it applies to (principal), which endpoints
+ * (resource), which actions, and optional conditions. Within a list any entry may match; across
+ * fields all must. An absent field matches everything. Patterns are globs ({@code *}, {@code ?}).
+ */
+public record RuleConfig(
+    String id,
+    Effect effect,
+    String description,
+    Principal principal,
+    Resource resource,
+    List<String> actions,
+    Conditions conditions) {
+
+  public enum Effect {
+    ALLOW,
+    DENY
+  }
+
+  public RuleConfig {
+    principal = principal == null ? Principal.ANY : principal;
+    resource = resource == null ? Resource.ANY : resource;
+    actions = actions == null ? List.of("*") : List.copyOf(actions);
+    conditions = conditions == null ? Conditions.NONE : conditions;
+  }
+
+  /** Claim patterns; {@code claims} matches any claim by name (dotted for nested). */
+  public record Principal(
+      List<String> subjects,
+      List<String> groups,
+      List<String> scopes,
+      List<String> tenants,
+      Map<String, List<String>> claims) {
+    public static final Principal ANY = new Principal(null, null, null, null, null);
+
+    public Principal {
+      subjects = subjects == null ? List.of() : List.copyOf(subjects);
+      groups = groups == null ? List.of() : List.copyOf(groups);
+      scopes = scopes == null ? List.of() : List.copyOf(scopes);
+      tenants = tenants == null ? List.of() : List.copyOf(tenants);
+      claims = claims == null ? Map.of() : Map.copyOf(claims);
+    }
+  }
+
+  /** Endpoint name globs and endpoint tag patterns. */
+  public record Resource(List<String> endpoints, Map<String, List<String>> tags) {
+    public static final Resource ANY = new Resource(null, null);
+
+    public Resource {
+      endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
+      tags = tags == null ? Map.of() : Map.copyOf(tags);
+    }
+  }
+
+  /**
+   * Further conditions on the request. For a target list, the request must name one of the
+   * listed values (a request that names none does not meet the condition).
+   */
+  public record Conditions(
+      List<String> sourceCidrs,
+      List<String> targetVariants,
+      List<String> targetModels,
+      List<String> inferenceComponents) {
+    public static final Conditions NONE = new Conditions(null, null, null, null);
+
+    public Conditions {
+      sourceCidrs = sourceCidrs == null ? List.of() : List.copyOf(sourceCidrs);
+      targetVariants = targetVariants == null ? List.of() : List.copyOf(targetVariants);
+      targetModels = targetModels == null ? List.of() : List.copyOf(targetModels);
+      inferenceComponents = inferenceComponents == null ? List.of() : List.copyOf(inferenceComponents);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+package io.sagegate.config;
+
+import java.time.Duration;
+
+/**
+ * Listener and request limits. Defaults: traffic on 8080, management on 9464, a 6 MiB body limit
+ * (SageMaker's), 16 KiB of request headers.
+ */
+public record ServerSettings(
+    String host,
+    int port,
+    int managementPort,
+    long maxBodyBytes,
+    int maxHeaderBytes,
+    Duration idleTimeout) {
+
+  public static final long SAGEMAKER_MAX_BODY_BYTES = 6L * 1024 * 1024;
+
+  public ServerSettings {
+    host = host == null ? "0.0.0.0" : host;
+    maxBodyBytes = maxBodyBytes <= 0 ? SAGEMAKER_MAX_BODY_BYTES : maxBodyBytes;
+    maxHeaderBytes = maxHeaderBytes <= 0 ? 16 * 1024 : maxHeaderBytes;
+    idleTimeout = idleTimeout == null ? Duration.ofSeconds(120) : idleTimeout;
+    requirePort("server.port", port);
+    requirePort("server.managementPort", managementPort);
+  }
+
+  static void requirePort(String field, int port) {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException(field + ": " + port + " is not a port (0 to 65535)");
+    }
+  }
+
+  public static ServerSettings defaults() {
+    return new ServerSettings(null, 8080, 9464, 0, 0, null);
+  }
+
+  public ServerSettings withPorts(int port, int managementPort) {
+    return new ServerSettings(host, port, managementPort, maxBodyBytes, maxHeaderBytes, idleTimeout);
+  }
+}

@@ -1,0 +1,29 @@
+package io.sagegate.credentials;
+
+import java.time.Instant;
+import software.amazon.awssdk.auth.credentials.AwsCredentials;
+
+/**
+ * Credentials obtained for one caller and endpoint: the AWS credentials of an assumed, narrowly
+ * scoped session, and what the audit record names (role, session name, SourceIdentity).
+ * {@link #NONE} for backends that need no AWS credentials.
+ */
+public record ScopedCredentials(
+    AwsCredentials credentials,
+    String roleArn,
+    String sessionName,
+    String sourceIdentity,
+    Instant expiration) {
+
+  public static final ScopedCredentials NONE = new ScopedCredentials(null, null, null, null, null);
+
+  public boolean isNone() {
+    return credentials == null;
+  }
+
+  @Override
+  public String toString() {
+    // Never print the secret parts.
+    return "ScopedCredentials[role=" + roleArn + ", session=" + sessionName + ", expiration=" + expiration + "]";
+  }
+}
