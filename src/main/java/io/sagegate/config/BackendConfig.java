@@ -1,6 +1,7 @@
 package io.sagegate.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * How an endpoint is served.
@@ -10,17 +11,23 @@ import java.time.Duration;
  *       url} ({@code GET /ping}, {@code POST /invocations}).
  *   <li>{@code demo}: a container backend pointed at the built-in demo model server, which the
  *       gateway starts itself.
- *   <li>{@code sagemaker}: SageMaker Runtime, under scoped STS credentials (the AWS path).
+ *   <li>{@code sagemaker}: SageMaker Runtime, under scoped STS credentials (the AWS path):
+ *       {@code roleArn} is the invoke role to assume (a rule's own roleArn takes precedence),
+ *       {@code asyncInputPrefixes} the S3 prefixes an async input location must fall under.
  * </ul>
  *
- * Timeouts default to SageMaker's: 60 s for the model's answer.
+ * Timeouts default to SageMaker's: 60 s for the model's answer. {@code variant} names the
+ * production variant a container backend reports (default AllTraffic).
  */
 public record BackendConfig(
     String type,
     String url,
     Duration connectTimeout,
     Duration timeout,
-    int maxConnections) {
+    int maxConnections,
+    String variant,
+    String roleArn,
+    List<String> asyncInputPrefixes) {
 
   public static final String CONTAINER = "container";
   public static final String DEMO = "demo";
@@ -31,5 +38,7 @@ public record BackendConfig(
     connectTimeout = connectTimeout == null ? Duration.ofSeconds(5) : connectTimeout;
     timeout = timeout == null ? Duration.ofSeconds(60) : timeout;
     maxConnections = maxConnections <= 0 ? 200 : maxConnections;
+    variant = variant == null ? "AllTraffic" : variant;
+    asyncInputPrefixes = asyncInputPrefixes == null ? List.of() : List.copyOf(asyncInputPrefixes);
   }
 }

@@ -7,6 +7,8 @@ import java.util.Map;
  * One access rule, IAM-like: an effect, whom it applies to (principal), which endpoints
  * (resource), which actions, and optional conditions. Within a list any entry may match; across
  * fields all must. An absent field matches everything. Patterns are globs ({@code *}, {@code ?}).
+ * {@code roleArn}, on an allow rule, names the IAM invoke role assumed for calls it allows (on
+ * the AWS path); it takes precedence over the endpoint backend's own roleArn.
  */
 public record RuleConfig(
     String id,
@@ -15,7 +17,8 @@ public record RuleConfig(
     Principal principal,
     Resource resource,
     List<String> actions,
-    Conditions conditions) {
+    Conditions conditions,
+    String roleArn) {
 
   public enum Effect {
     ALLOW,
@@ -59,20 +62,23 @@ public record RuleConfig(
 
   /**
    * Further conditions on the request. For a target list, the request must name one of the
-   * listed values (a request that names none does not meet the condition).
+   * listed values (a request that names none does not meet the condition). {@code inputLocations}
+   * are S3 prefixes an async input location must fall under.
    */
   public record Conditions(
       List<String> sourceCidrs,
       List<String> targetVariants,
       List<String> targetModels,
-      List<String> inferenceComponents) {
-    public static final Conditions NONE = new Conditions(null, null, null, null);
+      List<String> inferenceComponents,
+      List<String> inputLocations) {
+    public static final Conditions NONE = new Conditions(null, null, null, null, null);
 
     public Conditions {
       sourceCidrs = sourceCidrs == null ? List.of() : List.copyOf(sourceCidrs);
       targetVariants = targetVariants == null ? List.of() : List.copyOf(targetVariants);
       targetModels = targetModels == null ? List.of() : List.copyOf(targetModels);
       inferenceComponents = inferenceComponents == null ? List.of() : List.copyOf(inferenceComponents);
+      inputLocations = inputLocations == null ? List.of() : List.copyOf(inputLocations);
     }
   }
 }
