@@ -1,0 +1,63 @@
+package io.sagegate.audit;
+
+import java.time.Instant;
+
+/**
+ * The one audit record of a request: who, what, which rule decided, what came of it, how long it
+ * took. Opened when the request enters and filled as it passes each stage; written once from the
+ * request's end handler, so rejected and failed requests are recorded too. Never holds tokens,
+ * credentials or payloads: only the token's subject, issuer and id.
+ *
+ * <p>Mutable on purpose and confined to the request's event loop.
+ */
+public final class AuditRecord {
+
+  public final Instant time;
+  public final long startNanos;
+  public final String requestId;
+  public final String sourceIp;
+  public final String method;
+
+  public String subject;
+  public String issuer;
+  public String tokenId;
+  public String endpoint;
+  public String action;
+  public String targetVariant;
+  public String targetModel;
+  public String inferenceComponent;
+  public String decision;
+  public String ruleId;
+  public int status;
+  public String errorType;
+  public String errorReason;
+  public int backendStatus;
+  public String invokedVariant;
+  public String upstreamRequestId;
+  public String roleArn;
+  public String sessionName;
+  public String sourceIdentity;
+  public long bytesIn;
+  public long bytesOut;
+  public long backendStartNanos;
+  public long backendNanos = -1;
+  public long totalNanos = -1;
+
+  public AuditRecord(Instant time, long startNanos, String requestId, String sourceIp, String method) {
+    this.time = time;
+    this.startNanos = startNanos;
+    this.requestId = requestId;
+    this.sourceIp = sourceIp;
+    this.method = method;
+  }
+
+  public void backendStarted() {
+    backendStartNanos = System.nanoTime();
+  }
+
+  public void backendEnded() {
+    if (backendStartNanos != 0 && backendNanos < 0) {
+      backendNanos = System.nanoTime() - backendStartNanos;
+    }
+  }
+}

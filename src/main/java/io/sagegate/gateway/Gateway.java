@@ -1,0 +1,204 @@
+package io.sagegate.gateway;
+
+import io.sagegate.audit.AuditRecord;
+import io.sagegate.audit.AuditSink;
+import io.sagegate.auth.Authenticator;
+import io.sagegate.authz.Authorizer;
+import io.sagegate.backend.Backend;
+import io.sagegate.backend.BackendFactory;
+import io.sagegate.config.GatewayConfig;
+import io.sagegate.config.RuleConfig;
+import io.sagegate.config.ServerSettings;
+import io.sagegate.credentials.CredentialsProvider;
+import io.sagegate.error.Errors;
+import io.sagegate.error.GatewayException;
+import io.sagegate.gateway.stage.AccessControl;
+import io.sagegate.gateway.stage.Authentication;
+import io.sagegate.gateway.stage.BodyReader;
+import io.sagegate.gateway.stage.CredentialsStage;
+import io.sagegate.gateway.stage.ErrorResponder;
+import io.sagegate.gateway.stage.HeaderValidation;
+import io.sagegate.gateway.stage.Invoke;
+import io.sagegate.gateway.stage.OperationResolver;
+import io.sagegate.gateway.stage.RequestTracking;
+import io.sagegate.metrics.GatewayMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.handler.codec.TooLongFrameException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.Router;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway: a traffic server speaking the SageMaker Runtime wire API, and a management server
+ * apart from it. The request pipeline is assembled here, in one place, in the order a request
+ * flows; each stage is one small class in {@code gateway.stage}.
+ */
+public final class Gateway {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+
+  /** What the gateway is built from; provisioning code is never among it. */
+  public record Components(
+      Authenticator authenticator,
+      Function<List<RuleConfig>, Authorizer> authorizers,
+      BackendFactory backends,
+      CredentialsProvider credentials,
+      AuditSink audit,
+      PrometheusMeterRegistry registry) {}
+
+  private final Vertx vertx;
+  private final Components components;
+  private final GatewayMetrics metrics;
+  private final AtomicReference<GatewayState> state = new AtomicReference<>();
+  private HttpServer traffic;
+  private HttpServer management;
+
+  private Gateway(Vertx vertx, GatewayConfig config, Components components) {
+    this.vertx = vertx;
+    this.components = components;
+    this.metrics = new GatewayMetrics(components.registry());
+    state.set(GatewayState.build(config, components.authorizers(), components.backends(), null));
+  }
+
+  /** Starts both servers; the future completes once both listen. */
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, Components components) {
+    Gateway gateway = new Gateway(vertx, config, components);
+    return gateway.listen(config.server()).map(gateway);
+  }
+
+  /**
+   * The request pipeline, in order. Each stage either calls {@code next()} or fails the request;
+   * every failure goes to the one ErrorResponder.
+   */
+  Router pipeline(ServerSettings server) {
+    Router router = Router.router(vertx);
+    router.route()
+        // 1. Request id, audit record and metrics open here and close from the end handler, so
+        //    every request below, failed or not, is recorded exactly once. Pauses the body.
+        .handler(new RequestTracking(components.audit(), metrics, state::get))
+        // 2. Which operation and endpoint name: strict, on the raw path. No I/O, so it runs
+        //    before authentication and answers 404/405/400 without looking at the token.
+        .handler(new OperationResolver())
+        // 3. Who is calling: bearer token verified (async; the body stays paused).
+        .handler(new Authentication(components.authenticator()))
+        // 4. SageMaker headers checked; before the decision, which may match on targets.
+        .handler(new HeaderValidation())
+        // 5. Endpoint resolved and the rules decide; unknown and forbidden answer alike.
+        .handler(new AccessControl())
+        // 6. Only an allowed call has its body read, bounded by the size limit.
+        .handler(new BodyReader(server.maxBodyBytes()))
+        // 7. Credentials for this caller and endpoint (STS on the AWS path), after the body so
+        //    no STS call is spent on a request that is then refused.
+        .handler(new CredentialsStage(components.credentials()))
+        // 8. The backend answers; the response is relayed (streamed where asked).
+        .handler(new Invoke())
+        .failureHandler(new ErrorResponder(metrics));
+    return router;
+  }
+
+  private Future<Void> listen(ServerSettings server) {
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(server.host())
+        .setPort(server.port())
+        .setMaxHeaderSize(server.maxHeaderBytes())
+        .setMaxInitialLineLength(8192)
+        .setIdleTimeout((int) server.idleTimeout().toSeconds())
+        .setCompressionSupported(false);
+    Future<HttpServer> trafficFuture = vertx.createHttpServer(options)
+        .invalidRequestHandler(this::invalidRequest)
+        .requestHandler(pipeline(server))
+        .listen();
+    Future<HttpServer> managementFuture = vertx.createHttpServer(new HttpServerOptions()
+            .setHost(server.host()).setPort(server.managementPort()))
+        .requestHandler(new ManagementRoutes(vertx, components.registry(), this::ready).router())
+        .listen();
+    return Future.all(trafficFuture, managementFuture).onSuccess(v -> {
+      traffic = trafficFuture.result();
+      management = managementFuture.result();
+    }).onFailure(err -> {
+      if (trafficFuture.succeeded()) {
+        trafficFuture.result().close();
+      }
+      if (managementFuture.succeeded()) {
+        managementFuture.result().close();
+      }
+    }).mapEmpty();
+  }
+
+  /**
+   * Requests the HTTP decoder could not read (headers or request line too long, bad syntax) never
+   * reach the pipeline; they are answered and audited here, so they too get one record.
+   */
+  private void invalidRequest(HttpServerRequest request) {
+    AuditRecord record = RequestTracking.open(request);
+    Throwable cause = request.decoderResult().cause();
+    GatewayException error;
+    if (cause instanceof TooLongFrameException && cause.getMessage() != null
+        && cause.getMessage().toLowerCase().contains("header")) {
+      error = new GatewayException(431, Errors.HEADERS_TOO_LARGE,
+          "Request headers exceed the limit of " + state.get().config().server().maxHeaderBytes() + " bytes");
+    } else if (cause instanceof TooLongFrameException) {
+      error = new GatewayException(414, Errors.VALIDATION_ERROR, "Request line is too long");
+    } else {
+      error = Errors.validation("The request could not be parsed as HTTP");
+    }
+    record.errorType = error.errorType();
+    record.errorReason = "http:invalid_request";
+    metrics.requestStarted();
+    request.response().putHeader(io.sagegate.backend.SageMakerHeaders.REQUEST_ID, record.requestId);
+    request.response().putHeader("Connection", "close");
+    request.response().endHandler(v -> {
+      record.status = request.response().getStatusCode();
+      record.bytesOut = request.response().bytesWritten();
+      record.totalNanos = System.nanoTime() - record.startNanos;
+      metrics.requestEnded(record);
+      components.audit().write(record);
+    });
+    ErrorResponder.write(request, request.response(), error);
+  }
+
+  /** Ready once configuration and token keys are loaded. */
+  public boolean ready() {
+    return state.get() != null && components.authenticator().ready();
+  }
+
+  /** Applies a reloaded configuration: endpoints and rules change, listeners do not. */
+  public void apply(GatewayConfig config) {
+    GatewayState previous = state.get();
+    GatewayState next = GatewayState.build(config, components.authorizers(), components.backends(), previous);
+    state.set(next);
+    for (Backend retired : next.retiredSince(previous)) {
+      retired.close();
+    }
+    LOG.info("Configuration applied: {} endpoints, {} rules", config.endpoints().size(), config.rules().size());
+  }
+
+  public GatewayState state() {
+    return state.get();
+  }
+
+  public int port() {
+    return traffic.actualPort();
+  }
+
+  public int managementPort() {
+    return management.actualPort();
+  }
+
+  public Future<Void> close() {
+    GatewayState current = state.get();
+    Future<Void> servers = Future.all(
+        traffic == null ? Future.succeededFuture() : traffic.close(),
+        management == null ? Future.succeededFuture() : management.close()).mapEmpty();
+    return servers.eventually(() -> Future.all(current.backends().values().stream()
+        .map(Backend::close).toList()).mapEmpty());
+  }
+}

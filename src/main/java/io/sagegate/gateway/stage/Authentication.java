@@ -1,0 +1,70 @@
+package io.sagegate.gateway.stage;
+
+import io.sagegate.audit.AuditRecord;
+import io.sagegate.auth.AuthenticationException;
+import io.sagegate.auth.AuthenticationException.Reason;
+import io.sagegate.auth.Authenticator;
+import io.sagegate.auth.Caller;
+import io.sagegate.gateway.RequestKeys;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
+import java.util.List;
+
+/**
+ * Takes the bearer token from {@code Authorization} and has the authenticator verify it. The
+ * body stays paused meanwhile (RequestTracking paused it). The token itself is never stored,
+ * logged or audited: only the caller's subject, issuer and token id.
+ */
+public final class Authentication implements Handler<RoutingContext> {
+
+  private static final String BEARER = "bearer ";
+
+  private final Authenticator authenticator;
+
+  public Authentication(Authenticator authenticator) {
+    this.authenticator = authenticator;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    String token;
+    try {
+      token = bearerToken(ctx.request().headers().getAll(HttpHeaders.AUTHORIZATION));
+    } catch (AuthenticationException e) {
+      ctx.fail(e);
+      return;
+    }
+    authenticator.authenticate(token).onComplete(ar -> {
+      if (ar.failed()) {
+        ctx.fail(ar.cause());
+        return;
+      }
+      Caller caller = ar.result();
+      RequestKeys.CALLER.put(ctx, caller);
+      AuditRecord audit = RequestKeys.AUDIT.get(ctx);
+      audit.subject = caller.subject();
+      audit.issuer = caller.issuer();
+      audit.tokenId = caller.tokenId();
+      ctx.next();
+    });
+  }
+
+  static String bearerToken(List<String> authorization) {
+    if (authorization.isEmpty()) {
+      throw new AuthenticationException(Reason.MISSING, "Authorization header with a Bearer token is required");
+    }
+    if (authorization.size() > 1) {
+      throw new AuthenticationException(Reason.MALFORMED, "Only one Authorization header is allowed");
+    }
+    String value = authorization.get(0);
+    if (value.length() < BEARER.length() || !value.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+      throw new AuthenticationException(Reason.MALFORMED, "Authorization header must use the Bearer scheme");
+    }
+    String token = value.substring(BEARER.length()).trim();
+    if (token.isEmpty()) {
+      throw new AuthenticationException(Reason.MALFORMED, "Bearer token is empty");
+    }
+    return token;
+  }
+}

@@ -1,0 +1,73 @@
+package io.sagegate.gateway.stage;
+
+import io.sagegate.error.Errors;
+import io.sagegate.gateway.RequestKeys;
+import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * Reads the request body, only once the call is allowed, and never beyond the size limit (6 MiB
+ * by default, SageMaker's): a declared Content-Length over the limit is refused before a byte is
+ * read, and a body that grows past it is cut off.
+ *
+ * <p>Hand-written rather than vertx-web's BodyHandler, which treats form and multipart content
+ * types specially; an inference payload must reach the model byte for byte whatever its type.
+ */
+public final class BodyReader implements Handler<RoutingContext> {
+
+  private final long maxBytes;
+
+  public BodyReader(long maxBytes) {
+    this.maxBytes = maxBytes;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    String declared = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (declared != null) {
+      long length;
+      try {
+        length = Long.parseLong(declared.trim());
+      } catch (NumberFormatException e) {
+        ctx.fail(Errors.validation("Content-Length '" + declared + "' is not a number"));
+        return;
+      }
+      if (length > maxBytes) {
+        ctx.fail(Errors.payloadTooLarge(maxBytes));
+        return;
+      }
+    }
+    Buffer body = Buffer.buffer(declared == null ? 1024 : (int) Math.min(Long.parseLong(declared.trim()), maxBytes));
+    boolean[] done = {false};
+    request.handler(chunk -> {
+      if (done[0]) {
+        return;
+      }
+      if (body.length() + chunk.length() > maxBytes) {
+        done[0] = true;
+        request.pause();
+        ctx.fail(Errors.payloadTooLarge(maxBytes));
+        return;
+      }
+      body.appendBuffer(chunk);
+    });
+    request.exceptionHandler(err -> {
+      if (!done[0]) {
+        done[0] = true;
+        ctx.fail(Errors.validation("The request body could not be read"));
+      }
+    });
+    request.endHandler(v -> {
+      if (!done[0]) {
+        done[0] = true;
+        RequestKeys.BODY.put(ctx, body);
+        ctx.next();
+      }
+    });
+    request.resume();
+  }
+}

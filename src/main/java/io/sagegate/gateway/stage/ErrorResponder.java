@@ -1,0 +1,116 @@
+package io.sagegate.gateway.stage;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sagegate.audit.AuditRecord;
+import io.sagegate.auth.AuthenticationException;
+import io.sagegate.backend.SageMakerHeaders;
+import io.sagegate.error.Errors;
+import io.sagegate.error.GatewayException;
+import io.sagegate.gateway.RequestKeys;
+import io.sagegate.metrics.GatewayMetrics;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place that writes error responses, in SageMaker Runtime's error shape: the status,
+ * {@code x-amzn-ErrorType}, and a JSON body with {@code __type} and {@code message} (plus the
+ * error's own fields, such as ModelError's OriginalStatusCode). Anything that is not a
+ * GatewayException is the gateway's own fault: logged with its stack trace here, answered as a
+ * bare InternalFailure.
+ */
+public final class ErrorResponder implements Handler<RoutingContext> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ErrorResponder.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final GatewayMetrics metrics;
+
+  public ErrorResponder(GatewayMetrics metrics) {
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    GatewayException error = toGatewayException(ctx.failure(), ctx.statusCode());
+    AuditRecord audit = RequestKeys.AUDIT.get(ctx);
+    if (audit != null) {
+      audit.errorType = error.errorType();
+      audit.errorReason = error.auditReason();
+      if (error.getMessage() != null && audit.errorReason == null && error.status() >= 500) {
+        audit.errorReason = error.getMessage();
+      }
+    }
+    if (error instanceof AuthenticationException auth) {
+      metrics.authenticationFailed(auth.reason().label());
+    }
+    if (error.status() >= 500) {
+      LOG.warn("Request {} failed: {} {} ({})", audit == null ? "-" : audit.requestId,
+          error.status(), error.errorType(), error.auditReason() == null ? error.getMessage() : error.auditReason());
+    }
+    write(ctx.request(), ctx.response(), error);
+  }
+
+  static GatewayException toGatewayException(Throwable failure, int status) {
+    if (failure instanceof GatewayException e) {
+      return e;
+    }
+    if (failure == null) {
+      return switch (status) {
+        case 404 -> new GatewayException(404, Errors.UNKNOWN_OPERATION, "No operation at this path");
+        case 405 -> new GatewayException(405, Errors.METHOD_NOT_ALLOWED, "Method not allowed");
+        case 413 -> new GatewayException(413, Errors.PAYLOAD_TOO_LARGE, "Request body too large");
+        case 400 -> Errors.validation("The request is malformed");
+        default -> Errors.internal();
+      };
+    }
+    LOG.error("Unexpected failure in the gateway", failure);
+    return Errors.internal().withAuditReason("internal:" + failure.getClass().getSimpleName());
+  }
+
+  /** Writes {@code error} unless the response has begun; then the connection is reset. */
+  public static void write(HttpServerRequest request, HttpServerResponse response, GatewayException error) {
+    if (response.ended() || response.closed()) {
+      return;
+    }
+    if (response.headWritten()) {
+      response.reset();
+      return;
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("__type", error.errorType());
+    body.put("message", error.getMessage());
+    body.putAll(error.extraFields());
+    String json;
+    try {
+      json = JSON.writeValueAsString(body);
+    } catch (JsonProcessingException e) {
+      json = "{\"__type\":\"" + Errors.INTERNAL_FAILURE + "\"}";
+    }
+    response.setStatusCode(error.status());
+    response.headers().remove(HttpHeaders.TRANSFER_ENCODING);
+    response.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+    response.putHeader(SageMakerHeaders.ERROR_TYPE, error.errorType());
+    error.headers().forEach(response::putHeader);
+    if (!request.isEnded()) {
+      String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+      boolean noBody = (length == null || length.equals("0"))
+          && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
+      if (noBody) {
+        request.resume();
+      } else {
+        // The body was never read (refused before it was wanted): do not keep a connection
+        // whose unread bytes would be taken for the next request.
+        response.putHeader(HttpHeaders.CONNECTION, "close");
+      }
+    }
+    response.end(json);
+  }
+}

@@ -1,0 +1,88 @@
+package io.sagegate.gateway.stage;
+
+import io.sagegate.audit.AuditRecord;
+import io.sagegate.backend.Backend;
+import io.sagegate.backend.BackendResponse;
+import io.sagegate.backend.Invocation;
+import io.sagegate.config.EndpointConfig;
+import io.sagegate.error.Errors;
+import io.sagegate.error.GatewayException;
+import io.sagegate.gateway.GatewayState;
+import io.sagegate.gateway.RequestKeys;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * Last stage: calls the endpoint's backend and relays its answer. A buffered answer is written
+ * whole; a stream is piped to the caller as it arrives, and a caller that goes away cancels the
+ * upstream call.
+ */
+public final class Invoke implements Handler<RoutingContext> {
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    GatewayState state = RequestKeys.STATE.get(ctx);
+    EndpointConfig endpoint = RequestKeys.ENDPOINT.get(ctx);
+    AuditRecord audit = RequestKeys.AUDIT.get(ctx);
+    Backend backend = state.backend(endpoint);
+    Invocation invocation = new Invocation(
+        audit.requestId,
+        endpoint,
+        RequestKeys.ACTION.get(ctx),
+        RequestKeys.CALLER.get(ctx),
+        RequestKeys.HEADERS.get(ctx),
+        RequestKeys.BODY.get(ctx),
+        RequestKeys.CREDENTIALS.get(ctx));
+    audit.backendStarted();
+    Future<BackendResponse> call = switch (invocation.action()) {
+      case INVOKE -> backend.invoke(invocation);
+      case INVOKE_STREAM -> backend.invokeStream(invocation);
+      case INVOKE_ASYNC -> backend.invokeAsync(invocation);
+    };
+    call.onComplete(ar -> {
+      if (ar.failed()) {
+        audit.backendEnded();
+        if (ar.cause() instanceof GatewayException e && e.extraFields().get("OriginalStatusCode") instanceof Integer s) {
+          audit.backendStatus = s;
+        }
+        ctx.fail(ar.cause());
+        return;
+      }
+      respond(ctx, audit, ar.result());
+    });
+  }
+
+  private static void respond(RoutingContext ctx, AuditRecord audit, BackendResponse answer) {
+    audit.backendStatus = answer.status();
+    audit.invokedVariant = answer.invokedVariant();
+    audit.upstreamRequestId = answer.upstreamRequestId();
+    HttpServerResponse response = ctx.response();
+    if (ctx.request().connection() == null || response.closed()) {
+      answer.cancel().run();
+      return;
+    }
+    response.setStatusCode(answer.status());
+    answer.headers().forEach(response::putHeader);
+    if (!answer.isStream()) {
+      audit.backendEnded();
+      response.end(answer.body() == null ? io.vertx.core.buffer.Buffer.buffer() : answer.body());
+      return;
+    }
+    response.setChunked(true);
+    response.closeHandler(v -> answer.cancel().run());
+    // endOnFailure(false): a stream cut off upstream must not look complete to the caller.
+    answer.stream().pipe().endOnFailure(false).to(response).onComplete(done -> {
+      audit.backendEnded();
+      if (done.failed()) {
+        // Either side failed mid-stream: the status line is gone, so the connection is reset and
+        // the upstream call cancelled; the audit record keeps the reason.
+        audit.errorType = Errors.BAD_GATEWAY;
+        audit.errorReason = "stream:interrupted";
+        answer.cancel().run();
+        response.reset();
+      }
+    });
+  }
+}
