@@ -1,0 +1,43 @@
+package io.sagegate.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code sagegate} command: one executable jar, with a subcommand per task. */
+@Command(
+    name = "sagegate",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Authorizing gateway for Amazon SageMaker inference endpoints.",
+    subcommands = {
+      ServeCommand.class,
+      TokenCommand.class,
+      CheckCommand.class,
+      ExplainCommand.class,
+      ProvisionCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Main implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    if (code != 0 || !"serve".equals(args.length > 0 ? args[0] : "")) {
+      System.exit(code);
+    }
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.err);
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"sagegate " + (v == null ? "dev" : v)};
+    }
+  }
+}

@@ -1,0 +1,74 @@
+package io.sagegate.gateway;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sagegate.audit.AuditSink;
+import io.sagegate.auth.JwtAuthenticator;
+import io.sagegate.authz.PolicyEngine;
+import io.sagegate.backend.BackendFactory;
+import io.sagegate.backend.Backends;
+import io.sagegate.backend.container.ContainerBackendFactory;
+import io.sagegate.config.BackendConfig;
+import io.sagegate.config.GatewayConfig;
+import io.sagegate.credentials.CredentialsByBackend;
+import io.sagegate.credentials.CredentialsProvider;
+import io.sagegate.demo.DemoModelServer;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The composition root: builds every part the gateway runs with from one configuration, the
+ * same way for {@code serve} and for the integration tests. Provisioning is not part of it.
+ */
+public final class GatewayAssembly {
+
+  private final Gateway gateway;
+  private final JwtAuthenticator authenticator;
+  private final DemoModelServer demo;
+
+  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo) {
+    this.gateway = gateway;
+    this.authenticator = authenticator;
+    this.demo = demo;
+  }
+
+  public static Future<GatewayAssembly> start(
+      Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry, AuditSink audit, Path devKeyDir) {
+    boolean needsDemo = config.endpoints().stream()
+        .anyMatch(e -> e.backend().type().equals(BackendConfig.DEMO));
+    Future<DemoModelServer> demoFuture = needsDemo
+        ? DemoModelServer.start(vertx, "127.0.0.1", 0)
+        : Future.succeededFuture();
+    return demoFuture.compose(demo ->
+        JwtAuthenticator.start(vertx, config.auth(), registry, devKeyDir).compose(authenticator -> {
+          ContainerBackendFactory containers = new ContainerBackendFactory(vertx,
+              endpoint -> demo == null ? null : demo.url(endpoint.name()));
+          BackendFactory backends = Backends.byType(Map.of(
+              BackendConfig.CONTAINER, containers,
+              BackendConfig.DEMO, containers));
+          CredentialsProvider credentials = new CredentialsByBackend(Map.of());
+          Gateway.Components components = new Gateway.Components(
+              authenticator, rules -> new PolicyEngine(rules)::decide, backends, credentials, audit, registry);
+          return Gateway.start(vertx, config, components)
+              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo))
+              .onFailure(err -> {
+                authenticator.close();
+                if (demo != null) {
+                  demo.close();
+                }
+              });
+        }));
+  }
+
+  public Gateway gateway() {
+    return gateway;
+  }
+
+  public Future<Void> close() {
+    return gateway.close().eventually(() -> {
+      authenticator.close();
+      return demo == null ? Future.succeededFuture() : demo.close();
+    });
+  }
+}

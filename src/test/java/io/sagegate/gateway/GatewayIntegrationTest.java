@@ -1,0 +1,465 @@
+package io.sagegate.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sagegate.config.ConfigLoader;
+import io.sagegate.config.GatewayConfig;
+import io.sagegate.testsupport.ContainerStub;
+import io.sagegate.testsupport.HttpCalls;
+import io.sagegate.testsupport.RecordingAuditSink;
+import io.vertx.core.Vertx;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import no.nav.security.mock.oauth2.MockOAuth2Server;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole pipeline over real sockets: the gateway on a random port, a real OIDC issuer
+ * (mock-oauth2-server, through discovery), a real model container stub, and the JDK's HTTP
+ * client. Every case checks the status, the error type and that exactly one audit record was
+ * written for the request.
+ */
+class GatewayIntegrationTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String ISSUER = "corp";
+  private static final String AUDIENCE = "sagegate";
+
+  private static MockOAuth2Server oidc;
+  private static Vertx vertx;
+  private static ContainerStub model;
+  @TempDir static Path keys;
+
+  private RecordingAuditSink audit;
+  private PrometheusMeterRegistry registry;
+  private GatewayAssembly assembly;
+  private int port;
+
+  @BeforeAll
+  static void startIssuerAndModel() {
+    oidc = new MockOAuth2Server();
+    oidc.start();
+    vertx = Vertx.vertx();
+    model = ContainerStub.start(vertx).await();
+  }
+
+  @AfterAll
+  static void stop() {
+    model.close().await();
+    vertx.close().await();
+    oidc.shutdown();
+  }
+
+  @BeforeEach
+  void startGateway() throws Exception {
+    model.mode(ContainerStub.Mode.ok()).await();
+    audit = new RecordingAuditSink();
+    registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    assembly = GatewayAssembly.start(vertx, config(), registry, audit, keys).await();
+    port = assembly.gateway().port();
+  }
+
+  @AfterEach
+  void stopGateway() {
+    assembly.close().await();
+  }
+
+  static String configYaml(String modelUrl) {
+    return """
+        server: {port: 0, managementPort: 0, maxBodyBytes: 4096, maxHeaderBytes: 8192}
+        auth:
+          discoveryUrl: %s
+          issuer: %s
+          audiences: [%s]
+          leeway: 5s
+          maxTokenBytes: 4096
+          minKeyRefreshInterval: 1h
+        endpoints:
+          - name: fraud-scorer
+            tags: {env: prod, team: risk}
+            backend: {type: container, url: "%s", timeout: 2s}
+          - name: sentiment-test
+            tags: {env: test}
+            backend: {type: container, url: "%s", timeout: 2s}
+        rules:
+          - id: contractors-deny-prod
+            effect: deny
+            principal: {groups: [contractors]}
+            resource: {tags: {env: [prod]}}
+          - id: data-scientists-test
+            effect: allow
+            principal: {groups: [data-scientists]}
+            resource: {tags: {env: [test]}}
+            actions: [invoke, invoke-stream]
+          - id: analysts-fraud-scorer
+            effect: allow
+            principal: {groups: [analysts]}
+            resource: {endpoints: [fraud-scorer]}
+          - id: ml-engineers-all
+            effect: allow
+            principal: {groups: [ml-engineers]}
+          - id: variant-b-only
+            effect: allow
+            principal: {groups: [variant-testers]}
+            conditions: {targetVariants: [variant-b]}
+        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE,
+        modelUrl, modelUrl);
+  }
+
+  private GatewayConfig config() throws Exception {
+    return ConfigLoader.parse(configYaml(model.url().toString()), "integration.yaml");
+  }
+
+  private static String token(String subject, List<String> groups) {
+    return oidc.issueToken(ISSUER, subject, AUDIENCE, Map.of("groups", groups), 3600).serialize();
+  }
+
+  private HttpResponse<String> invoke(String endpoint, String token) {
+    return HttpCalls.send(HttpCalls.post(port, "/endpoints/" + endpoint + "/invocations", token,
+        "{\"text\":\"great product\"}"));
+  }
+
+  /** The request's one audit record; fails if there is none or more than one. */
+  private JsonNode auditOf(HttpResponse<?> response) {
+    String id = response.headers().firstValue("x-amzn-RequestId").orElseThrow(
+        () -> new AssertionError("response has no x-amzn-RequestId"));
+    JsonNode record = audit.await(id);
+    assertEquals(1, audit.count(id), "exactly one audit record per request");
+    assertEquals(response.statusCode(), record.path("status").asInt());
+    return record;
+  }
+
+  private JsonNode error(HttpResponse<String> response, int status, String type) throws Exception {
+    assertEquals(status, response.statusCode(), response.body());
+    assertEquals(type, response.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    JsonNode body = JSON.readTree(response.body());
+    assertEquals(type, body.path("__type").asText());
+    assertFalse(body.path("message").asText().isBlank(), "error names what is wrong");
+    assertFalse(response.body().contains("Exception:") || response.body().contains("\tat "),
+        "no stack trace reaches the caller: " + response.body());
+    JsonNode record = auditOf(response);
+    assertEquals(type, record.path("errorType").asText());
+    return body;
+  }
+
+  @Test
+  void allowedCallReachesTheModelAndIsAudited() throws Exception {
+    HttpResponse<String> response = invoke("sentiment-test", token("alice", List.of("data-scientists")));
+
+    assertEquals(200, response.statusCode(), response.body());
+    assertEquals("AllTraffic", response.headers().firstValue("X-Amzn-Invoked-Production-Variant").orElse(null));
+    ContainerStub.Received received = model.received().get(model.received().size() - 1);
+    assertEquals("/invocations", received.path());
+    assertEquals("{\"text\":\"great product\"}", received.body().toString());
+    assertNull(received.headers().get("Authorization"), "the bearer token never reaches the model");
+
+    JsonNode record = auditOf(response);
+    assertEquals("alice", record.path("subject").asText());
+    assertEquals(oidc.issuerUrl(ISSUER).toString(), record.path("issuer").asText());
+    assertEquals("sentiment-test", record.path("endpoint").asText());
+    assertEquals("invoke", record.path("action").asText());
+    assertEquals("allow", record.path("decision").asText());
+    assertEquals("data-scientists-test", record.path("ruleId").asText());
+    assertEquals(200, record.path("backendStatus").asInt());
+    assertTrue(record.path("bytesIn").asLong() > 0);
+    assertTrue(record.path("bytesOut").asLong() > 0);
+    String line = audit.all().toString();
+    assertFalse(line.contains("great product"), "no payload in the audit record");
+    assertFalse(line.contains(token("alice", List.of("data-scientists")).substring(0, 20)), "no token in the audit");
+  }
+
+  @Test
+  void decisionsFollowTheRules() throws Exception {
+    String analyst = token("bob", List.of("analysts"));
+    assertEquals(200, invoke("fraud-scorer", analyst).statusCode());
+    JsonNode denied = error(invoke("sentiment-test", analyst), 403, "AccessDeniedException");
+    assertTrue(denied.path("message").asText().contains("sentiment-test"));
+
+    String contractor = token("carol", List.of("contractors", "ml-engineers"));
+    HttpResponse<String> prod = invoke("fraud-scorer", contractor);
+    error(prod, 403, "AccessDeniedException");
+    assertEquals("contractors-deny-prod", auditOf(prod).path("ruleId").asText());
+    assertEquals(200, invoke("sentiment-test", contractor).statusCode());
+
+    HttpResponse<String> nobody = invoke("fraud-scorer", token("dave", List.of()));
+    error(nobody, 403, "AccessDeniedException");
+    assertEquals("default-deny", auditOf(nobody).path("ruleId").asText());
+  }
+
+  @Test
+  void unknownAndForbiddenEndpointsLookTheSame() throws Exception {
+    String analyst = token("bob", List.of("analysts"));
+    HttpResponse<String> forbidden = invoke("sentiment-test", analyst);
+    HttpResponse<String> unknown = invoke("no-such-endpoint", analyst);
+    error(forbidden, 403, "AccessDeniedException");
+    error(unknown, 403, "AccessDeniedException");
+    assertEquals(forbidden.body().replace("sentiment-test", "X"), unknown.body().replace("no-such-endpoint", "X"));
+    assertEquals("unknown-endpoint", auditOf(unknown).path("ruleId").asText());
+  }
+
+  @Test
+  void caseAndEncodingTricksNeverReachADeniedEndpoint() throws Exception {
+    String scientist = token("alice", List.of("data-scientists"));
+    int before = model.received().size();
+    error(invoke("FRAUD-SCORER", scientist), 403, "AccessDeniedException");
+    error(invoke("fraud%2Dscorer", scientist), 400, "ValidationError");
+    error(invoke("bad_name", scientist), 400, "ValidationError");
+    error(invoke("x".repeat(64), scientist), 400, "ValidationError");
+    error(rawPost("/endpoints/sentiment-test/../fraud-scorer/invocations", scientist), 404, "UnknownOperationException");
+    error(rawPost("/endpoints/fraud-scorer/invocations/", scientist), 404, "UnknownOperationException");
+    error(rawPost("/endpoints//fraud-scorer/invocations", scientist), 404, "UnknownOperationException");
+    error(rawPost("/endpoints/%2e%2e/fraud-scorer/invocations", scientist), 404, "UnknownOperationException");
+    assertEquals(before, model.received().size(), "none of these reached the model");
+    // The same endpoint in another case is the same endpoint, under the same rules.
+    assertEquals(200, invoke("Sentiment-Test", scientist).statusCode());
+  }
+
+  @Test
+  void wrongMethodIs405WithAllow() throws Exception {
+    HttpResponse<String> response = HttpCalls.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + port + "/endpoints/sentiment-test/invocations")).GET());
+    error(response, 405, "MethodNotAllowedException");
+    assertEquals("POST", response.headers().firstValue("Allow").orElse(null));
+  }
+
+  @Test
+  void missingAndMalformedTokensAre401() throws Exception {
+    HttpResponse<String> missing = invoke("sentiment-test", null);
+    error(missing, 401, "UnauthorizedException");
+    assertTrue(missing.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"));
+
+    HttpResponse<String> garbage = invoke("sentiment-test", "not-a-jwt");
+    error(garbage, 401, "UnauthorizedException");
+    assertTrue(garbage.headers().firstValue("WWW-Authenticate").orElse("").contains("error=\"invalid_token\""));
+
+    HttpResponse<String> basic = HttpCalls.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + port + "/endpoints/sentiment-test/invocations"))
+        .header("Authorization", "Basic YWxpY2U6c2VjcmV0")
+        .POST(HttpRequest.BodyPublishers.ofString("{}")));
+    error(basic, 401, "UnauthorizedException");
+    assertEquals(0, model.received().stream().filter(r -> r.body().toString().equals("{}")).count());
+  }
+
+  @Test
+  void expiredNotYetValidWrongIssuerAndAudienceAre401() throws Exception {
+    String expired = oidc.issueToken(ISSUER, "alice", AUDIENCE,
+        Map.of("groups", List.of("data-scientists")), -3600).serialize();
+    assertReason(invoke("sentiment-test", expired), "expired");
+
+    long future = Instant.now().plusSeconds(3600).getEpochSecond();
+    String notYet = oidc.issueToken(ISSUER, "alice", AUDIENCE,
+        Map.of("groups", List.of("data-scientists"), "nbf", future), 7200).serialize();
+    assertReason(invoke("sentiment-test", notYet), "not_yet_valid");
+
+    String otherIssuer = oidc.issueToken("other", "alice", AUDIENCE,
+        Map.of("groups", List.of("data-scientists")), 3600).serialize();
+    error(invoke("sentiment-test", otherIssuer), 401, "UnauthorizedException");
+
+    String otherAudience = oidc.issueToken(ISSUER, "alice", "someone-else",
+        Map.of("groups", List.of("data-scientists")), 3600).serialize();
+    assertReason(invoke("sentiment-test", otherAudience), "audience");
+  }
+
+  @Test
+  void algorithmAttacksAndForeignKeysAre401() throws Exception {
+    String valid = token("alice", List.of("data-scientists"));
+    String[] parts = valid.split("\\.");
+    Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+
+    String none = b64.encodeToString("{\"alg\":\"none\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8))
+        + "." + parts[1] + ".";
+    assertReason(invoke("sentiment-test", none), "algorithm");
+
+    // HS256 "signed" with the issuer's public key: the classic key-confusion attack.
+    JWKSet published = JWKSet.load(oidc.jwksUrl(ISSUER).url());
+    RSAKey publicKey = (RSAKey) published.getKeys().get(0);
+    SignedJWT hmac = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(publicKey.getKeyID()).build(),
+        SignedJWT.parse(valid).getJWTClaimsSet());
+    byte[] secret = publicKey.toPublicJWK().toJSONString().getBytes(StandardCharsets.UTF_8);
+    hmac.sign(new MACSigner(secret.length >= 32 ? secret : java.util.Arrays.copyOf(secret, 32)));
+    assertReason(invoke("sentiment-test", hmac.serialize()), "algorithm");
+
+    String tampered = parts[0] + "." + b64.encodeToString(
+        SignedJWT.parse(valid).getJWTClaimsSet().toString().replace("data-scientists", "ml-engineers")
+            .getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
+    assertReason(invoke("sentiment-test", tampered), "signature");
+
+    RSAKey stranger = new RSAKeyGenerator(2048).keyID("stranger-key").generate();
+    SignedJWT foreign = new SignedJWT(
+        new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("stranger-key").type(JOSEObjectType.JWT).build(),
+        new JWTClaimsSet.Builder(SignedJWT.parse(valid).getJWTClaimsSet()).build());
+    foreign.sign(new RSASSASigner(stranger));
+    assertReason(invoke("sentiment-test", foreign.serialize()), "unknown_kid");
+
+    String huge = oidc.issueToken(ISSUER, "alice", AUDIENCE,
+        Map.of("groups", List.of("data-scientists"), "padding", "p".repeat(5000)), 3600).serialize();
+    assertReason(invoke("sentiment-test", huge), "too_large");
+  }
+
+  private void assertReason(HttpResponse<String> response, String reason) throws Exception {
+    error(response, 401, "UnauthorizedException");
+    String metrics = registry.scrape();
+    assertTrue(metrics.contains("sagegate_auth_failures_total{reason=\"" + reason + "\"}"),
+        "auth failure counted under reason " + reason);
+  }
+
+  @Test
+  void oversizedHeadersAre431AndAudited() throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      String request = "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
+          + "X-Padding: " + "a".repeat(10_000) + "\r\nContent-Length: 0\r\n\r\n";
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      BufferedReader reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+      String status = reader.readLine();
+      assertTrue(status.contains(" 431 "), status);
+      String requestId = null;
+      for (String line = reader.readLine(); line != null && !line.isEmpty(); line = reader.readLine()) {
+        if (line.toLowerCase().startsWith("x-amzn-requestid:")) {
+          requestId = line.substring(line.indexOf(':') + 1).trim();
+        }
+      }
+      assertNotNull(requestId);
+      JsonNode record = audit.await(requestId);
+      assertEquals(431, record.path("status").asInt());
+      assertEquals(1, audit.count(requestId));
+    }
+  }
+
+  @Test
+  void bodyOverTheLimitIs413WithOrWithoutContentLength() throws Exception {
+    String scientist = token("alice", List.of("data-scientists"));
+    int before = model.received().size();
+    error(HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", scientist,
+        "x".repeat(5000))), 413, "PayloadTooLargeException");
+    HttpRequest.Builder chunked = HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + port + "/endpoints/sentiment-test/invocations"))
+        .header("Authorization", "Bearer " + scientist)
+        .POST(HttpRequest.BodyPublishers.ofInputStream(
+            () -> new java.io.ByteArrayInputStream(new byte[5000])));
+    error(HttpCalls.send(chunked), 413, "PayloadTooLargeException");
+    assertEquals(before, model.received().size());
+  }
+
+  @Test
+  void badSageMakerHeadersAre400() throws Exception {
+    HttpResponse<String> response = HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations",
+        token("alice", List.of("data-scientists")), "{}")
+        .header("X-Amzn-SageMaker-Target-Variant", "-bad-"));
+    JsonNode body = error(response, 400, "ValidationError");
+    assertTrue(body.path("message").asText().contains("X-Amzn-SageMaker-Target-Variant"));
+  }
+
+  @Test
+  void targetVariantConditionIsEnforced() throws Exception {
+    String tester = token("vic", List.of("variant-testers"));
+    error(invoke("sentiment-test", tester), 403, "AccessDeniedException");
+    HttpResponse<String> ok = HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", tester, "{}")
+        .header("X-Amzn-SageMaker-Target-Variant", "variant-b"));
+    assertEquals(200, ok.statusCode());
+    assertEquals("variant-b", auditOf(ok).path("targetVariant").asText());
+    assertEquals("variant-b", model.received().get(model.received().size() - 1)
+        .headers().get("X-Amzn-SageMaker-Target-Variant"));
+  }
+
+  @Test
+  void modelErrorsAreModelError424() throws Exception {
+    model.mode(ContainerStub.Mode.error(500, "{\"error\":\"boom\"}")).await();
+    HttpResponse<String> response = invoke("sentiment-test", token("alice", List.of("data-scientists")));
+    JsonNode body = error(response, 424, "ModelError");
+    assertEquals(500, body.path("OriginalStatusCode").asInt());
+    assertEquals(500, auditOf(response).path("backendStatus").asInt());
+  }
+
+  @Test
+  void backendThatRefusesHangsOrAnswersGarbageIs502Or504() throws Exception {
+    String scientist = token("alice", List.of("data-scientists"));
+    model.mode(ContainerStub.Mode.hang()).await();
+    error(invoke("sentiment-test", scientist), 504, "GatewayTimeoutException");
+    model.mode(ContainerStub.Mode.garbage()).await();
+    error(invoke("sentiment-test", scientist), 502, "BadGatewayException");
+    model.mode(ContainerStub.Mode.refuse()).await();
+    HttpResponse<String> refused = invoke("sentiment-test", scientist);
+    JsonNode body = error(refused, 502, "BadGatewayException");
+    assertFalse(body.path("message").asText().toLowerCase().contains("connection refused"),
+        "upstream error text stays out of the caller's message");
+  }
+
+  @Test
+  void responseStreamPassesChunksThroughAsTheyArrive() throws Exception {
+    model.mode(ContainerStub.Mode.slowStream(3)).await();
+    HttpRequest request = HttpCalls.post(port, "/endpoints/sentiment-test/invocations-response-stream",
+        token("alice", List.of("data-scientists")), "{\"stream\":true}").build();
+    HttpResponse<InputStream> response = HttpCalls.client().send(request, HttpResponse.BodyHandlers.ofInputStream());
+    assertEquals(200, response.statusCode());
+    try (InputStream in = response.body()) {
+      model.releaseNextChunk();
+      byte[] first = new byte[1];
+      assertEquals(1, in.read(first), "first chunk arrived before the second exists");
+      assertEquals(1, model.releasedChunks());
+      model.releaseNextChunk();
+      model.releaseNextChunk();
+      in.readAllBytes();
+    }
+    JsonNode record = auditOf(response);
+    assertEquals("invoke-stream", record.path("action").asText());
+  }
+
+  @Test
+  void managementPortServesHealthReadinessAndMetrics() throws Exception {
+    invoke("sentiment-test", token("alice", List.of("data-scientists")));
+    int management = assembly.gateway().managementPort();
+    assertEquals(200, get(management, "/healthz").statusCode());
+    assertEquals(200, get(management, "/readyz").statusCode());
+    HttpResponse<String> metrics = get(management, "/metrics");
+    assertTrue(metrics.body().contains("sagegate_requests_total{action=\"invoke\",decision=\"allow\",endpoint=\"sentiment-test\",status=\"2xx\"}"),
+        metrics.body());
+    assertTrue(metrics.body().contains("sagegate_request_duration_seconds_bucket"));
+    assertTrue(metrics.body().contains("sagegate_requests_in_flight"));
+    assertFalse(metrics.body().contains("alice"), "the subject is never a label");
+  }
+
+  private static HttpResponse<String> get(int port, String path) {
+    return HttpCalls.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).GET());
+  }
+
+  private HttpResponse<String> rawPost(String path, String token) {
+    // The JDK client keeps the path as given (no normalisation), which is what these tests need.
+    return HttpCalls.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .header("Authorization", "Bearer " + token)
+        .POST(HttpRequest.BodyPublishers.ofString("{}")));
+  }
+}
