@@ -243,6 +243,9 @@ public final class ContainerBackend implements Backend {
         resp.pause();
         vertx.cancelTimer(timer);
         HttpClientRequest req = request.get();
+        // Vert.x stops the request's idle timeout at the response head; re-arm it so that it
+        // bounds the gaps between chunks (each chunk received restarts it), not the whole stream.
+        req.idleTimeout(timeoutMs);
         Runnable cancel = () -> req.reset();
         if (!result.tryComplete(BackendResponse.streamed(200, headers, resp, cancel, null))) {
           req.reset();
