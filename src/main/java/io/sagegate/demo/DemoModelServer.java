@@ -116,14 +116,12 @@ public final class DemoModelServer {
     Buffer body = ctx.body().buffer();
     JsonObject input;
     try {
-      Object parsed = body == null || body.length() == 0 ? null : body.toJson();
-      if (!(parsed instanceof JsonObject obj)) {
-        error(ctx, 400, "body must be a JSON object like {\"text\":\"...\"}");
-        return;
-      }
-      input = obj;
-    } catch (DecodeException e) {
-      error(ctx, 400, "body is not valid JSON");
+      input = body == null || body.length() == 0 ? null : body.toJsonObject();
+    } catch (DecodeException | ClassCastException e) {
+      input = null;
+    }
+    if (input == null) {
+      error(ctx, 400, "body must be a JSON object like {\"text\":\"...\"}");
       return;
     }
     if (!(input.getValue("text") instanceof String text)) {
