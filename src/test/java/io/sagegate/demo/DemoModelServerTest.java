@@ -232,4 +232,28 @@ class DemoModelServerTest {
           t.completeNow();
         })));
   }
+
+  @Test
+  void containerBackendStreamsTheDemoThroughToTheEnd(VertxTestContext t) {
+    EndpointConfig e = endpoint(null);
+    ContainerBackend backend = new ContainerBackend(vertx, e, demo.url());
+    Invocation inv = invocation(e, "{\"text\":\"love this, best ever\",\"stream\":true}");
+    Buffer all = Buffer.buffer();
+    backend.invokeStream(inv).onComplete(t.succeeding(resp -> {
+      t.verify(() -> assertEquals("application/jsonlines", resp.headers().get(SageMakerHeaders.CONTENT_TYPE)));
+      resp.stream().handler(all::appendBuffer);
+      resp.stream().exceptionHandler(t::failNow);
+      resp.stream().endHandler(v -> backend.close().onComplete(t.succeeding(x -> t.verify(() -> {
+        String[] lines = all.toString().split("\n");
+        assertEquals(5, lines.length, all.toString());
+        assertEquals("love", new JsonObject(lines[0]).getString("token"));
+        assertEquals("ever", new JsonObject(lines[3]).getString("token"));
+        JsonObject last = new JsonObject(lines[4]);
+        assertEquals("POSITIVE", last.getString("label"));
+        assertEquals(true, last.getBoolean("done"));
+        t.completeNow();
+      }))));
+      resp.stream().resume();
+    }));
+  }
 }

@@ -15,9 +15,7 @@ import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
 import java.net.URI;
-import java.util.ArrayDeque;
 import java.util.List;
-import java.util.Queue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -100,7 +98,7 @@ public final class ContainerStub {
   private final Context context;
   private final AtomicReference<Mode> mode = new AtomicReference<>(Mode.ok());
   private final List<Received> received = new CopyOnWriteArrayList<>();
-  private final Queue<Promise<Received>> waiting = new ArrayDeque<>();
+  private final AtomicReference<Promise<Received>> firstInvocation = new AtomicReference<>(Promise.promise());
   private final AtomicInteger released = new AtomicInteger();
   private final AtomicReference<Promise<Void>> aborted = new AtomicReference<>(Promise.promise());
   private HttpServer http;
@@ -142,6 +140,7 @@ public final class ContainerStub {
       written = 0;
       streaming = null;
       aborted.set(Promise.promise());
+      firstInvocation.set(Promise.promise());
       // The HTTP server stays up across HTTP modes; only REFUSE and GARBAGE take the port.
       return switch (next.kind()) {
         case REFUSE -> Future.all(closeHttp(), closeNet()).mapEmpty();
@@ -156,11 +155,12 @@ public final class ContainerStub {
     return List.copyOf(received);
   }
 
-  /** Completes with the next request the stub receives. */
-  public Future<Received> nextRequest() {
-    Promise<Received> p = Promise.promise();
-    context.runOnContext(v -> waiting.add(p));
-    return p.future();
+  /**
+   * Completes with the first {@code POST /invocations} the stub receives in the current mode (set
+   * by {@link #mode(Mode)} before the call, so no request can slip past it).
+   */
+  public Future<Received> invocationReceived() {
+    return firstInvocation.get().future();
   }
 
   /** SLOW_STREAM: lets the stub write one more chunk (now, or as soon as the request arrives). */
@@ -261,9 +261,8 @@ public final class ContainerStub {
       MultiMap headers = MultiMap.caseInsensitiveMultiMap().addAll(req.headers());
       Received r = new Received(req.method().name(), req.path(), headers, body);
       received.add(r);
-      Promise<Received> w;
-      while ((w = waiting.poll()) != null) {
-        w.tryComplete(r);
+      if ("/invocations".equals(r.path())) {
+        firstInvocation.get().tryComplete(r);
       }
       answer(req, r, mode.get());
     });

@@ -240,6 +240,10 @@ public final class ContainerBackend implements Backend {
       }
       MultiMap headers = responseHeaders(resp);
       if (stream) {
+        // InvokeEndpointWithResponseStream names the model's media type with this header.
+        if (headers.contains(SageMakerHeaders.CONTENT_TYPE)) {
+          headers.set(SageMakerHeaders.STREAM_CONTENT_TYPE, headers.get(SageMakerHeaders.CONTENT_TYPE));
+        }
         resp.pause();
         vertx.cancelTimer(timer);
         HttpClientRequest req = request.get();
