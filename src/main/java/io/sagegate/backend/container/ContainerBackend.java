@@ -172,6 +172,9 @@ public final class ContainerBackend implements Backend {
           result.tryComplete(ar.succeeded() && ar.result());
         });
     return result.future().map(ok -> {
+      if (closed) {
+        return false;
+      }
       if (ok != healthy) {
         LOG.info("endpoint {} model container is now {}", endpoint.name(), ok ? "healthy" : "unhealthy");
       }
@@ -323,7 +326,9 @@ public final class ContainerBackend implements Backend {
         return;
       }
       GatewayException e = classify(t);
-      if (result.tryFail(e)) {
+      // A model error was read whole, so its keep-alive connection stays usable; anything else
+      // (timeout, broken connection) leaves the exchange unfinished and is reset.
+      if (result.tryFail(e) && !(t instanceof GatewayException)) {
         abort();
       }
     }
