@@ -1,0 +1,429 @@
+package io.sagegate.backend.container;
+
+import io.netty.handler.codec.DecoderException;
+import io.sagegate.backend.Backend;
+import io.sagegate.backend.BackendResponse;
+import io.sagegate.backend.Invocation;
+import io.sagegate.backend.InvocationHeaders;
+import io.sagegate.backend.SageMakerHeaders;
+import io.sagegate.config.EndpointConfig;
+import io.sagegate.error.Errors;
+import io.sagegate.error.GatewayException;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves an endpoint from a model container that speaks the SageMaker container contract
+ * ({@code GET /ping}, {@code POST /invocations}), over one keep-alive connection pool per
+ * endpoint.
+ *
+ * <p>Only the headers a SageMaker container receives are forwarded (Content-Type, Accept and the
+ * {@code X-Amzn-SageMaker-*} request headers); nothing else of the caller's request reaches the
+ * container. Failures follow SageMaker Runtime: the model's own error status becomes a ModelError
+ * (424, with the model's message truncated to {@value #MAX_MODEL_MESSAGE_CHARS} characters); a
+ * container that cannot be reached or answers something that is not HTTP a 502; one that does
+ * not answer within {@code backend.timeout} a 504. The underlying exception text goes only to the
+ * log and the audit reason, never into the caller's message.
+ *
+ * <p>Buffered answers are capped at {@value #MAX_RESPONSE_BYTES} bytes (SageMaker's limit).
+ * Streamed answers are handed over as they arrive: the whole-call timeout covers only the wait
+ * for the response head, after which an idle timeout between chunks applies.
+ *
+ * <p>Health: {@code GET /ping} at start and every {@value #HEALTH_INTERVAL_MS} ms;
+ * {@link #healthy()} is false until the first check passes.
+ */
+public final class ContainerBackend implements Backend {
+
+  /** SageMaker's limit for a buffered model response. */
+  public static final long MAX_RESPONSE_BYTES = 6L * 1024 * 1024;
+  /** How much of a model's error message is passed on (as SageMaker truncates it). */
+  public static final int MAX_MODEL_MESSAGE_CHARS = 1024;
+  /** How much of a model's error body is read at most to build the message. */
+  static final int MAX_ERROR_BODY_BYTES = 16 * 1024;
+  public static final long HEALTH_INTERVAL_MS = 10_000;
+  /** Upper bound of one {@code /ping}; shorter when the backend timeout is shorter. */
+  public static final long HEALTH_TIMEOUT_MS = 2_000;
+
+  private static final Logger LOG = LoggerFactory.getLogger(ContainerBackend.class);
+
+  private final Vertx vertx;
+  private final EndpointConfig endpoint;
+  private final String host;
+  private final int port;
+  private final String invocationsPath;
+  private final String pingPath;
+  private final long timeoutMs;
+  private final HttpClientAgent client;
+  private final long healthTimer;
+  private volatile boolean healthy;
+  private volatile boolean closed;
+
+  /**
+   * @param baseUrl the container's root, {@code http://host:port} (a path prefix is kept)
+   * @throws IllegalArgumentException when the URL is not an absolute http(s) URL with a host
+   */
+  public ContainerBackend(Vertx vertx, EndpointConfig endpoint, URI baseUrl) {
+    this.vertx = Objects.requireNonNull(vertx, "vertx");
+    this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+    Objects.requireNonNull(endpoint.backend(), "endpoint.backend");
+    String field = "endpoints[" + endpoint.name() + "].backend.url";
+    if (baseUrl == null) {
+      throw new IllegalArgumentException(field + " is required");
+    }
+    String scheme = baseUrl.getScheme() == null ? "" : baseUrl.getScheme().toLowerCase(Locale.ROOT);
+    if (!scheme.equals("http") && !scheme.equals("https")) {
+      throw new IllegalArgumentException(field + " must be an http:// or https:// URL, got " + baseUrl);
+    }
+    if (baseUrl.getHost() == null || baseUrl.getHost().isEmpty()) {
+      throw new IllegalArgumentException(field + " must name a host, got " + baseUrl);
+    }
+    boolean ssl = scheme.equals("https");
+    this.host = baseUrl.getHost();
+    this.port = baseUrl.getPort() > 0 ? baseUrl.getPort() : ssl ? 443 : 80;
+    String prefix = baseUrl.getRawPath() == null ? "" : baseUrl.getRawPath();
+    while (prefix.endsWith("/")) {
+      prefix = prefix.substring(0, prefix.length() - 1);
+    }
+    this.invocationsPath = prefix + "/invocations";
+    this.pingPath = prefix + "/ping";
+    long connectMs = endpoint.backend().connectTimeout().toMillis();
+    this.timeoutMs = endpoint.backend().timeout().toMillis();
+    if (connectMs <= 0) {
+      throw new IllegalArgumentException(
+          "endpoints[" + endpoint.name() + "].backend.connectTimeout must be positive");
+    }
+    if (timeoutMs <= 0) {
+      throw new IllegalArgumentException(
+          "endpoints[" + endpoint.name() + "].backend.timeout must be positive");
+    }
+    HttpClientOptions options = new HttpClientOptions()
+        .setKeepAlive(true)
+        .setSsl(ssl)
+        .setDefaultHost(host)
+        .setDefaultPort(port)
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectMs));
+    this.client = vertx.createHttpClient(
+        options, new PoolOptions().setHttp1MaxSize(endpoint.backend().maxConnections()));
+    checkHealth();
+    this.healthTimer = vertx.setPeriodic(HEALTH_INTERVAL_MS, id -> checkHealth());
+  }
+
+  @Override
+  public Future<BackendResponse> invoke(Invocation invocation) {
+    Call call = new Call(invocation, false);
+    return call.start();
+  }
+
+  @Override
+  public Future<BackendResponse> invokeStream(Invocation invocation) {
+    Call call = new Call(invocation, true);
+    return call.start();
+  }
+
+  @Override
+  public boolean healthy() {
+    return healthy;
+  }
+
+  /**
+   * Pings the container now ({@code GET /ping}, 200 = healthy), records the result for
+   * {@link #healthy()} and returns it. Never fails.
+   */
+  public Future<Boolean> checkHealth() {
+    if (closed) {
+      return Future.succeededFuture(false);
+    }
+    long pingTimeout = Math.min(HEALTH_TIMEOUT_MS, timeoutMs);
+    RequestOptions ping = new RequestOptions()
+        .setMethod(HttpMethod.GET)
+        .setHost(host)
+        .setPort(port)
+        .setURI(pingPath)
+        .setIdleTimeout(pingTimeout);
+    Promise<Boolean> result = Promise.promise();
+    long timer = vertx.setTimer(pingTimeout, id -> result.tryComplete(false));
+    client.request(ping)
+        .compose(HttpClientRequest::send)
+        .compose(resp -> resp.end().map(v -> resp.statusCode() == 200))
+        .onComplete(ar -> {
+          vertx.cancelTimer(timer);
+          result.tryComplete(ar.succeeded() && ar.result());
+        });
+    return result.future().map(ok -> {
+      if (closed) {
+        return false;
+      }
+      if (ok != healthy) {
+        LOG.info("endpoint {} model container is now {}", endpoint.name(), ok ? "healthy" : "unhealthy");
+      }
+      healthy = ok;
+      return ok;
+    });
+  }
+
+  @Override
+  public Future<Void> close() {
+    closed = true;
+    healthy = false;
+    vertx.cancelTimer(healthTimer);
+    return client.close();
+  }
+
+  /** One call to {@code /invocations}: its timers, its request and how it ends. */
+  private final class Call {
+    private final Invocation invocation;
+    private final boolean stream;
+    private final Promise<BackendResponse> result = Promise.promise();
+    private final AtomicReference<HttpClientRequest> request = new AtomicReference<>();
+    private long timer = -1;
+
+    Call(Invocation invocation, boolean stream) {
+      this.invocation = invocation;
+      this.stream = stream;
+    }
+
+    Future<BackendResponse> start() {
+      if (closed) {
+        return Future.failedFuture(Errors.serviceUnavailable(
+            "Endpoint " + endpoint.name() + " is shutting down"));
+      }
+      // The whole-call timeout: until the answer is read (buffered) or its head arrived (stream).
+      timer = vertx.setTimer(timeoutMs, id -> fail(new TimeoutException("whole-call timeout")));
+      RequestOptions options = new RequestOptions()
+          .setMethod(HttpMethod.POST)
+          .setHost(host)
+          .setPort(port)
+          .setURI(invocationsPath)
+          // Between chunks of a streamed answer, and as a safety net for the buffered one.
+          .setIdleTimeout(timeoutMs);
+      copyRequestHeaders(invocation.headers(), options);
+      Buffer body = invocation.body() == null ? Buffer.buffer() : invocation.body();
+      client.request(options)
+          .compose(req -> {
+            request.set(req);
+            if (result.future().isComplete()) {
+              req.reset();
+            }
+            return req.send(body);
+          })
+          .onSuccess(this::onResponse)
+          .onFailure(this::fail);
+      return result.future();
+    }
+
+    private void onResponse(HttpClientResponse resp) {
+      int status = resp.statusCode();
+      if (status < 200 || status > 299) {
+        readBounded(resp, MAX_ERROR_BODY_BYTES, true)
+            .onSuccess(b -> fail(modelError(status, b)))
+            .onFailure(this::fail);
+        return;
+      }
+      MultiMap headers = responseHeaders(resp);
+      if (stream) {
+        // InvokeEndpointWithResponseStream names the model's media type with this header.
+        if (headers.contains(SageMakerHeaders.CONTENT_TYPE)) {
+          headers.set(SageMakerHeaders.STREAM_CONTENT_TYPE, headers.get(SageMakerHeaders.CONTENT_TYPE));
+        }
+        resp.pause();
+        vertx.cancelTimer(timer);
+        HttpClientRequest req = request.get();
+        // Vert.x stops the request's idle timeout at the response head; re-arm it so that it
+        // bounds the gaps between chunks (each chunk received restarts it), not the whole stream.
+        req.idleTimeout(timeoutMs);
+        Runnable cancel = () -> req.reset();
+        if (!result.tryComplete(BackendResponse.streamed(200, headers, resp, cancel, null))) {
+          req.reset();
+        }
+        return;
+      }
+      readBounded(resp, MAX_RESPONSE_BYTES, false)
+          .onSuccess(b -> {
+            vertx.cancelTimer(timer);
+            result.tryComplete(BackendResponse.buffered(200, headers, b, null));
+          })
+          .onFailure(this::fail);
+    }
+
+    /**
+     * Reads at most {@code limit} bytes; beyond it either keeps the first {@code limit} bytes
+     * ({@code truncate}) or fails with 502, and in both cases stops the transfer.
+     */
+    private Future<Buffer> readBounded(HttpClientResponse resp, long limit, boolean truncate) {
+      Promise<Buffer> body = Promise.promise();
+      String length = resp.getHeader(HttpHeaders.CONTENT_LENGTH);
+      if (!truncate && length != null) {
+        try {
+          if (Long.parseLong(length.trim()) > limit) {
+            abort();
+            return Future.failedFuture(tooLarge());
+          }
+        } catch (NumberFormatException e) {
+          // let the decoder complain, or read what comes
+        }
+      }
+      Buffer acc = Buffer.buffer();
+      resp.handler(chunk -> {
+        if (body.future().isComplete()) {
+          return;
+        }
+        if (acc.length() + (long) chunk.length() > limit) {
+          if (truncate) {
+            acc.appendBuffer(chunk, 0, (int) (limit - acc.length()));
+            body.tryComplete(acc);
+          } else {
+            body.tryFail(tooLarge());
+          }
+          abort();
+          return;
+        }
+        acc.appendBuffer(chunk);
+      });
+      resp.exceptionHandler(body::tryFail);
+      resp.endHandler(v -> body.tryComplete(acc));
+      return body.future();
+    }
+
+    private GatewayException tooLarge() {
+      return Errors.badGateway(
+              "model response exceeds the limit of " + MAX_RESPONSE_BYTES + " bytes for endpoint "
+                  + endpoint.name())
+          .withAuditReason("backend:response_too_large");
+    }
+
+    private void abort() {
+      HttpClientRequest req = request.get();
+      if (req != null) {
+        req.reset();
+      }
+    }
+
+    private void fail(Throwable t) {
+      vertx.cancelTimer(timer);
+      if (result.future().isComplete()) {
+        return;
+      }
+      GatewayException e = classify(t);
+      // A model error was read whole, so its keep-alive connection stays usable; anything else
+      // (timeout, broken connection) leaves the exchange unfinished and is reset.
+      if (result.tryFail(e) && !(t instanceof GatewayException)) {
+        abort();
+      }
+    }
+
+    private GatewayException classify(Throwable t) {
+      if (t instanceof GatewayException g) {
+        return g;
+      }
+      String name = endpoint.name();
+      String reason;
+      GatewayException e;
+      if (t instanceof TimeoutException) {
+        reason = "backend:timeout";
+        e = Errors.gatewayTimeout(
+            "model container for endpoint " + name + " did not answer within " + timeoutMs + " ms");
+      } else if (t instanceof ConnectException) {
+        reason = t.getClass().getSimpleName().contains("Timeout")
+            ? "backend:connect_timeout" : "backend:connect_refused";
+        e = Errors.badGateway("model container for endpoint " + name + " could not be reached");
+      } else if (t instanceof DecoderException || t instanceof IllegalArgumentException) {
+        reason = "backend:invalid_response";
+        e = Errors.badGateway("model container for endpoint " + name + " answered with an invalid response");
+      } else if (t instanceof HttpClosedException) {
+        reason = "backend:connection_closed";
+        e = Errors.badGateway(
+            "model container for endpoint " + name + " closed the connection without a valid response");
+      } else if (t instanceof IOException) {
+        reason = "backend:connection_reset";
+        e = Errors.badGateway("model container for endpoint " + name + " could not be reached");
+      } else {
+        reason = "backend:error";
+        e = Errors.badGateway("model container for endpoint " + name + " could not be reached");
+      }
+      // Infrastructure detail goes to the log and the audit reason only, never to the caller.
+      LOG.warn("endpoint {} request {} {}: {}: {}", name, invocation.requestId(), reason,
+          t.getClass().getName(), t.getMessage());
+      return e.withAuditReason(reason);
+    }
+
+    private GatewayException modelError(int status, Buffer body) {
+      String message = body.toString(StandardCharsets.UTF_8);
+      if (message.length() > MAX_MODEL_MESSAGE_CHARS) {
+        message = message.substring(0, MAX_MODEL_MESSAGE_CHARS);
+      }
+      return Errors.modelError(status, message, null).withAuditReason("backend:model_error_" + status);
+    }
+  }
+
+  private static void copyRequestHeaders(InvocationHeaders h, RequestOptions options) {
+    if (h == null) {
+      return;
+    }
+    put(options, SageMakerHeaders.CONTENT_TYPE, h.contentType());
+    put(options, SageMakerHeaders.ACCEPT, h.accept());
+    put(options, SageMakerHeaders.CUSTOM_ATTRIBUTES, h.customAttributes());
+    put(options, SageMakerHeaders.TARGET_MODEL, h.targetModel());
+    put(options, SageMakerHeaders.INFERENCE_ID, h.inferenceId());
+    put(options, SageMakerHeaders.ENABLE_EXPLANATIONS, h.enableExplanations());
+    put(options, SageMakerHeaders.SESSION_ID, h.sessionId());
+  }
+
+  private static void put(RequestOptions options, String name, String value) {
+    if (value != null) {
+      options.putHeader(name, value);
+    }
+  }
+
+  /** The SageMaker Runtime response headers made from the container's answer, and nothing else. */
+  private MultiMap responseHeaders(HttpClientResponse resp) {
+    MultiMap out = MultiMap.caseInsensitiveMultiMap();
+    String contentType = resp.getHeader(HttpHeaders.CONTENT_TYPE);
+    if (contentType != null) {
+      out.set(SageMakerHeaders.CONTENT_TYPE, contentType);
+    }
+    out.set(SageMakerHeaders.INVOKED_PRODUCTION_VARIANT, endpoint.backend().variant());
+    copy(resp, out, SageMakerHeaders.CUSTOM_ATTRIBUTES, SageMakerHeaders.CUSTOM_ATTRIBUTES);
+    // A container opens a session by answering X-Amzn-SageMaker-Session-Id; SageMaker tells the
+    // caller about it as X-Amzn-SageMaker-New-Session-Id.
+    copy(resp, out, SageMakerHeaders.NEW_SESSION_ID, SageMakerHeaders.NEW_SESSION_ID);
+    if (!out.contains(SageMakerHeaders.NEW_SESSION_ID)) {
+      copy(resp, out, SageMakerHeaders.SESSION_ID, SageMakerHeaders.NEW_SESSION_ID);
+    }
+    copy(resp, out, SageMakerHeaders.CLOSED_SESSION_ID, SageMakerHeaders.CLOSED_SESSION_ID);
+    return out;
+  }
+
+  private static void copy(HttpClientResponse resp, MultiMap out, String from, String to) {
+    String value = resp.getHeader(from);
+    if (value != null) {
+      out.set(to, value);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "ContainerBackend[" + endpoint.name() + " -> " + host + ":" + port + "]";
+  }
+}
