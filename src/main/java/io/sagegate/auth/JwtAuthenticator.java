@@ -4,7 +4,10 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
+import com.nimbusds.jose.Algorithm;
+import com.nimbusds.jose.Header;
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.JWK;
@@ -16,11 +19,8 @@ import com.nimbusds.jose.proc.BadJWSException;
 import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
-import com.nimbusds.jwt.EncryptedJWT;
-import com.nimbusds.jwt.JWT;
+import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.JWTParser;
-import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.jwt.proc.BadJWTException;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
@@ -309,26 +309,31 @@ public final class JwtAuthenticator implements Authenticator {
           ? "Encrypted tokens (JWE) are not accepted; send a signed JWT"
           : "Bearer token is not a JWT: expected three base64url parts header.payload.signature");
     }
-    JWT parsed;
+    // The header first: an unsecured or disallowed algorithm is refused by name, whatever
+    // else is wrong with the token.
+    Header header;
     try {
-      parsed = JWTParser.parse(token);
+      header = Header.parse(new Base64URL(token.substring(0, token.indexOf('.'))));
     } catch (ParseException e) {
       // The parser's message may quote the header; keep it out of the answer.
       throw new AuthenticationException(Reason.MALFORMED,
           "Bearer token is not a well-formed JWT: its header is not valid base64url JSON");
     }
-    if (parsed instanceof PlainJWT) {
+    if (Algorithm.NONE.equals(header.getAlgorithm())) {
       throw new AuthenticationException(Reason.ALGORITHM,
           "Unsecured tokens (alg none) are not accepted; allowed algorithms: " + allowedNames);
     }
-    if (parsed instanceof EncryptedJWT || !(parsed instanceof SignedJWT jwt)) {
-      throw new AuthenticationException(Reason.MALFORMED,
-          "Encrypted tokens (JWE) are not accepted; send a signed JWT");
-    }
-    JWSAlgorithm alg = jwt.getHeader().getAlgorithm();
-    if (!algorithms.contains(alg)) {
+    if (!(header instanceof JWSHeader jwsHeader) || !algorithms.contains(jwsHeader.getAlgorithm())) {
       throw new AuthenticationException(Reason.ALGORITHM, "Token algorithm "
-          + printable(alg.getName()) + " is not accepted; allowed algorithms: " + allowedNames);
+          + printable(header.getAlgorithm().getName()) + " is not accepted; allowed algorithms: "
+          + allowedNames);
+    }
+    SignedJWT jwt;
+    try {
+      jwt = SignedJWT.parse(token);
+    } catch (ParseException e) {
+      throw new AuthenticationException(Reason.MALFORMED,
+          "Bearer token is not a well-formed JWT: expected base64url header.payload.signature");
     }
     try {
       jwt.getJWTClaimsSet();
