@@ -106,7 +106,7 @@ public final class DevIssuer {
         // Another process created the key first: use theirs so both agree.
         return new DevIssuer(read(file), file, false);
       }
-      LOG.info("Generated development issuer key {}", file);
+      LOG.debug("Generated development issuer key {}", file);
       return new DevIssuer(generated, file, true);
     } catch (IOException e) {
       throw new UncheckedIOException(

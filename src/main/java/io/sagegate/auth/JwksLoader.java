@@ -15,6 +15,8 @@ import java.text.ParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Loads the issuer's public signing keys from the one configured source: OIDC discovery, a JWKS
@@ -23,6 +25,8 @@ import java.util.Objects;
  * refreshes never block the event loop. Only public keys are ever returned.
  */
 abstract class JwksLoader {
+
+  private static final Logger LOG = LoggerFactory.getLogger(JwksLoader.class);
 
   /** Fetches give up after this long; a hung IdP must not hold a refresh forever. */
   static final long HTTP_TIMEOUT_MILLIS = 10_000;
@@ -260,7 +264,13 @@ abstract class JwksLoader {
     @Override
     Future<JWKSet> load() {
       // Key generation and file IO block: off the event loop.
-      return vertx.executeBlocking(() -> DevIssuer.loadOrCreate(dir).publicKeys())
+      return vertx.executeBlocking(() -> {
+            DevIssuer issuer = DevIssuer.loadOrCreate(dir);
+            if (issuer.created()) {
+              LOG.info("Generated the development issuer key {}", issuer.keyFile());
+            }
+            return issuer.publicKeys();
+          })
           .recover(e -> Future.failedFuture(new IllegalStateException(
               "Could not load the development issuer key from " + dir + ": " + e.getMessage(),
               e)));
