@@ -93,7 +93,7 @@ public final class JwtAuthenticator implements Authenticator {
   private Future<Void> refreshInFlight; // guarded by refreshLock
   private long lastRefreshNanos; // guarded by refreshLock
   private boolean refreshedOnce; // guarded by refreshLock
-  private long periodicTimer = -1;
+  private volatile long periodicTimer = -1;
   private volatile boolean closed;
 
   JwtAuthenticator(
@@ -363,6 +363,8 @@ public final class JwtAuthenticator implements Authenticator {
       LOG.warn("Token signature could not be checked: {}", e.getMessage());
       return fail(Reason.SIGNATURE, "Token signature could not be verified");
     }
+    // JSON-shaped claims (dates as epoch seconds, null-valued claims left out) rather than
+    // getClaims(): Caller copies them with Map.copyOf, which refuses nulls.
     Caller caller = Caller.fromClaims(claims.toJSONObject(), settings.claims());
     if (caller.subject() == null || caller.subject().isBlank()) {
       return fail(Reason.CLAIMS,

@@ -139,6 +139,32 @@ class JwtAuthenticatorTest {
   }
 
   @Test
+  void nullValuedClaimsAreTolerated() {
+    JwtAuthenticator auth = start();
+    String token = sign(key, claims(now()).claim("tenant", null).claim("groups", null).build());
+    // Nimbus drops null claims when signing; build the payload by hand to be sure they arrive.
+    String payload = "{\"iss\":\"" + ISSUER + "\",\"aud\":\"" + AUDIENCE + "\",\"sub\":\"alice\","
+        + "\"exp\":" + now().plusSeconds(600).getEpochSecond() + ",\"tenant\":null}";
+    String withNull = signRaw(payload);
+    Caller caller = await(auth.authenticate(withNull));
+    assertEquals("alice", caller.subject());
+    assertEquals(null, caller.tenant());
+    assertEquals(Set.of(), await(auth.authenticate(token)).groups());
+  }
+
+  private String signRaw(String payloadJson) {
+    try {
+      com.nimbusds.jose.JWSObject jws = new com.nimbusds.jose.JWSObject(
+          new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(),
+          new com.nimbusds.jose.Payload(payloadJson));
+      jws.sign(new com.nimbusds.jose.crypto.RSASSASigner(key));
+      return jws.serialize();
+    } catch (JOSEException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
   void anyConfiguredAudienceIsAccepted() {
     JwtAuthenticator auth = start();
     String token = sign(key, claims(now()).audience(List.of("unrelated", "other-api")).build());
