@@ -425,6 +425,9 @@ public final class JwtAuthenticator implements Authenticator {
   Future<Void> refresh(String trigger, boolean force) {
     Promise<Void> promise;
     synchronized (refreshLock) {
+      if (closed) {
+        return Future.succeededFuture();
+      }
       if (refreshInFlight != null) {
         return refreshInFlight;
       }
@@ -444,7 +447,7 @@ public final class JwtAuthenticator implements Authenticator {
         refreshCounters.get(trigger + "/ok").increment();
       } else {
         refreshCounters.get(trigger + "/failed").increment();
-        if (keys.get() != null) {
+        if (keys.get() != null && !closed) {
           LOG.warn("JWKS refresh ({}) from {} failed; keeping the previous keys: {}",
               trigger, loader.describe(), ar.cause().getMessage());
         }
