@@ -111,7 +111,17 @@ public final class JwtAuthenticator implements Authenticator {
     this.algorithms = parseAlgorithms(settings.algorithms());
     this.allowedNames =
         algorithms.stream().map(JWSAlgorithm::getName).collect(Collectors.joining(", "));
-    this.requiredClaims = Set.of("exp", settings.claims().subject());
+    // A dotted subject mapping names a nested claim, which Nimbus cannot require; the subject is
+    // checked on the mapped Caller in any case.
+    Set<String> required = new HashSet<>(Set.of("exp"));
+    if (!settings.claims().subject().contains(".")) {
+      required.add(settings.claims().subject());
+    }
+    this.requiredClaims = Set.copyOf(required);
+    if (settings.audiences().isEmpty()) {
+      LOG.warn("auth.audiences is empty: tokens of issuer {} are accepted whatever their audience",
+          settings.issuer());
+    }
 
     JWKSource<SecurityContext> source = (selector, context) -> {
       ImmutableJWKSet<SecurityContext> current = keys.get();
