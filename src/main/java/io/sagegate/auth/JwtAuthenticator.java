@@ -1,0 +1,538 @@
+package io.sagegate.auth;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Ticker;
+import com.nimbusds.jose.Algorithm;
+import com.nimbusds.jose.Header;
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.BadJWSException;
+import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jose.util.Base64URL;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.jwt.proc.BadJWTException;
+import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import com.nimbusds.jwt.proc.ExpiredJWTException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sagegate.auth.AuthenticationException.Reason;
+import io.sagegate.config.AuthSettings;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Verifies JWT bearer tokens against the issuer's public keys (JWKS) with Nimbus JOSE: signature
+ * over an allow-list of asymmetric algorithms, issuer, audience (any of), expiry and not-before
+ * with a leeway, and the subject claim. Verified tokens are cached until they expire, so a repeat
+ * token costs a hash and a map lookup.
+ *
+ * <p>Keys come from exactly one source (see {@link AuthSettings}) and are loaded asynchronously;
+ * remote sources are refreshed periodically, and a token signed with an unknown key id triggers
+ * one rate-limited refresh (rotation). A failed refresh keeps the previous keys.
+ *
+ * <p>Signature verification itself (tens of microseconds for RSA-2048) runs on the calling
+ * thread: it is CPU work shorter than a context switch to a worker, not blocking I/O.
+ */
+public final class JwtAuthenticator implements Authenticator {
+
+  static final String REFRESH_METRIC = "sagegate.jwks.refreshes";
+
+  private static final Logger LOG = LoggerFactory.getLogger(JwtAuthenticator.class);
+
+  /** Asymmetric families only: an HMAC "verified" with a public key is the key-confusion hole. */
+  private static final Set<JWSAlgorithm.Family> ALLOWED_FAMILIES =
+      Set.of(JWSAlgorithm.Family.RSA, JWSAlgorithm.Family.EC, JWSAlgorithm.Family.ED);
+
+  private final Vertx vertx;
+  private final AuthSettings settings;
+  private final JwksLoader loader;
+  private final Ticker ticker;
+  private final Clock clock;
+  private final Set<JWSAlgorithm> algorithms;
+  private final String allowedNames;
+  private final Set<String> requiredClaims;
+  private final DefaultJWTProcessor<SecurityContext> processor;
+  private final AtomicReference<ImmutableJWKSet<SecurityContext>> keys = new AtomicReference<>();
+  private final Cache<String, Caller> cache;
+  private final Map<String, Counter> refreshCounters = new HashMap<>();
+
+  private final Object refreshLock = new Object();
+  private Future<Void> refreshInFlight; // guarded by refreshLock
+  private long lastRefreshNanos; // guarded by refreshLock
+  private boolean refreshedOnce; // guarded by refreshLock
+  private volatile long periodicTimer = -1;
+  private volatile boolean closed;
+
+  JwtAuthenticator(
+      Vertx vertx,
+      AuthSettings settings,
+      MeterRegistry registry,
+      JwksLoader loader,
+      Ticker ticker,
+      Clock clock) {
+    this.vertx = vertx;
+    this.settings = settings;
+    this.loader = loader;
+    this.ticker = ticker;
+    this.clock = clock;
+    this.algorithms = parseAlgorithms(settings.algorithms());
+    this.allowedNames =
+        algorithms.stream().map(JWSAlgorithm::getName).collect(Collectors.joining(", "));
+    // A dotted subject mapping names a nested claim, which Nimbus cannot require; the subject is
+    // checked on the mapped Caller in any case.
+    Set<String> required = new HashSet<>(Set.of("exp"));
+    if (!settings.claims().subject().contains(".")) {
+      required.add(settings.claims().subject());
+    }
+    this.requiredClaims = Set.copyOf(required);
+    if (settings.audiences().isEmpty()) {
+      LOG.warn("auth.audiences is empty: tokens of issuer {} are accepted whatever their audience",
+          settings.issuer());
+    }
+
+    JWKSource<SecurityContext> source = (selector, context) -> {
+      ImmutableJWKSet<SecurityContext> current = keys.get();
+      return current == null ? List.of() : current.get(selector, context);
+    };
+    DefaultJWTClaimsVerifier<SecurityContext> claimsVerifier =
+        new DefaultJWTClaimsVerifier<>(
+            settings.audiences().isEmpty() ? null : new HashSet<>(settings.audiences()),
+            new JWTClaimsSet.Builder().issuer(settings.issuer()).build(),
+            requiredClaims,
+            null) {
+          @Override
+          protected Date currentTime() {
+            return Date.from(clock.instant());
+          }
+        };
+    claimsVerifier.setMaxClockSkew((int) Math.min(Integer.MAX_VALUE, settings.leeway().toSeconds()));
+    processor = new DefaultJWTProcessor<>();
+    processor.setJWSKeySelector(new JWSVerificationKeySelector<>(algorithms, source));
+    processor.setJWTClaimsSetVerifier(claimsVerifier);
+    // Plain JWTs and RFC 9068 access tokens; no typ at all is accepted too.
+    processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(
+        JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), new JOSEObjectType("application/at+jwt"),
+        null));
+
+    this.cache = Caffeine.newBuilder()
+        .maximumSize(settings.tokenCacheSize())
+        .ticker(ticker)
+        .expireAfter(Expiry.<String, Caller>creating((key, caller) -> untilExpiry(caller)))
+        .build();
+
+    for (String trigger : List.of("start", "periodic", "unknown_kid")) {
+      for (String result : List.of("ok", "failed")) {
+        refreshCounters.put(trigger + "/" + result, Counter.builder(REFRESH_METRIC)
+            .description("JWKS key set loads, by what triggered them and how they ended")
+            .tag("trigger", trigger)
+            .tag("result", result)
+            .register(registry));
+      }
+    }
+  }
+
+  /**
+   * Validates {@code settings}, loads the signing keys and starts periodic refreshes.
+   *
+   * @param devKeyDir where the development issuer key lives when {@code settings.devIssuer()};
+   *     null for {@link DevIssuer#defaultDir()}
+   * @return completes once keys are loaded; fails with a message naming the bad setting, URL or
+   *     file
+   */
+  public static Future<JwtAuthenticator> start(
+      Vertx vertx, AuthSettings settings, MeterRegistry registry, Path devKeyDir) {
+    return start(vertx, settings, registry, devKeyDir, Ticker.systemTicker(), Clock.systemUTC());
+  }
+
+  /** As {@link #start(Vertx, AuthSettings, MeterRegistry, Path)} with a test's time source. */
+  static Future<JwtAuthenticator> start(
+      Vertx vertx,
+      AuthSettings settings,
+      MeterRegistry registry,
+      Path devKeyDir,
+      Ticker ticker,
+      Clock clock) {
+    JwtAuthenticator authenticator;
+    try {
+      AuthSettings effective = validate(settings);
+      JwksLoader loader = JwksLoader.from(vertx, effective, devKeyDir);
+      authenticator = new JwtAuthenticator(vertx, effective, registry, loader, ticker, clock);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    return authenticator.refresh("start", true)
+        .map(v -> {
+          authenticator.schedulePeriodicRefresh();
+          return authenticator;
+        })
+        .onFailure(e -> authenticator.close());
+  }
+
+  /**
+   * Checks settings beyond the record's defaults; the development issuer gets its fixed issuer
+   * and audience when none are configured.
+   */
+  static AuthSettings validate(AuthSettings s) {
+    if (s == null) {
+      throw new IllegalArgumentException("auth settings must not be null");
+    }
+    String issuer = s.issuer();
+    List<String> audiences = s.audiences();
+    if (s.devIssuer()) {
+      if (issuer == null || issuer.isBlank()) {
+        issuer = AuthSettings.DEV_ISSUER;
+      } else if (!issuer.equals(AuthSettings.DEV_ISSUER)) {
+        throw new IllegalArgumentException("auth.issuer must be " + AuthSettings.DEV_ISSUER
+            + " (or unset) when auth.devIssuer is true, got " + issuer);
+      }
+      if (audiences.isEmpty()) {
+        audiences = List.of(AuthSettings.DEV_AUDIENCE);
+      } else if (!audiences.contains(AuthSettings.DEV_AUDIENCE)) {
+        throw new IllegalArgumentException("auth.audiences must include "
+            + AuthSettings.DEV_AUDIENCE + " when auth.devIssuer is true, got " + audiences);
+      }
+    }
+    if (issuer == null || issuer.isBlank()) {
+      throw new IllegalArgumentException("auth.issuer must be set (the tokens' iss value)");
+    }
+    if (s.leeway().isNegative()) {
+      throw new IllegalArgumentException("auth.leeway must not be negative, got " + s.leeway());
+    }
+    if (s.keyRefreshInterval().toMillis() < 1 || s.minKeyRefreshInterval().isNegative()) {
+      throw new IllegalArgumentException(
+          "auth.keyRefreshInterval must be positive and auth.minKeyRefreshInterval not negative");
+    }
+    if (s.claims().subject() == null || s.claims().subject().isBlank()) {
+      throw new IllegalArgumentException("auth.claims.subject must not be blank");
+    }
+    parseAlgorithms(s.algorithms());
+    if (issuer.equals(s.issuer()) && audiences.equals(s.audiences())) {
+      return s;
+    }
+    return new AuthSettings(issuer, audiences, s.discoveryUrl(), s.jwksUri(), s.staticJwksFile(),
+        s.devIssuer(), s.algorithms(), s.leeway(), s.maxTokenBytes(), s.keyRefreshInterval(),
+        s.minKeyRefreshInterval(), s.tokenCacheSize(), s.claims());
+  }
+
+  private static Set<JWSAlgorithm> parseAlgorithms(List<String> names) {
+    Set<JWSAlgorithm> out = new LinkedHashSet<>();
+    for (String name : names) {
+      JWSAlgorithm alg = JWSAlgorithm.parse(name);
+      if (ALLOWED_FAMILIES.stream().noneMatch(f -> f.contains(alg))) {
+        throw new IllegalArgumentException("auth.algorithms: " + name + " is not supported;"
+            + " only asymmetric signature algorithms (RS*, PS*, ES*, EdDSA/Ed25519) are allowed");
+      }
+      out.add(alg);
+    }
+    return Set.copyOf(out);
+  }
+
+  @Override
+  public Future<Caller> authenticate(String token) {
+    if (token == null || token.isBlank()) {
+      return fail(Reason.MISSING, "Bearer token is empty");
+    }
+    if (token.length() > settings.maxTokenBytes()) {
+      return fail(Reason.TOO_LARGE,
+          "Bearer token exceeds the limit of " + settings.maxTokenBytes() + " bytes");
+    }
+    String cacheKey = sha256(token);
+    Caller cached = cache.getIfPresent(cacheKey);
+    if (cached != null && clock.instant().isBefore(cached.expiresAt())) {
+      return Future.succeededFuture(cached);
+    }
+
+    SignedJWT jwt;
+    try {
+      jwt = parse(token);
+    } catch (AuthenticationException e) {
+      return Future.failedFuture(e);
+    }
+    String kid = jwt.getHeader().getKeyID();
+    if (kid == null || knowsKey(kid)) {
+      return verify(jwt, cacheKey);
+    }
+    // Unknown key id: perhaps the issuer rotated keys. Refresh once (rate-limited) and retry.
+    return refresh("unknown_kid", false)
+        .transform(ar -> knowsKey(kid)
+            ? verify(jwt, cacheKey)
+            : fail(Reason.UNKNOWN_KID,
+                "Token key id is not among the issuer's signing keys"));
+  }
+
+  @Override
+  public boolean ready() {
+    return keys.get() != null;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    if (periodicTimer >= 0) {
+      vertx.cancelTimer(periodicTimer);
+    }
+    loader.close();
+  }
+
+  private SignedJWT parse(String token) {
+    int dots = 0;
+    for (int i = 0; i < token.length(); i++) {
+      if (token.charAt(i) == '.') {
+        dots++;
+      }
+    }
+    if (dots != 2) {
+      throw new AuthenticationException(Reason.MALFORMED, dots == 4
+          ? "Encrypted tokens (JWE) are not accepted; send a signed JWT"
+          : "Bearer token is not a JWT: expected three base64url parts header.payload.signature");
+    }
+    // The header first: an unsecured or disallowed algorithm is refused by name, whatever
+    // else is wrong with the token.
+    Header header;
+    try {
+      header = Header.parse(new Base64URL(token.substring(0, token.indexOf('.'))));
+    } catch (ParseException e) {
+      // The parser's message may quote the header; keep it out of the answer.
+      throw new AuthenticationException(Reason.MALFORMED,
+          "Bearer token is not a well-formed JWT: its header is not valid base64url JSON");
+    }
+    if (Algorithm.NONE.equals(header.getAlgorithm())) {
+      throw new AuthenticationException(Reason.ALGORITHM,
+          "Unsecured tokens (alg none) are not accepted; allowed algorithms: " + allowedNames);
+    }
+    if (!(header instanceof JWSHeader jwsHeader) || !algorithms.contains(jwsHeader.getAlgorithm())) {
+      throw new AuthenticationException(Reason.ALGORITHM, "Token algorithm "
+          + printable(header.getAlgorithm().getName()) + " is not accepted; allowed algorithms: "
+          + allowedNames);
+    }
+    SignedJWT jwt;
+    try {
+      jwt = SignedJWT.parse(token);
+    } catch (ParseException e) {
+      throw new AuthenticationException(Reason.MALFORMED,
+          "Bearer token is not a well-formed JWT: expected base64url header.payload.signature");
+    }
+    try {
+      jwt.getJWTClaimsSet();
+    } catch (ParseException e) {
+      throw new AuthenticationException(Reason.MALFORMED,
+          "Bearer token is not a well-formed JWT: its payload is not a JSON object");
+    }
+    return jwt;
+  }
+
+  private Future<Caller> verify(SignedJWT jwt, String cacheKey) {
+    JWTClaimsSet claims;
+    try {
+      claims = processor.process(jwt, null);
+    } catch (BadJWTException e) {
+      return Future.failedFuture(claimsRejected(e, jwt));
+    } catch (BadJWSException e) {
+      return fail(Reason.SIGNATURE, "Token signature is invalid");
+    } catch (BadJOSEException e) {
+      // No key of the token's kid/algorithm (e.g. an EC token naming an RSA key), or a bad typ.
+      String typ = jwt.getHeader().getType() == null ? null : jwt.getHeader().getType().getType();
+      if (e.getMessage() != null && e.getMessage().contains("type")) {
+        return fail(Reason.MALFORMED, "Token type (typ) " + printable(typ) + " is not accepted");
+      }
+      return fail(Reason.SIGNATURE, "No signing key matches the token's key id and algorithm");
+    } catch (JOSEException e) {
+      LOG.warn("Token signature could not be checked: {}", e.getMessage());
+      return fail(Reason.SIGNATURE, "Token signature could not be verified");
+    }
+    // JSON-shaped claims (dates as epoch seconds, null-valued claims left out) rather than
+    // getClaims(): Caller copies them with Map.copyOf, which refuses nulls.
+    Caller caller = Caller.fromClaims(claims.toJSONObject(), settings.claims());
+    if (caller.subject() == null || caller.subject().isBlank()) {
+      return fail(Reason.CLAIMS,
+          "Token claim " + settings.claims().subject() + " (the subject) must be a non-empty string");
+    }
+    cache.put(cacheKey, caller);
+    return Future.succeededFuture(caller);
+  }
+
+  /**
+   * Maps a claims rejection to its reason. Nimbus reports all claim checks as BadJWTException;
+   * expiry has its own subclass, the others are told apart by their (stable, tested) messages.
+   */
+  private AuthenticationException claimsRejected(BadJWTException e, SignedJWT jwt) {
+    String m = e.getMessage() == null ? "" : e.getMessage();
+    if (e instanceof ExpiredJWTException || m.startsWith("Expired JWT")) {
+      return new AuthenticationException(Reason.EXPIRED, "Token has expired");
+    }
+    if (m.startsWith("JWT before use time")) {
+      return new AuthenticationException(Reason.NOT_YET_VALID,
+          "Token is not valid yet (its nbf is in the future)");
+    }
+    if (m.startsWith("JWT audience rejected") || m.startsWith("JWT missing required audience")) {
+      return new AuthenticationException(Reason.AUDIENCE,
+          "Token audience is not accepted; expected one of " + settings.audiences());
+    }
+    if (m.startsWith("JWT iss claim")) {
+      return new AuthenticationException(Reason.ISSUER,
+          "Token issuer is not accepted; expected " + settings.issuer());
+    }
+    JWTClaimsSet claims;
+    try {
+      claims = jwt.getJWTClaimsSet();
+    } catch (ParseException pe) {
+      claims = new JWTClaimsSet.Builder().build();
+    }
+    Set<String> missing = new LinkedHashSet<>();
+    for (String name : List.of("iss", "exp", settings.claims().subject())) {
+      if (claims.getClaim(name) == null) {
+        missing.add(name);
+      }
+    }
+    return new AuthenticationException(Reason.CLAIMS, missing.isEmpty()
+        ? "Token claims are not accepted"
+        : "Token lacks required claims: " + String.join(", ", missing));
+  }
+
+  private boolean knowsKey(String kid) {
+    ImmutableJWKSet<SecurityContext> current = keys.get();
+    return current != null && current.getJWKSet().getKeyByKeyId(kid) != null;
+  }
+
+  /**
+   * Reloads the key set. Concurrent callers share the one refresh in flight; an unforced refresh
+   * (unknown kid) starts at most once per {@code minKeyRefreshInterval} and otherwise completes
+   * at once without loading.
+   */
+  Future<Void> refresh(String trigger, boolean force) {
+    Promise<Void> promise;
+    synchronized (refreshLock) {
+      if (closed) {
+        return Future.succeededFuture();
+      }
+      if (refreshInFlight != null) {
+        return refreshInFlight;
+      }
+      long now = ticker.read();
+      if (!force && refreshedOnce
+          && now - lastRefreshNanos < settings.minKeyRefreshInterval().toNanos()) {
+        return Future.succeededFuture();
+      }
+      refreshedOnce = true;
+      lastRefreshNanos = now;
+      promise = Promise.promise();
+      refreshInFlight = promise.future();
+    }
+    loader.load().onComplete(ar -> {
+      if (ar.succeeded()) {
+        install(ar.result());
+        refreshCounters.get(trigger + "/ok").increment();
+      } else {
+        refreshCounters.get(trigger + "/failed").increment();
+        if (keys.get() != null && !closed) {
+          LOG.warn("JWKS refresh ({}) from {} failed; keeping the previous keys: {}",
+              trigger, loader.describe(), ar.cause().getMessage());
+        }
+      }
+      synchronized (refreshLock) {
+        refreshInFlight = null;
+      }
+      promise.handle(ar.mapEmpty());
+    });
+    return promise.future();
+  }
+
+  private void install(JWKSet fresh) {
+    ImmutableJWKSet<SecurityContext> previous = keys.getAndSet(new ImmutableJWKSet<>(fresh));
+    Set<String> freshIds = fresh.getKeys().stream().map(JWK::getKeyID).collect(Collectors.toSet());
+    if (previous != null) {
+      boolean removed = previous.getJWKSet().getKeys().stream()
+          .anyMatch(k -> !freshIds.contains(k.getKeyID()));
+      if (removed) {
+        // A key was withdrawn (perhaps compromised): tokens verified with it must verify again.
+        cache.invalidateAll();
+      }
+    }
+    LOG.info("Loaded {} signing key(s) from {}", fresh.getKeys().size(), loader.describe());
+  }
+
+  private void schedulePeriodicRefresh() {
+    if (!loader.periodic() || closed) {
+      return;
+    }
+    periodicTimer = vertx.setPeriodic(settings.keyRefreshInterval().toMillis(),
+        id -> refresh("periodic", true));
+  }
+
+  private Duration untilExpiry(Caller caller) {
+    Instant exp = caller.expiresAt();
+    if (exp == null) {
+      return Duration.ZERO;
+    }
+    Duration left = Duration.between(clock.instant(), exp);
+    return left.isNegative() ? Duration.ZERO : left;
+  }
+
+  /** Visible for tests: how long a newly cached caller may stay cached. */
+  Duration cacheLifetime(Caller caller) {
+    return untilExpiry(caller);
+  }
+
+  /** Visible for tests. */
+  long cachedTokens() {
+    cache.cleanUp();
+    return cache.estimatedSize();
+  }
+
+  private static <T> Future<T> fail(Reason reason, String message) {
+    return Future.failedFuture(new AuthenticationException(reason, message));
+  }
+
+  /** Token-derived text for a message: safe characters only, short. */
+  private static String printable(String s) {
+    if (s == null) {
+      return "(none)";
+    }
+    String cleaned = s.replaceAll("[^A-Za-z0-9._+:/-]", "?");
+    return cleaned.length() > 32 ? cleaned.substring(0, 32) + "..." : cleaned;
+  }
+
+  /** Cache key: the token's digest, so the cache does not hold usable bearer tokens. */
+  private static String sha256(String token) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256")
+          .digest(token.getBytes(StandardCharsets.UTF_8));
+      return java.util.Base64.getEncoder().withoutPadding().encodeToString(digest);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required by every JVM", e);
+    }
+  }
+}
