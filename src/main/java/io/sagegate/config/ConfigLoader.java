@@ -59,11 +59,13 @@ public final class ConfigLoader {
   private static final Pattern FIELD_PREFIX = Pattern.compile("^([A-Za-z0-9_.\\[\\]]+): (.*)$",
       Pattern.DOTALL);
 
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+      .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
   private static final ObjectMapper BINDER = JsonMapper.builder()
       .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
       .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
       .addModule(new SimpleModule("sagegate-durations")
           .addDeserializer(Duration.class, new DurationDeserializer()))
       .build();
@@ -312,13 +314,17 @@ public final class ConfigLoader {
     }
 
     /**
-     * Reports and removes {@code null} list entries ({@code groups: [a, ]}), which the records'
+     * Removes fields written without a value, and reports and removes {@code null} list entries ({@code groups: [a, ]}), which the records'
      * List.copyOf would otherwise refuse without saying where.
      */
     private void dropNullListEntries(JsonNode node, String field) {
       if (node.isObject()) {
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
           Map.Entry<String, JsonNode> e = it.next();
+          if (e.getValue().isNull()) {
+            it.remove(); // "key:" with no value is the same as no key: the default applies
+            continue;
+          }
           dropNullListEntries(e.getValue(), field.isEmpty() ? e.getKey() : field + "." + e.getKey());
         }
       } else if (node.isArray()) {

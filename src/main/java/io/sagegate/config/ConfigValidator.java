@@ -108,14 +108,19 @@ public final class ConfigValidator {
     if (a.devIssuer()) {
       sources.add("devIssuer");
     }
-    if (sources.isEmpty()) {
+    boolean sourceUnreadable = alreadyReported.contains("auth.devIssuer")
+        || alreadyReported.contains("auth.discoveryUrl") || alreadyReported.contains("auth.jwksUri")
+        || alreadyReported.contains("auth.staticJwksFile");
+    if (sourceUnreadable) {
+      // The key source itself failed to bind and is reported; what is left proves nothing.
+    } else if (sources.isEmpty()) {
       error("auth", null,
           "no key source: set exactly one of discoveryUrl, jwksUri, staticJwksFile, devIssuer");
     } else if (sources.size() > 1) {
       error("auth", sources, "more than one key source (" + String.join(", ", sources)
           + "): set exactly one of discoveryUrl, jwksUri, staticJwksFile, devIssuer");
     }
-    if (!a.devIssuer() && !present(a.issuer())) {
+    if (!a.devIssuer() && !present(a.issuer()) && !sourceUnreadable) {
       error("auth.issuer", a.issuer(), "required (the expected 'iss' claim) unless devIssuer");
     }
     if (!a.devIssuer() && a.audiences().isEmpty()) {
@@ -169,7 +174,7 @@ public final class ConfigValidator {
     positiveDuration("aws.refreshAhead", a.refreshAhead());
     if (a.refreshAhead().compareTo(d) >= 0) {
       error("aws.refreshAhead", a.refreshAhead(),
-          quote(a.refreshAhead()) + " must be shorter than aws.sessionDuration (" + d + ")");
+          quote(a.refreshAhead()) + " must be shorter than aws.sessionDuration (" + human(d) + ")");
     }
     for (Map.Entry<String, String> e : a.sessionTags().entrySet()) {
       if (e.getKey().isBlank()) {
@@ -461,7 +466,22 @@ public final class ConfigValidator {
   }
 
   static String quote(Object value) {
-    return "'" + value + "'";
+    return "'" + (value instanceof Duration d ? human(d) : value) + "'";
+  }
+
+  /** A duration as it would be written in the file: 13h, 90s, 500ms. */
+  static String human(Duration d) {
+    long ms = d.toMillis();
+    if (ms != 0 && ms % 3_600_000 == 0) {
+      return ms / 3_600_000 + "h";
+    }
+    if (ms != 0 && ms % 60_000 == 0) {
+      return ms / 60_000 + "m";
+    }
+    if (ms % 1000 == 0) {
+      return ms / 1000 + "s";
+    }
+    return ms + "ms";
   }
 
   private static List<String> sorted(Set<String> s) {

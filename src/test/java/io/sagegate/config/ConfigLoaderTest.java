@@ -173,6 +173,44 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void followUpErrorsAreNotInventedAndStrictnessHolds() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+        server: {port: 8080.5}
+        auth: {devIssuer: "yes"}
+        aws: {region: eu-west-1, sessionDuration: 13h}
+        rules:
+          - id: r
+            effect:
+        """, FILE));
+    List<String> lines = List.of(e.getMessage().split("\n"));
+    assertContains(lines, "conf/x.yaml: server.port: expected a whole number, not a number '8080.5'");
+    assertContains(lines, "conf/x.yaml: auth.devIssuer: expected true or false, not a string 'yes'");
+    assertContains(lines, "conf/x.yaml: aws.sessionDuration: '13h' is outside STS's 15m to 12h");
+    assertContains(lines, "conf/x.yaml: rules[0].effect: required");
+    assertEquals(4, lines.size(), e.getMessage());
+
+    ConfigException dup = assertThrows(ConfigException.class,
+        () -> ConfigLoader.parse("rules:\n  - id: a\n    id: b\n", FILE));
+    assertTrue(dup.getMessage().contains("Duplicate field 'id'"), dup.getMessage());
+  }
+
+  @Test
+  void aKeyWithoutAValueMeansTheDefault() throws Exception {
+    GatewayConfig c = ConfigLoader.parse("""
+        server:
+        endpoints: [{name: a, backend: {type: demo}}]
+        rules:
+          - id: r
+            effect: allow
+            principal:
+            actions:
+        """, FILE);
+    assertEquals(ServerSettings.defaults(), c.server());
+    assertEquals(RuleConfig.Principal.ANY, c.rules().get(0).principal());
+    assertEquals(List.of("*"), c.rules().get(0).actions());
+  }
+
+  @Test
   void malformedYamlNamesTheLine() {
     ConfigException e = assertThrows(ConfigException.class,
         () -> ConfigLoader.parse("rules:\n  - id: [unclosed\n", FILE));
