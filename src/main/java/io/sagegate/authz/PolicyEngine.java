@@ -27,6 +27,8 @@ public final class PolicyEngine {
     }
   }
 
+  private static final Decision DEFAULT_DENY = Decision.defaultDeny();
+
   private final List<RuleConfig> rules;
   private final Compiled[] all;
   private final Compiled[] denies;
@@ -61,15 +63,15 @@ public final class PolicyEngine {
     byte[] ip = needsSourceIp ? Cidr.parseAddress(request.sourceIp()) : null;
     for (Compiled c : denies) {
       if (c.mismatch(request, ip) == null) {
-        return Decision.explicitDeny(c.rule);
+        return c.decision;
       }
     }
     for (Compiled c : allows) {
       if (c.mismatch(request, ip) == null) {
-        return Decision.allow(c.rule);
+        return c.decision;
       }
     }
-    return Decision.defaultDeny();
+    return DEFAULT_DENY;
   }
 
   /** Every rule that matches {@code request}, in file order. */
@@ -106,6 +108,8 @@ public final class PolicyEngine {
     private static final Glob[] NONE = new Glob[0];
 
     final RuleConfig rule;
+    /** The decision this rule makes, built once: deciding allocates nothing. */
+    final Decision decision;
     final Glob[] subjects;
     final Glob[] groups;
     final Glob[] scopes;
@@ -128,6 +132,8 @@ public final class PolicyEngine {
       if (rule.effect() == null) {
         throw new IllegalArgumentException(p + ".effect: required");
       }
+      decision = rule.effect() == RuleConfig.Effect.DENY
+          ? Decision.explicitDeny(rule) : Decision.allow(rule);
       RuleConfig.Principal pr = rule.principal();
       subjects = globs(p + ".principal.subjects", pr.subjects(), false);
       groups = globs(p + ".principal.groups", pr.groups(), false);

@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "check",
     mixinStandardHelpOptions = true,
+    exitCodeOnInvalidInput = 1,
     description = "Validate a configuration file and report every error in it.",
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {"0:the configuration is valid", "1:the configuration has errors"})

@@ -37,6 +37,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "explain",
     mixinStandardHelpOptions = true,
+    exitCodeOnInvalidInput = 1,
     description = "Show the access decision for a caller's claims and a request, and why.",
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {"0:allowed", "1:bad input (claims, options or configuration)", "2:denied"})

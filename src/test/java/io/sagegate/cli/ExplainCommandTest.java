@@ -95,6 +95,9 @@ class ExplainCommandTest {
         "--source-ip", "example.com");
     assertEquals(1, ip.code());
     assertTrue(ip.err().contains("--source-ip: 'example.com' is not an IPv4 or IPv6 address"));
+    Run unknownOption = run(new ExplainCommand(), "--claims", "{}", "--endpoint", "x", "--bogus");
+    assertEquals(1, unknownOption.code(), "a usage error is bad input, not a denial");
+    assertTrue(unknownOption.err().contains("--bogus"), unknownOption.err());
     Run missing = run(new ExplainCommand(), "--endpoint", "fraud-scorer");
     assertEquals(1, missing.code());
     assertTrue(missing.err().contains("--claims: required"), missing.err());
