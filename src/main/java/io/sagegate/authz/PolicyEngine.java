@@ -115,6 +115,7 @@ public final class PolicyEngine {
     final Glob[] scopes;
     final Glob[] tenants;
     final String[] claimNames;
+    final String[][] claimPaths;
     final Glob[][] claimPatterns;
     final Glob[] endpoints;
     final String[] tagKeys;
@@ -141,7 +142,9 @@ public final class PolicyEngine {
       tenants = globs(p + ".principal.tenants", pr.tenants(), false);
       claimNames = pr.claims().keySet().toArray(new String[0]);
       claimPatterns = new Glob[claimNames.length][];
+      claimPaths = new String[claimNames.length][];
       for (int i = 0; i < claimNames.length; i++) {
+        claimPaths[i] = claimNames[i].split("\\.");
         claimPatterns[i] = globs(p + ".principal.claims." + claimNames[i],
             pr.claims().get(claimNames[i]), false);
       }
@@ -194,8 +197,8 @@ public final class PolicyEngine {
         return "principal.tenants";
       }
       for (int i = 0; i < claimNames.length; i++) {
-        if (caller == null || !anyOf(claimPatterns[i],
-            Caller.values(Caller.claim(caller.claims(), claimNames[i])))) {
+        if (caller == null || !anyValue(claimPatterns[i],
+            claim(caller.claims(), claimNames[i], claimPaths[i]))) {
           return "principal.claims." + claimNames[i];
         }
       }
@@ -224,6 +227,42 @@ public final class PolicyEngine {
         return "conditions.inferenceComponents";
       }
       return null;
+    }
+
+    /**
+     * {@link Caller#claim} with the dotted path split once, at construction: the whole name
+     * first, then the path into nested objects.
+     */
+    private static Object claim(Map<String, Object> claims, String name, String[] path) {
+      Object whole = claims.get(name);
+      if (whole != null || path.length == 1) {
+        return whole;
+      }
+      Object current = claims;
+      for (String part : path) {
+        if (!(current instanceof Map<?, ?> map)) {
+          return null;
+        }
+        current = map.get(part);
+      }
+      return current;
+    }
+
+    /** Whether any value of a claim (as {@link Caller#values} reads it) matches. */
+    private static boolean anyValue(Glob[] patterns, Object value) {
+      if (value == null || value instanceof Map) {
+        return false;
+      }
+      if (value instanceof Collection<?> c) {
+        for (Object v : c) {
+          if (v != null && !(v instanceof Map) && !(v instanceof Collection)
+              && any(patterns, String.valueOf(v))) {
+            return true;
+          }
+        }
+        return false;
+      }
+      return any(patterns, String.valueOf(value));
     }
 
     private static String tag(Map<String, String> tags, String key) {
