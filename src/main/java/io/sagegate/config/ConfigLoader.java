@@ -56,6 +56,10 @@ public final class ConfigLoader {
   private static final List<String> SECTIONS =
       List.of("server", "auth", "audit", "aws", "endpoints", "rules");
   private static final int MAX_RETRIES = 64;
+  /** Maps keyed by tag or claim names rather than by record fields. */
+  private static final Pattern USER_KEYED_MAPS = Pattern.compile(
+      "(^endpoints\\[\\d+]\\.tags|^rules\\[\\d+]\\.resource\\.tags"
+          + "|^rules\\[\\d+]\\.principal\\.claims|^aws\\.sessionTags)$");
   private static final Pattern FIELD_PREFIX = Pattern.compile("^([A-Za-z0-9_.\\[\\]]+): (.*)$",
       Pattern.DOTALL);
 
@@ -314,14 +318,23 @@ public final class ConfigLoader {
     }
 
     /**
-     * Removes fields written without a value, and reports and removes {@code null} list entries ({@code groups: [a, ]}), which the records'
-     * List.copyOf would otherwise refuse without saying where.
+     * Removes fields written without a value ({@code principal:}), so that the default applies,
+     * except in maps whose keys the user names (tags, claims, session tags), where that is an
+     * error; and reports and removes {@code null} list entries ({@code groups: [a, ~]}), which
+     * the records' List.copyOf would otherwise refuse without saying where.
      */
     private void dropNullListEntries(JsonNode node, String field) {
       if (node.isObject()) {
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
           Map.Entry<String, JsonNode> e = it.next();
           if (e.getValue().isNull()) {
+            String name = field.isEmpty() ? e.getKey() : field + "." + e.getKey();
+            if (USER_KEYED_MAPS.matcher(field).find()) {
+              // A tag or claim with no value must not silently drop out of a rule and widen it.
+              errors.add(new ConfigError(file, name, null,
+                  "no value (write one, or \"*\" for any value)"));
+              reported.add(name);
+            }
             it.remove(); // "key:" with no value is the same as no key: the default applies
             continue;
           }

@@ -291,6 +291,10 @@ public final class ConfigValidator {
         anyAllow = true;
       }
       RuleConfig.Principal pr = r.principal();
+      if (r.effect() == RuleConfig.Effect.ALLOW && pr.subjects().isEmpty() && pr.groups().isEmpty()
+          && pr.scopes().isEmpty() && pr.tenants().isEmpty() && pr.claims().isEmpty()) {
+        warn(p + ".principal", null, "not set: the rule allows every authenticated caller");
+      }
       globs(p + ".principal.subjects", pr.subjects());
       globs(p + ".principal.groups", pr.groups());
       globs(p + ".principal.scopes", pr.scopes());

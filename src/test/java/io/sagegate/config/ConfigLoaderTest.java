@@ -211,6 +211,33 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aTagOrClaimWithoutAValueIsAnErrorNotAWiderRule() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+        endpoints: [{name: a, tags: {env: }, backend: {type: demo}}]
+        rules:
+          - id: r
+            effect: allow
+            principal: {claims: {department: }}
+            resource: {tags: {env: }}
+        """, FILE));
+    List<String> lines = List.of(e.getMessage().split("\n"));
+    assertContains(lines, "conf/x.yaml: endpoints[0].tags.env: no value");
+    assertContains(lines, "conf/x.yaml: rules[0].principal.claims.department: no value");
+    assertContains(lines, "conf/x.yaml: rules[0].resource.tags.env: no value");
+    assertEquals(3, lines.size(), e.getMessage());
+  }
+
+  @Test
+  void anAllowRuleForEveryCallerIsAWarning() throws Exception {
+    ConfigLoader.Loaded loaded = ConfigLoader.read("""
+        endpoints: [{name: a, backend: {type: demo}}]
+        rules: [{id: open, effect: allow, resource: {endpoints: [a]}}]
+        """, FILE);
+    assertContains(loaded.warnings().stream().map(ConfigError::toString).toList(),
+        "conf/x.yaml: rules[0].principal: not set: the rule allows every authenticated caller");
+  }
+
+  @Test
   void malformedYamlNamesTheLine() {
     ConfigException e = assertThrows(ConfigException.class,
         () -> ConfigLoader.parse("rules:\n  - id: [unclosed\n", FILE));
