@@ -424,7 +424,9 @@ public final class ConfigValidator {
     try {
       URI u = new URI(value);
       String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
-      if (!(scheme.equals("http") || scheme.equals("https")) || u.getHost() == null) {
+      // getHost() is null for names java.net.URI finds unusual (model_server): use the authority.
+      String host = u.getHost() != null ? u.getHost() : u.getRawAuthority();
+      if (!(scheme.equals("http") || scheme.equals("https")) || host == null || host.isBlank()) {
         error(field, value, quote(value) + " is not an http(s) URL with a host");
       }
     } catch (URISyntaxException e) {

@@ -238,6 +238,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void recordConstructorRefusalsComeOutAsErrorsWithTheirField() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+        audit: {sink: file}
+        endpoints:
+          - {name: a, backend: {type: container, url: "http://model_server:8080"}}
+          - {name: b, backend: {type: container, url: "http:///x"}}
+        rules: [{id: r, effect: allow, principal: {groups: [g]}}]
+        """, FILE));
+    List<String> lines = List.of(e.getMessage().split("\n"));
+    assertContains(lines, "conf/x.yaml: audit.file: required when audit.sink is file");
+    assertContains(lines, "conf/x.yaml: endpoints[1].backend.url: 'http:///x' is not an http(s) URL");
+    assertEquals(2, lines.size(), "a docker-compose style host name is fine: " + e.getMessage());
+  }
+
+  @Test
   void malformedYamlNamesTheLine() {
     ConfigException e = assertThrows(ConfigException.class,
         () -> ConfigLoader.parse("rules:\n  - id: [unclosed\n", FILE));
