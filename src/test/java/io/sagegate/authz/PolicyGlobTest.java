@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-class GlobTest {
+class PolicyGlobTest {
 
   @ParameterizedTest(name = "{0} ~ {1} (ignoreCase={2}) = {3}")
   @CsvSource({
