@@ -1,0 +1,504 @@
+package io.sagegate.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sagegate.authz.Action;
+import io.sagegate.authz.Cidr;
+import io.sagegate.authz.Glob;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Checks a bound configuration for everything its types cannot say, and reports every problem,
+ * each with file, field path and value, instead of stopping at the first. Problems that make the
+ * gateway refuse the file are errors; doubtful but workable settings are warnings.
+ */
+public final class ConfigValidator {
+
+  /** Errors (the file is refused) and warnings (it is used, but probably not as meant). */
+  public record Result(List<ConfigError> errors, List<ConfigError> warnings) {
+    public Result {
+      errors = List.copyOf(errors);
+      warnings = List.copyOf(warnings);
+    }
+  }
+
+  /** SageMaker's endpoint name pattern and length limit. */
+  public static final Pattern ENDPOINT_NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9])*$");
+  public static final int ENDPOINT_NAME_MAX = 63;
+  public static final Pattern ROLE_ARN =
+      Pattern.compile("^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$");
+  public static final Set<String> ALGORITHMS = Set.of(
+      "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA");
+  private static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-\\d+$");
+  private static final Pattern ACCOUNT_ID = Pattern.compile("^\\d{12}$");
+  private static final List<String> BACKEND_TYPES =
+      List.of(BackendConfig.CONTAINER, BackendConfig.DEMO, BackendConfig.SAGEMAKER);
+
+  private final String file;
+  private final Set<String> alreadyReported;
+  private final List<ConfigError> errors = new ArrayList<>();
+  private final List<ConfigError> warnings = new ArrayList<>();
+
+  private ConfigValidator(String file, Set<String> alreadyReported) {
+    this.file = file;
+    this.alreadyReported = alreadyReported;
+  }
+
+  /** Validates a configuration built in code (list positions are the indices reported). */
+  public static Result validate(String file, GatewayConfig config) {
+    return validate(file, config, null, identity(config.endpoints().size()),
+        identity(config.rules().size()), Set.of());
+  }
+
+  /**
+   * Validates what {@link ConfigLoader} bound from {@code root}: {@code endpointIndex[i]} is the
+   * position in the file of {@code config.endpoints().get(i)} (elements that failed to bind are
+   * missing from the config), and fields in {@code alreadyReported} (reported while binding) are
+   * not reported again.
+   */
+  static Result validate(String file, GatewayConfig config, JsonNode root, int[] endpointIndex,
+      int[] ruleIndex, Set<String> alreadyReported) {
+    ConfigValidator v = new ConfigValidator(file, alreadyReported);
+    v.server(config.server(), root);
+    v.auth(config.auth(), root);
+    v.aws(config.aws(), root);
+    v.endpoints(config, endpointIndex, root);
+    v.rules(config, ruleIndex, endpointIndex);
+    return new Result(v.errors, v.warnings);
+  }
+
+  // ---------------------------------------------------------------- sections
+
+  private void server(ServerSettings s, JsonNode root) {
+    port("server.port", s.port());
+    port("server.managementPort", s.managementPort());
+    if (s.host().isBlank()) {
+      error("server.host", s.host(), "must not be empty");
+    }
+    if (s.port() != 0 && s.port() == s.managementPort()) {
+      error("server.managementPort", s.managementPort(),
+          s.managementPort() + " is also server.port; the two listeners need different ports");
+    }
+    positive(root, "server", "maxBodyBytes");
+    positive(root, "server", "maxHeaderBytes");
+    positiveDuration("server.idleTimeout", s.idleTimeout());
+  }
+
+  private void auth(AuthSettings a, JsonNode root) {
+    List<String> sources = new ArrayList<>();
+    if (present(a.discoveryUrl())) {
+      sources.add("discoveryUrl");
+      url("auth.discoveryUrl", a.discoveryUrl());
+    }
+    if (present(a.jwksUri())) {
+      sources.add("jwksUri");
+      url("auth.jwksUri", a.jwksUri());
+    }
+    if (present(a.staticJwksFile())) {
+      sources.add("staticJwksFile");
+    }
+    if (a.devIssuer()) {
+      sources.add("devIssuer");
+    }
+    boolean sourceUnreadable = alreadyReported.contains("auth.devIssuer")
+        || alreadyReported.contains("auth.discoveryUrl") || alreadyReported.contains("auth.jwksUri")
+        || alreadyReported.contains("auth.staticJwksFile");
+    if (sourceUnreadable) {
+      // The key source itself failed to bind and is reported; what is left proves nothing.
+    } else if (sources.isEmpty()) {
+      error("auth", null,
+          "no key source: set exactly one of discoveryUrl, jwksUri, staticJwksFile, devIssuer");
+    } else if (sources.size() > 1) {
+      error("auth", sources, "more than one key source (" + String.join(", ", sources)
+          + "): set exactly one of discoveryUrl, jwksUri, staticJwksFile, devIssuer");
+    }
+    if (!a.devIssuer() && !present(a.issuer()) && !sourceUnreadable) {
+      error("auth.issuer", a.issuer(), "required (the expected 'iss' claim) unless devIssuer");
+    }
+    if (!a.devIssuer() && a.audiences().isEmpty()) {
+      warn("auth.audiences", null,
+          "empty: tokens for any audience of this issuer will be accepted");
+    }
+    for (int i = 0; i < a.audiences().size(); i++) {
+      notBlank("auth.audiences[" + i + "]", a.audiences().get(i));
+    }
+    for (int i = 0; i < a.algorithms().size(); i++) {
+      String alg = a.algorithms().get(i);
+      if (!ALGORITHMS.contains(alg)) {
+        error("auth.algorithms[" + i + "]", alg, quote(alg) + " is not allowed (only "
+            + String.join(", ", sorted(ALGORITHMS)) + "; never none or HS*)");
+      }
+    }
+    if (a.leeway().isNegative()) {
+      error("auth.leeway", a.leeway(), quote(a.leeway()) + " must not be negative");
+    }
+    positiveDuration("auth.keyRefreshInterval", a.keyRefreshInterval());
+    positiveDuration("auth.minKeyRefreshInterval", a.minKeyRefreshInterval());
+    positive(root, "auth", "maxTokenBytes");
+    positive(root, "auth", "tokenCacheSize");
+    ClaimMapping c = a.claims();
+    notBlank("auth.claims.subject", c.subject());
+    notBlank("auth.claims.groups", c.groups());
+    notBlank("auth.claims.scopes", c.scopes());
+    notBlank("auth.claims.tenant", c.tenant());
+  }
+
+  private void aws(AwsSettings a, JsonNode root) {
+    if (present(a.region()) && !REGION.matcher(a.region()).matches()) {
+      error("aws.region", a.region(), quote(a.region()) + " is not an AWS region (e.g. eu-west-1)");
+    }
+    if (present(a.accountId()) && !ACCOUNT_ID.matcher(a.accountId()).matches()) {
+      error("aws.accountId", a.accountId(), quote(a.accountId()) + " is not a 12-digit account id");
+    }
+    if (present(a.stsEndpoint())) {
+      url("aws.stsEndpoint", a.stsEndpoint());
+    }
+    if (present(a.sagemakerRuntimeEndpoint())) {
+      url("aws.sagemakerRuntimeEndpoint", a.sagemakerRuntimeEndpoint());
+    }
+    Duration d = a.sessionDuration();
+    if (d.compareTo(Duration.ofMinutes(15)) < 0 || d.compareTo(Duration.ofHours(12)) > 0) {
+      error("aws.sessionDuration", d, quote(d) + " is outside STS's 15m to 12h");
+    } else if (a.roleChaining() && d.compareTo(Duration.ofHours(1)) > 0) {
+      error("aws.sessionDuration", d,
+          quote(d) + " exceeds 1h, the most STS allows a chained role session");
+    }
+    positiveDuration("aws.refreshAhead", a.refreshAhead());
+    if (a.refreshAhead().compareTo(d) >= 0) {
+      error("aws.refreshAhead", a.refreshAhead(),
+          quote(a.refreshAhead()) + " must be shorter than aws.sessionDuration (" + human(d) + ")");
+    }
+    for (Map.Entry<String, String> e : a.sessionTags().entrySet()) {
+      if (e.getKey().isBlank()) {
+        error("aws.sessionTags", e.getKey(), "a session tag key must not be empty");
+      }
+      notBlank("aws.sessionTags." + e.getKey(), e.getValue());
+    }
+    for (int i = 0; i < a.transitiveTagKeys().size(); i++) {
+      String k = a.transitiveTagKeys().get(i);
+      if (!a.sessionTags().containsKey(k)) {
+        error("aws.transitiveTagKeys[" + i + "]", k, quote(k) + " is not a key of aws.sessionTags");
+      }
+    }
+    positive(root, "aws", "credentialCacheSize");
+  }
+
+  private void endpoints(GatewayConfig config, int[] index, JsonNode root) {
+    Map<String, String> seen = new HashMap<>();
+    for (int n = 0; n < config.endpoints().size(); n++) {
+      EndpointConfig e = config.endpoints().get(n);
+      String p = "endpoints[" + index[n] + "]";
+      String name = e.name();
+      if (!present(name)) {
+        error(p + ".name", name, "required");
+      } else {
+        if (name.length() > ENDPOINT_NAME_MAX) {
+          error(p + ".name", name, quote(name) + " is " + name.length()
+              + " characters; SageMaker endpoint names have at most " + ENDPOINT_NAME_MAX);
+        }
+        if (!ENDPOINT_NAME.matcher(name).matches()) {
+          error(p + ".name", name, quote(name)
+              + " is not a SageMaker endpoint name (letters, digits and inner hyphens)");
+        }
+        String prior = seen.putIfAbsent(GatewayConfig.key(name), p);
+        if (prior != null) {
+          error(p + ".name", name, quote(name) + " is already the name of " + prior
+              + " (endpoint names are case-insensitive)");
+        }
+      }
+      for (Map.Entry<String, String> t : e.tags().entrySet()) {
+        if (t.getKey().isBlank()) {
+          error(p + ".tags", t.getKey(), "a tag key must not be empty");
+        } else {
+          notBlank(p + ".tags." + t.getKey(), t.getValue());
+        }
+      }
+      backend(p + ".backend", e, config, root == null ? null : root.path("endpoints").path(index[n]));
+    }
+  }
+
+  private void backend(String p, EndpointConfig e, GatewayConfig config, JsonNode node) {
+    BackendConfig b = e.backend();
+    if (b == null) {
+      error(p, null, "required (type: container, demo or sagemaker)");
+      return;
+    }
+    if (!BACKEND_TYPES.contains(b.type())) {
+      error(p + ".type", b.type(),
+          quote(b.type()) + " is not one of " + String.join(", ", BACKEND_TYPES));
+    }
+    if (BackendConfig.CONTAINER.equals(b.type())) {
+      if (!present(b.url())) {
+        error(p + ".url", b.url(), "required for a container backend (e.g. http://model:8080)");
+      } else {
+        url(p + ".url", b.url());
+      }
+    }
+    positiveDuration(p + ".connectTimeout", b.connectTimeout());
+    positiveDuration(p + ".timeout", b.timeout());
+    if (node != null) {
+      positive(node, "backend", "maxConnections", p + ".maxConnections");
+    }
+    notBlank(p + ".variant", b.variant());
+    if (b.roleArn() != null) {
+      roleArn(p + ".roleArn", b.roleArn());
+    }
+    for (int i = 0; i < b.asyncInputPrefixes().size(); i++) {
+      s3(p + ".asyncInputPrefixes[" + i + "]", b.asyncInputPrefixes().get(i));
+    }
+    if (BackendConfig.SAGEMAKER.equals(b.type())) {
+      if (!present(config.aws().region())) {
+        error("aws.region", config.aws().region(),
+            "required: endpoint " + quote(e.name()) + " has a sagemaker backend");
+      }
+      if (b.roleArn() == null) {
+        for (RuleConfig r : config.rules()) {
+          if (r.effect() == RuleConfig.Effect.ALLOW && r.roleArn() == null && canMatch(r, e)) {
+            warn(p + ".roleArn", null, "not set, and allow rule " + quote(r.id())
+                + " that can match this endpoint names no roleArn either: calls it allows"
+                + " have no invoke role to assume");
+          }
+        }
+      }
+    }
+  }
+
+  private void rules(GatewayConfig config, int[] index, int[] endpointIndex) {
+    Map<String, String> ids = new HashMap<>();
+    boolean anyAllow = false;
+    for (int n = 0; n < config.rules().size(); n++) {
+      RuleConfig r = config.rules().get(n);
+      String p = "rules[" + index[n] + "]";
+      if (!present(r.id())) {
+        error(p + ".id", r.id(), "required (a name for the rule, used in decisions and audit)");
+      } else {
+        String prior = ids.putIfAbsent(r.id(), p);
+        if (prior != null) {
+          error(p + ".id", r.id(), quote(r.id()) + " is already the id of " + prior);
+        }
+      }
+      if (r.effect() == null) {
+        error(p + ".effect", null, "required: allow or deny");
+      } else if (r.effect() == RuleConfig.Effect.ALLOW) {
+        anyAllow = true;
+      }
+      RuleConfig.Principal pr = r.principal();
+      if (r.effect() == RuleConfig.Effect.ALLOW && pr.subjects().isEmpty() && pr.groups().isEmpty()
+          && pr.scopes().isEmpty() && pr.tenants().isEmpty() && pr.claims().isEmpty()) {
+        warn(p + ".principal", null, "not set: the rule allows every authenticated caller");
+      }
+      globs(p + ".principal.subjects", pr.subjects());
+      globs(p + ".principal.groups", pr.groups());
+      globs(p + ".principal.scopes", pr.scopes());
+      globs(p + ".principal.tenants", pr.tenants());
+      for (Map.Entry<String, List<String>> c : pr.claims().entrySet()) {
+        if (c.getKey().isBlank()) {
+          error(p + ".principal.claims", c.getKey(), "a claim name must not be empty");
+        } else {
+          nonEmptyGlobs(p + ".principal.claims." + c.getKey(), c.getValue());
+        }
+      }
+      globs(p + ".resource.endpoints", r.resource().endpoints());
+      for (Map.Entry<String, List<String>> t : r.resource().tags().entrySet()) {
+        if (t.getKey().isBlank()) {
+          error(p + ".resource.tags", t.getKey(), "a tag key must not be empty");
+        } else {
+          nonEmptyGlobs(p + ".resource.tags." + t.getKey(), t.getValue());
+        }
+      }
+      if (r.actions().isEmpty()) {
+        error(p + ".actions", List.of(), "is empty, so the rule can never match; write [\"*\"] for"
+            + " every action");
+      }
+      for (int i = 0; i < r.actions().size(); i++) {
+        String a = r.actions().get(i);
+        if (!"*".equals(a) && Action.fromRuleName(a).isEmpty()) {
+          error(p + ".actions[" + i + "]", a,
+              quote(a) + " is not one of invoke, invoke-stream, invoke-async, *");
+        }
+      }
+      RuleConfig.Conditions c = r.conditions();
+      for (int i = 0; i < c.sourceCidrs().size(); i++) {
+        String cidr = c.sourceCidrs().get(i);
+        try {
+          Cidr.parse(cidr);
+        } catch (IllegalArgumentException e) {
+          error(p + ".conditions.sourceCidrs[" + i + "]", cidr, e.getMessage());
+        }
+      }
+      globs(p + ".conditions.targetVariants", c.targetVariants());
+      globs(p + ".conditions.targetModels", c.targetModels());
+      globs(p + ".conditions.inferenceComponents", c.inferenceComponents());
+      for (int i = 0; i < c.inputLocations().size(); i++) {
+        s3(p + ".conditions.inputLocations[" + i + "]", c.inputLocations().get(i));
+      }
+      if (r.roleArn() != null) {
+        roleArn(p + ".roleArn", r.roleArn());
+        if (r.effect() == RuleConfig.Effect.DENY) {
+          warn(p + ".roleArn", r.roleArn(), "is ignored on a deny rule");
+        }
+      }
+      if (!r.resource().endpoints().isEmpty() && !config.endpoints().isEmpty()
+          && config.endpoints().stream().noneMatch(e -> canMatch(r, e))) {
+        warn(p + ".resource", r.resource().endpoints(), "matches none of the configured endpoints");
+      }
+    }
+    if (!anyAllow) {
+      warn("rules", null, "no allow rule: every request will be denied");
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Whether the rule's resource part can match the endpoint (ignoring who asks and how). */
+  static boolean canMatch(RuleConfig r, EndpointConfig e) {
+    try {
+      boolean name = r.resource().endpoints().isEmpty() || r.resource().endpoints().stream()
+          .anyMatch(g -> Glob.compile(g, true).matches(e.name()));
+      return name && r.resource().tags().entrySet().stream().allMatch(t ->
+          t.getValue().stream().anyMatch(g -> Glob.compile(g, false)
+              .matches(e.tags().get(t.getKey()))));
+    } catch (IllegalArgumentException badGlob) {
+      return false; // reported as its own error
+    }
+  }
+
+  private void globs(String field, List<String> patterns) {
+    for (int i = 0; i < patterns.size(); i++) {
+      if (patterns.get(i) == null || patterns.get(i).isEmpty()) {
+        error(field + "[" + i + "]", patterns.get(i), "a pattern must not be empty");
+      }
+    }
+  }
+
+  private void nonEmptyGlobs(String field, List<String> patterns) {
+    if (patterns == null || patterns.isEmpty()) {
+      error(field, patterns, "needs at least one pattern");
+      return;
+    }
+    globs(field, patterns);
+  }
+
+  private void port(String field, int port) {
+    if (port < 0 || port > 65535) {
+      error(field, port, port + " is not a port (0 to 65535)");
+    }
+  }
+
+  /** A number written as 0 or less is replaced by its default in the record; say so instead. */
+  private void positive(JsonNode root, String section, String name) {
+    positive(root == null ? null : root.path(section), null, name, section + "." + name);
+  }
+
+  private void positive(JsonNode parent, String child, String name, String field) {
+    if (parent == null) {
+      return;
+    }
+    JsonNode n = child == null ? parent.path(name) : parent.path(child).path(name);
+    if (n.isNumber() && n.asLong() <= 0) {
+      error(field, n.numberValue(), n.asText() + " must be greater than 0");
+    }
+  }
+
+  private void positiveDuration(String field, Duration d) {
+    if (d != null && (d.isZero() || d.isNegative())) {
+      error(field, d, quote(d) + " must be longer than 0");
+    }
+  }
+
+  private void notBlank(String field, String value) {
+    if (value == null || value.isBlank()) {
+      error(field, value, "must not be empty");
+    }
+  }
+
+  private void url(String field, String value) {
+    try {
+      URI u = new URI(value);
+      String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
+      // getHost() is null for names java.net.URI finds unusual (model_server): use the authority.
+      String host = u.getHost() != null ? u.getHost() : u.getRawAuthority();
+      if (!(scheme.equals("http") || scheme.equals("https")) || host == null || host.isBlank()) {
+        error(field, value, quote(value) + " is not an http(s) URL with a host");
+      }
+    } catch (URISyntaxException e) {
+      error(field, value, quote(value) + " is not a URL: " + e.getReason());
+    }
+  }
+
+  private void roleArn(String field, String value) {
+    if (!ROLE_ARN.matcher(value).matches()) {
+      error(field, value, quote(value)
+          + " is not an IAM role ARN (arn:aws:iam::123456789012:role/name)");
+    }
+  }
+
+  private void s3(String field, String value) {
+    if (value == null || !value.startsWith("s3://") || value.length() <= "s3://".length()) {
+      error(field, value, quote(value) + " is not an S3 location (s3://bucket/prefix)");
+    }
+  }
+
+  private void error(String field, Object value, String message) {
+    if (!suppressed(field)) {
+      errors.add(new ConfigError(file, field, value, message));
+    }
+  }
+
+  private void warn(String field, Object value, String message) {
+    warnings.add(new ConfigError(file, field, value, message));
+  }
+
+  private boolean suppressed(String field) {
+    for (String r : alreadyReported) {
+      if (field.equals(r) || field.startsWith(r + ".") || field.startsWith(r + "[")
+          || r.startsWith(field + ".") && field.contains("[")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean present(String s) {
+    return s != null && !s.isBlank();
+  }
+
+  static String quote(Object value) {
+    return "'" + (value instanceof Duration d ? human(d) : value) + "'";
+  }
+
+  /** A duration as it would be written in the file: 13h, 90s, 500ms. */
+  static String human(Duration d) {
+    long ms = d.toMillis();
+    if (ms != 0 && ms % 3_600_000 == 0) {
+      return ms / 3_600_000 + "h";
+    }
+    if (ms != 0 && ms % 60_000 == 0) {
+      return ms / 60_000 + "m";
+    }
+    if (ms % 1000 == 0) {
+      return ms / 1000 + "s";
+    }
+    return ms + "ms";
+  }
+
+  private static List<String> sorted(Set<String> s) {
+    return s.stream().sorted().toList();
+  }
+
+  private static int[] identity(int n) {
+    int[] a = new int[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = i;
+    }
+    return a;
+  }
+}
