@@ -14,7 +14,6 @@ import picocli.CommandLine.Command;
       TokenCommand.class,
       CheckCommand.class,
       ExplainCommand.class,
-      ProvisionCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -85,6 +85,14 @@ public final class DemoModelServer {
   }
 
   /** The container's root, e.g. {@code http://127.0.0.1:41234}. */
+  /**
+   * The base URL under which this server answers as the model of {@code endpointName}: one demo
+   * server can stand behind any number of endpoints, added by a reload too.
+   */
+  public URI url(String endpointName) {
+    return URI.create(url().toString().replaceAll("/$", "") + "/models/" + endpointName);
+  }
+
   public URI url() {
     String h = urlHost.contains(":") ? "[" + urlHost + "]" : urlHost;
     return URI.create("http://" + h + ":" + port());
@@ -100,10 +108,12 @@ public final class DemoModelServer {
 
   private Router router() {
     Router router = Router.router(vertx);
-    router.get("/ping").handler(ctx -> json(ctx.response(), 200, new JsonObject().put("status", "ok")));
-    router.post("/invocations")
-        .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
-        .handler(this::invocations);
+    for (String prefix : new String[] {"", "/models/:endpoint"}) {
+      router.get(prefix + "/ping").handler(ctx -> json(ctx.response(), 200, new JsonObject().put("status", "ok")));
+      router.post(prefix + "/invocations")
+          .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
+          .handler(this::invocations);
+    }
     router.errorHandler(404, ctx -> error(ctx, 404, "no such path: " + ctx.request().path()));
     router.errorHandler(405, ctx -> error(ctx, 405, "method " + ctx.request().method() + " is not allowed on "
         + ctx.request().path()));
@@ -113,6 +123,7 @@ public final class DemoModelServer {
   }
 
   private void invocations(RoutingContext ctx) {
+    String endpointName = ctx.pathParam("endpoint") != null ? ctx.pathParam("endpoint") : this.endpointName;
     Buffer body = ctx.body().buffer();
     JsonObject input;
     try {
@@ -136,7 +147,7 @@ public final class DemoModelServer {
     List<String> words = words(text);
     JsonObject result = classify(words);
     if (Boolean.TRUE.equals(input.getValue("stream"))) {
-      stream(resp, words, result);
+      stream(resp, words, result.copy().put("endpoint", endpointName));
     } else {
       json(resp, 200, new JsonObject()
           .put("endpoint", endpointName)
@@ -148,7 +159,7 @@ public final class DemoModelServer {
   private void stream(HttpServerResponse resp, List<String> words, JsonObject result) {
     resp.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, "application/jsonlines");
     resp.setStatusCode(200);
-    writeWord(resp, words, 0, result.copy().put("endpoint", endpointName).put("done", true));
+    writeWord(resp, words, 0, result.copy().put("done", true));
   }
 
   private void writeWord(HttpServerResponse resp, List<String> words, int i, JsonObject last) {

@@ -15,9 +15,6 @@ import io.sagegate.demo.DemoModelServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
-import io.sagegate.config.EndpointConfig;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -28,25 +25,32 @@ public final class GatewayAssembly {
 
   private final Gateway gateway;
   private final JwtAuthenticator authenticator;
-  private final Map<String, DemoModelServer> demos;
+  private final DemoModelServer demo;
 
-  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, Map<String, DemoModelServer> demos) {
+  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo) {
     this.gateway = gateway;
     this.authenticator = authenticator;
-    this.demos = demos;
+    this.demo = demo;
   }
 
   public static Future<GatewayAssembly> start(
       Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry, AuditSink audit, Path devKeyDir) {
-    return startDemos(vertx, config).compose(demos ->
+    // One built-in demo model serves every demo endpoint, each under its own path prefix, so a
+    // reload may add demo endpoints too. Started only when the configuration has one.
+    boolean needsDemo = config.endpoints().stream()
+        .anyMatch(e -> e.backend().type().equals(BackendConfig.DEMO));
+    Future<DemoModelServer> demoFuture = needsDemo
+        ? DemoModelServer.start(vertx, "sagegate-demo", "127.0.0.1", 0)
+        : Future.succeededFuture();
+    return demoFuture.compose(demo ->
         JwtAuthenticator.start(vertx, config.auth(), registry, devKeyDir).compose(authenticator -> {
           ContainerBackendFactory containers = new ContainerBackendFactory(vertx, endpoint -> {
-            DemoModelServer demo = demos.get(GatewayConfig.key(endpoint.name()));
             if (demo == null) {
               throw new IllegalArgumentException("endpoints[" + endpoint.name()
-                  + "].backend.type: demo endpoints are started with the gateway; restart to add one");
+                  + "].backend.type: the demo model starts with the gateway only when the"
+                  + " configuration it starts with has a demo endpoint; restart to add the first one");
             }
-            return demo.url();
+            return demo.url(endpoint.name());
           });
           BackendFactory backends = Backends.byType(Map.of(
               BackendConfig.CONTAINER, containers,
@@ -55,30 +59,14 @@ public final class GatewayAssembly {
           Gateway.Components components = new Gateway.Components(
               authenticator, rules -> new PolicyEngine(rules)::decide, backends, credentials, audit, registry);
           return Gateway.start(vertx, config, components)
-              .map(gateway -> new GatewayAssembly(gateway, authenticator, demos))
+              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo))
               .onFailure(err -> {
                 authenticator.close();
-                demos.values().forEach(DemoModelServer::close);
+                if (demo != null) {
+                  demo.close();
+                }
               });
         }));
-  }
-
-  /**
-   * One built-in demo model per demo endpoint, on a free loopback port: the container contract
-   * does not tell a container which endpoint it serves, so each gets its own.
-   */
-  private static Future<Map<String, DemoModelServer>> startDemos(Vertx vertx, GatewayConfig config) {
-    List<EndpointConfig> demoEndpoints = config.endpoints().stream()
-        .filter(e -> e.backend().type().equals(BackendConfig.DEMO)).toList();
-    List<Future<DemoModelServer>> started = demoEndpoints.stream()
-        .map(e -> DemoModelServer.start(vertx, e.name(), "127.0.0.1", 0)).toList();
-    return Future.all(started).map(all -> {
-      Map<String, DemoModelServer> byKey = new HashMap<>();
-      for (int i = 0; i < demoEndpoints.size(); i++) {
-        byKey.put(GatewayConfig.key(demoEndpoints.get(i).name()), started.get(i).result());
-      }
-      return Map.copyOf(byKey);
-    });
   }
 
   public Gateway gateway() {
@@ -88,7 +76,7 @@ public final class GatewayAssembly {
   public Future<Void> close() {
     return gateway.close().eventually(() -> {
       authenticator.close();
-      return Future.all(demos.values().stream().map(DemoModelServer::close).toList()).mapEmpty();
+      return demo == null ? Future.succeededFuture() : demo.close();
     });
   }
 }
