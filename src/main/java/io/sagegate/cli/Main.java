@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
       TokenCommand.class,
       CheckCommand.class,
       ExplainCommand.class,
+      DemoModelCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
@@ -22,9 +23,16 @@ public final class Main implements Runnable {
 
   public static void main(String[] args) {
     int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
-    if (code != 0 || !"serve".equals(args.length > 0 ? args[0] : "")) {
+    if (code != 0 || !isServer(args)) {
       System.exit(code);
     }
+  }
+
+  /** Servers keep running after main returns; other commands exit with their code. */
+  private static boolean isServer(String[] args) {
+    String first = args.length > 0 ? args[0] : "";
+    return (first.equals("serve") || first.equals("demo-model"))
+        && java.util.Arrays.stream(args).noneMatch(a -> a.equals("-h") || a.equals("--help") || a.equals("-V"));
   }
 
   @Override
