@@ -64,7 +64,6 @@ public final class ConfigLoader {
       .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
       .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
       .addModule(new SimpleModule("sagegate-durations")
           .addDeserializer(Duration.class, new DurationDeserializer()))
       .build();
@@ -269,6 +268,18 @@ public final class ConfigLoader {
         return remove(work, path);
       }
       JsonNode valueNode = at(work, path);
+      boolean listExpected = false;
+      int last = path.size() - 1;
+      if (valueNode == null && last >= 0 && path.get(last).getFieldName() == null) {
+        // A single value read as a one-element list (ACCEPT_SINGLE_VALUE_AS_ARRAY) failed:
+        // the problem is the field itself, not an element of a list that is not there.
+        JsonNode parent = at(work, path.subList(0, last));
+        if (parent != null && !parent.isArray()) {
+          path = path.subList(0, last);
+          valueNode = parent;
+          listExpected = true;
+        }
+      }
       String field = join(base, path);
       Object value = valueNode == null ? null : valueNode.isValueNode() ? valueNode.asText() : null;
       if (e instanceof UnrecognizedPropertyException u) {
@@ -287,7 +298,8 @@ public final class ConfigLoader {
       } else if (e instanceof MismatchedInputException mi) {
         String got = valueNode == null ? "nothing" : kind(valueNode)
             + (valueNode.isValueNode() ? " '" + valueNode.asText() + "'" : "");
-        report(field, value, "expected " + expected(mi.getTargetType()) + ", not " + got);
+        report(field, value, "expected "
+            + (listExpected ? "a list" : expected(mi.getTargetType())) + ", not " + got);
       } else {
         report(field, value, firstLine(e.getOriginalMessage()));
       }

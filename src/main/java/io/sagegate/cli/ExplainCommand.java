@@ -1,0 +1,201 @@
+package io.sagegate.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sagegate.auth.Caller;
+import io.sagegate.authz.AccessRequest;
+import io.sagegate.authz.Action;
+import io.sagegate.authz.Cidr;
+import io.sagegate.authz.Decision;
+import io.sagegate.authz.PolicyEngine;
+import io.sagegate.config.ConfigError;
+import io.sagegate.config.ConfigException;
+import io.sagegate.config.ConfigLoader;
+import io.sagegate.config.EndpointConfig;
+import io.sagegate.config.GatewayConfig;
+import io.sagegate.config.RuleConfig;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code explain}: a policy simulator, like IAM's. Given token claims and a request, prints the
+ * decision the gateway would make, the rule that made it (or default-deny), the other rules that
+ * matched and, for each rule that did not, the first part of it that failed. No token, no server.
+ */
+@Command(
+    name = "explain",
+    mixinStandardHelpOptions = true,
+    description = "Show the access decision for a caller's claims and a request, and why.",
+    exitCodeListHeading = "Exit codes:%n",
+    exitCodeList = {"0:allowed", "1:bad input (claims, options or configuration)", "2:denied"})
+public class ExplainCommand implements Callable<Integer> {
+
+  public static final int ALLOWED = 0;
+  public static final int BAD_INPUT = 1;
+  public static final int DENIED = 2;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Spec CommandSpec spec;
+
+  @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+      description = "Configuration file (default: the embedded default, conf/local.yaml).")
+  Path config;
+
+  @Option(names = "--claims", paramLabel = "JSON",
+      description = "The token's claims as a JSON object, e.g. '{\"sub\":\"bob\",\"groups\":[\"analysts\"]}'.")
+  String claims;
+
+  @Option(names = "--endpoint", paramLabel = "NAME", description = "The endpoint invoked.")
+  String endpoint;
+
+  @Option(names = "--action", paramLabel = "ACTION", defaultValue = "invoke",
+      description = "invoke, invoke-stream or invoke-async (default: ${DEFAULT-VALUE}).")
+  String action;
+
+  @Option(names = "--source-ip", paramLabel = "IP", description = "The caller's address.")
+  String sourceIp;
+
+  @Option(names = "--target-variant", paramLabel = "V", description = "X-Amzn-SageMaker-Target-Variant.")
+  String targetVariant;
+
+  @Option(names = "--target-model", paramLabel = "M", description = "X-Amzn-SageMaker-Target-Model.")
+  String targetModel;
+
+  @Option(names = "--inference-component", paramLabel = "C",
+      description = "X-Amzn-SageMaker-Inference-Component.")
+  String inferenceComponent;
+
+  public ExplainCommand() {}
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    try {
+      return explain(out, err);
+    } finally {
+      out.flush();
+      err.flush();
+    }
+  }
+
+  private int explain(PrintWriter out, PrintWriter err) {
+    if (claims == null) {
+      return bad(err, "--claims: required (the token's claims as a JSON object)");
+    }
+    if (endpoint == null || endpoint.isBlank()) {
+      return bad(err, "--endpoint: required (the endpoint name)");
+    }
+    Optional<Action> parsedAction = Action.fromRuleName(action);
+    if (parsedAction.isEmpty()) {
+      return bad(err, "--action: '" + action + "' is not one of " + Arrays.stream(Action.values())
+          .map(Action::ruleName).collect(Collectors.joining(", ")));
+    }
+    if (sourceIp != null && Cidr.parseAddress(sourceIp) == null) {
+      return bad(err, "--source-ip: '" + sourceIp + "' is not an IPv4 or IPv6 address");
+    }
+    Map<String, Object> claimMap;
+    try {
+      JsonNode node = JSON.readTree(claims);
+      if (node == null || !node.isObject()) {
+        return bad(err, "--claims: expected a JSON object such as {\"sub\":\"bob\"}, not "
+            + (node == null ? "nothing" : node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT)));
+      }
+      claimMap = JSON.convertValue(node, JSON.getTypeFactory()
+          .constructMapType(Map.class, String.class, Object.class));
+    } catch (JsonProcessingException e) {
+      return bad(err, "--claims: not valid JSON: " + e.getOriginalMessage()
+          + (e.getLocation() == null ? "" : " (at character " + e.getLocation().getCharOffset()
+              + ")"));
+    }
+    GatewayConfig gateway;
+    String source = config == null ? ConfigLoader.EMBEDDED_NAME : config.toString();
+    try {
+      gateway = config == null
+          ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME).config()
+          : ConfigLoader.read(config).config();
+    } catch (ConfigException e) {
+      for (ConfigError error : e.errors()) {
+        err.println(error);
+      }
+      return bad(err, source + ": the configuration is invalid; run check");
+    }
+    Caller caller = Caller.fromClaims(claimMap, gateway.auth().claims());
+
+    Optional<EndpointConfig> target = gateway.endpoint(endpoint);
+    if (target.isEmpty()) {
+      out.println("Decision:     DENY");
+      out.println("Rule:         " + Decision.DEFAULT_DENY);
+      out.println("Description:  endpoint '" + endpoint + "' is not configured in " + source
+          + " (configured: " + gateway.endpoints().stream().map(EndpointConfig::name)
+              .collect(Collectors.joining(", ")) + ")");
+      return DENIED;
+    }
+    EndpointConfig ep = target.get();
+    AccessRequest request = new AccessRequest(caller, ep, parsedAction.get(), sourceIp,
+        targetVariant, targetModel, inferenceComponent);
+    PolicyEngine engine = new PolicyEngine(gateway.rules());
+    Decision decision = engine.decide(request);
+    List<PolicyEngine.RuleMatch> evaluation = engine.evaluate(request);
+
+    out.println("Decision:     " + (decision.allowed() ? "ALLOW" : "DENY"));
+    out.println("Rule:         " + decision.ruleId());
+    out.println("Description:  " + (decision.rule() == null
+        ? "no rule allows this request"
+        : Optional.ofNullable(decision.rule().description()).orElse("(none)")));
+    out.println("Reason:       " + decision.reason());
+    List<String> others = evaluation.stream()
+        .filter(m -> m.matched() && m.rule() != decision.rule())
+        .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
+        .toList();
+    out.println("Also matched: " + (others.isEmpty() ? "(none)" : String.join(", ", others)));
+    out.println();
+    out.println("Request:");
+    out.println("  caller      subject=" + orNone(caller.subject())
+        + " groups=" + caller.groups().stream().sorted().toList()
+        + " scopes=" + caller.scopes().stream().sorted().toList()
+        + " tenant=" + orNone(caller.tenant()));
+    out.println("  endpoint    " + ep.name() + " tags=" + new TreeMap<>(ep.tags()));
+    out.println("  action      " + parsedAction.get().ruleName());
+    out.println("  source ip   " + orNone(sourceIp));
+    out.println("  targets     variant=" + orNone(targetVariant) + " model=" + orNone(targetModel)
+        + " inference-component=" + orNone(inferenceComponent));
+    out.println();
+    out.println("Rules, in order (any matching deny wins, then the first matching allow):");
+    int width = evaluation.stream().mapToInt(m -> String.valueOf(m.rule().id()).length()).max()
+        .orElse(0);
+    for (PolicyEngine.RuleMatch m : evaluation) {
+      String id = String.valueOf(m.rule().id());
+      out.println("  " + id + " ".repeat(width - id.length()) + "  " + effect(m.rule())
+          + (m.rule().effect() == RuleConfig.Effect.DENY ? "   " : "  ")
+          + (m.matched() ? "matches" : "does not match: " + m.failedOn()));
+    }
+    return decision.allowed() ? ALLOWED : DENIED;
+  }
+
+  private static String effect(RuleConfig rule) {
+    return rule.effect() == null ? "?" : rule.effect().name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static String orNone(String s) {
+    return s == null ? "(none)" : s;
+  }
+
+  private static int bad(PrintWriter err, String message) {
+    err.println("explain: " + message);
+    return BAD_INPUT;
+  }
+}

@@ -1,0 +1,216 @@
+package io.sagegate.config;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reloads endpoints and rules when the configuration file changes, without a restart. Polls the
+ * file (a content hash, so a touch alone does nothing); reading and parsing run on a worker
+ * thread, never on the event loop. A file that fails validation is logged, error by error, and
+ * counted ({@code sagegate.config.reloads{result=failed}}); the last good configuration keeps
+ * serving. Server, auth, audit and aws settings are read only at start: changing them logs a
+ * warning that a restart is needed.
+ *
+ * <p>Polling rather than a WatchService: it works the same on every file system (including
+ * mounted ConfigMaps, whose files change by symlink swap) and needs no thread of its own.
+ */
+public final class ConfigWatcher implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ConfigWatcher.class);
+
+  /** Counter name; tagged result=ok or result=failed. */
+  public static final String RELOADS = "sagegate.config.reloads";
+  public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(5);
+
+  private final Vertx vertx;
+  private final Path file;
+  private final Consumer<GatewayConfig> onReload;
+  private final Counter ok;
+  private final Counter failed;
+  private final long timerId;
+  private volatile GatewayConfig current;
+  /** Hash of the last content examined; touched only by one check at a time (see {@link #tail}). */
+  private volatile String lastHash;
+  private Future<ReloadResult> tail;
+
+  private ConfigWatcher(Vertx vertx, Path file, GatewayConfig initial,
+      Consumer<GatewayConfig> onReload, MeterRegistry registry, Duration pollInterval) {
+    this.vertx = vertx;
+    this.file = file;
+    this.current = initial;
+    this.onReload = onReload;
+    this.ok = Counter.builder(RELOADS).tag("result", "ok")
+        .description("Configuration reloads, by result").register(registry);
+    this.failed = Counter.builder(RELOADS).tag("result", "failed")
+        .description("Configuration reloads, by result").register(registry);
+    this.tail = Future.succeededFuture(ReloadResult.unchanged(initial));
+    this.timerId = vertx.setPeriodic(pollInterval.toMillis(), id -> poll());
+  }
+
+  /**
+   * Starts polling {@code file} every {@code pollInterval}.
+   *
+   * @param initial the configuration serving now (loaded from {@code file})
+   * @param onReload called on a Vert.x context with each new configuration (the running server,
+   *     auth, audit and aws settings with the file's endpoints and rules); if it throws, the
+   *     reload counts as failed and the previous configuration stays current
+   */
+  public static ConfigWatcher start(Vertx vertx, Path file, GatewayConfig initial,
+      Consumer<GatewayConfig> onReload, MeterRegistry registry, Duration pollInterval) {
+    Objects.requireNonNull(vertx, "vertx");
+    Objects.requireNonNull(file, "file");
+    Objects.requireNonNull(initial, "initial");
+    Objects.requireNonNull(onReload, "onReload");
+    Objects.requireNonNull(registry, "registry");
+    if (pollInterval == null || pollInterval.toMillis() < 1) {
+      throw new IllegalArgumentException("pollInterval: must be at least 1ms, was " + pollInterval);
+    }
+    return new ConfigWatcher(vertx, file, initial, onReload, registry, pollInterval);
+  }
+
+  /**
+   * Checks the file now (after any check in progress) and applies it if it changed. For tests
+   * and for an operator-triggered reload.
+   */
+  public synchronized Future<ReloadResult> checkNow() {
+    Future<ReloadResult> next = tail.transform(ignored -> check());
+    tail = next;
+    return next;
+  }
+
+  /** The configuration serving now. */
+  public GatewayConfig current() {
+    return current;
+  }
+
+  /** Stops polling. */
+  @Override
+  public void close() {
+    vertx.cancelTimer(timerId);
+  }
+
+  private synchronized void poll() {
+    if (tail.isComplete()) {
+      checkNow();
+    }
+  }
+
+  private Future<ReloadResult> check() {
+    return vertx.executeBlocking(this::examine, false).map(this::apply)
+        .otherwise(t -> {
+          LOG.error("config reload of {} failed unexpectedly: {}", file, t.toString());
+          failed.increment();
+          return ReloadResult.rejected(current,
+              List.of(new ConfigError(file.toString(), "", null, "reload failed: " + t)));
+        });
+  }
+
+  /** On a worker thread: read, hash, parse, compare. RELOADED here means "to apply". */
+  private ReloadResult examine() {
+    GatewayConfig running = current;
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (IOException e) {
+      String marker = "unreadable:" + e;
+      if (marker.equals(lastHash)) {
+        return ReloadResult.unchanged(running);
+      }
+      lastHash = marker;
+      return ReloadResult.rejected(running, List.of(new ConfigError(file.toString(), "", null,
+          "cannot read the file: " + e.getClass().getSimpleName() + ": " + e.getMessage())));
+    }
+    String hash = sha256(bytes);
+    if (hash.equals(lastHash)) {
+      return ReloadResult.unchanged(running);
+    }
+    lastHash = hash;
+    ConfigLoader.Loaded loaded;
+    try {
+      loaded = ConfigLoader.read(new String(bytes, StandardCharsets.UTF_8), file.toString());
+    } catch (ConfigException e) {
+      return ReloadResult.rejected(running, e.errors());
+    }
+    GatewayConfig next = loaded.config();
+    List<String> restart = new ArrayList<>();
+    if (!next.server().equals(running.server())) {
+      restart.add("server");
+    }
+    if (!next.auth().equals(running.auth())) {
+      restart.add("auth");
+    }
+    if (!next.audit().equals(running.audit())) {
+      restart.add("audit");
+    }
+    if (!next.aws().equals(running.aws())) {
+      restart.add("aws");
+    }
+    if (!restart.isEmpty()) {
+      LOG.warn("{}: changes to {} are not applied until restart", file, String.join(", ", restart));
+    }
+    if (next.endpoints().equals(running.endpoints()) && next.rules().equals(running.rules())) {
+      return ReloadResult.unchanged(running);
+    }
+    for (ConfigError w : loaded.warnings()) {
+      LOG.warn("configuration warning: {}", w);
+    }
+    return ReloadResult.reloaded(new GatewayConfig(running.server(), running.auth(),
+        running.audit(), running.aws(), next.endpoints(), next.rules()));
+  }
+
+  /** On the context: hand a new configuration over, or report a rejected one. */
+  private ReloadResult apply(ReloadResult result) {
+    switch (result.status()) {
+      case RELOADED -> {
+        try {
+          onReload.accept(result.config());
+        } catch (RuntimeException e) {
+          failed.increment();
+          LOG.error("{}: reload refused by the gateway, previous configuration kept: {}", file,
+              e.getMessage());
+          return ReloadResult.rejected(current, List.of(new ConfigError(file.toString(), "",
+              null, "refused: " + e.getMessage())));
+        }
+        current = result.config();
+        ok.increment();
+        LOG.info("{}: reloaded ({} endpoints, {} rules)", file, result.config().endpoints().size(),
+            result.config().rules().size());
+        return result;
+      }
+      case REJECTED -> {
+        failed.increment();
+        for (ConfigError e : result.errors()) {
+          LOG.error("config reload rejected, previous configuration kept: {}", e);
+        }
+        return result;
+      }
+      default -> {
+        return result;
+      }
+    }
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+  }
+}

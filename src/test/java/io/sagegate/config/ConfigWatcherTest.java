@@ -1,0 +1,163 @@
+package io.sagegate.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigWatcherTest {
+
+  private static final Duration NEVER = Duration.ofHours(1);
+
+  @TempDir Path dir;
+  private Vertx vertx;
+  private SimpleMeterRegistry registry;
+  private Path file;
+  private GatewayConfig initial;
+  private final List<GatewayConfig> reloads = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void setUp() throws Exception {
+    vertx = Vertx.vertx();
+    registry = new SimpleMeterRegistry();
+    file = dir.resolve("gateway.yaml");
+    Files.writeString(file, ConfigLoader.embeddedYaml());
+    initial = ConfigLoader.load(file);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void unchangedFileIsUnchanged() throws Exception {
+    try (ConfigWatcher w = start(NEVER)) {
+      assertEquals(ReloadResult.Status.UNCHANGED, await(w.checkNow()).status());
+      Files.writeString(file, "# only a comment changed\n" + ConfigLoader.embeddedYaml());
+      assertEquals(ReloadResult.Status.UNCHANGED, await(w.checkNow()).status());
+      assertTrue(reloads.isEmpty());
+      assertEquals(0.0, count("ok"));
+      assertSame(initial, w.current());
+    }
+  }
+
+  @Test
+  void changedRulesAreReloaded() throws Exception {
+    try (ConfigWatcher w = start(NEVER)) {
+      Files.writeString(file, ConfigLoader.embeddedYaml().replace(
+          "id: ml-engineers-all", "id: ml-engineers-everything"));
+      ReloadResult r = await(w.checkNow());
+      assertEquals(ReloadResult.Status.RELOADED, r.status());
+      assertEquals(1, reloads.size());
+      assertEquals("ml-engineers-everything", reloads.get(0).rules().get(3).id());
+      assertEquals(reloads.get(0), w.current());
+      assertEquals(1.0, count("ok"));
+      assertEquals(ReloadResult.Status.UNCHANGED, await(w.checkNow()).status());
+    }
+  }
+
+  @Test
+  void invalidFileIsRejectedAndTheLastGoodConfigKeepsServing() throws Exception {
+    try (ConfigWatcher w = start(NEVER)) {
+      Files.writeString(file, "rules:\n  - id: [unclosed\n");
+      ReloadResult r = await(w.checkNow());
+      assertEquals(ReloadResult.Status.REJECTED, r.status());
+      assertTrue(r.errors().get(0).toString().startsWith(file + ": not valid YAML"),
+          r.errors().toString());
+      assertTrue(reloads.isEmpty());
+      assertEquals(1.0, count("failed"));
+      assertSame(initial, w.current());
+
+      Files.writeString(file, ConfigLoader.embeddedYaml().replace("effect: allow", "effect: alow"));
+      r = await(w.checkNow());
+      assertEquals(ReloadResult.Status.REJECTED, r.status());
+      assertEquals(3, r.errors().size(), r.errors().toString());
+      assertEquals("rules[1].effect", r.errors().get(0).field());
+      assertEquals(2.0, count("failed"));
+      // The same broken content is reported once, not at every poll.
+      assertEquals(ReloadResult.Status.UNCHANGED, await(w.checkNow()).status());
+      assertEquals(2.0, count("failed"));
+      assertSame(initial, w.current());
+    }
+  }
+
+  @Test
+  void missingFileIsRejected() throws Exception {
+    try (ConfigWatcher w = start(NEVER)) {
+      Files.delete(file);
+      ReloadResult r = await(w.checkNow());
+      assertEquals(ReloadResult.Status.REJECTED, r.status());
+      assertTrue(r.errors().get(0).message().startsWith("cannot read the file"));
+      assertSame(initial, w.current());
+    }
+  }
+
+  @Test
+  void restartOnlySectionsAreNotAppliedLive() throws Exception {
+    try (ConfigWatcher w = start(NEVER)) {
+      Files.writeString(file, ConfigLoader.embeddedYaml()
+          .replace("port: 8080", "port: 8081")
+          .replace("name: sentiment-test", "name: sentiment-prod"));
+      ReloadResult r = await(w.checkNow());
+      assertEquals(ReloadResult.Status.RELOADED, r.status());
+      assertEquals(8080, w.current().server().port(), "server settings need a restart");
+      assertEquals("sentiment-prod", w.current().endpoints().get(1).name());
+
+      Files.writeString(file, ConfigLoader.embeddedYaml()
+          .replace("port: 8080", "port: 8082")
+          .replace("name: sentiment-test", "name: sentiment-prod"));
+      assertEquals(ReloadResult.Status.UNCHANGED, await(w.checkNow()).status());
+    }
+  }
+
+  @Test
+  void callbackThatRefusesKeepsThePreviousConfig() throws Exception {
+    try (ConfigWatcher w = ConfigWatcher.start(vertx, file, initial, c -> {
+      throw new IllegalArgumentException("no thanks");
+    }, registry, NEVER)) {
+      Files.writeString(file, ConfigLoader.embeddedYaml().replace("team: risk", "team: fraud"));
+      ReloadResult r = await(w.checkNow());
+      assertEquals(ReloadResult.Status.REJECTED, r.status());
+      assertSame(initial, w.current());
+      assertEquals(1.0, count("failed"));
+    }
+  }
+
+  @Test
+  void pollingPicksUpAChange() throws Exception {
+    CompletableFuture<GatewayConfig> seen = new CompletableFuture<>();
+    try (ConfigWatcher w = ConfigWatcher.start(vertx, file, initial, seen::complete, registry,
+        Duration.ofMillis(20))) {
+      Files.writeString(file, ConfigLoader.embeddedYaml().replace("env: test", "env: staging"));
+      GatewayConfig c = seen.get(30, TimeUnit.SECONDS);
+      assertEquals("staging", c.endpoints().get(1).tags().get("env"));
+    }
+  }
+
+  private ConfigWatcher start(Duration interval) {
+    return ConfigWatcher.start(vertx, file, initial, reloads::add, registry, interval);
+  }
+
+  private double count(String result) {
+    return registry.get(ConfigWatcher.RELOADS).tag("result", result).counter().count();
+  }
+
+  private static <T> T await(Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+}
