@@ -11,7 +11,7 @@ import io.sagegate.provision.ProvisionSpec;
 import io.sagegate.provision.StackDeployer;
 import io.sagegate.provision.TemplateRenderer;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
@@ -47,6 +49,8 @@ import software.amazon.awssdk.services.cloudformation.CloudFormationClientBuilde
 public class ProvisionCommand implements Callable<Integer> {
 
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  /** Deploys send compact JSON: CloudFormation's inline template limit is 51,200 bytes. */
+  static final ObjectMapper COMPACT = new ObjectMapper();
 
   public ProvisionCommand() {}
 
@@ -61,11 +65,14 @@ public class ProvisionCommand implements Callable<Integer> {
     @Option(names = "--spec", required = true, description = "Provisioning spec (YAML), e.g. conf/provision.yaml")
     Path spec;
 
-    PrintStream out = System.out;
-    PrintStream err = System.err;
+    @Spec CommandSpec commandSpec;
+    PrintWriter out;
+    PrintWriter err;
 
     @Override
     public final Integer call() {
+      out = commandSpec.commandLine().getOut();
+      err = commandSpec.commandLine().getErr();
       try {
         return run();
       } catch (IllegalArgumentException | ConfigException e) {
@@ -77,6 +84,9 @@ public class ProvisionCommand implements Callable<Integer> {
       } catch (IOException e) {
         err.println("error: " + e.getMessage());
         return 2;
+      } finally {
+        out.flush();
+        err.flush();
       }
     }
 
@@ -95,10 +105,10 @@ public class ProvisionCommand implements Callable<Integer> {
       return r;
     }
 
-    String render(TemplateRenderer r) throws IOException {
+    String render(TemplateRenderer r, boolean pretty) throws IOException {
       JsonNode t = r.render();
       r.warnings().forEach(w -> err.println("warning: " + w));
-      return JSON.writeValueAsString(t);
+      return pretty ? JSON.writeValueAsString(t) : COMPACT.writeValueAsString(t);
     }
   }
 
@@ -114,7 +124,7 @@ public class ProvisionCommand implements Callable<Integer> {
     @Override
     int run() throws IOException, ConfigException {
       ProvisionSpec s = loadSpec();
-      String body = render(renderer(s, env));
+      String body = render(renderer(s, env), true);
       if (outFile == null) {
         out.println(body);
       } else {
@@ -153,7 +163,7 @@ public class ProvisionCommand implements Callable<Integer> {
     @Override
     int run() throws IOException, ConfigException {
       ProvisionSpec s = loadSpec();
-      String body = render(renderer(s, env));
+      String body = render(renderer(s, env), false);
       try (CloudFormationClient cfn = client(s)) {
         StackDeployer.Result r = new StackDeployer(cfn, out, err)
             .deploy(TemplateRenderer.stackName(s, env), body, Map.of("env", env, "managed-by", "sagegate"));

@@ -1,6 +1,6 @@
 package io.sagegate.provision;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -30,10 +30,10 @@ public final class StackDeployer {
   public static final int MAX_TEMPLATE_BODY = 51_200;
 
   private final CloudFormationClient cfn;
-  private final PrintStream out;
-  private final PrintStream err;
+  private final PrintWriter out;
+  private final PrintWriter err;
 
-  public StackDeployer(CloudFormationClient cfn, PrintStream out, PrintStream err) {
+  public StackDeployer(CloudFormationClient cfn, PrintWriter out, PrintWriter err) {
     this.cfn = cfn;
     this.out = out;
     this.err = err;
@@ -81,6 +81,7 @@ public final class StackDeployer {
           rc.replacement() == null ? "" : " replacement=" + rc.replacementAsString());
     }
     err.printf("executing change set %s%n", changeSet);
+    err.flush();
     cfn.executeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
     try {
       if (create) {

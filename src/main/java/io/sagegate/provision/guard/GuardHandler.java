@@ -11,6 +11,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.services.sagemaker.SageMakerClient;
@@ -87,17 +88,23 @@ public final class GuardHandler implements RequestStreamHandler {
     }
     String caller = caller(d.path("userIdentity"));
     JsonNode req = d.path("requestParameters");
+    return switch (name) {
+      case "CreateEndpointConfig" -> endpointConfig(eventId, caller, req);
+      case "CreateEndpoint" -> endpoint(eventId, caller, req);
+      case "CreateTransformJob" -> transformJob(eventId, caller, req);
+      default -> ignored(eventId, name, "unexpected event: " + name + " is not guarded");
+    };
+  }
+
+  /** Runs a remediation; a failure is recorded in the audit record, never thrown. */
+  private static String remediate(String action, Runnable call) {
     try {
-      return switch (name) {
-        case "CreateEndpointConfig" -> endpointConfig(eventId, caller, req);
-        case "CreateEndpoint" -> endpoint(eventId, caller, req);
-        case "CreateTransformJob" -> transformJob(eventId, caller, req);
-        default -> ignored(eventId, name, "unexpected event: " + name + " is not guarded");
-      };
+      call.run();
+      return action;
     } catch (SdkException e) {
-      // Remediation could not run: record it, and let the event not crash the function.
-      return new Verdict(eventId, name, caller, List.of(), "unapproved", "failed",
-          "SageMaker call failed: " + e.getClass().getSimpleName());
+      String code = e instanceof AwsServiceException a && a.awsErrorDetails() != null
+          ? a.awsErrorDetails().errorCode() : e.getClass().getSimpleName();
+      return action + " FAILED (" + code + ")";
     }
   }
 
@@ -117,9 +124,9 @@ public final class GuardHandler implements RequestStreamHandler {
     if (why == null) {
       return approved(eventId, "CreateEndpointConfig", caller, models);
     }
-    sageMaker.deleteEndpointConfig(b -> b.endpointConfigName(config));
-    return new Verdict(eventId, "CreateEndpointConfig", caller, models, "unapproved",
-        "DeleteEndpointConfig " + config, why);
+    String action = remediate("DeleteEndpointConfig " + config,
+        () -> sageMaker.deleteEndpointConfig(b -> b.endpointConfigName(config)));
+    return new Verdict(eventId, "CreateEndpointConfig", caller, models, "unapproved", action, why);
   }
 
   private Verdict endpoint(String eventId, String caller, JsonNode req) {
@@ -142,8 +149,9 @@ public final class GuardHandler implements RequestStreamHandler {
     if (why == null) {
       return approved(eventId, "CreateEndpoint", caller, models);
     }
-    sageMaker.deleteEndpoint(b -> b.endpointName(endpoint));
-    return new Verdict(eventId, "CreateEndpoint", caller, models, "unapproved", "DeleteEndpoint " + endpoint, why);
+    String action = remediate("DeleteEndpoint " + endpoint,
+        () -> sageMaker.deleteEndpoint(b -> b.endpointName(endpoint)));
+    return new Verdict(eventId, "CreateEndpoint", caller, models, "unapproved", action, why);
   }
 
   private Verdict transformJob(String eventId, String caller, JsonNode req) {
@@ -156,8 +164,9 @@ public final class GuardHandler implements RequestStreamHandler {
     if (why == null) {
       return approved(eventId, "CreateTransformJob", caller, List.of(model));
     }
-    sageMaker.stopTransformJob(b -> b.transformJobName(job));
-    return new Verdict(eventId, "CreateTransformJob", caller, List.of(model), "unapproved", "StopTransformJob " + job, why);
+    String action = remediate("StopTransformJob " + job,
+        () -> sageMaker.stopTransformJob(b -> b.transformJobName(job)));
+    return new Verdict(eventId, "CreateTransformJob", caller, List.of(model), "unapproved", action, why);
   }
 
   private String unapproved(String caller, List<String> models) {
