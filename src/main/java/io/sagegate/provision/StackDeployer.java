@@ -82,7 +82,15 @@ public final class StackDeployer {
     }
     err.printf("executing change set %s%n", changeSet);
     err.flush();
-    cfn.executeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
+    try {
+      cfn.executeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
+    } catch (CloudFormationException e) {
+      err.printf("change set %s could not be executed: %s%n", changeSet, e.awsErrorDetails() == null
+          ? e.getMessage() : e.awsErrorDetails().errorMessage());
+      Stack s = find(stackName);
+      reportFailure(stackName, s == null ? "NONE" : s.stackStatusAsString());
+      return new Result(false, s == null ? "NONE" : s.stackStatusAsString(), Map.of());
+    }
     try {
       if (create) {
         cfn.waiter().waitUntilStackCreateComplete(b -> b.stackName(stackName));

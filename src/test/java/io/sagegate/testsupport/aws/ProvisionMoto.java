@@ -90,6 +90,30 @@ public final class ProvisionMoto implements AutoCloseable {
     send("PUT", "/" + bucket + (key == null ? "" : "/" + key), body == null ? "" : body, "application/octet-stream");
   }
 
+  /**
+   * An IAM Query API call (form parameters, e.g. {@code Action=GetRole&RoleName=x}) before IAM
+   * enforcement: moto routes it by the credential scope and, with enforcement off, does not check
+   * the signature. Returns the XML answer.
+   */
+  public String iam(String form) throws Exception {
+    HttpRequest r = HttpRequest.newBuilder(endpoint.resolve("/"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, "
+            + "SignedHeaders=host, Signature=0")
+        .POST(HttpRequest.BodyPublishers.ofString(form + "&Version=2010-05-08"))
+        .build();
+    HttpResponse<String> resp = http.send(r, HttpResponse.BodyHandlers.ofString());
+    if (resp.statusCode() >= 300) {
+      throw new IllegalStateException("IAM " + form + ": moto answered " + resp.statusCode() + ": " + resp.body());
+    }
+    return resp.body();
+  }
+
+  /** Turns IAM enforcement off again (for clean-up). */
+  public void relaxIam() throws Exception {
+    send("POST", "/moto-api/reset-auth", "1000000", "text/plain");
+  }
+
   public String get(String path) throws Exception {
     return send("GET", path, null, null);
   }
