@@ -43,7 +43,9 @@ final class Iam {
     }
 
     Stmt principal(String type, Object value) {
-      m.put("Principal", Map.of(type, value));
+      Map<String, Object> principal = new LinkedHashMap<>();
+      principal.put(type, value);
+      m.put("Principal", principal);
       return this;
     }
 

@@ -286,6 +286,16 @@ public record ProvisionSpec(
           "required: a model runs in the VPC");
       require(!e.securityGroups().isEmpty() || models.stream().noneMatch(Model::inVpc),
           p + ".securityGroups", null, "required: a model runs in the VPC");
+      boolean kms = personas.stream().anyMatch(Persona::kms);
+      boolean vpc = personas.stream().anyMatch(Persona::vpc);
+      require(!kms || (e.volumeKmsKey() != null && e.dataKmsKey() != null), p + ".volumeKmsKey/dataKmsKey", null,
+          "required: a persona is KMS-constrained, and a constraint without a key would constrain nothing");
+      require(!vpc || (!e.subnets().isEmpty() && !e.securityGroups().isEmpty()), p + ".subnets/securityGroups", null,
+          "required: a persona is VPC-constrained");
+      for (String key : new String[] {e.dataKmsKey(), e.volumeKmsKey()}) {
+        require(key == null || key.startsWith("arn:aws:kms:" + e.region() + ":" + e.account() + ":key/"),
+            p + ".dataKmsKey/volumeKmsKey", key, "must be a KMS key ARN in the environment's region and account");
+      }
     });
     for (int i = 0; i < models.size(); i++) {
       Model m = models.get(i);

@@ -85,8 +85,9 @@ public final class StackDeployer {
     try {
       cfn.executeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
     } catch (CloudFormationException e) {
-      err.printf("change set %s could not be executed: %s%n", changeSet, e.awsErrorDetails() == null
-          ? e.getMessage() : e.awsErrorDetails().errorMessage());
+      String why = e.awsErrorDetails() == null || e.awsErrorDetails().errorMessage() == null
+          ? e.getMessage() : e.awsErrorDetails().errorMessage();
+      err.printf("change set %s could not be executed: %s%n", changeSet, why);
       Stack s = find(stackName);
       reportFailure(stackName, s == null ? "NONE" : s.stackStatusAsString());
       return new Result(false, s == null ? "NONE" : s.stackStatusAsString(), Map.of());

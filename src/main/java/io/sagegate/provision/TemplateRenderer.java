@@ -130,7 +130,7 @@ public final class TemplateRenderer {
       }
       props.put("PrimaryContainer", container);
       if (m.inVpc()) {
-        props.put("VpcConfig", Map.of("Subnets", e.subnets(), "SecurityGroupIds", e.securityGroups()));
+        props.put("VpcConfig", ordered("Subnets", e.subnets(), "SecurityGroupIds", e.securityGroups()));
       }
       props.put("EnableNetworkIsolation", m.isolated());
       props.put("Tags", tags(Map.of()));
@@ -146,7 +146,7 @@ public final class TemplateRenderer {
         pv.put("VariantName", v.name() == null ? "AllTraffic" : v.name());
         pv.put("ModelName", getAtt(id("Model", v.model()), "ModelName"));
         if (v.serverless() != null) {
-          pv.put("ServerlessConfig", Map.of("MemorySizeInMB", v.serverless().memoryMb(),
+          pv.put("ServerlessConfig", ordered("MemorySizeInMB", v.serverless().memoryMb(),
               "MaxConcurrency", v.serverless().maxConcurrency()));
         } else {
           pv.put("InstanceType", v.instanceType());
@@ -167,7 +167,7 @@ public final class TemplateRenderer {
         if (e.dataKmsKey() != null) {
           dc.put("KmsKeyId", e.dataKmsKey());
         }
-        dc.put("CaptureOptions", List.of(Map.of("CaptureMode", "Input"), Map.of("CaptureMode", "Output")));
+        dc.put("CaptureOptions", List.of(ordered("CaptureMode", "Input"), ordered("CaptureMode", "Output")));
         props.put("DataCaptureConfig", dc);
       }
       props.put("Tags", tags(c.tags()));
@@ -237,28 +237,28 @@ public final class TemplateRenderer {
     props.put("Runtime", "java17");
     props.put("Handler", GUARD_HANDLER);
     props.put("Role", getAtt("GuardRole", "Arn"));
-    props.put("Code", Map.of("S3Bucket", e.guard().codeBucket(), "S3Key", e.guard().codeKey()));
+    props.put("Code", ordered("S3Bucket", e.guard().codeBucket(), "S3Key", e.guard().codeKey()));
     props.put("MemorySize", 512);
     props.put("Timeout", 60);
-    props.put("Environment", Map.of("Variables", Map.of(ApprovedPairs.ENV_VAR, approvedPairs().toJson())));
+    props.put("Environment", ordered("Variables", ordered(ApprovedPairs.ENV_VAR, approvedPairs().toJson())));
     props.put("Tags", tags(Map.of()));
     resources.put("GuardFunction", resource("AWS::Lambda::Function", props));
 
     Map<String, Object> pattern = new LinkedHashMap<>();
     pattern.put("source", List.of("aws.sagemaker"));
     pattern.put("detail-type", List.of("AWS API Call via CloudTrail"));
-    pattern.put("detail", Map.of("eventSource", List.of("sagemaker.amazonaws.com"),
+    pattern.put("detail", ordered("eventSource", List.of("sagemaker.amazonaws.com"),
         "eventName", List.of("CreateEndpoint", "CreateEndpointConfig", "CreateTransformJob")));
     Map<String, Object> rule = new LinkedHashMap<>();
     rule.put("Name", stack + "-guard");
     rule.put("Description", "SageMaker deployments, for the sagegate guard");
     rule.put("EventPattern", pattern);
     rule.put("State", "ENABLED");
-    rule.put("Targets", List.of(Map.of("Id", "guard", "Arn", getAtt("GuardFunction", "Arn"))));
+    rule.put("Targets", List.of(ordered("Id", "guard", "Arn", getAtt("GuardFunction", "Arn"))));
     resources.put("GuardRule", resource("AWS::Events::Rule", rule));
 
     Map<String, Object> perm = new LinkedHashMap<>();
-    perm.put("FunctionName", Map.of("Ref", "GuardFunction"));
+    perm.put("FunctionName", ordered("Ref", "GuardFunction"));
     perm.put("Action", "lambda:InvokeFunction");
     perm.put("Principal", "events.amazonaws.com");
     perm.put("SourceArn", getAtt("GuardRule", "Arn"));
@@ -619,7 +619,7 @@ public final class TemplateRenderer {
     all.putAll(extra);
     all.put("env", env);
     List<Object> out = new ArrayList<>();
-    all.forEach((k, v) -> out.add(Map.of("Key", k, "Value", v)));
+    all.forEach((k, v) -> out.add(ordered("Key", k, "Value", v)));
     return out;
   }
 
@@ -627,7 +627,7 @@ public final class TemplateRenderer {
     if (statements.isEmpty()) {
       return List.of();
     }
-    return List.of(Map.of("PolicyName", "sagegate-least-privilege", "PolicyDocument", Iam.document(statements)));
+    return List.of(ordered("PolicyName", "sagegate-least-privilege", "PolicyDocument", Iam.document(statements)));
   }
 
   private Map<String, Object> role(String kind, String name, Map<String, Object> trust,
@@ -643,11 +643,20 @@ public final class TemplateRenderer {
     }
     props.put("Tags", tags(Map.of()));
     Map<String, Object> r = resource("AWS::IAM::Role", props);
-    r.put("Metadata", Map.of(ROLE_KIND, kind));
+    r.put("Metadata", ordered(ROLE_KIND, kind));
     if (!dependsOn.isEmpty()) {
       r.put("DependsOn", dependsOn);
     }
     return r;
+  }
+
+  /** Map.of, in the order given: rendering the same spec twice gives the same bytes. */
+  private static Map<String, Object> ordered(Object... keysAndValues) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+    }
+    return m;
   }
 
   private static Map<String, Object> resource(String type, Map<String, Object> props) {
@@ -658,7 +667,7 @@ public final class TemplateRenderer {
   }
 
   private static Map<String, Object> getAtt(String logicalId, String attribute) {
-    return Map.of("Fn::GetAtt", List.of(logicalId, attribute));
+    return ordered("Fn::GetAtt", List.of(logicalId, attribute));
   }
 
   private static Map<String, Object> output(Object value, String description) {

@@ -91,6 +91,12 @@ class ProvisionCommandTest {
     assertEquals(2, model.code());
     assertTrue(model.err().contains("endpointConfigs[2].variants[0].model 'no-such-model': is not a model of the spec"), model.err());
 
+    Files.writeString(spec, Files.readString(Path.of(SPEC))
+        .replace("    volumeKmsKey: arn:aws:kms:eu-central-1:333333333333:key/00003333-vol0-0000-0000-000000000002\n", ""));
+    Run kms = provision("render", "--spec", spec.toString(), "--env", "dev");
+    assertEquals(2, kms.code());
+    assertTrue(kms.err().contains("environments.prod.volumeKmsKey/dataKmsKey: required: a persona is KMS-constrained"), kms.err());
+
     Run missing = provision("render", "--spec", tmp.resolve("nope.yaml").toString(), "--env", "dev");
     assertEquals(2, missing.code());
     assertTrue(missing.err().contains("no such file"), missing.err());

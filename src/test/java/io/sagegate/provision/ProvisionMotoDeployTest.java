@@ -282,6 +282,16 @@ class ProvisionMotoDeployTest {
     assertTrue(again.err().contains("does not exist"), again.err());
   }
 
+  @Test
+  @Order(6)
+  void aFailedDeploymentIsReportedWithTheFailingResource() {
+    Run r = provision("deploy", "--spec", SPEC, "--env", "broken", "--endpoint-url", moto.endpoint().toString(),
+        "--region", ProvisionMoto.REGION);
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains("stack sagegate-broken FAILED"), r.err());
+    assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+  }
+
   static StaticCredentialsProvider provider(Credentials c) {
     return StaticCredentialsProvider.create(AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken()));
   }
