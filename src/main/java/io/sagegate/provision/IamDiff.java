@@ -33,6 +33,27 @@ public final class IamDiff {
         out.add("invoke role " + role + ": named by the gateway rules, not created by the template");
       }
     }
+    Set<String> defined = new java.util.TreeSet<>();
+    config.endpoints().stream()
+        .filter(e -> e.backend() != null && BackendConfig.SAGEMAKER.equals(e.backend().type()))
+        .forEach(e -> defined.add(GatewayConfig.key(e.name())));
+    String prefix = "arn:aws:sagemaker:" + region + ":" + account + ":endpoint/";
+    for (Map.Entry<String, JsonNode> r : iamRoles.entrySet()) {
+      for (JsonNode st : PolicyEvaluator.statements(r.getValue())) {
+        for (String res : PolicyEvaluator.values(st.get("Resource"))) {
+          if (!"Allow".equals(st.path("Effect").asText())) {
+            continue;
+          }
+          if (res.startsWith(prefix) && !res.contains("*") && !defined.contains(res.substring(prefix.length()))) {
+            out.add(res.substring(prefix.length()) + ": IAM lets invoke role " + r.getKey()
+                + " call it, the gateway configuration defines no such sagemaker endpoint");
+          } else if (!res.startsWith(prefix) || res.contains("*")) {
+            out.add("invoke role " + r.getKey() + ": IAM allows " + PolicyEvaluator.values(st.get("Action"))
+                + " on " + res + ", beyond the endpoints of " + account + "/" + region);
+          }
+        }
+      }
+    }
     for (EndpointConfig e : config.endpoints()) {
       if (e.backend() == null || !BackendConfig.SAGEMAKER.equals(e.backend().type())) {
         continue;

@@ -39,6 +39,11 @@ public record ProvisionSpec(
   static final Pattern SAGEMAKER_NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$");
   static final Pattern ACCOUNT = Pattern.compile("^\\d{12}$");
   static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-\\d$");
+  /** AWS managed policies far broader than any persona: rejected as extra managed policies. */
+  static final Set<String> TOO_BROAD = Set.of(
+      "arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/PowerUserAccess",
+      "arn:aws:iam::aws:policy/IAMFullAccess", "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+      "arn:aws:iam::aws:policy/AmazonS3FullAccess");
   static final Set<String> KINDS = Set.of("data-scientist", "ml-engineer", "app-consumer", "compute");
 
   public ProvisionSpec {
@@ -351,6 +356,11 @@ public record ProvisionSpec(
       }
       for (String s : concat(x.s3Read(), x.s3Write())) {
         require(s.startsWith("s3://") && s.length() > 5, p + ".s3Read/s3Write", s, "must be an s3:// prefix");
+      }
+      for (String m : x.managedPolicies()) {
+        require(m.startsWith("arn:aws:iam::"), p + ".managedPolicies", m, "must be a managed policy ARN");
+        require(!TOO_BROAD.contains(m), p + ".managedPolicies", m,
+            "is far broader than a least-privilege persona; write the few statements needed instead");
       }
       if (x.trustedBy() != null) {
         trust(p + ".trustedBy", x.trustedBy());

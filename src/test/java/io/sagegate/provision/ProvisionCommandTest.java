@@ -75,6 +75,25 @@ class ProvisionCommandTest {
   }
 
   @Test
+  void aHandEditedTemplateGrantingMoreIsReported() throws Exception {
+    Path t = tmp.resolve("t.json");
+    StringWriter err = new StringWriter();
+    assertEquals(0, new CommandLine(new ProvisionCommand()).setErr(new PrintWriter(err))
+        .execute("render", "--spec", SPEC, "--env", "dev", "--out", t.toString()), err.toString());
+    String arn = "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/";
+    String json = Files.readString(t);
+    assertTrue(json.contains("\"" + arn + "fraud-scorer\""));
+    // Someone widened the risk role by hand, and added a forgotten endpoint.
+    Files.writeString(t, json.replace("\"" + arn + "fraud-scorer\"",
+        "\"" + arn + "fraud-scorer\", \"" + arn + "fraud-*\", \"" + arn + "legacy-scorer\""));
+    Run r = provision("diff", "--spec", SPEC, "--config", DEV_CONFIG.toString(), "--env", "dev", "--template", t.toString());
+    assertEquals(1, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("legacy-scorer: IAM lets invoke role sagegate-dev-invoke-risk call it, "
+        + "the gateway configuration defines no such sagemaker endpoint"), r.out());
+    assertTrue(r.out().contains("invoke role sagegate-dev-invoke-risk: IAM allows [sagemaker:InvokeEndpoint] on " + arn + "fraud-*"), r.out());
+  }
+
+  @Test
   void badInputNamesWhatIsWrong() throws Exception {
     Run env = provision("render", "--spec", SPEC, "--env", "qa");
     assertEquals(2, env.code());
@@ -96,6 +115,13 @@ class ProvisionCommandTest {
     Run kms = provision("render", "--spec", spec.toString(), "--env", "dev");
     assertEquals(2, kms.code());
     assertTrue(kms.err().contains("environments.prod.volumeKmsKey/dataKmsKey: required: a persona is KMS-constrained"), kms.err());
+
+    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: app-consumer",
+        "kind: app-consumer\n    managedPolicies: [\"arn:aws:iam::aws:policy/AmazonSageMakerFullAccess\"]"));
+    Run broad = provision("render", "--spec", spec.toString(), "--env", "dev");
+    assertEquals(2, broad.code());
+    assertTrue(broad.err().contains("personas[2].managedPolicies 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess': is far broader"),
+        broad.err());
 
     Run missing = provision("render", "--spec", tmp.resolve("nope.yaml").toString(), "--env", "dev");
     assertEquals(2, missing.code());
