@@ -1,5 +1,6 @@
 package io.sagegate.provision;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -33,7 +34,7 @@ public record ProvisionSpec(
     List<EndpointConfigSpec> endpointConfigs,
     List<Endpoint> endpoints,
     List<Persona> personas,
-    Path baseDir) {
+    @JsonIgnore Path baseDir) {
 
   /** SageMaker's name pattern for models, endpoint configs and endpoints. */
   static final Pattern SAGEMAKER_NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$");
