@@ -1,0 +1,221 @@
+package io.sagegate.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.sagegate.config.ConfigException;
+import io.sagegate.config.ConfigLoader;
+import io.sagegate.config.GatewayConfig;
+import io.sagegate.provision.IamDiff;
+import io.sagegate.provision.ProvisionSpec;
+import io.sagegate.provision.StackDeployer;
+import io.sagegate.provision.TemplateRenderer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Option;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.cloudformation.CloudFormationClient;
+import software.amazon.awssdk.services.cloudformation.CloudFormationClientBuilder;
+
+/**
+ * {@code sagegate provision}: one declarative spec to least-privilege SageMaker infrastructure
+ * through CloudFormation. {@code render} writes the template, {@code deploy} applies it through a
+ * change set, {@code destroy} deletes the stack, {@code diff} compares the gateway's rules with
+ * the generated IAM. Exit codes: 0 success (diff: no difference), 1 failure (diff: differences),
+ * 2 bad input.
+ */
+@Command(
+    name = "provision",
+    mixinStandardHelpOptions = true,
+    description = "Provision SageMaker endpoints and least-privilege IAM from a spec (CloudFormation).",
+    subcommands = {
+      ProvisionCommand.Render.class,
+      ProvisionCommand.Deploy.class,
+      ProvisionCommand.Destroy.class,
+      ProvisionCommand.Diff.class
+    })
+public class ProvisionCommand implements Callable<Integer> {
+
+  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  /** Deploys send compact JSON: CloudFormation's inline template limit is 51,200 bytes. */
+  static final ObjectMapper COMPACT = new ObjectMapper();
+
+  public ProvisionCommand() {}
+
+  @Override
+  public Integer call() {
+    System.err.println("provision: choose a subcommand: render, deploy, destroy, diff (--help)");
+    return 2;
+  }
+
+  /** Options every subcommand that renders shares. */
+  abstract static class SpecCommand implements Callable<Integer> {
+    @Option(names = "--spec", required = true, description = "Provisioning spec (YAML), e.g. conf/provision.yaml")
+    Path spec;
+
+    @Spec CommandSpec commandSpec;
+    PrintWriter out;
+    PrintWriter err;
+
+    @Override
+    public final Integer call() {
+      out = commandSpec.commandLine().getOut();
+      err = commandSpec.commandLine().getErr();
+      try {
+        return run();
+      } catch (IllegalArgumentException | ConfigException e) {
+        err.println("error: " + e.getMessage());
+        return 2;
+      } catch (SdkException e) {
+        err.println("error: AWS call failed: " + e.getMessage());
+        return 1;
+      } catch (IOException e) {
+        err.println("error: " + e.getMessage());
+        return 2;
+      } finally {
+        out.flush();
+        err.flush();
+      }
+    }
+
+    abstract int run() throws IOException, ConfigException;
+
+    ProvisionSpec loadSpec() {
+      return ProvisionSpec.load(spec);
+    }
+
+    TemplateRenderer renderer(ProvisionSpec s, String env) throws ConfigException {
+      Path config = s.gatewayConfigFile(env);
+      if (!Files.isRegularFile(config)) {
+        throw new IllegalArgumentException("gatewayConfig: " + config + ": no such file");
+      }
+      TemplateRenderer r = new TemplateRenderer(s, env, ConfigLoader.load(config));
+      return r;
+    }
+
+    String render(TemplateRenderer r, boolean pretty) throws IOException {
+      JsonNode t = r.render();
+      r.warnings().forEach(w -> err.println("warning: " + w));
+      return pretty ? JSON.writeValueAsString(t) : COMPACT.writeValueAsString(t);
+    }
+  }
+
+  @Command(name = "render", mixinStandardHelpOptions = true,
+      description = "Write the CloudFormation template (JSON) for one environment.")
+  public static class Render extends SpecCommand {
+    @Option(names = "--env", required = true, description = "Environment of the spec (dev, staging, prod)")
+    String env;
+
+    @Option(names = "--out", description = "Write here instead of standard output")
+    Path outFile;
+
+    @Override
+    int run() throws IOException, ConfigException {
+      ProvisionSpec s = loadSpec();
+      String body = render(renderer(s, env), true);
+      if (outFile == null) {
+        out.println(body);
+      } else {
+        Files.writeString(outFile, body + "\n");
+        err.printf("wrote %s (stack %s)%n", outFile, TemplateRenderer.stackName(s, env));
+      }
+      return 0;
+    }
+  }
+
+  /** Options of the commands that call CloudFormation. */
+  abstract static class AwsCommand extends SpecCommand {
+    @Option(names = "--env", required = true, description = "Environment of the spec (dev, staging, prod)")
+    String env;
+
+    @Option(names = "--endpoint-url", description = "CloudFormation endpoint (VPC endpoint, emulator)")
+    URI endpointUrl;
+
+    @Option(names = "--region", description = "Region (default: the environment's)")
+    String region;
+
+    CloudFormationClient client(ProvisionSpec s) {
+      CloudFormationClientBuilder b = CloudFormationClient.builder()
+          .httpClientBuilder(UrlConnectionHttpClient.builder())
+          .region(Region.of(region != null ? region : s.environment(env).region()));
+      if (endpointUrl != null) {
+        b.endpointOverride(endpointUrl);
+      }
+      return b.build();
+    }
+  }
+
+  @Command(name = "deploy", mixinStandardHelpOptions = true,
+      description = "Create or update the environment's stack through a change set, and wait.")
+  public static class Deploy extends AwsCommand {
+    @Override
+    int run() throws IOException, ConfigException {
+      ProvisionSpec s = loadSpec();
+      String body = render(renderer(s, env), false);
+      try (CloudFormationClient cfn = client(s)) {
+        StackDeployer.Result r = new StackDeployer(cfn, out, err)
+            .deploy(TemplateRenderer.stackName(s, env), body, Map.of("env", env, "managed-by", "sagegate"));
+        return r.ok() ? 0 : 1;
+      }
+    }
+  }
+
+  @Command(name = "destroy", mixinStandardHelpOptions = true, description = "Delete the environment's stack, and wait.")
+  public static class Destroy extends AwsCommand {
+    @Override
+    int run() {
+      ProvisionSpec s = loadSpec();
+      try (CloudFormationClient cfn = client(s)) {
+        return new StackDeployer(cfn, out, err).destroy(TemplateRenderer.stackName(s, env)) ? 0 : 1;
+      }
+    }
+  }
+
+  @Command(name = "diff", mixinStandardHelpOptions = true,
+      description = "Differences between what the gateway's rules allow and what the generated IAM allows; "
+          + "exit 0 when none, 1 when some.")
+  public static class Diff extends SpecCommand {
+    @Option(names = "--config", required = true, description = "The gateway configuration in force")
+    Path config;
+
+    @Option(names = "--env", description = "Only this environment (default: all)")
+    String env;
+
+    @Option(names = "--template", description = "Compare this template (e.g. the deployed one) instead of rendering the spec; needs --env")
+    Path template;
+
+    @Override
+    int run() throws IOException, ConfigException {
+      ProvisionSpec s = loadSpec();
+      GatewayConfig live = ConfigLoader.load(config);
+      if (template != null && env == null) {
+        throw new IllegalArgumentException("--template: needs --env");
+      }
+      List<String> envs = env != null ? List.of(env) : new ArrayList<>(s.environments().keySet());
+      int total = 0;
+      for (String e : envs) {
+        ProvisionSpec.Environment environment = s.environment(e);
+        JsonNode t = template != null ? JSON.readTree(template.toFile()) : renderer(s, e).render();
+        List<String> diffs = IamDiff.differences(t, live, environment.region(), environment.account());
+        for (String d : diffs) {
+          out.println(e + ": " + d);
+        }
+        err.printf("%s: %d difference(s)%n", e, diffs.size());
+        total += diffs.size();
+      }
+      return total == 0 ? 0 : 1;
+    }
+  }
+}

@@ -1,0 +1,106 @@
+package io.sagegate.provision;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sagegate.config.BackendConfig;
+import io.sagegate.config.EndpointConfig;
+import io.sagegate.config.GatewayConfig;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Compares what the gateway's rules allow with what a template's IAM allows, per endpoint: which
+ * invoke roles may call it per IAM (the template's invoke-role policies, evaluated statically)
+ * against which allow rules grant it with that role ({@link InvokeGrants}). Also reports invoke
+ * roles the rules name that the template does not create.
+ */
+public final class IamDiff {
+
+  private static final List<String> ACTIONS = List.of(InvokeGrants.INVOKE, InvokeGrants.INVOKE_ASYNC);
+
+  private IamDiff() {}
+
+  /** One line per difference; empty when IAM and the rules agree. */
+  public static List<String> differences(JsonNode template, GatewayConfig config, String region, String account) {
+    List<String> out = new ArrayList<>();
+    InvokeGrants grants = new InvokeGrants(config);
+    Map<String, JsonNode> iamRoles = invokeRolePolicies(template);
+    for (String role : grants.roleArns().keySet()) {
+      if (!iamRoles.containsKey(role)) {
+        out.add("invoke role " + role + ": named by the gateway rules, not created by the template");
+      }
+    }
+    Set<String> defined = new java.util.TreeSet<>();
+    config.endpoints().stream()
+        .filter(e -> e.backend() != null && BackendConfig.SAGEMAKER.equals(e.backend().type()))
+        .forEach(e -> defined.add(GatewayConfig.key(e.name())));
+    String prefix = "arn:aws:sagemaker:" + region + ":" + account + ":endpoint/";
+    for (Map.Entry<String, JsonNode> r : iamRoles.entrySet()) {
+      for (JsonNode st : PolicyEvaluator.statements(r.getValue())) {
+        for (String res : PolicyEvaluator.values(st.get("Resource"))) {
+          if (!"Allow".equals(st.path("Effect").asText())) {
+            continue;
+          }
+          if (res.startsWith(prefix) && !res.contains("*") && !defined.contains(res.substring(prefix.length()))) {
+            out.add(res.substring(prefix.length()) + ": IAM lets invoke role " + r.getKey()
+                + " call it, the gateway configuration defines no such sagemaker endpoint");
+          } else if (!res.startsWith(prefix) || res.contains("*")) {
+            out.add("invoke role " + r.getKey() + ": IAM allows " + PolicyEvaluator.values(st.get("Action"))
+                + " on " + res + ", beyond the endpoints of " + account + "/" + region);
+          }
+        }
+      }
+    }
+    for (EndpointConfig e : config.endpoints()) {
+      if (e.backend() == null || !BackendConfig.SAGEMAKER.equals(e.backend().type())) {
+        continue;
+      }
+      String key = GatewayConfig.key(e.name());
+      String arn = "arn:aws:sagemaker:" + region + ":" + account + ":endpoint/" + key;
+      for (Map.Entry<String, JsonNode> r : iamRoles.entrySet()) {
+        Set<String> ruled = grants.endpointsFor(r.getKey()).getOrDefault(key, Set.of());
+        for (String action : ACTIONS) {
+          boolean iam = PolicyEvaluator.mayAllow(r.getValue(), action, arn);
+          boolean rules = ruled.contains(action);
+          if (iam && !rules) {
+            out.add(e.name() + ": IAM lets invoke role " + r.getKey() + " call " + action
+                + ", no allow rule grants it with that role");
+          } else if (rules && !iam) {
+            out.add(e.name() + ": rules " + ruleIds(grants, r.getKey(), key, action) + " allow " + action
+                + " with invoke role " + r.getKey() + ", its IAM policy does not");
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private static String ruleIds(InvokeGrants g, String role, String endpoint, String action) {
+    return g.all().stream()
+        .filter(x -> x.roleName().equals(role) && x.endpoint().equals(endpoint) && x.iamAction().equals(action))
+        .findFirst().map(x -> String.join(", ", x.ruleIds())).orElse("?");
+  }
+
+  /** Invoke role name to its combined identity policy (all inline statements). */
+  static Map<String, JsonNode> invokeRolePolicies(JsonNode template) {
+    Map<String, JsonNode> out = new LinkedHashMap<>();
+    Iterator<Map.Entry<String, JsonNode>> it = template.path("Resources").fields();
+    while (it.hasNext()) {
+      JsonNode r = it.next().getValue();
+      if (!"AWS::IAM::Role".equals(r.path("Type").asText())
+          || !"invoke".equals(r.path("Metadata").path(TemplateRenderer.ROLE_KIND).asText())) {
+        continue;
+      }
+      com.fasterxml.jackson.databind.node.ObjectNode doc = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+      com.fasterxml.jackson.databind.node.ArrayNode all = doc.putArray("Statement");
+      for (JsonNode p : r.path("Properties").path("Policies")) {
+        PolicyEvaluator.statements(p.path("PolicyDocument")).forEach(all::add);
+      }
+      out.put(r.path("Properties").path("RoleName").asText(), doc);
+    }
+    return out;
+  }
+}

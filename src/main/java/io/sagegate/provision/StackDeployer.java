@@ -1,0 +1,171 @@
+package io.sagegate.provision;
+
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.cloudformation.CloudFormationClient;
+import software.amazon.awssdk.services.cloudformation.model.Capability;
+import software.amazon.awssdk.services.cloudformation.model.Change;
+import software.amazon.awssdk.services.cloudformation.model.ChangeSetStatus;
+import software.amazon.awssdk.services.cloudformation.model.ChangeSetType;
+import software.amazon.awssdk.services.cloudformation.model.CloudFormationException;
+import software.amazon.awssdk.services.cloudformation.model.DescribeChangeSetResponse;
+import software.amazon.awssdk.services.cloudformation.model.Stack;
+import software.amazon.awssdk.services.cloudformation.model.StackEvent;
+import software.amazon.awssdk.services.cloudformation.model.StackStatus;
+import software.amazon.awssdk.services.cloudformation.model.Tag;
+
+/**
+ * Creates or updates a stack through a change set (shown before it runs), deletes stacks, and on
+ * failure reports the resources that failed and how the stack ended (rolled back or not). Blocking
+ * and synchronous: provisioning is a command-line job, never on the request path. Progress goes to
+ * {@code err}; the stack outputs to {@code out}.
+ */
+public final class StackDeployer {
+
+  /** CloudFormation's limit for a template passed inline. */
+  public static final int MAX_TEMPLATE_BODY = 51_200;
+
+  private final CloudFormationClient cfn;
+  private final PrintWriter out;
+  private final PrintWriter err;
+
+  public StackDeployer(CloudFormationClient cfn, PrintWriter out, PrintWriter err) {
+    this.cfn = cfn;
+    this.out = out;
+    this.err = err;
+  }
+
+  /** The result of a deploy: whether it succeeded, the final stack status and the outputs. */
+  public record Result(boolean ok, String status, Map<String, String> outputs) {}
+
+  public Result deploy(String stackName, String templateBody, Map<String, String> tags) {
+    if (templateBody.length() > MAX_TEMPLATE_BODY) {
+      throw new IllegalArgumentException("template is " + templateBody.length()
+          + " bytes, over CloudFormation's inline limit of " + MAX_TEMPLATE_BODY);
+    }
+    Stack existing = find(stackName);
+    boolean create = existing == null || existing.stackStatus() == StackStatus.REVIEW_IN_PROGRESS;
+    String changeSet = "sagegate-" + Instant.now().getEpochSecond();
+    err.printf("%s stack %s: creating change set %s%n", create ? "new" : "existing", stackName, changeSet);
+    cfn.createChangeSet(b -> b.stackName(stackName).changeSetName(changeSet)
+        .changeSetType(create ? ChangeSetType.CREATE : ChangeSetType.UPDATE)
+        .templateBody(templateBody)
+        .capabilities(Capability.CAPABILITY_NAMED_IAM)
+        .tags(tags.entrySet().stream().map(t -> Tag.builder().key(t.getKey()).value(t.getValue()).build()).toList()));
+    try {
+      cfn.waiter().waitUntilChangeSetCreateComplete(b -> b.stackName(stackName).changeSetName(changeSet));
+    } catch (SdkException e) {
+      // The waiter fails on FAILED; "no changes" is a FAILED change set too.
+      err.printf("change set did not complete: %s%n", e.getMessage());
+    }
+    DescribeChangeSetResponse cs = cfn.describeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
+    if (cs.status() == ChangeSetStatus.FAILED) {
+      String reason = String.valueOf(cs.statusReason());
+      cfn.deleteChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
+      if (reason.contains("didn't contain changes") || reason.contains("No updates")) {
+        err.printf("stack %s is up to date: nothing to change%n", stackName);
+        Stack s = find(stackName);
+        return new Result(true, s == null ? "NONE" : s.stackStatusAsString(), outputs(s));
+      }
+      err.printf("change set failed: %s%n", reason);
+      return new Result(false, "CHANGE_SET_FAILED", Map.of());
+    }
+    err.printf("changes (%d):%n", cs.changes().size());
+    for (Change c : cs.changes()) {
+      var rc = c.resourceChange();
+      err.printf("  %-8s %-40s %-32s%s%n", rc.actionAsString(), rc.logicalResourceId(), rc.resourceType(),
+          rc.replacement() == null ? "" : " replacement=" + rc.replacementAsString());
+    }
+    err.printf("executing change set %s%n", changeSet);
+    err.flush();
+    try {
+      cfn.executeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
+    } catch (CloudFormationException e) {
+      String why = e.awsErrorDetails() == null || e.awsErrorDetails().errorMessage() == null
+          ? e.getMessage() : e.awsErrorDetails().errorMessage();
+      err.printf("change set %s could not be executed: %s%n", changeSet, why);
+      Stack s = find(stackName);
+      reportFailure(stackName, s == null ? "NONE" : s.stackStatusAsString());
+      return new Result(false, s == null ? "NONE" : s.stackStatusAsString(), Map.of());
+    }
+    try {
+      if (create) {
+        cfn.waiter().waitUntilStackCreateComplete(b -> b.stackName(stackName));
+      } else {
+        cfn.waiter().waitUntilStackUpdateComplete(b -> b.stackName(stackName));
+      }
+    } catch (SdkException e) {
+      err.printf("stack %s did not reach %s: %s%n", stackName, create ? "CREATE_COMPLETE" : "UPDATE_COMPLETE", e.getMessage());
+    }
+    Stack s = find(stackName);
+    String status = s == null ? "DELETED" : s.stackStatusAsString();
+    boolean ok = s != null && (s.stackStatus() == StackStatus.CREATE_COMPLETE || s.stackStatus() == StackStatus.UPDATE_COMPLETE);
+    if (!ok) {
+      reportFailure(stackName, status);
+    } else {
+      err.printf("stack %s: %s%n", stackName, status);
+    }
+    Map<String, String> outputs = outputs(s);
+    outputs.forEach((k, v) -> out.printf("%s=%s%n", k, v));
+    return new Result(ok, status, outputs);
+  }
+
+  /** Deletes the stack and waits; false (with the failed resources) if deletion failed. */
+  public boolean destroy(String stackName) {
+    Stack s = find(stackName);
+    if (s == null) {
+      err.printf("stack %s does not exist: nothing to delete%n", stackName);
+      return true;
+    }
+    err.printf("deleting stack %s%n", stackName);
+    cfn.deleteStack(b -> b.stackName(stackName));
+    try {
+      cfn.waiter().waitUntilStackDeleteComplete(b -> b.stackName(s.stackId()));
+    } catch (SdkException e) {
+      err.printf("stack %s was not deleted: %s%n", stackName, e.getMessage());
+    }
+    Stack after = find(stackName);
+    if (after == null || after.stackStatus() == StackStatus.DELETE_COMPLETE) {
+      err.printf("stack %s deleted%n", stackName);
+      return true;
+    }
+    reportFailure(stackName, after.stackStatusAsString());
+    return false;
+  }
+
+  private void reportFailure(String stackName, String status) {
+    err.printf("stack %s FAILED, final status %s%s%n", stackName, status,
+        status.contains("ROLLBACK") ? " (changes were rolled back)" : "");
+    List<StackEvent> events = cfn.describeStackEvents(b -> b.stackName(stackName)).stackEvents();
+    for (StackEvent ev : events) {
+      if (ev.resourceStatusAsString() != null && ev.resourceStatusAsString().endsWith("FAILED")) {
+        err.printf("  %s %s (%s): %s%n", ev.resourceStatusAsString(), ev.logicalResourceId(),
+            ev.resourceType(), ev.resourceStatusReason());
+      }
+    }
+  }
+
+  Stack find(String stackName) {
+    try {
+      List<Stack> stacks = cfn.describeStacks(b -> b.stackName(stackName)).stacks();
+      return stacks.isEmpty() ? null : stacks.get(0);
+    } catch (CloudFormationException e) {
+      if (e.statusCode() == 400 && String.valueOf(e.getMessage()).contains("does not exist")) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  private static Map<String, String> outputs(Stack s) {
+    Map<String, String> m = new TreeMap<>();
+    if (s != null && s.hasOutputs()) {
+      s.outputs().forEach(o -> m.put(o.outputKey(), o.outputValue()));
+    }
+    return m;
+  }
+}

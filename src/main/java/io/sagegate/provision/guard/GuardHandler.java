@@ -1,0 +1,202 @@
+package io.sagegate.provision.guard;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.services.sagemaker.SageMakerClient;
+import software.amazon.awssdk.services.sagemaker.model.ProductionVariant;
+
+/**
+ * The detective guard: an EventBridge target for CloudTrail's SageMaker CreateEndpoint,
+ * CreateEndpointConfig and CreateTransformJob events. It checks the calling role and the models
+ * deployed against the approved (role, model) pairs and removes what is not approved (deletes the
+ * endpoint or endpoint config, stops the transform job). One JSON audit record per event goes to
+ * standard output (CloudWatch Logs); malformed or unexpected events are recorded and ignored,
+ * never thrown. Events are parsed with Jackson rather than aws-lambda-java-events, to keep the
+ * jar's dependencies as they are.
+ */
+public final class GuardHandler implements RequestStreamHandler {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final SageMakerClient sageMaker;
+  private final ApprovedPairs approved;
+  private final PrintStream audit;
+
+  /** For Lambda: the default SageMaker client, approved pairs from {@value ApprovedPairs#ENV_VAR}. */
+  public GuardHandler() {
+    this(SageMakerClient.builder().httpClientBuilder(UrlConnectionHttpClient.builder()).build(),
+        ApprovedPairs.fromJson(System.getenv(ApprovedPairs.ENV_VAR)));
+  }
+
+  public GuardHandler(SageMakerClient sageMaker, ApprovedPairs approved) {
+    this(sageMaker, approved, System.out);
+  }
+
+  public GuardHandler(SageMakerClient sageMaker, ApprovedPairs approved, PrintStream audit) {
+    if (sageMaker == null || approved == null || audit == null) {
+      throw new IllegalArgumentException("sageMaker, approved and audit: required");
+    }
+    this.sageMaker = sageMaker;
+    this.approved = approved;
+    this.audit = audit;
+  }
+
+  /** The audit record of one event. */
+  public record Verdict(String eventId, String eventName, String caller, List<String> models,
+      String decision, String action, String reason) {}
+
+  @Override
+  public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
+    Verdict v = handle(input.readAllBytes());
+    String line = JSON.writeValueAsString(v);
+    audit.println(line);
+    audit.flush();
+    output.write(line.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Decides and remediates one event; never throws. */
+  public Verdict handle(byte[] event) {
+    JsonNode root;
+    try {
+      root = JSON.readTree(event);
+    } catch (IOException | RuntimeException e) {
+      return ignored(null, null, "malformed event: not JSON");
+    }
+    if (root == null || !root.isObject()) {
+      return ignored(null, null, "malformed event: not a JSON object");
+    }
+    JsonNode d = root.path("detail");
+    String eventId = text(d.path("eventID"), text(root.path("id"), null));
+    String name = text(d.path("eventName"), null);
+    if (!"sagemaker.amazonaws.com".equals(text(d.path("eventSource"), null)) || name == null) {
+      return ignored(eventId, name, "unexpected event: not a SageMaker CloudTrail API call");
+    }
+    if (d.hasNonNull("errorCode")) {
+      return ignored(eventId, name, "the call failed (" + d.path("errorCode").asText() + "): nothing was created");
+    }
+    String caller = caller(d.path("userIdentity"));
+    JsonNode req = d.path("requestParameters");
+    return switch (name) {
+      case "CreateEndpointConfig" -> endpointConfig(eventId, caller, req);
+      case "CreateEndpoint" -> endpoint(eventId, caller, req);
+      case "CreateTransformJob" -> transformJob(eventId, caller, req);
+      default -> ignored(eventId, name, "unexpected event: " + name + " is not guarded");
+    };
+  }
+
+  /** Runs a remediation; a failure is recorded in the audit record, never thrown. */
+  private static String remediate(String action, Runnable call) {
+    try {
+      call.run();
+      return action;
+    } catch (SdkException e) {
+      String code = e instanceof AwsServiceException a && a.awsErrorDetails() != null
+          ? a.awsErrorDetails().errorCode() : e.getClass().getSimpleName();
+      return action + " FAILED (" + code + ")";
+    }
+  }
+
+  private Verdict endpointConfig(String eventId, String caller, JsonNode req) {
+    String config = text(req.path("endpointConfigName"), null);
+    List<String> models = new ArrayList<>();
+    req.path("productionVariants").forEach(v -> {
+      String m = text(v.path("modelName"), null);
+      if (m != null) {
+        models.add(m);
+      }
+    });
+    if (config == null || models.isEmpty()) {
+      return ignored(eventId, "CreateEndpointConfig", "malformed event: no endpointConfigName or productionVariants[].modelName");
+    }
+    String why = unapproved(caller, models);
+    if (why == null) {
+      return approved(eventId, "CreateEndpointConfig", caller, models);
+    }
+    String action = remediate("DeleteEndpointConfig " + config,
+        () -> sageMaker.deleteEndpointConfig(b -> b.endpointConfigName(config)));
+    return new Verdict(eventId, "CreateEndpointConfig", caller, models, "unapproved", action, why);
+  }
+
+  private Verdict endpoint(String eventId, String caller, JsonNode req) {
+    String endpoint = text(req.path("endpointName"), null);
+    String config = text(req.path("endpointConfigName"), null);
+    if (endpoint == null || config == null) {
+      return ignored(eventId, "CreateEndpoint", "malformed event: no endpointName or endpointConfigName");
+    }
+    List<String> models = new ArrayList<>();
+    String why;
+    try {
+      for (ProductionVariant v : sageMaker.describeEndpointConfig(b -> b.endpointConfigName(config)).productionVariants()) {
+        models.add(v.modelName());
+      }
+      why = models.isEmpty() ? "endpoint config " + config + " names no model" : unapproved(caller, models);
+    } catch (SdkException e) {
+      // Fail closed: an endpoint whose models cannot be verified is not approved.
+      why = "endpoint config " + config + " could not be read, so its models cannot be verified";
+    }
+    if (why == null) {
+      return approved(eventId, "CreateEndpoint", caller, models);
+    }
+    String action = remediate("DeleteEndpoint " + endpoint,
+        () -> sageMaker.deleteEndpoint(b -> b.endpointName(endpoint)));
+    return new Verdict(eventId, "CreateEndpoint", caller, models, "unapproved", action, why);
+  }
+
+  private Verdict transformJob(String eventId, String caller, JsonNode req) {
+    String job = text(req.path("transformJobName"), null);
+    String model = text(req.path("modelName"), null);
+    if (job == null || model == null) {
+      return ignored(eventId, "CreateTransformJob", "malformed event: no transformJobName or modelName");
+    }
+    String why = unapproved(caller, List.of(model));
+    if (why == null) {
+      return approved(eventId, "CreateTransformJob", caller, List.of(model));
+    }
+    String action = remediate("StopTransformJob " + job,
+        () -> sageMaker.stopTransformJob(b -> b.transformJobName(job)));
+    return new Verdict(eventId, "CreateTransformJob", caller, List.of(model), "unapproved", action, why);
+  }
+
+  private String unapproved(String caller, List<String> models) {
+    if (caller == null) {
+      return "the caller's role is unknown";
+    }
+    for (String m : models) {
+      if (!approved.approved(caller, m)) {
+        return "(" + caller + ", " + m + ") is not an approved pair";
+      }
+    }
+    return null;
+  }
+
+  /** The calling role: the session issuer of an assumed role, else the identity's own ARN. */
+  static String caller(JsonNode identity) {
+    String issuer = text(identity.path("sessionContext").path("sessionIssuer").path("arn"), null);
+    return issuer != null ? issuer : text(identity.path("arn"), null);
+  }
+
+  private static Verdict approved(String eventId, String name, String caller, List<String> models) {
+    return new Verdict(eventId, name, caller, models, "approved", "none", "approved (role, model) pairs");
+  }
+
+  private static Verdict ignored(String eventId, String name, String reason) {
+    return new Verdict(eventId, name, null, List.of(), "ignored", "none", reason);
+  }
+
+  private static String text(JsonNode n, String fallback) {
+    return n != null && n.isTextual() && !n.asText().isBlank() ? n.asText() : fallback;
+  }
+
+}

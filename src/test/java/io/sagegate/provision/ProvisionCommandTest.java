@@ -1,0 +1,139 @@
+package io.sagegate.provision;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sagegate.cli.ProvisionCommand;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code provision diff} finds drift between rules and IAM both ways; bad input gets exit 2 and a named field. */
+class ProvisionCommandTest {
+
+  static final String SPEC = "conf/provision.yaml";
+  static final Path DEV_CONFIG = Path.of("conf/gateway-aws-dev.yaml");
+
+  @TempDir Path tmp;
+
+  record Run(int code, String out, String err) {}
+
+  static Run provision(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = new CommandLine(new ProvisionCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  private Path drifted(String from, String to) throws Exception {
+    String yaml = Files.readString(DEV_CONFIG);
+    assertTrue(yaml.contains(from), from);
+    Path p = tmp.resolve("drifted.yaml");
+    Files.writeString(p, yaml.replace(from, to));
+    return p;
+  }
+
+  @Test
+  void noDifferenceWhenTheSpecDerivesFromTheSameConfig() {
+    Run r = provision("diff", "--spec", SPEC, "--config", DEV_CONFIG.toString(), "--env", "dev");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertEquals("", r.out());
+  }
+
+  @Test
+  void aRuleThatAllowsMoreThanIamIsReported() throws Exception {
+    // Risk analysts now get every endpoint, each under its backend's role (the rule names none):
+    // sentiment's nlp role already may invoke it, churn-batch's growth role only asynchronously.
+    Path config = drifted("resource: {endpoints: [fraud-scorer]}", "resource: {endpoints: [\"*\"]}");
+    Run r = provision("diff", "--spec", SPEC, "--config", config.toString(), "--env", "dev");
+    assertEquals(1, r.code(), r.out() + r.err());
+    assertEquals("dev: churn-batch: rules risk-analysts-fraud allow sagemaker:InvokeEndpoint with invoke role "
+        + "sagegate-dev-invoke-growth, its IAM policy does not\n", r.out().replace("\r", ""));
+  }
+
+  @Test
+  void iamThatGrantsWhatNoRuleAllowsIsReported() throws Exception {
+    // The NLP team's rule is gone: IAM still lets the nlp role call sentiment.
+    Path config = drifted("    effect: allow\n    description: The NLP team", "    effect: deny\n    description: The NLP team");
+    Run r = provision("diff", "--spec", SPEC, "--config", config.toString(), "--env", "dev");
+    assertEquals(1, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("dev: sentiment: IAM lets invoke role sagegate-dev-invoke-nlp call sagemaker:InvokeEndpoint, "
+        + "no allow rule grants it with that role"), r.out());
+  }
+
+  @Test
+  void aRoleTheRulesNameButTheTemplateLacksIsReported() throws Exception {
+    Path config = drifted("role/sagegate-dev-invoke-support", "role/sagegate-dev-invoke-helpdesk");
+    Run r = provision("diff", "--spec", SPEC, "--config", config.toString(), "--env", "dev");
+    assertEquals(1, r.code());
+    assertTrue(r.out().contains("invoke role sagegate-dev-invoke-helpdesk: named by the gateway rules, not created by the template"), r.out());
+  }
+
+  @Test
+  void aHandEditedTemplateGrantingMoreIsReported() throws Exception {
+    Path t = tmp.resolve("t.json");
+    StringWriter err = new StringWriter();
+    assertEquals(0, new CommandLine(new ProvisionCommand()).setErr(new PrintWriter(err))
+        .execute("render", "--spec", SPEC, "--env", "dev", "--out", t.toString()), err.toString());
+    String arn = "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/";
+    String json = Files.readString(t);
+    assertTrue(json.contains("\"" + arn + "fraud-scorer\""));
+    // Someone widened the risk role by hand, and added a forgotten endpoint.
+    Files.writeString(t, json.replace("\"" + arn + "fraud-scorer\"",
+        "\"" + arn + "fraud-scorer\", \"" + arn + "fraud-*\", \"" + arn + "legacy-scorer\""));
+    Run r = provision("diff", "--spec", SPEC, "--config", DEV_CONFIG.toString(), "--env", "dev", "--template", t.toString());
+    assertEquals(1, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("legacy-scorer: IAM lets invoke role sagegate-dev-invoke-risk call it, "
+        + "the gateway configuration defines no such sagemaker endpoint"), r.out());
+    assertTrue(r.out().contains("invoke role sagegate-dev-invoke-risk: IAM allows [sagemaker:InvokeEndpoint] on " + arn + "fraud-*"), r.out());
+  }
+
+  @Test
+  void badInputNamesWhatIsWrong() throws Exception {
+    Run env = provision("render", "--spec", SPEC, "--env", "qa");
+    assertEquals(2, env.code());
+    assertTrue(env.err().contains("--env: 'qa' is not an environment of the spec"), env.err());
+
+    Path spec = tmp.resolve("bad.yaml");
+    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: app-consumer", "kind: app-consumer\n    colour: blue"));
+    Run unknown = provision("render", "--spec", spec.toString(), "--env", "dev");
+    assertEquals(2, unknown.code());
+    assertTrue(unknown.err().contains("unknown field 'colour'"), unknown.err());
+
+    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("model: churn-model,", "model: no-such-model,"));
+    Run model = provision("render", "--spec", spec.toString(), "--env", "dev");
+    assertEquals(2, model.code());
+    assertTrue(model.err().contains("endpointConfigs[2].variants[0].model 'no-such-model': is not a model of the spec"), model.err());
+
+    Files.writeString(spec, Files.readString(Path.of(SPEC))
+        .replace("    volumeKmsKey: arn:aws:kms:eu-central-1:333333333333:key/00003333-vol0-0000-0000-000000000002\n", ""));
+    Run kms = provision("render", "--spec", spec.toString(), "--env", "dev");
+    assertEquals(2, kms.code());
+    assertTrue(kms.err().contains("environments.prod.volumeKmsKey/dataKmsKey: required: a persona is KMS-constrained"), kms.err());
+
+    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: app-consumer",
+        "kind: app-consumer\n    managedPolicies: [\"arn:aws:iam::aws:policy/AmazonSageMakerFullAccess\"]"));
+    Run broad = provision("render", "--spec", spec.toString(), "--env", "dev");
+    assertEquals(2, broad.code());
+    assertTrue(broad.err().contains("personas[2].managedPolicies 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess': is far broader"),
+        broad.err());
+
+    Run missing = provision("render", "--spec", tmp.resolve("nope.yaml").toString(), "--env", "dev");
+    assertEquals(2, missing.code());
+    assertTrue(missing.err().contains("no such file"), missing.err());
+    assertFalse(missing.err().contains("Exception"), "no stack trace for the caller's mistake");
+  }
+
+  @Test
+  void renderWritesTheTemplateToStandardOutput() {
+    Run r = provision("render", "--spec", SPEC, "--env", "prod");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("\"AWS::SageMaker::Endpoint\""));
+    assertTrue(r.out().contains("arn:aws:sagemaker:eu-central-1:333333333333:endpoint/fraud-scorer"));
+  }
+}
