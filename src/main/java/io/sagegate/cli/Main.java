@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
       CheckCommand.class,
       ExplainCommand.class,
       DemoModelCommand.class,
+      ProvisionCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
