@@ -361,7 +361,7 @@ public final class SageMakerEmulator implements AutoCloseable {
   private final Clock clock;
   private final String region;
   private final String accountId;
-  private final SigV4Verifier verifier;
+  private volatile boolean allowUnsignedPayload;
   private final Map<String, String> baseCredentials = new ConcurrentHashMap<>();
   private final Map<String, Role> roles = new ConcurrentHashMap<>();
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
@@ -378,7 +378,6 @@ public final class SageMakerEmulator implements AutoCloseable {
       throw new IllegalArgumentException("accountId must be 12 digits, was " + accountId);
     }
     this.accountId = accountId;
-    this.verifier = new SigV4Verifier(clock);
   }
 
   /** Starts on 127.0.0.1, a free port, region {@value #DEFAULT_REGION}, account {@value #DEFAULT_ACCOUNT}. */
@@ -434,6 +433,15 @@ public final class SageMakerEmulator implements AutoCloseable {
   public SageMakerEmulator addCredentials(String accessKeyId, String secretAccessKey) {
     baseCredentials.put(Objects.requireNonNull(accessKeyId, "accessKeyId"),
         Objects.requireNonNull(secretAccessKey, "secretAccessKey"));
+    return this;
+  }
+
+  /**
+   * Whether requests signed with {@code x-amz-content-sha256: UNSIGNED-PAYLOAD} are accepted
+   * (default false: the body must be signed, so a test catches a signer that leaves it out).
+   */
+  public SageMakerEmulator allowUnsignedPayload(boolean allow) {
+    this.allowUnsignedPayload = allow;
     return this;
   }
 
@@ -542,6 +550,7 @@ public final class SageMakerEmulator implements AutoCloseable {
   }
 
   private SigV4Verifier.Result verify(HttpServerRequest request, byte[] body, String service) {
+    SigV4Verifier verifier = new SigV4Verifier(clock, allowUnsignedPayload);
     return verifier.verify(new SigV4Verifier.Request(request.method().name(), request.path(),
         request.query(), headers(request.headers()), body), service, this::secretOf);
   }

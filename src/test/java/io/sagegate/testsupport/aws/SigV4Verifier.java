@@ -40,8 +40,9 @@ import javax.crypto.spec.SecretKeySpec;
  * inner whitespace runs collapsed, repeated headers joined by commas; payload hash = the
  * {@code x-amz-content-sha256} header if present (which must then be the body's hash) else the
  * SHA-256 of the body; {@code X-Amz-Date} within 15 minutes of the clock; HMAC comparison in
- * constant time. Not implemented: presigned (query-string) auth, SigV4a, chunked payloads,
- * UNSIGNED-PAYLOAD (refused), dot-segment normalisation of the path.
+ * constant time. {@code UNSIGNED-PAYLOAD} is refused unless allowed at construction (then the
+ * body is not covered, as with AWS over HTTPS). Not implemented: presigned (query-string) auth,
+ * SigV4a, chunked payloads, dot-segment normalisation of the path.
  */
 public final class SigV4Verifier {
 
@@ -91,10 +92,20 @@ public final class SigV4Verifier {
     }
   }
 
-  private final Clock clock;
+  /** The x-amz-content-sha256 value that leaves the body out of the signature. */
+  public static final String UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
 
+  private final Clock clock;
+  private final boolean allowUnsignedPayload;
+
+  /** A verifier that requires the body to be signed. */
   public SigV4Verifier(Clock clock) {
+    this(clock, false);
+  }
+
+  public SigV4Verifier(Clock clock, boolean allowUnsignedPayload) {
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.allowUnsignedPayload = allowUnsignedPayload;
   }
 
   /**
@@ -170,9 +181,14 @@ public final class SigV4Verifier {
     String payloadHash = first(headers, "x-amz-content-sha256");
     if (payloadHash == null) {
       payloadHash = bodyHash;
+    } else if (payloadHash.equals(UNSIGNED_PAYLOAD)) {
+      if (!allowUnsignedPayload) {
+        return fail(Failure.SIGNATURE_MISMATCH, "x-amz-content-sha256 is UNSIGNED-PAYLOAD, which"
+            + " this verifier was told to refuse: sign the body", accessKeyId, region, null);
+      }
     } else if (!payloadHash.equals(bodyHash)) {
       return fail(Failure.SIGNATURE_MISMATCH, "x-amz-content-sha256 '" + payloadHash
-          + "' is not the SHA-256 of the body (UNSIGNED-PAYLOAD and chunked are not accepted)",
+          + "' is not the SHA-256 of the body (chunked payloads are not accepted)",
           accessKeyId, region, null);
     }
 

@@ -118,6 +118,36 @@ class SigV4VerifierTest {
   }
 
   @Test
+  void unsignedPayloadOnlyWhenAllowed() {
+    SdkHttpRequest http = SdkHttpRequest.builder()
+        .method(SdkHttpMethod.POST)
+        .uri(URI.create("https://runtime.sagemaker.us-east-1.amazonaws.com"))
+        .encodedPath("/endpoints/ep/invocations")
+        .build();
+    SignedRequest signed = AwsV4HttpSigner.create().sign(r -> r
+        .identity(AwsSessionCredentialsIdentity.create(KEY, SECRET, TOKEN))
+        .request(http)
+        .payload(ContentStreamProvider.fromByteArray(BODY))
+        .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false)
+        .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1")
+        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "sagemaker"));
+    SdkHttpRequest s = signed.request();
+    assertEquals(List.of("UNSIGNED-PAYLOAD"), s.headers().get("x-amz-content-sha256"));
+    Request req = new Request("POST", s.encodedPath(), "", s.headers(), BODY);
+    Result refused = now.verify(req, "sagemaker", SigV4VerifierTest::secretOf);
+    assertEquals(Failure.SIGNATURE_MISMATCH, refused.failure());
+    assertTrue(refused.message().contains("UNSIGNED-PAYLOAD"));
+    SigV4Verifier lenient = new SigV4Verifier(Clock.systemUTC(), true);
+    Result ok = lenient.verify(req, "sagemaker", SigV4VerifierTest::secretOf);
+    assertTrue(ok.valid(), ok.message());
+    // The body is then not covered, but every signed header still is.
+    Map<String, List<String>> forged = new LinkedHashMap<>(s.headers());
+    forged.put("X-Amz-Security-Token", List.of("other"));
+    assertEquals(Failure.SIGNATURE_MISMATCH, lenient.verify(new Request("POST", s.encodedPath(),
+        "", forged, BODY), "sagemaker", SigV4VerifierTest::secretOf).failure());
+  }
+
+  @Test
   void acceptsBotocoreSignerAndRefusesTampering() throws Exception {
     String url = "http://127.0.0.1:4566/endpoints/my-ep/invocations-response-stream?x=1";
     String script = String.join("\n",
