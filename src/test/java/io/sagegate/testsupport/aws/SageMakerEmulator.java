@@ -184,6 +184,8 @@ public final class SageMakerEmulator implements AutoCloseable {
     private int released;
     private final Map<Integer, Promise<Void>> partWritten = new HashMap<>();
     private final List<StreamWriter> streams = new ArrayList<>();
+    private int earlyCloses;
+    private final Map<Integer, Promise<Void>> earlyCloseAwaited = new HashMap<>();
 
     private Endpoint(String name) {
       this.name = name;
@@ -272,6 +274,31 @@ public final class SageMakerEmulator implements AutoCloseable {
       return written.future();
     }
 
+    /**
+     * Completes once {@code count} requests to this endpoint have had their connection closed
+     * by the client before the emulator finished answering (a HANG the client gave up on, a
+     * response stream the client cut off): how a test sees the gateway cancel upstream work.
+     */
+    public synchronized Future<Void> awaitEarlyCloses(int count) {
+      if (earlyCloses >= count) {
+        return Future.succeededFuture();
+      }
+      return earlyCloseAwaited.computeIfAbsent(count, i -> Promise.promise()).future();
+    }
+
+    /** How many requests to this endpoint the client abandoned before their answer ended. */
+    public synchronized int earlyCloses() {
+      return earlyCloses;
+    }
+
+    private synchronized void earlyClose() {
+      earlyCloses++;
+      Promise<Void> p = earlyCloseAwaited.remove(earlyCloses);
+      if (p != null) {
+        p.complete();
+      }
+    }
+
     /** How many parts have been released so far. */
     public synchronized int released() {
       return released;
@@ -289,8 +316,13 @@ public final class SageMakerEmulator implements AutoCloseable {
       return manualRelease ? released : parts.size();
     }
 
-    private synchronized void partDone(int index) {
-      partWritten.computeIfAbsent(index, i -> Promise.promise()).tryComplete();
+    private synchronized void partDone(int index, Throwable failure) {
+      Promise<Void> p = partWritten.computeIfAbsent(index, i -> Promise.promise());
+      if (failure == null) {
+        p.tryComplete();
+      } else {
+        p.tryFail(failure);
+      }
     }
   }
 
@@ -306,6 +338,14 @@ public final class SageMakerEmulator implements AutoCloseable {
       this.endpoint = endpoint;
       this.response = response;
       this.context = context;
+    }
+
+    /** On the context: no more writes (the stream ended or the client went away). */
+    void stop() {
+      ended = true;
+      synchronized (endpoint) {
+        endpoint.streams.remove(this);
+      }
     }
 
     void pump() {
@@ -326,13 +366,10 @@ public final class SageMakerEmulator implements AutoCloseable {
         while (next < allowed && next < parts.size()) {
           int index = next++;
           response.write(EventStreamFrames.payloadPart(parts.get(index)))
-              .onComplete(ar -> endpoint.partDone(index));
+              .onComplete(ar -> endpoint.partDone(index, ar.cause()));
         }
         if (next >= parts.size()) {
-          ended = true;
-          synchronized (endpoint) {
-            endpoint.streams.remove(this);
-          }
+          stop();
           if (errorMessage != null) {
             response.write(EventStreamFrames.modelStreamError(errorMessage, errorCode));
           }
@@ -986,7 +1023,10 @@ public final class SageMakerEmulator implements AutoCloseable {
           "Model for endpoint " + endpoint.name + " is not ready.");
       case INTERNAL_FAILURE -> call.error(500, "InternalFailure",
           "An internal failure occurred.");
-      case HANG -> call.record(0, null);
+      case HANG -> {
+        call.record(0, null);
+        call.request.response().closeHandler(v -> endpoint.earlyClose());
+      }
       case GARBAGE -> {
         call.record(INVOKE_ASYNC.equals(call.operation) ? 202 : 200, null);
         HttpServerResponse r = call.request.response()
@@ -1047,6 +1087,12 @@ public final class SageMakerEmulator implements AutoCloseable {
     synchronized (endpoint) {
       endpoint.streams.add(writer);
     }
+    r.closeHandler(v -> {
+      if (!writer.ended) {
+        writer.stop();
+        endpoint.earlyClose();
+      }
+    });
     // Send the headers now, so the client sees the stream open before any part is released.
     r.writeHead();
     writer.pump();

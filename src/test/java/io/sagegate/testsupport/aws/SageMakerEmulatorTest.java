@@ -391,6 +391,9 @@ class SageMakerEmulatorTest {
       assertEquals(0, received.status());
       // The SDK gives up on its own call timeout: the emulator never answered.
       assertInstanceOf(ApiCallTimeoutException.class, failure(call));
+      // ...and dropped the connection, which the emulator reports.
+      await(emulator.endpoint("hang").awaitEarlyCloses(1));
+      assertEquals(1, emulator.endpoint("hang").earlyCloses());
     }
   }
 
