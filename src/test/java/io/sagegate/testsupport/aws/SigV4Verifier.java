@@ -163,9 +163,9 @@ public final class SigV4Verifier {
           + " is more than 15 minutes from the server time", accessKeyId, region, null);
     }
     List<String> signedHeaders = List.of(m.group(2).split(";"));
-    if (!signedHeaders.contains("host")) {
-      return fail(Failure.INCOMPLETE_SIGNATURE, "SignedHeaders must include host", accessKeyId,
-          region, null);
+    if (!signedHeaders.contains("host") || !signedHeaders.contains("x-amz-date")) {
+      return fail(Failure.INCOMPLETE_SIGNATURE, "SignedHeaders must include host and x-amz-date",
+          accessKeyId, region, null);
     }
     for (String name : signedHeaders) {
       if (!name.equals(name.toLowerCase(Locale.ROOT)) || !headers.containsKey(name)) {

@@ -77,6 +77,12 @@ class SigV4VerifierTest {
     // Wrong secret: mismatch.
     assertEquals(Failure.SIGNATURE_MISMATCH, at.verify(new Request("GET", "/", "", headers, null),
         "service", k -> "wrong").failure());
+    // A date that is not signed could be replayed with a new one: refused.
+    Map<String, List<String>> dateUnsigned = new LinkedHashMap<>(headers);
+    dateUnsigned.put("Authorization", List.of(headers.get("Authorization").get(0)
+        .replace("SignedHeaders=host;x-amz-date", "SignedHeaders=host")));
+    assertEquals(Failure.INCOMPLETE_SIGNATURE, at.verify(new Request("GET", "/", "",
+        dateUnsigned, null), "service", SigV4VerifierTest::secretOf).failure());
     // Signed for another service.
     assertEquals(Failure.INCOMPLETE_SIGNATURE, at.verify(new Request("GET", "/", "", headers,
         null), "sagemaker", SigV4VerifierTest::secretOf).failure());
