@@ -94,10 +94,10 @@ public final class SageMakerBackend implements Backend {
     this.runtime = runtime;
     this.region = region;
     this.endpoint = endpoint;
-    // The model has up to the configured timeout (SageMaker: 60 s) to answer; allow SageMaker
-    // itself some seconds on top to turn a model timeout into its own error.
+    // The model has up to the configured timeout (default 60 s, SageMaker's) to answer; allow
+    // SageMaker a quarter on top (75 s by default) to turn a model timeout into its own error.
     Duration t = endpoint.backend().timeout();
-    this.idleTimeout = (t.compareTo(Duration.ofSeconds(60)) < 0 ? Duration.ofSeconds(60) : t).plusSeconds(15);
+    this.idleTimeout = t.plus(t.dividedBy(4));
   }
 
   @Override

@@ -204,12 +204,13 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     if (t instanceof GatewayException g) {
       return g;
     }
-    if (t instanceof AwsServiceException ase && ase.awsErrorDetails() != null) {
-      String code = String.valueOf(ase.awsErrorDetails().errorCode());
+    if (t instanceof AwsServiceException ase) {
+      String code = errorCode(ase);
       String label = label(code);
       errors.get(label).increment();
       LOG.warn("STS AssumeRole of {} for endpoint {} failed: {} ({}). {}",
-          roleArn, endpointName, code, ase.awsErrorDetails().errorMessage(), advice(label));
+          roleArn, endpointName, code, ase.awsErrorDetails() == null ? "" : ase.awsErrorDetails().errorMessage(),
+          advice(label));
       GatewayException e = label.equals("AccessDenied")
           ? new GatewayException(403, Errors.ACCESS_DENIED,
               "The gateway is not allowed to obtain credentials for endpoint " + endpointName)
@@ -220,6 +221,18 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     LOG.warn("STS AssumeRole of {} for endpoint {} failed: {}. Check that STS (aws.stsEndpoint) is reachable",
         roleArn, endpointName, t.toString());
     return unavailable(endpointName).withAuditReason("sts:unreachable");
+  }
+
+  /**
+   * STS's error code; an answer whose body the SDK could not read (some emulators) falls back on
+   * the HTTP status, 403 meaning AccessDenied.
+   */
+  static String errorCode(AwsServiceException e) {
+    String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+    if (code != null && !code.isBlank()) {
+      return code;
+    }
+    return e.statusCode() == 403 ? "AccessDenied" : "HTTP" + e.statusCode();
   }
 
   static String label(String code) {
