@@ -127,7 +127,7 @@ public final class EventStreamParser {
     }
   }
 
-  private static EventStreamFrame toFrame(Message message) {
+  private EventStreamFrame toFrame(Message message) {
     Map<String, HeaderValue> headers = message.getHeaders();
     String messageType = string(headers, EventStreamFrames.MESSAGE_TYPE);
     String type;
@@ -143,7 +143,7 @@ public final class EventStreamParser {
         message.getPayload());
   }
 
-  private static String string(Map<String, HeaderValue> headers, String name) {
+  private String string(Map<String, HeaderValue> headers, String name) {
     HeaderValue value = headers.get(name);
     if (value == null) {
       return null;
@@ -151,7 +151,7 @@ public final class EventStreamParser {
     try {
       return value.getString();
     } catch (RuntimeException e) {
-      throw new EventStreamException("event stream header " + name + " is not a string");
+      throw fail("event stream header " + name + " is not a string");
     }
   }
 
