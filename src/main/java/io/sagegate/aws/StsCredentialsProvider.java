@@ -174,7 +174,13 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     }
     String sourceIdentity = SourceIdentity.of(caller.subject());
     List<Tag> tags = sessionTags.of(caller.claims());
-    String policy = SessionPolicy.of(endpointArn, action);
+    String policy;
+    try {
+      policy = SessionPolicy.of(endpointArn, action);
+    } catch (IllegalStateException e) {
+      LOG.warn("endpoint {}: {}", endpoint.name(), e.getMessage());
+      throw unavailable(endpoint.name()).withAuditReason("sts:policy_too_large");
+    }
     return new Key(roleArn, endpointArn, SessionPolicy.iamAction(action), policy, sourceIdentity, tags);
   }
 
