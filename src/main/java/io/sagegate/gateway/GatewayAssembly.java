@@ -15,6 +15,8 @@ import io.sagegate.demo.DemoModelServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
+import io.sagegate.aws.AwsPath;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -26,11 +28,13 @@ public final class GatewayAssembly {
   private final Gateway gateway;
   private final JwtAuthenticator authenticator;
   private final DemoModelServer demo;
+  private final AwsPath aws;
 
-  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo) {
+  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo, AwsPath aws) {
     this.gateway = gateway;
     this.authenticator = authenticator;
     this.demo = demo;
+    this.aws = aws;
   }
 
   public static Future<GatewayAssembly> start(
@@ -52,16 +56,28 @@ public final class GatewayAssembly {
             }
             return demo.url(endpoint.name());
           });
-          BackendFactory backends = Backends.byType(Map.of(
+          Map<String, BackendFactory> factories = new HashMap<>(Map.of(
               BackendConfig.CONTAINER, containers,
               BackendConfig.DEMO, containers));
-          CredentialsProvider credentials = new CredentialsByBackend(Map.of());
+          Map<String, CredentialsProvider> providers = new HashMap<>();
+          // The AWS path (the gateway's own AWS clients, STS, SageMaker Runtime) is built only
+          // when an endpoint needs it, so the local default runs with no AWS account at all.
+          AwsPath aws = AwsPath.needed(config) ? AwsPath.create(vertx, config, registry) : null;
+          if (aws != null) {
+            factories.put(BackendConfig.SAGEMAKER, aws.backends());
+            providers.put(BackendConfig.SAGEMAKER, aws.credentials());
+          }
+          BackendFactory backends = Backends.byType(factories);
+          CredentialsProvider credentials = new CredentialsByBackend(providers);
           Gateway.Components components = new Gateway.Components(
               authenticator, rules -> new PolicyEngine(rules)::decide, backends, credentials, audit, registry);
           return Gateway.start(vertx, config, components)
-              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo))
+              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, aws))
               .onFailure(err -> {
                 authenticator.close();
+                if (aws != null) {
+                  aws.close();
+                }
                 if (demo != null) {
                   demo.close();
                 }
@@ -76,6 +92,9 @@ public final class GatewayAssembly {
   public Future<Void> close() {
     return gateway.close().eventually(() -> {
       authenticator.close();
+      if (aws != null) {
+        aws.close();
+      }
       return demo == null ? Future.succeededFuture() : demo.close();
     });
   }
