@@ -190,7 +190,8 @@ public class ProvisionCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "The gateway configuration in force")
     Path config;
 
-    @Option(names = "--env", description = "Only this environment (default: all)")
+    @Option(names = "--env", description = "Only this environment (default: every environment whose"
+        + " gatewayConfig is the --config file)")
     String env;
 
     @Option(names = "--template", description = "Compare this template (e.g. the deployed one) instead of rendering the spec; needs --env")
@@ -203,7 +204,14 @@ public class ProvisionCommand implements Callable<Integer> {
       if (template != null && env == null) {
         throw new IllegalArgumentException("--template: needs --env");
       }
-      List<String> envs = env != null ? List.of(env) : new ArrayList<>(s.environments().keySet());
+      // Without --env, the configuration in force is compared with the environments that use it:
+      // comparing a dev configuration with prod's roles would report drift that is not there.
+      List<String> envs = env != null ? List.of(env) : new ArrayList<>(s.environments().keySet().stream()
+          .filter(e -> sameFile(s.gatewayConfigFile(e), config)).toList());
+      if (envs.isEmpty()) {
+        throw new IllegalArgumentException("--config: no environment of the spec uses " + config
+            + " as its gatewayConfig; name one with --env");
+      }
       int total = 0;
       for (String e : envs) {
         ProvisionSpec.Environment environment = s.environment(e);
@@ -216,6 +224,14 @@ public class ProvisionCommand implements Callable<Integer> {
         total += diffs.size();
       }
       return total == 0 ? 0 : 1;
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+      try {
+        return java.nio.file.Files.isSameFile(a, b);
+      } catch (IOException e) {
+        return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+      }
     }
   }
 }
