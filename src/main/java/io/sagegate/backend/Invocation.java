@@ -2,6 +2,7 @@ package io.sagegate.backend;
 
 import io.sagegate.auth.Caller;
 import io.sagegate.authz.Action;
+import io.sagegate.authz.Decision;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.credentials.ScopedCredentials;
 import io.vertx.core.buffer.Buffer;
@@ -9,7 +10,10 @@ import io.vertx.core.buffer.Buffer;
 /**
  * One allowed call on its way to a backend: the endpoint, the validated SageMaker request
  * headers, the body (already bounded by the size limit) and the credentials obtained for this
- * caller ({@link ScopedCredentials#NONE} for backends that need none).
+ * caller ({@link ScopedCredentials#NONE} for backends that need none). {@code decision} is the
+ * allow decision (its rule's conditions that only a backend can check, such as
+ * {@code conditions.inputLocations} for async input, are applied there); null when unknown, in
+ * which case only the endpoint's own limits apply.
  */
 public record Invocation(
     String requestId,
@@ -18,4 +22,18 @@ public record Invocation(
     Caller caller,
     InvocationHeaders headers,
     Buffer body,
-    ScopedCredentials credentials) {}
+    ScopedCredentials credentials,
+    Decision decision) {
+
+  /** Without the decision (kept for callers written before it was added). */
+  public Invocation(
+      String requestId,
+      EndpointConfig endpoint,
+      Action action,
+      Caller caller,
+      InvocationHeaders headers,
+      Buffer body,
+      ScopedCredentials credentials) {
+    this(requestId, endpoint, action, caller, headers, body, credentials, null);
+  }
+}

@@ -1,0 +1,153 @@
+package io.sagegate.aws;
+
+import io.sagegate.aws.eventstream.EventStreamException;
+import io.sagegate.aws.eventstream.EventStreamFrames;
+import io.sagegate.aws.eventstream.EventStreamParser;
+import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.streams.ReadStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Relays SageMaker's response event stream to the caller frame by frame: the upstream bytes are
+ * checked by {@link EventStreamParser} (lengths, CRCs) and each complete frame is passed on as
+ * its exact upstream bytes, as soon as it is complete. Bytes of an incomplete frame are held
+ * back, so the caller never receives half a frame. If the upstream sends junk, breaks off inside
+ * a frame or fails, the caller's stream ends with an {@code InternalStreamFailure} frame (the
+ * only way to report an error once the 200 has been sent) and the upstream request is reset.
+ *
+ * <p>Flow control is the upstream response's: pause, resume and fetch are passed through.
+ */
+final class EventStreamRelay implements ReadStream<Buffer> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(EventStreamRelay.class);
+  static final String FAILURE_MESSAGE = "The response stream from SageMaker Runtime was interrupted";
+
+  private final ReadStream<Buffer> upstream;
+  private final Runnable abort;
+  private final String endpoint;
+  private final EventStreamParser parser = new EventStreamParser(frame -> {});
+  private Buffer pending = Buffer.buffer();
+  private Handler<Buffer> handler;
+  private Handler<Void> endHandler;
+  private Handler<Throwable> exceptionHandler;
+  private boolean done;
+
+  EventStreamRelay(ReadStream<Buffer> upstream, Runnable abort, String endpoint) {
+    this.upstream = upstream;
+    this.abort = abort;
+    this.endpoint = endpoint;
+    upstream.handler(this::onChunk);
+    upstream.endHandler(v -> onEnd());
+    upstream.exceptionHandler(this::onFailure);
+  }
+
+  private void onChunk(Buffer chunk) {
+    if (done) {
+      return;
+    }
+    try {
+      parser.feed(chunk);
+    } catch (EventStreamException e) {
+      LOG.warn("SageMaker sent an invalid event stream for endpoint {}: {}", endpoint, e.getMessage());
+      fail();
+      return;
+    }
+    pending.appendBuffer(chunk);
+    // The parser accepted every complete frame in pending: pass each one on by its length prefix.
+    int offset = 0;
+    while (pending.length() - offset >= 4) {
+      int total = pending.getInt(offset);
+      if (pending.length() - offset < total) {
+        break;
+      }
+      emit(pending.getBuffer(offset, offset + total));
+      offset += total;
+    }
+    if (offset > 0) {
+      pending = pending.getBuffer(offset, pending.length());
+    }
+  }
+
+  private void onEnd() {
+    if (done) {
+      return;
+    }
+    try {
+      parser.end();
+    } catch (EventStreamException e) {
+      LOG.warn("SageMaker's event stream for endpoint {} ended inside a frame", endpoint);
+      fail();
+      return;
+    }
+    done = true;
+    if (endHandler != null) {
+      endHandler.handle(null);
+    }
+  }
+
+  private void onFailure(Throwable t) {
+    if (done) {
+      return;
+    }
+    LOG.warn("SageMaker's event stream for endpoint {} failed: {}", endpoint, t.toString());
+    fail();
+  }
+
+  private void fail() {
+    done = true;
+    emit(EventStreamFrames.internalStreamFailure(FAILURE_MESSAGE));
+    abort.run();
+    if (endHandler != null) {
+      endHandler.handle(null);
+    }
+  }
+
+  private void emit(Buffer frame) {
+    if (handler != null) {
+      handler.handle(frame);
+    }
+  }
+
+  /** Stops relaying without sending anything more (the caller went away). */
+  void cancel() {
+    done = true;
+  }
+
+  @Override
+  public ReadStream<Buffer> exceptionHandler(Handler<Throwable> handler) {
+    this.exceptionHandler = handler;
+    return this;
+  }
+
+  @Override
+  public ReadStream<Buffer> handler(Handler<Buffer> handler) {
+    this.handler = handler;
+    return this;
+  }
+
+  @Override
+  public ReadStream<Buffer> pause() {
+    upstream.pause();
+    return this;
+  }
+
+  @Override
+  public ReadStream<Buffer> resume() {
+    upstream.resume();
+    return this;
+  }
+
+  @Override
+  public ReadStream<Buffer> fetch(long amount) {
+    upstream.fetch(amount);
+    return this;
+  }
+
+  @Override
+  public ReadStream<Buffer> endHandler(Handler<Void> endHandler) {
+    this.endHandler = endHandler;
+    return this;
+  }
+}

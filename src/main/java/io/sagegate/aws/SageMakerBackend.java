@@ -1,0 +1,340 @@
+package io.sagegate.aws;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sagegate.authz.Action;
+import io.sagegate.aws.eventstream.EventStreamFrames;
+import io.sagegate.backend.Backend;
+import io.sagegate.backend.BackendResponse;
+import io.sagegate.backend.Invocation;
+import io.sagegate.backend.InvocationHeaders;
+import io.sagegate.backend.SageMakerHeaders;
+import io.sagegate.config.EndpointConfig;
+import io.sagegate.config.ServerSettings;
+import io.sagegate.error.Errors;
+import io.sagegate.error.GatewayException;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.http.ContentStreamProvider;
+import software.amazon.awssdk.http.SdkHttpMethod;
+import software.amazon.awssdk.http.SdkHttpRequest;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
+import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
+import software.amazon.awssdk.regions.Region;
+
+/**
+ * The {@code sagemaker} backend: calls SageMaker Runtime's three operations for one endpoint,
+ * under the caller's scoped STS session ({@link StsCredentialsProvider}).
+ *
+ * <p><b>Design decision.</b> Requests go out through Vert.x's own {@link HttpClient} (shared per
+ * {@link SageMakerBackendFactory}, a keep-alive pool of {@value SageMakerBackendFactory#MAX_CONNECTIONS}
+ * connections with read/idle timeouts above SageMaker's 60 s model timeout; the SDK's Netty
+ * defaults of 50 connections and 30 s are too low for that) and are signed per request with the
+ * SDK's {@link AwsV4HttpSigner} (signing name {@code sagemaker}). Not the SDK's
+ * SageMakerRuntimeAsyncClient: with Vert.x the response stream is relayed on the event loop without
+ * thread hops, and its raw event-stream bytes pass through frame by frame instead of being decoded
+ * into SDK events and encoded again.
+ *
+ * <p><b>Payload hash.</b> AwsV4HttpSigner (SDK 2.40) has no public way to take a caller-computed
+ * SHA-256: its precomputed-checksum path ({@code Checksummer.forPrecomputed256Checksum}) is
+ * internal and only used for the fixed markers {@code UNSIGNED-PAYLOAD} and {@code STREAMING-*},
+ * and a pre-set {@code x-amz-content-sha256} header is not read back as the hash (only
+ * {@code PAYLOAD_SIGNING_ENABLED=false} over HTTPS skips hashing, sending {@code UNSIGNED-PAYLOAD},
+ * which SageMaker Runtime does not document). So the signer hashes the body, exactly once, from a
+ * {@link ContentStreamProvider} over the body bytes; for bodies over {@value #SIGN_OFF_LOOP_BYTES}
+ * bytes signing runs in {@code executeBlocking} so the event loop never hashes megabytes.
+ *
+ * <p><b>Retries</b> only where safe: a refused connection and SageMaker's ServiceUnavailable,
+ * InternalFailure and InternalDependencyException, at most {@value #MAX_RETRIES} times with a short
+ * backoff, never for ModelError or other 4xx, and never once a response byte went to the caller.
+ */
+public final class SageMakerBackend implements Backend {
+
+  public static final String SIGNING_NAME = "sagemaker";
+  public static final int SIGN_OFF_LOOP_BYTES = 256 * 1024;
+  public static final int MAX_RETRIES = 2;
+  public static final long MAX_RESPONSE_BYTES = 32L * 1024 * 1024;
+  static final long[] BACKOFF_MS = {50, 200};
+
+  private static final Logger LOG = LoggerFactory.getLogger(SageMakerBackend.class);
+  private static final AwsV4HttpSigner SIGNER = AwsV4HttpSigner.create();
+
+  private final Vertx vertx;
+  private final HttpClient client;
+  private final URI runtime;
+  private final Region region;
+  private final EndpointConfig endpoint;
+  private final Duration idleTimeout;
+
+  /**
+   * @param client the shared client of {@link SageMakerBackendFactory}
+   * @param runtime SageMaker Runtime's base URL ({@link AwsClients#sagemakerRuntimeEndpoint()})
+   */
+  public SageMakerBackend(Vertx vertx, HttpClient client, URI runtime, Region region, EndpointConfig endpoint) {
+    this.vertx = vertx;
+    this.client = client;
+    this.runtime = runtime;
+    this.region = region;
+    this.endpoint = endpoint;
+    // The model has up to the configured timeout (default 60 s, SageMaker's) to answer; allow
+    // SageMaker a quarter on top (75 s by default) to turn a model timeout into its own error.
+    Duration t = endpoint.backend().timeout();
+    this.idleTimeout = t.plus(t.dividedBy(4));
+  }
+
+  @Override
+  public Future<BackendResponse> invoke(Invocation invocation) {
+    return send(invocation, "invocations").compose(resp -> readBody(resp).map(body -> {
+      MultiMap headers = relayHeaders(resp, Action.INVOKE);
+      return BackendResponse.buffered(200, headers, body, resp.getHeader(SageMakerHeaders.REQUEST_ID));
+    }));
+  }
+
+  @Override
+  public Future<BackendResponse> invokeStream(Invocation invocation) {
+    return send(invocation, "invocations-response-stream").map(resp -> {
+      MultiMap headers = relayHeaders(resp, Action.INVOKE_STREAM);
+      headers.set(SageMakerHeaders.CONTENT_TYPE, EventStreamFrames.CONTENT_TYPE);
+      HttpClientRequest request = resp.request();
+      Runnable reset = () -> request.reset();
+      EventStreamRelay relay = new EventStreamRelay(resp, reset, endpoint.name());
+      Runnable cancel = () -> {
+        relay.cancel();
+        request.reset();
+      };
+      return BackendResponse.streamed(200, headers, relay, cancel, resp.getHeader(SageMakerHeaders.REQUEST_ID));
+    });
+  }
+
+  @Override
+  public Future<BackendResponse> invokeAsync(Invocation invocation) {
+    String location = invocation.headers().inputLocation();
+    if (location == null) {
+      return Future.failedFuture(Errors.validation(
+          "Header " + SageMakerHeaders.INPUT_LOCATION + " is required for asynchronous inference"));
+    }
+    List<String> rulePrefixes = invocation.decision() == null || invocation.decision().rule() == null
+        ? List.of()
+        : invocation.decision().rule().conditions().inputLocations();
+    if (!S3Location.isUnderAny(location, endpoint.backend().asyncInputPrefixes())
+        || (!rulePrefixes.isEmpty() && !S3Location.isUnderAny(location, rulePrefixes))) {
+      return Future.failedFuture(new GatewayException(403, Errors.ACCESS_DENIED,
+              "Input location " + location + " is not under an allowed prefix for endpoint " + endpoint.name())
+          .withAuditReason("async:input_location_not_allowed"));
+    }
+    return send(invocation, "async-invocations").compose(resp -> readBody(resp).compose(body -> {
+      JsonNode json = SageMakerErrors.parse(body);
+      String inferenceId = json == null ? null : json.path("InferenceId").asText(null);
+      String output = resp.getHeader(SageMakerHeaders.OUTPUT_LOCATION);
+      if (inferenceId == null || output == null) {
+        LOG.warn("SageMaker's async answer for endpoint {} lacks InferenceId or OutputLocation", endpoint.name());
+        return Future.failedFuture(Errors.badGateway(
+                "SageMaker Runtime returned an unexpected answer for endpoint " + endpoint.name())
+            .withAuditReason("sagemaker:unparseable_async"));
+      }
+      MultiMap headers = relayHeaders(resp, Action.INVOKE_ASYNC);
+      headers.set(SageMakerHeaders.CONTENT_TYPE, "application/json");
+      Buffer out = new JsonObject().put("InferenceId", inferenceId).toBuffer();
+      return Future.succeededFuture(
+          BackendResponse.buffered(202, headers, out, resp.getHeader(SageMakerHeaders.REQUEST_ID)));
+    }));
+  }
+
+  /**
+   * Signs and sends; succeeds with the (paused) 2xx response, fails with the mapped error after
+   * the allowed retries.
+   */
+  private Future<HttpClientResponse> send(Invocation invocation, String operation) {
+    if (invocation.credentials() == null || invocation.credentials().isNone()) {
+      LOG.warn("endpoint {}: sagemaker backend called without credentials", endpoint.name());
+      return Future.failedFuture(Errors.internal().withAuditReason("sagemaker:no_credentials"));
+    }
+    Buffer body = invocation.body() == null ? Buffer.buffer() : invocation.body();
+    if (body.length() > ServerSettings.SAGEMAKER_MAX_BODY_BYTES) {
+      return Future.failedFuture(Errors.payloadTooLarge(ServerSettings.SAGEMAKER_MAX_BODY_BYTES));
+    }
+    String base = runtime.toString().replaceAll("/+$", "");
+    URI uri = URI.create(base + "/endpoints/"
+        + URLEncoder.encode(endpoint.name(), StandardCharsets.UTF_8) + "/" + operation);
+    SdkHttpRequest unsigned = requestHeaders(SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(uri),
+        invocation.headers(), invocation.action()).build();
+    byte[] bytes = body.getBytes();
+    Future<SignedRequest> signed = bytes.length > SIGN_OFF_LOOP_BYTES
+        ? vertx.executeBlocking(() -> sign(unsigned, bytes, invocation), false)
+        : Future.succeededFuture(sign(unsigned, bytes, invocation));
+    return signed.compose(s -> attempt(s.request(), body, invocation.action(), 0));
+  }
+
+  private SignedRequest sign(SdkHttpRequest request, byte[] body, Invocation invocation) {
+    return SIGNER.sign(r -> r
+        .identity(invocation.credentials().credentials())
+        .request(request)
+        .payload(ContentStreamProvider.fromByteArrayUnsafe(body))
+        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, SIGNING_NAME)
+        .putProperty(AwsV4HttpSigner.REGION_NAME, region.id()));
+  }
+
+  private Future<HttpClientResponse> attempt(SdkHttpRequest signed, Buffer body, Action action, int retry) {
+    RequestOptions options = new RequestOptions()
+        .setMethod(HttpMethod.POST)
+        .setAbsoluteURI(signed.getUri().toString())
+        .setConnectTimeout(endpoint.backend().connectTimeout().toMillis())
+        .setIdleTimeout(idleTimeout.toMillis());
+    for (Map.Entry<String, List<String>> h : signed.headers().entrySet()) {
+      if (!h.getKey().equalsIgnoreCase("Host")) {
+        for (String v : h.getValue()) {
+          options.addHeader(h.getKey(), v);
+        }
+      }
+    }
+    Promise<HttpClientResponse> promise = Promise.promise();
+    client.request(options)
+        .compose(req -> req.send(body))
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            Throwable t = ar.cause();
+            boolean connect = t instanceof ConnectException
+                || (t.getCause() instanceof ConnectException)
+                || t.getClass().getSimpleName().contains("ConnectTimeout");
+            if (connect && retry < MAX_RETRIES) {
+              retryLater(signed, body, action, retry, promise);
+              return;
+            }
+            promise.fail(transportError(t, connect));
+            return;
+          }
+          HttpClientResponse resp = ar.result();
+          if (resp.statusCode() / 100 == 2) {
+            resp.pause();
+            promise.complete(resp);
+            return;
+          }
+          readBody(resp).onComplete(b -> {
+            if (b.failed()) {
+              promise.fail(b.cause());
+              return;
+            }
+            GatewayException e = SageMakerErrors.map(
+                endpoint.name(), action.iamAction(), resp.statusCode(), resp.headers(), b.result());
+            String code = e.auditReason() == null ? "" : e.auditReason().substring("sagemaker:".length());
+            if (SageMakerErrors.RETRYABLE.contains(code) && retry < MAX_RETRIES) {
+              retryLater(signed, body, action, retry, promise);
+            } else {
+              promise.fail(e);
+            }
+          });
+        });
+    return promise.future();
+  }
+
+  private void retryLater(SdkHttpRequest signed, Buffer body, Action action, int retry, Promise<HttpClientResponse> promise) {
+    vertx.setTimer(BACKOFF_MS[retry], id -> attempt(signed, body, action, retry + 1).onComplete(promise));
+  }
+
+  private GatewayException transportError(Throwable t, boolean connect) {
+    LOG.warn("SageMaker Runtime call for endpoint {} failed: {}", endpoint.name(), t.toString());
+    if (!connect && (t instanceof TimeoutException || t.getClass().getSimpleName().contains("Timeout"))) {
+      return Errors.gatewayTimeout("SageMaker Runtime did not answer in time for endpoint " + endpoint.name())
+          .withAuditReason("sagemaker:timeout");
+    }
+    return Errors.badGateway("Could not reach SageMaker Runtime for endpoint " + endpoint.name())
+        .withAuditReason(connect ? "sagemaker:connect_failed" : "sagemaker:connection_failed");
+  }
+
+  /** Reads a whole (non-streamed) answer, bounded by {@value #MAX_RESPONSE_BYTES} bytes. */
+  private Future<Buffer> readBody(HttpClientResponse resp) {
+    Promise<Buffer> promise = Promise.promise();
+    Buffer acc = Buffer.buffer();
+    resp.handler(chunk -> {
+      if (promise.future().isComplete()) {
+        return;
+      }
+      if (acc.length() + chunk.length() > MAX_RESPONSE_BYTES) {
+        resp.request().reset();
+        promise.tryFail(Errors.badGateway("SageMaker Runtime's answer for endpoint " + endpoint.name() + " is too large")
+            .withAuditReason("sagemaker:response_too_large"));
+        return;
+      }
+      acc.appendBuffer(chunk);
+    });
+    resp.exceptionHandler(t -> promise.tryFail(transportError(t, false)));
+    resp.endHandler(v -> promise.tryComplete(acc));
+    resp.resume();
+    return promise.future();
+  }
+
+  /** The request headers SageMaker Runtime takes for {@code action}, as botocore names them. */
+  static SdkHttpRequest.Builder requestHeaders(SdkHttpRequest.Builder b, InvocationHeaders h, Action action) {
+    boolean stream = action == Action.INVOKE_STREAM;
+    boolean async = action == Action.INVOKE_ASYNC;
+    put(b, async ? SageMakerHeaders.STREAM_CONTENT_TYPE : SageMakerHeaders.CONTENT_TYPE, h.contentType());
+    put(b, stream || async ? SageMakerHeaders.STREAM_ACCEPT : SageMakerHeaders.ACCEPT, h.accept());
+    put(b, SageMakerHeaders.CUSTOM_ATTRIBUTES, h.customAttributes());
+    put(b, SageMakerHeaders.INFERENCE_ID, h.inferenceId());
+    if (!async) {
+      put(b, SageMakerHeaders.TARGET_VARIANT, h.targetVariant());
+      put(b, SageMakerHeaders.TARGET_CONTAINER_HOSTNAME, h.targetContainerHostname());
+      put(b, SageMakerHeaders.INFERENCE_COMPONENT, h.inferenceComponent());
+      put(b, SageMakerHeaders.SESSION_ID, h.sessionId());
+    }
+    if (action == Action.INVOKE) {
+      put(b, SageMakerHeaders.TARGET_MODEL, h.targetModel());
+      put(b, SageMakerHeaders.ENABLE_EXPLANATIONS, h.enableExplanations());
+    }
+    if (async) {
+      put(b, SageMakerHeaders.INPUT_LOCATION, h.inputLocation());
+      put(b, SageMakerHeaders.REQUEST_TTL_SECONDS, h.requestTtlSeconds() == null ? null : h.requestTtlSeconds().toString());
+      put(b, SageMakerHeaders.INVOCATION_TIMEOUT_SECONDS,
+          h.invocationTimeoutSeconds() == null ? null : h.invocationTimeoutSeconds().toString());
+    }
+    return b;
+  }
+
+  private static void put(SdkHttpRequest.Builder b, String name, String value) {
+    if (value != null) {
+      b.putHeader(name, value);
+    }
+  }
+
+  /** SageMaker's response headers for {@code action}, to relay to the caller. */
+  static MultiMap relayHeaders(HttpClientResponse resp, Action action) {
+    MultiMap out = MultiMap.caseInsensitiveMultiMap();
+    List<String> names = switch (action) {
+      case INVOKE -> List.of(SageMakerHeaders.CONTENT_TYPE, SageMakerHeaders.INVOKED_PRODUCTION_VARIANT,
+          SageMakerHeaders.CUSTOM_ATTRIBUTES, SageMakerHeaders.NEW_SESSION_ID, SageMakerHeaders.CLOSED_SESSION_ID);
+      case INVOKE_STREAM -> List.of(SageMakerHeaders.STREAM_CONTENT_TYPE, SageMakerHeaders.INVOKED_PRODUCTION_VARIANT,
+          SageMakerHeaders.CUSTOM_ATTRIBUTES, SageMakerHeaders.NEW_SESSION_ID, SageMakerHeaders.CLOSED_SESSION_ID);
+      case INVOKE_ASYNC -> List.of(SageMakerHeaders.OUTPUT_LOCATION, SageMakerHeaders.FAILURE_LOCATION);
+    };
+    for (String name : names) {
+      String v = resp.getHeader(name);
+      if (v != null) {
+        out.set(name, v);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public String toString() {
+    return "SageMakerBackend[" + endpoint.name() + " at " + runtime + "]";
+  }
+}

@@ -1,0 +1,120 @@
+package io.sagegate.aws;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sagegate.backend.SageMakerHeaders;
+import io.sagegate.error.Errors;
+import io.sagegate.error.GatewayException;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns a SageMaker Runtime error answer into the caller's error, keeping SageMaker's model:
+ * ModelError 424 (with OriginalStatusCode, OriginalMessage, LogStreamArn), ValidationError 400
+ * (its message describes the caller's request, so it is relayed), ModelNotReadyException 429,
+ * ServiceUnavailable 503, InternalFailure 500, InternalDependencyException 530, AccessDenied 403
+ * (IAM enforcing the session policy). Infrastructure messages are never relayed: they go to the
+ * audit reason ({@code sagemaker:<code>}) and the log. Anything unrecognised is a 502.
+ */
+final class SageMakerErrors {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SageMakerErrors.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Errors after which the same request may be sent again. */
+  static final Set<String> RETRYABLE = Set.of("ServiceUnavailable", "InternalFailure", "InternalDependencyException");
+  private static final Set<String> SIGNATURE_ERRORS = Set.of(
+      "InvalidSignatureException", "IncompleteSignature", "IncompleteSignatureException",
+      "UnrecognizedClientException", "ExpiredTokenException", "InvalidClientTokenId",
+      "MissingAuthenticationTokenException", "SignatureDoesNotMatch");
+
+  private SageMakerErrors() {}
+
+  /** The error code of an answer: from {@code x-amzn-ErrorType}, else the body's {@code __type} / {@code code}. */
+  static String code(int status, MultiMap headers, JsonNode body) {
+    String raw = headers.get(SageMakerHeaders.ERROR_TYPE);
+    if (raw == null && body != null) {
+      raw = body.path("__type").asText(null);
+      if (raw == null) {
+        raw = body.path("code").asText(null);
+      }
+    }
+    if (raw == null) {
+      return null;
+    }
+    int colon = raw.indexOf(':');
+    if (colon >= 0) {
+      raw = raw.substring(0, colon);
+    }
+    int hash = raw.lastIndexOf('#');
+    return hash >= 0 ? raw.substring(hash + 1) : raw;
+  }
+
+  static JsonNode parse(Buffer body) {
+    if (body == null || body.length() == 0) {
+      return null;
+    }
+    try {
+      JsonNode node = JSON.readTree(body.getBytes());
+      return node != null && node.isObject() ? node : null;
+    } catch (java.io.IOException e) {
+      return null;
+    }
+  }
+
+  static GatewayException map(String endpoint, String action, int status, MultiMap headers, Buffer rawBody) {
+    JsonNode body = parse(rawBody);
+    String code = code(status, headers, body);
+    String message = body == null ? null : text(body, "message", "Message");
+    String requestId = headers.get(SageMakerHeaders.REQUEST_ID);
+    if (code == null) {
+      LOG.warn("SageMaker answered {} for endpoint {} without an error type (request id {})", status, endpoint, requestId);
+      return Errors.badGateway("SageMaker Runtime returned an unexpected answer for endpoint " + endpoint)
+          .withAuditReason("sagemaker:unparseable_" + status);
+    }
+    GatewayException e;
+    switch (code) {
+      case "ModelError" -> {
+        int original = body == null ? 0 : body.path("OriginalStatusCode").asInt(0);
+        String originalMessage = body == null ? "" : body.path("OriginalMessage").asText("");
+        String logStream = body == null ? null : body.path("LogStreamArn").asText(null);
+        e = Errors.modelError(original, originalMessage, logStream);
+      }
+      case "ValidationError", "ValidationException" ->
+          e = Errors.validation(message == null ? "SageMaker Runtime rejected the request" : message);
+      case "ModelNotReadyException" -> e = new GatewayException(429, Errors.MODEL_NOT_READY,
+          "The model of endpoint " + endpoint + " is not ready to serve requests");
+      case "ServiceUnavailable" -> e = Errors.serviceUnavailable("SageMaker Runtime is unavailable for endpoint " + endpoint);
+      case "InternalFailure" -> e = new GatewayException(500, Errors.INTERNAL_FAILURE,
+          "SageMaker Runtime failed to process the request for endpoint " + endpoint);
+      case "InternalDependencyException" -> e = new GatewayException(530, Errors.INTERNAL_DEPENDENCY,
+          "A dependency of SageMaker Runtime failed for endpoint " + endpoint);
+      case "AccessDeniedException", "AccessDenied" -> e = Errors.accessDenied(endpoint, action);
+      case "ThrottlingException", "Throttling" -> e = new GatewayException(429, "ThrottlingException",
+          "SageMaker Runtime throttled requests for endpoint " + endpoint);
+      default -> {
+        if (SIGNATURE_ERRORS.contains(code)) {
+          LOG.warn("SageMaker refused the gateway's signature or session for endpoint {}: {} (request id {})",
+              endpoint, code, requestId);
+        }
+        e = Errors.badGateway("SageMaker Runtime returned an unexpected error for endpoint " + endpoint);
+      }
+    }
+    if (!"ModelError".equals(code) && !"ValidationError".equals(code)) {
+      LOG.warn("SageMaker answered {} {} for endpoint {} (request id {}): {}", status, code, endpoint, requestId, message);
+    }
+    return e.withAuditReason("sagemaker:" + code);
+  }
+
+  private static String text(JsonNode body, String... names) {
+    for (String n : names) {
+      JsonNode v = body.get(n);
+      if (v != null && v.isTextual()) {
+        return v.asText();
+      }
+    }
+    return null;
+  }
+}

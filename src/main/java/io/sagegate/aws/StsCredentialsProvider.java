@@ -1,0 +1,309 @@
+package io.sagegate.aws;
+
+import com.github.benmanes.caffeine.cache.AsyncCacheLoader;
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.sagegate.auth.Caller;
+import io.sagegate.authz.Action;
+import io.sagegate.authz.Decision;
+import io.sagegate.config.AwsSettings;
+import io.sagegate.config.EndpointConfig;
+import io.sagegate.credentials.CredentialsProvider;
+import io.sagegate.credentials.ScopedCredentials;
+import io.sagegate.error.Errors;
+import io.sagegate.error.GatewayException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.sts.StsAsyncClient;
+import software.amazon.awssdk.services.sts.model.AssumeRoleRequest;
+import software.amazon.awssdk.services.sts.model.AssumeRoleResponse;
+import software.amazon.awssdk.services.sts.model.Tag;
+
+/**
+ * Credentials for the AWS path: one STS AssumeRole session per caller, endpoint and action, scoped
+ * by an inline {@link SessionPolicy} to exactly that endpoint and action, carrying the caller's
+ * {@link SourceIdentity} (also the session name, so CloudTrail names the caller) and
+ * {@link SessionTags}.
+ *
+ * <p>The role is the deciding rule's {@code roleArn}, else the endpoint backend's. Sessions are
+ * cached (Caffeine, bounded by {@code aws.credentialCacheSize}) by role, endpoint ARN, IAM action,
+ * SourceIdentity and tags: concurrent identical requests share one STS call; a session is
+ * refreshed in the background {@code aws.refreshAhead} before its nominal end (the old one is
+ * served meanwhile) and never served later than one minute before it expires.
+ *
+ * <p>Failures: STS AccessDenied (trust policy, ExternalId, missing sts:TagSession or
+ * sts:SetSourceIdentity) answers 403, anything else 503; STS's own code and message go only to the
+ * audit reason and a WARN log that says what to fix, never to the caller.
+ */
+public final class StsCredentialsProvider implements CredentialsProvider {
+
+  public static final int MIN_DURATION_SECONDS = 900;
+  public static final int MAX_DURATION_SECONDS = 43_200;
+  public static final int ROLE_CHAINING_MAX_SECONDS = 3_600;
+  /** Never hand out a session closer than this to its expiration. */
+  public static final Duration EXPIRY_MARGIN = Duration.ofMinutes(1);
+
+  private static final Logger LOG = LoggerFactory.getLogger(StsCredentialsProvider.class);
+  private static final List<String> ERROR_CODES =
+      List.of("AccessDenied", "PackedPolicyTooLarge", "MalformedPolicyDocument", "RegionDisabled", "Throttling", "other");
+
+  /** What identifies a session; everything the AssumeRole call is built from. */
+  record Key(String roleArn, String endpointArn, String iamAction, String policy, String sourceIdentity, List<Tag> tags) {}
+
+  private final Vertx vertx;
+  private final StsAsyncClient sts;
+  private final AwsSettings settings;
+  private final Region region;
+  private final SessionTags sessionTags;
+  private final int durationSeconds;
+  private final AsyncLoadingCache<Key, ScopedCredentials> cache;
+  private final Counter hits;
+  private final Counter misses;
+  private final Counter refreshes;
+  private final Timer stsDuration;
+  private final Map<String, Counter> errors = new ConcurrentHashMap<>();
+  private final MeterRegistry registry;
+
+  /**
+   * @param sts the gateway's STS client ({@link AwsClients#sts()})
+   * @param region the region of the endpoints ({@link AwsClients#region()})
+   */
+  public StsCredentialsProvider(
+      Vertx vertx, StsAsyncClient sts, AwsSettings settings, Region region, MeterRegistry registry) {
+    this.vertx = vertx;
+    this.sts = sts;
+    this.settings = settings;
+    this.region = region;
+    this.registry = registry;
+    this.sessionTags = new SessionTags(settings.sessionTags());
+    this.durationSeconds = durationSeconds(settings);
+    this.hits = Counter.builder("sagegate.credentials.cache").tag("result", "hit").register(registry);
+    this.misses = Counter.builder("sagegate.credentials.cache").tag("result", "miss").register(registry);
+    this.refreshes = Counter.builder("sagegate.credentials.refreshes").register(registry);
+    this.stsDuration = Timer.builder("sagegate.sts.duration").register(registry);
+    for (String code : ERROR_CODES) {
+      errors.put(code, Counter.builder("sagegate.sts.errors").tag("code", code).register(registry));
+    }
+    Duration refreshAfter = Duration.ofSeconds(durationSeconds).minus(settings.refreshAhead());
+    if (refreshAfter.compareTo(Duration.ofMinutes(1)) < 0) {
+      refreshAfter = Duration.ofSeconds(durationSeconds / 2);
+    }
+    this.cache = Caffeine.newBuilder()
+        .maximumSize(settings.credentialCacheSize())
+        .refreshAfterWrite(refreshAfter)
+        .expireAfter(new UntilExpiration())
+        .buildAsync(new Loader());
+  }
+
+  /** Built from the gateway's clients: {@code new StsCredentialsProvider(vertx, clients.sts(), settings, clients.region(), registry)}. */
+  public static StsCredentialsProvider create(
+      Vertx vertx, AwsClients clients, AwsSettings settings, MeterRegistry registry) {
+    return new StsCredentialsProvider(vertx, clients.sts(), settings, clients.region(), registry);
+  }
+
+  /** {@code aws.sessionDuration} clamped to STS's 900..43200 s, and to one hour under role chaining. */
+  public static int durationSeconds(AwsSettings settings) {
+    long s = settings.sessionDuration().toSeconds();
+    long max = settings.roleChaining() ? ROLE_CHAINING_MAX_SECONDS : MAX_DURATION_SECONDS;
+    return (int) Math.max(MIN_DURATION_SECONDS, Math.min(max, s));
+  }
+
+  @Override
+  public Future<ScopedCredentials> credentialsFor(
+      Caller caller, EndpointConfig endpoint, Action action, Decision decision) {
+    Key key;
+    try {
+      key = key(caller, endpoint, action, decision);
+    } catch (GatewayException e) {
+      return Future.failedFuture(e);
+    }
+    CompletableFuture<ScopedCredentials> present = cache.getIfPresent(key);
+    if (present != null) {
+      hits.increment();
+    } else {
+      misses.increment();
+    }
+    CompletableFuture<ScopedCredentials> result = present != null ? present : cache.get(key);
+    return Future.fromCompletionStage(result, vertx.getOrCreateContext())
+        .recover(t -> Future.failedFuture(translate(unwrap(t), endpoint.name(), key.roleArn())));
+  }
+
+  Key key(Caller caller, EndpointConfig endpoint, Action action, Decision decision) {
+    String roleArn = decision != null && decision.rule() != null && decision.rule().roleArn() != null
+        ? decision.rule().roleArn()
+        : endpoint.backend().roleArn();
+    if (roleArn == null || roleArn.isBlank()) {
+      LOG.warn("endpoint {} has backend type sagemaker but no roleArn on the endpoint or rule {}: set backend.roleArn",
+          endpoint.name(), decision == null ? "-" : decision.ruleId());
+      throw unavailable(endpoint.name()).withAuditReason("sts:no_role_configured");
+    }
+    String endpointArn;
+    try {
+      endpointArn = SessionPolicy.endpointArn(roleArn, region.id(), settings.accountId(), endpoint.name());
+    } catch (IllegalArgumentException e) {
+      LOG.warn("endpoint {}: {}", endpoint.name(), e.getMessage());
+      throw unavailable(endpoint.name()).withAuditReason("sts:invalid_role_arn");
+    }
+    String sourceIdentity = SourceIdentity.of(caller.subject());
+    List<Tag> tags = sessionTags.of(caller.claims());
+    String policy = SessionPolicy.of(endpointArn, action);
+    return new Key(roleArn, endpointArn, SessionPolicy.iamAction(action), policy, sourceIdentity, tags);
+  }
+
+  private CompletableFuture<ScopedCredentials> assume(Key key) {
+    List<String> tagKeys = key.tags().stream().map(Tag::key).toList();
+    AssumeRoleRequest.Builder request = AssumeRoleRequest.builder()
+        .roleArn(key.roleArn())
+        .roleSessionName(key.sourceIdentity())
+        .sourceIdentity(key.sourceIdentity())
+        .policy(key.policy())
+        .durationSeconds(durationSeconds)
+        .externalId(settings.externalId());
+    if (!key.tags().isEmpty()) {
+      request.tags(key.tags());
+      List<String> transitive = settings.transitiveTagKeys().stream().filter(tagKeys::contains).toList();
+      if (!transitive.isEmpty()) {
+        request.transitiveTagKeys(transitive);
+      }
+    }
+    Timer.Sample sample = Timer.start(registry);
+    return sts.assumeRole(request.build())
+        .whenComplete((r, t) -> sample.stop(stsDuration))
+        .thenApply(r -> toScoped(key, r));
+  }
+
+  private static ScopedCredentials toScoped(Key key, AssumeRoleResponse r) {
+    var c = r.credentials();
+    AwsSessionCredentials credentials = AwsSessionCredentials.builder()
+        .accessKeyId(c.accessKeyId())
+        .secretAccessKey(c.secretAccessKey())
+        .sessionToken(c.sessionToken())
+        .expirationTime(c.expiration())
+        .build();
+    return new ScopedCredentials(credentials, key.roleArn(), key.sourceIdentity(), key.sourceIdentity(), c.expiration());
+  }
+
+  private GatewayException translate(Throwable t, String endpointName, String roleArn) {
+    if (t instanceof GatewayException g) {
+      return g;
+    }
+    if (t instanceof AwsServiceException ase) {
+      String code = errorCode(ase);
+      String label = label(code);
+      errors.get(label).increment();
+      LOG.warn("STS AssumeRole of {} for endpoint {} failed: {} ({}). {}",
+          roleArn, endpointName, code, ase.awsErrorDetails() == null ? "" : ase.awsErrorDetails().errorMessage(),
+          advice(label));
+      GatewayException e = label.equals("AccessDenied")
+          ? new GatewayException(403, Errors.ACCESS_DENIED,
+              "The gateway is not allowed to obtain credentials for endpoint " + endpointName)
+          : unavailable(endpointName);
+      return e.withAuditReason("sts:" + code);
+    }
+    errors.get("other").increment();
+    LOG.warn("STS AssumeRole of {} for endpoint {} failed: {}. Check that STS (aws.stsEndpoint) is reachable",
+        roleArn, endpointName, t.toString());
+    return unavailable(endpointName).withAuditReason("sts:unreachable");
+  }
+
+  /**
+   * STS's error code; an answer whose body the SDK could not read (some emulators) falls back on
+   * the HTTP status, 403 meaning AccessDenied.
+   */
+  static String errorCode(AwsServiceException e) {
+    String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+    if (code != null && !code.isBlank()) {
+      return code;
+    }
+    return e.statusCode() == 403 ? "AccessDenied" : "HTTP" + e.statusCode();
+  }
+
+  static String label(String code) {
+    return switch (code) {
+      case "AccessDenied", "AccessDeniedException" -> "AccessDenied";
+      case "PackedPolicyTooLarge" -> "PackedPolicyTooLarge";
+      case "MalformedPolicyDocument" -> "MalformedPolicyDocument";
+      case "RegionDisabledException", "RegionDisabled" -> "RegionDisabled";
+      case "Throttling", "ThrottlingException" -> "Throttling";
+      default -> "other";
+    };
+  }
+
+  private static String advice(String label) {
+    return switch (label) {
+      case "AccessDenied" -> "Fix: the gateway's identity needs sts:AssumeRole on the role, and the role's trust policy"
+          + " must allow it sts:AssumeRole, sts:TagSession and sts:SetSourceIdentity, with an sts:ExternalId"
+          + " condition equal to aws.externalId if it has one";
+      case "PackedPolicyTooLarge" -> "Fix: fewer or shorter session tags (aws.sessionTags)";
+      case "MalformedPolicyDocument" -> "Fix: the session policy or a tag was rejected; check endpoint name and aws.accountId";
+      case "RegionDisabled" -> "Fix: activate STS in this region (IAM account settings) or set aws.stsEndpoint";
+      case "Throttling" -> "STS throttled the gateway; raise aws.credentialCacheSize or the session duration";
+      default -> "";
+    };
+  }
+
+  private static GatewayException unavailable(String endpointName) {
+    return Errors.serviceUnavailable("Could not obtain credentials for endpoint " + endpointName);
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private final class Loader implements AsyncCacheLoader<Key, ScopedCredentials> {
+    @Override
+    public CompletableFuture<ScopedCredentials> asyncLoad(Key key, Executor executor) {
+      return assume(key);
+    }
+
+    @Override
+    public CompletableFuture<ScopedCredentials> asyncReload(Key key, ScopedCredentials old, Executor executor) {
+      refreshes.increment();
+      return assume(key);
+    }
+  }
+
+  /** Expires each session one minute before STS's expiration. */
+  private static final class UntilExpiration implements Expiry<Key, ScopedCredentials> {
+    private static long nanosLeft(ScopedCredentials v) {
+      Instant end = v.expiration() == null ? Instant.now() : v.expiration().minus(EXPIRY_MARGIN);
+      return Math.max(0, Duration.between(Instant.now(), end).toNanos());
+    }
+
+    @Override
+    public long expireAfterCreate(Key key, ScopedCredentials value, long currentTime) {
+      return nanosLeft(value);
+    }
+
+    @Override
+    public long expireAfterUpdate(Key key, ScopedCredentials value, long currentTime, long currentDuration) {
+      return nanosLeft(value);
+    }
+
+    @Override
+    public long expireAfterRead(Key key, ScopedCredentials value, long currentTime, long currentDuration) {
+      return currentDuration;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+package io.sagegate.aws;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Async input locations must fall under an allowed S3 prefix, with no tricks. */
+class SageMakerAsyncPrefixTest {
+
+  private static final List<String> PREFIXES = List.of("s3://bucket/inputs/");
+
+  @Test
+  void locationsUnderThePrefixPass() {
+    assertTrue(S3Location.isUnderAny("s3://bucket/inputs/a.json", PREFIXES));
+    assertTrue(S3Location.isUnderAny("s3://bucket/inputs/team/x/y.csv", PREFIXES));
+    assertTrue(S3Location.isUnderAny("https://bucket.s3.us-east-1.amazonaws.com/inputs/a.json", PREFIXES));
+    assertTrue(S3Location.isUnderAny("https://s3.us-east-1.amazonaws.com/bucket/inputs/a.json", PREFIXES));
+    assertTrue(S3Location.isUnderAny("s3://bucket/anything", List.of("s3://bucket/")));
+  }
+
+  @Test
+  void otherBucketsAndKeysFail() {
+    assertFalse(S3Location.isUnderAny("s3://bucket-evil/inputs/a.json", PREFIXES));
+    assertFalse(S3Location.isUnderAny("s3://bucket-evil/x", List.of("s3://bucket/")));
+    assertFalse(S3Location.isUnderAny("s3://bucketinputs/a", List.of("s3://bucket")));
+    assertFalse(S3Location.isUnderAny("s3://bucket/other/a.json", PREFIXES));
+    assertFalse(S3Location.isUnderAny("s3://other/inputs/a.json", PREFIXES));
+    assertFalse(S3Location.isUnderAny("https://bucket-evil.s3.us-east-1.amazonaws.com/inputs/a", PREFIXES));
+    assertFalse(S3Location.isUnderAny("https://evil.example.com/bucket/inputs/a", PREFIXES));
+  }
+
+  @Test
+  void dotSegmentsAndEscapesAreRefused() {
+    assertFalse(S3Location.isUnderAny("s3://bucket/inputs/../secrets/k", PREFIXES));
+    assertFalse(S3Location.isUnderAny("s3://bucket/inputs/./a", PREFIXES));
+    assertFalse(S3Location.isUnderAny("s3://bucket/inputs/%2e%2e/secrets", PREFIXES));
+    assertFalse(S3Location.isUnderAny("s3://bucket/inputs\\..\\x", PREFIXES));
+    assertFalse(S3Location.isUnderAny("s3://BUCKET/inputs/a", PREFIXES));
+    assertFalse(S3Location.isUnderAny("s3://bucket/inputs/a\n", PREFIXES));
+    assertFalse(S3Location.isUnderAny("s3://bucket/inputs/a", List.of()));
+  }
+}
