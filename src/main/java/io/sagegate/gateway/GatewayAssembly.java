@@ -2,6 +2,9 @@ package io.sagegate.gateway;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sagegate.audit.AuditSink;
+import io.sagegate.aws.AwsClients;
+import io.sagegate.aws.SageMakerBackendFactory;
+import io.sagegate.aws.StsCredentialsProvider;
 import io.sagegate.auth.JwtAuthenticator;
 import io.sagegate.authz.PolicyEngine;
 import io.sagegate.backend.BackendFactory;
@@ -15,6 +18,7 @@ import io.sagegate.demo.DemoModelServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -26,11 +30,16 @@ public final class GatewayAssembly {
   private final Gateway gateway;
   private final JwtAuthenticator authenticator;
   private final DemoModelServer demo;
+  private final AwsClients aws;
+  private final SageMakerBackendFactory sagemaker;
 
-  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo) {
+  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo,
+      AwsClients aws, SageMakerBackendFactory sagemaker) {
     this.gateway = gateway;
     this.authenticator = authenticator;
     this.demo = demo;
+    this.aws = aws;
+    this.sagemaker = sagemaker;
   }
 
   public static Future<GatewayAssembly> start(
@@ -52,16 +61,37 @@ public final class GatewayAssembly {
             }
             return demo.url(endpoint.name());
           });
-          BackendFactory backends = Backends.byType(Map.of(
+          Map<String, BackendFactory> factories = new HashMap<>(Map.of(
               BackendConfig.CONTAINER, containers,
               BackendConfig.DEMO, containers));
-          CredentialsProvider credentials = new CredentialsByBackend(Map.of());
+          Map<String, CredentialsProvider> providers = new HashMap<>();
+          // The AWS path (STS + SageMaker Runtime) is built only when an endpoint uses it, so
+          // container-only gateways never look for AWS credentials.
+          boolean needsAws = config.endpoints().stream()
+              .anyMatch(e -> e.backend().type().equals(BackendConfig.SAGEMAKER));
+          AwsClients aws = needsAws ? AwsClients.create(config.aws()) : null;
+          SageMakerBackendFactory sagemaker = null;
+          if (aws != null) {
+            sagemaker = SageMakerBackendFactory.create(vertx, aws);
+            factories.put(BackendConfig.SAGEMAKER, sagemaker);
+            providers.put(BackendConfig.SAGEMAKER,
+                StsCredentialsProvider.create(vertx, aws, config.aws(), registry));
+          }
+          SageMakerBackendFactory sagemakerFactory = sagemaker;
+          BackendFactory backends = Backends.byType(factories);
+          CredentialsProvider credentials = new CredentialsByBackend(providers);
           Gateway.Components components = new Gateway.Components(
               authenticator, rules -> new PolicyEngine(rules)::decide, backends, credentials, audit, registry);
           return Gateway.start(vertx, config, components)
-              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo))
+              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, aws, sagemakerFactory))
               .onFailure(err -> {
                 authenticator.close();
+                if (sagemakerFactory != null) {
+                  sagemakerFactory.close();
+                }
+                if (aws != null) {
+                  aws.close();
+                }
                 if (demo != null) {
                   demo.close();
                 }
@@ -76,6 +106,12 @@ public final class GatewayAssembly {
   public Future<Void> close() {
     return gateway.close().eventually(() -> {
       authenticator.close();
+      if (sagemaker != null) {
+        sagemaker.close();
+      }
+      if (aws != null) {
+        aws.close();
+      }
       return demo == null ? Future.succeededFuture() : demo.close();
     });
   }
