@@ -223,18 +223,24 @@ class Gateway:
         self.audit = audit
 
 
-def start_gateway(name, log_dir, config_text, key_dir, env):
+def start_gateway(name, log_dir, config_text, key_dir, env, port=0, management_port=0,
+                  echo_audit=False):
     cfg = Path(log_dir) / f"{name}.yaml"
     cfg.write_text(config_text)
     audit = AuditLog()
+    on_stdout = audit.feed
+    if echo_audit:
+        def on_stdout(line):
+            print(f"audit: {line}", flush=True)
+            audit.feed(line)
     ready = LineWaiter({
         "port": r"serving on http://localhost:(\d+)",
         "management": r"management: http://localhost:(\d+)",
     })
     child = Child(name,
                   ["java", "-jar", str(JAR), "serve", "--config", str(cfg), "--key-dir", str(key_dir),
-                   "--port", "0", "--management-port", "0"],
-                  log_dir, env=env, on_stdout=audit.feed, on_stderr=ready.feed)
+                   "--port", str(port), "--management-port", str(management_port)],
+                  log_dir, env=env, on_stdout=on_stdout, on_stderr=ready.feed)
     try:
         ports = ready.wait(child)
         management = f"http://127.0.0.1:{ports['management']}"
