@@ -31,7 +31,6 @@ final class EventStreamRelay implements ReadStream<Buffer> {
   private Buffer pending = Buffer.buffer();
   private Handler<Buffer> handler;
   private Handler<Void> endHandler;
-  private Handler<Throwable> exceptionHandler;
   private boolean done;
 
   EventStreamRelay(ReadStream<Buffer> upstream, Runnable abort, String endpoint) {
@@ -115,9 +114,12 @@ final class EventStreamRelay implements ReadStream<Buffer> {
     done = true;
   }
 
+  /**
+   * Accepted but never called: once the 200 is out, every upstream failure ends the stream with
+   * an InternalStreamFailure frame instead.
+   */
   @Override
   public ReadStream<Buffer> exceptionHandler(Handler<Throwable> handler) {
-    this.exceptionHandler = handler;
     return this;
   }
 

@@ -206,8 +206,29 @@ public final class SageMakerBackend implements Backend {
       }
     }
     Promise<HttpClientResponse> promise = Promise.promise();
+    // Issue the request from a Vert.x context, so every callback below runs on that context's
+    // thread in order and the response is paused before any of its body can be delivered.
+    if (Vertx.currentContext() == null) {
+      vertx.getOrCreateContext().runOnContext(v -> exchange(options, body, action, signed, retry, promise));
+    } else {
+      exchange(options, body, action, signed, retry, promise);
+    }
+    return promise.future();
+  }
+
+  private void exchange(RequestOptions options, Buffer body, Action action, SdkHttpRequest signed, int retry,
+      Promise<HttpClientResponse> promise) {
     client.request(options)
-        .compose(req -> req.send(body))
+        .compose(req -> {
+          // First listener of the response: pause before anything else can run.
+          Future<HttpClientResponse> response = req.response().andThen(r -> {
+            if (r.succeeded()) {
+              r.result().pause();
+            }
+          });
+          req.end(body);
+          return response;
+        })
         .onComplete(ar -> {
           if (ar.failed()) {
             Throwable t = ar.cause();
@@ -223,7 +244,6 @@ public final class SageMakerBackend implements Backend {
           }
           HttpClientResponse resp = ar.result();
           if (resp.statusCode() / 100 == 2) {
-            resp.pause();
             promise.complete(resp);
             return;
           }
@@ -242,7 +262,6 @@ public final class SageMakerBackend implements Backend {
             }
           });
         });
-    return promise.future();
   }
 
   private void retryLater(SdkHttpRequest signed, Buffer body, Action action, int retry, Promise<HttpClientResponse> promise) {

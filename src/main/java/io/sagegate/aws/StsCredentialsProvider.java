@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.AsyncCacheLoader;
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -18,6 +19,7 @@ import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -80,6 +82,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
   private final Timer stsDuration;
   private final Map<String, Counter> errors = new ConcurrentHashMap<>();
   private final MeterRegistry registry;
+  private final Clock clock;
 
   /**
    * @param sts the gateway's STS client ({@link AwsClients#sts()})
@@ -87,7 +90,14 @@ public final class StsCredentialsProvider implements CredentialsProvider {
    */
   public StsCredentialsProvider(
       Vertx vertx, StsAsyncClient sts, AwsSettings settings, Region region, MeterRegistry registry) {
+    this(vertx, sts, settings, region, registry, Ticker.systemTicker(), Clock.systemUTC());
+  }
+
+  /** With a cache ticker and a clock for expirations: tests move time with these. */
+  StsCredentialsProvider(Vertx vertx, StsAsyncClient sts, AwsSettings settings, Region region,
+      MeterRegistry registry, Ticker ticker, Clock clock) {
     this.vertx = vertx;
+    this.clock = clock;
     this.sts = sts;
     this.settings = settings;
     this.region = region;
@@ -108,6 +118,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     this.cache = Caffeine.newBuilder()
         .maximumSize(settings.credentialCacheSize())
         .refreshAfterWrite(refreshAfter)
+        .ticker(ticker)
         .expireAfter(new UntilExpiration())
         .buildAsync(new Loader());
   }
@@ -163,7 +174,13 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     }
     String sourceIdentity = SourceIdentity.of(caller.subject());
     List<Tag> tags = sessionTags.of(caller.claims());
-    String policy = SessionPolicy.of(endpointArn, action);
+    String policy;
+    try {
+      policy = SessionPolicy.of(endpointArn, action);
+    } catch (IllegalStateException e) {
+      LOG.warn("endpoint {}: {}", endpoint.name(), e.getMessage());
+      throw unavailable(endpoint.name()).withAuditReason("sts:policy_too_large");
+    }
     return new Key(roleArn, endpointArn, SessionPolicy.iamAction(action), policy, sourceIdentity, tags);
   }
 
@@ -285,10 +302,11 @@ public final class StsCredentialsProvider implements CredentialsProvider {
   }
 
   /** Expires each session one minute before STS's expiration. */
-  private static final class UntilExpiration implements Expiry<Key, ScopedCredentials> {
-    private static long nanosLeft(ScopedCredentials v) {
-      Instant end = v.expiration() == null ? Instant.now() : v.expiration().minus(EXPIRY_MARGIN);
-      return Math.max(0, Duration.between(Instant.now(), end).toNanos());
+  private final class UntilExpiration implements Expiry<Key, ScopedCredentials> {
+    private long nanosLeft(ScopedCredentials v) {
+      Instant now = clock.instant();
+      Instant end = v.expiration() == null ? now : v.expiration().minus(EXPIRY_MARGIN);
+      return Math.max(0, Duration.between(now, end).toNanos());
     }
 
     @Override

@@ -2,9 +2,6 @@ package io.sagegate.gateway;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sagegate.audit.AuditSink;
-import io.sagegate.aws.AwsClients;
-import io.sagegate.aws.SageMakerBackendFactory;
-import io.sagegate.aws.StsCredentialsProvider;
 import io.sagegate.auth.JwtAuthenticator;
 import io.sagegate.authz.PolicyEngine;
 import io.sagegate.backend.BackendFactory;
@@ -18,6 +15,7 @@ import io.sagegate.demo.DemoModelServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
+import io.sagegate.aws.AwsPath;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -30,16 +28,13 @@ public final class GatewayAssembly {
   private final Gateway gateway;
   private final JwtAuthenticator authenticator;
   private final DemoModelServer demo;
-  private final AwsClients aws;
-  private final SageMakerBackendFactory sagemaker;
+  private final AwsPath aws;
 
-  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo,
-      AwsClients aws, SageMakerBackendFactory sagemaker) {
+  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo, AwsPath aws) {
     this.gateway = gateway;
     this.authenticator = authenticator;
     this.demo = demo;
     this.aws = aws;
-    this.sagemaker = sagemaker;
   }
 
   public static Future<GatewayAssembly> start(
@@ -65,30 +60,21 @@ public final class GatewayAssembly {
               BackendConfig.CONTAINER, containers,
               BackendConfig.DEMO, containers));
           Map<String, CredentialsProvider> providers = new HashMap<>();
-          // The AWS path (STS + SageMaker Runtime) is built only when an endpoint uses it, so
-          // container-only gateways never look for AWS credentials.
-          boolean needsAws = config.endpoints().stream()
-              .anyMatch(e -> e.backend().type().equals(BackendConfig.SAGEMAKER));
-          AwsClients aws = needsAws ? AwsClients.create(config.aws()) : null;
-          SageMakerBackendFactory sagemaker = null;
+          // The AWS path (the gateway's own AWS clients, STS, SageMaker Runtime) is built only
+          // when an endpoint needs it, so the local default runs with no AWS account at all.
+          AwsPath aws = AwsPath.needed(config) ? AwsPath.create(vertx, config, registry) : null;
           if (aws != null) {
-            sagemaker = SageMakerBackendFactory.create(vertx, aws);
-            factories.put(BackendConfig.SAGEMAKER, sagemaker);
-            providers.put(BackendConfig.SAGEMAKER,
-                StsCredentialsProvider.create(vertx, aws, config.aws(), registry));
+            factories.put(BackendConfig.SAGEMAKER, aws.backends());
+            providers.put(BackendConfig.SAGEMAKER, aws.credentials());
           }
-          SageMakerBackendFactory sagemakerFactory = sagemaker;
           BackendFactory backends = Backends.byType(factories);
           CredentialsProvider credentials = new CredentialsByBackend(providers);
           Gateway.Components components = new Gateway.Components(
               authenticator, rules -> new PolicyEngine(rules)::decide, backends, credentials, audit, registry);
           return Gateway.start(vertx, config, components)
-              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, aws, sagemakerFactory))
+              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, aws))
               .onFailure(err -> {
                 authenticator.close();
-                if (sagemakerFactory != null) {
-                  sagemakerFactory.close();
-                }
                 if (aws != null) {
                   aws.close();
                 }
@@ -106,9 +92,6 @@ public final class GatewayAssembly {
   public Future<Void> close() {
     return gateway.close().eventually(() -> {
       authenticator.close();
-      if (sagemaker != null) {
-        sagemaker.close();
-      }
       if (aws != null) {
         aws.close();
       }

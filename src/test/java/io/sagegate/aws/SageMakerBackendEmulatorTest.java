@@ -237,6 +237,25 @@ class SageMakerBackendEmulatorTest {
   }
 
   @Test
+  void stsRefusalOtherThanAccessDeniedIs503WithTheCodeOnlyInTheAuditReason() throws Exception {
+    // Two hours asked, the role allows one: STS answers ValidationError.
+    AwsSettings tooLong = new AwsSettings(emulator.region(), null, emulator.uri().toString(), null, EXTERNAL_ID,
+        Duration.ofHours(2), null, null, false, 10, null);
+    try (AwsClients c = AwsClients.create(tooLong,
+        StaticCredentialsProvider.create(AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))) {
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      StsCredentialsProvider p = StsCredentialsProvider.create(vertx, c, tooLong, registry);
+      GatewayException e = assertThrows(GatewayException.class,
+          () -> await(p.credentialsFor(caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null))));
+      assertEquals(503, e.status());
+      assertEquals("ServiceUnavailable", e.errorType());
+      assertEquals("sts:ValidationError", e.auditReason());
+      assertEquals("Could not obtain credentials for endpoint x-ep", e.getMessage());
+      assertEquals(1.0, registry.get("sagegate.sts.errors").tag("code", "other").counter().count());
+    }
+  }
+
+  @Test
   void modelErrorKeepsSageMakersFields() throws Exception {
     emulator.endpoint("model-err", Behaviour.MODEL_ERROR).modelError(400, "bad input row 3");
     GatewayException e = assertThrows(GatewayException.class,

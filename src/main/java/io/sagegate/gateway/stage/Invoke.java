@@ -34,7 +34,8 @@ public final class Invoke implements Handler<RoutingContext> {
         RequestKeys.CALLER.get(ctx),
         RequestKeys.HEADERS.get(ctx),
         RequestKeys.BODY.get(ctx),
-        RequestKeys.CREDENTIALS.get(ctx));
+        RequestKeys.CREDENTIALS.get(ctx),
+        RequestKeys.DECISION.get(ctx));
     audit.backendStarted();
     Future<BackendResponse> call = switch (invocation.action()) {
       case INVOKE -> backend.invoke(invocation);

@@ -1,0 +1,209 @@
+package io.sagegate.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sagegate.auth.DevIssuer;
+import io.sagegate.aws.eventstream.EventStreamParser;
+import io.sagegate.config.ConfigLoader;
+import io.sagegate.testsupport.HttpCalls;
+import io.sagegate.testsupport.RecordingAuditSink;
+import io.sagegate.testsupport.aws.SageMakerEmulator;
+import io.sagegate.testsupport.aws.SageMakerEmulator.Behaviour;
+import io.sagegate.testsupport.aws.SageMakerEmulator.RecordedRequest;
+import io.sagegate.testsupport.aws.SageMakerEmulator.Role;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole gateway on the AWS path: a caller's token, the gateway's rules, an STS AssumeRole
+ * per caller and a signed SageMaker Runtime call, against the emulator (which checks SigV4 and
+ * evaluates the session policy, as IAM does). The gateway's own credentials come from the
+ * default chain (system properties here), as they would from IRSA or an instance role.
+ */
+class AwsGatewayIntegrationTest {
+
+  private static final String KEY = "AKIAGATEWAYTEST00001";
+  private static final String SECRET = "gateway-secret";
+  private static final String EXTERNAL_ID = "sagegate-ext-7";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir static Path keys;
+  private static Vertx vertx;
+  private static SageMakerEmulator aws;
+  private static GatewayAssembly assembly;
+  private static RecordingAuditSink audit;
+  private static DevIssuer issuer;
+
+  @BeforeAll
+  static void start() throws Exception {
+    System.setProperty("aws.accessKeyId", KEY);
+    System.setProperty("aws.secretAccessKey", SECRET);
+    vertx = Vertx.vertx();
+    aws = SageMakerEmulator.start(vertx).await();
+    aws.addCredentials(KEY, SECRET);
+    // The scorer role may invoke only the scorer endpoint, so IAM refuses anything else even
+    // where a (mis)configured rule allows it.
+    aws.addRole(Role.allowing(aws.roleArn("scorer-invoke"), KEY, EXTERNAL_ID,
+        List.of("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"),
+        List.of(aws.endpointArn("scorer"))));
+    aws.addRole(Role.allowing(aws.roleArn("other-external-id"), KEY, "someone-else",
+        List.of("sagemaker:InvokeEndpoint"), List.of("*")));
+    String yaml = """
+        server: {port: 0, managementPort: 0}
+        auth: {devIssuer: true}
+        aws:
+          region: %1$s
+          accountId: "%2$s"
+          stsEndpoint: %3$s
+          sagemakerRuntimeEndpoint: %3$s
+          externalId: %4$s
+          sessionTags: {team: team}
+        endpoints:
+          - name: Scorer
+            tags: {env: prod}
+            backend: {type: sagemaker, roleArn: "%5$s", timeout: 5s}
+          - name: unlisted-in-iam
+            tags: {env: prod}
+            backend: {type: sagemaker, roleArn: "%5$s", timeout: 5s}
+          - name: wrong-external-id
+            backend: {type: sagemaker, roleArn: "%6$s", timeout: 5s}
+        rules:
+          - id: risk-team
+            effect: allow
+            principal: {groups: [risk]}
+        """.formatted(aws.region(), aws.accountId(), aws.uri(), EXTERNAL_ID,
+        aws.roleArn("scorer-invoke"), aws.roleArn("other-external-id"));
+    issuer = DevIssuer.loadOrCreate(keys);
+    audit = new RecordingAuditSink();
+    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "aws-gateway.yaml"),
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await();
+  }
+
+  @AfterAll
+  static void stop() {
+    assembly.close().await();
+    aws.stop().await();
+    vertx.close().await();
+    System.clearProperty("aws.accessKeyId");
+    System.clearProperty("aws.secretAccessKey");
+  }
+
+  @BeforeEach
+  void resetEmulator() {
+    aws.reset();
+  }
+
+  private static String token(String subject) {
+    return issuer.mint(subject, List.of("risk"), List.of(), null, Duration.ofMinutes(10), Map.of("team", "fraud"));
+  }
+
+  private static HttpResponse<String> invoke(String endpoint, String subject) {
+    return HttpCalls.send(HttpCalls.post(assembly.gateway().port(), "/endpoints/" + endpoint + "/invocations",
+        token(subject), "{\"features\":[1,2,3]}"));
+  }
+
+  private static JsonNode auditOf(HttpResponse<?> response) {
+    String id = response.headers().firstValue("x-amzn-RequestId").orElseThrow();
+    JsonNode record = audit.await(id);
+    assertEquals(1, audit.count(id));
+    return record;
+  }
+
+  @Test
+  void callRunsUnderAScopedSessionNamingTheCaller() throws Exception {
+    aws.endpoint("scorer").variant("blue");
+    HttpResponse<String> response = invoke("Scorer", "alice@example.com");
+    assertEquals(200, response.statusCode(), response.body());
+    assertEquals("blue", response.headers().firstValue("X-Amzn-Invoked-Production-Variant").orElse(null));
+
+    RecordedRequest assume = aws.requests(SageMakerEmulator.ASSUME_ROLE).get(0);
+    assertEquals(EXTERNAL_ID, assume.params().get("ExternalId"));
+    assertEquals("alice@example.com", assume.params().get("SourceIdentity"));
+    RecordedRequest call = aws.requests(SageMakerEmulator.INVOKE).get(0);
+    assertEquals("alice@example.com", call.sourceIdentity());
+    assertEquals("fraud", call.sessionTags().get("team"));
+    JsonNode policy = JSON.readTree(call.sessionPolicy());
+    String statements = policy.path("Statement").toString();
+    assertTrue(statements.contains(aws.endpointArn("scorer")), statements);
+    assertFalse(statements.contains("*"), "the session policy names the one endpoint: " + statements);
+    assertEquals("{\"features\":[1,2,3]}", call.bodyText());
+    assertTrue(call.header("Authorization").startsWith("AWS4-HMAC-SHA256"),
+        "AWS gets a SigV4 signature, never the caller's bearer token");
+
+    JsonNode record = auditOf(response);
+    assertEquals(aws.roleArn("scorer-invoke"), record.path("roleArn").asText());
+    assertEquals("alice@example.com", record.path("sourceIdentity").asText());
+    assertFalse(record.path("sessionName").asText().isEmpty());
+    assertFalse(record.path("upstreamRequestId").asText().isEmpty());
+    assertEquals("blue", record.path("invokedVariant").asText());
+  }
+
+  @Test
+  void iamEnforcesTheDecisionASecondTime() throws Exception {
+    // The rule allows every endpoint to the risk group; the invoke role's IAM policy does not.
+    aws.endpoint("unlisted-in-iam");
+    HttpResponse<String> response = invoke("unlisted-in-iam", "bob");
+    assertEquals(403, response.statusCode(), response.body());
+    assertEquals("AccessDeniedException", response.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    JsonNode record = auditOf(response);
+    assertEquals("allow", record.path("decision").asText(), "the gateway allowed; IAM refused");
+    assertFalse(response.body().contains("no session policy"), "AWS's text stays out of the answer");
+  }
+
+  @Test
+  void wrongExternalIdIsRefusedAndExplainedInTheAudit() throws Exception {
+    HttpResponse<String> response = invoke("wrong-external-id", "carol");
+    assertEquals(403, response.statusCode(), response.body());
+    JsonNode record = auditOf(response);
+    assertTrue(record.path("errorReason").asText().startsWith("sts:"), record.toString());
+    assertEquals(0, aws.requests(SageMakerEmulator.INVOKE).size(), "no SageMaker call without credentials");
+  }
+
+  @Test
+  void modelErrorsKeepSageMakersShape() throws Exception {
+    aws.endpoint("scorer", Behaviour.MODEL_ERROR).modelError(422, "bad features");
+    HttpResponse<String> response = invoke("scorer", "dave");
+    assertEquals(424, response.statusCode());
+    JsonNode body = JSON.readTree(response.body());
+    assertEquals("ModelError", body.path("__type").asText());
+    assertEquals(422, body.path("OriginalStatusCode").asInt());
+  }
+
+  @Test
+  void responseStreamArrivesAsEventStreamFrames() throws Exception {
+    aws.endpoint("scorer").streamTextParts("alpha ", "beta ", "gamma");
+    HttpResponse<byte[]> response = HttpCalls.client().send(HttpCalls.post(assembly.gateway().port(),
+            "/endpoints/scorer/invocations-response-stream", token("erin"), "{}").build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(200, response.statusCode());
+    assertEquals("application/vnd.amazon.eventstream",
+        response.headers().firstValue("Content-Type").orElse(null));
+    List<String> parts = new ArrayList<>();
+    EventStreamParser parser = new EventStreamParser(frame -> {
+      if (frame.isPayloadPart()) {
+        parts.add(frame.payloadText());
+      }
+    });
+    parser.feed(Buffer.buffer(response.body()));
+    parser.end();
+    assertEquals(List.of("alpha ", "beta ", "gamma"), parts);
+    assertEquals("invoke-stream", auditOf(response).path("action").asText());
+  }
+}
