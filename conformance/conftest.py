@@ -3,6 +3,7 @@ all real processes on free ports, stopped at the end of the session. Their outpu
 temporary folder and printed when a test fails."""
 
 import json
+import signal
 import sys
 import urllib.request
 from pathlib import Path
@@ -30,6 +31,10 @@ STREAM_PARTS = ['{"token":"Hel', 'lo"}\n', '{"token":" world"}\n', '{"token":"!"
 
 _children = []
 _log_dir = None
+
+# SIGTERM (e.g. run.sh's timeout) interrupts like Ctrl-C, so pytest still tears the session's
+# fixtures down and the child processes are stopped.
+signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _emulator_scenario():

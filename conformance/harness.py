@@ -24,6 +24,18 @@ class HarnessError(RuntimeError):
     pass
 
 
+def _die_with_parent():
+    """In the child before exec (Linux): SIGTERM when the process that started it dies, so a
+    killed test run (timeout, SIGKILL) never leaves moto, the emulator or a gateway behind."""
+    try:
+        import ctypes
+        import signal as _signal
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, int(_signal.SIGTERM))
+    except (OSError, AttributeError):
+        pass  # not Linux: the session-end cleanup still stops the children
+
+
 class Child:
     """A child process whose stdout and stderr are each pumped to a log file by a thread; each
     line is also offered to an optional callback (readiness lines, audit records)."""
@@ -37,7 +49,7 @@ class Child:
         full_env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            env=full_env, cwd=str(ROOT))
+            env=full_env, cwd=str(ROOT), preexec_fn=_die_with_parent)
         self._threads = [
             self._pump(self.proc.stdout, self.stdout_path, on_stdout),
             self._pump(self.proc.stderr, self.stderr_path, on_stderr),

@@ -28,7 +28,7 @@ mvn -o -q dependency:build-classpath -Dmdep.outputFile=target/conformance-classp
   || fail "could not resolve the test classpath for the emulator"
 
 status=0
-timeout 900 python3 -m pytest -q -p no:cacheprovider conformance "$@" || status=$?
+timeout -k 30 900 python3 -m pytest -q -p no:cacheprovider conformance "$@" || status=$?
 case "$status" in
   0) echo "conformance: passed" ;;
   5) fail "pytest collected no tests (exit 5)" ;;
