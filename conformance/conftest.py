@@ -61,6 +61,8 @@ def _emulator_scenario():
              "modelError": {"originalStatusCode": 422, "originalMessage": '{"error":"bad input"}'}},
             {"name": "emu-unavailable", "behaviour": "SERVICE_UNAVAILABLE"},
             {"name": "emu-not-ready", "behaviour": "MODEL_NOT_READY"},
+            {"name": "emu-internal", "behaviour": "INTERNAL_FAILURE"},
+            {"name": "emu-garbage", "behaviour": "GARBAGE"},
             {"name": "emu-async", "behaviour": "OK"},
             {"name": "emu-wrong-external-id", "behaviour": "OK"},
         ],

@@ -196,3 +196,28 @@ def test_async_outside_prefix_never_reaches_the_emulator(emulator, emu_gateway, 
     assert _error(e)["ResponseMetadata"]["HTTPStatusCode"] == 403
     after = len([q for q in emulator_requests(emulator) if q["operation"] == "InvokeEndpointAsync"])
     assert after == before
+
+
+def test_internal_failure(emu_gateway, client, tokens):
+    c = client(emu_gateway, tokens["alice"])
+
+    with pytest.raises(ClientError) as e:
+        c.invoke_endpoint(EndpointName="emu-internal", Body=b"{}")
+
+    assert _error(e)["Error"]["Code"] == "InternalFailure"
+    assert _error(e)["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+
+def test_junk_instead_of_an_event_stream_becomes_internal_stream_failure(
+        emu_gateway, client, tokens):
+    c = client(emu_gateway, tokens["alice"])
+    r = c.invoke_endpoint_with_response_stream(EndpointName="emu-garbage", Body=b"{}")
+
+    received = []
+    with pytest.raises(EventStreamError) as e:
+        for event in r["Body"]:
+            received.append(event)
+
+    # The junk is never relayed as a payload part; the client gets SageMaker's own stream error.
+    assert received == []
+    assert e.value.response["Error"]["Code"] == "InternalStreamFailure"
