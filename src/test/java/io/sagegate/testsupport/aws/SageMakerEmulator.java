@@ -425,10 +425,16 @@ public final class SageMakerEmulator implements AutoCloseable {
   /** Starts with a given clock (signature skew and session expiry), region and account. */
   public static Future<SageMakerEmulator> start(Vertx vertx, Clock clock, String region,
       String accountId) {
+    return start(vertx, clock, region, accountId, 0);
+  }
+
+  /** As {@link #start(Vertx, Clock, String, String)} on a given port (0: a free one). */
+  public static Future<SageMakerEmulator> start(Vertx vertx, Clock clock, String region,
+      String accountId, int port) {
     SageMakerEmulator emulator = new SageMakerEmulator(vertx, clock, region, accountId);
     return vertx.createHttpServer()
         .requestHandler(emulator::handle)
-        .listen(0, "127.0.0.1")
+        .listen(port, "127.0.0.1")
         .map(s -> {
           emulator.server = s;
           return emulator;
