@@ -63,6 +63,18 @@ public final class StsCredentialsProvider implements CredentialsProvider {
   public static final Duration EXPIRY_MARGIN = Duration.ofMinutes(1);
 
   private static final Logger LOG = LoggerFactory.getLogger(StsCredentialsProvider.class);
+  /**
+   * Caffeine logs every failed asynchronous load with a stack trace (through JUL, at WARNING);
+   * this class already logs one line that tells the operator what to fix, so Caffeine's copy is
+   * kept to SEVERE. Held in a field: JUL keeps loggers only weakly.
+   */
+  private static final java.util.logging.Logger CAFFEINE_LOG = quietCaffeine();
+
+  private static java.util.logging.Logger quietCaffeine() {
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger("com.github.benmanes.caffeine");
+    logger.setLevel(java.util.logging.Level.SEVERE);
+    return logger;
+  }
   private static final List<String> ERROR_CODES =
       List.of("AccessDenied", "PackedPolicyTooLarge", "MalformedPolicyDocument", "RegionDisabled", "Throttling", "other");
 
