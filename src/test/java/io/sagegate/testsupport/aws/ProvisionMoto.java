@@ -1,23 +1,16 @@
 package io.sagegate.testsupport.aws;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /**
- * A real moto_server (moto 5.2.1, python3) on a free port, for the provisioning tests: started as
- * a process, ready when it logs that it is running (read from its output, bounded), killed on
- * close. One per test class. Moto's default account is {@value #ACCOUNT}.
+ * A real moto_server (moto 5.2.1, python3) on a free port, for the provisioning tests, with the
+ * helpers they need (S3 objects, IAM calls before enforcement); the process itself is run by
+ * {@link MotoServer}. One per test class. Moto's default account is {@value #ACCOUNT}.
  */
 public final class ProvisionMoto implements AutoCloseable {
 
@@ -26,48 +19,18 @@ public final class ProvisionMoto implements AutoCloseable {
   public static final StaticCredentialsProvider CREDENTIALS =
       StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing"));
 
-  private final Process process;
+  private final MotoServer moto;
   private final URI endpoint;
   private final HttpClient http = HttpClient.newHttpClient();
 
-  private ProvisionMoto(Process process, URI endpoint) {
-    this.process = process;
-    this.endpoint = endpoint;
+  private ProvisionMoto(MotoServer moto) {
+    this.moto = moto;
+    this.endpoint = URI.create(moto.url());
   }
 
+  /** Starts moto through {@link MotoServer}, the one place that runs the process. */
   public static ProvisionMoto start() throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    Process p = new ProcessBuilder("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String.valueOf(port))
-        .redirectErrorStream(true)
-        .start();
-    CompletableFuture<Void> ready = new CompletableFuture<>();
-    String marker = "Running on http://127.0.0.1:" + port;
-    Thread reader = new Thread(() -> {
-      // Keeps draining moto's log after start-up, or moto blocks on a full pipe.
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          if (!ready.isDone() && line.contains(marker)) {
-            ready.complete(null);
-          }
-        }
-        ready.completeExceptionally(new IllegalStateException("moto_server exited before it was ready"));
-      } catch (IOException e) {
-        ready.completeExceptionally(e);
-      }
-    }, "moto-log-" + port);
-    reader.setDaemon(true);
-    reader.start();
-    try {
-      ready.get(60, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      p.destroyForcibly();
-      throw new IllegalStateException("moto_server did not start on port " + port, e);
-    }
-    return new ProvisionMoto(p, URI.create("http://127.0.0.1:" + port));
+    return new ProvisionMoto(MotoServer.start());
   }
 
   public URI endpoint() {
@@ -76,7 +39,7 @@ public final class ProvisionMoto implements AutoCloseable {
 
   /** From now on every request must be signed by an IAM identity whose policies allow it. */
   public void enforceIam() throws Exception {
-    send("POST", "/moto-api/reset-auth", "0", "text/plain");
+    moto.resetAuth(0);
   }
 
   /** Seeds the next InvokeEndpoint result(s). */
@@ -111,7 +74,7 @@ public final class ProvisionMoto implements AutoCloseable {
 
   /** Turns IAM enforcement off again (for clean-up). */
   public void relaxIam() throws Exception {
-    send("POST", "/moto-api/reset-auth", "1000000", "text/plain");
+    moto.resetAuth(1_000_000);
   }
 
   public String get(String path) throws Exception {
@@ -136,10 +99,7 @@ public final class ProvisionMoto implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    process.destroy();
-    if (!process.waitFor(10, TimeUnit.SECONDS)) {
-      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    }
+  public void close() {
+    moto.close();
   }
 }
