@@ -66,6 +66,25 @@ public final class Gateway {
     this.components = components;
     this.metrics = new GatewayMetrics(components.registry());
     state.set(GatewayState.build(config, components.authorizers(), components.backends(), null));
+    registerHealthGauges(config);
+  }
+
+  /**
+   * {@code sagegate_backend_healthy{endpoint}}: 1 while the endpoint's backend passes its health
+   * check ({@code /ping} for containers), 0 when it fails; NaN once the endpoint is removed.
+   */
+  private void registerHealthGauges(GatewayConfig config) {
+    for (var endpoint : config.endpoints()) {
+      String key = GatewayConfig.key(endpoint.name());
+      io.micrometer.core.instrument.Gauge.builder("sagegate.backend.healthy", state, s -> {
+            Backend backend = s.get().backends().get(key);
+            return backend == null ? Double.NaN : backend.healthy() ? 1 : 0;
+          })
+          .description("Whether the endpoint's backend passes its health check")
+          .tag("endpoint", endpoint.name())
+          .strongReference(true)
+          .register(components.registry());
+    }
   }
 
   /** Starts both servers; the future completes once both listen. */
@@ -175,6 +194,7 @@ public final class Gateway {
     GatewayState previous = state.get();
     GatewayState next = GatewayState.build(config, components.authorizers(), components.backends(), previous);
     state.set(next);
+    registerHealthGauges(config);
     for (Backend retired : next.retiredSince(previous)) {
       retired.close();
     }

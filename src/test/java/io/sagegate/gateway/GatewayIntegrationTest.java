@@ -449,6 +449,7 @@ class GatewayIntegrationTest {
         metrics.body());
     assertTrue(metrics.body().contains("sagegate_request_duration_seconds_bucket"));
     assertTrue(metrics.body().contains("sagegate_requests_in_flight"));
+    assertTrue(metrics.body().contains("sagegate_backend_healthy{endpoint=\"sentiment-test\"}"), metrics.body());
     assertFalse(metrics.body().contains("alice"), "the subject is never a label");
   }
 
