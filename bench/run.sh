@@ -2,7 +2,7 @@
 # sagegate bench: the demo model called directly, through nginx (proxy_pass, upstream keep-alive)
 # and through sagegate (token check and rules on), in one run, on this machine.
 #
-#   bench/run.sh                         # full run (about 8 minutes)
+#   bench/run.sh                         # full run (about 4 minutes)
 #   DURATION=5s WARMUP=3s bench/run.sh   # quick run
 #
 # Each proxy under test is pinned to core 1 (nginx: one worker; java: -XX:ActiveProcessorCount=1);
@@ -11,7 +11,8 @@
 #
 # Environment (all optional):
 #   DURATION=20s        length of each measured wrk run (max throughput and half load)
-#   WARMUP=15s          wrk load on each target before measuring it (JIT warm-up)
+#   WARMUP=30s          wrk load on each target before measuring it (JIT warm-up; a one-core JVM
+#                       needs more than 15 s: its first 20 s run at max load had a p99 near 1 s)
 #   CONNECTIONS=64      wrk connections (-c), one wrk thread (-t1)
 #   HALF=0.5            fraction of nginx's max rps used for the fixed-rate runs
 #   DEMO_PORT=18081 NGINX_PORT=18082 GATEWAY_PORT=18083 MANAGEMENT_PORT=18084
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 DURATION=${DURATION:-20s}
-WARMUP=${WARMUP:-15s}
+WARMUP=${WARMUP:-30s}
 CONNECTIONS=${CONNECTIONS:-64}
 HALF=${HALF:-0.5}
 DEMO_PORT=${DEMO_PORT:-18081}
