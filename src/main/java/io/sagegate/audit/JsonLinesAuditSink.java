@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.sagegate.config.AuditSettings;
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,12 +23,22 @@ import org.slf4j.LoggerFactory;
  * Writes audit records as JSON lines (stdout or a file) from one writer thread, so the event
  * loop never waits on a terminal or a disk. Nothing is dropped: when the queue is full the
  * caller writes the record itself (slower, but the record is not lost).
+ *
+ * <p>The writer works in batches: it writes every queued record into a buffer, flushes once, then
+ * rests {@value #LINGER_MS} ms before looking again. Under load that is one write system call per
+ * batch instead of two per record, and the event loop does not wake the writer thread for every
+ * record (a waiting writer costs a futex wake-up and a context switch per request, on the same
+ * core; measured with bench/run.sh). A record reaches the output at most about
+ * {@value #LINGER_MS} ms later than it would otherwise.
  */
 public final class JsonLinesAuditSink implements AuditSink {
 
   private static final Logger LOG = LoggerFactory.getLogger(JsonLinesAuditSink.class);
   private static final JsonFactory JSON = new JsonFactory();
   private static final byte[] NEWLINE = {'\n'};
+  /** How long the writer rests after a batch, so the next batch can gather. */
+  static final long LINGER_MS = 5;
+  private static final int BUFFER_BYTES = 64 * 1024;
 
   private final OutputStream out;
   private final BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(65_536);
@@ -34,7 +46,7 @@ public final class JsonLinesAuditSink implements AuditSink {
   private volatile boolean closed;
 
   public JsonLinesAuditSink(OutputStream out) {
-    this.out = out;
+    this.out = new BufferedOutputStream(out, BUFFER_BYTES);
     this.writer = new Thread(this::drain, "sagegate-audit");
     this.writer.setDaemon(true);
     this.writer.start();
@@ -133,6 +145,10 @@ public final class JsonLinesAuditSink implements AuditSink {
             writeLine(next);
           }
           flush();
+        }
+        if (!closed) {
+          // Rest while the next batch gathers: offer() then finds no waiting writer to signal.
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(LINGER_MS));
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
