@@ -41,7 +41,7 @@ public final class JsonLinesAuditSink implements AuditSink {
   private static final int BUFFER_BYTES = 64 * 1024;
 
   private final OutputStream out;
-  private final BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(65_536);
+  private final BlockingQueue<AuditRecord> queue = new ArrayBlockingQueue<>(65_536);
   private final Thread writer;
   private volatile boolean closed;
 
@@ -69,10 +69,11 @@ public final class JsonLinesAuditSink implements AuditSink {
 
   @Override
   public void write(AuditRecord record) {
-    byte[] line = toJson(record);
-    if (closed || !queue.offer(line)) {
+    // The record is handed over as it is and encoded on the writer thread, off the event loop;
+    // the request is over, so nothing changes it any more.
+    if (closed || !queue.offer(record)) {
       synchronized (out) {
-        writeLine(line);
+        writeLine(toJson(record));
         flush();
       }
     }
@@ -134,15 +135,15 @@ public final class JsonLinesAuditSink implements AuditSink {
   private void drain() {
     while (!closed || !queue.isEmpty()) {
       try {
-        byte[] line = queue.poll(200, TimeUnit.MILLISECONDS);
-        if (line == null) {
+        AuditRecord record = queue.poll(200, TimeUnit.MILLISECONDS);
+        if (record == null) {
           continue;
         }
         synchronized (out) {
-          writeLine(line);
-          byte[] next;
+          writeLine(toJson(record));
+          AuditRecord next;
           while ((next = queue.poll()) != null) {
-            writeLine(next);
+            writeLine(toJson(next));
           }
           flush();
         }
@@ -183,9 +184,9 @@ public final class JsonLinesAuditSink implements AuditSink {
       Thread.currentThread().interrupt();
     }
     synchronized (out) {
-      byte[] next;
+      AuditRecord next;
       while ((next = queue.poll()) != null) {
-        writeLine(next);
+        writeLine(toJson(next));
       }
       flush();
     }
