@@ -61,7 +61,10 @@ public final class ServeCommand implements Callable<Integer> {
       return 1;
     }
     cfg = withPorts(cfg);
-    Vertx vertx = Vertx.vertx();
+    // One event loop per traffic listener (server.eventLoops, default one per core); Vert.x's
+    // default of two per core only adds switching for a proxy that never blocks.
+    Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions()
+        .setEventLoopPoolSize(cfg.server().effectiveEventLoops()));
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new JvmMemoryMetrics().bindTo(registry);
     new JvmGcMetrics().bindTo(registry);

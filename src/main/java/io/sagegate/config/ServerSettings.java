@@ -4,7 +4,8 @@ import java.time.Duration;
 
 /**
  * Listener and request limits. Defaults: traffic on 8080, management on 9464, a 6 MiB body limit
- * (SageMaker's), 16 KiB of request headers.
+ * (SageMaker's), 16 KiB of request headers, and one event loop (with its own traffic listener)
+ * per available core ({@code eventLoops: 0}).
  */
 public record ServerSettings(
     String host,
@@ -12,7 +13,8 @@ public record ServerSettings(
     int managementPort,
     long maxBodyBytes,
     int maxHeaderBytes,
-    Duration idleTimeout) {
+    Duration idleTimeout,
+    int eventLoops) {
 
   public static final long SAGEMAKER_MAX_BODY_BYTES = 6L * 1024 * 1024;
 
@@ -21,6 +23,9 @@ public record ServerSettings(
     maxBodyBytes = maxBodyBytes <= 0 ? SAGEMAKER_MAX_BODY_BYTES : maxBodyBytes;
     maxHeaderBytes = maxHeaderBytes <= 0 ? 16 * 1024 : maxHeaderBytes;
     idleTimeout = idleTimeout == null ? Duration.ofSeconds(120) : idleTimeout;
+    if (eventLoops < 0) {
+      throw new IllegalArgumentException("server.eventLoops: " + eventLoops + " must be 0 (one per core) or more");
+    }
     requirePort("server.port", port);
     requirePort("server.managementPort", managementPort);
   }
@@ -32,10 +37,15 @@ public record ServerSettings(
   }
 
   public static ServerSettings defaults() {
-    return new ServerSettings(null, 8080, 9464, 0, 0, null);
+    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0);
+  }
+
+  /** The number of event loops and traffic listeners: {@code eventLoops}, or one per core. */
+  public int effectiveEventLoops() {
+    return eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();
   }
 
   public ServerSettings withPorts(int port, int managementPort) {
-    return new ServerSettings(host, port, managementPort, maxBodyBytes, maxHeaderBytes, idleTimeout);
+    return new ServerSettings(host, port, managementPort, maxBodyBytes, maxHeaderBytes, idleTimeout, eventLoops);
   }
 }

@@ -58,7 +58,8 @@ public final class Gateway {
   private final Components components;
   private final GatewayMetrics metrics;
   private final AtomicReference<GatewayState> state = new AtomicReference<>();
-  private HttpServer traffic;
+  private final List<HttpServer> traffic = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private volatile String trafficDeployment;
   private HttpServer management;
 
   private Gateway(Vertx vertx, GatewayConfig config, Components components) {
@@ -124,6 +125,10 @@ public final class Gateway {
   }
 
   private Future<Void> listen(ServerSettings server) {
+    // One traffic listener per event loop, as instances of one deployment: a server created
+    // outside a verticle would serve every connection on a single loop, whatever the number of
+    // cores. Instances of one deployment share their port (port 0 too), and Vert.x spreads
+    // connections over them.
     HttpServerOptions options = new HttpServerOptions()
         .setHost(server.host())
         .setPort(server.port())
@@ -131,25 +136,30 @@ public final class Gateway {
         .setMaxInitialLineLength(8192)
         .setIdleTimeout((int) server.idleTimeout().toSeconds())
         .setCompressionSupported(false);
-    Future<HttpServer> trafficFuture = vertx.createHttpServer(options)
-        .invalidRequestHandler(this::invalidRequest)
-        .requestHandler(pipeline(server))
-        .listen();
-    Future<HttpServer> managementFuture = vertx.createHttpServer(new HttpServerOptions()
-            .setHost(server.host()).setPort(server.managementPort()))
-        .requestHandler(new ManagementRoutes(vertx, components.registry(), this::ready).router())
-        .listen();
-    return Future.all(trafficFuture, managementFuture).onSuccess(v -> {
-      traffic = trafficFuture.result();
-      management = managementFuture.result();
-    }).onFailure(err -> {
-      if (trafficFuture.succeeded()) {
-        trafficFuture.result().close();
+    Future<String> trafficFuture = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
+      @Override
+      public Future<?> start() {
+        return vertx.createHttpServer(options)
+            .invalidRequestHandler(Gateway.this::invalidRequest)
+            .requestHandler(pipeline(server))
+            .listen()
+            .onSuccess(traffic::add);
       }
-      if (managementFuture.succeeded()) {
-        managementFuture.result().close();
-      }
-    }).mapEmpty();
+    }, new io.vertx.core.DeploymentOptions().setInstances(server.effectiveEventLoops()));
+    Future<HttpServer> managementFuture = trafficFuture.compose(id -> {
+      trafficDeployment = id;
+      return vertx.createHttpServer(new HttpServerOptions()
+              .setHost(server.host()).setPort(server.managementPort()))
+          .requestHandler(new ManagementRoutes(vertx, components.registry(), this::ready).router())
+          .listen();
+    });
+    return managementFuture.onSuccess(m -> management = m)
+        .onFailure(err -> {
+          if (trafficDeployment != null) {
+            vertx.undeploy(trafficDeployment);
+          }
+        })
+        .mapEmpty();
   }
 
   /**
@@ -206,7 +216,7 @@ public final class Gateway {
   }
 
   public int port() {
-    return traffic.actualPort();
+    return traffic.get(0).actualPort();
   }
 
   public int managementPort() {
@@ -215,9 +225,15 @@ public final class Gateway {
 
   public Future<Void> close() {
     GatewayState current = state.get();
-    Future<Void> servers = Future.all(
-        traffic == null ? Future.succeededFuture() : traffic.close(),
-        management == null ? Future.succeededFuture() : management.close()).mapEmpty();
+    // Undeploying the listeners' verticles closes their servers.
+    List<Future<Void>> closing = new java.util.ArrayList<>();
+    if (trafficDeployment != null) {
+      closing.add(vertx.undeploy(trafficDeployment));
+    }
+    if (management != null) {
+      closing.add(management.close());
+    }
+    Future<Void> servers = Future.all(closing).mapEmpty();
     return servers.eventually(() -> Future.all(current.backends().values().stream()
         .map(Backend::close).toList()).mapEmpty());
   }
