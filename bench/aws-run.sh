@@ -3,8 +3,8 @@
 # run, in front of the same local STS + SageMaker Runtime emulator; then the SDK async client vs
 # Vert.x + signer comparison (io.sagegate.bench.ClientComparison). See bench/AWS.md.
 #
-#   bench/aws-run.sh                              # full run (about 3 minutes)
-#   DURATION=5s WARMUP=3s COMPARE_REQUESTS=5000 bench/aws-run.sh   # quick run
+#   bench/aws-run.sh                              # full run (about 4 minutes)
+#   DURATION=5s WARMUP=10s ROUNDS=1 COMPARE_REQUESTS=5000 bench/aws-run.sh   # quick run
 #
 # Pinning: the emulator and wrk on core LOAD_CORE (0); the proxy under test (nginx, one worker;
 # sagegate, -XX:ActiveProcessorCount=1) on core PROXY_CORE (1). Traffic only to 127.0.0.1.
@@ -14,16 +14,18 @@
 # Results: markdown on stdout and in bench/results/aws-latest.md (git-ignored).
 #
 # Environment (all optional):
-#   DURATION=20s WARMUP=10s CONNECTIONS=64
+#   DURATION=20s WARMUP=20s CONNECTIONS=64 ROUNDS=2   (each round: nginx, then sagegate)
 #   NGINX_PORT=18182 GATEWAY_PORT=18183 MANAGEMENT_PORT=18184 (the emulator takes a free port)
 #   PROXY_CORE=1 LOAD_CORE=0
 #   GATEWAY_JAVA_OPTS   (default: -XX:+UseParallelGC -Xms256m -Xmx256m)
 #   TARGET_RATIO=0.7
+#   QUIET_WAIT_S=600    how long to wait for someone else's wrk to finish before each measured run
 #   COMPARE=1 COMPARE_REQUESTS=20000 COMPARE_CONCURRENCY=64 COMPARE_ROUNDS=2   (COMPARE=0 skips it)
 set -euo pipefail
 
 DURATION=${DURATION:-20s}
-WARMUP=${WARMUP:-10s}
+WARMUP=${WARMUP:-20s}
+ROUNDS=${ROUNDS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 NGINX_PORT=${NGINX_PORT:-18182}
 GATEWAY_PORT=${GATEWAY_PORT:-18183}
@@ -38,6 +40,7 @@ COMPARE_REQUESTS=${COMPARE_REQUESTS:-20000}
 COMPARE_CONCURRENCY=${COMPARE_CONCURRENCY:-64}
 COMPARE_ROUNDS=${COMPARE_ROUNDS:-2}
 START_TIMEOUT_S=${START_TIMEOUT_S:-60}
+QUIET_WAIT_S=${QUIET_WAIT_S:-600}
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
@@ -136,6 +139,7 @@ wait_ready() {
   die "$name not ready after ${START_TIMEOUT_S}s ($url)"
 }
 
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "emulator (SageMaker auth checks off, STS checked) on core $LOAD_CORE"
 start_emulator emulator-load --no-sagemaker-auth
 LOAD_EMU_PID=$EMU_PID
@@ -219,10 +223,18 @@ check() {
     ${auth:+-H "Authorization: Bearer $auth"} -d '{"text":"great product"}' "$url" || true)
   [ "$code" = "$want" ] || die "$url answered $code, expected $want: $(head -c 300 "$TMP/check.json")"
 }
-for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -d '{}' "$URL_NGINX" || true)" = 200 ] && break
-  sleep 0.1
-done
+# First calls: a cold JVM on one shared core (sagegate's first call also loads the SDK and asks STS)
+# can take seconds; retry within START_TIMEOUT_S before judging.
+first_call() {
+  local url=$1 auth=$2 deadline=$((SECONDS + START_TIMEOUT_S))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H 'Content-Type: application/json' \
+      ${auth:+-H "Authorization: Bearer $auth"} -d '{}' "$url" || true)" = 200 ] && return 0
+    sleep 0.5
+  done
+}
+first_call "$URL_NGINX" ""
+first_call "$URL_GATEWAY" "$TOKEN"
 check "$URL_NGINX" "" 200
 check "$URL_GATEWAY" "$TOKEN" 200
 grep -q '"label":"positive"' "$TMP/check.json" || die "sagegate's answer is not the emulator's: $(head -c 300 "$TMP/check.json")"
@@ -239,15 +251,35 @@ run_wrk() { # NAME URL TOKEN DURATION -> RESULT line
   cat "$out" >>"$TMP/wrk-all.txt"
   grep '^RESULT ' "$out" | tail -1
 }
-declare -A R
+# This machine is shared: another load generator (someone else's wrk) running at the same time
+# ruins both measurements. Before each measured run wait (at most QUIET_WAIT_S) until none runs,
+# and mark the run as contended if one still does.
+foreign_wrk() { pgrep -x wrk 2>/dev/null | wc -l; }
+wait_quiet() {
+  local waited=0
+  while [ "$(foreign_wrk)" -gt 0 ] && [ "$waited" -lt "$QUIET_WAIT_S" ]; do
+    [ "$waited" = 0 ] && log "another wrk is running on this machine; waiting up to ${QUIET_WAIT_S}s"
+    sleep 5; waited=$((waited + 5))
+  done
+  [ "$(foreign_wrk)" -eq 0 ] && echo quiet || echo CONTENDED
+}
+declare -A R Q
 declare -A URL=([nginx]="$URL_NGINX" [sagegate]="$URL_GATEWAY")
 declare -A TOK=([nginx]="" [sagegate]="$TOKEN")
-for t in nginx sagegate; do
+# Both JVMs (sagegate, emulator) need their JIT warm before measuring; with one processor the
+# compiler is slow, so warm both targets first, then measure them in alternation.
+for t in sagegate nginx; do
   log "$t: warm-up $WARMUP"
   run_wrk "$t-warmup" "${URL[$t]}" "${TOK[$t]}" "$WARMUP" >/dev/null
-  log "$t: $DURATION, -t1 -c$CONNECTIONS"
-  R[$t]=$(run_wrk "$t" "${URL[$t]}" "${TOK[$t]}" "$DURATION")
-  log "  ${R[$t]}"
+done
+for round in $(seq 1 "$ROUNDS"); do
+  for t in nginx sagegate; do
+    Q[$t,$round]=$(wait_quiet)
+    log "round $round, $t: $DURATION, -t1 -c$CONNECTIONS (${Q[$t,$round]})"
+    R[$t,$round]=$(run_wrk "$t-$round" "${URL[$t]}" "${TOK[$t]}" "$DURATION")
+    [ "$(foreign_wrk)" -gt 0 ] && Q[$t,$round]=CONTENDED  # someone else's wrk started meanwhile
+    log "  ${R[$t,$round]}"
+  done
 done
 GATEWAY_CPU_S=$(awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$GATEWAY_PID/stat" 2>/dev/null || echo "?")
 STS_CALLS=$(curl -s --max-time 5 "http://127.0.0.1:$MANAGEMENT_PORT/metrics" | grep -E '^sagegate_credentials_cache_total' | head -5 || true)
@@ -260,6 +292,7 @@ COMPARE_OUT=""
 if [ "$COMPARE" = 1 ]; then
   log "emulator (all checks on) on core $LOAD_CORE for the client comparison"
   start_emulator emulator-compare
+  COMPARE_Q=$(wait_quiet)
   log "ClientComparison on core $PROXY_CORE: $COMPARE_REQUESTS requests x $COMPARE_ROUNDS rounds, concurrency $COMPARE_CONCURRENCY"
   taskset -c "$PROXY_CORE" timeout --kill-after=10 600 java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
     -cp "$CP" io.sagegate.bench.ClientComparison requests="$COMPARE_REQUESTS" \
@@ -271,33 +304,41 @@ fi
 
 # --- report -------------------------------------------------------------------------------------
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
-N_RPS=$(field "${R[nginx]}" rps); G_RPS=$(field "${R[sagegate]}" rps)
+sum_field() { # TARGET KEY -> sum over rounds
+  local t=$1 k=$2 r total=0
+  for r in $(seq 1 "$ROUNDS"); do total=$(awk -v a="$total" -v b="$(field "${R[$t,$r]}" "$k")" 'BEGIN { print a + b }'); done
+  echo "$total"
+}
+N_RPS=$(sum_field nginx rps); G_RPS=$(sum_field sagegate rps)
 RATIO=$(awk -v g="$G_RPS" -v n="$N_RPS" 'BEGIN { printf "%.2f", g / n }')
 VERDICT=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r >= t ? "PASS" : "FAIL") }')
 mkdir -p "$RESULTS"
 {
   echo "## sagegate AWS-path bench, $(date -u +'%Y-%m-%d %H:%M UTC')"
   echo
+  echo "Load average before the run (other users of the machine): $LOADAVG_START."
   echo "Machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo);" \
     "$( (java -version 2>&1 || true) | sed -n 1p); $( ("$NGINX" -v 2>&1 || true) | sed -n 1p)."
   echo "Proxy under test on core $PROXY_CORE; emulator and wrk on core $LOAD_CORE. wrk -t1 -c$CONNECTIONS," \
-    "$DURATION after $WARMUP warm-up. Emulator SigV4/IAM checks on SageMaker calls: off for both targets."
+    "$DURATION per round after $WARMUP warm-up of each. Emulator SigV4/IAM checks on SageMaker calls: off for both targets."
   echo
-  echo "| target | rps | p50 ms | p90 ms | p99 ms | max ms | errors | non-2xx |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  for t in nginx sagegate; do
-    r=${R[$t]}
-    printf '| %s | %.0f | %s | %s | %s | %s | %s | %s |\n' "$t" "$(field "$r" rps)" \
-      "$(ms "$(field "$r" p50_us)")" "$(ms "$(field "$r" p90_us)")" "$(ms "$(field "$r" p99_us)")" \
-      "$(ms "$(field "$r" max_us)")" "$(field "$r" errors)" "$(field "$r" non2xx)"
+  echo "| round | target | rps | p50 ms | p90 ms | p99 ms | max ms | errors | non-2xx | machine |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
+  for round in $(seq 1 "$ROUNDS"); do
+    for t in nginx sagegate; do
+      r=${R[$t,$round]}
+      printf '| %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$t" "$(field "$r" rps)" \
+        "$(ms "$(field "$r" p50_us)")" "$(ms "$(field "$r" p90_us)")" "$(ms "$(field "$r" p99_us)")" \
+        "$(ms "$(field "$r" max_us)")" "$(field "$r" errors)" "$(field "$r" non2xx)" "${Q[$t,$round]}"
+    done
   done
   echo
-  echo "sagegate / nginx rps: **$RATIO** (target >= $TARGET_RATIO): **$VERDICT**." \
+  echo "sagegate / nginx rps (summed over $ROUNDS rounds): **$RATIO** (target >= $TARGET_RATIO): **$VERDICT**." \
     "sagegate process CPU over the whole run: ${GATEWAY_CPU_S} s."
   [ -n "$STS_CALLS" ] && { echo; echo '```'; echo "$STS_CALLS"; echo '```'; }
   if [ -n "$COMPARE_OUT" ]; then
     echo
-    echo "Client comparison (emulator checks on; $COMPARE_REQUESTS requests per round, concurrency $COMPARE_CONCURRENCY):"
+    echo "Client comparison (emulator checks on; $COMPARE_REQUESTS requests per round, concurrency $COMPARE_CONCURRENCY; machine $COMPARE_Q at start):"
     echo
     echo "| round | client | rps | p50 ms | p99 ms | p99.9 ms | errors | CPU us/req | alloc KB/req | threads |"
     echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -56,6 +56,7 @@ import software.amazon.awssdk.services.sts.model.Credentials;
  *
  * <pre>
  * java -cp ... io.sagegate.bench.ClientComparison [requests=20000] [concurrency=64] [rounds=2]
+ *     [warmup=REQUESTS]                  # warm-up requests per client, before the rounds
  *     [emulator=http://127.0.0.1:PORT]   # default: an in-process emulator
  * </pre>
  * With an external emulator ({@link EmulatorServer}, auth checks on), its gateway credentials
@@ -101,6 +102,7 @@ public final class ClientComparison {
     int requests = Integer.parseInt(opts.getOrDefault("requests", "20000"));
     int concurrency = Integer.parseInt(opts.getOrDefault("concurrency", "64"));
     int rounds = Integer.parseInt(opts.getOrDefault("rounds", "2"));
+    int warmup = Integer.parseInt(opts.getOrDefault("warmup", String.valueOf(requests)));
     Vertx vertx = Vertx.vertx();
     String key = System.getenv().getOrDefault("AWS_ACCESS_KEY_ID", "AKIABENCHCOMPARE0001");
     String secret = System.getenv().getOrDefault("AWS_SECRET_ACCESS_KEY", "compare-" + System.nanoTime());
@@ -166,8 +168,11 @@ public final class ClientComparison {
     };
 
     System.err.println("warm-up");
-    run(vertx, "vertx+signer", vertxSender, Math.max(2000, requests / 2), concurrency);
-    run(vertx, "sdk-async", sdkSender, Math.max(2000, requests / 2), concurrency);
+    // With one processor the JIT is slow: warm both clients (and the emulator) fully first.
+    for (int i = 0; i < 2; i++) {
+      run(vertx, "vertx+signer", vertxSender, warmup / 2, concurrency);
+      run(vertx, "sdk-async", sdkSender, warmup / 2, concurrency);
+    }
     for (int i = 0; i < rounds; i++) {
       System.out.println(run(vertx, "vertx+signer", vertxSender, requests, concurrency).line());
       System.out.println(run(vertx, "sdk-async", sdkSender, requests, concurrency).line());
