@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # sagegate AWS-path bench: nginx proxy_pass and sagegate's `sagemaker` backend, side by side in one
-# run, in front of the same local STS + SageMaker Runtime emulator; then the SDK async client vs
+# run, in front of the same local STS + SageMaker Runtime emulator (plus sagegate's container
+# backend to the same emulator answer, to isolate what the AWS path costs); then the SDK async client vs
 # Vert.x + signer comparison (io.sagegate.bench.ClientComparison). See bench/AWS.md.
 #
 #   bench/aws-run.sh                              # full run (about 4 minutes)
@@ -14,7 +15,7 @@
 # Results: markdown on stdout and in bench/results/aws-latest.md (git-ignored).
 #
 # Environment (all optional):
-#   DURATION=20s WARMUP=20s CONNECTIONS=64 ROUNDS=2   (each round: nginx, then sagegate)
+#   DURATION=20s WARMUP=20s CONNECTIONS=64 ROUNDS=2   (each round: nginx, sagegate, sagegate-container)
 #   NGINX_PORT=18182 GATEWAY_PORT=18183 MANAGEMENT_PORT=18184 (the emulator takes a free port)
 #   PROXY_CORE=1 LOAD_CORE=0
 #   GATEWAY_JAVA_OPTS   (default: -XX:+UseParallelGC -Xms256m -Xmx256m)
@@ -195,11 +196,16 @@ endpoints:
   - name: $ENDPOINT
     tags: {env: test}
     backend: {type: sagemaker, roleArn: "arn:aws:iam::123456789012:role/bench-invoke"}
+  # The same upstream answer through the container backend (POST <url>/invocations): the
+  # difference to the endpoint above is what the AWS path (STS session, SigV4) costs.
+  - name: $ENDPOINT-container
+    tags: {env: test}
+    backend: {type: container, url: "$EMULATOR/endpoints/$ENDPOINT"}
 rules:
   - id: data-scientists-bench
     effect: allow
     principal: {groups: [data-scientists]}
-    resource: {endpoints: [$ENDPOINT]}
+    resource: {endpoints: [$ENDPOINT, $ENDPOINT-container]}
     actions: [invoke]
 EOF
 KEY_DIR="$TMP/dev-issuer"
@@ -217,6 +223,7 @@ wait_ready "http://127.0.0.1:$MANAGEMENT_PORT/readyz" "sagegate" "$GATEWAY_PID"
 # One functional check per target: the same answer from the emulator; sagegate checks the token.
 URL_NGINX="http://127.0.0.1:$NGINX_PORT$PATH_INVOKE"
 URL_GATEWAY="http://127.0.0.1:$GATEWAY_PORT$PATH_INVOKE"
+URL_CONTAINER="http://127.0.0.1:$GATEWAY_PORT/endpoints/$ENDPOINT-container/invocations"
 check() {
   local url=$1 auth=$2 want=$3 code
   code=$(curl -s -o "$TMP/check.json" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
@@ -239,6 +246,7 @@ check "$URL_NGINX" "" 200
 check "$URL_GATEWAY" "$TOKEN" 200
 grep -q '"label":"positive"' "$TMP/check.json" || die "sagegate's answer is not the emulator's: $(head -c 300 "$TMP/check.json")"
 check "$URL_GATEWAY" "" 401
+check "$URL_CONTAINER" "$TOKEN" 200
 
 # --- load ---------------------------------------------------------------------------------------
 to_seconds() { local v=$1; case "$v" in *s) echo "${v%s}" ;; *m) echo $(( ${v%m} * 60 )) ;; *) echo "$v" ;; esac; }
@@ -264,16 +272,17 @@ wait_quiet() {
   [ "$(foreign_wrk)" -eq 0 ] && echo quiet || echo CONTENDED
 }
 declare -A R Q
-declare -A URL=([nginx]="$URL_NGINX" [sagegate]="$URL_GATEWAY")
-declare -A TOK=([nginx]="" [sagegate]="$TOKEN")
+TARGETS=(nginx sagegate sagegate-container)
+declare -A URL=([nginx]="$URL_NGINX" [sagegate]="$URL_GATEWAY" [sagegate-container]="$URL_CONTAINER")
+declare -A TOK=([nginx]="" [sagegate]="$TOKEN" [sagegate-container]="$TOKEN")
 # Both JVMs (sagegate, emulator) need their JIT warm before measuring; with one processor the
 # compiler is slow, so warm both targets first, then measure them in alternation.
-for t in sagegate nginx; do
+for t in sagegate sagegate-container nginx; do
   log "$t: warm-up $WARMUP"
   run_wrk "$t-warmup" "${URL[$t]}" "${TOK[$t]}" "$WARMUP" >/dev/null
 done
 for round in $(seq 1 "$ROUNDS"); do
-  for t in nginx sagegate; do
+  for t in "${TARGETS[@]}"; do
     Q[$t,$round]=$(wait_quiet)
     log "round $round, $t: $DURATION, -t1 -c$CONNECTIONS (${Q[$t,$round]})"
     R[$t,$round]=$(run_wrk "$t-$round" "${URL[$t]}" "${TOK[$t]}" "$DURATION")
@@ -311,6 +320,9 @@ sum_field() { # TARGET KEY -> sum over rounds
 }
 N_RPS=$(sum_field nginx rps); G_RPS=$(sum_field sagegate rps)
 RATIO=$(awk -v g="$G_RPS" -v n="$N_RPS" 'BEGIN { printf "%.2f", g / n }')
+C_RPS=$(sum_field sagegate-container rps)
+RATIO_C=$(awk -v c="$C_RPS" -v n="$N_RPS" 'BEGIN { printf "%.2f", c / n }')
+AWS_COST_US=$(awk -v g="$G_RPS" -v c="$C_RPS" -v r="$ROUNDS" 'BEGIN { printf "%.1f", 1e6 * r / g - 1e6 * r / c }')
 VERDICT=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r >= t ? "PASS" : "FAIL") }')
 mkdir -p "$RESULTS"
 {
@@ -325,7 +337,7 @@ mkdir -p "$RESULTS"
   echo "| round | target | rps | p50 ms | p90 ms | p99 ms | max ms | errors | non-2xx | machine |"
   echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
   for round in $(seq 1 "$ROUNDS"); do
-    for t in nginx sagegate; do
+    for t in "${TARGETS[@]}"; do
       r=${R[$t,$round]}
       printf '| %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$t" "$(field "$r" rps)" \
         "$(ms "$(field "$r" p50_us)")" "$(ms "$(field "$r" p90_us)")" "$(ms "$(field "$r" p99_us)")" \
@@ -335,6 +347,10 @@ mkdir -p "$RESULTS"
   echo
   echo "sagegate / nginx rps (summed over $ROUNDS rounds): **$RATIO** (target >= $TARGET_RATIO): **$VERDICT**." \
     "sagegate process CPU over the whole run: ${GATEWAY_CPU_S} s."
+  echo
+  echo "Same gateway, same upstream answer through the container backend (no STS, no SigV4):" \
+    "sagegate-container / nginx = $RATIO_C; the AWS path costs ~$AWS_COST_US us more per request" \
+    "(1/rps difference on the one core)."
   [ -n "$STS_CALLS" ] && { echo; echo '```'; echo "$STS_CALLS"; echo '```'; }
   if [ -n "$COMPARE_OUT" ]; then
     echo
