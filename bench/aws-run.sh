@@ -4,7 +4,7 @@
 # backend to the same emulator answer, to isolate what the AWS path costs); then the SDK async client vs
 # Vert.x + signer comparison (io.sagegate.bench.ClientComparison). See bench/AWS.md.
 #
-#   bench/aws-run.sh                              # full run (about 4 minutes)
+#   bench/aws-run.sh                              # full run (about 6 minutes)
 #   DURATION=5s WARMUP=10s ROUNDS=1 COMPARE_REQUESTS=5000 bench/aws-run.sh   # quick run
 #
 # Pinning: the emulator and wrk on core LOAD_CORE (0); the proxy under test (nginx, one worker;
