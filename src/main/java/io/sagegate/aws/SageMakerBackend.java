@@ -38,6 +38,7 @@ import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
 import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
+import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 import software.amazon.awssdk.regions.Region;
 
 /**
@@ -184,8 +185,19 @@ public final class SageMakerBackend implements Backend {
   }
 
   private SignedRequest sign(SdkHttpRequest request, byte[] body, Invocation invocation) {
+    return sign(request, body, invocation.credentials().credentials(), region);
+  }
+
+  /**
+   * Signs one SageMaker Runtime request exactly as this backend does (SigV4, signing name
+   * {@value #SIGNING_NAME}, the body hashed by the signer). Public so the signing benchmark
+   * measures this code and not a copy of it. Hashes {@code body} on the calling thread: the
+   * backend calls it off the event loop for bodies over {@value #SIGN_OFF_LOOP_BYTES} bytes.
+   */
+  public static SignedRequest sign(SdkHttpRequest request, byte[] body, AwsCredentialsIdentity credentials,
+      Region region) {
     return SIGNER.sign(r -> r
-        .identity(invocation.credentials().credentials())
+        .identity(credentials)
         .request(request)
         .payload(ContentStreamProvider.fromByteArrayUnsafe(body))
         .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, SIGNING_NAME)
@@ -301,7 +313,7 @@ public final class SageMakerBackend implements Backend {
   }
 
   /** The request headers SageMaker Runtime takes for {@code action}, as botocore names them. */
-  static SdkHttpRequest.Builder requestHeaders(SdkHttpRequest.Builder b, InvocationHeaders h, Action action) {
+  public static SdkHttpRequest.Builder requestHeaders(SdkHttpRequest.Builder b, InvocationHeaders h, Action action) {
     boolean stream = action == Action.INVOKE_STREAM;
     boolean async = action == Action.INVOKE_ASYNC;
     put(b, async ? SageMakerHeaders.STREAM_CONTENT_TYPE : SageMakerHeaders.CONTENT_TYPE, h.contentType());

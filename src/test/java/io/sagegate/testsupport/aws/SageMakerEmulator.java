@@ -399,6 +399,8 @@ public final class SageMakerEmulator implements AutoCloseable {
   private final String region;
   private final String accountId;
   private volatile boolean allowUnsignedPayload;
+  private volatile boolean checkSageMakerAuth = true;
+  private volatile boolean recordRequests = true;
   private final Map<String, String> baseCredentials = new ConcurrentHashMap<>();
   private final Map<String, Role> roles = new ConcurrentHashMap<>();
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
@@ -485,6 +487,25 @@ public final class SageMakerEmulator implements AutoCloseable {
    */
   public SageMakerEmulator allowUnsignedPayload(boolean allow) {
     this.allowUnsignedPayload = allow;
+    return this;
+  }
+
+  /**
+   * Benchmarks only: false makes SageMaker Runtime calls skip SigV4, session and IAM checks (any
+   * request, signed or not, reaches the endpoint), so a plain reverse proxy and the gateway can be
+   * compared against the same upstream doing the same work. STS stays checked. Default true.
+   */
+  public SageMakerEmulator checkSageMakerAuth(boolean check) {
+    this.checkSageMakerAuth = check;
+    return this;
+  }
+
+  /**
+   * Benchmarks only: false stops recording requests ({@link #requests()} stays empty), so a long
+   * load run does not grow the heap. Default true.
+   */
+  public SageMakerEmulator recordRequests(boolean record) {
+    this.recordRequests = record;
     return this;
   }
 
@@ -608,6 +629,9 @@ public final class SageMakerEmulator implements AutoCloseable {
   }
 
   private synchronized void record(RecordedRequest r) {
+    if (!recordRequests) {
+      return;
+    }
     int index = recorded.size();
     recorded.add(r);
     Promise<RecordedRequest> p = awaited.remove(index);
@@ -897,6 +921,16 @@ public final class SageMakerEmulator implements AutoCloseable {
           + request.path());
       return;
     }
+    if (!checkSageMakerAuth) {
+      Endpoint endpoint = endpoints.get(endpointName.toLowerCase(Locale.ROOT));
+      if (endpoint == null) {
+        call.error(400, "ValidationError", "Endpoint " + endpointName + " of account " + accountId
+            + " not found.");
+      } else {
+        respondAsEndpoint(call, endpoint);
+      }
+      return;
+    }
     SigV4Verifier.Result sig = verify(request, body, "sagemaker");
     call.accessKeyId = sig.accessKeyId();
     if (!sig.valid()) {
@@ -1146,6 +1180,9 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
 
     void record(int status, String errorType) {
+      if (!recordRequests) {
+        return;
+      }
       SageMakerEmulator.this.record(new RecordedRequest(operation, endpointName,
           headers(request.headers()), body, Map.of(), accessKeyId,
           session == null ? null : session.roleArn(),

@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# sagegate AWS-path bench: nginx proxy_pass and sagegate's `sagemaker` backend, side by side in one
+# run, in front of the same local STS + SageMaker Runtime emulator (plus sagegate's container
+# backend to the same emulator answer, to isolate what the AWS path costs); then the SDK async client vs
+# Vert.x + signer comparison (io.sagegate.bench.ClientComparison). See bench/AWS.md.
+#
+#   bench/aws-run.sh                              # full run (about 6 minutes)
+#   DURATION=5s WARMUP=10s ROUNDS=1 COMPARE_REQUESTS=5000 bench/aws-run.sh   # quick run
+#
+# Pinning: the emulator and wrk on core LOAD_CORE (0); the proxy under test (nginx, one worker;
+# sagegate, -XX:ActiveProcessorCount=1) on core PROXY_CORE (1). Traffic only to 127.0.0.1.
+# For the load runs the emulator skips SigV4/IAM checks on SageMaker Runtime calls (nginx cannot
+# sign), for both targets alike; sagegate still gets its session from the emulator's STS (checked)
+# and still signs every request. The comparison runs against an emulator with all checks on.
+# Results: markdown on stdout and in bench/results/aws-latest.md (git-ignored).
+#
+# Environment (all optional):
+#   DURATION=20s WARMUP=20s CONNECTIONS=64 ROUNDS=2   (each round: nginx, sagegate, sagegate-container)
+#   NGINX_PORT=18182 GATEWAY_PORT=18183 MANAGEMENT_PORT=18184 (the emulator takes a free port)
+#   PROXY_CORE=1 LOAD_CORE=0
+#   GATEWAY_JAVA_OPTS   (default: -XX:+UseParallelGC -Xms256m -Xmx256m)
+#   TARGET_RATIO=0.7
+#   QUIET_WAIT_S=600    how long to wait for someone else's wrk to finish before each measured run
+#   COMPARE=1 COMPARE_REQUESTS=20000 COMPARE_CONCURRENCY=64 COMPARE_ROUNDS=2   (COMPARE=0 skips it)
+set -euo pipefail
+
+DURATION=${DURATION:-20s}
+WARMUP=${WARMUP:-20s}
+ROUNDS=${ROUNDS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+NGINX_PORT=${NGINX_PORT:-18182}
+GATEWAY_PORT=${GATEWAY_PORT:-18183}
+MANAGEMENT_PORT=${MANAGEMENT_PORT:-18184}
+PROXY_CORE=${PROXY_CORE:-1}
+LOAD_CORE=${LOAD_CORE:-0}
+GATEWAY_JAVA_OPTS=${GATEWAY_JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m}
+EMULATOR_JAVA_OPTS=${EMULATOR_JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m}
+TARGET_RATIO=${TARGET_RATIO:-0.7}
+COMPARE=${COMPARE:-1}
+COMPARE_REQUESTS=${COMPARE_REQUESTS:-20000}
+COMPARE_CONCURRENCY=${COMPARE_CONCURRENCY:-64}
+COMPARE_ROUNDS=${COMPARE_ROUNDS:-2}
+START_TIMEOUT_S=${START_TIMEOUT_S:-60}
+QUIET_WAIT_S=${QUIET_WAIT_S:-600}
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+JAR="$ROOT/target/sagegate.jar"
+LUA="$BENCH_DIR/aws-post.lua"
+RESULTS="$BENCH_DIR/results"
+ENDPOINT=bench
+PATH_INVOKE=/endpoints/$ENDPOINT/invocations
+
+log() { echo "[aws-bench $(date -u +%H:%M:%S)] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- tools and build ----------------------------------------------------------------------------
+need_apt=()
+command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q "${need_apt[@]}"
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+for tool in java mvn taskset curl awk timeout; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
+done
+cd "$ROOT"
+if [ ! -f "$JAR" ]; then
+  log "building $JAR"
+  mvn -o -q -DskipTests package || die "build failed"
+fi
+if [ ! -f target/test-classes/io/sagegate/bench/EmulatorServer.class ] || [ ! -f target/cp.txt ]; then
+  log "compiling test classes (emulator, comparison)"
+  mvn -o -q test-compile || die "test-compile failed"
+  mvn -o -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test \
+    || die "classpath failed"
+fi
+CP="$ROOT/target/test-classes:$ROOT/target/classes:$(cat target/cp.txt)"
+
+# --- processes, cleaned up on exit --------------------------------------------------------------
+TMP=$(mktemp -d /tmp/sagegate-aws-bench.XXXXXX)
+PIDS=()
+stop_pid() { # bounded: TERM, up to 5 s, then KILL
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]:-}"; do stop_pid "$pid"; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for port in "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "port $port is already in use (set NGINX_PORT/GATEWAY_PORT/MANAGEMENT_PORT)"
+  fi
+done
+
+# The gateway's own AWS credentials, fresh per run (never stored): the emulator trusts them for
+# AssumeRole, sagegate reads them from the environment (the SDK's default chain).
+export AWS_ACCESS_KEY_ID="AKIABENCH$(head -c 64 /dev/urandom | tr -dc 'A-Z0-9' | head -c 11)"
+export AWS_SECRET_ACCESS_KEY="$(head -c 30 /dev/urandom | base64 | tr -d '/+=' | head -c 40)"
+export AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_SESSION_TOKEN || true
+
+# start_emulator NAME [--no-sagemaker-auth] -> sets EMU_PID, EMU_PORT
+start_emulator() {
+  local name=$1; shift
+  # shellcheck disable=SC2086
+  taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 $EMULATOR_JAVA_OPTS -cp "$CP" \
+    io.sagegate.bench.EmulatorServer "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  EMU_PID=$!; PIDS+=("$EMU_PID")
+  EMU_PORT=""
+  for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
+    kill -0 "$EMU_PID" 2>/dev/null || die "$name exited during start: $(tail -5 "$TMP/$name.err")"
+    EMU_PORT=$(sed -n 's/^PORT=//p' "$TMP/$name.out")
+    [ -n "$EMU_PORT" ] && return 0
+    sleep 0.1
+  done
+  die "$name did not print its port within ${START_TIMEOUT_S}s"
+}
+
+# Polls a URL until it answers 200, at most START_TIMEOUT_S seconds.
+wait_ready() {
+  local url=$1 name=$2 pid=$3
+  for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
+    kill -0 "$pid" 2>/dev/null || die "$name exited during start (logs in $TMP)"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" = 200 ] && return 0
+    sleep 0.1
+  done
+  die "$name not ready after ${START_TIMEOUT_S}s ($url)"
+}
+
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+log "emulator (SageMaker auth checks off, STS checked) on core $LOAD_CORE"
+start_emulator emulator-load --no-sagemaker-auth
+LOAD_EMU_PID=$EMU_PID
+EMULATOR="http://127.0.0.1:$EMU_PORT"
+log "  $EMULATOR"
+
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/nginx/body;
+  proxy_temp_path $TMP/nginx/proxy;
+  fastcgi_temp_path $TMP/nginx/fastcgi;
+  uwsgi_temp_path $TMP/nginx/uwsgi;
+  scgi_temp_path $TMP/nginx/scgi;
+  keepalive_requests 1000000;
+  upstream emulator {
+    server 127.0.0.1:$EMU_PORT;
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://emulator;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+log "nginx on 127.0.0.1:$NGINX_PORT (core $PROXY_CORE)"
+taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
+  >"$TMP/nginx/stdout" 2>"$TMP/nginx/stderr" &
+NGINX_PID=$!; PIDS+=("$NGINX_PID")
+
+cat >"$TMP/sagegate.yaml" <<EOF
+server: {port: $GATEWAY_PORT, managementPort: $MANAGEMENT_PORT}
+auth: {devIssuer: true}
+audit: {sink: stdout}
+aws:
+  region: us-east-1
+  accountId: "123456789012"
+  stsEndpoint: $EMULATOR
+  sagemakerRuntimeEndpoint: $EMULATOR
+  externalId: sagegate-bench
+endpoints:
+  - name: $ENDPOINT
+    tags: {env: test}
+    backend: {type: sagemaker, roleArn: "arn:aws:iam::123456789012:role/bench-invoke"}
+  # The same upstream answer through the container backend (POST <url>/invocations): the
+  # difference to the endpoint above is what the AWS path (STS session, SigV4) costs.
+  - name: $ENDPOINT-container
+    tags: {env: test}
+    backend: {type: container, url: "$EMULATOR/endpoints/$ENDPOINT"}
+rules:
+  - id: data-scientists-bench
+    effect: allow
+    principal: {groups: [data-scientists]}
+    resource: {endpoints: [$ENDPOINT, $ENDPOINT-container]}
+    actions: [invoke]
+EOF
+KEY_DIR="$TMP/dev-issuer"
+TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$KEY_DIR")
+[ -n "$TOKEN" ] || die "no token"
+log "sagegate on 127.0.0.1:$GATEWAY_PORT (core $PROXY_CORE, $GATEWAY_JAVA_OPTS)"
+# shellcheck disable=SC2086
+taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
+  -jar "$JAR" serve --config "$TMP/sagegate.yaml" --key-dir "$KEY_DIR" \
+  --port "$GATEWAY_PORT" --management-port "$MANAGEMENT_PORT" >/dev/null 2>"$TMP/sagegate.err" &
+GATEWAY_PID=$!; PIDS+=("$GATEWAY_PID")
+
+wait_ready "http://127.0.0.1:$MANAGEMENT_PORT/readyz" "sagegate" "$GATEWAY_PID"
+
+# One functional check per target: the same answer from the emulator; sagegate checks the token.
+URL_NGINX="http://127.0.0.1:$NGINX_PORT$PATH_INVOKE"
+URL_GATEWAY="http://127.0.0.1:$GATEWAY_PORT$PATH_INVOKE"
+URL_CONTAINER="http://127.0.0.1:$GATEWAY_PORT/endpoints/$ENDPOINT-container/invocations"
+check() {
+  local url=$1 auth=$2 want=$3 code
+  code=$(curl -s -o "$TMP/check.json" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+    ${auth:+-H "Authorization: Bearer $auth"} -d '{"text":"great product"}' "$url" || true)
+  [ "$code" = "$want" ] || die "$url answered $code, expected $want: $(head -c 300 "$TMP/check.json")"
+}
+# First calls: a cold JVM on one shared core (sagegate's first call also loads the SDK and asks STS)
+# can take seconds; retry within START_TIMEOUT_S before judging.
+first_call() {
+  local url=$1 auth=$2 deadline=$((SECONDS + START_TIMEOUT_S))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H 'Content-Type: application/json' \
+      ${auth:+-H "Authorization: Bearer $auth"} -d '{}' "$url" || true)" = 200 ] && return 0
+    sleep 0.5
+  done
+}
+first_call "$URL_NGINX" ""
+first_call "$URL_GATEWAY" "$TOKEN"
+check "$URL_NGINX" "" 200
+check "$URL_GATEWAY" "$TOKEN" 200
+grep -q '"label":"positive"' "$TMP/check.json" || die "sagegate's answer is not the emulator's: $(head -c 300 "$TMP/check.json")"
+check "$URL_GATEWAY" "" 401
+check "$URL_CONTAINER" "$TOKEN" 200
+
+# --- load ---------------------------------------------------------------------------------------
+to_seconds() { local v=$1; case "$v" in *s) echo "${v%s}" ;; *m) echo $(( ${v%m} * 60 )) ;; *) echo "$v" ;; esac; }
+field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+run_wrk() { # NAME URL TOKEN DURATION -> RESULT line
+  local name=$1 url=$2 token=$3 duration=$4 out="$TMP/wrk-$1.txt"
+  TOKEN="$token" taskset -c "$LOAD_CORE" timeout --kill-after=10 "$(( $(to_seconds "$duration") + 60 ))" \
+    wrk -t1 -c"$CONNECTIONS" -d"$duration" --timeout 5s --latency -s "$LUA" "$url" >"$out" 2>&1 \
+    || die "wrk failed for $name: $(tail -5 "$out")"
+  cat "$out" >>"$TMP/wrk-all.txt"
+  grep '^RESULT ' "$out" | tail -1
+}
+# This machine is shared: another load generator (someone else's wrk) running at the same time
+# ruins both measurements. Before each measured run wait (at most QUIET_WAIT_S) until none runs,
+# and mark the run as contended if one still does.
+foreign_wrk() { pgrep -x wrk 2>/dev/null | wc -l; }
+wait_quiet() {
+  local waited=0
+  while [ "$(foreign_wrk)" -gt 0 ] && [ "$waited" -lt "$QUIET_WAIT_S" ]; do
+    [ "$waited" = 0 ] && log "another wrk is running on this machine; waiting up to ${QUIET_WAIT_S}s"
+    sleep 5; waited=$((waited + 5))
+  done
+  [ "$(foreign_wrk)" -eq 0 ] && echo quiet || echo CONTENDED
+}
+declare -A R Q
+TARGETS=(nginx sagegate sagegate-container)
+declare -A URL=([nginx]="$URL_NGINX" [sagegate]="$URL_GATEWAY" [sagegate-container]="$URL_CONTAINER")
+declare -A TOK=([nginx]="" [sagegate]="$TOKEN" [sagegate-container]="$TOKEN")
+# Both JVMs (sagegate, emulator) need their JIT warm before measuring; with one processor the
+# compiler is slow, so warm both targets first, then measure them in alternation.
+for t in sagegate sagegate-container nginx; do
+  log "$t: warm-up $WARMUP"
+  run_wrk "$t-warmup" "${URL[$t]}" "${TOK[$t]}" "$WARMUP" >/dev/null
+done
+for round in $(seq 1 "$ROUNDS"); do
+  for t in "${TARGETS[@]}"; do
+    Q[$t,$round]=$(wait_quiet)
+    log "round $round, $t: $DURATION, -t1 -c$CONNECTIONS (${Q[$t,$round]})"
+    R[$t,$round]=$(run_wrk "$t-$round" "${URL[$t]}" "${TOK[$t]}" "$DURATION")
+    [ "$(foreign_wrk)" -gt 0 ] && Q[$t,$round]=CONTENDED  # someone else's wrk started meanwhile
+    log "  ${R[$t,$round]}"
+  done
+done
+GATEWAY_CPU_S=$(awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$GATEWAY_PID/stat" 2>/dev/null || echo "?")
+STS_CALLS=$(curl -s --max-time 5 "http://127.0.0.1:$MANAGEMENT_PORT/metrics" | grep -E '^sagegate_credentials_cache_total' | head -5 || true)
+
+# Stop the load setup before the client comparison.
+stop_pid "$GATEWAY_PID"; stop_pid "$NGINX_PID"; stop_pid "$LOAD_EMU_PID"
+
+# --- SDK async client vs Vert.x + signer ---------------------------------------------------------
+COMPARE_OUT=""
+if [ "$COMPARE" = 1 ]; then
+  log "emulator (all checks on) on core $LOAD_CORE for the client comparison"
+  start_emulator emulator-compare
+  COMPARE_Q=$(wait_quiet)
+  log "ClientComparison on core $PROXY_CORE: $COMPARE_REQUESTS requests x $COMPARE_ROUNDS rounds, concurrency $COMPARE_CONCURRENCY"
+  taskset -c "$PROXY_CORE" timeout --kill-after=10 600 java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
+    -cp "$CP" io.sagegate.bench.ClientComparison requests="$COMPARE_REQUESTS" \
+    concurrency="$COMPARE_CONCURRENCY" rounds="$COMPARE_ROUNDS" emulator="http://127.0.0.1:$EMU_PORT" \
+    >"$TMP/compare.out" 2>"$TMP/compare.err" || die "ClientComparison failed: $(tail -5 "$TMP/compare.err")"
+  COMPARE_OUT=$(grep '^RESULT ' "$TMP/compare.out")
+  stop_pid "$EMU_PID"
+fi
+
+# --- report -------------------------------------------------------------------------------------
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
+sum_field() { # TARGET KEY -> sum over rounds
+  local t=$1 k=$2 r total=0
+  for r in $(seq 1 "$ROUNDS"); do total=$(awk -v a="$total" -v b="$(field "${R[$t,$r]}" "$k")" 'BEGIN { print a + b }'); done
+  echo "$total"
+}
+N_RPS=$(sum_field nginx rps); G_RPS=$(sum_field sagegate rps)
+RATIO=$(awk -v g="$G_RPS" -v n="$N_RPS" 'BEGIN { printf "%.2f", g / n }')
+C_RPS=$(sum_field sagegate-container rps)
+RATIO_C=$(awk -v c="$C_RPS" -v n="$N_RPS" 'BEGIN { printf "%.2f", c / n }')
+AWS_COST_US=$(awk -v g="$G_RPS" -v c="$C_RPS" -v r="$ROUNDS" 'BEGIN { printf "%.1f", 1e6 * r / g - 1e6 * r / c }')
+VERDICT=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r >= t ? "PASS" : "FAIL") }')
+mkdir -p "$RESULTS"
+{
+  echo "## sagegate AWS-path bench, $(date -u +'%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "Load average before the run (other users of the machine): $LOADAVG_START."
+  echo "Machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo);" \
+    "$( (java -version 2>&1 || true) | sed -n 1p); $( ("$NGINX" -v 2>&1 || true) | sed -n 1p)."
+  echo "Proxy under test on core $PROXY_CORE; emulator and wrk on core $LOAD_CORE. wrk -t1 -c$CONNECTIONS," \
+    "$DURATION per round after $WARMUP warm-up of each. Emulator SigV4/IAM checks on SageMaker calls: off for both targets."
+  echo
+  echo "| round | target | rps | p50 ms | p90 ms | p99 ms | max ms | errors | non-2xx | machine |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
+  for round in $(seq 1 "$ROUNDS"); do
+    for t in "${TARGETS[@]}"; do
+      r=${R[$t,$round]}
+      printf '| %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$t" "$(field "$r" rps)" \
+        "$(ms "$(field "$r" p50_us)")" "$(ms "$(field "$r" p90_us)")" "$(ms "$(field "$r" p99_us)")" \
+        "$(ms "$(field "$r" max_us)")" "$(field "$r" errors)" "$(field "$r" non2xx)" "${Q[$t,$round]}"
+    done
+  done
+  echo
+  echo "sagegate / nginx rps (summed over $ROUNDS rounds): **$RATIO** (target >= $TARGET_RATIO): **$VERDICT**." \
+    "sagegate process CPU over the whole run: ${GATEWAY_CPU_S} s."
+  echo
+  echo "Same gateway, same upstream answer through the container backend (no STS, no SigV4):" \
+    "sagegate-container / nginx = $RATIO_C; the AWS path costs ~$AWS_COST_US us more per request" \
+    "(1/rps difference on the one core)."
+  [ -n "$STS_CALLS" ] && { echo; echo '```'; echo "$STS_CALLS"; echo '```'; }
+  if [ -n "$COMPARE_OUT" ]; then
+    echo
+    echo "Client comparison (emulator checks on; $COMPARE_REQUESTS requests per round, concurrency $COMPARE_CONCURRENCY; machine $COMPARE_Q at start):"
+    echo
+    echo "| round | client | rps | p50 ms | p99 ms | p99.9 ms | errors | CPU us/req | alloc KB/req | threads |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    i=0
+    while read -r line; do
+      i=$((i + 1))
+      printf '| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' $(( (i + 1) / 2 )) \
+        "$(field "$line" client)" "$(field "$line" rps)" "$(ms "$(field "$line" p50_us)")" \
+        "$(ms "$(field "$line" p99_us)")" "$(ms "$(field "$line" p999_us)")" "$(field "$line" errors)" \
+        "$(field "$line" cpu_us_per_req)" "$(field "$line" alloc_kb_per_req)" "$(field "$line" threads)"
+    done <<<"$COMPARE_OUT"
+  fi
+} | tee "$RESULTS/aws-latest.md"
+cp "$TMP/wrk-all.txt" "$RESULTS/aws-latest-wrk.txt"
+[ "$VERDICT" = PASS ]
