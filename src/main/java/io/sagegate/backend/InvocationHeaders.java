@@ -66,10 +66,13 @@ public record InvocationHeaders(
   }
 
   private static String check(MultiMap h, String name, int min, int max, Pattern pattern) {
-    if (h.getAll(name).size() > 1) {
+    String value = h.get(name);
+    // getAll() builds a list, so it is asked only of headers that are there (on the hot path
+    // most SageMaker headers are absent).
+    if (value != null && h.getAll(name).size() > 1) {
       throw Errors.validation("Header " + name + " must be given at most once");
     }
-    return checkValue(name, h.get(name), min, max, pattern);
+    return checkValue(name, value, min, max, pattern);
   }
 
   private static String checkValue(String name, String value, int min, int max, Pattern pattern) {
