@@ -53,6 +53,8 @@ PATH_INVOKE=/endpoints/$ENDPOINT/invocations
 
 log() { echo "[aws-bench $(date -u +%H:%M:%S)] $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # --- tools and build ----------------------------------------------------------------------------
 need_apt=()
@@ -129,16 +131,6 @@ start_emulator() {
   die "$name did not print its port within ${START_TIMEOUT_S}s"
 }
 
-# Polls a URL until it answers 200, at most START_TIMEOUT_S seconds.
-wait_ready() {
-  local url=$1 name=$2 pid=$3
-  for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
-    kill -0 "$pid" 2>/dev/null || die "$name exited during start (logs in $TMP)"
-    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" = 200 ] && return 0
-    sleep 0.1
-  done
-  die "$name not ready after ${START_TIMEOUT_S}s ($url)"
-}
 
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "emulator (SageMaker auth checks off, STS checked) on core $LOAD_CORE"
@@ -147,36 +139,7 @@ LOAD_EMU_PID=$EMU_PID
 EMULATOR="http://127.0.0.1:$EMU_PORT"
 log "  $EMULATOR"
 
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  keepalive_requests 1000000;
-  upstream emulator {
-    server 127.0.0.1:$EMU_PORT;
-    keepalive 64;
-    keepalive_requests 1000000;
-  }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      proxy_pass http://emulator;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-EOF
+write_nginx_conf "$NGINX_PORT" "$EMU_PORT"
 log "nginx on 127.0.0.1:$NGINX_PORT (core $PROXY_CORE)"
 taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
   >"$TMP/nginx/stdout" 2>"$TMP/nginx/stderr" &
@@ -249,8 +212,6 @@ check "$URL_GATEWAY" "" 401
 check "$URL_CONTAINER" "$TOKEN" 200
 
 # --- load ---------------------------------------------------------------------------------------
-to_seconds() { local v=$1; case "$v" in *s) echo "${v%s}" ;; *m) echo $(( ${v%m} * 60 )) ;; *) echo "$v" ;; esac; }
-field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 run_wrk() { # NAME URL TOKEN DURATION -> RESULT line
   local name=$1 url=$2 token=$3 duration=$4 out="$TMP/wrk-$1.txt"
   TOKEN="$token" taskset -c "$LOAD_CORE" timeout --kill-after=10 "$(( $(to_seconds "$duration") + 60 ))" \
@@ -312,7 +273,6 @@ if [ "$COMPARE" = 1 ]; then
 fi
 
 # --- report -------------------------------------------------------------------------------------
-ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 sum_field() { # TARGET KEY -> sum over rounds
   local t=$1 k=$2 r total=0
   for r in $(seq 1 "$ROUNDS"); do total=$(awk -v a="$total" -v b="$(field "${R[$t,$r]}" "$k")" 'BEGIN { print a + b }'); done

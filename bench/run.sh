@@ -51,6 +51,8 @@ PATH_GATEWAY=/endpoints/sentiment-test/invocations
 
 log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # --- tools ----------------------------------------------------------------------------------------
 need_apt=()
@@ -96,18 +98,6 @@ for port in "$DEMO_PORT" "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"; do
   fi
 done
 
-# Polls a URL until it answers 200, at most START_TIMEOUT_S seconds.
-wait_ready() {
-  local url=$1 name=$2 pid=$3 i
-  for i in $(seq 1 $((START_TIMEOUT_S * 10))); do
-    kill -0 "$pid" 2>/dev/null || die "$name exited during start (logs in $TMP)"
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" = 200 ]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  die "$name not ready after ${START_TIMEOUT_S}s ($url)"
-}
 
 export SAGEGATE_HOME="$TMP/home"
 mkdir -p "$SAGEGATE_HOME"
@@ -117,36 +107,7 @@ taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms1
   -jar "$JAR" demo-model --port "$DEMO_PORT" >"$TMP/demo.out" 2>"$TMP/demo.err" &
 DEMO_PID=$!; PIDS+=("$DEMO_PID")
 
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  keepalive_requests 1000000;
-  upstream model {
-    server 127.0.0.1:$DEMO_PORT;
-    keepalive 64;
-    keepalive_requests 1000000;
-  }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      proxy_pass http://model;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-EOF
+write_nginx_conf "$NGINX_PORT" "$DEMO_PORT"
 log "nginx on 127.0.0.1:$NGINX_PORT (core $PROXY_CORE)"
 taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
   >"$TMP/nginx/stdout" 2>"$TMP/nginx/stderr" &
@@ -194,15 +155,6 @@ run_wrk() {
     || die "wrk failed for $name: $(tail -5 "$out")"
   cat "$out" >>"$TMP/wrk-all.txt"
   grep '^RESULT ' "$out" | tail -1
-}
-to_seconds() { # 20s, 2m, 1h, or a plain number of seconds
-  local v=$1
-  case "$v" in
-    *ms) echo 1 ;; *s) echo "${v%s}" ;; *m) echo $(( ${v%m} * 60 )) ;; *h) echo $(( ${v%h} * 3600 )) ;; *) echo "$v" ;;
-  esac
-}
-field() { # field RESULT_LINE KEY
-  echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'
 }
 
 declare -A R
@@ -256,7 +208,6 @@ for t in "${TARGETS[@]}"; do
 done
 
 # --- report --------------------------------------------------------------------------------------
-ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 JAVA_V=$( (java -version 2>&1 || true) | sed -n 1p)
 NGINX_V=$( ("$NGINX" -v 2>&1 || true) | sed -n 1p)
