@@ -69,7 +69,10 @@ def _emulator_scenario():
     }
 
 
-def _gateway_config(aws_url, endpoints, extra_rules=""):
+DEMO_ENDPOINT = "demo-container"
+
+
+def _gateway_config(aws_url, endpoints, extra_rules="", demo_endpoints=()):
     lines = [
         "auth: {devIssuer: true}",
         "audit: {sink: stdout}",
@@ -89,6 +92,10 @@ def _gateway_config(aws_url, endpoints, extra_rules=""):
             f"    backend: {{type: sagemaker, roleArn: '{INVOKE_ROLE}',"
             f" asyncInputPrefixes: ['{ASYNC_PREFIX}']}}",
         ]
+    for name in demo_endpoints:
+        # A model container (the built-in demo) behind the same gateway: SDK clients must read
+        # its response stream as they read SageMaker's.
+        lines += [f"  - name: {name}", "    tags: {env: test}", "    backend: {type: demo}"]
     lines += [
         "rules:",
         "  - id: data-scientists-invoke",
@@ -195,7 +202,8 @@ def moto_gateway(log_dir, key_dir, tokens, moto):
 @pytest.fixture(scope="session")
 def emu_gateway(log_dir, key_dir, tokens, emulator):
     names = [e["name"] for e in _emulator_scenario()["endpoints"]]
-    config = _gateway_config(emulator["url"], names, WRONG_EXTERNAL_ID_ENDPOINTS)
+    config = _gateway_config(emulator["url"], names, WRONG_EXTERNAL_ID_ENDPOINTS,
+                             demo_endpoints=[DEMO_ENDPOINT])
     return _start(lambda: harness.start_gateway(
         "gateway-emulator", log_dir, config, key_dir, _aws_env(EMU_ACCESS_KEY, EMU_SECRET_KEY)))
 

@@ -1,5 +1,6 @@
 package io.sagegate.demo;
 
+import io.sagegate.aws.eventstream.EventStreamParser;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -239,9 +240,10 @@ class DemoModelServerTest {
     ContainerBackend backend = new ContainerBackend(vertx, e, demo.url());
     Invocation inv = invocation(e, "{\"text\":\"love this, best ever\",\"stream\":true}");
     Buffer all = Buffer.buffer();
+    EventStreamParser parser = new EventStreamParser(frame -> all.appendBytes(frame.payload()));
     backend.invokeStream(inv).onComplete(t.succeeding(resp -> {
-      t.verify(() -> assertEquals("application/jsonlines", resp.headers().get(SageMakerHeaders.CONTENT_TYPE)));
-      resp.stream().handler(all::appendBuffer);
+      t.verify(() -> assertEquals("application/jsonlines", resp.headers().get(SageMakerHeaders.STREAM_CONTENT_TYPE)));
+      resp.stream().handler(parser::feed);
       resp.stream().exceptionHandler(t::failNow);
       resp.stream().endHandler(v -> backend.close().onComplete(t.succeeding(x -> t.verify(() -> {
         String[] lines = all.toString().split("\n");

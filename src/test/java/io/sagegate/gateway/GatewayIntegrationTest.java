@@ -426,14 +426,20 @@ class GatewayIntegrationTest {
     model.releaseNextChunk();
     HttpResponse<InputStream> response = pending.get(10, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(200, response.statusCode());
+    assertEquals("application/vnd.amazon.eventstream", response.headers().firstValue("Content-Type").orElse(null));
+    List<String> parts = new java.util.ArrayList<>();
+    var parser = new io.sagegate.aws.eventstream.EventStreamParser(frame -> parts.add(frame.payloadText()));
     try (InputStream in = response.body()) {
       byte[] first = new byte[1];
       assertEquals(1, in.read(first), "first chunk arrived before the second exists");
       assertEquals(1, model.releasedChunks());
+      parser.feed(io.vertx.core.buffer.Buffer.buffer(first));
       model.releaseNextChunk();
       model.releaseNextChunk();
-      in.readAllBytes();
+      parser.feed(io.vertx.core.buffer.Buffer.buffer(in.readAllBytes()));
     }
+    // Each chunk of the model's stream arrives as one PayloadPart event, as from SageMaker.
+    assertEquals(List.of("chunk-0\n", "chunk-1\n", "chunk-2\n"), parts);
     JsonNode record = auditOf(response);
     assertEquals("invoke-stream", record.path("action").asText());
   }

@@ -1,5 +1,7 @@
 package io.sagegate.backend.container;
 
+import io.sagegate.aws.eventstream.EventStreamFrames;
+import io.sagegate.aws.eventstream.PayloadPartStream;
 import io.netty.handler.codec.DecoderException;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
@@ -243,10 +245,12 @@ public final class ContainerBackend implements Backend {
       }
       MultiMap headers = responseHeaders(resp);
       if (stream) {
-        // InvokeEndpointWithResponseStream names the model's media type with this header.
+        // InvokeEndpointWithResponseStream names the model's media type with this header; the
+        // body itself is SageMaker's event stream, so SDK clients read it as they read SageMaker.
         if (headers.contains(SageMakerHeaders.CONTENT_TYPE)) {
           headers.set(SageMakerHeaders.STREAM_CONTENT_TYPE, headers.get(SageMakerHeaders.CONTENT_TYPE));
         }
+        headers.set(SageMakerHeaders.CONTENT_TYPE, EventStreamFrames.CONTENT_TYPE);
         resp.pause();
         vertx.cancelTimer(timer);
         HttpClientRequest req = request.get();
@@ -254,7 +258,7 @@ public final class ContainerBackend implements Backend {
         // bounds the gaps between chunks (each chunk received restarts it), not the whole stream.
         req.idleTimeout(timeoutMs);
         Runnable cancel = () -> req.reset();
-        if (!result.tryComplete(BackendResponse.streamed(200, headers, resp, cancel, null))) {
+        if (!result.tryComplete(BackendResponse.streamed(200, headers, new PayloadPartStream(resp), cancel, null))) {
           req.reset();
         }
         return;

@@ -1,5 +1,8 @@
 package io.sagegate.backend.container;
 
+import io.sagegate.aws.eventstream.EventStreamFrame;
+import io.sagegate.aws.eventstream.EventStreamFrames;
+import io.sagegate.aws.eventstream.EventStreamParser;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -262,13 +265,14 @@ class ContainerBackendTest {
         .onComplete(t.succeeding(resp -> t.verify(() -> {
           assertTrue(resp.isStream());
           assertNull(resp.body());
-          assertEquals("text/plain", resp.headers().get(SageMakerHeaders.CONTENT_TYPE));
+          // The body is SageMaker's event stream; the model's own media type has its own header.
+          assertEquals(EventStreamFrames.CONTENT_TYPE, resp.headers().get(SageMakerHeaders.CONTENT_TYPE));
           assertEquals("text/plain", resp.headers().get(SageMakerHeaders.STREAM_CONTENT_TYPE));
           assertEquals("variant-a", resp.invokedVariant());
           // The head arrived while no chunk was released yet: nothing waited for the body.
           assertEquals(0, stub.releasedChunks());
-          resp.stream().handler(chunk -> t.verify(() -> {
-            String text = chunk.toString();
+          resp.stream().handler(frame -> t.verify(() -> {
+            String text = onlyPayloadPart(frame);
             seen.add(text);
             // Each chunk reaches us while the next one does not exist yet at the stub.
             assertEquals(seen.size(), stub.releasedChunks(), "chunk arrived late: " + seen);
@@ -305,11 +309,31 @@ class ContainerBackendTest {
     backendIn(Mode.slowStream(2), SHORT_TIMEOUT_MS)
         .compose(b -> b.invokeStream(call(Action.INVOKE_STREAM, "{}")))
         .onComplete(t.succeeding(resp -> {
-          resp.stream().handler(chunk -> { });
-          resp.stream().endHandler(v -> t.failNow("a stalled stream ended normally"));
-          resp.stream().exceptionHandler(err -> stub.requestAborted().onComplete(t.succeedingThenComplete()));
+          // As SageMaker ends a stream it cannot finish: an InternalStreamFailure event, then the
+          // end, and the stalled upstream request is given up.
+          List<EventStreamFrame> frames = new CopyOnWriteArrayList<>();
+          EventStreamParser parser = new EventStreamParser(frames::add);
+          resp.stream().handler(parser::feed);
+          resp.stream().endHandler(v -> t.verify(() -> {
+            assertTrue(frames.size() >= 1, "frames: " + frames);
+            EventStreamFrame last = frames.get(frames.size() - 1);
+            assertTrue(last.isException(), "last frame: " + last);
+            assertEquals(EventStreamFrames.INTERNAL_STREAM_FAILURE, last.type());
+            stub.requestAborted().onComplete(t.succeedingThenComplete());
+          }));
           resp.stream().resume();
         }));
+  }
+
+  /** The payload of a buffer holding exactly one PayloadPart frame. */
+  private static String onlyPayloadPart(Buffer frame) {
+    List<EventStreamFrame> frames = new java.util.ArrayList<>();
+    EventStreamParser parser = new EventStreamParser(frames::add);
+    parser.feed(frame);
+    parser.end();
+    assertEquals(1, frames.size());
+    assertTrue(frames.get(0).isPayloadPart());
+    return frames.get(0).payloadText();
   }
 
   @Test
