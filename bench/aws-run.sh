@@ -57,16 +57,7 @@ die() { log "error: $*"; exit 1; }
 . "$(dirname "$0")/lib.sh"
 
 # --- tools and build ----------------------------------------------------------------------------
-need_apt=()
-command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  log "installing ${need_apt[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q "${need_apt[@]}"
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+ensure_load_tools
 for tool in java mvn taskset curl awk timeout; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
 done
@@ -86,26 +77,10 @@ CP="$ROOT/target/test-classes:$ROOT/target/classes:$(cat target/cp.txt)"
 # --- processes, cleaned up on exit --------------------------------------------------------------
 TMP=$(mktemp -d /tmp/sagegate-aws-bench.XXXXXX)
 PIDS=()
-stop_pid() { # bounded: TERM, up to 5 s, then KILL
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]:-}"; do stop_pid "$pid"; done
-  rm -rf "$TMP"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+require_free_ports "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"
 
-for port in "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    die "port $port is already in use (set NGINX_PORT/GATEWAY_PORT/MANAGEMENT_PORT)"
-  fi
-done
 
 # The gateway's own AWS credentials, fresh per run (never stored): the emulator trusts them for
 # AssumeRole, sagegate reads them from the environment (the SDK's default chain).
@@ -212,14 +187,6 @@ check "$URL_GATEWAY" "" 401
 check "$URL_CONTAINER" "$TOKEN" 200
 
 # --- load ---------------------------------------------------------------------------------------
-run_wrk() { # NAME URL TOKEN DURATION -> RESULT line
-  local name=$1 url=$2 token=$3 duration=$4 out="$TMP/wrk-$1.txt"
-  TOKEN="$token" taskset -c "$LOAD_CORE" timeout --kill-after=10 "$(( $(to_seconds "$duration") + 60 ))" \
-    wrk -t1 -c"$CONNECTIONS" -d"$duration" --timeout 5s --latency -s "$LUA" "$url" >"$out" 2>&1 \
-    || die "wrk failed for $name: $(tail -5 "$out")"
-  cat "$out" >>"$TMP/wrk-all.txt"
-  grep '^RESULT ' "$out" | tail -1
-}
 # This machine is shared: another load generator (someone else's wrk) running at the same time
 # ruins both measurements. Before each measured run wait (at most QUIET_WAIT_S) until none runs,
 # and mark the run as contended if one still does.

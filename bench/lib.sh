@@ -1,5 +1,59 @@
 # Helpers shared by bench/run.sh and bench/aws-run.sh. Sourced after each script has defined
-# log() and die() and set TMP and START_TIMEOUT_S.
+# log() and die(); the functions below read TMP, PIDS, START_TIMEOUT_S, LOAD_CORE, CONNECTIONS
+# and LUA, which each script sets.
+
+# Installs wrk and nginx with apt when missing (nginx-light, else nginx) and sets NGINX.
+ensure_load_tools() {
+  local need_apt=()
+  command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    log "installing ${need_apt[*]}"
+    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get update -q
+    $sudo apt-get install -y -q "${need_apt[@]}" \
+      || { [[ " ${need_apt[*]} " == *" nginx-light "* ]] && $sudo apt-get install -y -q nginx; }
+  fi
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+}
+
+# Stops one process: TERM, up to 5 s, then KILL.
+stop_pid() {
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+# The EXIT trap of both scripts: every process started (PIDS) stopped, the temp folder removed.
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]:-}"; do stop_pid "$pid"; done
+  rm -rf "$TMP"
+}
+
+# require_free_ports PORT... : dies naming the first port something already listens on.
+require_free_ports() {
+  local port
+  for port in "$@"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      die "port $port is already in use (set the *_PORT variables)"
+    fi
+  done
+}
+
+# run_wrk NAME URL TOKEN DURATION [RATE] -> prints the RESULT line. Pinned to the load core,
+# bounded in time; RATE (requests/s, 0 = as fast as possible) paces bench/post.lua.
+run_wrk() {
+  local name=$1 url=$2 token=$3 duration=$4 rate=${5:-0} out="$TMP/wrk-$1.txt"
+  TOKEN="$token" RATE="$rate" taskset -c "$LOAD_CORE" \
+    timeout --kill-after=10 "$(( $(to_seconds "$duration") + 60 ))" \
+    wrk -t1 -c"$CONNECTIONS" -d"$duration" --timeout 5s --latency -s "$LUA" "$url" >"$out" 2>&1 \
+    || die "wrk failed for $name: $(tail -5 "$out")"
+  cat "$out" >>"$TMP/wrk-all.txt"
+  grep '^RESULT ' "$out" | tail -1
+}
 
 # Polls a URL until it answers 200, at most START_TIMEOUT_S seconds.
 wait_ready() {

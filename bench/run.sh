@@ -55,17 +55,7 @@ die() { log "error: $*"; exit 1; }
 . "$(dirname "$0")/lib.sh"
 
 # --- tools ----------------------------------------------------------------------------------------
-need_apt=()
-command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  log "installing ${need_apt[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q "${need_apt[@]}" \
-    || { [[ " ${need_apt[*]} " == *" nginx-light "* ]] && $SUDO apt-get install -y -q nginx; }
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+ensure_load_tools
 for tool in java taskset curl awk; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
 done
@@ -77,26 +67,10 @@ fi
 # --- processes, cleaned up on exit --------------------------------------------------------------
 TMP=$(mktemp -d /tmp/sagegate-bench.XXXXXX)
 PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]:-}"; do
-    # bounded wait, then force
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$TMP"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+require_free_ports "$DEMO_PORT" "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"
 
-for port in "$DEMO_PORT" "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    die "port $port is already in use (set DEMO_PORT/NGINX_PORT/GATEWAY_PORT/MANAGEMENT_PORT)"
-  fi
-done
 
 
 export SAGEGATE_HOME="$TMP/home"
@@ -145,17 +119,6 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Content-Type: app
 [ "$code" = 401 ] || die "sagegate without a token answered $code, expected 401"
 
 # --- measurements --------------------------------------------------------------------------------
-# run_wrk NAME URL TOKEN RATE DURATION -> prints the RESULT line (pinned to the load core)
-run_wrk() {
-  local name=$1 url=$2 token=$3 rate=$4 duration=$5 out
-  out="$TMP/wrk-$name.txt"
-  TOKEN="$token" RATE="$rate" taskset -c "$LOAD_CORE" \
-    timeout --kill-after=10 "$(( $(to_seconds "$duration") + 60 ))" \
-    wrk -t1 -c"$CONNECTIONS" -d"$duration" --timeout 5s --latency -s "$LUA" "$url" >"$out" 2>&1 \
-    || die "wrk failed for $name: $(tail -5 "$out")"
-  cat "$out" >>"$TMP/wrk-all.txt"
-  grep '^RESULT ' "$out" | tail -1
-}
 
 declare -A R
 TARGETS=(direct nginx sagegate)
@@ -175,13 +138,13 @@ best() {
 
 for t in "${TARGETS[@]}"; do
   log "$t: warm-up $WARMUP"
-  run_wrk "$t-warmup" "${URL[$t]}" "${TOK[$t]}" 0 "$WARMUP" >/dev/null
+  run_wrk "$t-warmup" "${URL[$t]}" "${TOK[$t]}" "$WARMUP" >/dev/null
 done
 declare -A RUNS
 for round in $(seq 1 "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
     log "round $round/$ROUNDS, $t: max throughput, $DURATION, -c$CONNECTIONS"
-    line=$(run_wrk "$t-max-$round" "${URL[$t]}" "${TOK[$t]}" 0 "$DURATION")
+    line=$(run_wrk "$t-max-$round" "${URL[$t]}" "${TOK[$t]}" "$DURATION")
     log "  $line"
     RUNS[$t,max]+="$line"$'\n'
   done
@@ -197,7 +160,7 @@ RATE=$(awk -v m="$NGINX_MAX" -v h="$HALF" 'BEGIN { printf "%d", m * h }')
 for round in $(seq 1 "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
     log "round $round/$ROUNDS, $t: fixed rate $RATE rps ($HALF x nginx max), $DURATION"
-    line=$(run_wrk "$t-half-$round" "${URL[$t]}" "${TOK[$t]}" "$RATE" "$DURATION")
+    line=$(run_wrk "$t-half-$round" "${URL[$t]}" "${TOK[$t]}" "$DURATION" "$RATE")
     log "  $line"
     RUNS[$t,half]+="$line"$'\n'
   done
