@@ -120,13 +120,8 @@ public final class GuardHandler implements RequestStreamHandler {
     if (config == null || models.isEmpty()) {
       return ignored(eventId, "CreateEndpointConfig", "malformed event: no endpointConfigName or productionVariants[].modelName");
     }
-    String why = unapproved(caller, models);
-    if (why == null) {
-      return approved(eventId, "CreateEndpointConfig", caller, models);
-    }
-    String action = remediate("DeleteEndpointConfig " + config,
-        () -> sageMaker.deleteEndpointConfig(b -> b.endpointConfigName(config)));
-    return new Verdict(eventId, "CreateEndpointConfig", caller, models, "unapproved", action, why);
+    return decide(eventId, "CreateEndpointConfig", caller, models, unapproved(caller, models),
+        "DeleteEndpointConfig " + config, () -> sageMaker.deleteEndpointConfig(b -> b.endpointConfigName(config)));
   }
 
   private Verdict endpoint(String eventId, String caller, JsonNode req) {
@@ -146,12 +141,8 @@ public final class GuardHandler implements RequestStreamHandler {
       // Fail closed: an endpoint whose models cannot be verified is not approved.
       why = "endpoint config " + config + " could not be read, so its models cannot be verified";
     }
-    if (why == null) {
-      return approved(eventId, "CreateEndpoint", caller, models);
-    }
-    String action = remediate("DeleteEndpoint " + endpoint,
-        () -> sageMaker.deleteEndpoint(b -> b.endpointName(endpoint)));
-    return new Verdict(eventId, "CreateEndpoint", caller, models, "unapproved", action, why);
+    return decide(eventId, "CreateEndpoint", caller, models, why,
+        "DeleteEndpoint " + endpoint, () -> sageMaker.deleteEndpoint(b -> b.endpointName(endpoint)));
   }
 
   private Verdict transformJob(String eventId, String caller, JsonNode req) {
@@ -160,13 +151,8 @@ public final class GuardHandler implements RequestStreamHandler {
     if (job == null || model == null) {
       return ignored(eventId, "CreateTransformJob", "malformed event: no transformJobName or modelName");
     }
-    String why = unapproved(caller, List.of(model));
-    if (why == null) {
-      return approved(eventId, "CreateTransformJob", caller, List.of(model));
-    }
-    String action = remediate("StopTransformJob " + job,
-        () -> sageMaker.stopTransformJob(b -> b.transformJobName(job)));
-    return new Verdict(eventId, "CreateTransformJob", caller, List.of(model), "unapproved", action, why);
+    return decide(eventId, "CreateTransformJob", caller, List.of(model), unapproved(caller, List.of(model)),
+        "StopTransformJob " + job, () -> sageMaker.stopTransformJob(b -> b.transformJobName(job)));
   }
 
   private String unapproved(String caller, List<String> models) {
@@ -185,6 +171,18 @@ public final class GuardHandler implements RequestStreamHandler {
   static String caller(JsonNode identity) {
     String issuer = text(identity.path("sessionContext").path("sessionIssuer").path("arn"), null);
     return issuer != null ? issuer : text(identity.path("arn"), null);
+  }
+
+  /**
+   * The verdict on one event: approved when nothing is wrong ({@code why} is null), otherwise
+   * unapproved with the remediation attempted and its outcome.
+   */
+  private static Verdict decide(String eventId, String name, String caller, List<String> models,
+      String why, String remediation, Runnable remedy) {
+    if (why == null) {
+      return approved(eventId, name, caller, models);
+    }
+    return new Verdict(eventId, name, caller, models, "unapproved", remediate(remediation, remedy), why);
   }
 
   private static Verdict approved(String eventId, String name, String caller, List<String> models) {
