@@ -57,6 +57,7 @@ public final class Gateway {
   private final Vertx vertx;
   private final Components components;
   private final GatewayMetrics metrics;
+  private final RequestTracking tracking;
   private final AtomicReference<GatewayState> state = new AtomicReference<>();
   private final List<HttpServer> traffic = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile String trafficDeployment;
@@ -66,6 +67,7 @@ public final class Gateway {
     this.vertx = vertx;
     this.components = components;
     this.metrics = new GatewayMetrics(components.registry());
+    this.tracking = new RequestTracking(components.audit(), metrics, state::get);
     state.set(GatewayState.build(config, components.authorizers(), components.backends(), null));
     registerHealthGauges(config);
   }
@@ -103,7 +105,7 @@ public final class Gateway {
     router.route()
         // 1. Request id, audit record and metrics open here and close from the end handler, so
         //    every request below, failed or not, is recorded exactly once. Pauses the body.
-        .handler(new RequestTracking(components.audit(), metrics, state::get))
+        .handler(tracking)
         // 2. Which operation and endpoint name: strict, on the raw path. No I/O, so it runs
         //    before authentication and answers 404/405/400 without looking at the token.
         .handler(new OperationResolver())
@@ -167,7 +169,7 @@ public final class Gateway {
    * reach the pipeline; they are answered and audited here, so they too get one record.
    */
   private void invalidRequest(HttpServerRequest request) {
-    AuditRecord record = RequestTracking.open(request);
+    AuditRecord record = tracking.begin(request);
     Throwable cause = request.decoderResult().cause();
     GatewayException error;
     if (cause instanceof TooLongFrameException && cause.getMessage() != null
@@ -181,16 +183,8 @@ public final class Gateway {
     }
     record.errorType = error.errorType();
     record.errorReason = "http:invalid_request";
-    metrics.requestStarted();
-    request.response().putHeader(io.sagegate.backend.SageMakerHeaders.REQUEST_ID, record.requestId);
     request.response().putHeader("Connection", "close");
-    request.response().endHandler(v -> {
-      record.status = request.response().getStatusCode();
-      record.bytesOut = request.response().bytesWritten();
-      record.totalNanos = System.nanoTime() - record.startNanos;
-      metrics.requestEnded(record);
-      components.audit().write(record);
-    });
+    request.response().endHandler(v -> tracking.finish(record, request));
     ErrorResponder.write(request, request.response(), error);
   }
 

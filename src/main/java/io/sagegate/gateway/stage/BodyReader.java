@@ -28,8 +28,8 @@ public final class BodyReader implements Handler<RoutingContext> {
   public void handle(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
     String declared = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    long length = -1;
     if (declared != null) {
-      long length;
       try {
         length = Long.parseLong(declared.trim());
       } catch (NumberFormatException e) {
@@ -41,7 +41,7 @@ public final class BodyReader implements Handler<RoutingContext> {
         return;
       }
     }
-    Buffer body = Buffer.buffer(declared == null ? 1024 : (int) Math.min(Long.parseLong(declared.trim()), maxBytes));
+    Buffer body = Buffer.buffer(length < 0 ? 1024 : (int) length);
     boolean[] done = {false};
     request.handler(chunk -> {
       if (done[0]) {

@@ -36,26 +36,31 @@ public final class RequestTracking implements Handler<RoutingContext> {
     HttpServerRequest request = ctx.request();
     // Paused before any asynchronous stage, or the body would be lost (resumed by BodyReader).
     request.pause();
-    AuditRecord record = open(request);
+    AuditRecord record = begin(request);
     RequestKeys.AUDIT.put(ctx, record);
     RequestKeys.STATE.put(ctx, state.get());
-    ctx.response().putHeader(SageMakerHeaders.REQUEST_ID, record.requestId);
-    metrics.requestStarted();
-    ctx.addEndHandler(ar -> close(record, ctx));
+    ctx.addEndHandler(ar -> finish(record, ctx.request()));
     ctx.next();
   }
 
-  /** Opens a record for a request; also used for requests rejected before routing. */
-  public static AuditRecord open(HttpServerRequest request) {
+  /**
+   * Opens the record of a request, counts it in flight and sends its id back. Also used for
+   * requests the HTTP decoder rejects before routing, so those are recorded the same way.
+   */
+  public AuditRecord begin(HttpServerRequest request) {
     String sourceIp = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
-    return new AuditRecord(
+    AuditRecord record = new AuditRecord(
         Instant.now(), System.nanoTime(), newRequestId(), sourceIp, request.method().name());
+    request.response().putHeader(SageMakerHeaders.REQUEST_ID, record.requestId);
+    metrics.requestStarted();
+    return record;
   }
 
-  private void close(AuditRecord record, RoutingContext ctx) {
-    record.status = ctx.response().getStatusCode();
-    record.bytesIn = ctx.request().bytesRead();
-    record.bytesOut = ctx.response().bytesWritten();
+  /** Closes the record once the response has ended: metrics recorded, the record written once. */
+  public void finish(AuditRecord record, HttpServerRequest request) {
+    record.status = request.response().getStatusCode();
+    record.bytesIn = request.bytesRead();
+    record.bytesOut = request.response().bytesWritten();
     record.backendEnded();
     record.totalNanos = System.nanoTime() - record.startNanos;
     metrics.requestEnded(record);
