@@ -29,7 +29,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.ext.web.Router;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -100,30 +99,29 @@ public final class Gateway {
    * The request pipeline, in order. Each stage either calls {@code next()} or fails the request;
    * every failure goes to the one ErrorResponder.
    */
-  Router pipeline(ServerSettings server) {
-    Router router = Router.router(vertx);
-    router.route()
-        // 1. Request id, audit record and metrics open here and close from the end handler, so
-        //    every request below, failed or not, is recorded exactly once. Pauses the body.
-        .handler(tracking)
+  Pipeline pipeline(ServerSettings server) {
+    return new Pipeline(List.of(
+        // 1. Request id, audit record and metrics open here and close when the response ends (or
+        //    the caller goes), so every request below, failed or not, is recorded exactly once.
+        //    Pauses the body.
+        tracking,
         // 2. Which operation and endpoint name: strict, on the raw path. No I/O, so it runs
         //    before authentication and answers 404/405/400 without looking at the token.
-        .handler(new OperationResolver())
+        new OperationResolver(),
         // 3. Who is calling: bearer token verified (async; the body stays paused).
-        .handler(new Authentication(components.authenticator()))
+        new Authentication(components.authenticator()),
         // 4. SageMaker headers checked; before the decision, which may match on targets.
-        .handler(new HeaderValidation())
+        new HeaderValidation(),
         // 5. Endpoint resolved and the rules decide; unknown and forbidden answer alike.
-        .handler(new AccessControl())
+        new AccessControl(),
         // 6. Only an allowed call has its body read, bounded by the size limit.
-        .handler(new BodyReader(server.maxBodyBytes()))
+        new BodyReader(server.maxBodyBytes()),
         // 7. Credentials for this caller and endpoint (STS on the AWS path), after the body so
         //    no STS call is spent on a request that is then refused.
-        .handler(new CredentialsStage(components.credentials()))
+        new CredentialsStage(components.credentials()),
         // 8. The backend answers; the response is relayed (streamed where asked).
-        .handler(new Invoke())
-        .failureHandler(new ErrorResponder(metrics));
-    return router;
+        new Invoke()),
+        new ErrorResponder(metrics));
   }
 
   private Future<Void> listen(ServerSettings server) {

@@ -115,6 +115,9 @@ class GatewayIntegrationTest {
           - name: sentiment-test
             tags: {env: test}
             backend: {type: container, url: "%s", timeout: 2s}
+          - name: long-stream
+            tags: {env: test}
+            backend: {type: container, url: "%s", timeout: 60s}
         rules:
           - id: contractors-deny-prod
             effect: deny
@@ -137,7 +140,7 @@ class GatewayIntegrationTest {
             principal: {groups: [variant-testers]}
             conditions: {targetVariants: [variant-b]}
         """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE,
-        modelUrl, modelUrl);
+        modelUrl, modelUrl, modelUrl);
   }
 
   private GatewayConfig config() throws Exception {
@@ -441,6 +444,40 @@ class GatewayIntegrationTest {
     // Each chunk of the model's stream arrives as one PayloadPart event, as from SageMaker.
     assertEquals(List.of("chunk-0\n", "chunk-1\n", "chunk-2\n"), parts);
     JsonNode record = auditOf(response);
+    assertEquals("invoke-stream", record.path("action").asText());
+  }
+
+  @Test
+  void callerLeavingAStreamCancelsTheUpstreamCallAndIsAuditedOnce() throws Exception {
+    model.mode(ContainerStub.Mode.slowStream(5)).await();
+    String body = "{\"stream\":true}";
+    String head;
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("POST /endpoints/long-stream/invocations-response-stream HTTP/1.1\r\n"
+          + "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+          + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
+          + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+      model.invocationReceived().await();
+      model.releaseNextChunk();
+      // Read up to the end of the response head, and then leave mid-stream.
+      StringBuilder received = new StringBuilder();
+      InputStream in = socket.getInputStream();
+      while (!received.toString().contains("\r\n\r\n")) {
+        int b = in.read();
+        assertTrue(b >= 0, "connection closed before the response head: " + received);
+        received.append((char) b);
+      }
+      head = received.toString();
+    }
+    assertTrue(head.startsWith("HTTP/1.1 200"), head);
+    // The upstream call is cancelled at once, not left to run (here for up to the endpoint's 60 s
+    // idle timeout) for a caller who is gone.
+    model.requestAborted().await(20, java.util.concurrent.TimeUnit.SECONDS);
+    String id = head.lines().filter(l -> l.toLowerCase().startsWith("x-amzn-requestid:"))
+        .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElseThrow();
+    JsonNode record = audit.await(id);
+    assertEquals(1, audit.count(id), "exactly one audit record per request");
     assertEquals("invoke-stream", record.path("action").asText());
   }
 

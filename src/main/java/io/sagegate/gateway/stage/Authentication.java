@@ -5,10 +5,9 @@ import io.sagegate.auth.AuthenticationException;
 import io.sagegate.auth.AuthenticationException.Reason;
 import io.sagegate.auth.Authenticator;
 import io.sagegate.auth.Caller;
-import io.sagegate.gateway.RequestKeys;
-import io.vertx.core.Handler;
+import io.sagegate.gateway.Exchange;
+import io.sagegate.gateway.Stage;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.ext.web.RoutingContext;
 import java.util.List;
 
 /**
@@ -16,7 +15,7 @@ import java.util.List;
  * body stays paused meanwhile (RequestTracking paused it). The token itself is never stored,
  * logged or audited: only the caller's subject, issuer and token id.
  */
-public final class Authentication implements Handler<RoutingContext> {
+public final class Authentication implements Stage {
 
   private static final String BEARER = "bearer ";
 
@@ -27,26 +26,26 @@ public final class Authentication implements Handler<RoutingContext> {
   }
 
   @Override
-  public void handle(RoutingContext ctx) {
+  public void handle(Exchange ex) {
     String token;
     try {
-      token = bearerToken(ctx.request().headers().getAll(HttpHeaders.AUTHORIZATION));
+      token = bearerToken(ex.request().headers().getAll(HttpHeaders.AUTHORIZATION));
     } catch (AuthenticationException e) {
-      ctx.fail(e);
+      ex.fail(e);
       return;
     }
     authenticator.authenticate(token).onComplete(ar -> {
       if (ar.failed()) {
-        ctx.fail(ar.cause());
+        ex.fail(ar.cause());
         return;
       }
       Caller caller = ar.result();
-      RequestKeys.CALLER.put(ctx, caller);
-      AuditRecord audit = RequestKeys.AUDIT.get(ctx);
+      ex.caller(caller);
+      AuditRecord audit = ex.audit();
       audit.subject = caller.subject();
       audit.issuer = caller.issuer();
       audit.tokenId = caller.tokenId();
-      ctx.next();
+      ex.next();
     });
   }
 

@@ -1,12 +1,11 @@
 package io.sagegate.gateway.stage;
 
 import io.sagegate.error.Errors;
-import io.sagegate.gateway.RequestKeys;
-import io.vertx.core.Handler;
+import io.sagegate.gateway.Exchange;
+import io.sagegate.gateway.Stage;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.ext.web.RoutingContext;
 
 /**
  * Reads the request body, only once the call is allowed, and never beyond the size limit (6 MiB
@@ -16,7 +15,7 @@ import io.vertx.ext.web.RoutingContext;
  * <p>Hand-written rather than vertx-web's BodyHandler, which treats form and multipart content
  * types specially; an inference payload must reach the model byte for byte whatever its type.
  */
-public final class BodyReader implements Handler<RoutingContext> {
+public final class BodyReader implements Stage {
 
   private final long maxBytes;
 
@@ -25,19 +24,19 @@ public final class BodyReader implements Handler<RoutingContext> {
   }
 
   @Override
-  public void handle(RoutingContext ctx) {
-    HttpServerRequest request = ctx.request();
+  public void handle(Exchange ex) {
+    HttpServerRequest request = ex.request();
     String declared = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     long length = -1;
     if (declared != null) {
       try {
         length = Long.parseLong(declared.trim());
       } catch (NumberFormatException e) {
-        ctx.fail(Errors.validation("Content-Length '" + declared + "' is not a number"));
+        ex.fail(Errors.validation("Content-Length '" + declared + "' is not a number"));
         return;
       }
       if (length > maxBytes) {
-        ctx.fail(Errors.payloadTooLarge(maxBytes));
+        ex.fail(Errors.payloadTooLarge(maxBytes));
         return;
       }
     }
@@ -50,7 +49,7 @@ public final class BodyReader implements Handler<RoutingContext> {
       if (body.length() + chunk.length() > maxBytes) {
         done[0] = true;
         request.pause();
-        ctx.fail(Errors.payloadTooLarge(maxBytes));
+        ex.fail(Errors.payloadTooLarge(maxBytes));
         return;
       }
       body.appendBuffer(chunk);
@@ -58,14 +57,14 @@ public final class BodyReader implements Handler<RoutingContext> {
     request.exceptionHandler(err -> {
       if (!done[0]) {
         done[0] = true;
-        ctx.fail(Errors.validation("The request body could not be read"));
+        ex.fail(Errors.validation("The request body could not be read"));
       }
     });
     request.endHandler(v -> {
       if (!done[0]) {
         done[0] = true;
-        RequestKeys.BODY.put(ctx, body);
-        ctx.next();
+        ex.body(body);
+        ex.next();
       }
     });
     request.resume();

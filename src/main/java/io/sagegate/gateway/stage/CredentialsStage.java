@@ -3,16 +3,15 @@ package io.sagegate.gateway.stage;
 import io.sagegate.audit.AuditRecord;
 import io.sagegate.credentials.CredentialsProvider;
 import io.sagegate.credentials.ScopedCredentials;
-import io.sagegate.gateway.RequestKeys;
-import io.vertx.core.Handler;
-import io.vertx.ext.web.RoutingContext;
+import io.sagegate.gateway.Exchange;
+import io.sagegate.gateway.Stage;
 
 /**
  * Obtains the credentials the allowed call runs under (a scoped STS session on the AWS path,
  * none for containers) and names them in the audit record. After BodyReader, so an STS call is
  * never made for a request whose body is then refused.
  */
-public final class CredentialsStage implements Handler<RoutingContext> {
+public final class CredentialsStage implements Stage {
 
   private final CredentialsProvider provider;
 
@@ -21,25 +20,22 @@ public final class CredentialsStage implements Handler<RoutingContext> {
   }
 
   @Override
-  public void handle(RoutingContext ctx) {
+  public void handle(Exchange ex) {
     provider
         .credentialsFor(
-            RequestKeys.CALLER.get(ctx),
-            RequestKeys.ENDPOINT.get(ctx),
-            RequestKeys.ACTION.get(ctx),
-            RequestKeys.DECISION.get(ctx))
+ex.caller(), ex.endpoint(), ex.action(), ex.decision())
         .onComplete(ar -> {
           if (ar.failed()) {
-            ctx.fail(ar.cause());
+            ex.fail(ar.cause());
             return;
           }
           ScopedCredentials credentials = ar.result();
-          AuditRecord audit = RequestKeys.AUDIT.get(ctx);
+          AuditRecord audit = ex.audit();
           audit.roleArn = credentials.roleArn();
           audit.sessionName = credentials.sessionName();
           audit.sourceIdentity = credentials.sourceIdentity();
-          RequestKeys.CREDENTIALS.put(ctx, credentials);
-          ctx.next();
+          ex.credentials(credentials);
+          ex.next();
         });
   }
 }

@@ -7,13 +7,11 @@ import io.sagegate.auth.AuthenticationException;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
-import io.sagegate.gateway.RequestKeys;
+import io.sagegate.gateway.Exchange;
 import io.sagegate.metrics.GatewayMetrics;
-import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.ext.web.RoutingContext;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -26,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * GatewayException is the gateway's own fault: logged with its stack trace here, answered as a
  * bare InternalFailure.
  */
-public final class ErrorResponder implements Handler<RoutingContext> {
+public final class ErrorResponder implements Exchange.FailureHandler {
 
   private static final Logger LOG = LoggerFactory.getLogger(ErrorResponder.class);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -38,9 +36,9 @@ public final class ErrorResponder implements Handler<RoutingContext> {
   }
 
   @Override
-  public void handle(RoutingContext ctx) {
-    GatewayException error = toGatewayException(ctx.failure(), ctx.statusCode());
-    AuditRecord audit = RequestKeys.AUDIT.get(ctx);
+  public void handle(Exchange ex, Throwable failure) {
+    GatewayException error = toGatewayException(failure);
+    AuditRecord audit = ex.audit();
     if (audit != null) {
       audit.errorType = error.errorType();
       audit.errorReason = error.auditReason();
@@ -55,21 +53,12 @@ public final class ErrorResponder implements Handler<RoutingContext> {
       LOG.warn("Request {} failed: {} {} ({})", audit == null ? "-" : audit.requestId,
           error.status(), error.errorType(), error.auditReason() == null ? error.getMessage() : error.auditReason());
     }
-    write(ctx.request(), ctx.response(), error);
+    write(ex.request(), ex.response(), error);
   }
 
-  static GatewayException toGatewayException(Throwable failure, int status) {
+  static GatewayException toGatewayException(Throwable failure) {
     if (failure instanceof GatewayException e) {
       return e;
-    }
-    if (failure == null) {
-      return switch (status) {
-        case 404 -> new GatewayException(404, Errors.UNKNOWN_OPERATION, "No operation at this path");
-        case 405 -> new GatewayException(405, Errors.METHOD_NOT_ALLOWED, "Method not allowed");
-        case 413 -> new GatewayException(413, Errors.PAYLOAD_TOO_LARGE, "Request body too large");
-        case 400 -> Errors.validation("The request is malformed");
-        default -> Errors.internal();
-      };
     }
     LOG.error("Unexpected failure in the gateway", failure);
     return Errors.internal().withAuditReason("internal:" + failure.getClass().getSimpleName());

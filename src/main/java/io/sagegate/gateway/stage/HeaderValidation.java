@@ -3,30 +3,29 @@ package io.sagegate.gateway.stage;
 import io.sagegate.audit.AuditRecord;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.error.GatewayException;
-import io.sagegate.gateway.RequestKeys;
-import io.vertx.core.Handler;
-import io.vertx.ext.web.RoutingContext;
+import io.sagegate.gateway.Exchange;
+import io.sagegate.gateway.Stage;
 
 /**
  * Reads the SageMaker request headers and checks them against SageMaker's limits, before the
  * decision, because rules may match on the target variant, model or inference component.
  */
-public final class HeaderValidation implements Handler<RoutingContext> {
+public final class HeaderValidation implements Stage {
 
   @Override
-  public void handle(RoutingContext ctx) {
+  public void handle(Exchange ex) {
     InvocationHeaders headers;
     try {
-      headers = InvocationHeaders.from(ctx.request().headers(), RequestKeys.ACTION.get(ctx));
+      headers = InvocationHeaders.from(ex.request().headers(), ex.action());
     } catch (GatewayException e) {
-      ctx.fail(e);
+      ex.fail(e);
       return;
     }
-    RequestKeys.HEADERS.put(ctx, headers);
-    AuditRecord audit = RequestKeys.AUDIT.get(ctx);
+    ex.headers(headers);
+    AuditRecord audit = ex.audit();
     audit.targetVariant = headers.targetVariant();
     audit.targetModel = headers.targetModel();
     audit.inferenceComponent = headers.inferenceComponent();
-    ctx.next();
+    ex.next();
   }
 }

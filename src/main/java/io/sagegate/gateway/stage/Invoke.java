@@ -7,35 +7,34 @@ import io.sagegate.backend.Invocation;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
+import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.GatewayState;
-import io.sagegate.gateway.RequestKeys;
+import io.sagegate.gateway.Stage;
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.ext.web.RoutingContext;
 
 /**
  * Last stage: calls the endpoint's backend and relays its answer. A buffered answer is written
  * whole; a stream is piped to the caller as it arrives, and a caller that goes away cancels the
  * upstream call.
  */
-public final class Invoke implements Handler<RoutingContext> {
+public final class Invoke implements Stage {
 
   @Override
-  public void handle(RoutingContext ctx) {
-    GatewayState state = RequestKeys.STATE.get(ctx);
-    EndpointConfig endpoint = RequestKeys.ENDPOINT.get(ctx);
-    AuditRecord audit = RequestKeys.AUDIT.get(ctx);
+  public void handle(Exchange ex) {
+    GatewayState state = ex.state();
+    EndpointConfig endpoint = ex.endpoint();
+    AuditRecord audit = ex.audit();
     Backend backend = state.backend(endpoint);
     Invocation invocation = new Invocation(
         audit.requestId,
         endpoint,
-        RequestKeys.ACTION.get(ctx),
-        RequestKeys.CALLER.get(ctx),
-        RequestKeys.HEADERS.get(ctx),
-        RequestKeys.BODY.get(ctx),
-        RequestKeys.CREDENTIALS.get(ctx),
-        RequestKeys.DECISION.get(ctx));
+        ex.action(),
+        ex.caller(),
+        ex.headers(),
+        ex.body(),
+        ex.credentials(),
+        ex.decision());
     audit.backendStarted();
     Future<BackendResponse> call = switch (invocation.action()) {
       case INVOKE -> backend.invoke(invocation);
@@ -48,19 +47,19 @@ public final class Invoke implements Handler<RoutingContext> {
         if (ar.cause() instanceof GatewayException e && e.extraFields().get("OriginalStatusCode") instanceof Integer s) {
           audit.backendStatus = s;
         }
-        ctx.fail(ar.cause());
+        ex.fail(ar.cause());
         return;
       }
-      respond(ctx, audit, ar.result());
+      respond(ex, audit, ar.result());
     });
   }
 
-  private static void respond(RoutingContext ctx, AuditRecord audit, BackendResponse answer) {
+  private static void respond(Exchange ex, AuditRecord audit, BackendResponse answer) {
     audit.backendStatus = answer.status();
     audit.invokedVariant = answer.invokedVariant();
     audit.upstreamRequestId = answer.upstreamRequestId();
-    HttpServerResponse response = ctx.response();
-    if (ctx.request().connection() == null || response.closed()) {
+    HttpServerResponse response = ex.response();
+    if (ex.request().connection() == null || response.closed()) {
       answer.cancel().run();
       return;
     }
@@ -72,7 +71,7 @@ public final class Invoke implements Handler<RoutingContext> {
       return;
     }
     response.setChunked(true);
-    response.closeHandler(v -> answer.cancel().run());
+    ex.onCallerGone(() -> answer.cancel().run());
     // endOnFailure(false): a stream cut off upstream must not look complete to the caller.
     answer.stream().pipe().endOnFailure(false).to(response).onComplete(done -> {
       audit.backendEnded();

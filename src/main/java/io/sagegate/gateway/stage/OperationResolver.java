@@ -3,10 +3,9 @@ package io.sagegate.gateway.stage;
 import io.sagegate.authz.Action;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
-import io.sagegate.gateway.RequestKeys;
-import io.vertx.core.Handler;
+import io.sagegate.gateway.Exchange;
+import io.sagegate.gateway.Stage;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.ext.web.RoutingContext;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -17,7 +16,7 @@ import java.util.regex.Pattern;
  * percent-encoding, dot segments and trailing slashes never turn into another endpoint's name:
  * they fail the match or the name pattern instead.
  */
-public final class OperationResolver implements Handler<RoutingContext> {
+public final class OperationResolver implements Stage {
 
   private static final Pattern OPERATION =
       Pattern.compile("^/endpoints/([^/]*)/(invocations|invocations-response-stream|async-invocations)$");
@@ -26,18 +25,18 @@ public final class OperationResolver implements Handler<RoutingContext> {
   private static final int MAX_NAME = 63;
 
   @Override
-  public void handle(RoutingContext ctx) {
-    String path = ctx.request().path();
+  public void handle(Exchange ex) {
+    String path = ex.request().path();
     Matcher m = OPERATION.matcher(path == null ? "" : path);
     if (!m.matches()) {
-      ctx.fail(new GatewayException(404, Errors.UNKNOWN_OPERATION,
+      ex.fail(new GatewayException(404, Errors.UNKNOWN_OPERATION,
           "No operation at this path; use POST /endpoints/{EndpointName}/invocations,"
               + " /invocations-response-stream or /async-invocations"));
       return;
     }
-    if (ctx.request().method() != HttpMethod.POST) {
-      ctx.fail(new GatewayException(405, Errors.METHOD_NOT_ALLOWED,
-              "Method " + ctx.request().method().name() + " is not allowed; use POST")
+    if (ex.request().method() != HttpMethod.POST) {
+      ex.fail(new GatewayException(405, Errors.METHOD_NOT_ALLOWED,
+              "Method " + ex.request().method().name() + " is not allowed; use POST")
           .withHeader("Allow", "POST"));
       return;
     }
@@ -46,16 +45,15 @@ public final class OperationResolver implements Handler<RoutingContext> {
       case "invocations-response-stream" -> Action.INVOKE_STREAM;
       default -> Action.INVOKE_ASYNC;
     };
-    RequestKeys.ACTION.put(ctx, action);
-    RequestKeys.AUDIT.get(ctx).action = action.ruleName();
+    ex.audit().action = action.ruleName();
     String name = m.group(1);
     if (name.length() > MAX_NAME || !ENDPOINT_NAME.matcher(name).matches()) {
-      ctx.fail(Errors.validation("Endpoint name '" + printable(name)
+      ex.fail(Errors.validation("Endpoint name '" + printable(name)
           + "' must match " + ENDPOINT_NAME.pattern() + " and be at most " + MAX_NAME + " characters"));
       return;
     }
-    RequestKeys.ENDPOINT_NAME.put(ctx, name);
-    ctx.next();
+    ex.operation(action, name);
+    ex.next();
   }
 
   /** The name as shown in a message: bounded and without control characters. */

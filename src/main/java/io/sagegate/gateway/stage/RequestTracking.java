@@ -4,11 +4,11 @@ import io.sagegate.audit.AuditRecord;
 import io.sagegate.audit.AuditSink;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.gateway.GatewayState;
-import io.sagegate.gateway.RequestKeys;
+import io.sagegate.gateway.Exchange;
+import io.sagegate.gateway.Stage;
 import io.sagegate.metrics.GatewayMetrics;
-import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.ext.web.RoutingContext;
+import io.vertx.core.http.HttpServerResponse;
 import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -19,7 +19,7 @@ import java.util.function.Supplier;
  * pauses the body until a later stage wants it. The record is written and the metrics recorded
  * from the end handler, so rejected and failed requests are counted exactly once too.
  */
-public final class RequestTracking implements Handler<RoutingContext> {
+public final class RequestTracking implements Stage {
 
   private final AuditSink audit;
   private final GatewayMetrics metrics;
@@ -32,15 +32,30 @@ public final class RequestTracking implements Handler<RoutingContext> {
   }
 
   @Override
-  public void handle(RoutingContext ctx) {
-    HttpServerRequest request = ctx.request();
+  public void handle(Exchange ex) {
+    HttpServerRequest request = ex.request();
     // Paused before any asynchronous stage, or the body would be lost (resumed by BodyReader).
     request.pause();
     AuditRecord record = begin(request);
-    RequestKeys.AUDIT.put(ctx, record);
-    RequestKeys.STATE.put(ctx, state.get());
-    ctx.addEndHandler(ar -> finish(record, ctx.request()));
-    ctx.next();
+    ex.begin(record, state.get());
+    // The record closes when the response ends or, if the caller goes away first, when the
+    // connection closes; whichever comes first, and only once.
+    HttpServerResponse response = request.response();
+    boolean[] finished = {false};
+    response.endHandler(v -> {
+      if (!finished[0]) {
+        finished[0] = true;
+        finish(record, request);
+      }
+    });
+    response.closeHandler(v -> {
+      if (!finished[0]) {
+        finished[0] = true;
+        finish(record, request);
+      }
+      ex.callerGone();
+    });
+    ex.next();
   }
 
   /**
