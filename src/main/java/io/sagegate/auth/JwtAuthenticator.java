@@ -525,14 +525,19 @@ public final class JwtAuthenticator implements Authenticator {
     return cleaned.length() > 32 ? cleaned.substring(0, 32) + "..." : cleaned;
   }
 
-  /** Cache key: the token's digest, so the cache does not hold usable bearer tokens. */
-  private static String sha256(String token) {
+  /** One digest per thread: {@code MessageDigest.getInstance} per token cost a provider lookup. */
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256")
-          .digest(token.getBytes(StandardCharsets.UTF_8));
-      return java.util.Base64.getEncoder().withoutPadding().encodeToString(digest);
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required by every JVM", e);
     }
+  });
+
+  /** Cache key: the token's digest, so the cache does not hold usable bearer tokens. */
+  private static String sha256(String token) {
+    // digest() resets the instance, so the thread's next token starts from a clean state.
+    byte[] digest = SHA256.get().digest(token.getBytes(StandardCharsets.UTF_8));
+    return java.util.Base64.getEncoder().withoutPadding().encodeToString(digest);
   }
 }
