@@ -38,13 +38,15 @@ public final class GatewayMetrics {
     inFlight.incrementAndGet();
   }
 
+  private static final String[] STATUS_CLASSES = {"0xx", "1xx", "2xx", "3xx", "4xx", "5xx"};
+
   /** Called once per request, from its end handler. */
   public void requestEnded(AuditRecord r) {
     inFlight.decrementAndGet();
     String endpoint = r.endpoint == null ? UNKNOWN : r.endpoint;
     String action = r.action == null ? UNKNOWN : r.action;
     String decision = r.decision == null ? "none" : r.decision;
-    String statusClass = (r.status / 100) + "xx";
+    String statusClass = r.status >= 100 && r.status < 600 ? STATUS_CLASSES[r.status / 100] : r.status / 100 + "xx";
     RequestMeters m = meters.computeIfAbsent(
         new Labels(endpoint, action, decision, statusClass), this::register);
     m.requests.increment();
