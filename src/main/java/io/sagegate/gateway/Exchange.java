@@ -40,6 +40,7 @@ public final class Exchange {
   private int nextStage;
   private boolean failed;
   private Runnable onCallerGone;
+  private boolean bodyHeld;
 
   private AuditRecord audit;
   private GatewayState state;
@@ -79,6 +80,27 @@ public final class Exchange {
     }
     failed = true;
     failureHandler.handle(this, failure);
+  }
+
+  /**
+   * Holds the request body back. A stage before BodyReader that finishes asynchronously must call
+   * this before it returns: body chunks that arrive while no stage reads them would otherwise be
+   * lost. Stages that finish at once need not (Vert.x delivers the body only after the request
+   * handler returns), and skipping it saves a pause and a resume task per request.
+   */
+  public void holdBody() {
+    if (!bodyHeld) {
+      bodyHeld = true;
+      request.pause();
+    }
+  }
+
+  /** Lets a held body flow again; BodyReader calls it once its handlers are in place. */
+  public void releaseBody() {
+    if (bodyHeld) {
+      bodyHeld = false;
+      request.resume();
+    }
   }
 
   /** Runs {@code action} if the caller's connection closes before the response has ended. */

@@ -103,12 +103,12 @@ public final class Gateway {
     return new Pipeline(List.of(
         // 1. Request id, audit record and metrics open here and close when the response ends (or
         //    the caller goes), so every request below, failed or not, is recorded exactly once.
-        //    Pauses the body.
+        //    Stages 2-5 read no body: one that waits on I/O holds it back (Exchange.holdBody).
         tracking,
         // 2. Which operation and endpoint name: strict, on the raw path. No I/O, so it runs
         //    before authentication and answers 404/405/400 without looking at the token.
         new OperationResolver(),
-        // 3. Who is calling: bearer token verified (async; the body stays paused).
+        // 3. Who is calling: bearer token verified (async unless cached; the body is held meanwhile).
         new Authentication(components.authenticator()),
         // 4. SageMaker headers checked; before the decision, which may match on targets.
         new HeaderValidation(),

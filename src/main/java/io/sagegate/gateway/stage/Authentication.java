@@ -7,12 +7,13 @@ import io.sagegate.auth.Authenticator;
 import io.sagegate.auth.Caller;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
+import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import java.util.List;
 
 /**
  * Takes the bearer token from {@code Authorization} and has the authenticator verify it. The
- * body stays paused meanwhile (RequestTracking paused it). The token itself is never stored,
+ * body is held back while a token is verified asynchronously (a cached token is not). The token itself is never stored,
  * logged or audited: only the caller's subject, issuer and token id.
  */
 public final class Authentication implements Stage {
@@ -34,7 +35,11 @@ public final class Authentication implements Stage {
       ex.fail(e);
       return;
     }
-    authenticator.authenticate(token).onComplete(ar -> {
+    Future<Caller> verified = authenticator.authenticate(token);
+    if (!verified.isComplete()) {
+      ex.holdBody();
+    }
+    verified.onComplete(ar -> {
       if (ar.failed()) {
         ex.fail(ar.cause());
         return;

@@ -67,6 +67,6 @@ public final class BodyReader implements Stage {
         ex.next();
       }
     });
-    request.resume();
+    ex.releaseBody();
   }
 }

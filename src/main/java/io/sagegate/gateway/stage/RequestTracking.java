@@ -15,8 +15,7 @@ import java.util.function.Supplier;
 
 /**
  * First stage: gives the request its id (sent back as {@code x-amzn-RequestId}, the header AWS
- * SDKs read), opens its audit record, counts it in flight, pins the configuration snapshot, and
- * pauses the body until a later stage wants it. The record is written and the metrics recorded
+ * SDKs read), opens its audit record, counts it in flight and pins the configuration snapshot. The record is written and the metrics recorded
  * from the end handler, so rejected and failed requests are counted exactly once too.
  */
 public final class RequestTracking implements Stage {
@@ -34,8 +33,6 @@ public final class RequestTracking implements Stage {
   @Override
   public void handle(Exchange ex) {
     HttpServerRequest request = ex.request();
-    // Paused before any asynchronous stage, or the body would be lost (resumed by BodyReader).
-    request.pause();
     AuditRecord record = begin(request);
     ex.begin(record, state.get());
     // The record closes when the response ends or, if the caller goes away first, when the
