@@ -62,6 +62,7 @@ public final class CallDeadlines {
   private final Object lock = new Object();
   private Entry head;
   private Entry tail;
+  private int size;
   private boolean closed;
 
   /**
@@ -128,6 +129,7 @@ public final class CallDeadlines {
         tail.next = entry;
       }
       tail = entry;
+      size++;
     }
   }
 
@@ -148,15 +150,11 @@ public final class CallDeadlines {
     }
   }
 
-  /** How many entries are armed; for tests and metrics. */
+  /** How many entries are armed (in flight, not yet expired); for tests and metrics. */
   public int size() {
-    int n = 0;
     synchronized (lock) {
-      for (Entry e = head; e != null; e = e.next) {
-        n++;
-      }
+      return size;
     }
-    return n;
   }
 
   /**
@@ -216,5 +214,6 @@ public final class CallDeadlines {
     e.prev = null;
     e.next = null;
     e.armed = false;
+    size--;
   }
 }
