@@ -5,6 +5,7 @@ import io.sagegate.aws.eventstream.PayloadPartStream;
 import io.netty.handler.codec.DecoderException;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
+import io.sagegate.backend.CallDeadlines;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.backend.SageMakerHeaders;
@@ -53,6 +54,10 @@ import org.slf4j.LoggerFactory;
  * Streamed answers are handed over as they arrive: the whole-call timeout covers only the wait
  * for the response head, after which an idle timeout between chunks applies.
  *
+ * <p>The whole-call timeout is enforced by one {@link CallDeadlines} sweep per backend rather than
+ * a Vert.x timer per call, so a call may time out up to {@link CallDeadlines#sweepPeriodMs(long)}
+ * (5% of the timeout, between 5 and 250 ms) late.
+ *
  * <p>Health: {@code GET /ping} at start and every {@value #HEALTH_INTERVAL_MS} ms;
  * {@link #healthy()} is false until the first check passes.
  */
@@ -78,6 +83,7 @@ public final class ContainerBackend implements Backend {
   private final String pingPath;
   private final long timeoutMs;
   private final HttpClientAgent client;
+  private final CallDeadlines deadlines;
   private final long healthTimer;
   private volatile boolean healthy;
   private volatile boolean closed;
@@ -128,6 +134,7 @@ public final class ContainerBackend implements Backend {
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectMs));
     this.client = vertx.createHttpClient(
         options, new PoolOptions().setHttp1MaxSize(endpoint.backend().maxConnections()));
+    this.deadlines = new CallDeadlines(vertx, timeoutMs);
     checkHealth();
     this.healthTimer = vertx.setPeriodic(HEALTH_INTERVAL_MS, id -> checkHealth());
   }
@@ -190,16 +197,19 @@ public final class ContainerBackend implements Backend {
     closed = true;
     healthy = false;
     vertx.cancelTimer(healthTimer);
-    return client.close();
+    // The sweep stops only once the client is closed, which fails the calls still in flight.
+    return client.close().andThen(ar -> deadlines.close());
   }
 
-  /** One call to {@code /invocations}: its timers, its request and how it ends. */
-  private final class Call {
+  /**
+   * One call to {@code /invocations}: its deadline (the call is its own {@link CallDeadlines}
+   * entry, so arming it allocates nothing), its request and how it ends.
+   */
+  private final class Call extends CallDeadlines.Entry {
     private final Invocation invocation;
     private final boolean stream;
     private final Promise<BackendResponse> result = Promise.promise();
     private final AtomicReference<HttpClientRequest> request = new AtomicReference<>();
-    private long timer = -1;
 
     Call(Invocation invocation, boolean stream) {
       this.invocation = invocation;
@@ -212,14 +222,16 @@ public final class ContainerBackend implements Backend {
             "Endpoint " + endpoint.name() + " is shutting down"));
       }
       // The whole-call timeout: until the answer is read (buffered) or its head arrived (stream).
-      timer = vertx.setTimer(timeoutMs, id -> fail(new TimeoutException("whole-call timeout")));
+      // It expires on this context, the one the request's callbacks run on. No request idle
+      // timeout is set here: Vert.x runs it only until the response head, from when the request
+      // is created, so with the same timeoutMs it can never cut a call shorter than this deadline
+      // does, and it would cost a second timer per call.
+      deadlines.arm(this);
       RequestOptions options = new RequestOptions()
           .setMethod(HttpMethod.POST)
           .setHost(host)
           .setPort(port)
-          .setURI(invocationsPath)
-          // Between chunks of a streamed answer, and as a safety net for the buffered one.
-          .setIdleTimeout(timeoutMs);
+          .setURI(invocationsPath);
       copyRequestHeaders(invocation.headers(), options);
       Buffer body = invocation.body() == null ? Buffer.buffer() : invocation.body();
       client.request(options)
@@ -252,10 +264,10 @@ public final class ContainerBackend implements Backend {
         }
         headers.set(SageMakerHeaders.CONTENT_TYPE, EventStreamFrames.CONTENT_TYPE);
         resp.pause();
-        vertx.cancelTimer(timer);
+        deadlines.disarm(this);
         HttpClientRequest req = request.get();
-        // Vert.x stops the request's idle timeout at the response head; re-arm it so that it
-        // bounds the gaps between chunks (each chunk received restarts it), not the whole stream.
+        // From the head on, the request's idle timeout bounds the gaps between chunks (each chunk
+        // received restarts it), not the whole stream.
         req.idleTimeout(timeoutMs);
         Runnable cancel = () -> req.reset();
         if (!result.tryComplete(BackendResponse.streamed(200, headers, new PayloadPartStream(resp), cancel, null))) {
@@ -265,7 +277,7 @@ public final class ContainerBackend implements Backend {
       }
       readBounded(resp, MAX_RESPONSE_BYTES, false)
           .onSuccess(b -> {
-            vertx.cancelTimer(timer);
+            deadlines.disarm(this);
             result.tryComplete(BackendResponse.buffered(200, headers, b, null));
           })
           .onFailure(this::fail);
@@ -324,8 +336,13 @@ public final class ContainerBackend implements Backend {
       }
     }
 
+    @Override
+    protected void expired() {
+      fail(new TimeoutException("whole-call timeout"));
+    }
+
     private void fail(Throwable t) {
-      vertx.cancelTimer(timer);
+      deadlines.disarm(this);
       if (result.future().isComplete()) {
         return;
       }

@@ -208,6 +208,25 @@ class ContainerBackendTest {
   }
 
   @Test
+  void bufferedAnswerStalledAfterTheHeadIs504AndTheRequestIsReset(VertxTestContext t) {
+    // The head comes at once, the body never: the whole-call deadline (not a request idle
+    // timeout, which Vert.x stops at the head) must end the call and give up the upstream.
+    Future<GatewayException> failed = backendIn(Mode.slowStream(2), SHORT_TIMEOUT_MS)
+        .compose(b -> b.invoke(call(Action.INVOKE, "{}")))
+        .transform(ar -> ar.succeeded()
+            ? Future.failedFuture(new AssertionError("a stalled body was answered"))
+            : Future.succeededFuture((GatewayException) ar.cause()));
+    failed.compose(e -> stub.requestAborted().map(e)).onComplete(t.succeeding(e -> t.verify(() -> {
+      assertEquals(504, e.status());
+      assertEquals(Errors.GATEWAY_TIMEOUT, e.errorType());
+      assertEquals("model container for endpoint " + ENDPOINT + " did not answer within "
+          + SHORT_TIMEOUT_MS + " ms", e.getMessage());
+      assertEquals("backend:timeout", e.auditReason());
+      t.completeNow();
+    })));
+  }
+
+  @Test
   void refusedConnectionIs502WithAGenericMessage(VertxTestContext t) {
     expectFailure(backendIn(Mode.refuse(), 2000).compose(b -> b.invoke(call(Action.INVOKE, "{}"))),
         t, 502, Errors.BAD_GATEWAY, e -> {
