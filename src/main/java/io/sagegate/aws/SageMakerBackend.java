@@ -20,6 +20,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
@@ -29,7 +30,6 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,6 +77,14 @@ public final class SageMakerBackend implements Backend {
 
   private static final Logger LOG = LoggerFactory.getLogger(SageMakerBackend.class);
   private static final AwsV4HttpSigner SIGNER = AwsV4HttpSigner.create();
+  private static final List<String> RELAY_INVOKE = List.of(SageMakerHeaders.CONTENT_TYPE,
+      SageMakerHeaders.INVOKED_PRODUCTION_VARIANT, SageMakerHeaders.CUSTOM_ATTRIBUTES,
+      SageMakerHeaders.NEW_SESSION_ID, SageMakerHeaders.CLOSED_SESSION_ID);
+  private static final List<String> RELAY_INVOKE_STREAM = List.of(SageMakerHeaders.STREAM_CONTENT_TYPE,
+      SageMakerHeaders.INVOKED_PRODUCTION_VARIANT, SageMakerHeaders.CUSTOM_ATTRIBUTES,
+      SageMakerHeaders.NEW_SESSION_ID, SageMakerHeaders.CLOSED_SESSION_ID);
+  private static final List<String> RELAY_INVOKE_ASYNC =
+      List.of(SageMakerHeaders.OUTPUT_LOCATION, SageMakerHeaders.FAILURE_LOCATION);
 
   private final Vertx vertx;
   private final HttpClient client;
@@ -84,6 +92,18 @@ public final class SageMakerBackend implements Backend {
   private final Region region;
   private final EndpointConfig endpoint;
   private final Duration idleTimeout;
+  private final long connectTimeoutMillis;
+  private final long idleTimeoutMillis;
+  private final Route invokeRoute;
+  private final Route streamRoute;
+  private final Route asyncRoute;
+
+  /**
+   * What one operation's calls share, computed once per backend rather than per request (the
+   * URL, its encoding and parsing were a measurable part of the per-request cost): the unsigned
+   * request without headers, and the target as {@link RequestOptions#setAbsoluteURI} parses it.
+   */
+  private record Route(String operation, SdkHttpRequest template, String host, int port, boolean ssl, String uri) {}
 
   /**
    * @param client the shared client of {@link SageMakerBackendFactory}
@@ -99,11 +119,27 @@ public final class SageMakerBackend implements Backend {
     // SageMaker a quarter on top (75 s by default) to turn a model timeout into its own error.
     Duration t = endpoint.backend().timeout();
     this.idleTimeout = t.plus(t.dividedBy(4));
+    this.idleTimeoutMillis = idleTimeout.toMillis();
+    this.connectTimeoutMillis = endpoint.backend().connectTimeout().toMillis();
+    String base = runtime.toString().replaceAll("/+$", "");
+    String name = URLEncoder.encode(endpoint.name(), StandardCharsets.UTF_8);
+    this.invokeRoute = route(base, name, "invocations");
+    this.streamRoute = route(base, name, "invocations-response-stream");
+    this.asyncRoute = route(base, name, "async-invocations");
+  }
+
+  private static Route route(String base, String encodedName, String operation) {
+    URI uri = URI.create(base + "/endpoints/" + encodedName + "/" + operation);
+    SdkHttpRequest template = SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(uri).build();
+    // Exactly what setAbsoluteURI(signed.getUri().toString()) used to set per request: signing
+    // adds headers only, so the signed request's URI is the template's.
+    RequestOptions parsed = new RequestOptions().setAbsoluteURI(template.getUri().toString());
+    return new Route(operation, template, parsed.getHost(), parsed.getPort(), parsed.isSsl(), parsed.getURI());
   }
 
   @Override
   public Future<BackendResponse> invoke(Invocation invocation) {
-    return send(invocation, "invocations").compose(resp -> readBody(resp).map(body -> {
+    return send(invocation, invokeRoute).compose(resp -> readBody(resp).map(body -> {
       MultiMap headers = relayHeaders(resp, Action.INVOKE);
       return BackendResponse.buffered(200, headers, body, resp.getHeader(SageMakerHeaders.REQUEST_ID));
     }));
@@ -111,7 +147,7 @@ public final class SageMakerBackend implements Backend {
 
   @Override
   public Future<BackendResponse> invokeStream(Invocation invocation) {
-    return send(invocation, "invocations-response-stream").map(resp -> {
+    return send(invocation, streamRoute).map(resp -> {
       MultiMap headers = relayHeaders(resp, Action.INVOKE_STREAM);
       headers.set(SageMakerHeaders.CONTENT_TYPE, EventStreamFrames.CONTENT_TYPE);
       HttpClientRequest request = resp.request();
@@ -141,7 +177,7 @@ public final class SageMakerBackend implements Backend {
               "Input location " + location + " is not under an allowed prefix for endpoint " + endpoint.name())
           .withAuditReason("async:input_location_not_allowed"));
     }
-    return send(invocation, "async-invocations").compose(resp -> readBody(resp).compose(body -> {
+    return send(invocation, asyncRoute).compose(resp -> readBody(resp).compose(body -> {
       JsonNode json = SageMakerErrors.parse(body);
       String inferenceId = json == null ? null : json.path("InferenceId").asText(null);
       String output = resp.getHeader(SageMakerHeaders.OUTPUT_LOCATION);
@@ -163,7 +199,7 @@ public final class SageMakerBackend implements Backend {
    * Signs and sends; succeeds with the (paused) 2xx response, fails with the mapped error after
    * the allowed retries.
    */
-  private Future<HttpClientResponse> send(Invocation invocation, String operation) {
+  private Future<HttpClientResponse> send(Invocation invocation, Route route) {
     if (invocation.credentials() == null || invocation.credentials().isNone()) {
       LOG.warn("endpoint {}: sagemaker backend called without credentials", endpoint.name());
       return Future.failedFuture(Errors.internal().withAuditReason("sagemaker:no_credentials"));
@@ -172,12 +208,13 @@ public final class SageMakerBackend implements Backend {
     if (body.length() > ServerSettings.SAGEMAKER_MAX_BODY_BYTES) {
       return Future.failedFuture(Errors.payloadTooLarge(ServerSettings.SAGEMAKER_MAX_BODY_BYTES));
     }
-    SdkHttpRequest unsigned = unsignedRequest(invocation, operation);
+    SdkHttpRequest unsigned = unsignedRequest(invocation, route);
     byte[] bytes = body.getBytes();
-    Future<SignedRequest> signed = bytes.length > SIGN_OFF_LOOP_BYTES
-        ? vertx.executeBlocking(() -> sign(unsigned, bytes, invocation), false)
-        : Future.succeededFuture(sign(unsigned, bytes, invocation));
-    return signed.compose(s -> attempt(s.request(), body, invocation.action(), 0));
+    if (bytes.length > SIGN_OFF_LOOP_BYTES) {
+      return vertx.executeBlocking(() -> sign(unsigned, bytes, invocation), false)
+          .compose(s -> attempt(s.request(), route, body, invocation.action(), 0));
+    }
+    return attempt(sign(unsigned, bytes, invocation).request(), route, body, invocation.action(), 0);
   }
 
   /**
@@ -187,16 +224,18 @@ public final class SageMakerBackend implements Backend {
    * not a copy of it; the backend itself does not call it.
    */
   public RequestOptions prepare(Invocation invocation, String operation) {
+    Route route = switch (operation) {
+      case "invocations" -> invokeRoute;
+      case "invocations-response-stream" -> streamRoute;
+      case "async-invocations" -> asyncRoute;
+      default -> throw new IllegalArgumentException("unknown operation " + operation);
+    };
     Buffer body = invocation.body() == null ? Buffer.buffer() : invocation.body();
-    return requestOptions(sign(unsignedRequest(invocation, operation), body.getBytes(), invocation).request());
+    return requestOptions(sign(unsignedRequest(invocation, route), body.getBytes(), invocation).request(), route);
   }
 
-  private SdkHttpRequest unsignedRequest(Invocation invocation, String operation) {
-    String base = runtime.toString().replaceAll("/+$", "");
-    URI uri = URI.create(base + "/endpoints/"
-        + URLEncoder.encode(endpoint.name(), StandardCharsets.UTF_8) + "/" + operation);
-    return requestHeaders(SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(uri),
-        invocation.headers(), invocation.action()).build();
+  private static SdkHttpRequest unsignedRequest(Invocation invocation, Route route) {
+    return requestHeaders(route.template().toBuilder(), invocation.headers(), invocation.action()).build();
   }
 
   private SignedRequest sign(SdkHttpRequest request, byte[] body, Invocation invocation) {
@@ -219,37 +258,45 @@ public final class SageMakerBackend implements Backend {
         .putProperty(AwsV4HttpSigner.REGION_NAME, region.id()));
   }
 
-  private Future<HttpClientResponse> attempt(SdkHttpRequest signed, Buffer body, Action action, int retry) {
-    RequestOptions options = requestOptions(signed);
+  private Future<HttpClientResponse> attempt(SdkHttpRequest signed, Route route, Buffer body, Action action,
+      int retry) {
+    RequestOptions options = requestOptions(signed, route);
     Promise<HttpClientResponse> promise = Promise.promise();
     // Issue the request from a Vert.x context, so every callback below runs on that context's
     // thread in order and the response is paused before any of its body can be delivered.
     if (Vertx.currentContext() == null) {
-      vertx.getOrCreateContext().runOnContext(v -> exchange(options, body, action, signed, retry, promise));
+      vertx.getOrCreateContext().runOnContext(v -> exchange(options, route, body, action, signed, retry, promise));
     } else {
-      exchange(options, body, action, signed, retry, promise);
+      exchange(options, route, body, action, signed, retry, promise);
     }
     return promise.future();
   }
 
-  private RequestOptions requestOptions(SdkHttpRequest signed) {
+  private RequestOptions requestOptions(SdkHttpRequest signed, Route route) {
+    // Host, port, TLS and path precomputed (Route) instead of setAbsoluteURI, which parsed a
+    // java.net.URL per request.
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.POST)
-        .setAbsoluteURI(signed.getUri().toString())
-        .setConnectTimeout(endpoint.backend().connectTimeout().toMillis())
-        .setIdleTimeout(idleTimeout.toMillis());
-    for (Map.Entry<String, List<String>> h : signed.headers().entrySet()) {
-      if (!h.getKey().equalsIgnoreCase("Host")) {
-        for (String v : h.getValue()) {
-          options.addHeader(h.getKey(), v);
+        .setURI(route.uri())
+        .setPort(route.port())
+        .setSsl(route.ssl())
+        .setHost(route.host())
+        .setConnectTimeout(connectTimeoutMillis)
+        .setIdleTimeout(idleTimeoutMillis);
+    // What addHeader fills lazily, filled here without iterating an entrySet of lists.
+    MultiMap headers = HttpHeaders.headers();
+    signed.forEachHeader((name, values) -> {
+      if (!name.equalsIgnoreCase("Host")) {
+        for (String v : values) {
+          headers.add(name, v);
         }
       }
-    }
-    return options;
+    });
+    return options.setHeaders(headers);
   }
 
-  private void exchange(RequestOptions options, Buffer body, Action action, SdkHttpRequest signed, int retry,
-      Promise<HttpClientResponse> promise) {
+  private void exchange(RequestOptions options, Route route, Buffer body, Action action, SdkHttpRequest signed,
+      int retry, Promise<HttpClientResponse> promise) {
     client.request(options)
         .compose(req -> {
           // First listener of the response: pause before anything else can run.
@@ -268,7 +315,7 @@ public final class SageMakerBackend implements Backend {
                 || (t.getCause() instanceof ConnectException)
                 || t.getClass().getSimpleName().contains("ConnectTimeout");
             if (connect && retry < MAX_RETRIES) {
-              retryLater(signed, body, action, retry, promise);
+              retryLater(signed, route, body, action, retry, promise);
               return;
             }
             promise.fail(transportError(t, connect));
@@ -288,7 +335,7 @@ public final class SageMakerBackend implements Backend {
                 endpoint.name(), action.iamAction(), resp.statusCode(), resp.headers(), b.result());
             String code = e.auditReason() == null ? "" : e.auditReason().substring("sagemaker:".length());
             if (SageMakerErrors.RETRYABLE.contains(code) && retry < MAX_RETRIES) {
-              retryLater(signed, body, action, retry, promise);
+              retryLater(signed, route, body, action, retry, promise);
             } else {
               promise.fail(e);
             }
@@ -296,8 +343,9 @@ public final class SageMakerBackend implements Backend {
         });
   }
 
-  private void retryLater(SdkHttpRequest signed, Buffer body, Action action, int retry, Promise<HttpClientResponse> promise) {
-    vertx.setTimer(BACKOFF_MS[retry], id -> attempt(signed, body, action, retry + 1).onComplete(promise));
+  private void retryLater(SdkHttpRequest signed, Route route, Buffer body, Action action, int retry,
+      Promise<HttpClientResponse> promise) {
+    vertx.setTimer(BACKOFF_MS[retry], id -> attempt(signed, route, body, action, retry + 1).onComplete(promise));
   }
 
   private GatewayException transportError(Throwable t, boolean connect) {
@@ -369,11 +417,9 @@ public final class SageMakerBackend implements Backend {
   static MultiMap relayHeaders(HttpClientResponse resp, Action action) {
     MultiMap out = MultiMap.caseInsensitiveMultiMap();
     List<String> names = switch (action) {
-      case INVOKE -> List.of(SageMakerHeaders.CONTENT_TYPE, SageMakerHeaders.INVOKED_PRODUCTION_VARIANT,
-          SageMakerHeaders.CUSTOM_ATTRIBUTES, SageMakerHeaders.NEW_SESSION_ID, SageMakerHeaders.CLOSED_SESSION_ID);
-      case INVOKE_STREAM -> List.of(SageMakerHeaders.STREAM_CONTENT_TYPE, SageMakerHeaders.INVOKED_PRODUCTION_VARIANT,
-          SageMakerHeaders.CUSTOM_ATTRIBUTES, SageMakerHeaders.NEW_SESSION_ID, SageMakerHeaders.CLOSED_SESSION_ID);
-      case INVOKE_ASYNC -> List.of(SageMakerHeaders.OUTPUT_LOCATION, SageMakerHeaders.FAILURE_LOCATION);
+      case INVOKE -> RELAY_INVOKE;
+      case INVOKE_STREAM -> RELAY_INVOKE_STREAM;
+      case INVOKE_ASYNC -> RELAY_INVOKE_ASYNC;
     };
     for (String name : names) {
       String v = resp.getHeader(name);
