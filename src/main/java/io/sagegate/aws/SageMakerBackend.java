@@ -12,6 +12,7 @@ import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.ServerSettings;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -297,50 +298,58 @@ public final class SageMakerBackend implements Backend {
 
   private void exchange(RequestOptions options, Route route, Buffer body, Action action, SdkHttpRequest signed,
       int retry, Promise<HttpClientResponse> promise) {
-    client.request(options)
-        .compose(req -> {
-          // First listener of the response: pause before anything else can run.
-          Future<HttpClientResponse> response = req.response().andThen(r -> {
-            if (r.succeeded()) {
-              r.result().pause();
-            }
-          });
-          req.end(body);
-          return response;
-        })
-        .onComplete(ar -> {
-          if (ar.failed()) {
-            Throwable t = ar.cause();
-            boolean connect = t instanceof ConnectException
-                || (t.getCause() instanceof ConnectException)
-                || t.getClass().getSimpleName().contains("ConnectTimeout");
-            if (connect && retry < MAX_RETRIES) {
-              retryLater(signed, route, body, action, retry, promise);
-              return;
-            }
-            promise.fail(transportError(t, connect));
-            return;
-          }
-          HttpClientResponse resp = ar.result();
-          if (resp.statusCode() / 100 == 2) {
-            promise.complete(resp);
-            return;
-          }
-          readBody(resp).onComplete(b -> {
-            if (b.failed()) {
-              promise.fail(b.cause());
-              return;
-            }
-            GatewayException e = SageMakerErrors.map(
-                endpoint.name(), action.iamAction(), resp.statusCode(), resp.headers(), b.result());
-            String code = e.auditReason() == null ? "" : e.auditReason().substring("sagemaker:".length());
-            if (SageMakerErrors.RETRYABLE.contains(code) && retry < MAX_RETRIES) {
-              retryLater(signed, route, body, action, retry, promise);
-            } else {
-              promise.fail(e);
-            }
-          });
-        });
+    // Plain listeners rather than compose + andThen + onComplete: the same order of events (the
+    // response is paused first, then handled) with two Future stages fewer per request.
+    client.request(options).onComplete(ar -> {
+      if (ar.failed()) {
+        handle(ar, route, body, action, signed, retry, promise);
+        return;
+      }
+      HttpClientRequest req = ar.result();
+      req.response().onComplete(r -> {
+        if (r.succeeded()) {
+          // Pause before anything else can run.
+          r.result().pause();
+        }
+        handle(r, route, body, action, signed, retry, promise);
+      });
+      req.end(body);
+    });
+  }
+
+  private void handle(AsyncResult<?> ar, Route route, Buffer body, Action action,
+      SdkHttpRequest signed, int retry, Promise<HttpClientResponse> promise) {
+    if (ar.failed()) {
+      Throwable t = ar.cause();
+      boolean connect = t instanceof ConnectException
+          || (t.getCause() instanceof ConnectException)
+          || t.getClass().getSimpleName().contains("ConnectTimeout");
+      if (connect && retry < MAX_RETRIES) {
+        retryLater(signed, route, body, action, retry, promise);
+        return;
+      }
+      promise.fail(transportError(t, connect));
+      return;
+    }
+    HttpClientResponse resp = (HttpClientResponse) ar.result();
+    if (resp.statusCode() / 100 == 2) {
+      promise.complete(resp);
+      return;
+    }
+    readBody(resp).onComplete(b -> {
+      if (b.failed()) {
+        promise.fail(b.cause());
+        return;
+      }
+      GatewayException e = SageMakerErrors.map(
+          endpoint.name(), action.iamAction(), resp.statusCode(), resp.headers(), b.result());
+      String code = e.auditReason() == null ? "" : e.auditReason().substring("sagemaker:".length());
+      if (SageMakerErrors.RETRYABLE.contains(code) && retry < MAX_RETRIES) {
+        retryLater(signed, route, body, action, retry, promise);
+      } else {
+        promise.fail(e);
+      }
+    });
   }
 
   private void retryLater(SdkHttpRequest signed, Route route, Buffer body, Action action, int retry,
