@@ -210,12 +210,12 @@ public final class SageMakerBackend implements Backend {
       return Future.failedFuture(Errors.payloadTooLarge(ServerSettings.SAGEMAKER_MAX_BODY_BYTES));
     }
     SdkHttpRequest unsigned = unsignedRequest(invocation, route);
-    byte[] bytes = body.getBytes();
-    if (bytes.length > SIGN_OFF_LOOP_BYTES) {
-      return vertx.executeBlocking(() -> sign(unsigned, bytes, invocation), false)
+    if (body.length() > SIGN_OFF_LOOP_BYTES) {
+      // The body's copy for the signer (up to 6 MiB) is made on the worker too, not on the loop.
+      return vertx.executeBlocking(() -> sign(unsigned, body.getBytes(), invocation), false)
           .compose(s -> attempt(s.request(), route, body, invocation.action(), 0));
     }
-    return attempt(sign(unsigned, bytes, invocation).request(), route, body, invocation.action(), 0);
+    return attempt(sign(unsigned, body.getBytes(), invocation).request(), route, body, invocation.action(), 0);
   }
 
   /**
