@@ -370,7 +370,7 @@ public final class SageMakerBackend implements Backend {
   /** Reads a whole (non-streamed) answer, bounded by {@value #MAX_RESPONSE_BYTES} bytes. */
   private Future<Buffer> readBody(HttpClientResponse resp) {
     Promise<Buffer> promise = Promise.promise();
-    Buffer acc = Buffer.buffer();
+    Body acc = new Body();
     resp.handler(chunk -> {
       if (promise.future().isComplete()) {
         return;
@@ -381,12 +381,42 @@ public final class SageMakerBackend implements Backend {
             .withAuditReason("sagemaker:response_too_large"));
         return;
       }
-      acc.appendBuffer(chunk);
+      acc.add(chunk);
     });
     resp.exceptionHandler(t -> promise.tryFail(transportError(t, false)));
-    resp.endHandler(v -> promise.tryComplete(acc));
+    resp.endHandler(v -> promise.tryComplete(acc.buffer()));
     resp.resume();
     return promise.future();
+  }
+
+  /**
+   * A body as its chunks arrive. The first chunk is kept as it is (Vert.x hands each chunk over in
+   * a buffer of its own), so the usual one-chunk answer is neither allocated again nor copied;
+   * from the second chunk on they are appended to a new buffer.
+   */
+  private static final class Body {
+    private Buffer buffer;
+    private boolean owned;
+
+    int length() {
+      return buffer == null ? 0 : buffer.length();
+    }
+
+    void add(Buffer chunk) {
+      if (buffer == null) {
+        buffer = chunk;
+      } else {
+        if (!owned) {
+          buffer = Buffer.buffer(buffer.length() + chunk.length()).appendBuffer(buffer);
+          owned = true;
+        }
+        buffer.appendBuffer(chunk);
+      }
+    }
+
+    Buffer buffer() {
+      return buffer == null ? Buffer.buffer() : buffer;
+    }
   }
 
   /** The request headers SageMaker Runtime takes for {@code action}, as botocore names them. */
