@@ -215,7 +215,13 @@ public final class SageMakerBackend implements Backend {
       return vertx.executeBlocking(() -> sign(unsigned, body.getBytes(), invocation), false)
           .compose(s -> attempt(s.request(), route, body, invocation.action(), 0));
     }
-    return attempt(sign(unsigned, body.getBytes(), invocation).request(), route, body, invocation.action(), 0);
+    SdkHttpRequest signed = sign(unsigned, body.getBytes(), invocation).request();
+    try {
+      return attempt(signed, route, body, invocation.action(), 0);
+    } catch (RuntimeException e) {
+      // As when attempt ran inside Future.compose: what it throws fails the returned future.
+      return Future.failedFuture(e);
+    }
   }
 
   /**
