@@ -4,6 +4,7 @@ import io.sagegate.auth.Caller;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,8 @@ public final class SessionTags {
   private static final Pattern CHARS = Pattern.compile("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
 
   private final Map<String, String> tagToClaim;
+  /** The claim names of {@link #tagToClaim}'s values, in its (key) order. */
+  private final String[] claimNames;
 
   /**
    * @param tagToClaim session tag key to claim name (dotted for nested claims)
@@ -51,6 +54,24 @@ public final class SessionTags {
       }
     }
     this.tagToClaim = new TreeMap<>(tagToClaim);
+    this.claimNames = this.tagToClaim.values().toArray(new String[0]);
+  }
+
+  /**
+   * The raw claim values the tags of {@link #of} are made from, one per configured tag in key
+   * order (null where the claim is absent). Callers whose lists are equal get equal tags (or the
+   * same refusal): the credentials cache keys its hit path on this list, which is cheap to build,
+   * instead of validating and building the tags per request.
+   */
+  public List<Object> claimValues(Map<String, Object> claims) {
+    if (claimNames.length == 0) {
+      return List.of();
+    }
+    Object[] values = new Object[claimNames.length];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = Caller.claim(claims, claimNames[i]);
+    }
+    return Arrays.asList(values);
   }
 
   /**

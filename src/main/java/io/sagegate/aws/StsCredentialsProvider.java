@@ -2,6 +2,7 @@ package io.sagegate.aws;
 
 import com.github.benmanes.caffeine.cache.AsyncCacheLoader;
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -17,6 +18,7 @@ import io.sagegate.credentials.CredentialsProvider;
 import io.sagegate.credentials.ScopedCredentials;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Clock;
@@ -81,6 +83,16 @@ public final class StsCredentialsProvider implements CredentialsProvider {
   /** What identifies a session; everything the AssumeRole call is built from. */
   record Key(String roleArn, String endpointArn, String iamAction, String policy, String sourceIdentity, List<Tag> tags) {}
 
+  /**
+   * What a {@link Key} is computed from, as it arrives with each request: role ARN, endpoint name,
+   * IAM action, subject and the raw tag claim values ({@link SessionTags#claimValues}). The Key is
+   * a function of these (region and account are fixed per provider), so the hit path looks the
+   * Key up by them instead of parsing the role ARN, mapping the subject, validating the tags and
+   * rendering the policy JSON per request. Only successfully computed Keys are remembered: invalid
+   * inputs are refused (and logged) on every request as before.
+   */
+  private record Inputs(String roleArn, String endpointName, String iamAction, String subject, List<Object> tagClaims) {}
+
   private final Vertx vertx;
   private final StsAsyncClient sts;
   private final AwsSettings settings;
@@ -88,6 +100,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
   private final SessionTags sessionTags;
   private final int durationSeconds;
   private final AsyncLoadingCache<Key, ScopedCredentials> cache;
+  private final Cache<Inputs, Key> keys;
   private final Counter hits;
   private final Counter misses;
   private final Counter refreshes;
@@ -133,6 +146,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
         .ticker(ticker)
         .expireAfter(new UntilExpiration())
         .buildAsync(new Loader());
+    this.keys = Caffeine.newBuilder().maximumSize(settings.credentialCacheSize()).build();
   }
 
   /** Built from the gateway's clients: {@code new StsCredentialsProvider(vertx, clients.sts(), settings, clients.region(), registry)}. */
@@ -151,27 +165,45 @@ public final class StsCredentialsProvider implements CredentialsProvider {
   @Override
   public Future<ScopedCredentials> credentialsFor(
       Caller caller, EndpointConfig endpoint, Action action, Decision decision) {
-    Key key;
-    try {
-      key = key(caller, endpoint, action, decision);
-    } catch (GatewayException e) {
-      return Future.failedFuture(e);
+    String iamAction = SessionPolicy.iamAction(action);
+    Inputs inputs = new Inputs(roleArn(endpoint, decision), endpoint.name(), iamAction, caller.subject(),
+        sessionTags.claimValues(caller.claims()));
+    Key key = keys.getIfPresent(inputs);
+    if (key == null) {
+      try {
+        key = key(caller, endpoint, action, decision);
+      } catch (GatewayException e) {
+        return Future.failedFuture(e);
+      }
+      keys.put(inputs, key);
     }
     CompletableFuture<ScopedCredentials> present = cache.getIfPresent(key);
     if (present != null) {
       hits.increment();
+      // A session already at hand on an event loop: hand it out directly. This is what the
+      // context-bound future below amounts to there (its callbacks run on this thread at once),
+      // without the promise, the whenComplete stage and the recover stage per request.
+      if (present.isDone() && !present.isCompletedExceptionally() && Context.isOnEventLoopThread()) {
+        return Future.succeededFuture(present.join());
+      }
     } else {
       misses.increment();
     }
     CompletableFuture<ScopedCredentials> result = present != null ? present : cache.get(key);
+    String roleArn = key.roleArn();
     return Future.fromCompletionStage(result, vertx.getOrCreateContext())
-        .recover(t -> Future.failedFuture(translate(unwrap(t), endpoint.name(), key.roleArn())));
+        .recover(t -> Future.failedFuture(translate(unwrap(t), endpoint.name(), roleArn)));
+  }
+
+  /** The deciding rule's role, else the endpoint backend's (may be null or blank: refused by {@link #key}). */
+  private static String roleArn(EndpointConfig endpoint, Decision decision) {
+    return decision != null && decision.rule() != null && decision.rule().roleArn() != null
+        ? decision.rule().roleArn()
+        : endpoint.backend().roleArn();
   }
 
   Key key(Caller caller, EndpointConfig endpoint, Action action, Decision decision) {
-    String roleArn = decision != null && decision.rule() != null && decision.rule().roleArn() != null
-        ? decision.rule().roleArn()
-        : endpoint.backend().roleArn();
+    String roleArn = roleArn(endpoint, decision);
     if (roleArn == null || roleArn.isBlank()) {
       LOG.warn("endpoint {} has backend type sagemaker but no roleArn on the endpoint or rule {}: set backend.roleArn",
           endpoint.name(), decision == null ? "-" : decision.ruleId());

@@ -259,4 +259,28 @@ class SageMakerBackendWireTest {
         new EndpointConfig("c", Map.of(), new BackendConfig("container", "http://x", null, null, 0, null, null, null))));
     assertTrue(e.getMessage().contains("backend.type"), e.getMessage());
   }
+
+  /**
+   * A buffered answer arriving in several chunks is the chunks in order; one in a single chunk is
+   * that chunk (the backend keeps the first chunk and appends only from the second on).
+   */
+  @Test
+  void bufferedAnswerInSeveralChunksIsReassembledInOrder() throws Exception {
+    script = req -> {
+      var resp = req.response().setChunked(true).setStatusCode(200).putHeader("Content-Type", "text/plain");
+      resp.write("alpha-");
+      vertx.setTimer(20, t1 -> {
+        resp.write("beta-");
+        vertx.setTimer(20, t2 -> resp.end("gamma"));
+      });
+    };
+    BackendResponse r = await(backend(factory).invoke(invocation(Action.INVOKE)));
+    assertEquals("alpha-beta-gamma", r.body().toString());
+
+    script = req -> req.response().setStatusCode(200).putHeader("Content-Type", "text/plain").end("single");
+    assertEquals("single", await(backend(factory).invoke(invocation(Action.INVOKE))).body().toString());
+
+    script = req -> req.response().setStatusCode(200).putHeader("Content-Type", "text/plain").end();
+    assertEquals(0, await(backend(factory).invoke(invocation(Action.INVOKE))).body().length());
+  }
 }

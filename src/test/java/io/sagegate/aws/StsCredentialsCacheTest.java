@@ -138,4 +138,44 @@ class StsCredentialsCacheTest {
     assertEquals(2, emulator.requests(SageMakerEmulator.ASSUME_ROLE).size());
     assertEquals(2.0, registry.get("sagegate.credentials.cache").tag("result", "miss").counter().count());
   }
+
+  /**
+   * The hit path finds sessions by the request's inputs (role, endpoint, action, subject, tag
+   * claims): a changed tag claim is a new session with the new tag, the old inputs hit again,
+   * invoke and invoke-stream share a session, and a refused claim value is refused on every
+   * request, not remembered as a session.
+   */
+  @Test
+  void sessionsFollowTheInputsAndRefusalsAreNotRemembered() throws Exception {
+    emulator.reset();
+    offsetNanos.set(0);
+    AwsSettings tagged = new AwsSettings(emulator.region(), null, emulator.uri().toString(), null, null,
+        Duration.ofHours(1), Map.of("team", "team"), null, false, 10, Duration.ofMinutes(5));
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    StsCredentialsProvider p = new StsCredentialsProvider(vertx, clients.sts(), tagged, clients.region(), registry);
+    EndpointConfig ep = new EndpointConfig("inputs-ep", Map.of(),
+        new BackendConfig("sagemaker", null, null, null, 0, null, role, null));
+    Decision allow = Decision.allow(new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, null, null));
+    Caller risk = new Caller("alice", "iss", null, null, null, null, Map.of("team", "risk"), null);
+    Caller fraud = new Caller("alice", "iss", null, null, null, null, Map.of("team", "fraud"), null);
+    Caller bad = new Caller("alice", "iss", null, null, null, null, Map.of("team", "risk<script>"), null);
+
+    ScopedCredentials a = SageMakerBackendEmulatorTest.await(p.credentialsFor(risk, ep, Action.INVOKE, allow));
+    ScopedCredentials b = SageMakerBackendEmulatorTest.await(p.credentialsFor(fraud, ep, Action.INVOKE, allow));
+    ScopedCredentials c = SageMakerBackendEmulatorTest.await(p.credentialsFor(risk, ep, Action.INVOKE_STREAM, allow));
+    assertNotEquals(a.credentials().accessKeyId(), b.credentials().accessKeyId());
+    assertEquals(a.credentials().accessKeyId(), c.credentials().accessKeyId());
+    var calls = emulator.requests(SageMakerEmulator.ASSUME_ROLE);
+    assertEquals(2, calls.size());
+    assertEquals(Map.of("team", "risk"), calls.get(0).sessionTags());
+    assertEquals(Map.of("team", "fraud"), calls.get(1).sessionTags());
+    for (int i = 0; i < 2; i++) {
+      Throwable refused = p.credentialsFor(bad, ep, Action.INVOKE, allow)
+          .toCompletionStage().toCompletableFuture().handle((v, t) -> t).get(10, TimeUnit.SECONDS);
+      assertEquals(403, ((io.sagegate.error.GatewayException) refused).status());
+    }
+    assertEquals(2, emulator.requests(SageMakerEmulator.ASSUME_ROLE).size());
+    assertEquals(1.0, registry.get("sagegate.credentials.cache").tag("result", "hit").counter().count());
+    assertEquals(2.0, registry.get("sagegate.credentials.cache").tag("result", "miss").counter().count());
+  }
 }
