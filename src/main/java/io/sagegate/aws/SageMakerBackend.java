@@ -5,6 +5,7 @@ import io.sagegate.authz.Action;
 import io.sagegate.aws.eventstream.EventStreamFrames;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
+import io.sagegate.backend.CallDeadlines;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.backend.SageMakerHeaders;
@@ -98,6 +99,7 @@ public final class SageMakerBackend implements Backend {
   private final Route invokeRoute;
   private final Route streamRoute;
   private final Route asyncRoute;
+  private final CallDeadlines deadlines;
 
   /**
    * What one operation's calls share, computed once per backend rather than per request (the
@@ -127,6 +129,16 @@ public final class SageMakerBackend implements Backend {
     this.invokeRoute = route(base, name, "invocations");
     this.streamRoute = route(base, name, "invocations-response-stream");
     this.asyncRoute = route(base, name, "async-invocations");
+    this.deadlines = new CallDeadlines(vertx, idleTimeoutMillis);
+  }
+
+  /** A 2xx answer from SageMaker Runtime: its (paused) response, and its body when read whole. */
+  private record Answer(HttpClientResponse response, Buffer body) {}
+
+  @Override
+  public Future<Void> close() {
+    deadlines.close();
+    return Future.succeededFuture();
   }
 
   private static Route route(String base, String encodedName, String operation) {
@@ -140,15 +152,17 @@ public final class SageMakerBackend implements Backend {
 
   @Override
   public Future<BackendResponse> invoke(Invocation invocation) {
-    return send(invocation, invokeRoute).compose(resp -> readBody(resp).map(body -> {
+    return send(invocation, invokeRoute, true).map(answer -> {
+      HttpClientResponse resp = answer.response();
       MultiMap headers = relayHeaders(resp, Action.INVOKE);
-      return BackendResponse.buffered(200, headers, body, resp.getHeader(SageMakerHeaders.REQUEST_ID));
-    }));
+      return BackendResponse.buffered(200, headers, answer.body(), resp.getHeader(SageMakerHeaders.REQUEST_ID));
+    });
   }
 
   @Override
   public Future<BackendResponse> invokeStream(Invocation invocation) {
-    return send(invocation, streamRoute).map(resp -> {
+    return send(invocation, streamRoute, false).map(answer -> {
+      HttpClientResponse resp = answer.response();
       MultiMap headers = relayHeaders(resp, Action.INVOKE_STREAM);
       headers.set(SageMakerHeaders.CONTENT_TYPE, EventStreamFrames.CONTENT_TYPE);
       HttpClientRequest request = resp.request();
@@ -178,7 +192,9 @@ public final class SageMakerBackend implements Backend {
               "Input location " + location + " is not under an allowed prefix for endpoint " + endpoint.name())
           .withAuditReason("async:input_location_not_allowed"));
     }
-    return send(invocation, asyncRoute).compose(resp -> readBody(resp).compose(body -> {
+    return send(invocation, asyncRoute, true).compose(answer -> {
+      HttpClientResponse resp = answer.response();
+      Buffer body = answer.body();
       JsonNode json = SageMakerErrors.parse(body);
       String inferenceId = json == null ? null : json.path("InferenceId").asText(null);
       String output = resp.getHeader(SageMakerHeaders.OUTPUT_LOCATION);
@@ -193,14 +209,14 @@ public final class SageMakerBackend implements Backend {
       Buffer out = new JsonObject().put("InferenceId", inferenceId).toBuffer();
       return Future.succeededFuture(
           BackendResponse.buffered(202, headers, out, resp.getHeader(SageMakerHeaders.REQUEST_ID)));
-    }));
+    });
   }
 
   /**
-   * Signs and sends; succeeds with the (paused) 2xx response, fails with the mapped error after
-   * the allowed retries.
+   * Signs and sends; succeeds with the 2xx answer (its body read when {@code whole}, else the
+   * response paused at its head), fails with the mapped error after the allowed retries.
    */
-  private Future<HttpClientResponse> send(Invocation invocation, Route route) {
+  private Future<Answer> send(Invocation invocation, Route route, boolean whole) {
     if (invocation.credentials() == null || invocation.credentials().isNone()) {
       LOG.warn("endpoint {}: sagemaker backend called without credentials", endpoint.name());
       return Future.failedFuture(Errors.internal().withAuditReason("sagemaker:no_credentials"));
@@ -213,11 +229,11 @@ public final class SageMakerBackend implements Backend {
     if (body.length() > SIGN_OFF_LOOP_BYTES) {
       // The body's copy for the signer (up to 6 MiB) is made on the worker too, not on the loop.
       return vertx.executeBlocking(() -> sign(unsigned, body.getBytes(), invocation), false)
-          .compose(s -> attempt(s.request(), route, body, invocation.action(), 0));
+          .compose(s -> attempt(s.request(), route, body, invocation.action(), whole, 0));
     }
     SdkHttpRequest signed = sign(unsigned, body.getBytes(), invocation).request();
     try {
-      return attempt(signed, route, body, invocation.action(), 0);
+      return attempt(signed, route, body, invocation.action(), whole, 0);
     } catch (RuntimeException e) {
       // As when attempt ran inside Future.compose: what it throws fails the returned future.
       return Future.failedFuture(e);
@@ -265,31 +281,55 @@ public final class SageMakerBackend implements Backend {
         .putProperty(AwsV4HttpSigner.REGION_NAME, region.id()));
   }
 
-  private Future<HttpClientResponse> attempt(SdkHttpRequest signed, Route route, Buffer body, Action action,
+  /**
+   * One exchange with SageMaker Runtime, under one deadline of {@code idleTimeout} from sending
+   * until the whole answer is read (or, for a stream, until its head; the gaps between events are
+   * then bounded by the request's idle timeout). The deadline is one of the backend's
+   * {@link CallDeadlines} rather than a Vert.x timer per request.
+   */
+  private final class Attempt extends CallDeadlines.Entry {
+    private final Promise<Answer> promise = Promise.promise();
+    private HttpClientRequest request;
+
+    @Override
+    protected void expired() {
+      if (promise.tryFail(transportError(
+          new TimeoutException("no complete answer within " + idleTimeoutMillis + " ms"), false))
+          && request != null) {
+        request.reset();
+      }
+    }
+
+    void done() {
+      deadlines.disarm(this);
+    }
+  }
+
+  private Future<Answer> attempt(SdkHttpRequest signed, Route route, Buffer body, Action action, boolean whole,
       int retry) {
     RequestOptions options = requestOptions(signed, route);
-    Promise<HttpClientResponse> promise = Promise.promise();
+    Attempt attempt = new Attempt();
     // Issue the request from a Vert.x context, so every callback below runs on that context's
     // thread in order and the response is paused before any of its body can be delivered.
     if (Vertx.currentContext() == null) {
-      vertx.getOrCreateContext().runOnContext(v -> exchange(options, route, body, action, signed, retry, promise));
+      vertx.getOrCreateContext().runOnContext(
+          v -> exchange(attempt, options, route, body, action, whole, signed, retry));
     } else {
-      exchange(options, route, body, action, signed, retry, promise);
+      exchange(attempt, options, route, body, action, whole, signed, retry);
     }
-    return promise.future();
+    return attempt.promise.future();
   }
 
   private RequestOptions requestOptions(SdkHttpRequest signed, Route route) {
     // Host, port, TLS and path precomputed (Route) instead of setAbsoluteURI, which parsed a
-    // java.net.URL per request.
+    // java.net.URL per request. No idle timeout here: the attempt's deadline covers the wait.
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.POST)
         .setURI(route.uri())
         .setPort(route.port())
         .setSsl(route.ssl())
         .setHost(route.host())
-        .setConnectTimeout(connectTimeoutMillis)
-        .setIdleTimeout(idleTimeoutMillis);
+        .setConnectTimeout(connectTimeoutMillis);
     // What addHeader fills lazily, filled here without iterating an entrySet of lists.
     MultiMap headers = HttpHeaders.headers();
     signed.forEachHeader((name, values) -> {
@@ -302,65 +342,98 @@ public final class SageMakerBackend implements Backend {
     return options.setHeaders(headers);
   }
 
-  private void exchange(RequestOptions options, Route route, Buffer body, Action action, SdkHttpRequest signed,
-      int retry, Promise<HttpClientResponse> promise) {
+  private void exchange(Attempt attempt, RequestOptions options, Route route, Buffer body, Action action,
+      boolean whole, SdkHttpRequest signed, int retry) {
+    deadlines.arm(attempt);
     // Plain listeners rather than compose + andThen + onComplete: the same order of events (the
     // response is paused first, then handled) with two Future stages fewer per request.
     client.request(options).onComplete(ar -> {
       if (ar.failed()) {
-        handle(ar, route, body, action, signed, retry, promise);
+        handle(attempt, ar, route, body, action, whole, signed, retry);
         return;
       }
       HttpClientRequest req = ar.result();
+      attempt.request = req;
+      if (attempt.promise.future().isComplete()) {
+        // The deadline passed while a connection was being found.
+        req.reset();
+        return;
+      }
       req.response().onComplete(r -> {
         if (r.succeeded()) {
           // Pause before anything else can run.
           r.result().pause();
         }
-        handle(r, route, body, action, signed, retry, promise);
+        handle(attempt, r, route, body, action, whole, signed, retry);
       });
       req.end(body);
     });
   }
 
-  private void handle(AsyncResult<?> ar, Route route, Buffer body, Action action,
-      SdkHttpRequest signed, int retry, Promise<HttpClientResponse> promise) {
+  private void handle(Attempt attempt, AsyncResult<?> ar, Route route, Buffer body, Action action,
+      boolean whole, SdkHttpRequest signed, int retry) {
+    Promise<Answer> promise = attempt.promise;
     if (ar.failed()) {
+      attempt.done();
+      if (promise.future().isComplete()) {
+        return;
+      }
       Throwable t = ar.cause();
       boolean connect = t instanceof ConnectException
           || (t.getCause() instanceof ConnectException)
           || t.getClass().getSimpleName().contains("ConnectTimeout");
       if (connect && retry < MAX_RETRIES) {
-        retryLater(signed, route, body, action, retry, promise);
+        retryLater(signed, route, body, action, whole, retry, promise);
         return;
       }
-      promise.fail(transportError(t, connect));
+      promise.tryFail(transportError(t, connect));
       return;
     }
     HttpClientResponse resp = (HttpClientResponse) ar.result();
     if (resp.statusCode() / 100 == 2) {
-      promise.complete(resp);
+      if (!whole) {
+        attempt.done();
+        // From the head on, a stream is bounded by the gaps between its events.
+        resp.request().idleTimeout(idleTimeoutMillis);
+        if (!promise.tryComplete(new Answer(resp, null))) {
+          resp.request().reset();
+        }
+        return;
+      }
+      readBody(resp).onComplete(b -> {
+        attempt.done();
+        if (b.failed()) {
+          promise.tryFail(b.cause());
+        } else {
+          promise.tryComplete(new Answer(resp, b.result()));
+        }
+      });
       return;
     }
     readBody(resp).onComplete(b -> {
+      attempt.done();
+      if (promise.future().isComplete()) {
+        return;
+      }
       if (b.failed()) {
-        promise.fail(b.cause());
+        promise.tryFail(b.cause());
         return;
       }
       GatewayException e = SageMakerErrors.map(
           endpoint.name(), action.iamAction(), resp.statusCode(), resp.headers(), b.result());
       String code = e.auditReason() == null ? "" : e.auditReason().substring("sagemaker:".length());
       if (SageMakerErrors.RETRYABLE.contains(code) && retry < MAX_RETRIES) {
-        retryLater(signed, route, body, action, retry, promise);
+        retryLater(signed, route, body, action, whole, retry, promise);
       } else {
-        promise.fail(e);
+        promise.tryFail(e);
       }
     });
   }
 
-  private void retryLater(SdkHttpRequest signed, Route route, Buffer body, Action action, int retry,
-      Promise<HttpClientResponse> promise) {
-    vertx.setTimer(BACKOFF_MS[retry], id -> attempt(signed, route, body, action, retry + 1).onComplete(promise));
+  private void retryLater(SdkHttpRequest signed, Route route, Buffer body, Action action, boolean whole, int retry,
+      Promise<Answer> promise) {
+    vertx.setTimer(BACKOFF_MS[retry],
+        id -> attempt(signed, route, body, action, whole, retry + 1).onComplete(promise));
   }
 
   private GatewayException transportError(Throwable t, boolean connect) {

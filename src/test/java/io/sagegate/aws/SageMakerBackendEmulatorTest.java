@@ -309,6 +309,18 @@ class SageMakerBackendEmulatorTest {
   }
 
   @Test
+  void anAnswerWhoseBodyStallsIs504AndTheCallIsCutOff() throws Exception {
+    emulator.endpoint("stalls", Behaviour.STALL_BODY);
+    GatewayException e = assertThrows(GatewayException.class,
+        () -> await(invoke(endpoint("stalls", Duration.ofMillis(400), List.of()), Action.INVOKE, headers(Action.INVOKE), "{}")));
+    assertEquals(504, e.status());
+    assertEquals("GatewayTimeoutException", e.errorType());
+    assertEquals("sagemaker:timeout", e.auditReason());
+    // The upstream request is reset, not left open.
+    await(emulator.endpoint("stalls").awaitEarlyCloses(1));
+  }
+
+  @Test
   void oversizedBodyIsRefusedBeforeAnyCall() throws Exception {
     GatewayException e = assertThrows(GatewayException.class, () -> await(call(endpoint("big"), endpoint("big"),
         Action.INVOKE, headers(Action.INVOKE), Buffer.buffer(new byte[6 * 1024 * 1024 + 1]), allow(null))));

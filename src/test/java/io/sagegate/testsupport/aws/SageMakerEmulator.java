@@ -82,6 +82,8 @@ public final class SageMakerEmulator implements AutoCloseable {
     INTERNAL_FAILURE,
     /** Never answers (the request is recorded with status 0). */
     HANG,
+    /** Sends a 200 head and the start of a body, then nothing more (the body never ends). */
+    STALL_BODY,
     /** 200 with junk: not JSON, and for the stream API not event-stream frames either. */
     GARBAGE
   }
@@ -1066,6 +1068,16 @@ public final class SageMakerEmulator implements AutoCloseable {
       case HANG -> {
         call.record(0, null);
         call.request.response().closeHandler(v -> endpoint.earlyClose());
+      }
+      case STALL_BODY -> {
+        call.record(200, null);
+        HttpServerResponse r = call.request.response()
+            .setStatusCode(200)
+            .setChunked(true)
+            .putHeader("x-amzn-RequestId", call.requestId)
+            .putHeader("Content-Type", "application/json");
+        r.closeHandler(v -> endpoint.earlyClose());
+        r.write("{\"partial\":");
       }
       case GARBAGE -> {
         call.record(INVOKE_ASYNC.equals(call.operation) ? 202 : 200, null);
