@@ -4,7 +4,11 @@ import io.sagegate.authz.Action;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
+import java.util.Map;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The SageMaker Runtime request headers of one call, checked against SageMaker's length and
@@ -26,12 +30,26 @@ public record InvocationHeaders(
     Integer requestTtlSeconds,
     Integer invocationTimeoutSeconds) {
 
+  /** Marks the headers whose values must be ASCII (checked by a loop, not a regex). */
   private static final Pattern ASCII = Pattern.compile("\\p{ASCII}*");
   private static final Pattern PRINTABLE = Pattern.compile("\\A\\S[\\p{Print}]*\\z");
   private static final Pattern NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9])*$");
   private static final Pattern COMPONENT = Pattern.compile("^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$");
   private static final Pattern SESSION = Pattern.compile("^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$");
   private static final Pattern LOCATION = Pattern.compile("^(https|s3)://([^/]+)/?(.*)$");
+
+  /**
+   * The header names as Vert.x lookup keys with their hash precomputed: every request looks up
+   * all of them, and hashing a String name case-insensitively on each lookup added up.
+   */
+  private static final Map<String, CharSequence> KEYS = Stream.of(
+          SageMakerHeaders.CONTENT_TYPE, SageMakerHeaders.ACCEPT, SageMakerHeaders.STREAM_ACCEPT,
+          SageMakerHeaders.CUSTOM_ATTRIBUTES, SageMakerHeaders.TARGET_MODEL, SageMakerHeaders.TARGET_VARIANT,
+          SageMakerHeaders.TARGET_CONTAINER_HOSTNAME, SageMakerHeaders.INFERENCE_ID,
+          SageMakerHeaders.ENABLE_EXPLANATIONS, SageMakerHeaders.INFERENCE_COMPONENT, SageMakerHeaders.SESSION_ID,
+          SageMakerHeaders.INPUT_LOCATION, SageMakerHeaders.REQUEST_TTL_SECONDS,
+          SageMakerHeaders.INVOCATION_TIMEOUT_SECONDS)
+      .collect(Collectors.toUnmodifiableMap(n -> n, HttpHeaders::createOptimized));
 
   public static final InvocationHeaders EMPTY =
       new InvocationHeaders(null, null, null, null, null, null, null, null, null, null, null, null, null);
@@ -43,8 +61,8 @@ public record InvocationHeaders(
    */
   public static InvocationHeaders from(MultiMap h, Action action) {
     boolean stream = action == Action.INVOKE_STREAM;
-    String accept = stream && h.contains(SageMakerHeaders.STREAM_ACCEPT)
-        ? h.get(SageMakerHeaders.STREAM_ACCEPT) : h.get(SageMakerHeaders.ACCEPT);
+    String streamAccept = stream ? h.get(KEYS.get(SageMakerHeaders.STREAM_ACCEPT)) : null;
+    String accept = streamAccept != null ? streamAccept : h.get(KEYS.get(SageMakerHeaders.ACCEPT));
     String inputLocation = check(h, SageMakerHeaders.INPUT_LOCATION, 1, 1024, LOCATION);
     if (action == Action.INVOKE_ASYNC && inputLocation == null) {
       throw Errors.validation("Header " + SageMakerHeaders.INPUT_LOCATION + " is required for asynchronous inference");
@@ -66,10 +84,11 @@ public record InvocationHeaders(
   }
 
   private static String check(MultiMap h, String name, int min, int max, Pattern pattern) {
-    String value = h.get(name);
+    CharSequence key = KEYS.get(name);
+    String value = h.get(key);
     // getAll() builds a list, so it is asked only of headers that are there (on the hot path
     // most SageMaker headers are absent).
-    if (value != null && h.getAll(name).size() > 1) {
+    if (value != null && h.getAll(key).size() > 1) {
       throw Errors.validation("Header " + name + " must be given at most once");
     }
     return checkValue(name, value, min, max, pattern);
@@ -83,10 +102,19 @@ public record InvocationHeaders(
       throw Errors.validation(
           "Header " + name + " must be " + min + " to " + max + " characters long, got " + value.length());
     }
-    if (pattern != null && !pattern.matcher(value).matches()) {
+    if (pattern == ASCII ? !isAscii(value) : pattern != null && !pattern.matcher(value).matches()) {
       throw Errors.validation("Header " + name + " does not match the pattern " + pattern.pattern());
     }
     return value;
+  }
+
+  private static boolean isAscii(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      if (value.charAt(i) > 0x7f) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static Integer integer(MultiMap h, String name, int min, int max) {
