@@ -290,6 +290,23 @@ class JwtAuthenticatorTest {
   }
 
   @Test
+  void aCachedTokensSignatureUnderAForgedPayloadIsVerifiedAndRefused() {
+    // The cache hashes a token's last characters (its signature); a forged payload under a
+    // cached token's signature shares that hash, and must still be verified, not served.
+    JwtAuthenticator auth = start();
+    String token = sign(key, claims(now()).claim("groups", List.of("analysts")).build());
+    await(auth.authenticate(token));
+    String[] parts = token.split("\\.");
+    // Same length as the real payload, so the forgery's cache hash is the real token's.
+    String forgedPayload = Base64URL.encode(claims(now())
+        .claim("groups", List.of("engineer")).build().toString()).toString();
+    String forged = parts[0] + "." + forgedPayload + "." + parts[2];
+    assertEquals(token.length(), forged.length());
+    assertReason(Reason.SIGNATURE, auth, forged);
+    assertEquals(1, auth.cachedTokens());
+  }
+
+  @Test
   void tokenSignedByAnotherKeyWithTheSameKidFailsSignature() {
     JwtAuthenticator auth = start();
     assertReason(Reason.SIGNATURE, auth, sign(newKey("key-1"), claims(now()).build()));
