@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Two sagegate builds side by side, on the bench's container path: CPU per request of each.
+#
+#   bench/compare-jars.sh OLD.jar NEW.jar          # 6 rounds of 8 s each, after 20 s warm-up
+#   ROUNDS=10 DURATION=10s bench/compare-jars.sh a.jar b.jar
+#
+# Why: on a shared VM the machine's speed changes from minute to minute, so two full runs of
+# bench/run.sh an hour apart cannot tell a 10% change from noise. Here both gateways run at once,
+# both on core 1 (the one not under load costs nothing), and take turns under the same wrk load:
+# each round measures A then B a few seconds apart. The figure that matters is the gateway's CPU
+# time per request (from /proc/PID/stat), which moves less with the machine than requests per
+# second do. The demo model (from NEW.jar) and wrk share core 0, as in run.sh.
+#
+# Environment: ROUNDS=6 DURATION=8s WARMUP=20s CONNECTIONS=64 PROXY_CORE=1 LOAD_CORE=0
+#   DEMO_PORT=18091 PORT_A=18093 MGMT_A=18094 PORT_B=18095 MGMT_B=18096
+#   GATEWAY_JAVA_OPTS (default: -XX:+UseParallelGC -Xms256m -Xmx256m)
+set -euo pipefail
+
+[ $# -eq 2 ] || { echo "usage: $0 A.jar B.jar" >&2; exit 2; }
+JAR_A=$(realpath "$1"); JAR_B=$(realpath "$2")
+ROUNDS=${ROUNDS:-6}
+DURATION=${DURATION:-8s}
+WARMUP=${WARMUP:-20s}
+CONNECTIONS=${CONNECTIONS:-64}
+PROXY_CORE=${PROXY_CORE:-1}
+LOAD_CORE=${LOAD_CORE:-0}
+DEMO_PORT=${DEMO_PORT:-18091}
+PORT_A=${PORT_A:-18093}; MGMT_A=${MGMT_A:-18094}
+PORT_B=${PORT_B:-18095}; MGMT_B=${MGMT_B:-18096}
+GATEWAY_JAVA_OPTS=${GATEWAY_JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m}
+START_TIMEOUT_S=${START_TIMEOUT_S:-60}
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LUA="$BENCH_DIR/post.lua"
+PATH_GATEWAY=/endpoints/sentiment-test/invocations
+
+log() { echo "[compare $(date -u +%H:%M:%S)] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
+
+ensure_load_tools
+for f in "$JAR_A" "$JAR_B"; do [ -f "$f" ] || die "no such jar: $f"; done
+TMP=$(mktemp -d /tmp/sagegate-compare.XXXXXX)
+PIDS=()
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+require_free_ports "$DEMO_PORT" "$PORT_A" "$MGMT_A" "$PORT_B" "$MGMT_B"
+export SAGEGATE_HOME="$TMP/home"
+mkdir -p "$SAGEGATE_HOME"
+
+taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms128m -Xmx128m \
+  -jar "$JAR_B" demo-model --port "$DEMO_PORT" >"$TMP/demo.out" 2>"$TMP/demo.err" &
+DEMO_PID=$!; PIDS+=("$DEMO_PID")
+sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate-bench.yaml" >"$TMP/sagegate.yaml"
+TOKEN=$(java -jar "$JAR_B" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
+
+start_gateway() { # JAR PORT MGMT -> prints the pid
+  # shellcheck disable=SC2086
+  taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
+    -jar "$1" serve --config "$TMP/sagegate.yaml" --key-dir "$SAGEGATE_HOME/dev-issuer" \
+    --port "$2" --management-port "$3" >/dev/null 2>"$TMP/gateway-$2.err" &
+  echo $!
+}
+PID_A=$(start_gateway "$JAR_A" "$PORT_A" "$MGMT_A"); PIDS+=("$PID_A")
+PID_B=$(start_gateway "$JAR_B" "$PORT_B" "$MGMT_B"); PIDS+=("$PID_B")
+wait_ready "http://127.0.0.1:$DEMO_PORT/ping" "demo model" "$DEMO_PID"
+wait_ready "http://127.0.0.1:$MGMT_A/readyz" "gateway A" "$PID_A"
+wait_ready "http://127.0.0.1:$MGMT_B/readyz" "gateway B" "$PID_B"
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# measure NAME PORT PID DURATION -> "rps cpu_us_per_request"
+measure() {
+  local t0 t1 line
+  t0=$(cpu_ticks "$3")
+  line=$(run_wrk "$1" "http://127.0.0.1:$2$PATH_GATEWAY" "$TOKEN" "$4")
+  t1=$(cpu_ticks "$3")
+  [ "$(field "$line" non2xx)" = 0 ] && [ "$(field "$line" errors)" = 0 ] || die "$1: errors: $line"
+  awk -v r="$(field "$line" rps)" -v n="$(field "$line" requests)" -v t=$((t1 - t0)) \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f %.1f\n", r, t * 1e6 / hz / n }'
+}
+
+log "warm-up $WARMUP each"
+measure warm-a "$PORT_A" "$PID_A" "$WARMUP" >/dev/null
+measure warm-b "$PORT_B" "$PID_B" "$WARMUP" >/dev/null
+echo "| round | A rps | A CPU us/req | B rps | B CPU us/req |"
+echo "|---:|---:|---:|---:|---:|"
+for r in $(seq 1 "$ROUNDS"); do
+  read -r ra ca < <(measure "a-$r" "$PORT_A" "$PID_A" "$DURATION")
+  read -r rb cb < <(measure "b-$r" "$PORT_B" "$PID_B" "$DURATION")
+  echo "| $r | $ra | $ca | $rb | $cb |"
+done
+echo
+echo "A = $JAR_A, B = $JAR_B; $(nproc) cores; gateways on core $PROXY_CORE, wrk -c$CONNECTIONS and the demo model on core $LOAD_CORE."
