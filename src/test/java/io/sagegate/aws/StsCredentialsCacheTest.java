@@ -15,6 +15,7 @@ import io.sagegate.config.RuleConfig;
 import io.sagegate.credentials.ScopedCredentials;
 import io.sagegate.testsupport.aws.SageMakerEmulator;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.time.Duration;
@@ -113,12 +114,16 @@ class StsCredentialsCacheTest {
     ScopedCredentials first = SageMakerBackendEmulatorTest.await(get(p, "cache-ep"));
     assertEquals(1, emulator.requests(SageMakerEmulator.ASSUME_ROLE).size());
 
-    // 56 minutes on: past duration - refreshAhead (55 min), before expiry - 1 min (59 min).
+    // 56 minutes on: past duration - refreshAhead (55 min), before expiry - 1 min (59 min). The
+    // refresh's answer is held back, so the old session must be what is served meanwhile (a
+    // refresh that already finished may be served at once, which is fine, but not tested here).
+    Promise<Void> refreshAnswer = emulator.holdStsAnswers();
     offsetNanos.set(TimeUnit.MINUTES.toNanos(56));
     ScopedCredentials stale = SageMakerBackendEmulatorTest.await(get(p, "cache-ep"));
     assertEquals(first.credentials().accessKeyId(), stale.credentials().accessKeyId(), "old session served while refreshing");
     SageMakerBackendEmulatorTest.await(emulator.awaitRequest(1));
     assertEquals(SageMakerEmulator.ASSUME_ROLE, emulator.requests().get(1).operation());
+    refreshAnswer.complete();
     assertEquals(1.0, registry.get("sagegate.credentials.refreshes").counter().count());
   }
 

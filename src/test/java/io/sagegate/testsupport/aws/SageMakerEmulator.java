@@ -575,6 +575,20 @@ public final class SageMakerEmulator implements AutoCloseable {
     recorded.clear();
     awaited.clear();
     endpoints.clear();
+    stsGate = null;
+  }
+
+  private volatile Promise<Void> stsGate;
+
+  /**
+   * Holds back every AssumeRole answer from now on (each call is recorded at once, answered only
+   * later) until the returned promise is completed: a test can then tell "served while a refresh
+   * is in flight" apart from "served after it", whatever the machine's speed.
+   */
+  public Promise<Void> holdStsAnswers() {
+    Promise<Void> gate = Promise.promise();
+    stsGate = gate;
+    return gate;
   }
 
   /** Stops the server; hanging and streaming requests are cut off. */
@@ -842,11 +856,18 @@ public final class SageMakerEmulator implements AutoCloseable {
       record(new RecordedRequest(ASSUME_ROLE, null, headers(request.headers()), body, params,
           accessKeyId, params.get("RoleArn"), params.get("SourceIdentity"), params.get("Policy"),
           askedTags, status, errorCode));
-      request.response()
+      Runnable answer = () -> request.response()
           .setStatusCode(status)
           .putHeader("Content-Type", "text/xml")
           .putHeader("x-amzn-RequestId", requestId)
           .end(xmlBody);
+      Promise<Void> gate = stsGate;
+      if (gate == null) {
+        answer.run();
+      } else {
+        Context context = Vertx.currentContext();
+        gate.future().onComplete(v -> context.runOnContext(x -> answer.run()));
+      }
     }
   }
 

@@ -381,6 +381,19 @@ class SageMakerEmulatorTest {
   }
 
   @Test
+  void heldStsAnswersAreRecordedAtOnceAndSentOnRelease() {
+    io.vertx.core.Promise<Void> gate = emulator.holdStsAnswers();
+    CompletableFuture<software.amazon.awssdk.services.sts.model.AssumeRoleResponse> call =
+        sts.assumeRole(b -> b.roleArn(roleArn).roleSessionName("held").externalId(EXTERNAL_ID));
+    RecordedRequest received = await(emulator.awaitRequest(0));
+    assertEquals(SageMakerEmulator.ASSUME_ROLE, received.operation());
+    // Recorded, but the answer waits for the gate: nothing can have completed the call yet.
+    assertFalse(call.isDone());
+    gate.complete();
+    assertEquals("held", call.join().assumedRoleUser().arn().replaceAll(".*/", ""));
+  }
+
+  @Test
   void hangNeverAnswers() {
     emulator.endpoint("hang", Behaviour.HANG);
     Credentials c = assume(roleArn, EXTERNAL_ID, null);
