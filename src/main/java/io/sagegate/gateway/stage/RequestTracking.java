@@ -15,8 +15,9 @@ import java.util.function.Supplier;
 
 /**
  * First stage: gives the request its id (sent back as {@code x-amzn-RequestId}, the header AWS
- * SDKs read), opens its audit record, counts it in flight and pins the configuration snapshot. The record is written and the metrics recorded
- * from the end handler, so rejected and failed requests are counted exactly once too.
+ * SDKs read), opens its audit record, counts it in flight and pins the configuration snapshot.
+ * The record is written and the metrics recorded once the response ends (or the caller goes), so
+ * rejected and failed requests are counted exactly once too.
  */
 public final class RequestTracking implements Stage {
 
@@ -39,17 +40,15 @@ public final class RequestTracking implements Stage {
     // connection closes; whichever comes first, and only once.
     HttpServerResponse response = request.response();
     boolean[] finished = {false};
-    response.endHandler(v -> {
+    Runnable close = () -> {
       if (!finished[0]) {
         finished[0] = true;
         finish(record, request);
       }
-    });
+    };
+    response.endHandler(v -> close.run());
     response.closeHandler(v -> {
-      if (!finished[0]) {
-        finished[0] = true;
-        finish(record, request);
-      }
+      close.run();
       ex.callerGone();
     });
     ex.next();
