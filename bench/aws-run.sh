@@ -150,11 +150,8 @@ KEY_DIR="$TMP/dev-issuer"
 TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$KEY_DIR")
 [ -n "$TOKEN" ] || die "no token"
 log "sagegate on 127.0.0.1:$GATEWAY_PORT (core $PROXY_CORE, $GATEWAY_JAVA_OPTS)"
-# shellcheck disable=SC2086
-taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
-  -jar "$JAR" serve --config "$TMP/sagegate.yaml" --key-dir "$KEY_DIR" \
-  --port "$GATEWAY_PORT" --management-port "$MANAGEMENT_PORT" >/dev/null 2>"$TMP/sagegate.err" &
-GATEWAY_PID=$!; PIDS+=("$GATEWAY_PID")
+start_sagegate "$JAR" "$TMP/sagegate.yaml" "$KEY_DIR" "$GATEWAY_PORT" "$MANAGEMENT_PORT" /dev/null "$TMP/sagegate.err"
+GATEWAY_PID=$STARTED_PID
 
 wait_ready "http://127.0.0.1:$MANAGEMENT_PORT/readyz" "sagegate" "$GATEWAY_PID"
 

@@ -55,15 +55,10 @@ DEMO_PID=$!; PIDS+=("$DEMO_PID")
 sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate-bench.yaml" >"$TMP/sagegate.yaml"
 TOKEN=$(java -jar "$JAR_B" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
 
-start_gateway() { # JAR PORT MGMT -> prints the pid
-  # shellcheck disable=SC2086
-  taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
-    -jar "$1" serve --config "$TMP/sagegate.yaml" --key-dir "$SAGEGATE_HOME/dev-issuer" \
-    --port "$2" --management-port "$3" >/dev/null 2>"$TMP/gateway-$2.err" &
-  echo $!
-}
-PID_A=$(start_gateway "$JAR_A" "$PORT_A" "$MGMT_A"); PIDS+=("$PID_A")
-PID_B=$(start_gateway "$JAR_B" "$PORT_B" "$MGMT_B"); PIDS+=("$PID_B")
+start_sagegate "$JAR_A" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$PORT_A" "$MGMT_A" /dev/null "$TMP/gateway-a.err"
+PID_A=$STARTED_PID
+start_sagegate "$JAR_B" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$PORT_B" "$MGMT_B" /dev/null "$TMP/gateway-b.err"
+PID_B=$STARTED_PID
 wait_ready "http://127.0.0.1:$DEMO_PORT/ping" "demo model" "$DEMO_PID"
 wait_ready "http://127.0.0.1:$MGMT_A/readyz" "gateway A" "$PID_A"
 wait_ready "http://127.0.0.1:$MGMT_B/readyz" "gateway B" "$PID_B"

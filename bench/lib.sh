@@ -1,6 +1,6 @@
 # Helpers shared by bench/run.sh and bench/aws-run.sh. Sourced after each script has defined
-# log() and die(); the functions below read TMP, PIDS, START_TIMEOUT_S, LOAD_CORE, CONNECTIONS
-# and LUA, which each script sets.
+# log() and die(); the functions below read TMP, PIDS, START_TIMEOUT_S, LOAD_CORE, PROXY_CORE,
+# GATEWAY_JAVA_OPTS, CONNECTIONS and LUA, which each script sets.
 
 # Installs wrk and nginx with apt when missing (nginx-light, else nginx) and sets NGINX.
 ensure_load_tools() {
@@ -53,6 +53,17 @@ run_wrk() {
     || die "wrk failed for $name: $(tail -5 "$out")"
   cat "$out" >>"$TMP/wrk-all.txt"
   grep '^RESULT ' "$out" | tail -1
+}
+
+# start_sagegate JAR CONFIG KEY_DIR PORT MANAGEMENT_PORT OUT ERR: one sagegate on PROXY_CORE, as one
+# processor, with GATEWAY_JAVA_OPTS; stdout (the audit records) appended to OUT, stderr to ERR.
+# Sets STARTED_PID and adds it to PIDS.
+start_sagegate() {
+  # shellcheck disable=SC2086
+  taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
+    -jar "$1" serve --config "$2" --key-dir "$3" --port "$4" --management-port "$5" >>"$6" 2>>"$7" &
+  STARTED_PID=$!
+  PIDS+=("$STARTED_PID")
 }
 
 # Polls a URL until it answers 200, at most START_TIMEOUT_S seconds.

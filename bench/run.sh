@@ -93,11 +93,10 @@ sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate
 TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
 [ -n "$TOKEN" ] || die "no token"
 log "sagegate on 127.0.0.1:$GATEWAY_PORT (core $PROXY_CORE, $GATEWAY_JAVA_OPTS)"
-# shellcheck disable=SC2086
-taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
-  -jar "$JAR" serve --config "$TMP/sagegate.yaml" --key-dir "$SAGEGATE_HOME/dev-issuer" \
-  --port "$GATEWAY_PORT" --management-port "$MANAGEMENT_PORT" >"$AUDIT_FILE" 2>"$TMP/sagegate.err" &
-GATEWAY_PID=$!; PIDS+=("$GATEWAY_PID")
+[ "$AUDIT_FILE" = /dev/null ] || : >"$AUDIT_FILE"
+start_sagegate "$JAR" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$GATEWAY_PORT" "$MANAGEMENT_PORT" \
+  "$AUDIT_FILE" "$TMP/sagegate.err"
+GATEWAY_PID=$STARTED_PID
 
 wait_ready "http://127.0.0.1:$DEMO_PORT/ping" "demo model" "$DEMO_PID"
 wait_ready "http://127.0.0.1:$NGINX_PORT/ping" "nginx" "$NGINX_PID"
@@ -143,34 +142,31 @@ for t in "${TARGETS[@]}"; do
   run_wrk "$t-warmup" "${URL[$t]}" "${TOK[$t]}" "$WARMUP" >/dev/null
 done
 declare -A RUNS
-for round in $(seq 1 "$ROUNDS"); do
-  for t in "${TARGETS[@]}"; do
-    log "round $round/$ROUNDS, $t: max throughput, $DURATION, -c$CONNECTIONS"
-    line=$(run_wrk "$t-max-$round" "${URL[$t]}" "${TOK[$t]}" "$DURATION")
-    log "  $line"
-    RUNS[$t,max]+="$line"$'\n'
+# rounds KIND RATE KEY ORDER: ROUNDS rounds of every target in turn (RATE 0: as fast as possible),
+# every run kept in RUNS, and each target's best run (by KEY, ORDER max or min) in R[target,KIND].
+rounds() {
+  local kind=$1 rate=$2 key=$3 order=$4 round t line what
+  what="max throughput, $DURATION, -c$CONNECTIONS"
+  [ "$rate" = 0 ] || what="fixed rate $rate rps ($HALF x nginx max), $DURATION"
+  for round in $(seq 1 "$ROUNDS"); do
+    for t in "${TARGETS[@]}"; do
+      log "round $round/$ROUNDS, $t: $what"
+      line=$(run_wrk "$t-$kind-$round" "${URL[$t]}" "${TOK[$t]}" "$DURATION" "$rate")
+      log "  $line"
+      RUNS[$t,$kind]+="$line"$'\n'
+    done
   done
-done
-for t in "${TARGETS[@]}"; do
-  mapfile -t lines < <(printf '%s' "${RUNS[$t,max]}")
-  R[$t,max]=$(best rps max "${lines[@]}")
-done
+  for t in "${TARGETS[@]}"; do
+    mapfile -t lines < <(printf '%s' "${RUNS[$t,$kind]}")
+    R[$t,$kind]=$(best "$key" "$order" "${lines[@]}")
+  done
+}
+rounds max 0 rps max
 
 NGINX_MAX=$(field "${R[nginx,max]}" rps)
 RATE=$(awk -v m="$NGINX_MAX" -v h="$HALF" 'BEGIN { printf "%d", m * h }')
 [ "$RATE" -gt 0 ] || die "nginx max rps is $NGINX_MAX"
-for round in $(seq 1 "$ROUNDS"); do
-  for t in "${TARGETS[@]}"; do
-    log "round $round/$ROUNDS, $t: fixed rate $RATE rps ($HALF x nginx max), $DURATION"
-    line=$(run_wrk "$t-half-$round" "${URL[$t]}" "${TOK[$t]}" "$DURATION" "$RATE")
-    log "  $line"
-    RUNS[$t,half]+="$line"$'\n'
-  done
-done
-for t in "${TARGETS[@]}"; do
-  mapfile -t lines < <(printf '%s' "${RUNS[$t,half]}")
-  R[$t,half]=$(best p99_us min "${lines[@]}")
-done
+rounds half "$RATE" p99_us min
 
 # --- sagegate's own share of the latency, from its audit records --------------------------------
 # wrk's latency at a fixed rate also holds what the load core adds (wrk and the model share core 0)
@@ -184,11 +180,9 @@ if [ "${OWN_LATENCY:-1}" = 1 ]; then
   stop_pid "$GATEWAY_PID"
   AUDIT_LOG="$TMP/audit.jsonl"
   log "sagegate again, audit records to a file: warm-up $WARMUP, then $RATE rps for $DURATION"
-  # shellcheck disable=SC2086
-  taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
-    -jar "$JAR" serve --config "$TMP/sagegate.yaml" --key-dir "$SAGEGATE_HOME/dev-issuer" \
-    --port "$GATEWAY_PORT" --management-port "$MANAGEMENT_PORT" >>"$AUDIT_LOG" 2>>"$TMP/sagegate.err" &
-  GATEWAY_PID=$!; PIDS+=("$GATEWAY_PID")
+  start_sagegate "$JAR" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$GATEWAY_PORT" "$MANAGEMENT_PORT" \
+    "$AUDIT_LOG" "$TMP/sagegate.err"
+  GATEWAY_PID=$STARTED_PID
   wait_ready "http://127.0.0.1:$MANAGEMENT_PORT/readyz" "sagegate" "$GATEWAY_PID"
   run_wrk "sagegate-own-warmup" "$URL_GATEWAY" "$TOKEN" "$WARMUP" >/dev/null
   sleep 1; : >"$AUDIT_LOG"   # appended to (>>), so the writer goes on at the new end
