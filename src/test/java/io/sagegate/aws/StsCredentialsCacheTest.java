@@ -102,14 +102,19 @@ class StsCredentialsCacheTest {
         Decision.allow(new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, null, null)));
   }
 
-  @Test
-  void refreshesAheadServingTheOldSessionMeanwhileAndNeverServesNearExpiry() throws Exception {
+  /** A fresh emulator and a provider whose cache reads the time as now plus {@code offsetNanos}. */
+  private StsCredentialsProvider providerOnMovableTime(SimpleMeterRegistry registry) {
     emulator.reset();
     offsetNanos.set(0);
     Ticker ticker = () -> System.nanoTime() + offsetNanos.get();
-    SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    StsCredentialsProvider p = new StsCredentialsProvider(vertx, clients.sts(), settings(), clients.region(),
+    return new StsCredentialsProvider(vertx, clients.sts(), settings(), clients.region(),
         registry, ticker, new TestClock());
+  }
+
+  @Test
+  void refreshesAheadServingTheOldSessionMeanwhileAndNeverServesNearExpiry() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    StsCredentialsProvider p = providerOnMovableTime(registry);
 
     ScopedCredentials first = SageMakerBackendEmulatorTest.await(get(p, "cache-ep"));
     assertEquals(1, emulator.requests(SageMakerEmulator.ASSUME_ROLE).size());
@@ -129,12 +134,8 @@ class StsCredentialsCacheTest {
 
   @Test
   void expiredSessionIsNotServed() throws Exception {
-    emulator.reset();
-    offsetNanos.set(0);
-    Ticker ticker = () -> System.nanoTime() + offsetNanos.get();
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    StsCredentialsProvider p = new StsCredentialsProvider(vertx, clients.sts(), settings(), clients.region(),
-        registry, ticker, new TestClock());
+    StsCredentialsProvider p = providerOnMovableTime(registry);
     ScopedCredentials first = SageMakerBackendEmulatorTest.await(get(p, "expiry-ep"));
     // 59.5 minutes on: within a minute of the session's end.
     offsetNanos.set(TimeUnit.SECONDS.toNanos(59 * 60 + 30));
