@@ -27,7 +27,7 @@ public final class DemoModelCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Vertx vertx = Vertx.vertx();
+    Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions().setPreferNativeTransport(true));
     DemoModelServer server;
     try {
       server = DemoModelServer.start(vertx, endpoint, host, port).await();

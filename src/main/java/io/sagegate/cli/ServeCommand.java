@@ -62,9 +62,12 @@ public final class ServeCommand implements Callable<Integer> {
     }
     cfg = withPorts(cfg);
     // One event loop per traffic listener (server.eventLoops, default one per core); Vert.x's
-    // default of two per core only adds switching for a proxy that never blocks.
+    // default of two per core only adds switching for a proxy that never blocks. The native
+    // transport (epoll on Linux) when its library loads, else Java NIO.
     Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions()
-        .setEventLoopPoolSize(cfg.server().effectiveEventLoops()));
+        .setEventLoopPoolSize(cfg.server().effectiveEventLoops())
+        .setPreferNativeTransport(true));
+    logTransport(vertx);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new JvmMemoryMetrics().bindTo(registry);
     new JvmGcMetrics().bindTo(registry);
@@ -100,6 +103,15 @@ public final class ServeCommand implements Callable<Integer> {
     }, "sagegate-shutdown"));
     stopped.await();
     return 0;
+  }
+
+  static void logTransport(Vertx vertx) {
+    if (vertx.isNativeTransportEnabled()) {
+      LOG.info("Network transport: native (epoll)");
+    } else {
+      LOG.info("Network transport: Java NIO (native transport unavailable: {})",
+          String.valueOf(vertx.unavailableNativeTransportCause()));
+    }
   }
 
   private GatewayConfig withPorts(GatewayConfig cfg) {
