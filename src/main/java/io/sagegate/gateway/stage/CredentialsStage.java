@@ -22,8 +22,7 @@ public final class CredentialsStage implements Stage {
   @Override
   public void handle(Exchange ex) {
     provider
-        .credentialsFor(
-ex.caller(), ex.endpoint(), ex.action(), ex.decision())
+        .credentialsFor(ex.caller(), ex.endpoint(), ex.action(), ex.decision())
         .onComplete(ar -> {
           if (ar.failed()) {
             ex.fail(ar.cause());

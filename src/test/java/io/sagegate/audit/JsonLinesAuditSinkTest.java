@@ -1,0 +1,108 @@
+package io.sagegate.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class JsonLinesAuditSinkTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static JsonNode encode(AuditRecord r) throws Exception {
+    return JSON.readTree(JsonLinesAuditSink.toJson(r));
+  }
+
+  private static AuditRecord record(Instant time, String id) {
+    return new AuditRecord(time, 0, id, "10.0.0.1", "POST");
+  }
+
+  @Test
+  void everyRecordBecomesOneLineInOrder() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    JsonLinesAuditSink sink = new JsonLinesAuditSink(out);
+    Instant t0 = Instant.parse("2026-11-22T10:00:59.999999Z");
+    int n = 5_000;
+    for (int i = 0; i < n; i++) {
+      AuditRecord r = record(t0.plusNanos(i * 1_000L), "req-" + i);
+      r.subject = "alice";
+      r.status = 200;
+      r.totalNanos = i * 1_000L;
+      sink.write(r);
+    }
+    sink.close();
+    List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+    assertEquals(n, lines.size());
+    for (int i = 0; i < n; i++) {
+      JsonNode json = JSON.readTree(lines.get(i));
+      assertEquals("req-" + i, json.get("requestId").asText());
+      assertEquals(t0.plusNanos(i * 1_000L), Instant.parse(json.get("time").asText()));
+      assertEquals(i / 1_000.0, json.get("latencyMs").asDouble(), 1e-9);
+    }
+  }
+
+  @Test
+  void timeIsIsoUtcWithMicroseconds() throws Exception {
+    for (String s : List.of("2026-11-22T10:38:55.123456789Z", "2026-11-22T10:38:00Z",
+        "1970-01-01T00:00:00.000001Z", "2024-02-29T23:59:59.999999Z", "2026-01-01T00:00:00.5Z")) {
+      Instant t = Instant.parse(s);
+      String written = encode(record(t, "r")).get("time").asText();
+      assertEquals(27, written.length(), written);
+      assertTrue(written.endsWith("Z"), written);
+      assertEquals(t.truncatedTo(ChronoUnit.MICROS), Instant.parse(written), s);
+    }
+  }
+
+  @Test
+  void timeFollowsTheSecondOnOneEncoder() throws Exception {
+    // One encoder over many records: the cached date-and-seconds part must change with the second.
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    JsonLinesAuditSink.Encoder encoder = new JsonLinesAuditSink.Encoder(out, true);
+    List<Instant> times = List.of(Instant.parse("2026-11-22T10:38:55.9Z"),
+        Instant.parse("2026-11-22T10:38:56.1Z"), Instant.parse("2026-11-22T10:38:55.2Z"),
+        Instant.parse("2027-01-01T00:00:00Z"));
+    times.forEach(t -> encoder.write(record(t, "r")));
+    encoder.flush();
+    List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+    for (int i = 0; i < times.size(); i++) {
+      assertEquals(times.get(i), Instant.parse(JSON.readTree(lines.get(i)).get("time").asText()));
+    }
+  }
+
+  @Test
+  void latenciesAreMillisecondsWithUpToThreeDecimals() throws Exception {
+    long[][] cases = {{0, 0}, {-1, 0}, {40_000, 40}, {12_345_000, 12_345}, {1_000_000_000, 1_000_000},
+        {1_499, 1}, {1_500, 2}, {999_999, 1_000}, {100_000, 100}};
+    String[] texts = {"0.0", "0.0", "0.04", "12.345", "1000.0", "0.001", "0.002", "1.0", "0.1"};
+    for (int i = 0; i < cases.length; i++) {
+      AuditRecord r = record(Instant.EPOCH, "r");
+      r.totalNanos = cases[i][0];
+      r.backendNanos = cases[i][0] < 0 ? 0 : cases[i][0];
+      String json = new String(JsonLinesAuditSink.toJson(r), StandardCharsets.UTF_8);
+      assertTrue(json.contains("\"latencyMs\":" + texts[i] + ","), json);
+      assertEquals(cases[i][1] / 1_000.0, JSON.readTree(json).get("backendLatencyMs").asDouble(), 1e-9);
+    }
+  }
+
+  @Test
+  void absentFieldsAreLeftOut() throws Exception {
+    AuditRecord r = record(Instant.EPOCH, "r1");
+    r.status = 401;
+    r.errorType = "UnauthorizedException";
+    JsonNode json = encode(r);
+    assertEquals(401, json.get("status").asInt());
+    assertEquals("UnauthorizedException", json.get("errorType").asText());
+    for (String absent : List.of("subject", "issuer", "jti", "endpoint", "decision", "ruleId",
+        "backendStatus", "roleArn", "backendLatencyMs")) {
+      assertFalse(json.has(absent), absent);
+    }
+  }
+}
