@@ -17,6 +17,7 @@
 #                       needs more than 15 s: its first 20 s run at max load had a p99 near 1 s)
 #   CONNECTIONS=64      wrk connections (-c), one wrk thread (-t1)
 #   HALF=0.5            fraction of nginx's max rps used for the fixed-rate runs
+#   HALF_OWN=1          also fixed-rate runs at HALF x sagegate's own max rps (0: skip them)
 #   DEMO_PORT=18081 NGINX_PORT=18082 GATEWAY_PORT=18083 MANAGEMENT_PORT=18084
 #   PROXY_CORE=1 LOAD_CORE=0
 #   GATEWAY_JAVA_OPTS   extra JVM flags for sagegate (default: -XX:+UseParallelGC -Xms256m -Xmx256m)
@@ -142,12 +143,12 @@ for t in "${TARGETS[@]}"; do
   run_wrk "$t-warmup" "${URL[$t]}" "${TOK[$t]}" "$WARMUP" >/dev/null
 done
 declare -A RUNS
-# rounds KIND RATE KEY ORDER: ROUNDS rounds of every target in turn (RATE 0: as fast as possible),
+# rounds KIND RATE KEY ORDER [LABEL]: ROUNDS rounds of every target in turn (RATE 0: as fast as possible),
 # every run kept in RUNS, and each target's best run (by KEY, ORDER max or min) in R[target,KIND].
 rounds() {
-  local kind=$1 rate=$2 key=$3 order=$4 round t line what
+  local kind=$1 rate=$2 key=$3 order=$4 label=${5:-} round t line what
   what="max throughput, $DURATION, -c$CONNECTIONS"
-  [ "$rate" = 0 ] || what="fixed rate $rate rps ($HALF x nginx max), $DURATION"
+  [ "$rate" = 0 ] || what="fixed rate $rate rps ($label), $DURATION"
   for round in $(seq 1 "$ROUNDS"); do
     for t in "${TARGETS[@]}"; do
       log "round $round/$ROUNDS, $t: $what"
@@ -166,7 +167,16 @@ rounds max 0 rps max
 NGINX_MAX=$(field "${R[nginx,max]}" rps)
 RATE=$(awk -v m="$NGINX_MAX" -v h="$HALF" 'BEGIN { printf "%d", m * h }')
 [ "$RATE" -gt 0 ] || die "nginx max rps is $NGINX_MAX"
-rounds half "$RATE" p99_us min
+rounds half "$RATE" p99_us min "$HALF x nginx max"
+# The same at half of sagegate's own max: the proxy then runs at half its capacity, as "half load"
+# means for a proxy on its own (HALF_OWN=0 skips it).
+GW_MAX=$(field "${R[sagegate,max]}" rps)
+RATE_OWN=$(awk -v m="$GW_MAX" -v h="$HALF" 'BEGIN { printf "%d", m * h }')
+KINDS=(max half)
+if [ "${HALF_OWN:-1}" = 1 ]; then
+  rounds halfown "$RATE_OWN" p99_us min "$HALF x sagegate max"
+  KINDS+=(halfown)
+fi
 
 # --- sagegate's own share of the latency, from its audit records --------------------------------
 # wrk's latency at a fixed rate also holds what the load core adds (wrk and the model share core 0)
@@ -203,7 +213,6 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 JAVA_V=$( (java -version 2>&1 || true) | sed -n 1p)
 NGINX_V=$( ("$NGINX" -v 2>&1 || true) | sed -n 1p)
 WRK_V=$( (wrk -v 2>&1 || true) | awk 'NR == 1 { print $1, $2 }')  # wrk -v exits 1
-GW_MAX=$(field "${R[sagegate,max]}" rps)
 RATIO=$(awk -v g="$GW_MAX" -v n="$NGINX_MAX" 'BEGIN { printf "%.2f", g / n }')
 P99_D=$(field "${R[direct,half]}" p99_us)
 P99_N=$(field "${R[nginx,half]}" p99_us)
@@ -216,7 +225,7 @@ RATIO_OK=$(verdict "$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r >
 P99_OK=$(verdict "$(awk -v a="$ADD_D" -v t="$TARGET_ADDED_P99_MS" 'BEGIN { print (a <= t) }')")
 ERRORS=0
 for t in "${TARGETS[@]}"; do
-  for k in max half; do
+  for k in "${KINDS[@]}"; do
     e=$(( $(field "${R[$t,$k]}" errors) + $(field "${R[$t,$k]}" non2xx) ))
     ERRORS=$(( ERRORS + e ))
   done
@@ -242,6 +251,19 @@ mkdir -p "$RESULTS"
       "$(ms "$(field "$h" p99_us)")" "$(ms "$(field "$h" p999_us)")" \
       $(( $(field "$m" errors) + $(field "$m" non2xx) + $(field "$h" errors) + $(field "$h" non2xx) ))
   done
+  if [ "${HALF_OWN:-1}" = 1 ]; then
+    echo
+    echo "At half of sagegate's own max ($RATE_OWN/s):"
+    echo
+    echo "| target | rps | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for t in "${TARGETS[@]}"; do
+      h=${R[$t,halfown]}
+      printf '| %s | %.0f | %s | %s | %s | %s | %d |\n' "$t" "$(field "$h" rps)" "$(ms "$(field "$h" p50_us)")" \
+        "$(ms "$(field "$h" p90_us)")" "$(ms "$(field "$h" p99_us)")" "$(ms "$(field "$h" p999_us)")" \
+        $(( $(field "$h" errors) + $(field "$h" non2xx) ))
+    done
+  fi
   echo
   echo "| check | value | target | result |"
   echo "|---|---:|---:|---|"
@@ -249,6 +271,15 @@ mkdir -p "$RESULTS"
   echo "| added p99 at half load, sagegate - direct | $ADD_D ms | <= $TARGET_ADDED_P99_MS ms | $P99_OK |"
   echo "| added p99 at half load, sagegate - nginx | $ADD_N ms | | |"
   echo "| added p99 at half load, nginx - direct | $NGINX_ADD ms | | |"
+  if [ "${HALF_OWN:-1}" = 1 ]; then
+    ADD_OWN=$(awk -v g="$(field "${R[sagegate,halfown]}" p99_us)" -v d="$(field "${R[direct,halfown]}" p99_us)" \
+      'BEGIN { printf "%.2f", (g - d) / 1000 }')
+    ADD_OWN_N=$(awk -v g="$(field "${R[nginx,halfown]}" p99_us)" -v d="$(field "${R[direct,halfown]}" p99_us)" \
+      'BEGIN { printf "%.2f", (g - d) / 1000 }')
+    OWN_RATE_OK=$(verdict "$(awk -v a="$ADD_OWN" -v t="$TARGET_ADDED_P99_MS" 'BEGIN { print (a <= t) }')")
+    echo "| added p99 at half of sagegate's max ($RATE_OWN/s), sagegate - direct | $ADD_OWN ms | <= $TARGET_ADDED_P99_MS ms | $OWN_RATE_OK |"
+    echo "| added p99 at $RATE_OWN/s, nginx - direct | $ADD_OWN_N ms | | |"
+  fi
   if [ -n "$OWN" ]; then
     OWN_P99=$(field "$OWN" p99)
     OWN_OK=$(verdict "$(awk -v a="$OWN_P99" -v t="$TARGET_ADDED_P99_MS" 'BEGIN { print (a <= t) }')")
