@@ -16,7 +16,8 @@ import software.amazon.awssdk.core.exception.SdkClientException;
  * provider and the {@code sagemaker} backend factory. {@link #credentials()} serves every
  * endpoint: scoped STS sessions for {@code sagemaker} backends, {@link ScopedCredentials#NONE}
  * for all others, so the pipeline can use it unconditionally. Build it only when
- * {@link #needed(GatewayConfig)}; close it at shutdown.
+ * {@link #needed(GatewayConfig)} at start, or through {@link LazyAwsPath} when a reload first
+ * needs it; close it at shutdown.
  */
 public final class AwsPath implements AutoCloseable {
 
@@ -57,6 +58,11 @@ public final class AwsPath implements AutoCloseable {
         BackendConfig.SAGEMAKER.equals(endpoint.backend().type())
             ? sts.credentialsFor(caller, endpoint, action, decision)
             : Future.succeededFuture(ScopedCredentials.NONE);
+  }
+
+  /** The STS credentials provider (for {@code sagemaker} endpoints only). */
+  public StsCredentialsProvider sts() {
+    return sts;
   }
 
   /** The factory for backend type {@code sagemaker}. */

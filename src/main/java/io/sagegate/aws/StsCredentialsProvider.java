@@ -14,6 +14,7 @@ import io.sagegate.authz.Action;
 import io.sagegate.authz.Decision;
 import io.sagegate.config.AwsSettings;
 import io.sagegate.config.EndpointConfig;
+import io.sagegate.credentials.CredentialsException;
 import io.sagegate.credentials.CredentialsProvider;
 import io.sagegate.credentials.ScopedCredentials;
 import io.sagegate.error.Errors;
@@ -54,7 +55,9 @@ import software.amazon.awssdk.services.sts.model.Tag;
  *
  * <p>Failures: STS AccessDenied (trust policy, ExternalId, missing sts:TagSession or
  * sts:SetSourceIdentity) answers 403, anything else 503; STS's own code and message go only to the
- * audit reason and a WARN log that says what to fix, never to the caller.
+ * audit reason and a WARN log that says what to fix, never to the caller. Every refusal after the
+ * role is known is a {@link CredentialsException} naming the role, session name and SourceIdentity
+ * asked for, so the audit record of a failed request says what was attempted for whom.
  */
 public final class StsCredentialsProvider implements CredentialsProvider {
 
@@ -190,9 +193,10 @@ public final class StsCredentialsProvider implements CredentialsProvider {
       misses.increment();
     }
     CompletableFuture<ScopedCredentials> result = present != null ? present : cache.get(key);
-    String roleArn = key.roleArn();
+    Key attempted = key;
     return Future.fromCompletionStage(result, vertx.getOrCreateContext())
-        .recover(t -> Future.failedFuture(translate(unwrap(t), endpoint.name(), roleArn)));
+        .recover(t -> Future.failedFuture(attempt(translate(unwrap(t), endpoint.name(), attempted.roleArn()),
+            attempted.roleArn(), attempted.sourceIdentity())));
   }
 
   /** The deciding rule's role, else the endpoint backend's (may be null or blank: refused by {@link #key}). */
@@ -209,21 +213,32 @@ public final class StsCredentialsProvider implements CredentialsProvider {
           endpoint.name(), decision == null ? "-" : decision.ruleId());
       throw unavailable(endpoint.name()).withAuditReason("sts:no_role_configured");
     }
+    // From here on a refusal names the attempt (what is derived so far) for the audit record.
     String endpointArn;
     try {
       endpointArn = SessionPolicy.endpointArn(roleArn, region.id(), settings.accountId(), endpoint.name());
     } catch (IllegalArgumentException e) {
       LOG.warn("endpoint {}: {}", endpoint.name(), e.getMessage());
-      throw unavailable(endpoint.name()).withAuditReason("sts:invalid_role_arn");
+      throw attempt(unavailable(endpoint.name()).withAuditReason("sts:invalid_role_arn"), roleArn, null);
     }
-    String sourceIdentity = SourceIdentity.of(caller.subject());
-    List<Tag> tags = sessionTags.of(caller.claims());
+    String sourceIdentity;
+    try {
+      sourceIdentity = SourceIdentity.of(caller.subject());
+    } catch (GatewayException e) {
+      throw attempt(e, roleArn, null);
+    }
+    List<Tag> tags;
+    try {
+      tags = sessionTags.of(caller.claims());
+    } catch (GatewayException e) {
+      throw attempt(e, roleArn, sourceIdentity);
+    }
     String policy;
     try {
       policy = SessionPolicy.of(endpointArn, action);
     } catch (IllegalStateException e) {
       LOG.warn("endpoint {}: {}", endpoint.name(), e.getMessage());
-      throw unavailable(endpoint.name()).withAuditReason("sts:policy_too_large");
+      throw attempt(unavailable(endpoint.name()).withAuditReason("sts:policy_too_large"), roleArn, sourceIdentity);
     }
     return new Key(roleArn, endpointArn, SessionPolicy.iamAction(action), policy, sourceIdentity, tags);
   }
@@ -318,6 +333,16 @@ public final class StsCredentialsProvider implements CredentialsProvider {
       case "Throttling" -> "STS throttled the gateway; raise aws.credentialCacheSize or the session duration";
       default -> "";
     };
+  }
+
+  /**
+   * {@code failure} naming the role and the SourceIdentity (also the session name, see
+   * {@link #assume}) it was refused for; null where not derived yet.
+   */
+  private static CredentialsException attempt(GatewayException failure, String roleArn, String sourceIdentity) {
+    return failure instanceof CredentialsException c
+        ? c
+        : new CredentialsException(failure, roleArn, sourceIdentity, sourceIdentity);
   }
 
   private static GatewayException unavailable(String endpointName) {

@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * thread, never on the event loop. A file that fails validation is logged, error by error, and
  * counted ({@code sagegate.config.reloads{result=failed}}); the last good configuration keeps
  * serving. Server, auth, audit and aws settings are read only at start: changing them logs a
- * warning that a restart is needed.
+ * warning that a restart is needed, and the file's endpoints and rules are validated against the
+ * settings the gateway started with (a first sagemaker endpoint is refused, like an invalid file,
+ * when the gateway started without usable aws settings).
  *
  * <p>Polling rather than a WatchService: it works the same on every file system (including
  * mounted ConfigMaps, whose files change by symlink swap) and needs no thread of its own.
@@ -167,11 +169,32 @@ public final class ConfigWatcher implements AutoCloseable {
     if (next.endpoints().equals(running.endpoints()) && next.rules().equals(running.rules())) {
       return ReloadResult.unchanged(running);
     }
+    GatewayConfig merged = new GatewayConfig(running.server(), running.auth(),
+        running.audit(), running.aws(), next.endpoints(), next.rules());
+    List<ConfigError> asRunning = errorsUnderRunningSettings(merged, running);
+    if (!asRunning.isEmpty()) {
+      return ReloadResult.rejected(running, asRunning);
+    }
     for (ConfigError w : loaded.warnings()) {
       LOG.warn("configuration warning: {}", w);
     }
-    return ReloadResult.reloaded(new GatewayConfig(running.server(), running.auth(),
-        running.audit(), running.aws(), next.endpoints(), next.rules()));
+    return ReloadResult.reloaded(merged);
+  }
+
+  /**
+   * The file is valid on its own, but its endpoints and rules run under the server, auth, audit
+   * and aws settings the gateway started with: e.g. the first sagemaker endpoint needs the aws
+   * settings it started with, not the file's new ones. What {@code merged} breaks that the running
+   * configuration did not, each error saying so.
+   */
+  private List<ConfigError> errorsUnderRunningSettings(GatewayConfig merged, GatewayConfig running) {
+    List<ConfigError> before = ConfigValidator.validate(file.toString(), running).errors();
+    return ConfigValidator.validate(file.toString(), merged).errors().stream()
+        .filter(e -> !before.contains(e))
+        .map(e -> new ConfigError(e.file(), e.field(), e.value(), e.message()
+            + " (checked against the settings the gateway started with; server, auth, audit and aws"
+            + " changes apply only after a restart)"))
+        .toList();
   }
 
   /** On the context: hand a new configuration over, or report a rejected one. */

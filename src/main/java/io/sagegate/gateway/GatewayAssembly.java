@@ -16,6 +16,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import io.sagegate.aws.AwsPath;
+import io.sagegate.aws.LazyAwsPath;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -28,13 +29,14 @@ public final class GatewayAssembly {
   private final Gateway gateway;
   private final JwtAuthenticator authenticator;
   private final DemoModelServer demo;
-  private final AwsPath aws;
+  /** Closes the AWS path, whether built at start, by a reload, or not at all. */
+  private final Runnable closeAws;
 
-  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo, AwsPath aws) {
+  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo, Runnable closeAws) {
     this.gateway = gateway;
     this.authenticator = authenticator;
     this.demo = demo;
-    this.aws = aws;
+    this.closeAws = closeAws;
   }
 
   public static Future<GatewayAssembly> start(
@@ -61,23 +63,31 @@ public final class GatewayAssembly {
               BackendConfig.DEMO, containers));
           Map<String, CredentialsProvider> providers = new HashMap<>();
           // The AWS path (the gateway's own AWS clients, STS, SageMaker Runtime) is built only
-          // when an endpoint needs it, so the local default runs with no AWS account at all.
-          AwsPath aws = AwsPath.needed(config) ? AwsPath.create(vertx, config, registry) : null;
-          if (aws != null) {
-            factories.put(BackendConfig.SAGEMAKER, aws.backends());
-            providers.put(BackendConfig.SAGEMAKER, aws.credentials());
+          // when an endpoint needs it, so the local default runs with no AWS account at all: now
+          // if the starting configuration has a sagemaker endpoint, else by the first reload that
+          // adds one (from the aws settings the gateway started with; ConfigWatcher has refused
+          // the reload if those cannot serve it).
+          Runnable closeAws;
+          if (AwsPath.needed(config)) {
+            AwsPath now = AwsPath.create(vertx, config, registry);
+            factories.put(BackendConfig.SAGEMAKER, now.backends());
+            providers.put(BackendConfig.SAGEMAKER, now.credentials());
+            closeAws = now::close;
+          } else {
+            LazyAwsPath later = new LazyAwsPath(() -> AwsPath.create(vertx, config, registry));
+            factories.put(BackendConfig.SAGEMAKER, later.backends());
+            providers.put(BackendConfig.SAGEMAKER, later.credentials());
+            closeAws = later::close;
           }
           BackendFactory backends = Backends.byType(factories);
           CredentialsProvider credentials = new CredentialsByBackend(providers);
           Gateway.Components components = new Gateway.Components(
               authenticator, rules -> new PolicyEngine(rules)::decide, backends, credentials, audit, registry);
           return Gateway.start(vertx, config, components)
-              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, aws))
+              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, closeAws))
               .onFailure(err -> {
                 authenticator.close();
-                if (aws != null) {
-                  aws.close();
-                }
+                closeAws.run();
                 if (demo != null) {
                   demo.close();
                 }
@@ -92,9 +102,7 @@ public final class GatewayAssembly {
   public Future<Void> close() {
     return gateway.close().eventually(() -> {
       authenticator.close();
-      if (aws != null) {
-        aws.close();
-      }
+      closeAws.run();
       return demo == null ? Future.succeededFuture() : demo.close();
     });
   }

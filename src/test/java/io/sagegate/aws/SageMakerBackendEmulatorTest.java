@@ -24,6 +24,7 @@ import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.RuleConfig;
 import io.sagegate.error.GatewayException;
+import io.sagegate.gateway.CredentialsStageRun;
 import io.sagegate.testsupport.aws.SageMakerEmulator;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Behaviour;
 import io.sagegate.testsupport.aws.SageMakerEmulator.RecordedRequest;
@@ -214,11 +215,13 @@ class SageMakerBackendEmulatorTest {
     try (AwsClients c = AwsClients.create(wrong,
         StaticCredentialsProvider.create(AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))) {
       StsCredentialsProvider p = StsCredentialsProvider.create(vertx, c, wrong, new SimpleMeterRegistry());
-      GatewayException e = assertThrows(GatewayException.class,
-          () -> await(p.credentialsFor(caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null))));
+      CredentialsStageRun.Outcome refused =
+          CredentialsStageRun.run(vertx, p, caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null));
+      GatewayException e = refused.error();
       assertEquals(403, e.status());
       assertEquals("sts:AccessDenied", e.auditReason());
       assertFalse(e.getMessage().contains("ExternalId"));
+      refused.assertAttempt(role, "alice");
     }
   }
 
@@ -229,10 +232,12 @@ class SageMakerBackendEmulatorTest {
     try (AwsClients c = AwsClients.create(s,
         StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIAUNTRUSTED0000001", "other-secret")))) {
       StsCredentialsProvider p = StsCredentialsProvider.create(vertx, c, s, new SimpleMeterRegistry());
-      GatewayException e = assertThrows(GatewayException.class,
-          () -> await(p.credentialsFor(caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null))));
+      CredentialsStageRun.Outcome refused =
+          CredentialsStageRun.run(vertx, p, caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null));
+      GatewayException e = refused.error();
       assertEquals(403, e.status());
       assertEquals("sts:AccessDenied", e.auditReason());
+      refused.assertAttempt(role, "alice");
     }
   }
 
@@ -245,13 +250,15 @@ class SageMakerBackendEmulatorTest {
         StaticCredentialsProvider.create(AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))) {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       StsCredentialsProvider p = StsCredentialsProvider.create(vertx, c, tooLong, registry);
-      GatewayException e = assertThrows(GatewayException.class,
-          () -> await(p.credentialsFor(caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null))));
+      CredentialsStageRun.Outcome failed =
+          CredentialsStageRun.run(vertx, p, caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null));
+      GatewayException e = failed.error();
       assertEquals(503, e.status());
       assertEquals("ServiceUnavailable", e.errorType());
       assertEquals("sts:ValidationError", e.auditReason());
       assertEquals("Could not obtain credentials for endpoint x-ep", e.getMessage());
       assertEquals(1.0, registry.get("sagegate.sts.errors").tag("code", "other").counter().count());
+      failed.assertAttempt(role, "alice");
     }
   }
 

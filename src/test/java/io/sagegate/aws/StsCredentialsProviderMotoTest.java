@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -19,6 +18,7 @@ import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.RuleConfig;
 import io.sagegate.credentials.ScopedCredentials;
 import io.sagegate.error.GatewayException;
+import io.sagegate.gateway.CredentialsStageRun;
 import io.sagegate.testsupport.aws.MotoServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -223,14 +223,16 @@ class StsCredentialsProviderMotoTest {
   @Test
   void identityWithoutAssumeRolePermissionIsRefusedWith403() throws Exception {
     try (Fixture f = fixture(intruder)) {
-      GatewayException e = assertThrows(GatewayException.class,
-          () -> await(f.provider().credentialsFor(caller("mallory"), endpoint("e5", ROLE), Action.INVOKE, allow())));
+      CredentialsStageRun.Outcome refused =
+          CredentialsStageRun.run(vertx, f.provider(), caller("mallory"), endpoint("e5", ROLE), Action.INVOKE, allow());
+      GatewayException e = refused.error();
       assertEquals(403, e.status());
       assertEquals("AccessDeniedException", e.errorType());
       assertEquals("sts:AccessDenied", e.auditReason());
       assertFalse(e.getMessage().contains("not authorized to perform"), "STS's text must not reach the caller");
       assertTrue(e.getMessage().contains("e5"), e.getMessage());
       assertEquals(1.0, f.registry().get("sagegate.sts.errors").tag("code", "AccessDenied").counter().count());
+      refused.assertAttempt(ROLE, "mallory");
     }
   }
 
@@ -238,10 +240,12 @@ class StsCredentialsProviderMotoTest {
   void endpointWithoutRoleIsAConfigurationError() throws Exception {
     try (Fixture f = fixture(gateway)) {
       int before = assumeCalls();
-      GatewayException e = assertThrows(GatewayException.class,
-          () -> await(f.provider().credentialsFor(caller("alice"), endpoint("e6", null), Action.INVOKE, allow())));
+      CredentialsStageRun.Outcome refused =
+          CredentialsStageRun.run(vertx, f.provider(), caller("alice"), endpoint("e6", null), Action.INVOKE, allow());
+      GatewayException e = refused.error();
       assertEquals(503, e.status());
       assertEquals("sts:no_role_configured", e.auditReason());
+      refused.assertAttempt(null, null);
       assertEquals(before, assumeCalls());
     }
   }
@@ -250,9 +254,13 @@ class StsCredentialsProviderMotoTest {
   void refusedSubjectMakesNoStsCall() throws Exception {
     try (Fixture f = fixture(gateway)) {
       int before = assumeCalls();
-      GatewayException e = assertThrows(GatewayException.class,
-          () -> await(f.provider().credentialsFor(caller("aws:root"), endpoint("e7", ROLE), Action.INVOKE, allow())));
+      CredentialsStageRun.Outcome refused =
+          CredentialsStageRun.run(vertx, f.provider(), caller("aws:root"), endpoint("e7", ROLE), Action.INVOKE, allow());
+      GatewayException e = refused.error();
       assertEquals(403, e.status());
+      assertEquals("sts:invalid_source_identity", e.auditReason());
+      // The role it was refused for is recorded; no session name or SourceIdentity was derived.
+      refused.assertAttempt(ROLE, null);
       assertEquals(before, assumeCalls());
     }
   }
@@ -264,12 +272,14 @@ class StsCredentialsProviderMotoTest {
       closedPort = s.getLocalPort();
     }
     try (Fixture f = fixture(gateway, settings("http://127.0.0.1:" + closedPort))) {
-      GatewayException e = assertThrows(GatewayException.class,
-          () -> await(f.provider().credentialsFor(caller("alice"), endpoint("e8", ROLE), Action.INVOKE, allow())));
+      CredentialsStageRun.Outcome failed =
+          CredentialsStageRun.run(vertx, f.provider(), caller("alice"), endpoint("e8", ROLE), Action.INVOKE, allow());
+      GatewayException e = failed.error();
       assertEquals(503, e.status());
       assertEquals("ServiceUnavailable", e.errorType());
       assertEquals("sts:unreachable", e.auditReason());
       assertNotEquals(0.0, f.registry().get("sagegate.sts.errors").tag("code", "other").counter().count());
+      failed.assertAttempt(ROLE, "alice");
     }
   }
 }

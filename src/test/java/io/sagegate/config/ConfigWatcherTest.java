@@ -126,6 +126,27 @@ class ConfigWatcherTest {
   }
 
   @Test
+  void endpointsAreCheckedAgainstTheAwsSettingsTheGatewayStartedWith() throws Exception {
+    try (ConfigWatcher w = start(NEVER)) {
+      // Valid on its own (it brings an aws block), but the running gateway has no aws settings
+      // and those apply only at restart: the sagemaker endpoint could not be served.
+      Files.writeString(file, "aws: {region: eu-west-1}\n" + ConfigLoader.embeddedYaml().replace(
+          "    backend: {type: demo}\n  - name: sentiment-test",
+          "    backend: {type: sagemaker, roleArn: \"arn:aws:iam::111122223333:role/invoke\"}\n"
+              + "  - name: sentiment-test"));
+      ReloadResult r = await(w.checkNow());
+      assertEquals(ReloadResult.Status.REJECTED, r.status(), r.toString());
+      assertEquals(1, r.errors().size(), r.errors().toString());
+      assertEquals("aws.region", r.errors().get(0).field());
+      assertTrue(r.errors().get(0).message().contains("'fraud-scorer' has a sagemaker backend"), r.errors().toString());
+      assertTrue(r.errors().get(0).message().contains("started with"), r.errors().toString());
+      assertTrue(reloads.isEmpty());
+      assertEquals(1.0, count("failed"));
+      assertSame(initial, w.current());
+    }
+  }
+
+  @Test
   void callbackThatRefusesKeepsThePreviousConfig() throws Exception {
     try (ConfigWatcher w = ConfigWatcher.start(vertx, file, initial, c -> {
       throw new IllegalArgumentException("no thanks");

@@ -173,7 +173,24 @@ class AwsGatewayIntegrationTest {
     assertEquals(403, response.statusCode(), response.body());
     JsonNode record = auditOf(response);
     assertTrue(record.path("errorReason").asText().startsWith("sts:"), record.toString());
+    assertEquals("AccessDeniedException", record.path("errorType").asText());
     assertEquals(0, aws.requests(SageMakerEmulator.INVOKE).size(), "no SageMaker call without credentials");
+    // The security team sees which role was tried, for whom.
+    assertEquals(aws.roleArn("other-external-id"), record.path("roleArn").asText(), record.toString());
+    assertEquals("carol", record.path("sessionName").asText(), record.toString());
+    assertEquals("carol", record.path("sourceIdentity").asText(), record.toString());
+  }
+
+  @Test
+  void subjectRefusedAsSourceIdentityIsAuditedWithTheRoleOnly() throws Exception {
+    HttpResponse<String> response = invoke("Scorer", "aws:root");
+    assertEquals(403, response.statusCode(), response.body());
+    JsonNode record = auditOf(response);
+    assertEquals("sts:invalid_source_identity", record.path("errorReason").asText(), record.toString());
+    assertEquals(aws.roleArn("scorer-invoke"), record.path("roleArn").asText(), record.toString());
+    assertFalse(record.has("sessionName"), record.toString());
+    assertFalse(record.has("sourceIdentity"), record.toString());
+    assertEquals(0, aws.requests(SageMakerEmulator.ASSUME_ROLE).size(), "refused before STS");
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.sagegate.gateway.stage;
 
 import io.sagegate.audit.AuditRecord;
+import io.sagegate.credentials.CredentialsException;
 import io.sagegate.credentials.CredentialsProvider;
 import io.sagegate.credentials.ScopedCredentials;
 import io.sagegate.gateway.Exchange;
@@ -8,8 +9,9 @@ import io.sagegate.gateway.Stage;
 
 /**
  * Obtains the credentials the allowed call runs under (a scoped STS session on the AWS path,
- * none for containers) and names them in the audit record. After BodyReader, so an STS call is
- * never made for a request whose body is then refused.
+ * none for containers) and names them in the audit record; when they cannot be obtained, the
+ * record still names the role, session name and SourceIdentity that were asked for. After
+ * BodyReader, so an STS call is never made for a request whose body is then refused.
  */
 public final class CredentialsStage implements Stage {
 
@@ -25,6 +27,13 @@ public final class CredentialsStage implements Stage {
         .credentialsFor(ex.caller(), ex.endpoint(), ex.action(), ex.decision())
         .onComplete(ar -> {
           if (ar.failed()) {
+            // A refused or failed attempt still names the role and identity it was for.
+            if (ar.cause() instanceof CredentialsException attempt) {
+              AuditRecord audit = ex.audit();
+              audit.roleArn = attempt.roleArn();
+              audit.sessionName = attempt.sessionName();
+              audit.sourceIdentity = attempt.sourceIdentity();
+            }
             ex.fail(ar.cause());
             return;
           }
