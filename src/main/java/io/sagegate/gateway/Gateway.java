@@ -66,7 +66,12 @@ public final class Gateway {
     this.vertx = vertx;
     this.components = components;
     this.metrics = new GatewayMetrics(components.registry());
-    this.tracking = new RequestTracking(components.audit(), metrics, state::get);
+    this.tracking = new RequestTracking(components.audit(), metrics, state::get,
+        TrustedProxies.of(config.server().trustedProxies()));
+    if (!config.server().trustedProxies().isEmpty()) {
+      LOG.info("Client addresses taken from X-Forwarded-For when the peer is in {}",
+          config.server().trustedProxies());
+    }
     state.set(GatewayState.build(config, components.authorizers(), components.backends(), null));
     registerHealthGauges(config);
   }

@@ -6,6 +6,7 @@ import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.gateway.GatewayState;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
+import io.sagegate.gateway.TrustedProxies;
 import io.sagegate.metrics.GatewayMetrics;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -18,17 +19,32 @@ import java.util.function.Supplier;
  * SDKs read), opens its audit record, counts it in flight and pins the configuration snapshot.
  * The record is written and the metrics recorded once the response ends (or the caller goes), so
  * rejected and failed requests are counted exactly once too.
+ *
+ * <p>The record's source address is the TCP peer, or, when the peer is one of the configured
+ * trusted proxies, the client it forwarded for ({@link TrustedProxies}); that address is also what
+ * the rules' {@code sourceCidrs} match.
  */
 public final class RequestTracking implements Stage {
 
   private final AuditSink audit;
   private final GatewayMetrics metrics;
   private final Supplier<GatewayState> state;
+  /** Null when no proxies are trusted: the peer is the client and no header is looked at. */
+  private final TrustedProxies proxies;
 
   public RequestTracking(AuditSink audit, GatewayMetrics metrics, Supplier<GatewayState> state) {
+    this(audit, metrics, state, null);
+  }
+
+  /**
+   * @param proxies the trusted proxies whose {@code X-Forwarded-For} names the client, or null
+   */
+  public RequestTracking(AuditSink audit, GatewayMetrics metrics, Supplier<GatewayState> state,
+      TrustedProxies proxies) {
     this.audit = audit;
     this.metrics = metrics;
     this.state = state;
+    this.proxies = proxies;
   }
 
   @Override
@@ -59,9 +75,15 @@ public final class RequestTracking implements Stage {
    * requests the HTTP decoder rejects before routing, so those are recorded the same way.
    */
   public AuditRecord begin(HttpServerRequest request) {
-    String sourceIp = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
-    AuditRecord record = new AuditRecord(
-        Instant.now(), System.nanoTime(), newRequestId(), sourceIp, request.method().name());
+    String peer = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+    String sourceIp = peer;
+    String peerIp = null;
+    if (proxies != null && peer != null) {
+      sourceIp = proxies.clientAddress(peer, request.headers());
+      peerIp = sourceIp.equals(peer) ? null : peer;
+    }
+    AuditRecord record = new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(),
+        sourceIp, peerIp, request.method().name());
     request.response().putHeader(SageMakerHeaders.REQUEST_ID, record.requestId);
     metrics.requestStarted();
     return record;
