@@ -17,7 +17,10 @@ public final class AuditRecord {
   public final String requestId;
   /** The client's address: the TCP peer, or the address a trusted proxy forwarded for. */
   public final String sourceIp;
-  /** The TCP peer (a trusted proxy) when it is not {@link #sourceIp}; otherwise null. */
+  /**
+   * The TCP peer (a trusted proxy, or the load balancer that sent a PROXY protocol header) when it
+   * is not {@link #sourceIp}; otherwise null.
+   */
   public final String peerIp;
   public final String method;
 

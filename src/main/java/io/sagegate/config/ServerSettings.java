@@ -11,6 +11,8 @@ import java.util.List;
  * <p>{@code trustedProxies} (CIDRs, default none) are the load balancers and ingress proxies whose
  * {@code X-Forwarded-For} is believed: with none, the client address is the TCP peer and the
  * header is ignored, so no client can choose the address its rules and audit record see.
+ * {@code proxyProtocol} (default off) makes the traffic listener expect a PROXY protocol header
+ * (v1 or v2, as an AWS NLB sends) on every connection and take the client address from it.
  */
 public record ServerSettings(
     String host,
@@ -20,7 +22,8 @@ public record ServerSettings(
     int maxHeaderBytes,
     Duration idleTimeout,
     int eventLoops,
-    List<String> trustedProxies) {
+    List<String> trustedProxies,
+    boolean proxyProtocol) {
 
   public static final long SAGEMAKER_MAX_BODY_BYTES = 6L * 1024 * 1024;
 
@@ -44,7 +47,7 @@ public record ServerSettings(
   }
 
   public static ServerSettings defaults() {
-    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0, List.of());
+    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0, List.of(), false);
   }
 
   /** The number of event loops and traffic listeners: {@code eventLoops}, or one per core. */
@@ -54,6 +57,6 @@ public record ServerSettings(
 
   public ServerSettings withPorts(int port, int managementPort) {
     return new ServerSettings(host, port, managementPort, maxBodyBytes, maxHeaderBytes, idleTimeout, eventLoops,
-        trustedProxies);
+        trustedProxies, proxyProtocol);
   }
 }

@@ -11,8 +11,10 @@ import io.sagegate.testsupport.ContainerStub;
 import io.sagegate.testsupport.HttpCalls;
 import io.sagegate.testsupport.RecordingAuditSink;
 import io.vertx.core.Vertx;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -69,6 +71,11 @@ class TrustedProxiesIntegrationTest {
 
   /** Starts the gateway with {@code server.trustedProxies} as given (YAML list, or null for none). */
   private void start(String trustedProxies) throws Exception {
+    startWith(trustedProxies == null ? "" : ", trustedProxies: " + trustedProxies);
+  }
+
+  /** Starts the gateway with {@code serverSettings} added to its server section. */
+  private void startWith(String serverSettings) throws Exception {
     String yaml = """
         server: {port: 0, managementPort: 0%s}
         auth:
@@ -88,7 +95,7 @@ class TrustedProxiesIntegrationTest {
             effect: allow
             principal: {groups: [locals]}
             conditions: {sourceCidrs: [127.0.0.0/8, "::1/128"]}
-        """.formatted(trustedProxies == null ? "" : ", trustedProxies: " + trustedProxies,
+        """.formatted(serverSettings,
         oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, model.url());
     audit = new RecordingAuditSink();
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "proxies.yaml"),
@@ -180,5 +187,73 @@ class TrustedProxiesIntegrationTest {
 
     assertDecided(invoke("partners", OFFICE), 403, "default-deny", "127.0.0.1", null);
     assertDecided(invoke("locals", ELSEWHERE), 200, "locals-only", "127.0.0.1", null);
+  }
+
+  @Test
+  void behindAnNlbThePROXYProtocolHeaderNamesTheClient() throws Exception {
+    startWith(", proxyProtocol: true");
+
+    Raw allowed = rawInvoke("PROXY TCP4 " + OFFICE + " 10.0.0.1 40000 8080\r\n", "partners", null);
+    assertEquals(200, allowed.status(), allowed.text());
+    JsonNode record = audit.await(allowed.requestId());
+    assertEquals("partners-from-office", record.path("ruleId").asText());
+    assertEquals(OFFICE, record.path("sourceIp").asText());
+    assertEquals("127.0.0.1", record.path("peerIp").asText(), "the load balancer itself");
+
+    Raw denied = rawInvoke("PROXY TCP4 " + ELSEWHERE + " 10.0.0.1 40000 8080\r\n", "partners",
+        OFFICE);
+    assertEquals(403, denied.status(), denied.text());
+    JsonNode deniedRecord = audit.await(denied.requestId());
+    assertEquals(ELSEWHERE, deniedRecord.path("sourceIp").asText(),
+        "X-Forwarded-For is still ignored: no proxy is trusted");
+
+    // A connection without the header is closed unanswered: nobody reaches the pipeline around it.
+    Raw bare = rawInvoke("", "partners", null);
+    assertEquals(-1, bare.status(), bare.text());
+  }
+
+  @Test
+  void proxyProtocolAndTrustedProxiesTogether() throws Exception {
+    // NLB (PROXY header naming the ingress) -> ingress (X-Forwarded-For) -> sagegate.
+    startWith(", proxyProtocol: true, trustedProxies: [10.1.0.0/16]");
+
+    Raw call = rawInvoke("PROXY TCP4 10.1.2.3 10.0.0.1 40000 8080\r\n", "partners", OFFICE);
+    assertEquals(200, call.status(), call.text());
+    JsonNode record = audit.await(call.requestId());
+    assertEquals(OFFICE, record.path("sourceIp").asText());
+    assertEquals("127.0.0.1", record.path("peerIp").asText());
+  }
+
+  /** A response read off a raw socket: status -1 when the connection closed without one. */
+  private record Raw(int status, String requestId, String text) {}
+
+  /** One HTTP/1.1 call on a raw socket, after {@code preface} (the PROXY header, or nothing). */
+  private Raw rawInvoke(String preface, String group, String forwardedFor) throws Exception {
+    String token = oidc.issueToken(ISSUER, "pat", AUDIENCE, Map.of("groups", List.of(group)), 3600)
+        .serialize();
+    String request = preface
+        + "POST /endpoints/fraud-scorer/invocations HTTP/1.1\r\n"
+        + "Host: 127.0.0.1:" + port + "\r\n"
+        + "Authorization: Bearer " + token + "\r\n"
+        + (forwardedFor == null ? "" : "X-Forwarded-For: " + forwardedFor + "\r\n")
+        + "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(20_000);
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      String text;
+      try {
+        text = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      } catch (java.net.SocketException reset) {
+        text = "";
+      }
+      if (!text.startsWith("HTTP/1.1 ")) {
+        return new Raw(-1, null, text);
+      }
+      int status = Integer.parseInt(text.substring(9, 12));
+      String id = text.lines().filter(l -> l.toLowerCase().startsWith("x-amzn-requestid:"))
+          .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElseThrow();
+      return new Raw(status, id, text);
+    }
   }
 }

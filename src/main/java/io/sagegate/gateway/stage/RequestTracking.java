@@ -10,6 +10,7 @@ import io.sagegate.gateway.TrustedProxies;
 import io.sagegate.metrics.GatewayMetrics;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.net.SocketAddress;
 import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -22,7 +23,8 @@ import java.util.function.Supplier;
  *
  * <p>The record's source address is the TCP peer, or, when the peer is one of the configured
  * trusted proxies, the client it forwarded for ({@link TrustedProxies}); that address is also what
- * the rules' {@code sourceCidrs} match.
+ * the rules' {@code sourceCidrs} match. With {@code server.proxyProtocol} the peer is the source
+ * the PROXY header names. {@code peerIp} is the TCP peer, recorded only when it is not the source.
  */
 public final class RequestTracking implements Stage {
 
@@ -31,20 +33,25 @@ public final class RequestTracking implements Stage {
   private final Supplier<GatewayState> state;
   /** Null when no proxies are trusted: the peer is the client and no header is looked at. */
   private final TrustedProxies proxies;
+  /** Whether connections start with a PROXY protocol header (the peer Vert.x reports is its source). */
+  private final boolean proxyProtocol;
 
   public RequestTracking(AuditSink audit, GatewayMetrics metrics, Supplier<GatewayState> state) {
-    this(audit, metrics, state, null);
+    this(audit, metrics, state, null, false);
   }
 
   /**
    * @param proxies the trusted proxies whose {@code X-Forwarded-For} names the client, or null
+   * @param proxyProtocol whether the listener reads a PROXY protocol header, so that the TCP peer
+   *     (the load balancer) is audited as {@code peerIp}
    */
   public RequestTracking(AuditSink audit, GatewayMetrics metrics, Supplier<GatewayState> state,
-      TrustedProxies proxies) {
+      TrustedProxies proxies, boolean proxyProtocol) {
     this.audit = audit;
     this.metrics = metrics;
     this.state = state;
     this.proxies = proxies;
+    this.proxyProtocol = proxyProtocol;
   }
 
   @Override
@@ -75,12 +82,20 @@ public final class RequestTracking implements Stage {
    * requests the HTTP decoder rejects before routing, so those are recorded the same way.
    */
   public AuditRecord begin(HttpServerRequest request) {
+    // With the PROXY protocol, the address its header names; else the TCP peer.
     String peer = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
     String sourceIp = peer;
     String peerIp = null;
     if (proxies != null && peer != null) {
       sourceIp = proxies.clientAddress(peer, request.headers());
       peerIp = sourceIp.equals(peer) ? null : peer;
+    }
+    if (proxyProtocol) {
+      SocketAddress tcp = request.connection().remoteAddress(true);
+      String tcpPeer = tcp == null ? null : tcp.hostAddress();
+      if (tcpPeer != null && !tcpPeer.equals(sourceIp)) {
+        peerIp = tcpPeer; // the load balancer itself
+      }
     }
     AuditRecord record = new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(),
         sourceIp, peerIp, request.method().name());
