@@ -112,7 +112,8 @@ class JsonLinesAuditSinkTest {
     assertEquals(List.of("time", "requestId", "sourceIp", "method", "status", "bytesIn",
         "bytesOut", "latencyMs"), fieldNames(encode(direct)));
 
-    AuditRecord proxied = new AuditRecord(Instant.EPOCH, 0, "r2", "203.0.113.7", "10.0.0.5", "POST");
+    AuditRecord proxied =
+        new AuditRecord(Instant.EPOCH, 0, "r2", "203.0.113.7", "10.0.0.5", "POST");
     JsonNode json = encode(proxied);
     assertEquals("203.0.113.7", json.get("sourceIp").asText());
     assertEquals("10.0.0.5", json.get("peerIp").asText());

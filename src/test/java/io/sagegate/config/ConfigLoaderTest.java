@@ -320,7 +320,8 @@ class ConfigLoaderTest {
         """, FILE);
     assertEquals(List.of("10.0.0.0/8", "fd00::/8", "192.168.1.10"), c.server().trustedProxies());
     assertEquals(List.of("10.0.0.1/32"), ConfigLoader.parse(
-        "server: {trustedProxies: 10.0.0.1/32}\nrules: [{id: r, effect: allow, principal: {groups: [g]}}]",
+        "server: {trustedProxies: 10.0.0.1/32}\n"
+            + "rules: [{id: r, effect: allow, principal: {groups: [g]}}]",
         FILE).server().trustedProxies(), "a single value is a one-element list");
 
     ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""

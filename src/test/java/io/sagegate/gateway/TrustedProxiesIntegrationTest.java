@@ -69,7 +69,7 @@ class TrustedProxiesIntegrationTest {
     }
   }
 
-  /** Starts the gateway with {@code server.trustedProxies} as given (YAML list, or null for none). */
+  /** Starts the gateway with {@code server.trustedProxies} as given (YAML list; null: none). */
   private void start(String trustedProxies) throws Exception {
     startWith(trustedProxies == null ? "" : ", trustedProxies: " + trustedProxies);
   }

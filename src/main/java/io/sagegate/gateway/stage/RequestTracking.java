@@ -33,7 +33,7 @@ public final class RequestTracking implements Stage {
   private final Supplier<GatewayState> state;
   /** Null when no proxies are trusted: the peer is the client and no header is looked at. */
   private final TrustedProxies proxies;
-  /** Whether connections start with a PROXY protocol header (the peer Vert.x reports is its source). */
+  /** Whether connections start with a PROXY header (then the peer Vert.x reports is its source). */
   private final boolean proxyProtocol;
 
   public RequestTracking(AuditSink audit, GatewayMetrics metrics, Supplier<GatewayState> state) {
