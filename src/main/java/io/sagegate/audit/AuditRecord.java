@@ -15,7 +15,13 @@ public final class AuditRecord {
   public final Instant time;
   public final long startNanos;
   public final String requestId;
+  /** The client's address: the TCP peer, or the address a trusted proxy forwarded for. */
   public final String sourceIp;
+  /**
+   * The TCP peer (a trusted proxy, or the load balancer that sent a PROXY protocol header) when it
+   * is not {@link #sourceIp}; otherwise null.
+   */
+  public final String peerIp;
   public final String method;
 
   public String subject;
@@ -44,10 +50,17 @@ public final class AuditRecord {
   public long totalNanos = -1;
 
   public AuditRecord(Instant time, long startNanos, String requestId, String sourceIp, String method) {
+    this(time, startNanos, requestId, sourceIp, null, method);
+  }
+
+  /** A record whose client ({@code sourceIp}) came through the proxy {@code peerIp}. */
+  public AuditRecord(Instant time, long startNanos, String requestId, String sourceIp,
+      String peerIp, String method) {
     this.time = time;
     this.startNanos = startNanos;
     this.requestId = requestId;
     this.sourceIp = sourceIp;
+    this.peerIp = peerIp;
     this.method = method;
   }
 

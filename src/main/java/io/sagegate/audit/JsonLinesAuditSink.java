@@ -167,6 +167,7 @@ public final class JsonLinesAuditSink implements AuditSink {
         field("issuer", r.issuer);
         field("jti", r.tokenId);
         field("sourceIp", r.sourceIp);
+        field("peerIp", r.peerIp);
         field("method", r.method);
         field("endpoint", r.endpoint);
         field("action", r.action);

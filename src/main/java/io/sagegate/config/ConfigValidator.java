@@ -90,6 +90,19 @@ public final class ConfigValidator {
     positive(root, "server", "maxBodyBytes");
     positive(root, "server", "maxHeaderBytes");
     positiveDuration("server.idleTimeout", s.idleTimeout());
+    for (int i = 0; i < s.trustedProxies().size(); i++) {
+      String field = "server.trustedProxies[" + i + "]";
+      String cidr = s.trustedProxies().get(i);
+      try {
+        Cidr.parse(cidr);
+        if (cidr.trim().endsWith("/0")) {
+          warn(field, cidr, quote(cidr) + " trusts every address: any client can set the source"
+              + " address its rules and audit record see with X-Forwarded-For");
+        }
+      } catch (IllegalArgumentException e) {
+        error(field, cidr, e.getMessage());
+      }
+    }
   }
 
   private void auth(AuthSettings a, JsonNode root) {

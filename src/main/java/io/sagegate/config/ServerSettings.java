@@ -1,11 +1,18 @@
 package io.sagegate.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Listener and request limits. Defaults: traffic on 8080, management on 9464, a 6 MiB body limit
  * (SageMaker's), 16 KiB of request headers, and one event loop (with its own traffic listener)
  * per available core ({@code eventLoops: 0}).
+ *
+ * <p>{@code trustedProxies} (CIDRs, default none) are the load balancers and ingress proxies whose
+ * {@code X-Forwarded-For} is believed: with none, the client address is the TCP peer and the
+ * header is ignored, so no client can choose the address its rules and audit record see.
+ * {@code proxyProtocol} (default off) makes the traffic listener expect a PROXY protocol header
+ * (v1 or v2, as an AWS NLB sends) on every connection and take the client address from it.
  */
 public record ServerSettings(
     String host,
@@ -14,7 +21,9 @@ public record ServerSettings(
     long maxBodyBytes,
     int maxHeaderBytes,
     Duration idleTimeout,
-    int eventLoops) {
+    int eventLoops,
+    List<String> trustedProxies,
+    boolean proxyProtocol) {
 
   public static final long SAGEMAKER_MAX_BODY_BYTES = 6L * 1024 * 1024;
 
@@ -23,6 +32,7 @@ public record ServerSettings(
     maxBodyBytes = maxBodyBytes <= 0 ? SAGEMAKER_MAX_BODY_BYTES : maxBodyBytes;
     maxHeaderBytes = maxHeaderBytes <= 0 ? 16 * 1024 : maxHeaderBytes;
     idleTimeout = idleTimeout == null ? Duration.ofSeconds(120) : idleTimeout;
+    trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
     if (eventLoops < 0) {
       throw new IllegalArgumentException("server.eventLoops: " + eventLoops + " must be 0 (one per core) or more");
     }
@@ -37,7 +47,7 @@ public record ServerSettings(
   }
 
   public static ServerSettings defaults() {
-    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0);
+    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0, List.of(), false);
   }
 
   /** The number of event loops and traffic listeners: {@code eventLoops}, or one per core. */
@@ -46,6 +56,7 @@ public record ServerSettings(
   }
 
   public ServerSettings withPorts(int port, int managementPort) {
-    return new ServerSettings(host, port, managementPort, maxBodyBytes, maxHeaderBytes, idleTimeout, eventLoops);
+    return new ServerSettings(host, port, managementPort, maxBodyBytes, maxHeaderBytes, idleTimeout, eventLoops,
+        trustedProxies, proxyProtocol);
   }
 }

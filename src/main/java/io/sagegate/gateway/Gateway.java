@@ -66,7 +66,16 @@ public final class Gateway {
     this.vertx = vertx;
     this.components = components;
     this.metrics = new GatewayMetrics(components.registry());
-    this.tracking = new RequestTracking(components.audit(), metrics, state::get);
+    ServerSettings server = config.server();
+    this.tracking = new RequestTracking(components.audit(), metrics, state::get,
+        TrustedProxies.of(server.trustedProxies()), server.proxyProtocol());
+    if (server.proxyProtocol()) {
+      LOG.info("Traffic connections must start with a PROXY protocol header; it names the peer");
+    }
+    if (!server.trustedProxies().isEmpty()) {
+      LOG.info("Client addresses taken from X-Forwarded-For when the peer is in {}",
+          server.trustedProxies());
+    }
     state.set(GatewayState.build(config, components.authorizers(), components.backends(), null));
     registerHealthGauges(config);
   }
@@ -135,7 +144,8 @@ public final class Gateway {
         .setMaxHeaderSize(server.maxHeaderBytes())
         .setMaxInitialLineLength(8192)
         .setIdleTimeout((int) server.idleTimeout().toSeconds())
-        .setCompressionSupported(false);
+        .setCompressionSupported(false)
+        .setUseProxyProtocol(server.proxyProtocol());
     Future<String> trafficFuture = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override
       public Future<?> start() {

@@ -101,8 +101,29 @@ class JsonLinesAuditSinkTest {
     assertEquals(401, json.get("status").asInt());
     assertEquals("UnauthorizedException", json.get("errorType").asText());
     for (String absent : List.of("subject", "issuer", "jti", "endpoint", "decision", "ruleId",
-        "backendStatus", "roleArn", "backendLatencyMs")) {
+        "backendStatus", "roleArn", "backendLatencyMs", "peerIp")) {
       assertFalse(json.has(absent), absent);
     }
+  }
+
+  @Test
+  void peerIpFollowsSourceIpOnlyWhenAProxyForwardedTheCall() throws Exception {
+    AuditRecord direct = record(Instant.EPOCH, "r1");
+    assertEquals(List.of("time", "requestId", "sourceIp", "method", "status", "bytesIn",
+        "bytesOut", "latencyMs"), fieldNames(encode(direct)));
+
+    AuditRecord proxied =
+        new AuditRecord(Instant.EPOCH, 0, "r2", "203.0.113.7", "10.0.0.5", "POST");
+    JsonNode json = encode(proxied);
+    assertEquals("203.0.113.7", json.get("sourceIp").asText());
+    assertEquals("10.0.0.5", json.get("peerIp").asText());
+    assertEquals(List.of("time", "requestId", "sourceIp", "peerIp", "method", "status", "bytesIn",
+        "bytesOut", "latencyMs"), fieldNames(json));
+  }
+
+  private static List<String> fieldNames(JsonNode json) {
+    List<String> names = new java.util.ArrayList<>();
+    json.fieldNames().forEachRemaining(names::add);
+    return names;
   }
 }

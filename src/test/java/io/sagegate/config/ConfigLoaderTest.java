@@ -311,6 +311,38 @@ class ConfigLoaderTest {
         "conf/x.yaml: endpoints[0].name: '" + name + "' is 64 characters");
   }
 
+  @Test
+  void trustedProxiesAreCidrsAndNoneByDefault() throws Exception {
+    assertEquals(List.of(), ConfigLoader.embeddedDefault().server().trustedProxies());
+    GatewayConfig c = ConfigLoader.parse("""
+        server: {trustedProxies: [10.0.0.0/8, "fd00::/8", 192.168.1.10]}
+        rules: [{id: r, effect: allow, principal: {groups: [g]}}]
+        """, FILE);
+    assertEquals(List.of("10.0.0.0/8", "fd00::/8", "192.168.1.10"), c.server().trustedProxies());
+    assertEquals(List.of("10.0.0.1/32"), ConfigLoader.parse(
+        "server: {trustedProxies: 10.0.0.1/32}\n"
+            + "rules: [{id: r, effect: allow, principal: {groups: [g]}}]",
+        FILE).server().trustedProxies(), "a single value is a one-element list");
+
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+        server: {trustedProxies: [10.0.0.0/8, 10.0.0.0/33, ingress.local, ""]}
+        """, FILE));
+    List<String> lines = List.of(e.getMessage().split("\n"));
+    assertContains(lines, "conf/x.yaml: server.trustedProxies[1]: '10.0.0.0/33' is not a CIDR");
+    assertContains(lines, "conf/x.yaml: server.trustedProxies[2]: 'ingress.local' is not a CIDR");
+    assertContains(lines, "conf/x.yaml: server.trustedProxies[3]: '' is not a CIDR");
+    ConfigError bad = e.errors().stream()
+        .filter(x -> x.field().equals("server.trustedProxies[2]")).findFirst().orElseThrow();
+    assertEquals("ingress.local", bad.value());
+
+    ConfigLoader.Loaded everyone = ConfigLoader.read("""
+        server: {trustedProxies: [0.0.0.0/0]}
+        rules: [{id: r, effect: allow, principal: {groups: [g]}}]
+        """, FILE);
+    assertContains(everyone.warnings().stream().map(ConfigError::toString).toList(),
+        "conf/x.yaml: server.trustedProxies[0]: '0.0.0.0/0' trusts every address");
+  }
+
   static void assertContains(List<String> lines, String prefix) {
     assertTrue(lines.stream().anyMatch(l -> l.startsWith(prefix)),
         () -> "no line starting with\n  " + prefix + "\nin\n"

@@ -6,9 +6,11 @@ import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.gateway.GatewayState;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
+import io.sagegate.gateway.TrustedProxies;
 import io.sagegate.metrics.GatewayMetrics;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.net.SocketAddress;
 import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -18,17 +20,38 @@ import java.util.function.Supplier;
  * SDKs read), opens its audit record, counts it in flight and pins the configuration snapshot.
  * The record is written and the metrics recorded once the response ends (or the caller goes), so
  * rejected and failed requests are counted exactly once too.
+ *
+ * <p>The record's source address is the TCP peer, or, when the peer is one of the configured
+ * trusted proxies, the client it forwarded for ({@link TrustedProxies}); that address is also what
+ * the rules' {@code sourceCidrs} match. With {@code server.proxyProtocol} the peer is the source
+ * the PROXY header names. {@code peerIp} is the TCP peer, recorded only when it is not the source.
  */
 public final class RequestTracking implements Stage {
 
   private final AuditSink audit;
   private final GatewayMetrics metrics;
   private final Supplier<GatewayState> state;
+  /** Null when no proxies are trusted: the peer is the client and no header is looked at. */
+  private final TrustedProxies proxies;
+  /** Whether connections start with a PROXY header (then the peer Vert.x reports is its source). */
+  private final boolean proxyProtocol;
 
   public RequestTracking(AuditSink audit, GatewayMetrics metrics, Supplier<GatewayState> state) {
+    this(audit, metrics, state, null, false);
+  }
+
+  /**
+   * @param proxies the trusted proxies whose {@code X-Forwarded-For} names the client, or null
+   * @param proxyProtocol whether the listener reads a PROXY protocol header, so that the TCP peer
+   *     (the load balancer) is audited as {@code peerIp}
+   */
+  public RequestTracking(AuditSink audit, GatewayMetrics metrics, Supplier<GatewayState> state,
+      TrustedProxies proxies, boolean proxyProtocol) {
     this.audit = audit;
     this.metrics = metrics;
     this.state = state;
+    this.proxies = proxies;
+    this.proxyProtocol = proxyProtocol;
   }
 
   @Override
@@ -59,9 +82,23 @@ public final class RequestTracking implements Stage {
    * requests the HTTP decoder rejects before routing, so those are recorded the same way.
    */
   public AuditRecord begin(HttpServerRequest request) {
-    String sourceIp = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
-    AuditRecord record = new AuditRecord(
-        Instant.now(), System.nanoTime(), newRequestId(), sourceIp, request.method().name());
+    // With the PROXY protocol, the address its header names; else the TCP peer.
+    String peer = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+    String sourceIp = peer;
+    String peerIp = null;
+    if (proxies != null && peer != null) {
+      sourceIp = proxies.clientAddress(peer, request.headers());
+      peerIp = sourceIp.equals(peer) ? null : peer;
+    }
+    if (proxyProtocol) {
+      SocketAddress tcp = request.connection().remoteAddress(true);
+      String tcpPeer = tcp == null ? null : tcp.hostAddress();
+      if (tcpPeer != null && !tcpPeer.equals(sourceIp)) {
+        peerIp = tcpPeer; // the load balancer itself
+      }
+    }
+    AuditRecord record = new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(),
+        sourceIp, peerIp, request.method().name());
     request.response().putHeader(SageMakerHeaders.REQUEST_ID, record.requestId);
     metrics.requestStarted();
     return record;
