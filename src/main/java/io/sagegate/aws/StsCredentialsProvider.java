@@ -143,13 +143,18 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     if (refreshAfter.compareTo(Duration.ofMinutes(1)) < 0) {
       refreshAfter = Duration.ofSeconds(durationSeconds / 2);
     }
+    // Caffeine's maintenance runs on the calling thread (the event loop), as for the token cache:
+    // the default hand-off to ForkJoinPool.commonPool() costs a thread wake-up per drain. It is
+    // in-memory work only; the loader itself already starts its STS call on the calling thread
+    // and returns at once.
     this.cache = Caffeine.newBuilder()
+        .executor(Runnable::run)
         .maximumSize(settings.credentialCacheSize())
         .refreshAfterWrite(refreshAfter)
         .ticker(ticker)
         .expireAfter(new UntilExpiration())
         .buildAsync(new Loader());
-    this.keys = Caffeine.newBuilder().maximumSize(settings.credentialCacheSize()).build();
+    this.keys = Caffeine.newBuilder().executor(Runnable::run).maximumSize(settings.credentialCacheSize()).build();
   }
 
   /** Built from the gateway's clients: {@code new StsCredentialsProvider(vertx, clients.sts(), settings, clients.region(), registry)}. */
