@@ -57,9 +57,20 @@ public final class AwsClients implements AutoCloseable {
         : defaultRuntimeEndpoint(region);
   }
 
-  /** Clients under the default credentials chain. */
+  /** Clients under the default credentials chain ({@link #defaultCredentials()}). */
   public static AwsClients create(AwsSettings settings) {
-    return new AwsClients(settings, DefaultCredentialsProvider.builder().build());
+    return new AwsClients(settings, defaultCredentials());
+  }
+
+  /**
+   * The gateway's own credentials from the SDK's default chain (environment, IRSA/Pod Identity,
+   * container, instance), refreshed ahead of expiry on the SDK's own background thread: the STS
+   * client asks for them on the event loop (an AssumeRole starts there), and a refresh in the
+   * caller's thread would block it for the length of a call to STS or the instance metadata
+   * service (with IRSA, about hourly). Closed with the clients.
+   */
+  public static DefaultCredentialsProvider defaultCredentials() {
+    return DefaultCredentialsProvider.builder().asyncCredentialUpdateEnabled(true).build();
   }
 
   /** Clients under the given gateway credentials (tests, emulators). */
@@ -93,5 +104,8 @@ public final class AwsClients implements AutoCloseable {
   public void close() {
     sts.close();
     http.close();
+    if (gatewayCredentials instanceof DefaultCredentialsProvider own) {
+      own.close(); // stops its refresh thread; a provider handed in belongs to the caller
+    }
   }
 }

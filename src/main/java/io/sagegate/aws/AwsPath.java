@@ -8,7 +8,6 @@ import io.sagegate.credentials.ScopedCredentials;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.exception.SdkClientException;
 
 /**
@@ -38,7 +37,7 @@ public final class AwsPath implements AutoCloseable {
 
   /** Under the SDK's default credentials chain (environment, IRSA/Pod Identity, container, instance). */
   public static AwsPath create(Vertx vertx, GatewayConfig config, MeterRegistry registry) {
-    return new AwsPath(vertx, config, registry, DefaultCredentialsProvider.builder().build());
+    return new AwsPath(vertx, config, registry, AwsClients.defaultCredentials());
   }
 
   /** Under the given gateway credentials (tests, emulators). */

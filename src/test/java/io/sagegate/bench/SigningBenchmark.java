@@ -20,7 +20,10 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.auth.signer.Aws4Signer;
+import software.amazon.awssdk.auth.signer.params.Aws4SignerParams;
 import software.amazon.awssdk.http.ContentStreamProvider;
+import software.amazon.awssdk.http.SdkHttpFullRequest;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
@@ -111,5 +114,21 @@ public class SigningBenchmark {
         .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, SageMakerBackend.SIGNING_NAME)
         .putProperty(AwsV4HttpSigner.REGION_NAME, REGION.id())
         .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false));
+  }
+
+  private final Aws4Signer legacySigner = Aws4Signer.create();
+
+  /**
+   * Reference, not what the backend does: the SDK's older, deprecated SigV4 signer
+   * ({@code Aws4Signer}, which caches the derived signing key), to check whether it is cheaper.
+   */
+  @Benchmark
+  public SdkHttpFullRequest signLegacy() {
+    Aws4SignerParams params = Aws4SignerParams.builder().awsCredentials(credentials)
+        .signingName(SageMakerBackend.SIGNING_NAME).signingRegion(REGION).build();
+    SdkHttpFullRequest full = SdkHttpFullRequest.builder()
+        .method(unsigned.method()).uri(unsigned.getUri()).headers(unsigned.headers())
+        .contentStreamProvider(ContentStreamProvider.fromByteArrayUnsafe(body)).build();
+    return legacySigner.sign(full, params);
   }
 }
