@@ -2,7 +2,7 @@
 # sagegate bench: the demo model called directly, through nginx (proxy_pass, upstream keep-alive)
 # and through sagegate (token check and rules on), in one run, on this machine.
 #
-#   bench/run.sh                                  # full run (about 6 minutes)
+#   bench/run.sh                                  # full run (about 13 minutes)
 #   DURATION=5s WARMUP=5s ROUNDS=1 bench/run.sh   # quick run (under a minute)
 #
 # Each proxy under test is pinned to core 1 (nginx: one worker; java: -XX:ActiveProcessorCount=1);
@@ -15,6 +15,7 @@
 #                       (highest rps, lowest p99), the targets taking turns round by round
 #   WARMUP=30s          wrk load on each target before measuring it (JIT warm-up; a one-core JVM
 #                       needs more than 15 s: its first 20 s run at max load had a p99 near 1 s)
+#   RATE_WARMUP=20s     load at the fixed rate on each target before its fixed-rate runs
 #   CONNECTIONS=64      wrk connections (-c), one wrk thread (-t1)
 #   HALF=0.5            fraction of nginx's max rps used for the fixed-rate runs
 #   HALF_OWN=1          also fixed-rate runs at HALF x sagegate's own max rps (0: skip them)
@@ -30,6 +31,7 @@ set -euo pipefail
 DURATION=${DURATION:-15s}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-30s}
+RATE_WARMUP=${RATE_WARMUP:-20s}
 CONNECTIONS=${CONNECTIONS:-64}
 HALF=${HALF:-0.5}
 DEMO_PORT=${DEMO_PORT:-18081}
@@ -167,6 +169,18 @@ rounds max 0 rps max
 NGINX_MAX=$(field "${R[nginx,max]}" rps)
 RATE=$(awk -v m="$NGINX_MAX" -v h="$HALF" 'BEGIN { printf "%d", m * h }')
 [ "$RATE" -gt 0 ] || die "nginx max rps is $NGINX_MAX"
+# warm_at RATE: each target under RATE_WARMUP of load at that fixed rate before its fixed-rate
+# rounds. A JVM that has just run flat out recompiles for the new load shape: without this the first
+# fixed-rate run of every target (the model is a JVM too) had a p99 of 4-6.5 ms and the next ones
+# ~1.1 ms (direct at 21 000/s, three 10 s runs after a max-load run).
+warm_at() {
+  local t
+  for t in "${TARGETS[@]}"; do
+    log "$t: warm-up $RATE_WARMUP at $1 rps"
+    run_wrk "$t-warmup-$1" "${URL[$t]}" "${TOK[$t]}" "$RATE_WARMUP" "$1" >/dev/null
+  done
+}
+warm_at "$RATE"
 rounds half "$RATE" p99_us min "$HALF x nginx max"
 # The same at half of sagegate's own max: the proxy then runs at half its capacity, as "half load"
 # means for a proxy on its own (HALF_OWN=0 skips it).
@@ -174,6 +188,7 @@ GW_MAX=$(field "${R[sagegate,max]}" rps)
 RATE_OWN=$(awk -v m="$GW_MAX" -v h="$HALF" 'BEGIN { printf "%d", m * h }')
 KINDS=(max half)
 if [ "${HALF_OWN:-1}" = 1 ]; then
+  warm_at "$RATE_OWN"
   rounds halfown "$RATE_OWN" p99_us min "$HALF x sagegate max"
   KINDS+=(halfown)
 fi
@@ -237,7 +252,7 @@ mkdir -p "$RESULTS"
   echo
   echo "Machine: $(nproc) cores, $CPU; $JAVA_V; $NGINX_V; $WRK_V."
   echo "Proxies pinned to core $PROXY_CORE; demo model and wrk on core $LOAD_CORE."
-  echo "Command: \`DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS bench/run.sh\`;" \
+  echo "Command: \`DURATION=$DURATION WARMUP=$WARMUP RATE_WARMUP=$RATE_WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS bench/run.sh\`;" \
     "sagegate JVM: \`-XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS\`."
   echo "Each figure is the best of $ROUNDS runs (max: highest rps; fixed rate: lowest p99); all runs in results/latest-wrk.txt."
   echo
