@@ -158,6 +158,9 @@ public final class JsonLinesAuditSink implements AuditSink {
           g = JSON.createGenerator(target, JsonEncoding.UTF8);
           g.disable(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM);
           g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+          // Records are separated by the newline written after each; Jackson's own separator
+          // between root values (a space) would start every line after the first.
+          g.setRootValueSeparator(null);
         }
         g.writeStartObject();
         g.writeFieldName("time");

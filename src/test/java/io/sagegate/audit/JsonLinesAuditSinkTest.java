@@ -42,7 +42,9 @@ class JsonLinesAuditSinkTest {
     List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
     assertEquals(n, lines.size());
     for (int i = 0; i < n; i++) {
-      JsonNode json = JSON.readTree(lines.get(i));
+      String line = lines.get(i);
+      assertTrue(line.startsWith("{\"time\":\"") && line.endsWith("}"), "line " + i + ": " + line);
+      JsonNode json = JSON.readTree(line);
       assertEquals("req-" + i, json.get("requestId").asText());
       assertEquals(t0.plusNanos(i * 1_000L), Instant.parse(json.get("time").asText()));
       assertEquals(i / 1_000.0, json.get("latencyMs").asDouble(), 1e-9);
