@@ -142,7 +142,10 @@ public final class JsonLinesAuditSink implements AuditSink {
     private final boolean newline;
     private JsonGenerator g;
     private long second = Long.MIN_VALUE;
-    /** "yyyy-MM-ddTHH:mm:ss." of {@link #second}, then room for six digits and 'Z'. */
+    /**
+     * "yyyy-MM-ddTHH:mm:ss." of {@link #second}, then six digits and 'Z': 40 chars hold any
+     * Instant (a year of up to ten digits and its sign).
+     */
     private final char[] time = new char[40];
     private int prefixLength;
     private final char[] number = new char[24];
@@ -253,11 +256,6 @@ public final class JsonLinesAuditSink implements AuditSink {
       long sec = t.getEpochSecond();
       if (sec != second) {
         String prefix = SECONDS.format(Instant.ofEpochSecond(sec));
-        if (prefix.length() + 8 > time.length) { // beyond year 9999
-          String full = t.toString();
-          full.getChars(0, full.length(), time, 0);
-          return full.length();
-        }
         prefix.getChars(0, prefix.length(), time, 0);
         prefixLength = prefix.length();
         time[prefixLength++] = '.';

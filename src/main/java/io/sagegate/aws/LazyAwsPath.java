@@ -42,11 +42,6 @@ public final class LazyAwsPath implements AutoCloseable {
     return p;
   }
 
-  /** Whether a reload has built the path. */
-  public boolean built() {
-    return path != null;
-  }
-
   /** The {@code sagemaker} backend factory; the first endpoint it serves builds the path. */
   public BackendFactory backends() {
     return (EndpointConfig endpoint) -> get().backends().create(endpoint);

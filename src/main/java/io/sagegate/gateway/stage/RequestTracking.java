@@ -36,10 +36,6 @@ public final class RequestTracking implements Stage {
   /** Whether connections start with a PROXY header (then the peer Vert.x reports is its source). */
   private final boolean proxyProtocol;
 
-  public RequestTracking(AuditSink audit, GatewayMetrics metrics, Supplier<GatewayState> state) {
-    this(audit, metrics, state, null, false);
-  }
-
   /**
    * @param proxies the trusted proxies whose {@code X-Forwarded-For} names the client, or null
    * @param proxyProtocol whether the listener reads a PROXY protocol header, so that the TCP peer
