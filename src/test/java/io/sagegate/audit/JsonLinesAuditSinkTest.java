@@ -123,6 +123,104 @@ class JsonLinesAuditSinkTest {
         "bytesOut", "latencyMs"), fieldNames(json));
   }
 
+  @Test
+  void recordsFromManyThreadsAreWholeLinesNoneLostEachThreadInOrder() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    JsonLinesAuditSink sink = new JsonLinesAuditSink(out);
+    int threads = 4;
+    int each = 20_000;
+    List<Thread> started = new java.util.ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      String prefix = "t" + t + "-";
+      Thread thread = new Thread(() -> {
+        for (int i = 0; i < each; i++) {
+          sink.write(record(Instant.EPOCH, prefix + i));
+        }
+      });
+      thread.start();
+      started.add(thread);
+    }
+    for (Thread thread : started) {
+      thread.join();
+    }
+    sink.close();
+    int[] next = new int[threads];
+    List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+    assertEquals(threads * each, lines.size());
+    for (String line : lines) {
+      String[] id = JSON.readTree(line).get("requestId").asText().substring(1).split("-");
+      int t = Integer.parseInt(id[0]);
+      assertEquals(next[t]++, Integer.parseInt(id[1]), line);
+    }
+  }
+
+  @Test
+  void theWriterThreadWritesTheOutputNotTheCaller() throws Exception {
+    java.util.concurrent.CompletableFuture<String> writtenBy = new java.util.concurrent.CompletableFuture<>();
+    ByteArrayOutputStream out = new ByteArrayOutputStream() {
+      @Override
+      public synchronized void write(byte[] b, int off, int len) {
+        super.write(b, off, len);
+        writtenBy.complete(Thread.currentThread().getName());
+      }
+    };
+    JsonLinesAuditSink sink = new JsonLinesAuditSink(out);
+    sink.write(record(Instant.EPOCH, "r1"));
+    assertEquals("sagegate-audit", writtenBy.get(5, java.util.concurrent.TimeUnit.SECONDS));
+    sink.close();
+    assertEquals(1, out.toString(StandardCharsets.UTF_8).lines().count());
+  }
+
+  @Test
+  void aStalledOutputHoldsTheCallerInsteadOfLosingRecords() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch stalled = new java.util.concurrent.CountDownLatch(1);
+    ByteArrayOutputStream out = new ByteArrayOutputStream() {
+      @Override
+      public void write(byte[] b, int off, int len) {
+        stalled.countDown();
+        try {
+          release.await(); // a terminal or pipe nobody reads
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        synchronized (this) {
+          super.write(b, off, len);
+        }
+      }
+    };
+    JsonLinesAuditSink sink = new JsonLinesAuditSink(out);
+    int n = 60_000; // about 5 MB per 20 000 records: well over what a lane may hold
+    java.util.concurrent.atomic.AtomicInteger written = new java.util.concurrent.atomic.AtomicInteger();
+    Thread producer = new Thread(() -> {
+      for (int i = 0; i < n; i++) {
+        AuditRecord r = record(Instant.EPOCH, "req-" + i);
+        r.subject = "a-subject-long-enough-to-make-records-of-a-realistic-size";
+        r.endpoint = "sentiment-test";
+        sink.write(r);
+        written.incrementAndGet();
+      }
+    });
+    producer.start();
+    assertTrue(stalled.await(5, java.util.concurrent.TimeUnit.SECONDS));
+    // The producer must end up waiting for the output, not buffering without bound.
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+    while (producer.getState() != Thread.State.BLOCKED && producer.isAlive()
+        && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertEquals(Thread.State.BLOCKED, producer.getState());
+    assertTrue(written.get() < n, "held back while the output is stalled: " + written.get());
+    release.countDown();
+    producer.join();
+    sink.close();
+    List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+    assertEquals(n, lines.size());
+    for (int i = 0; i < n; i += 997) {
+      assertEquals("req-" + i, JSON.readTree(lines.get(i)).get("requestId").asText());
+    }
+  }
+
   private static List<String> fieldNames(JsonNode json) {
     List<String> names = new java.util.ArrayList<>();
     json.fieldNames().forEachRemaining(names::add);
