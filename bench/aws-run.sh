@@ -19,6 +19,7 @@
 #   NGINX_PORT=18182 GATEWAY_PORT=18183 MANAGEMENT_PORT=18184 (the emulator takes a free port)
 #   PROXY_CORE=1 LOAD_CORE=0
 #   GATEWAY_JAVA_OPTS   (default: -XX:+UseParallelGC -Xms256m -Xmx256m)
+#   GATEWAY_JAVA        the java that runs sagegate (default: java on the PATH)
 #   TARGET_RATIO=0.7
 #   QUIET_WAIT_S=600    how long to wait for someone else's wrk to finish before each measured run
 #   COMPARE=1 COMPARE_REQUESTS=20000 COMPARE_CONCURRENCY=64 COMPARE_ROUNDS=2   (COMPARE=0 skips it)

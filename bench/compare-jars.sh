@@ -3,6 +3,7 @@
 #
 #   bench/compare-jars.sh OLD.jar NEW.jar          # 6 rounds of 8 s each, after 20 s warm-up
 #   ROUNDS=10 DURATION=10s bench/compare-jars.sh a.jar b.jar
+#   JAVA_B=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bench/compare-jars.sh x.jar x.jar   # two JVMs
 #
 # Why: on a shared VM the machine's speed changes from minute to minute, so two full runs of
 # bench/run.sh an hour apart cannot tell a 10% change from noise. Here both gateways run at once,
@@ -14,6 +15,7 @@
 # Environment: ROUNDS=6 DURATION=8s WARMUP=20s CONNECTIONS=64 PROXY_CORE=1 LOAD_CORE=0
 #   DEMO_PORT=18091 PORT_A=18093 MGMT_A=18094 PORT_B=18095 MGMT_B=18096
 #   GATEWAY_JAVA_OPTS (default: -XX:+UseParallelGC -Xms256m -Xmx256m)
+#   JAVA_A, JAVA_B     the java that runs each gateway (default: java on the PATH)
 set -euo pipefail
 
 [ $# -eq 2 ] || { echo "usage: $0 A.jar B.jar" >&2; exit 2; }
@@ -55,9 +57,9 @@ DEMO_PID=$!; PIDS+=("$DEMO_PID")
 sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate-bench.yaml" >"$TMP/sagegate.yaml"
 TOKEN=$(java -jar "$JAR_B" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
 
-start_sagegate "$JAR_A" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$PORT_A" "$MGMT_A" /dev/null "$TMP/gateway-a.err"
+GATEWAY_JAVA=${JAVA_A:-java} start_sagegate "$JAR_A" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$PORT_A" "$MGMT_A" /dev/null "$TMP/gateway-a.err"
 PID_A=$STARTED_PID
-start_sagegate "$JAR_B" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$PORT_B" "$MGMT_B" /dev/null "$TMP/gateway-b.err"
+GATEWAY_JAVA=${JAVA_B:-java} start_sagegate "$JAR_B" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$PORT_B" "$MGMT_B" /dev/null "$TMP/gateway-b.err"
 PID_B=$STARTED_PID
 wait_ready "http://127.0.0.1:$DEMO_PORT/ping" "demo model" "$DEMO_PID"
 wait_ready "http://127.0.0.1:$MGMT_A/readyz" "gateway A" "$PID_A"
@@ -86,4 +88,4 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "| $r | $ra | $ca | $rb | $cb |"
 done
 echo
-echo "A = $JAR_A, B = $JAR_B; $(nproc) cores; gateways on core $PROXY_CORE, wrk -c$CONNECTIONS and the demo model on core $LOAD_CORE."
+echo "A = $JAR_A ($("${JAVA_A:-java}" -version 2>&1 | sed -n 1p)), B = $JAR_B ($("${JAVA_B:-java}" -version 2>&1 | sed -n 1p)); $(nproc) cores; gateways on core $PROXY_CORE, wrk -c$CONNECTIONS and the demo model on core $LOAD_CORE."

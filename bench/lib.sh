@@ -56,11 +56,11 @@ run_wrk() {
 }
 
 # start_sagegate JAR CONFIG KEY_DIR PORT MANAGEMENT_PORT OUT ERR: one sagegate on PROXY_CORE, as one
-# processor, with GATEWAY_JAVA_OPTS; stdout (the audit records) appended to OUT, stderr to ERR.
-# Sets STARTED_PID and adds it to PIDS.
+# processor, with GATEWAY_JAVA_OPTS, run by GATEWAY_JAVA (default: java on the PATH); stdout (the
+# audit records) appended to OUT, stderr to ERR. Sets STARTED_PID and adds it to PIDS.
 start_sagegate() {
   # shellcheck disable=SC2086
-  taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
+  taskset -c "$PROXY_CORE" "${GATEWAY_JAVA:-java}" -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
     -jar "$1" serve --config "$2" --key-dir "$3" --port "$4" --management-port "$5" >>"$6" 2>>"$7" &
   STARTED_PID=$!
   PIDS+=("$STARTED_PID")

@@ -22,6 +22,7 @@
 #   DEMO_PORT=18081 NGINX_PORT=18082 GATEWAY_PORT=18083 MANAGEMENT_PORT=18084
 #   PROXY_CORE=1 LOAD_CORE=0
 #   GATEWAY_JAVA_OPTS   extra JVM flags for sagegate (default: -XX:+UseParallelGC -Xms256m -Xmx256m)
+#   GATEWAY_JAVA        the java that runs sagegate (default: java on the PATH)
 #   AUDIT_FILE          where sagegate's audit records go (default /dev/null)
 #   TARGET_RATIO=0.7 TARGET_ADDED_P99_MS=1.0   the pass/fail targets
 #   OWN_LATENCY=1       one more fixed-rate run of a fresh sagegate writing its audit records to a
