@@ -9,6 +9,7 @@ import io.sagegate.config.GatewayConfig;
 import io.sagegate.provision.IamDiff;
 import io.sagegate.provision.ProvisionSpec;
 import io.sagegate.provision.StackDeployer;
+import io.sagegate.provision.TemplateBucket;
 import io.sagegate.provision.TemplateRenderer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -28,6 +29,8 @@ import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.cloudformation.CloudFormationClient;
 import software.amazon.awssdk.services.cloudformation.CloudFormationClientBuilder;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 /**
  * {@code sagegate provision}: one declarative spec to least-privilege SageMaker infrastructure
@@ -146,10 +149,14 @@ public class ProvisionCommand implements Callable<Integer> {
     @Option(names = "--region", description = "Region (default: the environment's)")
     String region;
 
+    Region region(ProvisionSpec s) {
+      return Region.of(region != null ? region : s.environment(env).region());
+    }
+
     CloudFormationClient client(ProvisionSpec s) {
       CloudFormationClientBuilder b = CloudFormationClient.builder()
           .httpClientBuilder(UrlConnectionHttpClient.builder())
-          .region(Region.of(region != null ? region : s.environment(env).region()));
+          .region(region(s));
       if (endpointUrl != null) {
         b.endpointOverride(endpointUrl);
       }
@@ -160,15 +167,43 @@ public class ProvisionCommand implements Callable<Integer> {
   @Command(name = "deploy", mixinStandardHelpOptions = true,
       description = "Create or update the environment's stack through a change set, and wait.")
   public static class Deploy extends AwsCommand {
+    @Option(names = "--s3-bucket", description = "Upload the template to this bucket (in the stack's account and"
+        + " region) and pass CloudFormation its URL; needed for templates over 51,200 bytes, as with"
+        + " 'aws cloudformation deploy --s3-bucket'")
+    String s3Bucket;
+
+    @Option(names = "--s3-prefix", description = "Key prefix in --s3-bucket (the key is PREFIX/<sha256>.json)")
+    String s3Prefix;
+
+    @Option(names = "--s3-endpoint-url", description = "S3 endpoint for --s3-bucket (VPC endpoint, emulator;"
+        + " path-style addressing)")
+    URI s3EndpointUrl;
+
     @Override
     int run() throws IOException, ConfigException {
+      if (s3Bucket == null && (s3Prefix != null || s3EndpointUrl != null)) {
+        throw new IllegalArgumentException((s3Prefix != null ? "--s3-prefix" : "--s3-endpoint-url")
+            + ": needs --s3-bucket");
+      }
       ProvisionSpec s = loadSpec();
       String body = render(renderer(s, env), false);
-      try (CloudFormationClient cfn = client(s)) {
-        StackDeployer.Result r = new StackDeployer(cfn, out, err)
+      try (CloudFormationClient cfn = client(s); S3Client s3 = s3Bucket == null ? null : s3Client(s)) {
+        TemplateBucket templates = s3 == null ? null : new TemplateBucket(s3, s3Bucket, s3Prefix);
+        StackDeployer.Result r = new StackDeployer(cfn, templates, out, err)
             .deploy(TemplateRenderer.stackName(s, env), body, Map.of("env", env, "managed-by", "sagegate"));
         return r.ok() ? 0 : 1;
       }
+    }
+
+    private S3Client s3Client(ProvisionSpec s) {
+      S3ClientBuilder b = S3Client.builder()
+          .httpClientBuilder(UrlConnectionHttpClient.builder())
+          .region(region(s));
+      if (s3EndpointUrl != null) {
+        // Emulators and custom endpoints serve buckets by path, not by virtual host name.
+        b.endpointOverride(s3EndpointUrl).forcePathStyle(true);
+      }
+      return b.build();
     }
   }
 

@@ -1,6 +1,7 @@
 package io.sagegate.provision;
 
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -23,18 +24,32 @@ import software.amazon.awssdk.services.cloudformation.model.Tag;
  * failure reports the resources that failed and how the stack ended (rolled back or not). Blocking
  * and synchronous: provisioning is a command-line job, never on the request path. Progress goes to
  * {@code err}; the stack outputs to {@code out}.
+ *
+ * <p>The template goes inline ({@code TemplateBody}) unless a {@link TemplateBucket} is given:
+ * then, like {@code aws cloudformation deploy --s3-bucket}, it is always uploaded there and passed
+ * as {@code TemplateURL} (one path whatever the size, so missing S3 permissions show on the first
+ * deploy, not the day the spec outgrows the inline limit). Without a bucket, a template over the
+ * inline limit is refused with a message that names the option.
  */
 public final class StackDeployer {
 
-  /** CloudFormation's limit for a template passed inline. */
+  /** CloudFormation's limit for a template passed inline, in bytes (UTF-8). */
   public static final int MAX_TEMPLATE_BODY = 51_200;
 
   private final CloudFormationClient cfn;
+  private final TemplateBucket templates;
   private final PrintWriter out;
   private final PrintWriter err;
 
+  /** A deployer that passes templates inline (up to {@link #MAX_TEMPLATE_BODY} bytes). */
   public StackDeployer(CloudFormationClient cfn, PrintWriter out, PrintWriter err) {
+    this(cfn, null, out, err);
+  }
+
+  /** A deployer that uploads every template to {@code templates} when it is not null. */
+  public StackDeployer(CloudFormationClient cfn, TemplateBucket templates, PrintWriter out, PrintWriter err) {
     this.cfn = cfn;
+    this.templates = templates;
     this.out = out;
     this.err = err;
   }
@@ -43,17 +58,29 @@ public final class StackDeployer {
   public record Result(boolean ok, String status, Map<String, String> outputs) {}
 
   public Result deploy(String stackName, String templateBody, Map<String, String> tags) {
-    if (templateBody.length() > MAX_TEMPLATE_BODY) {
-      throw new IllegalArgumentException("template is " + templateBody.length()
-          + " bytes, over CloudFormation's inline limit of " + MAX_TEMPLATE_BODY);
+    // The limit is in bytes: count the UTF-8 encoding, not the characters.
+    byte[] template = templateBody.getBytes(StandardCharsets.UTF_8);
+    String templateUrl = null;
+    if (templates != null) {
+      String key = templates.upload(template);
+      templateUrl = templates.url(key);
+      err.printf("template (%d bytes) uploaded to s3://%s/%s%n", template.length, templates.bucket(), key);
+    } else if (template.length > MAX_TEMPLATE_BODY) {
+      throw new IllegalArgumentException("template is " + template.length
+          + " bytes, over CloudFormation's inline limit of " + MAX_TEMPLATE_BODY + " bytes: deploy it through"
+          + " an S3 bucket in the stack's account and region with --s3-bucket BUCKET [--s3-prefix PREFIX]");
+    } else {
+      err.printf("template (%d bytes) passed inline%n", template.length);
     }
+    String url = templateUrl;
     Stack existing = find(stackName);
     boolean create = existing == null || existing.stackStatus() == StackStatus.REVIEW_IN_PROGRESS;
     String changeSet = "sagegate-" + Instant.now().getEpochSecond();
     err.printf("%s stack %s: creating change set %s%n", create ? "new" : "existing", stackName, changeSet);
     cfn.createChangeSet(b -> b.stackName(stackName).changeSetName(changeSet)
         .changeSetType(create ? ChangeSetType.CREATE : ChangeSetType.UPDATE)
-        .templateBody(templateBody)
+        .templateBody(url == null ? templateBody : null) // exactly one of the two is set
+        .templateURL(url)
         .capabilities(Capability.CAPABILITY_NAMED_IAM)
         .tags(tags.entrySet().stream().map(t -> Tag.builder().key(t.getKey()).value(t.getValue()).build()).toList()));
     try {
