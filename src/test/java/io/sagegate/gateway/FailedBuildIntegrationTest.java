@@ -18,7 +18,7 @@ import io.sagegate.config.GatewayConfig;
 import io.sagegate.config.ReloadResult;
 import io.sagegate.testsupport.ContainerStub;
 import io.sagegate.testsupport.HttpCalls;
-import io.sagegate.testsupport.HttpClientTracker;
+import io.sagegate.testsupport.HttpTracker;
 import io.sagegate.testsupport.RecordingAuditSink;
 import io.vertx.core.Vertx;
 import java.nio.file.Files;
@@ -51,7 +51,7 @@ class FailedBuildIntegrationTest {
   private static final String UNBUILDABLE_URL = "http://model_server:8080";
 
   @TempDir Path dir;
-  private final HttpClientTracker clients = new HttpClientTracker();
+  private final HttpTracker clients = new HttpTracker();
   private Vertx vertx;
   private ContainerStub model;
   private GatewayAssembly assembly;
@@ -108,7 +108,7 @@ class FailedBuildIntegrationTest {
     Files.writeString(file, config());
     GatewayConfig started = ConfigLoader.load(file);
     assembly = GatewayAssembly.start(vertx, started, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
-    watcher = ConfigWatcher.start(vertx, file, started, assembly.gateway()::apply, registry, Duration.ofHours(1));
+    watcher = ConfigWatcher.startAsync(vertx, file, started, assembly::reload, registry, Duration.ofHours(1));
     assertEquals(200, invoke(issuer, "local-model"));
 
     // The second of three new endpoints cannot be built: the first was built by then.
