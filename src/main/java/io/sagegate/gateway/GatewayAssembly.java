@@ -29,7 +29,8 @@ import java.util.Map;
  * <p>Parts that only some backend types need are built when the first endpoint needs them: at
  * start if the configuration has one, else by the first reload that adds one. The AWS path (the
  * first {@code sagemaker} endpoint; {@link LazyAwsPath}) and the built-in demo model (the first
- * {@code demo} endpoint; {@link #reload}) are then kept until shutdown.
+ * {@code demo} endpoint; {@link #reload}) are then kept until shutdown, unless the reload that
+ * started them is refused.
  */
 public final class GatewayAssembly {
 
@@ -38,12 +39,16 @@ public final class GatewayAssembly {
   private final DemoModel demo;
   /** Closes the AWS path, whether built at start, by a reload, or not at all. */
   private final Runnable closeAws;
+  /** The AWS path a reload builds; null when it was built at start. */
+  private final LazyAwsPath lazyAws;
 
-  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModel demo, Runnable closeAws) {
+  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModel demo,
+      Runnable closeAws, LazyAwsPath lazyAws) {
     this.gateway = gateway;
     this.authenticator = authenticator;
     this.demo = demo;
     this.closeAws = closeAws;
+    this.lazyAws = lazyAws;
   }
 
   public static Future<GatewayAssembly> start(
@@ -65,23 +70,25 @@ public final class GatewayAssembly {
           // adds one (from the aws settings the gateway started with; ConfigWatcher has refused
           // the reload if those cannot serve it).
           Runnable closeAws;
+          LazyAwsPath later = null;
           if (AwsPath.needed(config)) {
             AwsPath now = AwsPath.create(vertx, config, registry);
             factories.put(BackendConfig.SAGEMAKER, now.backends());
             providers.put(BackendConfig.SAGEMAKER, now.credentials());
             closeAws = now::close;
           } else {
-            LazyAwsPath later = new LazyAwsPath(() -> AwsPath.create(vertx, config, registry));
+            later = new LazyAwsPath(() -> AwsPath.create(vertx, config, registry));
             factories.put(BackendConfig.SAGEMAKER, later.backends());
             providers.put(BackendConfig.SAGEMAKER, later.credentials());
             closeAws = later::close;
           }
+          LazyAwsPath lazyAws = later;
           BackendFactory backends = Backends.byType(factories);
           CredentialsProvider credentials = new CredentialsByBackend(providers);
           Gateway.Components components = new Gateway.Components(
               authenticator, rules -> new PolicyEngine(rules)::decide, backends, credentials, audit, registry);
           return Gateway.start(vertx, config, components)
-              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, closeAws))
+              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, closeAws, lazyAws))
               .onFailure(err -> {
                 authenticator.close();
                 closeAws.run();
@@ -98,13 +105,25 @@ public final class GatewayAssembly {
    * Applies a reloaded configuration ({@link io.sagegate.config.ConfigWatcher}'s hook): starts the
    * built-in demo model first if this is the first configuration with a {@code demo} endpoint,
    * then {@link Gateway#apply}. Fails, leaving the running configuration in place, if the demo
-   * model cannot start or a backend cannot be built.
+   * model cannot start or a backend cannot be built; what the refused reload started for itself
+   * (the demo model, the AWS path) is then stopped again unless the running configuration uses
+   * it, so a refused reload leaves nothing behind.
    */
   public Future<Void> reload(GatewayConfig config) {
+    boolean demoBefore = demo.running();
+    boolean awsBefore = lazyAws == null || lazyAws.built();
     Future<Void> ready = DemoModel.needed(config) ? demo.start() : Future.succeededFuture();
     return ready.compose(started -> {
       gateway.apply(config); // a throw fails the future
-      return Future.succeededFuture();
+      return Future.<Void>succeededFuture();
+    }).onFailure(err -> {
+      GatewayConfig running = gateway.state().config();
+      if (!demoBefore && !DemoModel.needed(running)) {
+        demo.stop();
+      }
+      if (!awsBefore && !AwsPath.needed(running)) {
+        lazyAws.release();
+      }
     });
   }
 
@@ -118,8 +137,8 @@ public final class GatewayAssembly {
 
   /**
    * The built-in demo model, started once by the first configuration that has a {@code demo}
-   * endpoint (at start or by a reload) and kept until shutdown. A start that fails is forgotten,
-   * so the next reload tries again.
+   * endpoint (at start or by a reload) and kept until shutdown, or stopped again when the reload
+   * that started it is refused. A start that fails is forgotten, so the next reload tries again.
    */
   private static final class DemoModel {
 
@@ -162,6 +181,19 @@ public final class GatewayAssembly {
       if (starting == failed) {
         starting = null;
       }
+    }
+
+    /** Whether the server is started or starting. */
+    synchronized boolean running() {
+      return starting != null;
+    }
+
+    /** Stops a started server so that the next {@link #start} starts it anew. */
+    synchronized Future<Void> stop() {
+      DemoModelServer s = server;
+      server = null;
+      starting = null;
+      return s == null ? Future.succeededFuture() : s.close();
     }
 
     /** Where a demo endpoint's backend calls the demo model (the ContainerBackendFactory's hook). */

@@ -98,7 +98,7 @@ class FailedBuildIntegrationTest {
   private int invoke(DevIssuer issuer, String endpoint) {
     String token = issuer.mint("alice", List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
     return HttpCalls.send(HttpCalls.post(assembly.gateway().port(),
-        "/endpoints/" + endpoint + "/invocations", token, "{\"x\":1}")).statusCode();
+        "/endpoints/" + endpoint + "/invocations", token, "{\"text\":\"great\"}")).statusCode();
   }
 
   @Test
@@ -124,6 +124,43 @@ class FailedBuildIntegrationTest {
     assertEquals(200, invoke(issuer, "local-model"), "the last good configuration keeps serving");
     assertEquals(403, invoke(issuer, "first-new"), "not added: unknown, hence 403");
     assertFalse(clients.createdSince(0).get(0).isClosed(), "local-model's backend is still in use");
+  }
+
+  /**
+   * The refused reload had also started the demo model and built the AWS path (its SageMaker
+   * client) for its first demo and sagemaker endpoints; nothing that serves uses them, so they go
+   * too, and a later reload starts the demo model anew.
+   */
+  @Test
+  void aRefusedReloadStopsWhatItStartedForItself() throws Exception {
+    DevIssuer issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
+    Path file = dir.resolve("gateway.yaml");
+    String aws = """
+        aws: {region: eu-west-1, stsEndpoint: "http://127.0.0.1:9", sagemakerRuntimeEndpoint: "http://127.0.0.1:9"}
+        """;
+    Files.writeString(file, aws + config());
+    GatewayConfig started = ConfigLoader.load(file);
+    assembly = GatewayAssembly.start(vertx, started, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
+    watcher = ConfigWatcher.startAsync(vertx, file, started, assembly::reload, registry, Duration.ofHours(1));
+    int servers = clients.servers().size();
+    int mark = clients.created();
+
+    Files.writeString(file, aws + config("{name: new-demo, backend: {type: demo}}",
+        "{name: new-scorer, backend: {type: sagemaker, roleArn: \"arn:aws:iam::123456789012:role/r\"}}",
+        container("broken", UNBUILDABLE_URL)));
+    ReloadResult result = watcher.checkNow().await();
+
+    assertEquals(ReloadResult.Status.REJECTED, result.status());
+    assertTrue(result.errors().get(0).message().contains("broken"), result.errors().toString());
+    assertEquals(1, clients.servers().size() - servers, "the demo model was started");
+    assertTrue(clients.createdSince(mark).size() >= 2, "new-demo's backend and the SageMaker client");
+    clients.allClosedSince(mark).await(5, TimeUnit.SECONDS);
+    clients.servers().get(servers).closed().future().await(5, TimeUnit.SECONDS);
+    assertEquals(200, invoke(issuer, "local-model"), "the last good configuration keeps serving");
+
+    Files.writeString(file, aws + config("{name: new-demo, backend: {type: demo}}"));
+    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await().status());
+    assertEquals(200, invoke(issuer, "new-demo"), "the demo model starts again");
   }
 
   @Test
