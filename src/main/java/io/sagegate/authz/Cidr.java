@@ -2,6 +2,7 @@ package io.sagegate.authz;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Arrays;
 
 /**
  * An IPv4 or IPv6 network in CIDR notation ({@code 10.0.0.0/8}, {@code 2001:db8::/32}; a bare
@@ -145,7 +146,7 @@ public final class Cidr {
       return x >= 0 && x == ipv4Bits(b);
     }
     byte[] x = parseAddress(a);
-    return x != null && java.util.Arrays.equals(x, parseAddress(b));
+    return x != null && Arrays.equals(x, parseAddress(b));
   }
 
   private static byte[] parseIpv4(String s) {

@@ -250,6 +250,7 @@ public final class Gateway {
   }
 
   private Future<Void> closeBackends() {
-    return Future.all(state.get().backends().values().stream().map(Backend::close).toList()).mapEmpty();
+    return Future.all(state.get().backends().values().stream().map(Backend::close).toList())
+        .mapEmpty();
   }
 }

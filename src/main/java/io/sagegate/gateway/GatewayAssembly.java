@@ -171,7 +171,8 @@ public final class GatewayAssembly {
 
     private synchronized Future<Void> started(DemoModelServer s) {
       if (closed) { // the gateway closed while it was starting
-        return s.close().transform(ar -> Future.failedFuture(new IllegalStateException("the gateway is shutting down")));
+        return s.close().transform(ar ->
+            Future.failedFuture(new IllegalStateException("the gateway is shutting down")));
       }
       server = s;
       return Future.succeededFuture();
