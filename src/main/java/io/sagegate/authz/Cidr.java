@@ -2,10 +2,13 @@ package io.sagegate.authz;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Arrays;
 
 /**
  * An IPv4 or IPv6 network in CIDR notation ({@code 10.0.0.0/8}, {@code 2001:db8::/32}; a bare
- * address means a single host). Hand-written because none of the libraries on the classpath
+ * address means a single host; an IPv4-mapped network such as {@code ::ffff:10.0.0.0/104} is the
+ * IPv4 network it maps, {@code 10.0.0.0/8}, as mapped addresses are their IPv4 address).
+ * Hand-written because none of the libraries on the classpath
  * offers a CIDR matcher (Vert.x, Netty's IpSubnetFilterRule is tied to its handler pipeline, and
  * Guava is not here); it is a byte comparison on {@link InetAddress#getAddress()}.
  *
@@ -41,7 +44,10 @@ public final class Cidr {
       throw new IllegalArgumentException(
           "'" + text + "' is not a CIDR: '" + addressText + "' is not an IPv4 or IPv6 address");
     }
-    int max = address.length * 8;
+    // An IPv4-mapped network (::ffff:10.0.0.0/104) is written in IPv6 bits but parses to IPv4
+    // bytes (as mapped addresses do), so it is the IPv4 network with 96 fewer prefix bits.
+    int skipped = address.length == 4 && addressText.indexOf(':') >= 0 ? 96 : 0;
+    int max = address.length * 8 + skipped;
     int prefix = max;
     if (slash >= 0) {
       String p = s.substring(slash + 1);
@@ -50,11 +56,12 @@ public final class Cidr {
       } catch (NumberFormatException e) {
         prefix = -1;
       }
-      if (prefix < 0 || prefix > max) {
-        throw new IllegalArgumentException(
-            "'" + text + "' is not a CIDR: prefix length must be 0 to " + max);
+      if (prefix < skipped || prefix > max) {
+        throw new IllegalArgumentException("'" + text + "' is not a CIDR: prefix length must be "
+            + skipped + " to " + max + (skipped > 0 ? " for an IPv4-mapped network" : ""));
       }
     }
+    prefix -= skipped;
     byte[] network = address.clone();
     mask(network, prefix);
     return new Cidr(s, network, prefix);
@@ -117,8 +124,42 @@ public final class Cidr {
     }
   }
 
+  /**
+   * Whether two address literals name the same address, whatever their text form: {@code ::1}
+   * and {@code 0:0:0:0:0:0:0:1}, an IPv4-mapped IPv6 address ({@code ::ffff:10.0.0.1}) and its
+   * IPv4 address, an address with and without its IPv6 zone. Never resolves names; text that is
+   * not an address literal is the same only as identical text, null as nothing.
+   *
+   * <p>Equal text answers without parsing, and two dotted quads are compared without allocating
+   * (the common case on the request path, e.g. a PROXY header's source against the TCP peer);
+   * anything with a colon is parsed by {@link #parseAddress}.
+   */
+  public static boolean sameAddress(String a, String b) {
+    if (a == null || b == null) {
+      return false;
+    }
+    if (a.equals(b)) {
+      return true;
+    }
+    if (a.indexOf(':') < 0 && b.indexOf(':') < 0) {
+      long x = ipv4Bits(a);
+      return x >= 0 && x == ipv4Bits(b);
+    }
+    byte[] x = parseAddress(a);
+    return x != null && Arrays.equals(x, parseAddress(b));
+  }
+
   private static byte[] parseIpv4(String s) {
-    byte[] out = new byte[4];
+    long bits = ipv4Bits(s);
+    if (bits < 0) {
+      return null;
+    }
+    return new byte[] {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8), (byte) bits};
+  }
+
+  /** A dotted quad's 32 bits, or -1 if {@code s} is not one; allocates nothing. */
+  private static long ipv4Bits(String s) {
+    long out = 0;
     int part = 0;
     int value = -1;
     int digits = 0;
@@ -126,21 +167,22 @@ public final class Cidr {
       char c = i == s.length() ? '.' : s.charAt(i);
       if (c == '.') {
         if (value < 0 || part > 3) {
-          return null;
+          return -1;
         }
-        out[part++] = (byte) value;
+        out = out << 8 | value;
+        part++;
         value = -1;
         digits = 0;
       } else if (c >= '0' && c <= '9') {
         value = (value < 0 ? 0 : value * 10) + (c - '0');
         if (++digits > 3 || value > 255) {
-          return null;
+          return -1;
         }
       } else {
-        return null;
+        return -1;
       }
     }
-    return part == 4 ? out : null;
+    return part == 4 ? out : -1;
   }
 
   private static void mask(byte[] bytes, int prefix) {
@@ -148,6 +190,14 @@ public final class Cidr {
       int bits = Math.max(0, Math.min(8, prefix - i * 8));
       bytes[i] = (byte) (bytes[i] & ((0xFF << (8 - bits)) & 0xFF));
     }
+  }
+
+  /**
+   * The prefix length over the network's bytes: 0 to 32 for IPv4 (IPv4-mapped networks included,
+   * {@code ::ffff:10.0.0.0/104} is 8), 0 to 128 for IPv6; 0 matches every address of its family.
+   */
+  public int prefixLength() {
+    return prefix;
   }
 
   @Override

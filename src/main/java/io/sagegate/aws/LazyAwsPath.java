@@ -10,7 +10,7 @@ import java.util.function.Supplier;
 /**
  * The AWS path of a gateway that started without a {@code sagemaker} endpoint: built the first
  * time a reload adds one (from the aws settings the gateway started with), then kept for every
- * later reload until shutdown. So endpoints reload live whatever their backend type, and a gateway
+ * later reload until shutdown (a reload that built it and was then refused {@link #release}s it). So endpoints reload live whatever their backend type, and a gateway
  * that never serves SageMaker never builds AWS clients.
  *
  * <p>{@link #backends()} builds the path (on the reload's context, before the new configuration
@@ -40,6 +40,23 @@ public final class LazyAwsPath implements AutoCloseable {
       path = p;
     }
     return p;
+  }
+
+  /** Whether the path is built (and not released since). */
+  public boolean built() {
+    return path != null;
+  }
+
+  /**
+   * Closes the path, if built, and forgets it, so the next endpoint that needs it builds it anew:
+   * for a reload that built it and was then refused, when no endpoint that is served uses it.
+   */
+  public synchronized void release() {
+    AwsPath p = path;
+    path = null;
+    if (p != null) {
+      p.close();
+    }
   }
 
   /** The {@code sagemaker} backend factory; the first endpoint it serves builds the path. */

@@ -87,7 +87,7 @@ public final class ServeCommand implements Callable<Integer> {
     Gateway gateway = assembly.gateway();
     if (config != null) {
       GatewayConfig started = cfg;
-      ConfigWatcher.start(vertx, config, started, reloaded -> gateway.apply(reloaded), registry, reloadInterval);
+      ConfigWatcher.startAsync(vertx, config, started, assembly::reload, registry, reloadInterval);
     }
     printBanner(cfg, gateway);
     CountDownLatch stopped = new CountDownLatch(1);

@@ -94,8 +94,8 @@ public final class ConfigValidator {
       String field = "server.trustedProxies[" + i + "]";
       String cidr = s.trustedProxies().get(i);
       try {
-        Cidr.parse(cidr);
-        if (cidr.trim().endsWith("/0")) {
+        // Every address of its family, however written (0.0.0.0/0, ::/0, ::ffff:0:0/96).
+        if (Cidr.parse(cidr).prefixLength() == 0) {
           warn(field, cidr, quote(cidr) + " trusts every address: any client can set the source"
               + " address its rules and audit record see with X-Forwarded-For");
         }

@@ -16,6 +16,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +43,7 @@ public final class ConfigWatcher implements AutoCloseable {
 
   private final Vertx vertx;
   private final Path file;
-  private final Consumer<GatewayConfig> onReload;
+  private final Function<GatewayConfig, Future<?>> onReload;
   private final Counter ok;
   private final Counter failed;
   private final long timerId;
@@ -52,7 +53,7 @@ public final class ConfigWatcher implements AutoCloseable {
   private Future<ReloadResult> tail;
 
   private ConfigWatcher(Vertx vertx, Path file, GatewayConfig initial,
-      Consumer<GatewayConfig> onReload, MeterRegistry registry, Duration pollInterval) {
+      Function<GatewayConfig, Future<?>> onReload, MeterRegistry registry, Duration pollInterval) {
     this.vertx = vertx;
     this.file = file;
     this.current = initial;
@@ -75,6 +76,24 @@ public final class ConfigWatcher implements AutoCloseable {
    */
   public static ConfigWatcher start(Vertx vertx, Path file, GatewayConfig initial,
       Consumer<GatewayConfig> onReload, MeterRegistry registry, Duration pollInterval) {
+    Objects.requireNonNull(onReload, "onReload");
+    return startAsync(vertx, file, initial, config -> {
+      onReload.accept(config);
+      return Future.succeededFuture();
+    }, registry, pollInterval);
+  }
+
+  /**
+   * Starts polling {@code file} every {@code pollInterval}, handing each new configuration to a
+   * hook that may need I/O first (e.g. starting a server the new configuration needs).
+   *
+   * @param onReload called on a Vert.x context with each new configuration (as for
+   *     {@link #start}); the reload counts as done when its future succeeds, and as failed, the
+   *     previous configuration staying current, if it fails or the hook throws. The next check
+   *     waits for it.
+   */
+  public static ConfigWatcher startAsync(Vertx vertx, Path file, GatewayConfig initial,
+      Function<GatewayConfig, Future<?>> onReload, MeterRegistry registry, Duration pollInterval) {
     Objects.requireNonNull(vertx, "vertx");
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(initial, "initial");
@@ -114,7 +133,7 @@ public final class ConfigWatcher implements AutoCloseable {
   }
 
   private Future<ReloadResult> check() {
-    return vertx.executeBlocking(this::examine, false).map(this::apply)
+    return vertx.executeBlocking(this::examine, false).compose(this::apply)
         .otherwise(t -> {
           LOG.error("config reload of {} failed unexpectedly: {}", file, t.toString());
           failed.increment();
@@ -198,33 +217,39 @@ public final class ConfigWatcher implements AutoCloseable {
   }
 
   /** On the context: hand a new configuration over, or report a rejected one. */
-  private ReloadResult apply(ReloadResult result) {
+  private Future<ReloadResult> apply(ReloadResult result) {
     switch (result.status()) {
       case RELOADED -> {
+        Future<?> applied;
         try {
-          onReload.accept(result.config());
+          applied = onReload.apply(result.config());
         } catch (RuntimeException e) {
-          failed.increment();
-          LOG.error("{}: reload refused by the gateway, previous configuration kept: {}", file,
-              e.getMessage());
-          return ReloadResult.rejected(current, List.of(new ConfigError(file.toString(), "",
-              null, "refused: " + e.getMessage())));
+          applied = Future.failedFuture(e);
         }
-        current = result.config();
-        ok.increment();
-        LOG.info("{}: reloaded ({} endpoints, {} rules)", file, result.config().endpoints().size(),
-            result.config().rules().size());
-        return result;
+        return (applied == null ? Future.succeededFuture() : applied).transform(ar -> {
+          if (ar.failed()) {
+            failed.increment();
+            LOG.error("{}: reload refused by the gateway, previous configuration kept: {}", file,
+                ar.cause().getMessage());
+            return Future.succeededFuture(ReloadResult.rejected(current, List.of(new ConfigError(
+                file.toString(), "", null, "refused: " + ar.cause().getMessage()))));
+          }
+          current = result.config();
+          ok.increment();
+          LOG.info("{}: reloaded ({} endpoints, {} rules)", file, result.config().endpoints().size(),
+              result.config().rules().size());
+          return Future.succeededFuture(result);
+        });
       }
       case REJECTED -> {
         failed.increment();
         for (ConfigError e : result.errors()) {
           LOG.error("config reload rejected, previous configuration kept: {}", e);
         }
-        return result;
+        return Future.succeededFuture(result);
       }
       default -> {
-        return result;
+        return Future.succeededFuture(result);
       }
     }
   }

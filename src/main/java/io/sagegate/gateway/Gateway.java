@@ -98,10 +98,21 @@ public final class Gateway {
     }
   }
 
-  /** Starts both servers; the future completes once both listen. */
+  /**
+   * Starts both servers; the future completes once both listen. A configuration whose backends
+   * cannot be built fails the future (rather than throwing), so the caller's cleanup runs.
+   */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, Components components) {
-    Gateway gateway = new Gateway(vertx, config, components);
-    return gateway.listen(config.server()).map(gateway);
+    Gateway gateway;
+    try {
+      gateway = new Gateway(vertx, config, components);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    // A listener that cannot bind (port in use) leaves nothing running: the backends built for
+    // the first snapshot are closed before the failure is reported.
+    return gateway.listen(config.server()).map(gateway)
+        .recover(err -> gateway.closeBackends().transform(ignored -> Future.failedFuture(err)));
   }
 
   /**
@@ -226,7 +237,6 @@ public final class Gateway {
   }
 
   public Future<Void> close() {
-    GatewayState current = state.get();
     // Undeploying the listeners' verticles closes their servers.
     List<Future<Void>> closing = new java.util.ArrayList<>();
     if (trafficDeployment != null) {
@@ -236,7 +246,11 @@ public final class Gateway {
       closing.add(management.close());
     }
     Future<Void> servers = Future.all(closing).mapEmpty();
-    return servers.eventually(() -> Future.all(current.backends().values().stream()
-        .map(Backend::close).toList()).mapEmpty());
+    return servers.eventually(this::closeBackends);
+  }
+
+  private Future<Void> closeBackends() {
+    return Future.all(state.get().backends().values().stream().map(Backend::close).toList())
+        .mapEmpty();
   }
 }

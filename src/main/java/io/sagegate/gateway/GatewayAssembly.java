@@ -8,12 +8,14 @@ import io.sagegate.backend.BackendFactory;
 import io.sagegate.backend.Backends;
 import io.sagegate.backend.container.ContainerBackendFactory;
 import io.sagegate.config.BackendConfig;
+import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;
 import io.sagegate.credentials.CredentialsByBackend;
 import io.sagegate.credentials.CredentialsProvider;
 import io.sagegate.demo.DemoModelServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.net.URI;
 import java.nio.file.Path;
 import io.sagegate.aws.AwsPath;
 import io.sagegate.aws.LazyAwsPath;
@@ -23,41 +25,41 @@ import java.util.Map;
 /**
  * The composition root: builds every part the gateway runs with from one configuration, the
  * same way for {@code serve} and for the integration tests. Provisioning is not part of it.
+ *
+ * <p>Parts that only some backend types need are built when the first endpoint needs them: at
+ * start if the configuration has one, else by the first reload that adds one. The AWS path (the
+ * first {@code sagemaker} endpoint; {@link LazyAwsPath}) and the built-in demo model (the first
+ * {@code demo} endpoint; {@link #reload}) are then kept until shutdown, unless the reload that
+ * started them is refused.
  */
 public final class GatewayAssembly {
 
   private final Gateway gateway;
   private final JwtAuthenticator authenticator;
-  private final DemoModelServer demo;
+  private final DemoModel demo;
   /** Closes the AWS path, whether built at start, by a reload, or not at all. */
   private final Runnable closeAws;
+  /** The AWS path a reload builds; null when it was built at start. */
+  private final LazyAwsPath lazyAws;
 
-  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModelServer demo, Runnable closeAws) {
+  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModel demo,
+      Runnable closeAws, LazyAwsPath lazyAws) {
     this.gateway = gateway;
     this.authenticator = authenticator;
     this.demo = demo;
     this.closeAws = closeAws;
+    this.lazyAws = lazyAws;
   }
 
   public static Future<GatewayAssembly> start(
       Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry, AuditSink audit, Path devKeyDir) {
-    // One built-in demo model serves every demo endpoint, each under its own path prefix, so a
-    // reload may add demo endpoints too. Started only when the configuration has one.
-    boolean needsDemo = config.endpoints().stream()
-        .anyMatch(e -> e.backend().type().equals(BackendConfig.DEMO));
-    Future<DemoModelServer> demoFuture = needsDemo
-        ? DemoModelServer.start(vertx, "sagegate-demo", "127.0.0.1", 0)
-        : Future.succeededFuture();
-    return demoFuture.compose(demo ->
+    // One built-in demo model serves every demo endpoint, each under its own path prefix. Started
+    // now when the configuration has a demo endpoint, else by the first reload that adds one.
+    DemoModel demo = new DemoModel(vertx);
+    Future<Void> demoFuture = DemoModel.needed(config) ? demo.start() : Future.succeededFuture();
+    return demoFuture.compose(started ->
         JwtAuthenticator.start(vertx, config.auth(), registry, devKeyDir).compose(authenticator -> {
-          ContainerBackendFactory containers = new ContainerBackendFactory(vertx, endpoint -> {
-            if (demo == null) {
-              throw new IllegalArgumentException("endpoints[" + endpoint.name()
-                  + "].backend.type: the demo model starts with the gateway only when the"
-                  + " configuration it starts with has a demo endpoint; restart to add the first one");
-            }
-            return demo.url(endpoint.name());
-          });
+          ContainerBackendFactory containers = new ContainerBackendFactory(vertx, demo::url);
           Map<String, BackendFactory> factories = new HashMap<>(Map.of(
               BackendConfig.CONTAINER, containers,
               BackendConfig.DEMO, containers));
@@ -68,42 +70,150 @@ public final class GatewayAssembly {
           // adds one (from the aws settings the gateway started with; ConfigWatcher has refused
           // the reload if those cannot serve it).
           Runnable closeAws;
+          LazyAwsPath later = null;
           if (AwsPath.needed(config)) {
             AwsPath now = AwsPath.create(vertx, config, registry);
             factories.put(BackendConfig.SAGEMAKER, now.backends());
             providers.put(BackendConfig.SAGEMAKER, now.credentials());
             closeAws = now::close;
           } else {
-            LazyAwsPath later = new LazyAwsPath(() -> AwsPath.create(vertx, config, registry));
+            later = new LazyAwsPath(() -> AwsPath.create(vertx, config, registry));
             factories.put(BackendConfig.SAGEMAKER, later.backends());
             providers.put(BackendConfig.SAGEMAKER, later.credentials());
             closeAws = later::close;
           }
+          LazyAwsPath lazyAws = later;
           BackendFactory backends = Backends.byType(factories);
           CredentialsProvider credentials = new CredentialsByBackend(providers);
           Gateway.Components components = new Gateway.Components(
               authenticator, rules -> new PolicyEngine(rules)::decide, backends, credentials, audit, registry);
           return Gateway.start(vertx, config, components)
-              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, closeAws))
+              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, closeAws, lazyAws))
               .onFailure(err -> {
                 authenticator.close();
                 closeAws.run();
-                if (demo != null) {
-                  demo.close();
-                }
               });
-        }));
+        }))
+        .onFailure(err -> demo.close());
   }
 
   public Gateway gateway() {
     return gateway;
   }
 
+  /**
+   * Applies a reloaded configuration ({@link io.sagegate.config.ConfigWatcher}'s hook): starts the
+   * built-in demo model first if this is the first configuration with a {@code demo} endpoint,
+   * then {@link Gateway#apply}. Fails, leaving the running configuration in place, if the demo
+   * model cannot start or a backend cannot be built; what the refused reload started for itself
+   * (the demo model, the AWS path) is then stopped again unless the running configuration uses
+   * it, so a refused reload leaves nothing behind.
+   */
+  public Future<Void> reload(GatewayConfig config) {
+    boolean demoBefore = demo.running();
+    boolean awsBefore = lazyAws == null || lazyAws.built();
+    Future<Void> ready = DemoModel.needed(config) ? demo.start() : Future.succeededFuture();
+    return ready.compose(started -> {
+      gateway.apply(config); // a throw fails the future
+      return Future.<Void>succeededFuture();
+    }).onFailure(err -> {
+      GatewayConfig running = gateway.state().config();
+      if (!demoBefore && !DemoModel.needed(running)) {
+        demo.stop();
+      }
+      if (!awsBefore && !AwsPath.needed(running)) {
+        lazyAws.release();
+      }
+    });
+  }
+
   public Future<Void> close() {
     return gateway.close().eventually(() -> {
       authenticator.close();
       closeAws.run();
-      return demo == null ? Future.succeededFuture() : demo.close();
+      return demo.close();
     });
+  }
+
+  /**
+   * The built-in demo model, started once by the first configuration that has a {@code demo}
+   * endpoint (at start or by a reload) and kept until shutdown, or stopped again when the reload
+   * that started it is refused. A start that fails is forgotten, so the next reload tries again.
+   */
+  private static final class DemoModel {
+
+    private final Vertx vertx;
+    private volatile DemoModelServer server;
+    private Future<Void> starting;
+    private boolean closed;
+
+    DemoModel(Vertx vertx) {
+      this.vertx = vertx;
+    }
+
+    static boolean needed(GatewayConfig config) {
+      return config.endpoints().stream().anyMatch(e -> e.backend().type().equals(BackendConfig.DEMO));
+    }
+
+    /** Starts the server unless it is started or starting; completes once it listens. */
+    synchronized Future<Void> start() {
+      if (closed) {
+        return Future.failedFuture(new IllegalStateException("the gateway is shutting down"));
+      }
+      if (starting == null) {
+        Future<Void> s = DemoModelServer.start(vertx, DemoModelServer.MODEL, "127.0.0.1", 0)
+            .compose(this::started);
+        starting = s;
+        s.onFailure(err -> forget(s));
+      }
+      return starting;
+    }
+
+    private synchronized Future<Void> started(DemoModelServer s) {
+      if (closed) { // the gateway closed while it was starting
+        return s.close().transform(ar ->
+            Future.failedFuture(new IllegalStateException("the gateway is shutting down")));
+      }
+      server = s;
+      return Future.succeededFuture();
+    }
+
+    private synchronized void forget(Future<Void> failed) {
+      if (starting == failed) {
+        starting = null;
+      }
+    }
+
+    /** Whether the server is started or starting. */
+    synchronized boolean running() {
+      return starting != null;
+    }
+
+    /** Stops a started server so that the next {@link #start} starts it anew. */
+    synchronized Future<Void> stop() {
+      DemoModelServer s = server;
+      server = null;
+      starting = null;
+      return s == null ? Future.succeededFuture() : s.close();
+    }
+
+    /** Where a demo endpoint's backend calls the demo model (the ContainerBackendFactory's hook). */
+    URI url(EndpointConfig endpoint) {
+      DemoModelServer s = server;
+      if (s == null) {
+        // Reloads start the demo model before they build backends, so only a caller that goes
+        // around GatewayAssembly.reload (Gateway.apply directly) gets here.
+        throw new IllegalArgumentException("endpoints[" + endpoint.name() + "].backend.type: the"
+            + " built-in demo model is not running (apply reloads through GatewayAssembly.reload)");
+      }
+      return s.url(endpoint.name());
+    }
+
+    synchronized Future<Void> close() {
+      closed = true;
+      DemoModelServer s = server;
+      server = null;
+      return s == null ? Future.succeededFuture() : s.close();
+    }
   }
 }

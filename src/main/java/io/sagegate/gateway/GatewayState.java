@@ -6,6 +6,7 @@ import io.sagegate.backend.BackendFactory;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;
 import io.sagegate.config.RuleConfig;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,9 +33,13 @@ public record GatewayState(
   }
 
   /**
-   * Builds the next snapshot.
+   * Builds the next snapshot. If an endpoint's backend (or the rules) cannot be built, the
+   * backends already built for this snapshot are closed before the failure is thrown, so a
+   * refused reload or start leaves no client or connection pool behind; the backends reused from
+   * {@code previous} are left alone (they keep serving).
    *
    * @param previous the snapshot being replaced, or null at start
+   * @throws RuntimeException from the backend factory or the authorizer, after the cleanup
    */
   public static GatewayState build(
       GatewayConfig config,
@@ -42,15 +47,32 @@ public record GatewayState(
       BackendFactory backendFactory,
       GatewayState previous) {
     Map<String, Backend> backends = new HashMap<>();
-    for (EndpointConfig endpoint : config.endpoints()) {
-      String key = GatewayConfig.key(endpoint.name());
-      EndpointConfig before = previous == null ? null : previous.endpoints.get(key);
-      backends.put(
-          key,
-          endpoint.equals(before) ? previous.backends.get(key) : backendFactory.create(endpoint));
+    List<Backend> built = new ArrayList<>();
+    try {
+      for (EndpointConfig endpoint : config.endpoints()) {
+        String key = GatewayConfig.key(endpoint.name());
+        EndpointConfig before = previous == null ? null : previous.endpoints.get(key);
+        Backend backend;
+        if (endpoint.equals(before)) {
+          backend = previous.backends.get(key);
+        } else {
+          backend = backendFactory.create(endpoint);
+          built.add(backend);
+        }
+        backends.put(key, backend);
+      }
+      return new GatewayState(
+          config, config.endpointsByKey(), authorizers.apply(config.rules()), Map.copyOf(backends));
+    } catch (RuntimeException | Error e) {
+      for (Backend b : built) {
+        try {
+          b.close();
+        } catch (RuntimeException closeFailed) {
+          e.addSuppressed(closeFailed);
+        }
+      }
+      throw e;
     }
-    return new GatewayState(
-        config, config.endpointsByKey(), authorizers.apply(config.rules()), Map.copyOf(backends));
   }
 
   /** Backends of the previous snapshot that this one no longer uses. */

@@ -2,6 +2,7 @@ package io.sagegate.gateway;
 
 import io.sagegate.authz.Cidr;
 import io.vertx.core.MultiMap;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -66,7 +67,7 @@ public final class TrustedProxies {
     if (!trusted(peerBytes)) {
       return peer;
     }
-    return walk(peer, headers.getAll(X_FORWARDED_FOR));
+    return walk(peer, peerBytes, headers.getAll(X_FORWARDED_FOR));
   }
 
   /**
@@ -75,18 +76,24 @@ public final class TrustedProxies {
    * @param peer the TCP peer's address (text), null if unknown
    * @param forwardedFor the {@code X-Forwarded-For} lines in the order received (may be empty)
    * @return the client address: {@code peer} unless the peer is trusted and the header names an
-   *     address further out
+   *     address further out (an entry naming the peer's own address, in any text form such as
+   *     {@code ::ffff:10.0.0.1} for {@code 10.0.0.1}, is the peer: its text is returned)
    */
   public String clientAddress(String peer, List<String> forwardedFor) {
-    if (peer == null || forwardedFor.isEmpty() || !trusted(Cidr.parseAddress(peer))) {
+    if (peer == null || forwardedFor.isEmpty()) {
       return peer;
     }
-    return walk(peer, forwardedFor);
+    byte[] peerBytes = Cidr.parseAddress(peer);
+    if (!trusted(peerBytes)) {
+      return peer;
+    }
+    return walk(peer, peerBytes, forwardedFor);
   }
 
   /** Walks the header lines right to left from a trusted {@code peer}. */
-  private String walk(String peer, List<String> forwardedFor) {
+  private String walk(String peer, byte[] peerBytes, List<String> forwardedFor) {
     String client = peer;
+    byte[] clientBytes = peerBytes;
     for (int line = forwardedFor.size() - 1; line >= 0; line--) {
       String value = forwardedFor.get(line);
       int end = value.length();
@@ -96,15 +103,26 @@ public final class TrustedProxies {
         end = comma;
         byte[] bytes = entry == null ? null : Cidr.parseAddress(entry);
         if (bytes == null) {
-          return client; // garbage (or an empty entry): never trusted, nothing left of it read
+          // garbage (or an empty entry): never trusted, nothing left of it read
+          return peerIfSame(client, clientBytes, peer, peerBytes);
         }
         client = entry;
+        clientBytes = bytes;
         if (!trusted(bytes)) {
-          return client;
+          return peerIfSame(client, clientBytes, peer, peerBytes);
         }
       }
     }
-    return client;
+    return peerIfSame(client, clientBytes, peer, peerBytes);
+  }
+
+  /**
+   * The peer's text when the client is the peer's address written otherwise, so that callers
+   * can tell "the client is the peer" by comparing text (the audit record's {@code peerIp}).
+   * The bytes are already parsed: a compare of at most 16 bytes, no allocation.
+   */
+  private static String peerIfSame(String client, byte[] clientBytes, String peer, byte[] peerBytes) {
+    return client != peer && Arrays.equals(clientBytes, peerBytes) ? peer : client;
   }
 
   private boolean trusted(byte[] address) {

@@ -341,6 +341,14 @@ class ConfigLoaderTest {
         """, FILE);
     assertContains(everyone.warnings().stream().map(ConfigError::toString).toList(),
         "conf/x.yaml: server.trustedProxies[0]: '0.0.0.0/0' trusts every address");
+    // The same network written IPv4-mapped: a warning too, whatever the text.
+    ConfigLoader.Loaded mapped = ConfigLoader.read("""
+        server: {trustedProxies: ["::ffff:0.0.0.0/96", "::/0"]}
+        rules: [{id: r, effect: allow, principal: {groups: [g]}}]
+        """, FILE);
+    List<String> warnings = mapped.warnings().stream().map(ConfigError::toString).toList();
+    assertContains(warnings, "conf/x.yaml: server.trustedProxies[0]: '::ffff:0.0.0.0/96' trusts every address");
+    assertContains(warnings, "conf/x.yaml: server.trustedProxies[1]: '::/0' trusts every address");
   }
 
   static void assertContains(List<String> lines, String prefix) {

@@ -160,6 +160,40 @@ class ConfigWatcherTest {
   }
 
   @Test
+  void anAsyncHookCountsWhenItsFutureCompletes() throws Exception {
+    io.vertx.core.Promise<Void> first = io.vertx.core.Promise.promise();
+    List<io.vertx.core.Promise<Void>> hooks = new CopyOnWriteArrayList<>(List.of(first,
+        io.vertx.core.Promise.promise()));
+    List<GatewayConfig> handed = new CopyOnWriteArrayList<>();
+    CompletableFuture<GatewayConfig> handedOver = new CompletableFuture<>();
+    try (ConfigWatcher w = ConfigWatcher.startAsync(vertx, file, initial, c -> {
+      handed.add(c);
+      handedOver.complete(c);
+      return hooks.get(handed.size() - 1).future();
+    }, registry, NEVER)) {
+      Files.writeString(file, ConfigLoader.embeddedYaml().replace("team: risk", "team: fraud"));
+      Future<ReloadResult> pending = w.checkNow();
+      GatewayConfig wanted = handedOver.get(30, TimeUnit.SECONDS);
+      assertSame(initial, w.current(), "not current before the hook's future completes");
+      assertEquals(0.0, count("ok"));
+      first.complete();
+      assertEquals(ReloadResult.Status.RELOADED, await(pending).status());
+      assertSame(wanted, w.current());
+      assertEquals(1.0, count("ok"));
+
+      // A hook whose future fails refuses the reload like one that throws.
+      hooks.get(1).fail(new IllegalStateException("the demo model could not start"));
+      Files.writeString(file, ConfigLoader.embeddedYaml().replace("team: risk", "team: other"));
+      ReloadResult refused = await(w.checkNow());
+      assertEquals(ReloadResult.Status.REJECTED, refused.status());
+      assertTrue(refused.errors().get(0).message().contains("the demo model could not start"),
+          refused.errors().toString());
+      assertSame(wanted, w.current());
+      assertEquals(1.0, count("failed"));
+    }
+  }
+
+  @Test
   void pollingPicksUpAChange() throws Exception {
     CompletableFuture<GatewayConfig> seen = new CompletableFuture<>();
     try (ConfigWatcher w = ConfigWatcher.start(vertx, file, initial, seen::complete, registry,

@@ -60,7 +60,7 @@ class ConfigReloadIntegrationTest {
     Files.writeString(file, BASE);
     var config = ConfigLoader.load(file);
     assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
-    watcher = ConfigWatcher.start(vertx, file, config, assembly.gateway()::apply, registry, Duration.ofHours(1));
+    watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
   }
 
   @AfterEach

@@ -130,7 +130,7 @@ class SageMakerReloadIntegrationTest {
     Files.writeString(file, yaml);
     GatewayConfig config = ConfigLoader.load(file);
     assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
-    watcher = ConfigWatcher.start(vertx, file, config, assembly.gateway()::apply, registry, Duration.ofHours(1));
+    watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
   }
 
   private HttpResponse<String> invoke(String endpoint, String subject) {

@@ -224,6 +224,29 @@ class TrustedProxiesIntegrationTest {
     assertEquals("127.0.0.1", record.path("peerIp").asText());
   }
 
+  @Test
+  void theProxyForwardingForItselfInAnotherFormIsNoSecondAddress() throws Exception {
+    start("[127.0.0.1/32]");
+
+    // A dual-stack proxy writes its own IPv4 address IPv4-mapped: the same address as the peer.
+    assertDecided(invoke("locals", "::ffff:127.0.0.1"), 200, "locals-only", "127.0.0.1", null);
+    assertDecided(invoke("locals", "0:0:0:0:0:ffff:7f00:1, 127.0.0.1"), 200, "locals-only",
+        "127.0.0.1", null);
+  }
+
+  @Test
+  void aPROXYHeaderNamingTheLoadBalancerIPv4MappedIsNoSecondAddress() throws Exception {
+    startWith(", proxyProtocol: true");
+
+    // The header (TCP6, from a dual-stack balancer) names the very peer the socket comes from.
+    Raw call = rawInvoke("PROXY TCP6 ::ffff:127.0.0.1 ::ffff:10.0.0.1 40000 8080\r\n", "locals",
+        null);
+    assertEquals(200, call.status(), call.text());
+    JsonNode record = audit.await(call.requestId());
+    assertEquals("locals-only", record.path("ruleId").asText());
+    assertFalse(record.has("peerIp"), record.toString());
+  }
+
   /** A response read off a raw socket: status -1 when the connection closed without one. */
   private record Raw(int status, String requestId, String text) {}
 

@@ -2,6 +2,7 @@ package io.sagegate.gateway;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -107,6 +108,28 @@ class TrustedProxiesTest {
       headers.add("x-forwarded-for", line);
     }
     assertEquals(client, PROXIES.clientAddress(peer, headers), "read from request headers");
+  }
+
+  /**
+   * When the header names the peer's own address, in whatever text form, the client is the peer:
+   * its text is returned (the very string), so the audit record does not name it twice.
+   */
+  @ParameterizedTest(name = "peer {0}, header {1}")
+  @org.junit.jupiter.params.provider.CsvSource({
+      "0:0:0:0:0:0:0:1, ::1",
+      "::1, 0:0:0:0:0:0:0:1",
+      "10.0.0.1, ::ffff:10.0.0.1",
+      "::ffff:10.0.0.1, 10.0.0.1",
+      "0:0:0:0:0:ffff:a00:1, 10.0.0.1",
+      "10.0.0.1, '10.0.0.1:5123'",
+      "fd00:0:0:0:0:0:0:1, '[fd00::1]:443'"})
+  void theHeaderNamingThePeerInAnotherFormIsThePeer(String peer, String entry) {
+    TrustedProxies proxies = new TrustedProxies(List.of("::1/128", "10.0.0.0/8", "fd00::/8"));
+    assertSame(peer, proxies.clientAddress(peer, List.of(entry)));
+    assertSame(peer, proxies.clientAddress(peer, List.of(entry + ", " + entry)));
+    MultiMap headers = MultiMap.caseInsensitiveMultiMap().add("X-Forwarded-For", entry);
+    assertSame(peer, proxies.clientAddress(peer, headers));
+    assertEquals("203.0.113.7", proxies.clientAddress(peer, List.of("203.0.113.7, " + entry)));
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.sagegate.gateway.stage;
 
 import io.sagegate.audit.AuditRecord;
 import io.sagegate.audit.AuditSink;
+import io.sagegate.authz.Cidr;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.gateway.GatewayState;
 import io.sagegate.gateway.Exchange;
@@ -24,7 +25,8 @@ import java.util.function.Supplier;
  * <p>The record's source address is the TCP peer, or, when the peer is one of the configured
  * trusted proxies, the client it forwarded for ({@link TrustedProxies}); that address is also what
  * the rules' {@code sourceCidrs} match. With {@code server.proxyProtocol} the peer is the source
- * the PROXY header names. {@code peerIp} is the TCP peer, recorded only when it is not the source.
+ * the PROXY header names. {@code peerIp} is the TCP peer, recorded only when it is not the source
+ * (compared as addresses, so {@code ::ffff:10.0.0.1} is {@code 10.0.0.1}).
  */
 public final class RequestTracking implements Stage {
 
@@ -83,13 +85,15 @@ public final class RequestTracking implements Stage {
     String sourceIp = peer;
     String peerIp = null;
     if (proxies != null && peer != null) {
+      // The peer's own text when the header names the peer's address in another form.
       sourceIp = proxies.clientAddress(peer, request.headers());
       peerIp = sourceIp.equals(peer) ? null : peer;
     }
     if (proxyProtocol) {
       SocketAddress tcp = request.connection().remoteAddress(true);
       String tcpPeer = tcp == null ? null : tcp.hostAddress();
-      if (tcpPeer != null && !tcpPeer.equals(sourceIp)) {
+      // Compared as addresses: a TCP6 PROXY header may name an IPv4 peer IPv4-mapped.
+      if (tcpPeer != null && !Cidr.sameAddress(tcpPeer, sourceIp)) {
         peerIp = tcpPeer; // the load balancer itself
       }
     }
