@@ -251,8 +251,12 @@ public final class ConfigValidator {
     if (BackendConfig.CONTAINER.equals(b.type())) {
       if (!present(b.url())) {
         error(p + ".url", b.url(), "required for a container backend (e.g. http://model:8080)");
-      } else {
-        url(p + ".url", b.url());
+      } else if (url(p + ".url", b.url())) {
+        try {
+          ContainerUrl.parse(new URI(b.url().trim()));
+        } catch (IllegalArgumentException | URISyntaxException ex) {
+          error(p + ".url", b.url(), quote(b.url()) + ": " + ex.getMessage());
+        }
       }
     }
     positiveDuration(p + ".connectTimeout", b.connectTimeout());
@@ -433,7 +437,8 @@ public final class ConfigValidator {
     }
   }
 
-  private void url(String field, String value) {
+  /** Reports an error unless {@code value} is an http(s) URL with a host; returns whether it is. */
+  private boolean url(String field, String value) {
     try {
       URI u = new URI(value);
       String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
@@ -441,9 +446,12 @@ public final class ConfigValidator {
       String host = u.getHost() != null ? u.getHost() : u.getRawAuthority();
       if (!(scheme.equals("http") || scheme.equals("https")) || host == null || host.isBlank()) {
         error(field, value, quote(value) + " is not an http(s) URL with a host");
+        return false;
       }
+      return true;
     } catch (URISyntaxException e) {
       error(field, value, quote(value) + " is not a URL: " + e.getReason());
+      return false;
     }
   }
 

@@ -13,15 +13,13 @@ import io.sagegate.backend.Backends;
 import io.sagegate.backend.container.ContainerBackendFactory;
 import io.sagegate.config.BackendConfig;
 import io.sagegate.config.ConfigLoader;
-import io.sagegate.config.ConfigWatcher;
+import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;
-import io.sagegate.config.ReloadResult;
 import io.sagegate.testsupport.ContainerStub;
 import io.sagegate.testsupport.HttpCalls;
 import io.sagegate.testsupport.HttpTracker;
 import io.sagegate.testsupport.RecordingAuditSink;
 import io.vertx.core.Vertx;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -41,21 +39,23 @@ import org.junit.jupiter.api.io.TempDir;
  * that the clients were closed is seen through Vert.x's metrics SPI, which reports every HTTP
  * client's creation and closing.
  *
- * <p>The failure is a real one: {@code http://model_server:8080} (a docker-compose host name) is
- * a valid URL for the configuration, but {@link java.net.URI} finds no host in it, so the
- * container backend refuses it when it is built.
+ * <p>The failure is a real one: a container URL whose port is out of range, which the container
+ * backend refuses when it is built. {@code check} and the reload's own validation refuse that URL
+ * before anything is built, so these tests hand such a configuration to the assembly directly,
+ * as the first thing past validation that can fail would reach it.
  */
 class FailedBuildIntegrationTest {
 
-  /** Passes validation; the container backend cannot be built from it. */
-  private static final String UNBUILDABLE_URL = "http://model_server:8080";
+  /** The container backend refuses it when it is built (validation would refuse it first). */
+  private static final String UNBUILDABLE_URL = "http://model-server:99999";
+  /** Stands in for {@link #UNBUILDABLE_URL} in the YAML, so that the configuration parses. */
+  private static final String PLACEHOLDER_URL = "http://unbuildable.invalid:1";
 
   @TempDir Path dir;
   private final HttpTracker clients = new HttpTracker();
   private Vertx vertx;
   private ContainerStub model;
   private GatewayAssembly assembly;
-  private ConfigWatcher watcher;
   private PrometheusMeterRegistry registry;
 
   @BeforeEach
@@ -67,9 +67,6 @@ class FailedBuildIntegrationTest {
 
   @AfterEach
   void stop() {
-    if (watcher != null) {
-      watcher.close();
-    }
     if (assembly != null) {
       assembly.close().await();
     }
@@ -95,6 +92,18 @@ class FailedBuildIntegrationTest {
     return "{name: " + name + ", backend: {type: container, url: \"" + url + "\"}}";
   }
 
+  /** The YAML parsed and validated, then each placeholder URL swapped for the unbuildable one. */
+  private static GatewayConfig unbuildable(String yaml) throws Exception {
+    GatewayConfig valid = ConfigLoader.parse(yaml, "test.yaml");
+    List<EndpointConfig> endpoints = valid.endpoints().stream().map(e -> {
+      BackendConfig b = e.backend();
+      return !PLACEHOLDER_URL.equals(b.url()) ? e : new EndpointConfig(e.name(), e.tags(),
+          new BackendConfig(b.type(), UNBUILDABLE_URL, b.connectTimeout(), b.timeout(), b.maxConnections(),
+              b.variant(), b.roleArn(), b.asyncInputPrefixes()));
+    }).toList();
+    return new GatewayConfig(valid.server(), valid.auth(), valid.audit(), valid.aws(), endpoints, valid.rules());
+  }
+
   private int invoke(DevIssuer issuer, String endpoint) {
     String token = issuer.mint("alice", List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
     return HttpCalls.send(HttpCalls.post(assembly.gateway().port(),
@@ -104,21 +113,17 @@ class FailedBuildIntegrationTest {
   @Test
   void aReloadThatFailsPartWayClosesTheBackendsItBuilt() throws Exception {
     DevIssuer issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
-    Path file = dir.resolve("gateway.yaml");
-    Files.writeString(file, config());
-    GatewayConfig started = ConfigLoader.load(file);
+    GatewayConfig started = ConfigLoader.parse(config(), "test.yaml");
     assembly = GatewayAssembly.start(vertx, started, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
-    watcher = ConfigWatcher.startAsync(vertx, file, started, assembly::reload, registry, Duration.ofHours(1));
     assertEquals(200, invoke(issuer, "local-model"));
 
     // The second of three new endpoints cannot be built: the first was built by then.
-    Files.writeString(file, config(container("first-new", model.url().toString()),
-        container("second-new", UNBUILDABLE_URL), container("third-new", model.url().toString())));
+    GatewayConfig next = unbuildable(config(container("first-new", model.url().toString()),
+        container("second-new", PLACEHOLDER_URL), container("third-new", model.url().toString())));
     int mark = clients.created();
-    ReloadResult result = watcher.checkNow().await();
+    Exception e = assertThrows(Exception.class, () -> assembly.reload(next).await());
 
-    assertEquals(ReloadResult.Status.REJECTED, result.status());
-    assertTrue(result.errors().get(0).message().contains("second-new"), result.errors().toString());
+    assertTrue(e.getMessage().contains("second-new"), e.getMessage());
     assertEquals(1, clients.createdSince(mark).size(), "first-new's backend was built, and only it");
     clients.allClosedSince(mark).await(5, TimeUnit.SECONDS); // times out if one stays open
     assertEquals(200, invoke(issuer, "local-model"), "the last good configuration keeps serving");
@@ -134,38 +139,33 @@ class FailedBuildIntegrationTest {
   @Test
   void aRefusedReloadStopsWhatItStartedForItself() throws Exception {
     DevIssuer issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
-    Path file = dir.resolve("gateway.yaml");
     String aws = """
         aws: {region: eu-west-1, stsEndpoint: "http://127.0.0.1:9", sagemakerRuntimeEndpoint: "http://127.0.0.1:9"}
         """;
-    Files.writeString(file, aws + config());
-    GatewayConfig started = ConfigLoader.load(file);
+    GatewayConfig started = ConfigLoader.parse(aws + config(), "test.yaml");
     assembly = GatewayAssembly.start(vertx, started, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
-    watcher = ConfigWatcher.startAsync(vertx, file, started, assembly::reload, registry, Duration.ofHours(1));
     int servers = clients.servers().size();
     int mark = clients.created();
 
-    Files.writeString(file, aws + config("{name: new-demo, backend: {type: demo}}",
+    GatewayConfig next = unbuildable(aws + config("{name: new-demo, backend: {type: demo}}",
         "{name: new-scorer, backend: {type: sagemaker, roleArn: \"arn:aws:iam::123456789012:role/r\"}}",
-        container("broken", UNBUILDABLE_URL)));
-    ReloadResult result = watcher.checkNow().await();
+        container("broken", PLACEHOLDER_URL)));
+    Exception e = assertThrows(Exception.class, () -> assembly.reload(next).await());
 
-    assertEquals(ReloadResult.Status.REJECTED, result.status());
-    assertTrue(result.errors().get(0).message().contains("broken"), result.errors().toString());
+    assertTrue(e.getMessage().contains("broken"), e.getMessage());
     assertEquals(1, clients.servers().size() - servers, "the demo model was started");
     assertTrue(clients.createdSince(mark).size() >= 2, "new-demo's backend and the SageMaker client");
     clients.allClosedSince(mark).await(5, TimeUnit.SECONDS);
     clients.servers().get(servers).closed().future().await(5, TimeUnit.SECONDS);
     assertEquals(200, invoke(issuer, "local-model"), "the last good configuration keeps serving");
 
-    Files.writeString(file, aws + config("{name: new-demo, backend: {type: demo}}"));
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await().status());
+    assembly.reload(ConfigLoader.parse(aws + config("{name: new-demo, backend: {type: demo}}"), "test.yaml")).await();
     assertEquals(200, invoke(issuer, "new-demo"), "the demo model starts again");
   }
 
   @Test
   void aStartThatFailsPartWayClosesWhatItBuilt() throws Exception {
-    GatewayConfig config = ConfigLoader.parse(config(container("second", UNBUILDABLE_URL)), "test.yaml");
+    GatewayConfig config = unbuildable(config(container("second", PLACEHOLDER_URL)));
     int mark = clients.created();
     Exception e = assertThrows(Exception.class, () ->
         GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await());

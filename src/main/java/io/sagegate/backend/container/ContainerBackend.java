@@ -9,6 +9,7 @@ import io.sagegate.backend.CallDeadlines;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.backend.SageMakerHeaders;
+import io.sagegate.config.ContainerUrl;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
@@ -100,20 +101,16 @@ public final class ContainerBackend implements Backend {
     if (baseUrl == null) {
       throw new IllegalArgumentException(field + " is required");
     }
-    String scheme = baseUrl.getScheme() == null ? "" : baseUrl.getScheme().toLowerCase(Locale.ROOT);
-    if (!scheme.equals("http") && !scheme.equals("https")) {
-      throw new IllegalArgumentException(field + " must be an http:// or https:// URL, got " + baseUrl);
+    ContainerUrl url;
+    try {
+      url = ContainerUrl.parse(baseUrl);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(field + " " + e.getMessage() + ", got " + baseUrl, e);
     }
-    if (baseUrl.getHost() == null || baseUrl.getHost().isEmpty()) {
-      throw new IllegalArgumentException(field + " must name a host, got " + baseUrl);
-    }
-    boolean ssl = scheme.equals("https");
-    this.host = baseUrl.getHost();
-    this.port = baseUrl.getPort() > 0 ? baseUrl.getPort() : ssl ? 443 : 80;
-    String prefix = baseUrl.getRawPath() == null ? "" : baseUrl.getRawPath();
-    while (prefix.endsWith("/")) {
-      prefix = prefix.substring(0, prefix.length() - 1);
-    }
+    boolean ssl = url.ssl();
+    this.host = url.host();
+    this.port = url.port();
+    String prefix = url.pathPrefix();
     this.invocationsPath = prefix + "/invocations";
     this.pingPath = prefix + "/ping";
     long connectMs = endpoint.backend().connectTimeout().toMillis();

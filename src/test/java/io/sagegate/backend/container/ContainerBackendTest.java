@@ -115,6 +115,27 @@ class ContainerBackendTest {
     }
   }
 
+  /**
+   * A docker-compose service name with an underscore ({@code model_server}), which
+   * {@link java.net.URI} reads without a host: the backend still calls it. The name resolves
+   * through this test's own hosts entry (Vert.x's resolver), not through DNS or /etc/hosts.
+   */
+  @Test
+  void aHostNameWithAnUnderscoreIsCalled(VertxTestContext t) {
+    Vertx compose = Vertx.vertx(new io.vertx.core.VertxOptions().setAddressResolverOptions(
+        new io.vertx.core.dns.AddressResolverOptions()
+            .setHostsValue(Buffer.buffer("127.0.0.1 model_server\n"))));
+    String url = "http://model_server:" + stub.port();
+    ContainerBackend viaName = new ContainerBackend(compose, endpoint(url, 2000), java.net.URI.create(url));
+    viaName.invoke(invocation(endpoint(url, 2000), Action.INVOKE, json(), "{\"text\":\"hi\"}"))
+        .eventually(() -> viaName.close().eventually(compose::close))
+        .onComplete(t.succeeding(resp -> t.verify(() -> {
+          assertEquals(200, resp.status());
+          assertEquals("{\"text\":\"hi\"}", resp.body().toJsonObject().getString("echo"));
+          t.completeNow();
+        })));
+  }
+
   @Test
   void okForwardsTheContractHeadersAndMapsTheAnswer(VertxTestContext t) {
     InvocationHeaders headers = new InvocationHeaders("application/json", "application/json",
