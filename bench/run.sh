@@ -2,7 +2,7 @@
 # sagegate bench: the demo model called directly, through nginx (proxy_pass, upstream keep-alive)
 # and through sagegate (token check and rules on), in one run, on this machine.
 #
-#   bench/run.sh                                  # full run (about 13 minutes)
+#   bench/run.sh                                  # full run (about 15 minutes)
 #   DURATION=5s WARMUP=5s ROUNDS=1 bench/run.sh   # quick run (under a minute)
 #
 # Each proxy under test is pinned to core 1 (nginx: one worker; java: -XX:ActiveProcessorCount=1);
@@ -13,8 +13,9 @@
 #   DURATION=15s        length of each measured wrk run (max throughput and half load)
 #   ROUNDS=3            measured runs per target and load; the table shows the best of them
 #                       (highest rps, lowest p99), the targets taking turns round by round
-#   WARMUP=30s          wrk load on each target before measuring it (JIT warm-up; a one-core JVM
-#                       needs more than 15 s: its first 20 s run at max load had a p99 near 1 s)
+#   WARMUP=60s          wrk load on each target before measuring it (JIT warm-up; a one-core JVM
+#                       needs more than 15 s: its first 20 s run at max load had a p99 near 1 s, and
+#                       C2 was still compiling 0.1-0.4 s per 10 s on sagegate's core 40-70 s in)
 #   RATE_WARMUP=20s     load at the fixed rate on each target before its fixed-rate runs
 #   CONNECTIONS=64      wrk connections (-c), one wrk thread (-t1)
 #   HALF=0.5            fraction of nginx's max rps used for the fixed-rate runs
@@ -31,7 +32,7 @@ set -euo pipefail
 
 DURATION=${DURATION:-15s}
 ROUNDS=${ROUNDS:-3}
-WARMUP=${WARMUP:-30s}
+WARMUP=${WARMUP:-60s}
 RATE_WARMUP=${RATE_WARMUP:-20s}
 CONNECTIONS=${CONNECTIONS:-64}
 HALF=${HALF:-0.5}
