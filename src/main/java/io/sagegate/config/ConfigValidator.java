@@ -255,7 +255,8 @@ public final class ConfigValidator {
         try {
           ContainerUrl.parse(new URI(b.url().trim()));
         } catch (IllegalArgumentException | URISyntaxException ex) {
-          error(p + ".url", b.url(), quote(b.url()) + ": " + ex.getMessage());
+          String shown = ContainerUrl.redacted(b.url());
+          error(p + ".url", shown, quote(shown) + ": " + ex.getMessage());
         }
       }
     }

@@ -28,15 +28,17 @@ public record ContainerUrl(boolean ssl, String host, int port, String pathPrefix
       throw new IllegalArgumentException("must be an http:// or https:// URL");
     }
     boolean ssl = scheme.equals("https");
+    if (url.getRawUserInfo() != null
+        || (url.getHost() == null && url.getRawAuthority() != null && url.getRawAuthority().indexOf('@') >= 0)) {
+      // The backend would not send them: credentials in the URL would only sit in the config.
+      throw new IllegalArgumentException("must not carry user information");
+    }
     String host = url.getHost();
     int port = url.getPort();
     if (host == null) {
       String authority = url.getRawAuthority();
       if (authority == null || authority.isEmpty()) {
         throw new IllegalArgumentException("must name a host");
-      }
-      if (authority.indexOf('@') >= 0) {
-        throw new IllegalArgumentException("must not carry user information");
       }
       int colon = authority.lastIndexOf(':');
       host = colon < 0 ? authority : authority.substring(0, colon);
@@ -57,6 +59,17 @@ public record ContainerUrl(boolean ssl, String host, int port, String pathPrefix
       end--;
     }
     return new ContainerUrl(ssl, host, port > 0 ? port : ssl ? 443 : 80, prefix.substring(0, end));
+  }
+
+  /**
+   * The URL as it may be shown in an error: user information (a password, say) replaced by
+   * {@code ***}, so that {@code check} and the start's error never print it.
+   */
+  public static String redacted(String url) {
+    int scheme = url.indexOf("://");
+    int at = url.indexOf('@', scheme < 0 ? 0 : scheme + 3);
+    int slash = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
+    return scheme < 0 || at < 0 || (slash >= 0 && slash < at) ? url : url.substring(0, scheme + 3) + "***" + url.substring(at);
   }
 
   private static int port(String text) {

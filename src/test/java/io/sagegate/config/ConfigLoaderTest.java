@@ -257,13 +257,14 @@ class ConfigLoaderTest {
     ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
         endpoints:
           - {name: a, backend: {type: container, url: "http://model_server:99999"}}
-          - {name: b, backend: {type: container, url: "http://user@model_server:8080"}}
+          - {name: b, backend: {type: container, url: "http://user:secret@model_server:8080"}}
           - {name: c, backend: {type: container, url: "http://model_server:8080/v1"}}
         rules: [{id: r, effect: allow, principal: {groups: [g]}}]
         """, FILE));
     List<String> lines = List.of(e.getMessage().split("\n"));
     assertContains(lines, "conf/x.yaml: endpoints[0].backend.url: 'http://model_server:99999': port 99999 is out of range");
-    assertContains(lines, "conf/x.yaml: endpoints[1].backend.url: 'http://user@model_server:8080': must not carry user");
+    assertContains(lines, "conf/x.yaml: endpoints[1].backend.url: 'http://***@model_server:8080': must not carry user");
+    assertFalse(e.getMessage().contains("secret"), "the password is not printed: " + e.getMessage());
     assertEquals(2, lines.size(), e.getMessage());
   }
 

@@ -33,6 +33,7 @@ class ContainerUrlTest {
       "http://model-server:99999      | out of range",
       "http://model_server:0x50       | is not a port",
       "http://user@model_server:8080  | user information",
+      "http://user:secret@model:8080  | user information",
       "http://model_server:           | is not a port",
       "http://-model_server:8080      | is not a host name",
   })
@@ -40,5 +41,16 @@ class ContainerUrlTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> ContainerUrl.parse(URI.create(url)));
     assertTrue(e.getMessage().contains(message), e.getMessage());
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "http://user:secret@model:8080/x | http://***@model:8080/x",
+      "http://model_server:8080        | http://model_server:8080",
+      "http://model/a@b                | http://model/a@b",
+      "not a url                       | not a url",
+  })
+  void redactsUserInformation(String url, String shown) {
+    assertEquals(shown, ContainerUrl.redacted(url));
   }
 }

@@ -105,7 +105,8 @@ public final class ContainerBackend implements Backend {
     try {
       url = ContainerUrl.parse(baseUrl);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(field + " " + e.getMessage() + ", got " + baseUrl, e);
+      throw new IllegalArgumentException(
+          field + " " + e.getMessage() + ", got " + ContainerUrl.redacted(baseUrl.toString()), e);
     }
     boolean ssl = url.ssl();
     this.host = url.host();
