@@ -440,18 +440,19 @@ public final class ConfigValidator {
 
   /** Reports an error unless {@code value} is an http(s) URL with a host; returns whether it is. */
   private boolean url(String field, String value) {
+    String shown = ContainerUrl.redacted(value); // a password in the URL is never printed
     try {
       URI u = new URI(value);
       String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
       // getHost() is null for names java.net.URI finds unusual (model_server): use the authority.
       String host = u.getHost() != null ? u.getHost() : u.getRawAuthority();
       if (!(scheme.equals("http") || scheme.equals("https")) || host == null || host.isBlank()) {
-        error(field, value, quote(value) + " is not an http(s) URL with a host");
+        error(field, shown, quote(shown) + " is not an http(s) URL with a host");
         return false;
       }
       return true;
     } catch (URISyntaxException e) {
-      error(field, value, quote(value) + " is not a URL: " + e.getReason());
+      error(field, shown, quote(shown) + " is not a URL: " + e.getReason());
       return false;
     }
   }

@@ -47,10 +47,7 @@ public record ContainerUrl(boolean ssl, String host, int port, String pathPrefix
         throw new IllegalArgumentException("'" + host + "' is not a host name");
       }
     }
-    if (host.isEmpty()) {
-      throw new IllegalArgumentException("must name a host");
-    }
-    if (port > 65_535) {
+    if (port > 65_535) { // java.net.URI takes any digits as a port
       throw new IllegalArgumentException("port " + port + " is out of range (1-65535)");
     }
     String prefix = url.getRawPath() == null ? "" : url.getRawPath();

@@ -3,6 +3,7 @@ package io.sagegate.backend.container;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendFactory;
 import io.sagegate.config.BackendConfig;
+import io.sagegate.config.ContainerUrl;
 import io.sagegate.config.EndpointConfig;
 import io.vertx.core.Vertx;
 import java.net.URI;
@@ -43,7 +44,7 @@ public final class ContainerBackendFactory implements BackendFactory {
       try {
         return new ContainerBackend(vertx, endpoint, new URI(url.trim()));
       } catch (URISyntaxException e) {
-        throw new IllegalArgumentException(prefix + ".url is not a valid URL: " + url, e);
+        throw new IllegalArgumentException(prefix + ".url is not a valid URL: " + ContainerUrl.redacted(url), e);
       }
     }
     if (BackendConfig.DEMO.equals(type) && demoUrls != null) {
