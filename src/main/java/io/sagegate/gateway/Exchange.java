@@ -7,6 +7,8 @@ import io.sagegate.authz.Decision;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.credentials.ScopedCredentials;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -18,8 +20,12 @@ import org.slf4j.LoggerFactory;
  * everything the stages learn about it, in the order they learn it. Each value is written by one
  * stage (named on its accessor) and read by the stages after it.
  *
- * <p>An exchange lives on its connection's event loop, so it needs no synchronisation. It is our
- * own small type rather than vertx-web's RoutingContext: the traffic path needs no routing (one
+ * <p>An exchange lives on its connection's event loop, so it needs no synchronisation: every stage
+ * runs there, and so does every write to the response. A stage's asynchronous work may finish on
+ * another thread (a key fetch or STS call shared with a request on another event loop, an SDK
+ * thread); {@link #next()}, {@link #fail(Throwable)} and {@link #onLoop(Runnable)} then carry on
+ * from the exchange's own loop. The traffic server relies on that: it runs in Vert.x's strict
+ * thread mode, which refuses a response write from any other thread. It is our own small type rather than vertx-web's RoutingContext: the traffic path needs no routing (one
  * operation parser decides the path), and a RoutingContext per request (its route iteration,
  * parsed Accept/Content-Type headers, request wrapper and string-keyed data map) cost about a tenth
  * of the gateway's CPU per request under load.
@@ -37,6 +43,9 @@ public final class Exchange {
   private final HttpServerRequest request;
   private final Stage[] stages;
   private final FailureHandler failureHandler;
+  /** The event loop this exchange belongs to (its connection's), and that loop's context. */
+  private final Thread loop;
+  private final Context context;
   private int nextStage;
   private boolean failed;
   private Runnable onCallerGone;
@@ -57,10 +66,29 @@ public final class Exchange {
     this.request = request;
     this.stages = stages;
     this.failureHandler = failureHandler;
+    this.loop = Thread.currentThread();
+    this.context = Vertx.currentContext();
+  }
+
+  /**
+   * Runs {@code action} on this exchange's event loop: at once when called there (the usual
+   * case, which costs one thread comparison), else queued to that loop. Stages that answer the
+   * caller from an asynchronous callback write the response through it.
+   */
+  public void onLoop(Runnable action) {
+    if (Thread.currentThread() == loop || context == null) {
+      action.run();
+    } else {
+      context.runOnContext(v -> action.run());
+    }
   }
 
   /** Runs the next stage. A stage that throws fails the exchange instead (an internal failure). */
   public void next() {
+    if (Thread.currentThread() != loop && context != null) {
+      context.runOnContext(v -> next());
+      return;
+    }
     if (failed || nextStage >= stages.length) {
       return;
     }
@@ -74,6 +102,10 @@ public final class Exchange {
 
   /** Ends the exchange with {@code failure}; only the first failure is answered. */
   public void fail(Throwable failure) {
+    if (Thread.currentThread() != loop && context != null) {
+      context.runOnContext(v -> fail(failure));
+      return;
+    }
     if (failed) {
       LOG.debug("Request already failed; later failure ignored: {}", failure.toString());
       return;

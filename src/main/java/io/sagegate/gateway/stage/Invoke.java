@@ -50,7 +50,8 @@ public final class Invoke implements Stage {
         ex.fail(ar.cause());
         return;
       }
-      respond(ex, audit, ar.result());
+      // The backend's answer may come on another thread; the response is written from the loop.
+      ex.onLoop(() -> respond(ex, audit, ar.result()));
     });
   }
 
