@@ -20,9 +20,11 @@ fi
 [[ -f target/test-classes/io/sagegate/testsupport/aws/EmulatorMain.class ]] \
   || fail "target/test-classes has no EmulatorMain (run mvn test-compile)"
 
-# The emulator runs from the test classes; its dependencies' classpath, resolved offline first.
+# The emulator runs from the test classes; its dependencies' classpath, resolved offline first
+# (quietly: on a machine that has never fetched the dependency plugin that attempt fails, and its
+# error would read like a failure of the run; the online attempt below then reports for itself).
 mvn -o -q dependency:build-classpath -Dmdep.outputFile=target/conformance-classpath.txt \
-    -Dmdep.includeScope=test \
+    -Dmdep.includeScope=test >/dev/null 2>&1 \
   || mvn -q dependency:build-classpath -Dmdep.outputFile=target/conformance-classpath.txt \
     -Dmdep.includeScope=test \
   || fail "could not resolve the test classpath for the emulator"
