@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * runs there, and so does every write to the response. A stage's asynchronous work may finish on
  * another thread (a key fetch or STS call shared with a request on another event loop, an SDK
  * thread); {@link #next()}, {@link #fail(Throwable)} and {@link #onLoop(Runnable)} then carry on
- * from the exchange's own loop. The traffic server relies on that: it runs in Vert.x's strict
- * thread mode, which refuses a response write from any other thread. It is our own small type rather than vertx-web's RoutingContext: the traffic path needs no routing (one
+ * from the exchange's own loop, so its unsynchronised state is only ever touched there. (Vert.x
+ * would accept a response write from another thread and queue it, but the stage that made it
+ * would already have raced the loop for the exchange.) It is our own small type rather than vertx-web's RoutingContext: the traffic path needs no routing (one
  * operation parser decides the path), and a RoutingContext per request (its route iteration,
  * parsed Accept/Content-Type headers, request wrapper and string-keyed data map) cost about a tenth
  * of the gateway's CPU per request under load.

@@ -156,10 +156,6 @@ public final class Gateway {
         .setMaxInitialLineLength(8192)
         .setIdleTimeout((int) server.idleTimeout().toSeconds())
         .setCompressionSupported(false)
-        // Responses are written only from the connection's own event loop (Exchange carries every
-        // stage and the answer back there), so Vert.x may write straight to the channel instead of
-        // through its cross-thread message queue and a drain task per write.
-        .setStrictThreadMode(true)
         .setUseProxyProtocol(server.proxyProtocol());
     Future<String> trafficFuture = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override

@@ -26,8 +26,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * A stage whose asynchronous work ends on another thread (a key fetch shared with a request on
  * another event loop, an SDK callback) still has the rest of its exchange, and the response, run
  * on the connection's own event loop. Served by a real HTTP server in Vert.x's strict thread mode,
- * as the traffic server is: there a response written from any other thread is refused, and the
- * request would hang instead of being answered.
+ * which refuses a response written from any other thread, so a stage or answer that ran off the
+ * loop fails the request here, besides the thread checks.
  */
 @ExtendWith(VertxExtension.class)
 class ExchangeLoopTest {
