@@ -65,27 +65,29 @@ wait_ready "http://127.0.0.1:$DEMO_PORT/ping" "demo model" "$DEMO_PID"
 wait_ready "http://127.0.0.1:$MGMT_A/readyz" "gateway A" "$PID_A"
 wait_ready "http://127.0.0.1:$MGMT_B/readyz" "gateway B" "$PID_B"
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# measure NAME PORT PID DURATION -> "rps cpu_us_per_request"
+# user and system CPU ticks of a process
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
+# measure NAME PORT PID DURATION -> "rps cpu_us_per_request user_us_per_request". User time apart:
+# the kernel's share (the same socket calls for both builds) is what varies most with the machine.
 measure() {
-  local t0 t1 line
-  t0=$(cpu_ticks "$3")
+  local u0 s0 u1 s1 line
+  read -r u0 s0 < <(cpu_ticks "$3")
   line=$(run_wrk "$1" "http://127.0.0.1:$2$PATH_GATEWAY" "$TOKEN" "$4")
-  t1=$(cpu_ticks "$3")
+  read -r u1 s1 < <(cpu_ticks "$3")
   [ "$(field "$line" non2xx)" = 0 ] && [ "$(field "$line" errors)" = 0 ] || die "$1: errors: $line"
-  awk -v r="$(field "$line" rps)" -v n="$(field "$line" requests)" -v t=$((t1 - t0)) \
-    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f %.1f\n", r, t * 1e6 / hz / n }'
+  awk -v r="$(field "$line" rps)" -v n="$(field "$line" requests)" -v u=$((u1 - u0)) -v s=$((s1 - s0)) \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f %.1f %.1f\n", r, (u + s) * 1e6 / hz / n, u * 1e6 / hz / n }'
 }
 
 log "warm-up $WARMUP each"
 measure warm-a "$PORT_A" "$PID_A" "$WARMUP" >/dev/null
 measure warm-b "$PORT_B" "$PID_B" "$WARMUP" >/dev/null
-echo "| round | A rps | A CPU us/req | B rps | B CPU us/req |"
-echo "|---:|---:|---:|---:|---:|"
+echo "| round | A rps | A CPU us/req | A user us/req | B rps | B CPU us/req | B user us/req |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
 for r in $(seq 1 "$ROUNDS"); do
-  read -r ra ca < <(measure "a-$r" "$PORT_A" "$PID_A" "$DURATION")
-  read -r rb cb < <(measure "b-$r" "$PORT_B" "$PID_B" "$DURATION")
-  echo "| $r | $ra | $ca | $rb | $cb |"
+  read -r ra ca ua < <(measure "a-$r" "$PORT_A" "$PID_A" "$DURATION")
+  read -r rb cb ub < <(measure "b-$r" "$PORT_B" "$PID_B" "$DURATION")
+  echo "| $r | $ra | $ca | $ua | $rb | $cb | $ub |"
 done
 echo
 echo "A = $JAR_A ($("${JAVA_A:-java}" -version 2>&1 | sed -n 1p)), B = $JAR_B ($("${JAVA_B:-java}" -version 2>&1 | sed -n 1p)); $(nproc) cores; gateways on core $PROXY_CORE, wrk -c$CONNECTIONS and the demo model on core $LOAD_CORE."
