@@ -3,6 +3,7 @@ package io.sagegate.aws;
 import io.sagegate.aws.eventstream.EventStreamException;
 import io.sagegate.aws.eventstream.EventStreamFrames;
 import io.sagegate.aws.eventstream.EventStreamParser;
+import io.sagegate.backend.InterruptibleStream;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
@@ -19,7 +20,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Flow control is the upstream response's: pause, resume and fetch are passed through.
  */
-final class EventStreamRelay implements ReadStream<Buffer> {
+final class EventStreamRelay implements InterruptibleStream {
 
   private static final Logger LOG = LoggerFactory.getLogger(EventStreamRelay.class);
   static final String FAILURE_MESSAGE = "The response stream from SageMaker Runtime was interrupted";
@@ -32,6 +33,7 @@ final class EventStreamRelay implements ReadStream<Buffer> {
   private Handler<Buffer> handler;
   private Handler<Void> endHandler;
   private boolean done;
+  private Handler<String> interruptionHandler;
 
   EventStreamRelay(ReadStream<Buffer> upstream, Runnable abort, String endpoint) {
     this.upstream = upstream;
@@ -96,6 +98,9 @@ final class EventStreamRelay implements ReadStream<Buffer> {
 
   private void fail() {
     done = true;
+    if (interruptionHandler != null) {
+      interruptionHandler.handle("backend:stream_interrupted");
+    }
     emit(EventStreamFrames.internalStreamFailure(FAILURE_MESSAGE));
     abort.run();
     if (endHandler != null) {
@@ -107,6 +112,12 @@ final class EventStreamRelay implements ReadStream<Buffer> {
     if (handler != null) {
       handler.handle(frame);
     }
+  }
+
+  @Override
+  public EventStreamRelay interruptionHandler(Handler<String> handler) {
+    this.interruptionHandler = handler;
+    return this;
   }
 
   /** Stops relaying without sending anything more (the caller went away). */

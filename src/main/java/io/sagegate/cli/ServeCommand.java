@@ -87,7 +87,8 @@ public final class ServeCommand implements Callable<Integer> {
     Gateway gateway = assembly.gateway();
     if (config != null) {
       GatewayConfig started = cfg;
-      ConfigWatcher.startAsync(vertx, config, started, assembly::reload, registry, reloadInterval);
+      ConfigWatcher.startAsync(vertx, config, started, assembly::reload, registry, reloadInterval,
+          this::withPorts);
     }
     printBanner(cfg, gateway);
     CountDownLatch stopped = new CountDownLatch(1);

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +45,7 @@ public final class ConfigWatcher implements AutoCloseable {
   private final Vertx vertx;
   private final Path file;
   private final Function<GatewayConfig, Future<?>> onReload;
+  private final UnaryOperator<GatewayConfig> startupOverrides;
   private final Counter ok;
   private final Counter failed;
   private final long timerId;
@@ -53,8 +55,10 @@ public final class ConfigWatcher implements AutoCloseable {
   private Future<ReloadResult> tail;
 
   private ConfigWatcher(Vertx vertx, Path file, GatewayConfig initial,
-      Function<GatewayConfig, Future<?>> onReload, MeterRegistry registry, Duration pollInterval) {
+      Function<GatewayConfig, Future<?>> onReload, MeterRegistry registry, Duration pollInterval,
+      UnaryOperator<GatewayConfig> startupOverrides) {
     this.vertx = vertx;
+    this.startupOverrides = startupOverrides;
     this.file = file;
     this.current = initial;
     this.onReload = onReload;
@@ -94,6 +98,20 @@ public final class ConfigWatcher implements AutoCloseable {
    */
   public static ConfigWatcher startAsync(Vertx vertx, Path file, GatewayConfig initial,
       Function<GatewayConfig, Future<?>> onReload, MeterRegistry registry, Duration pollInterval) {
+    return startAsync(vertx, file, initial, onReload, registry, pollInterval, UnaryOperator.identity());
+  }
+
+  /**
+   * As {@link #startAsync(Vertx, Path, GatewayConfig, Function, MeterRegistry, Duration)}, for a
+   * gateway whose {@code initial} configuration is the file with command-line settings laid over
+   * it (serve's {@code --port}, {@code --management-port}): {@code startupOverrides} lays the same
+   * settings over each reloaded file before it is compared, so they are not taken for changes
+   * to the file's server settings.
+   */
+  public static ConfigWatcher startAsync(Vertx vertx, Path file, GatewayConfig initial,
+      Function<GatewayConfig, Future<?>> onReload, MeterRegistry registry, Duration pollInterval,
+      UnaryOperator<GatewayConfig> startupOverrides) {
+    Objects.requireNonNull(startupOverrides, "startupOverrides");
     Objects.requireNonNull(vertx, "vertx");
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(initial, "initial");
@@ -102,7 +120,7 @@ public final class ConfigWatcher implements AutoCloseable {
     if (pollInterval == null || pollInterval.toMillis() < 1) {
       throw new IllegalArgumentException("pollInterval: must be at least 1ms, was " + pollInterval);
     }
-    return new ConfigWatcher(vertx, file, initial, onReload, registry, pollInterval);
+    return new ConfigWatcher(vertx, file, initial, onReload, registry, pollInterval, startupOverrides);
   }
 
   /**
@@ -168,7 +186,8 @@ public final class ConfigWatcher implements AutoCloseable {
     } catch (ConfigException e) {
       return ReloadResult.rejected(running, e.errors());
     }
-    GatewayConfig next = loaded.config();
+    // The command-line settings the gateway started with hold for every reload too.
+    GatewayConfig next = startupOverrides.apply(loaded.config());
     List<String> restart = new ArrayList<>();
     if (!next.server().equals(running.server())) {
       restart.add("server");

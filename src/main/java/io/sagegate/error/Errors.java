@@ -22,6 +22,8 @@ public final class Errors {
   public static final String METHOD_NOT_ALLOWED = "MethodNotAllowedException";
   public static final String UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaTypeException";
   public static final String BAD_GATEWAY = "BadGatewayException";
+  /** The exception event that ends a response stream cut off upstream (after the 200). */
+  public static final String INTERNAL_STREAM_FAILURE = "InternalStreamFailure";
   public static final String GATEWAY_TIMEOUT = "GatewayTimeoutException";
 
   /**

@@ -155,11 +155,15 @@ class SageMakerBackendWireTest {
       req.response().write(frame("first"));
       req.response().end(second.getBuffer(0, second.length() - 3));
     };
-    List<EventStreamFrame> frames = SageMakerBackendEmulatorTest.readStream(
-        await(backend(factory).invokeStream(invocation(Action.INVOKE_STREAM))));
+    BackendResponse r = await(backend(factory).invokeStream(invocation(Action.INVOKE_STREAM)));
+    List<String> interruptions = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ((io.sagegate.backend.InterruptibleStream) r.stream()).interruptionHandler(interruptions::add);
+    List<EventStreamFrame> frames = SageMakerBackendEmulatorTest.readStream(r);
     assertEquals(2, frames.size());
     assertTrue(frames.get(0).isPayloadPart());
     assertEquals("InternalStreamFailure", frames.get(1).type());
+    // The stream ends normally after the exception event; the audit record learns of the cut here.
+    assertEquals(List.of("backend:stream_interrupted"), interruptions);
   }
 
   @Test

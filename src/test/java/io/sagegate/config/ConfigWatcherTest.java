@@ -126,6 +126,30 @@ class ConfigWatcherTest {
   }
 
   @Test
+  void commandLinePortsAreNotTakenForAServerChangeOnReload() throws Exception {
+    // serve --config FILE --port 18081 --management-port 19465: the running server settings are
+    // the file's with the two ports laid over them, and the file itself never changed them.
+    java.util.function.UnaryOperator<GatewayConfig> ports = c -> new GatewayConfig(
+        c.server().withPorts(18081, 19465), c.auth(), c.audit(), c.aws(), c.endpoints(), c.rules());
+    java.io.PrintStream stderr = System.err;
+    java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
+    try (ConfigWatcher w = ConfigWatcher.startAsync(vertx, file, ports.apply(initial), c -> {
+      reloads.add(c);
+      return Future.succeededFuture();
+    }, registry, NEVER, ports)) {
+      System.setErr(new java.io.PrintStream(logged, true, java.nio.charset.StandardCharsets.UTF_8));
+      Files.writeString(file, ConfigLoader.embeddedYaml().replace("name: sentiment-test", "name: sentiment-prod"));
+      assertEquals(ReloadResult.Status.RELOADED, await(w.checkNow()).status());
+    } finally {
+      System.setErr(stderr);
+    }
+    String log = logged.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(log.contains("reloaded"), log);
+    assertTrue(!log.contains("not applied until restart"), "no server change was made: " + log);
+    assertEquals(18081, reloads.get(0).server().port());
+  }
+
+  @Test
   void endpointsAreCheckedAgainstTheAwsSettingsTheGatewayStartedWith() throws Exception {
     try (ConfigWatcher w = start(NEVER)) {
       // Valid on its own (it brings an aws block), but the running gateway has no aws settings

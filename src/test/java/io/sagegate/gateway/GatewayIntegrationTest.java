@@ -448,6 +448,33 @@ class GatewayIntegrationTest {
   }
 
   @Test
+  void aStreamTheModelBreaksOffEndsWithAnExceptionEventAndItsAuditRecordSaysSo() throws Exception {
+    // The model sends its head and one chunk, then nothing: the endpoint's 2 s gap timeout ends
+    // the call mid-stream. The 200 is out by then, so the caller learns it from an
+    // InternalStreamFailure event, and the audit record must not read like a complete answer.
+    model.mode(ContainerStub.Mode.slowStream(3)).await();
+    HttpRequest request = HttpCalls.post(port, "/endpoints/sentiment-test/invocations-response-stream",
+        token("alice", List.of("data-scientists")), "{\"stream\":true}").build();
+    var pending = HttpCalls.client().sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
+    model.invocationReceived().await();
+    model.releaseNextChunk();
+    HttpResponse<byte[]> response = pending.get(20, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(200, response.statusCode());
+    List<io.sagegate.aws.eventstream.EventStreamFrame> frames = new java.util.ArrayList<>();
+    var parser = new io.sagegate.aws.eventstream.EventStreamParser(frames::add);
+    parser.feed(io.vertx.core.buffer.Buffer.buffer(response.body()));
+    parser.end();
+    assertEquals("chunk-0\n", frames.get(0).payloadText());
+    var last = frames.get(frames.size() - 1);
+    assertTrue(last.isException(), "the stream ends with an exception event");
+    assertEquals("InternalStreamFailure", last.type());
+    JsonNode record = auditOf(response);
+    assertEquals("invoke-stream", record.path("action").asText());
+    assertEquals("InternalStreamFailure", record.path("errorType").asText(), record.toString());
+    assertEquals("backend:stream_interrupted", record.path("errorReason").asText(), record.toString());
+  }
+
+  @Test
   void callerLeavingAStreamCancelsTheUpstreamCallAndIsAuditedOnce() throws Exception {
     model.mode(ContainerStub.Mode.slowStream(5)).await();
     String body = "{\"stream\":true}";

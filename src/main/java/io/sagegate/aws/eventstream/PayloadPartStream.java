@@ -1,5 +1,6 @@
 package io.sagegate.aws.eventstream;
 
+import io.sagegate.backend.InterruptibleStream;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
@@ -11,17 +12,21 @@ import io.vertx.core.streams.ReadStream;
  * that fails mid-stream ends with an {@code InternalStreamFailure} exception event, as SageMaker
  * ends a stream it cannot finish. Backpressure (pause, resume, fetch) passes straight through.
  */
-public final class PayloadPartStream implements ReadStream<Buffer> {
+public final class PayloadPartStream implements InterruptibleStream {
 
   private final ReadStream<Buffer> source;
   private Handler<Buffer> handler;
   private Handler<Void> endHandler;
+  private Handler<String> interruptionHandler;
 
   public PayloadPartStream(ReadStream<Buffer> source) {
     this.source = source;
     // A failed source becomes an exception event followed by a normal end (see the class doc),
     // whether or not a reader asked for failures.
     source.exceptionHandler(err -> {
+      if (interruptionHandler != null) {
+        interruptionHandler.handle("backend:stream_interrupted");
+      }
       if (handler != null) {
         handler.handle(EventStreamFrames.internalStreamFailure("The model's response stream was interrupted"));
       }
@@ -29,6 +34,12 @@ public final class PayloadPartStream implements ReadStream<Buffer> {
         endHandler.handle(null);
       }
     });
+  }
+
+  @Override
+  public PayloadPartStream interruptionHandler(Handler<String> handler) {
+    this.interruptionHandler = handler;
+    return this;
   }
 
   @Override

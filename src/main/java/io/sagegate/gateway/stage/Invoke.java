@@ -4,6 +4,7 @@ import io.sagegate.audit.AuditRecord;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.Invocation;
+import io.sagegate.backend.InterruptibleStream;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
@@ -12,6 +13,8 @@ import io.sagegate.gateway.GatewayState;
 import io.sagegate.gateway.Stage;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Last stage: calls the endpoint's backend and relays its answer. A buffered answer is written
@@ -19,6 +22,8 @@ import io.vertx.core.http.HttpServerResponse;
  * upstream call.
  */
 public final class Invoke implements Stage {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Invoke.class);
 
   @Override
   public void handle(Exchange ex) {
@@ -73,6 +78,16 @@ public final class Invoke implements Stage {
     }
     response.setChunked(true);
     ex.onCallerGone(() -> answer.cancel().run());
+    if (answer.stream() instanceof InterruptibleStream s) {
+      // Cut off upstream after the 200: the caller gets an InternalStreamFailure event and then a
+      // normal end, so the record takes the reason now, before that end closes it.
+      s.interruptionHandler(reason -> {
+        audit.errorType = Errors.INTERNAL_STREAM_FAILURE;
+        audit.errorReason = reason;
+        LOG.warn("Request {} to endpoint {}: the backend's response stream was cut off ({})",
+            audit.requestId, audit.endpoint, reason);
+      });
+    }
     // endOnFailure(false): a stream cut off upstream must not look complete to the caller.
     answer.stream().pipe().endOnFailure(false).to(response).onComplete(done -> {
       audit.backendEnded();
