@@ -29,8 +29,9 @@ public record Caller(
   }
 
   /**
-   * Maps verified claims to a caller. Groups and scopes accept a JSON array or a space-separated
-   * string ({@code scope: "a b"}).
+   * Maps verified claims to a caller. Groups and scopes accept a JSON array; a string is one group
+   * (group names may hold spaces: {@code "Domain Admins"} is not the group {@code Admins}), while a
+   * scope string is space-separated ({@code scope: "a b"}, RFC 6749 section 3.3).
    */
   public static Caller fromClaims(Map<String, Object> claims, ClaimMapping mapping) {
     Object exp = claims.get("exp");
@@ -44,8 +45,8 @@ public record Caller(
         asString(claim(claims, mapping.subject())),
         asString(claims.get("iss")),
         asString(claims.get("jti")),
-        asSet(claim(claims, mapping.groups())),
-        asSet(claim(claims, mapping.scopes())),
+        new LinkedHashSet<>(values(claim(claims, mapping.groups()))),
+        scopeSet(claim(claims, mapping.scopes())),
         asString(claim(claims, mapping.tenant())),
         claims,
         expiresAt);
@@ -91,7 +92,7 @@ public record Caller(
     return value == null || value instanceof Map || value instanceof Collection ? null : String.valueOf(value);
   }
 
-  private static Set<String> asSet(Object value) {
+  private static Set<String> scopeSet(Object value) {
     if (value instanceof String s) {
       Set<String> out = new LinkedHashSet<>();
       for (String part : s.trim().split("\\s+")) {

@@ -139,6 +139,26 @@ class JwtAuthenticatorTest {
   }
 
   @Test
+  void aGroupsClaimThatIsOneStringIsOneGroupWhileAScopeStringIsSplit() {
+    // Some IdPs send a lone group as a string; group names may hold spaces. Splitting it like a
+    // scope string would make "Domain Admins" a member of a group named "Admins".
+    JwtAuthenticator auth = start(settings(Duration.ofSeconds(30),
+        new ClaimMapping(null, null, "scp", null)));
+    Caller caller = await(auth.authenticate(sign(key, claims(now())
+        .claim("groups", "Domain Admins")
+        .claim("scp", "invoke read")
+        .build())));
+    assertEquals(Set.of("Domain Admins"), caller.groups());
+    assertEquals(Set.of("invoke", "read"), caller.scopes());
+    Caller arrays = await(auth.authenticate(sign(key, claims(now())
+        .claim("groups", List.of("Domain Admins", "analysts"))
+        .claim("scp", List.of("invoke"))
+        .build())));
+    assertEquals(Set.of("Domain Admins", "analysts"), arrays.groups());
+    assertEquals(Set.of("invoke"), arrays.scopes());
+  }
+
+  @Test
   void nullValuedClaimsAreTolerated() {
     JwtAuthenticator auth = start();
     String token = sign(key, claims(now()).claim("tenant", null).claim("groups", null).build());
