@@ -25,7 +25,25 @@ public record Caller(
   public Caller {
     groups = groups == null ? Set.of() : Set.copyOf(groups);
     scopes = scopes == null ? Set.of() : Set.copyOf(scopes);
-    claims = claims == null ? Map.of() : Map.copyOf(claims);
+    claims = claims == null ? Map.of() : withoutNulls(claims);
+  }
+
+  /**
+   * The claims without null-valued ones (a claim set to null is a claim not sent; the verified
+   * claims the gateway maps already leave them out, and Map.copyOf refuses them).
+   */
+  private static Map<String, Object> withoutNulls(Map<String, Object> claims) {
+    // Not containsValue(null): immutable maps throw on a null query.
+    boolean nulls = false;
+    for (Object v : claims.values()) {
+      nulls |= v == null;
+    }
+    if (!nulls) {
+      return Map.copyOf(claims);
+    }
+    Map<String, Object> out = new java.util.HashMap<>(claims);
+    out.values().removeIf(java.util.Objects::isNull);
+    return Map.copyOf(out);
   }
 
   /**

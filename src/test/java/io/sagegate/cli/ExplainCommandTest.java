@@ -45,6 +45,17 @@ class ExplainCommandTest {
   }
 
   @Test
+  void nullValuedClaimsAreLeftOutAsTheGatewayLeavesThemOut() {
+    // IdPs do send "tenant": null; the gateway drops null claims, so explain must not fail on them.
+    Run r = run(new ExplainCommand(), "--claims",
+        "{\"sub\":\"bob\",\"tenant\":null,\"groups\":[\"analysts\"]}", "--endpoint", "fraud-scorer");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().startsWith("Decision:     ALLOW\nRule:         analysts-fraud-scorer\n"),
+        r.out());
+    assertTrue(r.out().contains("tenant=(none)"), r.out());
+  }
+
+  @Test
   void unknownEndpointSaysSo() {
     Run r = run(new ExplainCommand(), "--claims", "{\"sub\":\"bob\",\"groups\":[\"ml-engineers\"]}",
         "--endpoint", "nope");
