@@ -364,9 +364,15 @@ public final class ConfigValidator {
           warn(p + ".roleArn", r.roleArn(), "is ignored on a deny rule");
         }
       }
-      if (!r.resource().endpoints().isEmpty() && !config.endpoints().isEmpty()
+      RuleConfig.Resource res = r.resource();
+      // A typo in a name glob or in a tag key or value leaves the rule inert. A deny that names
+      // tags only is exempt: it is the guard written ahead of the endpoints it is for (the
+      // environments' configs share "contractors never reach env=prod").
+      boolean tagsCount = r.effect() != RuleConfig.Effect.DENY && !res.tags().isEmpty();
+      if ((!res.endpoints().isEmpty() || tagsCount) && !config.endpoints().isEmpty()
           && config.endpoints().stream().noneMatch(e -> canMatch(r, e))) {
-        warn(p + ".resource", r.resource().endpoints(), "matches none of the configured endpoints");
+        warn(p + ".resource", res, describe(res) + " match none of the configured endpoints ("
+            + endpointNames(config) + ")");
       }
     }
     if (!anyAllow) {
@@ -387,6 +393,31 @@ public final class ConfigValidator {
     } catch (IllegalArgumentException badGlob) {
       return false; // reported as its own error
     }
+  }
+
+  /** A resource as written: {@code endpoints ['fraud-*'] and tags {env: ['prod']}}. */
+  private static String describe(RuleConfig.Resource res) {
+    List<String> parts = new ArrayList<>();
+    if (!res.endpoints().isEmpty()) {
+      parts.add("endpoints " + quoted(res.endpoints()));
+    }
+    if (!res.tags().isEmpty()) {
+      parts.add("tags {" + res.tags().entrySet().stream().sorted(Map.Entry.comparingByKey())
+          .map(t -> t.getKey() + ": " + quoted(t.getValue()))
+          .collect(java.util.stream.Collectors.joining(", ")) + "}");
+    }
+    return String.join(" and ", parts);
+  }
+
+  private static String quoted(List<String> values) {
+    return values.stream().map(ConfigValidator::quote)
+        .collect(java.util.stream.Collectors.joining(", ", "[", "]"));
+  }
+
+  private static String endpointNames(GatewayConfig config) {
+    List<String> names = config.endpoints().stream().map(EndpointConfig::name).toList();
+    return names.size() <= 10 ? String.join(", ", names)
+        : String.join(", ", names.subList(0, 10)) + ", ... " + (names.size() - 10) + " more";
   }
 
   private void globs(String field, List<String> patterns) {
