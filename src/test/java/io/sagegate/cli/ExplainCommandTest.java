@@ -61,7 +61,7 @@ class ExplainCommandTest {
         "--endpoint", "nope");
     assertEquals(2, r.code());
     assertTrue(r.out().contains("endpoint 'nope' is not configured"), r.out());
-    assertTrue(r.out().contains("default-deny"), r.out());
+    assertTrue(r.out().contains("Rule:         unknown-endpoint\n"), r.out());
   }
 
   @Test
