@@ -353,6 +353,16 @@ public final class ConfigValidator {
         }
       }
       globs(p + ".conditions.targetVariants", c.targetVariants());
+      if (r.effect() == RuleConfig.Effect.DENY && !c.targetVariants().isEmpty()) {
+        // A target condition is met only by a request that names a target. Target models and
+        // inference components must be named on the endpoints that have them; a variant need not,
+        // and SageMaker then picks one by weight.
+        warn(p + ".conditions.targetVariants", c.targetVariants(), "this deny on "
+            + quoted(c.targetVariants()) + " does not apply to a request that names no variant,"
+            + " which SageMaker routes by weight, perhaps to one of them; to keep callers off a"
+            + " variant, allow only the others (an allow on targetVariants needs the request to"
+            + " name one)");
+      }
       globs(p + ".conditions.targetModels", c.targetModels());
       globs(p + ".conditions.inferenceComponents", c.inferenceComponents());
       for (int i = 0; i < c.inputLocations().size(); i++) {

@@ -328,6 +328,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aDenyOnTargetVariantsWarnsThatARequestNamingNoVariantEscapesIt() throws Exception {
+    // Without the header SageMaker routes by variant weight, perhaps to the denied variant.
+    ConfigLoader.Loaded loaded = ConfigLoader.read("""
+        endpoints: [{name: a, backend: {type: demo}}]
+        rules:
+          - {id: no-canary, effect: deny, principal: {groups: [g]}, conditions: {targetVariants: [canary-*]}}
+          - {id: blue-only, effect: allow, principal: {groups: [g]}, conditions: {targetVariants: [blue]}}
+        """, FILE);
+    List<String> warnings = loaded.warnings().stream().map(ConfigError::toString).toList();
+    assertContains(warnings, "conf/x.yaml: rules[0].conditions.targetVariants: this deny on"
+        + " ['canary-*'] does not apply to a request that names no variant");
+    assertTrue(warnings.stream().noneMatch(w -> w.startsWith("conf/x.yaml: rules[1]")),
+        warnings::toString);
+  }
+
+  @Test
   void sagemakerBackendNeedsARegionAndWarnsWithoutARole() throws Exception {
     ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
         endpoints: [{name: a, backend: {type: sagemaker}}]
