@@ -25,12 +25,31 @@ public record Caller(
   public Caller {
     groups = groups == null ? Set.of() : Set.copyOf(groups);
     scopes = scopes == null ? Set.of() : Set.copyOf(scopes);
-    claims = claims == null ? Map.of() : Map.copyOf(claims);
+    claims = claims == null ? Map.of() : withoutNulls(claims);
   }
 
   /**
-   * Maps verified claims to a caller. Groups and scopes accept a JSON array or a space-separated
-   * string ({@code scope: "a b"}).
+   * The claims without null-valued ones (a claim set to null is a claim not sent; the verified
+   * claims the gateway maps already leave them out, and Map.copyOf refuses them).
+   */
+  private static Map<String, Object> withoutNulls(Map<String, Object> claims) {
+    // Not containsValue(null): immutable maps throw on a null query.
+    boolean nulls = false;
+    for (Object v : claims.values()) {
+      nulls |= v == null;
+    }
+    if (!nulls) {
+      return Map.copyOf(claims);
+    }
+    Map<String, Object> out = new java.util.HashMap<>(claims);
+    out.values().removeIf(java.util.Objects::isNull);
+    return Map.copyOf(out);
+  }
+
+  /**
+   * Maps verified claims to a caller. Groups and scopes accept a JSON array; a string is one group
+   * (group names may hold spaces: {@code "Domain Admins"} is not the group {@code Admins}), while a
+   * scope string is space-separated ({@code scope: "a b"}, RFC 6749 section 3.3).
    */
   public static Caller fromClaims(Map<String, Object> claims, ClaimMapping mapping) {
     Object exp = claims.get("exp");
@@ -44,8 +63,8 @@ public record Caller(
         asString(claim(claims, mapping.subject())),
         asString(claims.get("iss")),
         asString(claims.get("jti")),
-        asSet(claim(claims, mapping.groups())),
-        asSet(claim(claims, mapping.scopes())),
+        new LinkedHashSet<>(values(claim(claims, mapping.groups()))),
+        scopeSet(claim(claims, mapping.scopes())),
         asString(claim(claims, mapping.tenant())),
         claims,
         expiresAt);
@@ -91,7 +110,7 @@ public record Caller(
     return value == null || value instanceof Map || value instanceof Collection ? null : String.valueOf(value);
   }
 
-  private static Set<String> asSet(Object value) {
+  private static Set<String> scopeSet(Object value) {
     if (value instanceof String s) {
       Set<String> out = new LinkedHashSet<>();
       for (String part : s.trim().split("\\s+")) {

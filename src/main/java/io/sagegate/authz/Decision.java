@@ -10,6 +10,12 @@ public record Decision(boolean allowed, RuleConfig rule, String reason) {
 
   public static final String DEFAULT_DENY = "default-deny";
 
+  /**
+   * The rule id audited (and explained) for a request to an endpoint that is not configured: it
+   * is denied before any rule is looked at.
+   */
+  public static final String UNKNOWN_ENDPOINT = "unknown-endpoint";
+
   public static Decision allow(RuleConfig rule) {
     return new Decision(true, rule, "allowed by rule " + rule.id());
   }

@@ -139,7 +139,7 @@ public class ExplainCommand implements Callable<Integer> {
     Optional<EndpointConfig> target = gateway.endpoint(endpoint);
     if (target.isEmpty()) {
       out.println("Decision:     DENY");
-      out.println("Rule:         " + Decision.DEFAULT_DENY);
+      out.println("Rule:         " + Decision.UNKNOWN_ENDPOINT); // as the audit record names it
       out.println("Description:  endpoint '" + endpoint + "' is not configured in " + source
           + " (configured: " + gateway.endpoints().stream().map(EndpointConfig::name)
               .collect(Collectors.joining(", ")) + ")");

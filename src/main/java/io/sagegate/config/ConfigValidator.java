@@ -353,6 +353,16 @@ public final class ConfigValidator {
         }
       }
       globs(p + ".conditions.targetVariants", c.targetVariants());
+      if (r.effect() == RuleConfig.Effect.DENY && !c.targetVariants().isEmpty()) {
+        // A target condition is met only by a request that names a target. Target models and
+        // inference components must be named on the endpoints that have them; a variant need not,
+        // and SageMaker then picks one by weight.
+        warn(p + ".conditions.targetVariants", c.targetVariants(), "this deny on "
+            + quoted(c.targetVariants()) + " does not apply to a request that names no variant,"
+            + " which SageMaker routes by weight, perhaps to one of them; to keep callers off a"
+            + " variant, allow only the others (an allow on targetVariants needs the request to"
+            + " name one)");
+      }
       globs(p + ".conditions.targetModels", c.targetModels());
       globs(p + ".conditions.inferenceComponents", c.inferenceComponents());
       for (int i = 0; i < c.inputLocations().size(); i++) {
@@ -364,9 +374,15 @@ public final class ConfigValidator {
           warn(p + ".roleArn", r.roleArn(), "is ignored on a deny rule");
         }
       }
-      if (!r.resource().endpoints().isEmpty() && !config.endpoints().isEmpty()
+      RuleConfig.Resource res = r.resource();
+      // A typo in a name glob or in a tag key or value leaves the rule inert. A deny that names
+      // tags only is exempt: it is the guard written ahead of the endpoints it is for (the
+      // environments' configs share "contractors never reach env=prod").
+      boolean tagsCount = r.effect() != RuleConfig.Effect.DENY && !res.tags().isEmpty();
+      if ((!res.endpoints().isEmpty() || tagsCount) && !config.endpoints().isEmpty()
           && config.endpoints().stream().noneMatch(e -> canMatch(r, e))) {
-        warn(p + ".resource", r.resource().endpoints(), "matches none of the configured endpoints");
+        warn(p + ".resource", res, describe(res) + " match none of the configured endpoints ("
+            + endpointNames(config) + ")");
       }
     }
     if (!anyAllow) {
@@ -387,6 +403,31 @@ public final class ConfigValidator {
     } catch (IllegalArgumentException badGlob) {
       return false; // reported as its own error
     }
+  }
+
+  /** A resource as written: {@code endpoints ['fraud-*'] and tags {env: ['prod']}}. */
+  private static String describe(RuleConfig.Resource res) {
+    List<String> parts = new ArrayList<>();
+    if (!res.endpoints().isEmpty()) {
+      parts.add("endpoints " + quoted(res.endpoints()));
+    }
+    if (!res.tags().isEmpty()) {
+      parts.add("tags {" + res.tags().entrySet().stream().sorted(Map.Entry.comparingByKey())
+          .map(t -> t.getKey() + ": " + quoted(t.getValue()))
+          .collect(java.util.stream.Collectors.joining(", ")) + "}");
+    }
+    return String.join(" and ", parts);
+  }
+
+  private static String quoted(List<String> values) {
+    return values.stream().map(ConfigValidator::quote)
+        .collect(java.util.stream.Collectors.joining(", ", "[", "]"));
+  }
+
+  private static String endpointNames(GatewayConfig config) {
+    List<String> names = config.endpoints().stream().map(EndpointConfig::name).toList();
+    return names.size() <= 10 ? String.join(", ", names)
+        : String.join(", ", names.subList(0, 10)) + ", ... " + (names.size() - 10) + " more";
   }
 
   private void globs(String field, List<String> patterns) {

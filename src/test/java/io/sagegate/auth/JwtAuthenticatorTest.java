@@ -139,6 +139,26 @@ class JwtAuthenticatorTest {
   }
 
   @Test
+  void aGroupsClaimThatIsOneStringIsOneGroupWhileAScopeStringIsSplit() {
+    // Some IdPs send a lone group as a string; group names may hold spaces. Splitting it like a
+    // scope string would make "Domain Admins" a member of a group named "Admins".
+    JwtAuthenticator auth = start(settings(Duration.ofSeconds(30),
+        new ClaimMapping(null, null, "scp", null)));
+    Caller caller = await(auth.authenticate(sign(key, claims(now())
+        .claim("groups", "Domain Admins")
+        .claim("scp", "invoke read")
+        .build())));
+    assertEquals(Set.of("Domain Admins"), caller.groups());
+    assertEquals(Set.of("invoke", "read"), caller.scopes());
+    Caller arrays = await(auth.authenticate(sign(key, claims(now())
+        .claim("groups", List.of("Domain Admins", "analysts"))
+        .claim("scp", List.of("invoke"))
+        .build())));
+    assertEquals(Set.of("Domain Admins", "analysts"), arrays.groups());
+    assertEquals(Set.of("invoke"), arrays.scopes());
+  }
+
+  @Test
   void nullValuedClaimsAreTolerated() {
     JwtAuthenticator auth = start();
     String token = sign(key, claims(now()).claim("tenant", null).claim("groups", null).build());
@@ -310,6 +330,71 @@ class JwtAuthenticatorTest {
   void tokenSignedByAnotherKeyWithTheSameKidFailsSignature() {
     JwtAuthenticator auth = start();
     assertReason(Reason.SIGNATURE, auth, sign(newKey("key-1"), claims(now()).build()));
+  }
+
+  @Test
+  void headersThatNameOtherKeysAreNeverFollowedAndUnknownCriticalHeadersAreRefused()
+      throws Exception {
+    JwtAuthenticator auth = start();
+    RSAKey attacker = newKey("attacker");
+    // jku / x5u / an embedded jwk name the attacker's key: none is fetched or trusted. An
+    // unreachable URL makes any attempt to fetch fail the test by hanging or erroring.
+    assertReason(Reason.UNKNOWN_KID, auth, sign(attacker, new JWSHeader.Builder(JWSAlgorithm.RS256)
+        .keyID("attacker").jwkURL(new java.net.URI("http://127.0.0.1:9/jwks")).build(),
+        claims(now()).build()));
+    assertReason(Reason.SIGNATURE, auth, sign(attacker, new JWSHeader.Builder(JWSAlgorithm.RS256)
+        .keyID(key.getKeyID()).x509CertURL(new java.net.URI("http://127.0.0.1:9/x5u")).build(),
+        claims(now()).build()));
+    assertReason(Reason.SIGNATURE, auth, sign(attacker, new JWSHeader.Builder(JWSAlgorithm.RS256)
+        .jwk(attacker.toPublicJWK()).build(), claims(now()).build()));
+    // A header the gateway does not understand but the issuer marked critical (RFC 7515 4.1.11).
+    assertReason(Reason.SIGNATURE, auth, sign(key, new JWSHeader.Builder(JWSAlgorithm.RS256)
+        .keyID(key.getKeyID()).criticalParams(Set.of("x-bind")).customParam("x-bind", "v")
+        .build(), claims(now()).build()));
+  }
+
+  @Test
+  void withoutAKidEveryKeyOfTheSetIsTriedAndAnRsaKeyNeverVerifiesAnEcAlgorithm() throws Exception {
+    RSAKey second = newKey("key-2");
+    Files.writeString(jwksFile, TestTokens.publicJwks(key, second));
+    JwtAuthenticator auth = start();
+    JWSHeader noKid = new JWSHeader.Builder(JWSAlgorithm.RS256).build();
+    assertEquals("alice", await(auth.authenticate(sign(key, noKid, claims(now()).build()))).subject());
+    assertEquals("alice",
+        await(auth.authenticate(sign(second, noKid, claims(now()).build()))).subject());
+    assertReason(Reason.SIGNATURE, auth, sign(newKey("x"), noKid, claims(now()).build()));
+    // ES256 (allowed) naming the RSA key's kid, signed with an EC key of that kid.
+    com.nimbusds.jose.jwk.ECKey ec = new com.nimbusds.jose.jwk.gen.ECKeyGenerator(
+        com.nimbusds.jose.jwk.Curve.P_256).keyID(key.getKeyID()).generate();
+    SignedJWT confused = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256)
+        .keyID(key.getKeyID()).build(), claims(now()).build());
+    confused.sign(new com.nimbusds.jose.crypto.ECDSASigner(ec));
+    assertReason(Reason.SIGNATURE, auth, confused.serialize());
+  }
+
+  @Test
+  void expiryIsExclusiveAtTheLeewayBoundary() {
+    // On a whole second, so exp + leeway can equal now exactly.
+    time.advance(Duration.ofNanos(1_000_000_000L - now().getNano()));
+    JwtAuthenticator auth = start(settings(Duration.ofSeconds(30), null));
+    assertReason(Reason.EXPIRED, auth, sign(key, claims(now())
+        .expirationTime(Date.from(now().minusSeconds(30))).build()));
+    assertEquals("alice", await(auth.authenticate(sign(key, claims(now())
+        .expirationTime(Date.from(now().minusSeconds(29))).build()))).subject());
+    assertEquals("alice", await(auth.authenticate(sign(key, claims(now())
+        .notBeforeTime(Date.from(now().plusSeconds(29))).build()))).subject());
+    assertReason(Reason.NOT_YET_VALID, auth, sign(key, claims(now())
+        .notBeforeTime(Date.from(now().plusSeconds(31))).build()));
+  }
+
+  @Test
+  void aNestedClaimPathThroughANonObjectYieldsNothing() {
+    JwtAuthenticator auth = start(settings(Duration.ofSeconds(30),
+        new ClaimMapping(null, "realm_access.roles", null, null)));
+    assertEquals(Set.of(), await(auth.authenticate(sign(key, claims(now())
+        .claim("realm_access", "roles").build()))).groups());
+    assertEquals(Set.of(), await(auth.authenticate(sign(key, claims(now())
+        .claim("realm_access", List.of(Map.of("roles", List.of("admin")))).build()))).groups());
   }
 
   @Test

@@ -234,6 +234,27 @@ class PolicyEngineTest {
   }
 
   @Test
+  void aDenyWithAConditionDeniesOnlyWhereTheConditionHolds() {
+    RuleConfig insideDeny = new RuleConfig("office-deny", RuleConfig.Effect.DENY, null, null, null,
+        null, new RuleConfig.Conditions(List.of("10.0.0.0/8"), null, null, null, null), null);
+    RuleConfig tagDeny = new RuleConfig("prod-deny", RuleConfig.Effect.DENY, null, null,
+        new RuleConfig.Resource(null, Map.of("env", List.of("*"))), null, null, null);
+    PolicyEngine e = engine(insideDeny, tagDeny, allow("all", null, null, null, null));
+    EndpointConfig untagged = endpoint("a", Map.of());
+    Caller c = caller("a", Map.of());
+    assertEquals("office-deny", e.decide(new AccessRequest(c, untagged, Action.INVOKE,
+        "10.1.2.3", null, null, null)).ruleId());
+    assertEquals("office-deny", e.decide(new AccessRequest(c, untagged, Action.INVOKE,
+        "::ffff:10.1.2.3", null, null, null)).ruleId());
+    // Outside the CIDR the deny does not apply; an endpoint without the tag is not matched by a
+    // tag pattern, not even by *.
+    assertEquals("all", e.decide(new AccessRequest(c, untagged, Action.INVOKE, "192.0.2.1", null,
+        null, null)).ruleId());
+    assertEquals("prod-deny", e.decide(new AccessRequest(c, endpoint("b", Map.of("env", "prod")),
+        Action.INVOKE, "192.0.2.1", null, null, null)).ruleId());
+  }
+
+  @Test
   void firstMatchingDenyAndFirstMatchingAllowAreNamed() {
     PolicyEngine e = engine(
         allow("a1", null, null, null, null),

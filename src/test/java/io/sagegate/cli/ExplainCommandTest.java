@@ -45,12 +45,23 @@ class ExplainCommandTest {
   }
 
   @Test
+  void nullValuedClaimsAreLeftOutAsTheGatewayLeavesThemOut() {
+    // IdPs do send "tenant": null; the gateway drops null claims, so explain must not fail on them.
+    Run r = run(new ExplainCommand(), "--claims",
+        "{\"sub\":\"bob\",\"tenant\":null,\"groups\":[\"analysts\"]}", "--endpoint", "fraud-scorer");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().startsWith("Decision:     ALLOW\nRule:         analysts-fraud-scorer\n"),
+        r.out());
+    assertTrue(r.out().contains("tenant=(none)"), r.out());
+  }
+
+  @Test
   void unknownEndpointSaysSo() {
     Run r = run(new ExplainCommand(), "--claims", "{\"sub\":\"bob\",\"groups\":[\"ml-engineers\"]}",
         "--endpoint", "nope");
     assertEquals(2, r.code());
     assertTrue(r.out().contains("endpoint 'nope' is not configured"), r.out());
-    assertTrue(r.out().contains("default-deny"), r.out());
+    assertTrue(r.out().contains("Rule:         unknown-endpoint\n"), r.out());
   }
 
   @Test

@@ -302,6 +302,48 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aRuleWhoseResourceMatchesNoEndpointIsAWarningNamingItsPatterns() throws Exception {
+    ConfigLoader.Loaded loaded = ConfigLoader.read("""
+        endpoints: [{name: fraud-scorer, tags: {env: prod}, backend: {type: demo}}]
+        rules:
+          - {id: by-name, effect: allow, principal: {groups: [g]}, resource: {endpoints: [fruad-*]}}
+          - {id: by-tag, effect: allow, principal: {groups: [g]}, resource: {tags: {env: [prdo]}}}
+          - {id: by-missing-tag, effect: allow, principal: {groups: [g]}, resource: {tags: {team: [risk]}}}
+          - {id: fine, effect: allow, principal: {groups: [g]}, resource: {tags: {env: [prod]}}}
+          - {id: guard, effect: deny, principal: {groups: [g]}, resource: {tags: {env: [staging]}}}
+          - {id: deny-by-name, effect: deny, resource: {endpoints: [fruad-*], tags: {env: [prod]}}}
+        """, FILE);
+    List<String> warnings = loaded.warnings().stream().map(ConfigError::toString).toList();
+    assertContains(warnings, "conf/x.yaml: rules[0].resource: endpoints ['fruad-*'] match none of"
+        + " the configured endpoints (fraud-scorer)");
+    assertContains(warnings, "conf/x.yaml: rules[1].resource: tags {env: ['prdo']} match none of"
+        + " the configured endpoints (fraud-scorer)");
+    assertContains(warnings, "conf/x.yaml: rules[2].resource: tags {team: ['risk']} match none of"
+        + " the configured endpoints (fraud-scorer)");
+    assertContains(warnings, "conf/x.yaml: rules[5].resource: endpoints ['fruad-*'] and tags"
+        + " {env: ['prod']} match none of the configured endpoints (fraud-scorer)");
+    // A rule that matches, and a deny by tags only (a guard for endpoints yet to come), do not warn.
+    assertTrue(warnings.stream().noneMatch(w -> w.startsWith("conf/x.yaml: rules[3]")
+        || w.startsWith("conf/x.yaml: rules[4]")), warnings::toString);
+  }
+
+  @Test
+  void aDenyOnTargetVariantsWarnsThatARequestNamingNoVariantEscapesIt() throws Exception {
+    // Without the header SageMaker routes by variant weight, perhaps to the denied variant.
+    ConfigLoader.Loaded loaded = ConfigLoader.read("""
+        endpoints: [{name: a, backend: {type: demo}}]
+        rules:
+          - {id: no-canary, effect: deny, principal: {groups: [g]}, conditions: {targetVariants: [canary-*]}}
+          - {id: blue-only, effect: allow, principal: {groups: [g]}, conditions: {targetVariants: [blue]}}
+        """, FILE);
+    List<String> warnings = loaded.warnings().stream().map(ConfigError::toString).toList();
+    assertContains(warnings, "conf/x.yaml: rules[0].conditions.targetVariants: this deny on"
+        + " ['canary-*'] does not apply to a request that names no variant");
+    assertTrue(warnings.stream().noneMatch(w -> w.startsWith("conf/x.yaml: rules[1]")),
+        warnings::toString);
+  }
+
+  @Test
   void sagemakerBackendNeedsARegionAndWarnsWithoutARole() throws Exception {
     ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
         endpoints: [{name: a, backend: {type: sagemaker}}]

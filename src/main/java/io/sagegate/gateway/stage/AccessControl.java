@@ -27,7 +27,7 @@ public final class AccessControl implements Stage {
     EndpointConfig endpoint = state.endpoint(name);
     if (endpoint == null) {
       audit.decision = "deny";
-      audit.ruleId = "unknown-endpoint";
+      audit.ruleId = Decision.UNKNOWN_ENDPOINT;
       ex.fail(Errors.accessDenied(name, action.ruleName()));
       return;
     }
