@@ -521,6 +521,8 @@ public final class SageMakerBackend implements Backend {
       put(b, SageMakerHeaders.REQUEST_TTL_SECONDS, h.requestTtlSeconds() == null ? null : h.requestTtlSeconds().toString());
       put(b, SageMakerHeaders.INVOCATION_TIMEOUT_SECONDS,
           h.invocationTimeoutSeconds() == null ? null : h.invocationTimeoutSeconds().toString());
+      put(b, SageMakerHeaders.S3_OUTPUT_PATH_EXTENSION, h.s3OutputPathExtension());
+      put(b, SageMakerHeaders.FILENAME, h.filename());
     }
     return b;
   }

@@ -228,6 +228,37 @@ class SageMakerBackendWireTest {
     assertEquals(502, e.status());
   }
 
+  /**
+   * InvokeEndpointAsync names its content type and accept headers X-Amzn-SageMaker-Content-Type
+   * and X-Amzn-SageMaker-Accept (botocore's model), and takes S3OutputPathExtension and Filename:
+   * a boto3 caller's async headers reach SageMaker as it sent them.
+   */
+  @Test
+  void asyncHeadersAsBotocoreNamesThemAreRelayed() throws Exception {
+    CompletableFuture<io.vertx.core.MultiMap> seen = new CompletableFuture<>();
+    script = req -> {
+      seen.complete(io.vertx.core.MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
+      req.response().setStatusCode(202).putHeader("X-Amzn-SageMaker-OutputLocation", "s3://bkt/out/1.out")
+          .putHeader("Content-Type", "application/json").end("{\"InferenceId\":\"inf-1\"}");
+    };
+    EndpointConfig ep = new EndpointConfig("wire-ep", Map.of(), new BackendConfig("sagemaker", null, null, null, 0,
+        null, null, List.of("s3://bkt/in/")));
+    InvocationHeaders h = InvocationHeaders.from(io.vertx.core.MultiMap.caseInsensitiveMultiMap()
+        .add("X-Amzn-SageMaker-InputLocation", "s3://bkt/in/x")
+        .add("X-Amzn-SageMaker-Content-Type", "text/csv")
+        .add("X-Amzn-SageMaker-Accept", "application/json")
+        .add("X-Amzn-SageMaker-S3OutputPathExtension", "team-a/run1")
+        .add("X-Amzn-SageMaker-Filename", "result.json"), Action.INVOKE_ASYNC);
+    Invocation inv = new Invocation("req", ep, Action.INVOKE_ASYNC, null, h, Buffer.buffer(), CREDS);
+    BackendResponse r = await(factory.create(ep).invokeAsync(inv));
+    assertEquals(202, r.status());
+    io.vertx.core.MultiMap sent = seen.get(30, TimeUnit.SECONDS);
+    assertEquals("text/csv", sent.get("X-Amzn-SageMaker-Content-Type"));
+    assertEquals("application/json", sent.get("X-Amzn-SageMaker-Accept"));
+    assertEquals("team-a/run1", sent.get("X-Amzn-SageMaker-S3OutputPathExtension"));
+    assertEquals("result.json", sent.get("X-Amzn-SageMaker-Filename"));
+  }
+
   @Test
   void refusedConnectionIs502AfterRetries() throws Exception {
     int closedPort;
