@@ -93,7 +93,7 @@ public record InvocationHeaders(
     if (async && inputLocation == null) {
       throw Errors.validation("Header " + SageMakerHeaders.INPUT_LOCATION + " is required for asynchronous inference");
     }
-    return new InvocationHeaders(
+    InvocationHeaders parsed = new InvocationHeaders(
         contentType,
         checkValue(acceptName, accept, 0, 1024, ASCII),
         check(h, SageMakerHeaders.CUSTOM_ATTRIBUTES, 0, 1024, ASCII),
@@ -109,6 +109,46 @@ public record InvocationHeaders(
         integer(h, SageMakerHeaders.INVOCATION_TIMEOUT_SECONDS, 1, 3600),
         check(h, SageMakerHeaders.S3_OUTPUT_PATH_EXTENSION, 1, 512, OUTPUT_PATH_EXTENSION),
         check(h, SageMakerHeaders.FILENAME, 1, 32, FILENAME));
+    parsed.refuseWhatTheOperationDoesNotTake(action);
+    return parsed;
+  }
+
+  /**
+   * Refuses a header that {@code action}'s operation does not take (botocore's input shapes)
+   * rather than dropping it: rules match on target variant, model and inference component, and
+   * a dropped one would let a rule allow a call that SageMaker then routes elsewhere.
+   */
+  private void refuseWhatTheOperationDoesNotTake(Action action) {
+    if (action == Action.INVOKE_ASYNC) {
+      notTaken(action, SageMakerHeaders.TARGET_VARIANT, targetVariant);
+      notTaken(action, SageMakerHeaders.TARGET_CONTAINER_HOSTNAME, targetContainerHostname);
+      notTaken(action, SageMakerHeaders.INFERENCE_COMPONENT, inferenceComponent);
+      notTaken(action, SageMakerHeaders.SESSION_ID, sessionId);
+    } else {
+      notTaken(action, SageMakerHeaders.INPUT_LOCATION, inputLocation);
+      notTaken(action, SageMakerHeaders.REQUEST_TTL_SECONDS, requestTtlSeconds);
+      notTaken(action, SageMakerHeaders.INVOCATION_TIMEOUT_SECONDS, invocationTimeoutSeconds);
+      notTaken(action, SageMakerHeaders.S3_OUTPUT_PATH_EXTENSION, s3OutputPathExtension);
+      notTaken(action, SageMakerHeaders.FILENAME, filename);
+    }
+    if (action != Action.INVOKE) {
+      notTaken(action, SageMakerHeaders.TARGET_MODEL, targetModel);
+      notTaken(action, SageMakerHeaders.ENABLE_EXPLANATIONS, enableExplanations);
+    }
+  }
+
+  private static void notTaken(Action action, String name, Object value) {
+    if (value != null) {
+      throw Errors.validation("Header " + name + " is not taken by " + operation(action));
+    }
+  }
+
+  private static String operation(Action action) {
+    return switch (action) {
+      case INVOKE -> "InvokeEndpoint";
+      case INVOKE_STREAM -> "InvokeEndpointWithResponseStream";
+      case INVOKE_ASYNC -> "InvokeEndpointAsync";
+    };
   }
 
   private static String check(MultiMap h, String name, int min, int max, Pattern pattern) {

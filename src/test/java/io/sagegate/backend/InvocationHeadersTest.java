@@ -94,6 +94,46 @@ class InvocationHeadersTest {
     assertEquals("sess-1", InvocationHeaders.from(ok, Action.INVOKE_STREAM).sessionId());
   }
 
+  /**
+   * A header the operation does not take (botocore's input shapes) is refused, not dropped: rules
+   * match on target variant, model and inference component, and a dropped header would let a
+   * rule allow a call SageMaker then routes elsewhere (and the audit record name a variant
+   * never asked for).
+   */
+  @Test
+  void headersTheOperationDoesNotTakeAreRefused() {
+    String[] notAsync = {SageMakerHeaders.TARGET_VARIANT, SageMakerHeaders.TARGET_MODEL,
+        SageMakerHeaders.TARGET_CONTAINER_HOSTNAME, SageMakerHeaders.ENABLE_EXPLANATIONS,
+        SageMakerHeaders.INFERENCE_COMPONENT, SageMakerHeaders.SESSION_ID};
+    for (String name : notAsync) {
+      MultiMap h = async().add(name, "abc");
+      GatewayException e = assertThrows(GatewayException.class, () -> InvocationHeaders.from(h, Action.INVOKE_ASYNC),
+          name);
+      assertEquals(400, e.status());
+      assertTrue(e.getMessage().contains(name), e.getMessage());
+    }
+    for (String name : new String[] {SageMakerHeaders.TARGET_MODEL, SageMakerHeaders.ENABLE_EXPLANATIONS}) {
+      MultiMap h = MultiMap.caseInsensitiveMultiMap().add(name, "abc");
+      assertThrows(GatewayException.class, () -> InvocationHeaders.from(h, Action.INVOKE_STREAM), name);
+    }
+    String[] asyncOnly = {SageMakerHeaders.INPUT_LOCATION, SageMakerHeaders.REQUEST_TTL_SECONDS,
+        SageMakerHeaders.INVOCATION_TIMEOUT_SECONDS, SageMakerHeaders.S3_OUTPUT_PATH_EXTENSION,
+        SageMakerHeaders.FILENAME};
+    for (Action action : new Action[] {Action.INVOKE, Action.INVOKE_STREAM}) {
+      for (String name : asyncOnly) {
+        MultiMap h = MultiMap.caseInsensitiveMultiMap().add(name, "s3://bkt/in/x");
+        assertThrows(GatewayException.class, () -> InvocationHeaders.from(h, action), action + " " + name);
+      }
+    }
+    // What each operation takes still passes.
+    MultiMap stream = MultiMap.caseInsensitiveMultiMap().add(SageMakerHeaders.TARGET_VARIANT, "a")
+        .add(SageMakerHeaders.INFERENCE_COMPONENT, "ic").add(SageMakerHeaders.TARGET_CONTAINER_HOSTNAME, "c");
+    assertEquals("a", InvocationHeaders.from(stream, Action.INVOKE_STREAM).targetVariant());
+    MultiMap invoke = MultiMap.caseInsensitiveMultiMap().add(SageMakerHeaders.TARGET_MODEL, "m.tar.gz")
+        .add(SageMakerHeaders.ENABLE_EXPLANATIONS, "`true`");
+    assertEquals("m.tar.gz", InvocationHeaders.from(invoke, Action.INVOKE).targetModel());
+  }
+
   private static MultiMap async() {
     return MultiMap.caseInsensitiveMultiMap().add(SageMakerHeaders.INPUT_LOCATION, "s3://bkt/in/x");
   }
