@@ -189,12 +189,16 @@ class SageMakerBackendWireTest {
   }
 
   @Test
-  void validationErrorMessageIsRelayed() throws Exception {
-    script = req -> error(req, 400, "ValidationError", "{\"message\":\"Inference Component X does not exist\"}");
+  void validationErrorKeepsItsTypeWithoutUpstreamText() throws Exception {
+    // SageMaker's own wording for a missing endpoint names the account.
+    script = req -> error(req, 400, "ValidationError",
+        "{\"message\":\"Endpoint wire-ep of account 123456789012 not found.\"}");
     GatewayException e = assertThrows(GatewayException.class, () -> await(backend(factory).invoke(invocation(Action.INVOKE))));
     assertEquals(400, e.status());
     assertEquals("ValidationError", e.errorType());
-    assertEquals("Inference Component X does not exist", e.getMessage());
+    assertEquals("sagemaker:ValidationError", e.auditReason());
+    assertFalse(e.getMessage().contains("123456789012"), e.getMessage());
+    assertTrue(e.getMessage().contains("wire-ep"), e.getMessage());
     assertEquals(1, requests.get());
   }
 
