@@ -127,6 +127,36 @@ class SageMakerBackendWireTest {
     upstreamClosed.get(30, TimeUnit.SECONDS);
   }
 
+  /**
+   * A caller that goes away while SageMaker has not answered yet (a slow model: up to the
+   * backend timeout) abandons the upstream call at once, for the buffered and the stream
+   * operation alike, and nothing is retried.
+   */
+  @Test
+  void callerGoingAwayBeforeTheAnswerResetsTheUpstreamCall() throws Exception {
+    for (Action action : new Action[] {Action.INVOKE, Action.INVOKE_STREAM}) {
+      requests.set(0);
+      CompletableFuture<Void> received = new CompletableFuture<>();
+      CompletableFuture<Void> upstreamClosed = new CompletableFuture<>();
+      script = req -> {
+        req.connection().closeHandler(v -> upstreamClosed.complete(null));
+        received.complete(null);
+        // Never answers.
+      };
+      io.vertx.core.Promise<Void> gone = io.vertx.core.Promise.promise();
+      Invocation base = invocation(action);
+      Invocation inv = new Invocation(base.requestId(), base.endpoint(), action, null, base.headers(), base.body(),
+          CREDS, null, gone.future());
+      Backend b = backend(factory);
+      Future<BackendResponse> call = action == Action.INVOKE ? b.invoke(inv) : b.invokeStream(inv);
+      received.get(30, TimeUnit.SECONDS);
+      vertx.runOnContext(v -> gone.tryComplete());
+      upstreamClosed.get(30, TimeUnit.SECONDS);
+      assertThrows(Exception.class, () -> await(call), action.toString());
+      assertEquals(1, requests.get(), action + ": not retried");
+    }
+  }
+
   @Test
   void junkMidStreamEndsWithInternalStreamFailureAndNoHalfFrame() throws Exception {
     CompletableFuture<Void> upstreamClosed = new CompletableFuture<>();
