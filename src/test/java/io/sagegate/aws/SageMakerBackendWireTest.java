@@ -177,6 +177,22 @@ class SageMakerBackendWireTest {
     upstreamClosed.get(30, TimeUnit.SECONDS);
   }
 
+  /** Valid frames arriving in the same chunk as the junk after them still reach the caller. */
+  @Test
+  void framesBeforeJunkInTheSameChunkAreRelayed() throws Exception {
+    script = req -> {
+      req.response().setChunked(true).setStatusCode(200).putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE);
+      req.response().write(frame("first").appendBuffer(frame("second"))
+          .appendBuffer(Buffer.buffer("<html>this is not an event stream</html>")));
+    };
+    List<EventStreamFrame> frames = SageMakerBackendEmulatorTest.readStream(
+        await(backend(factory).invokeStream(invocation(Action.INVOKE_STREAM))));
+    assertEquals(3, frames.size(), frames.toString());
+    assertEquals("first", new String(frames.get(0).payload(), StandardCharsets.UTF_8));
+    assertEquals("second", new String(frames.get(1).payload(), StandardCharsets.UTF_8));
+    assertEquals("InternalStreamFailure", frames.get(2).type());
+  }
+
   @Test
   void streamCutInsideAFrameEndsWithInternalStreamFailure() throws Exception {
     script = req -> {
