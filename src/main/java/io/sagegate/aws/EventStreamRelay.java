@@ -28,7 +28,10 @@ final class EventStreamRelay implements InterruptibleStream {
   private final ReadStream<Buffer> upstream;
   private final Runnable abort;
   private final String endpoint;
-  private final EventStreamParser parser = new EventStreamParser(frame -> {});
+  /** Frames the parser accepted that have not been passed on yet. */
+  private int accepted;
+  /** Counts the frames it accepts: those are passed on, as their exact bytes, from {@link #pending}. */
+  private final EventStreamParser parser = new EventStreamParser(frame -> accepted++);
   private Buffer pending = Buffer.buffer();
   private Handler<Buffer> handler;
   private Handler<Void> endHandler;
@@ -48,26 +51,28 @@ final class EventStreamRelay implements InterruptibleStream {
     if (done) {
       return;
     }
+    pending.appendBuffer(chunk);
+    EventStreamException invalid = null;
     try {
       parser.feed(chunk);
     } catch (EventStreamException e) {
-      LOG.warn("SageMaker sent an invalid event stream for endpoint {}: {}", endpoint, e.getMessage());
-      fail();
-      return;
+      invalid = e;
     }
-    pending.appendBuffer(chunk);
-    // The parser accepted every complete frame in pending: pass each one on by its length prefix.
+    // Pass on each frame the parser accepted, by its length prefix, even those in the same chunk
+    // as junk after them.
     int offset = 0;
-    while (pending.length() - offset >= 4) {
+    while (accepted > 0) {
       int total = pending.getInt(offset);
-      if (pending.length() - offset < total) {
-        break;
-      }
+      accepted--;
       emit(pending.getBuffer(offset, offset + total));
       offset += total;
     }
     if (offset > 0) {
       pending = pending.getBuffer(offset, pending.length());
+    }
+    if (invalid != null && !done) {
+      LOG.warn("SageMaker sent an invalid event stream for endpoint {}: {}", endpoint, invalid.getMessage());
+      fail();
     }
   }
 

@@ -4,6 +4,8 @@ import java.net.URI;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * An S3 location {@code s3://bucket/key} in normal form, for checking that an async input
@@ -16,6 +18,18 @@ import java.util.Optional;
  * {@code https://s3.region.amazonaws.com/bucket/key} forms are accepted too.
  */
 public record S3Location(String bucket, String key) {
+
+  /**
+   * S3's own hosts, which take the bucket as the first path segment: {@code s3.amazonaws.com},
+   * {@code s3.REGION.amazonaws.com}, {@code s3.dualstack.REGION.amazonaws.com} and the legacy
+   * {@code s3-REGION.amazonaws.com}. Only these: a virtual-hosted bucket may itself be named
+   * {@code s3-...} or {@code s3.<...>}, and is then the bucket, not path-style.
+   */
+  private static final String S3_SUFFIX = "s3(?:\\.dualstack)?(?:\\.[a-z0-9-]+)?\\.amazonaws\\.com(?:\\.cn)?"
+      + "|s3-[a-z0-9-]+\\.amazonaws\\.com(?:\\.cn)?";
+  private static final Pattern PATH_STYLE_HOST = Pattern.compile(S3_SUFFIX);
+  /** {@code BUCKET.} followed by one of S3's hosts (the longest bucket that fits). */
+  private static final Pattern VIRTUAL_HOST = Pattern.compile("(.+)\\.(?:" + S3_SUFFIX + ")");
 
   /** Parses a location; empty when it is not a well-formed S3 location. */
   public static Optional<S3Location> parse(String location) {
@@ -38,18 +52,18 @@ public record S3Location(String bucket, String key) {
       }
       String host = uri.getHost();
       String path = uri.getRawPath() == null ? "" : uri.getRawPath();
-      if (host == null || uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getPort() != -1) {
+      if (host == null || uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getPort() != -1) {
         return Optional.empty();
       }
       host = host.toLowerCase(Locale.ROOT);
-      int s3 = host.indexOf(".s3.");
-      if (host.startsWith("s3.") || host.startsWith("s3-")) {
+      Matcher virtual;
+      if (PATH_STYLE_HOST.matcher(host).matches()) {
         String p = path.startsWith("/") ? path.substring(1) : path;
         int slash = p.indexOf('/');
         bucket = slash < 0 ? p : p.substring(0, slash);
         key = slash < 0 ? "" : p.substring(slash + 1);
-      } else if (s3 > 0 && host.endsWith(".amazonaws.com")) {
-        bucket = host.substring(0, s3);
+      } else if ((virtual = VIRTUAL_HOST.matcher(host)).matches()) {
+        bucket = virtual.group(1);
         key = path.startsWith("/") ? path.substring(1) : path;
       } else {
         return Optional.empty();

@@ -229,11 +229,11 @@ public final class SageMakerBackend implements Backend {
     if (body.length() > SIGN_OFF_LOOP_BYTES) {
       // The body's copy for the signer (up to 6 MiB) is made on the worker too, not on the loop.
       return vertx.executeBlocking(() -> sign(unsigned, body.getBytes(), invocation), false)
-          .compose(s -> attempt(s.request(), route, body, invocation.action(), whole, 0));
+          .compose(s -> attempt(s.request(), route, body, invocation.action(), whole, 0, invocation.callerGone()));
     }
     SdkHttpRequest signed = sign(unsigned, body.getBytes(), invocation).request();
     try {
-      return attempt(signed, route, body, invocation.action(), whole, 0);
+      return attempt(signed, route, body, invocation.action(), whole, 0, invocation.callerGone());
     } catch (RuntimeException e) {
       // As when attempt ran inside Future.compose: what it throws fails the returned future.
       return Future.failedFuture(e);
@@ -306,16 +306,16 @@ public final class SageMakerBackend implements Backend {
   }
 
   private Future<Answer> attempt(SdkHttpRequest signed, Route route, Buffer body, Action action, boolean whole,
-      int retry) {
+      int retry, Future<Void> callerGone) {
     RequestOptions options = requestOptions(signed, route);
     Attempt attempt = new Attempt();
     // Issue the request from a Vert.x context, so every callback below runs on that context's
     // thread in order and the response is paused before any of its body can be delivered.
     if (Vertx.currentContext() == null) {
       vertx.getOrCreateContext().runOnContext(
-          v -> exchange(attempt, options, route, body, action, whole, signed, retry));
+          v -> exchange(attempt, options, route, body, action, whole, signed, retry, callerGone));
     } else {
-      exchange(attempt, options, route, body, action, whole, signed, retry);
+      exchange(attempt, options, route, body, action, whole, signed, retry, callerGone);
     }
     return attempt.promise.future();
   }
@@ -343,13 +343,26 @@ public final class SageMakerBackend implements Backend {
   }
 
   private void exchange(Attempt attempt, RequestOptions options, Route route, Buffer body, Action action,
-      boolean whole, SdkHttpRequest signed, int retry) {
+      boolean whole, SdkHttpRequest signed, int retry, Future<Void> callerGone) {
     deadlines.arm(attempt);
+    if (callerGone != null) {
+      // The caller went away before the answer: the call is abandoned (the request reset, so
+      // SageMaker sees the connection go), and not retried.
+      callerGone.onComplete(v -> {
+        if (attempt.promise.tryFail(Errors.badGateway("The caller went away before endpoint " + endpoint.name()
+            + " answered").withAuditReason("sagemaker:caller_gone"))) {
+          attempt.done();
+          if (attempt.request != null) {
+            attempt.request.reset();
+          }
+        }
+      });
+    }
     // Plain listeners rather than compose + andThen + onComplete: the same order of events (the
     // response is paused first, then handled) with two Future stages fewer per request.
     client.request(options).onComplete(ar -> {
       if (ar.failed()) {
-        handle(attempt, ar, route, body, action, whole, signed, retry);
+        handle(attempt, ar, route, body, action, whole, signed, retry, callerGone);
         return;
       }
       HttpClientRequest req = ar.result();
@@ -364,14 +377,14 @@ public final class SageMakerBackend implements Backend {
           // Pause before anything else can run.
           r.result().pause();
         }
-        handle(attempt, r, route, body, action, whole, signed, retry);
+        handle(attempt, r, route, body, action, whole, signed, retry, callerGone);
       });
       req.end(body);
     });
   }
 
   private void handle(Attempt attempt, AsyncResult<?> ar, Route route, Buffer body, Action action,
-      boolean whole, SdkHttpRequest signed, int retry) {
+      boolean whole, SdkHttpRequest signed, int retry, Future<Void> callerGone) {
     Promise<Answer> promise = attempt.promise;
     if (ar.failed()) {
       attempt.done();
@@ -383,7 +396,7 @@ public final class SageMakerBackend implements Backend {
           || (t.getCause() instanceof ConnectException)
           || t.getClass().getSimpleName().contains("ConnectTimeout");
       if (connect && retry < MAX_RETRIES) {
-        retryLater(signed, route, body, action, whole, retry, promise);
+        retryLater(signed, route, body, action, whole, retry, promise, callerGone);
         return;
       }
       promise.tryFail(transportError(t, connect));
@@ -423,7 +436,7 @@ public final class SageMakerBackend implements Backend {
           endpoint.name(), action.iamAction(), resp.statusCode(), resp.headers(), b.result());
       String code = e.auditReason() == null ? "" : e.auditReason().substring("sagemaker:".length());
       if (SageMakerErrors.RETRYABLE.contains(code) && retry < MAX_RETRIES) {
-        retryLater(signed, route, body, action, whole, retry, promise);
+        retryLater(signed, route, body, action, whole, retry, promise, callerGone);
       } else {
         promise.tryFail(e);
       }
@@ -431,9 +444,9 @@ public final class SageMakerBackend implements Backend {
   }
 
   private void retryLater(SdkHttpRequest signed, Route route, Buffer body, Action action, boolean whole, int retry,
-      Promise<Answer> promise) {
+      Promise<Answer> promise, Future<Void> callerGone) {
     vertx.setTimer(BACKOFF_MS[retry],
-        id -> attempt(signed, route, body, action, whole, retry + 1).onComplete(promise));
+        id -> attempt(signed, route, body, action, whole, retry + 1, callerGone).onComplete(promise));
   }
 
   private GatewayException transportError(Throwable t, boolean connect) {
@@ -521,6 +534,8 @@ public final class SageMakerBackend implements Backend {
       put(b, SageMakerHeaders.REQUEST_TTL_SECONDS, h.requestTtlSeconds() == null ? null : h.requestTtlSeconds().toString());
       put(b, SageMakerHeaders.INVOCATION_TIMEOUT_SECONDS,
           h.invocationTimeoutSeconds() == null ? null : h.invocationTimeoutSeconds().toString());
+      put(b, SageMakerHeaders.S3_OUTPUT_PATH_EXTENSION, h.s3OutputPathExtension());
+      put(b, SageMakerHeaders.FILENAME, h.filename());
     }
     return b;
   }

@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns a SageMaker Runtime error answer into the caller's error, keeping SageMaker's model:
  * ModelError 424 (with OriginalStatusCode, OriginalMessage, LogStreamArn), ValidationError 400
- * (its message describes the caller's request, so it is relayed), ModelNotReadyException 429,
+ * (SageMaker's message, which can name the account, goes only to the log), ModelNotReadyException 429,
  * ServiceUnavailable 503, InternalFailure 500, InternalDependencyException 530, AccessDenied 403
  * (IAM enforcing the session policy). Infrastructure messages are never relayed: they go to the
  * audit reason ({@code sagemaker:<code>}) and the log. Anything unrecognised is a 502.
@@ -83,7 +83,9 @@ final class SageMakerErrors {
         e = Errors.modelError(original, originalMessage, logStream);
       }
       case "ValidationError", "ValidationException" ->
-          e = Errors.validation(message == null ? "SageMaker Runtime rejected the request" : message);
+          // SageMaker's wording can name the account, ARNs or resources the caller cannot see:
+          // it goes to the log, not to the caller.
+          e = Errors.validation("SageMaker Runtime rejected the request for endpoint " + endpoint + " as invalid");
       case "ModelNotReadyException" -> e = new GatewayException(429, Errors.MODEL_NOT_READY,
           "The model of endpoint " + endpoint + " is not ready to serve requests");
       case "ServiceUnavailable" -> e = Errors.serviceUnavailable("SageMaker Runtime is unavailable for endpoint " + endpoint);
@@ -102,7 +104,11 @@ final class SageMakerErrors {
         e = Errors.badGateway("SageMaker Runtime returned an unexpected error for endpoint " + endpoint);
       }
     }
-    if (!"ModelError".equals(code) && !"ValidationError".equals(code)) {
+    if ("ValidationError".equals(code) || "ValidationException".equals(code)) {
+      // A caller's mistake, not an operator's: not a warning. The message may quote the request.
+      LOG.info("SageMaker answered {} {} for endpoint {} (request id {})", status, code, endpoint, requestId);
+      LOG.debug("SageMaker's {} for endpoint {} (request id {}): {}", code, endpoint, requestId, message);
+    } else if (!"ModelError".equals(code)) {
       LOG.warn("SageMaker answered {} {} for endpoint {} (request id {}): {}", status, code, endpoint, requestId, message);
     }
     return e.withAuditReason("sagemaker:" + code);

@@ -5,6 +5,7 @@ import io.sagegate.authz.Action;
 import io.sagegate.authz.Decision;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.credentials.ScopedCredentials;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 
 /**
@@ -23,7 +24,25 @@ public record Invocation(
     InvocationHeaders headers,
     Buffer body,
     ScopedCredentials credentials,
-    Decision decision) {
+    Decision decision,
+    Future<Void> callerGone) {
+
+  /**
+   * Without a signal that the caller went away ({@code callerGone}: completes when the caller's
+   * connection closes before the answer is sent; a backend may then abandon its call; null for
+   * none).
+   */
+  public Invocation(
+      String requestId,
+      EndpointConfig endpoint,
+      Action action,
+      Caller caller,
+      InvocationHeaders headers,
+      Buffer body,
+      ScopedCredentials credentials,
+      Decision decision) {
+    this(requestId, endpoint, action, caller, headers, body, credentials, decision, null);
+  }
 
   /** Without the decision (kept for callers written before it was added). */
   public Invocation(
@@ -34,6 +53,6 @@ public record Invocation(
       InvocationHeaders headers,
       Buffer body,
       ScopedCredentials credentials) {
-    this(requestId, endpoint, action, caller, headers, body, credentials, null);
+    this(requestId, endpoint, action, caller, headers, body, credentials, null, null);
   }
 }

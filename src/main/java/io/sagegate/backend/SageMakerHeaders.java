@@ -21,6 +21,8 @@ public final class SageMakerHeaders {
   public static final String INPUT_LOCATION = "X-Amzn-SageMaker-InputLocation";
   public static final String REQUEST_TTL_SECONDS = "X-Amzn-SageMaker-RequestTTLSeconds";
   public static final String INVOCATION_TIMEOUT_SECONDS = "X-Amzn-SageMaker-InvocationTimeoutSeconds";
+  public static final String S3_OUTPUT_PATH_EXTENSION = "X-Amzn-SageMaker-S3OutputPathExtension";
+  public static final String FILENAME = "X-Amzn-SageMaker-Filename";
 
   public static final String INVOKED_PRODUCTION_VARIANT = "X-Amzn-Invoked-Production-Variant";
   public static final String NEW_SESSION_ID = "X-Amzn-SageMaker-New-Session-Id";

@@ -39,6 +39,12 @@ public final class ConfigValidator {
       "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA");
   private static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-\\d+$");
   private static final Pattern ACCOUNT_ID = Pattern.compile("^\\d{12}$");
+  /** STS AssumeRole's ExternalId: 2 to 1224 characters of {@code [\w+=,.@:/-]}. */
+  private static final Pattern EXTERNAL_ID = Pattern.compile("^[\\w+=,.@:/-]{2,1224}$");
+  /** STS's session tag key: 1 to 128 characters of {@code [\p{L}\p{Z}\p{N}_.:/=+\-@]}. */
+  private static final Pattern TAG_KEY = Pattern.compile("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$");
+  private static final int MAX_TAG_KEY_LENGTH = 128;
+  private static final int MAX_SESSION_TAGS = 50;
   private static final List<String> BACKEND_TYPES =
       List.of(BackendConfig.CONTAINER, BackendConfig.DEMO, BackendConfig.SAGEMAKER);
 
@@ -189,9 +195,31 @@ public final class ConfigValidator {
       error("aws.refreshAhead", a.refreshAhead(),
           quote(a.refreshAhead()) + " must be shorter than aws.sessionDuration (" + human(d) + ")");
     }
+    // STS's AssumeRole limits (botocore's sts model): refused by STS on every request otherwise.
+    if (a.externalId() != null && !EXTERNAL_ID.matcher(a.externalId()).matches()) {
+      // The value is not echoed: it is part of what the invoke roles' trust policies check.
+      error("aws.externalId", null, "must be 2 to 1224 characters of letters, digits and _+=,.@:/- (STS's limit)");
+    }
+    if (a.sessionTags().size() > MAX_SESSION_TAGS) {
+      error("aws.sessionTags", a.sessionTags().size(),
+          a.sessionTags().size() + " tags configured; STS allows at most " + MAX_SESSION_TAGS);
+    }
+    Map<String, String> tagKeysIgnoringCase = new HashMap<>();
+    for (String key : new java.util.TreeSet<>(a.sessionTags().keySet())) {
+      String prior = tagKeysIgnoringCase.putIfAbsent(key.toLowerCase(Locale.ROOT), key);
+      if (prior != null) {
+        error("aws.sessionTags", key, quote(prior) + " and " + quote(key)
+            + " are the same session tag key to STS (tag keys are case-insensitive)");
+      }
+    }
     for (Map.Entry<String, String> e : a.sessionTags().entrySet()) {
       if (e.getKey().isBlank()) {
         error("aws.sessionTags", e.getKey(), "a session tag key must not be empty");
+      } else if (e.getKey().length() > MAX_TAG_KEY_LENGTH || !TAG_KEY.matcher(e.getKey()).matches()) {
+        error("aws.sessionTags." + e.getKey(), e.getKey(), quote(e.getKey())
+            + " is not a session tag key (1 to 128 letters, digits, spaces and _.:/=+-@)");
+      } else if (e.getKey().regionMatches(true, 0, "aws:", 0, 4)) {
+        error("aws.sessionTags." + e.getKey(), e.getKey(), quote(e.getKey()) + " uses the prefix aws:, reserved by AWS");
       }
       notBlank("aws.sessionTags." + e.getKey(), e.getValue());
     }

@@ -127,6 +127,36 @@ class SageMakerBackendWireTest {
     upstreamClosed.get(30, TimeUnit.SECONDS);
   }
 
+  /**
+   * A caller that goes away while SageMaker has not answered yet (a slow model: up to the
+   * backend timeout) abandons the upstream call at once, for the buffered and the stream
+   * operation alike, and nothing is retried.
+   */
+  @Test
+  void callerGoingAwayBeforeTheAnswerResetsTheUpstreamCall() throws Exception {
+    for (Action action : new Action[] {Action.INVOKE, Action.INVOKE_STREAM}) {
+      requests.set(0);
+      CompletableFuture<Void> received = new CompletableFuture<>();
+      CompletableFuture<Void> upstreamClosed = new CompletableFuture<>();
+      script = req -> {
+        req.connection().closeHandler(v -> upstreamClosed.complete(null));
+        received.complete(null);
+        // Never answers.
+      };
+      io.vertx.core.Promise<Void> gone = io.vertx.core.Promise.promise();
+      Invocation base = invocation(action);
+      Invocation inv = new Invocation(base.requestId(), base.endpoint(), action, null, base.headers(), base.body(),
+          CREDS, null, gone.future());
+      Backend b = backend(factory);
+      Future<BackendResponse> call = action == Action.INVOKE ? b.invoke(inv) : b.invokeStream(inv);
+      received.get(30, TimeUnit.SECONDS);
+      vertx.runOnContext(v -> gone.tryComplete());
+      upstreamClosed.get(30, TimeUnit.SECONDS);
+      assertThrows(Exception.class, () -> await(call), action.toString());
+      assertEquals(1, requests.get(), action + ": not retried");
+    }
+  }
+
   @Test
   void junkMidStreamEndsWithInternalStreamFailureAndNoHalfFrame() throws Exception {
     CompletableFuture<Void> upstreamClosed = new CompletableFuture<>();
@@ -145,6 +175,22 @@ class SageMakerBackendWireTest {
     assertEquals("InternalStreamFailure", frames.get(1).type());
     assertFalse(frames.get(1).payloadText().contains("html"));
     upstreamClosed.get(30, TimeUnit.SECONDS);
+  }
+
+  /** Valid frames arriving in the same chunk as the junk after them still reach the caller. */
+  @Test
+  void framesBeforeJunkInTheSameChunkAreRelayed() throws Exception {
+    script = req -> {
+      req.response().setChunked(true).setStatusCode(200).putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE);
+      req.response().write(frame("first").appendBuffer(frame("second"))
+          .appendBuffer(Buffer.buffer("<html>this is not an event stream</html>")));
+    };
+    List<EventStreamFrame> frames = SageMakerBackendEmulatorTest.readStream(
+        await(backend(factory).invokeStream(invocation(Action.INVOKE_STREAM))));
+    assertEquals(3, frames.size(), frames.toString());
+    assertEquals("first", new String(frames.get(0).payload(), StandardCharsets.UTF_8));
+    assertEquals("second", new String(frames.get(1).payload(), StandardCharsets.UTF_8));
+    assertEquals("InternalStreamFailure", frames.get(2).type());
   }
 
   @Test
@@ -193,12 +239,16 @@ class SageMakerBackendWireTest {
   }
 
   @Test
-  void validationErrorMessageIsRelayed() throws Exception {
-    script = req -> error(req, 400, "ValidationError", "{\"message\":\"Inference Component X does not exist\"}");
+  void validationErrorKeepsItsTypeWithoutUpstreamText() throws Exception {
+    // SageMaker's own wording for a missing endpoint names the account.
+    script = req -> error(req, 400, "ValidationError",
+        "{\"message\":\"Endpoint wire-ep of account 123456789012 not found.\"}");
     GatewayException e = assertThrows(GatewayException.class, () -> await(backend(factory).invoke(invocation(Action.INVOKE))));
     assertEquals(400, e.status());
     assertEquals("ValidationError", e.errorType());
-    assertEquals("Inference Component X does not exist", e.getMessage());
+    assertEquals("sagemaker:ValidationError", e.auditReason());
+    assertFalse(e.getMessage().contains("123456789012"), e.getMessage());
+    assertTrue(e.getMessage().contains("wire-ep"), e.getMessage());
     assertEquals(1, requests.get());
   }
 
@@ -230,6 +280,37 @@ class SageMakerBackendWireTest {
     Invocation inv = new Invocation("req", ep, Action.INVOKE_ASYNC, null, h, Buffer.buffer(), CREDS);
     GatewayException e = assertThrows(GatewayException.class, () -> await(factory.create(ep).invokeAsync(inv)));
     assertEquals(502, e.status());
+  }
+
+  /**
+   * InvokeEndpointAsync names its content type and accept headers X-Amzn-SageMaker-Content-Type
+   * and X-Amzn-SageMaker-Accept (botocore's model), and takes S3OutputPathExtension and Filename:
+   * a boto3 caller's async headers reach SageMaker as it sent them.
+   */
+  @Test
+  void asyncHeadersAsBotocoreNamesThemAreRelayed() throws Exception {
+    CompletableFuture<io.vertx.core.MultiMap> seen = new CompletableFuture<>();
+    script = req -> {
+      seen.complete(io.vertx.core.MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
+      req.response().setStatusCode(202).putHeader("X-Amzn-SageMaker-OutputLocation", "s3://bkt/out/1.out")
+          .putHeader("Content-Type", "application/json").end("{\"InferenceId\":\"inf-1\"}");
+    };
+    EndpointConfig ep = new EndpointConfig("wire-ep", Map.of(), new BackendConfig("sagemaker", null, null, null, 0,
+        null, null, List.of("s3://bkt/in/")));
+    InvocationHeaders h = InvocationHeaders.from(io.vertx.core.MultiMap.caseInsensitiveMultiMap()
+        .add("X-Amzn-SageMaker-InputLocation", "s3://bkt/in/x")
+        .add("X-Amzn-SageMaker-Content-Type", "text/csv")
+        .add("X-Amzn-SageMaker-Accept", "application/json")
+        .add("X-Amzn-SageMaker-S3OutputPathExtension", "team-a/run1")
+        .add("X-Amzn-SageMaker-Filename", "result.json"), Action.INVOKE_ASYNC);
+    Invocation inv = new Invocation("req", ep, Action.INVOKE_ASYNC, null, h, Buffer.buffer(), CREDS);
+    BackendResponse r = await(factory.create(ep).invokeAsync(inv));
+    assertEquals(202, r.status());
+    io.vertx.core.MultiMap sent = seen.get(30, TimeUnit.SECONDS);
+    assertEquals("text/csv", sent.get("X-Amzn-SageMaker-Content-Type"));
+    assertEquals("application/json", sent.get("X-Amzn-SageMaker-Accept"));
+    assertEquals("team-a/run1", sent.get("X-Amzn-SageMaker-S3OutputPathExtension"));
+    assertEquals("result.json", sent.get("X-Amzn-SageMaker-Filename"));
   }
 
   @Test

@@ -409,6 +409,45 @@ class ConfigLoaderTest {
     assertContains(warnings, "conf/x.yaml: server.trustedProxies[1]: '::/0' trusts every address");
   }
 
+  /**
+   * STS's AssumeRole limits (botocore's sts model) are checked by check, not met on every
+   * request as a ValidationError: ExternalId 2..1224 of [\\w+=,.@:/-]; session tag keys 1..128 of
+   * [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@], not aws:, unique ignoring case (STS compares tag keys
+   * case-insensitively), at most 50.
+   */
+  @Test
+  void stsAssumeRoleLimitsAreCheckedAtLoad() throws Exception {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+        aws:
+          region: eu-west-1
+          externalId: "x"
+          sessionTags: {Team: team, team: group, "a*b": c, "aws:x": d}
+        """, FILE));
+    List<String> lines = List.of(e.getMessage().split("\n"));
+    assertContains(lines, "conf/x.yaml: aws.externalId: ");
+    assertContains(lines, "conf/x.yaml: aws.sessionTags: 'Team' and 'team' ");
+    assertContains(lines, "conf/x.yaml: aws.sessionTags.a*b: ");
+    assertContains(lines, "conf/x.yaml: aws.sessionTags.aws:x: ");
+    assertFalse(e.getMessage().contains("'x'"), "the ExternalId's value is not echoed: " + e.getMessage());
+
+    ConfigException bad = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+        "aws: {region: eu-west-1, externalId: \"has space\"}\n", FILE));
+    assertContains(List.of(bad.getMessage().split("\n")), "conf/x.yaml: aws.externalId: ");
+
+    StringBuilder many = new StringBuilder("aws:\n  region: eu-west-1\n  sessionTags:\n");
+    for (int i = 0; i < 51; i++) {
+      many.append("    k").append(i).append(": c").append(i).append('\n');
+    }
+    ConfigException tooMany = assertThrows(ConfigException.class, () -> ConfigLoader.parse(many.toString(), FILE));
+    assertContains(List.of(tooMany.getMessage().split("\n")), "conf/x.yaml: aws.sessionTags: 51 tags");
+
+    GatewayConfig ok = ConfigLoader.parse("""
+        aws: {region: eu-west-1, externalId: "sagegate-prod:1=a,b.c@d/e+f", sessionTags: {"team name": team}}
+        rules: [{id: r, effect: allow, principal: {groups: [g]}}]
+        """, FILE);
+    assertEquals("sagegate-prod:1=a,b.c@d/e+f", ok.aws().externalId());
+  }
+
   static void assertContains(List<String> lines, String prefix) {
     assertTrue(lines.stream().anyMatch(l -> l.startsWith(prefix)),
         () -> "no line starting with\n  " + prefix + "\nin\n"

@@ -66,7 +66,8 @@ class AwsGatewayIntegrationTest {
     aws.addRole(Role.allowing(aws.roleArn("other-external-id"), KEY, "someone-else",
         List.of("sagemaker:InvokeEndpoint"), List.of("*")));
     String yaml = """
-        server: {port: 0, managementPort: 0}
+        # Larger bodies allowed for other backends: SageMaker endpoints keep SageMaker's 6 MiB.
+        server: {port: 0, managementPort: 0, maxBodyBytes: 8388608}
         auth: {devIssuer: true}
         aws:
           region: %1$s
@@ -191,6 +192,23 @@ class AwsGatewayIntegrationTest {
     assertFalse(record.has("sessionName"), record.toString());
     assertFalse(record.has("sourceIdentity"), record.toString());
     assertEquals(0, aws.requests(SageMakerEmulator.ASSUME_ROLE).size(), "refused before STS");
+  }
+
+  /**
+   * SageMaker's 6 MiB limit holds for a sagemaker endpoint even where server.maxBodyBytes allows
+   * more, and is enforced before any upstream call: no STS session is asked for a body SageMaker
+   * would refuse.
+   */
+  @Test
+  void bodyOverSageMakersLimitIsRefusedBeforeStsAndSageMaker() throws Exception {
+    aws.endpoint("scorer");
+    String body = "x".repeat(6 * 1024 * 1024 + 1);
+    HttpResponse<String> response = HttpCalls.send(HttpCalls.post(assembly.gateway().port(),
+        "/endpoints/Scorer/invocations", token("erin"), body));
+    assertEquals(413, response.statusCode());
+    auditOf(response);
+    assertEquals(0, aws.requests(SageMakerEmulator.ASSUME_ROLE).size(), "no STS call for a body SageMaker refuses");
+    assertEquals(0, aws.requests(SageMakerEmulator.INVOKE).size());
   }
 
   @Test

@@ -1,5 +1,7 @@
 package io.sagegate.gateway.stage;
 
+import io.sagegate.config.BackendConfig;
+import io.sagegate.config.ServerSettings;
 import io.sagegate.error.Errors;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
@@ -25,6 +27,12 @@ public final class BodyReader implements Stage {
 
   @Override
   public void handle(Exchange ex) {
+    // SageMaker refuses more than 6 MiB whatever server.maxBodyBytes allows other backends: the
+    // limit is held here, before any STS or SageMaker call is spent on the request.
+    long maxBytes = ex.endpoint() != null && ex.endpoint().backend() != null
+            && BackendConfig.SAGEMAKER.equals(ex.endpoint().backend().type())
+        ? Math.min(this.maxBytes, ServerSettings.SAGEMAKER_MAX_BODY_BYTES)
+        : this.maxBytes;
     HttpServerRequest request = ex.request();
     String declared = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     long length = -1;

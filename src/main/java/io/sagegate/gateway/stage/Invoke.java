@@ -12,6 +12,7 @@ import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.GatewayState;
 import io.sagegate.gateway.Stage;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.http.HttpServerResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +32,9 @@ public final class Invoke implements Stage {
     EndpointConfig endpoint = ex.endpoint();
     AuditRecord audit = ex.audit();
     Backend backend = state.backend(endpoint);
+    // A caller that goes away before the answer arrives abandons the backend call too.
+    Promise<Void> callerGone = Promise.promise();
+    ex.onCallerGone(callerGone::tryComplete);
     Invocation invocation = new Invocation(
         audit.requestId,
         endpoint,
@@ -39,7 +43,8 @@ public final class Invoke implements Stage {
         ex.headers(),
         ex.body(),
         ex.credentials(),
-        ex.decision());
+        ex.decision(),
+        callerGone.future());
     audit.backendStarted();
     Future<BackendResponse> call = switch (invocation.action()) {
       case INVOKE -> backend.invoke(invocation);
