@@ -125,3 +125,33 @@ field() { # field RESULT_LINE KEY
 }
 
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
+
+# start_container_targets AUDIT_OUT: the three targets of run.sh and smooth-rate.sh. The demo model
+# on LOAD_CORE, nginx (write_nginx_conf) and sagegate (bench/sagegate-bench.yaml, the dev issuer
+# under SAGEGATE_HOME, audit records appended to AUDIT_OUT) on PROXY_CORE; waits until all three
+# answer. Reads JAR, BENCH_DIR and the *_PORT variables; sets DEMO_PID, NGINX_PID, GATEWAY_PID and
+# TOKEN (a caller the bench rules allow).
+start_container_targets() {
+  log "demo model on 127.0.0.1:$DEMO_PORT (core $LOAD_CORE)"
+  taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms128m -Xmx128m \
+    -jar "$JAR" demo-model --port "$DEMO_PORT" >"$TMP/demo.out" 2>"$TMP/demo.err" &
+  DEMO_PID=$!; PIDS+=("$DEMO_PID")
+
+  write_nginx_conf "$NGINX_PORT" "$DEMO_PORT"
+  log "nginx on 127.0.0.1:$NGINX_PORT (core $PROXY_CORE)"
+  taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
+    >"$TMP/nginx/stdout" 2>"$TMP/nginx/stderr" &
+  NGINX_PID=$!; PIDS+=("$NGINX_PID")
+
+  sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate-bench.yaml" >"$TMP/sagegate.yaml"
+  TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
+  [ -n "$TOKEN" ] || die "no token"
+  log "sagegate on 127.0.0.1:$GATEWAY_PORT (core $PROXY_CORE, $GATEWAY_JAVA_OPTS)"
+  start_sagegate "$JAR" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$GATEWAY_PORT" "$MANAGEMENT_PORT" \
+    "$1" "$TMP/sagegate.err"
+  GATEWAY_PID=$STARTED_PID
+
+  wait_ready "http://127.0.0.1:$DEMO_PORT/ping" "demo model" "$DEMO_PID"
+  wait_ready "http://127.0.0.1:$NGINX_PORT/ping" "nginx" "$NGINX_PID"
+  wait_ready "http://127.0.0.1:$MANAGEMENT_PORT/readyz" "sagegate" "$GATEWAY_PID"
+}

@@ -78,34 +78,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 require_free_ports "$DEMO_PORT" "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"
 
-
-
 export SAGEGATE_HOME="$TMP/home"
 mkdir -p "$SAGEGATE_HOME"
 
-log "demo model on 127.0.0.1:$DEMO_PORT (core $LOAD_CORE)"
-taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms128m -Xmx128m \
-  -jar "$JAR" demo-model --port "$DEMO_PORT" >"$TMP/demo.out" 2>"$TMP/demo.err" &
-DEMO_PID=$!; PIDS+=("$DEMO_PID")
-
-write_nginx_conf "$NGINX_PORT" "$DEMO_PORT"
-log "nginx on 127.0.0.1:$NGINX_PORT (core $PROXY_CORE)"
-taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
-  >"$TMP/nginx/stdout" 2>"$TMP/nginx/stderr" &
-NGINX_PID=$!; PIDS+=("$NGINX_PID")
-
-sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate-bench.yaml" >"$TMP/sagegate.yaml"
-TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
-[ -n "$TOKEN" ] || die "no token"
-log "sagegate on 127.0.0.1:$GATEWAY_PORT (core $PROXY_CORE, $GATEWAY_JAVA_OPTS)"
 [ "$AUDIT_FILE" = /dev/null ] || : >"$AUDIT_FILE"
-start_sagegate "$JAR" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$GATEWAY_PORT" "$MANAGEMENT_PORT" \
-  "$AUDIT_FILE" "$TMP/sagegate.err"
-GATEWAY_PID=$STARTED_PID
-
-wait_ready "http://127.0.0.1:$DEMO_PORT/ping" "demo model" "$DEMO_PID"
-wait_ready "http://127.0.0.1:$NGINX_PORT/ping" "nginx" "$NGINX_PID"
-wait_ready "http://127.0.0.1:$MANAGEMENT_PORT/readyz" "sagegate" "$GATEWAY_PID"
+start_container_targets "$AUDIT_FILE"
 
 # One functional check per target: the same answer, and sagegate really checks the token.
 check() {

@@ -73,22 +73,7 @@ export SAGEGATE_HOME="$TMP/home"
 mkdir -p "$SAGEGATE_HOME"
 printf '%s' "$BODY" >"$TMP/body.json"
 
-taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms128m -Xmx128m \
-  -jar "$JAR" demo-model --port "$DEMO_PORT" >"$TMP/demo.out" 2>"$TMP/demo.err" &
-DEMO_PID=$!; PIDS+=("$DEMO_PID")
-write_nginx_conf "$NGINX_PORT" "$DEMO_PORT"
-taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
-  >"$TMP/nginx/stdout" 2>"$TMP/nginx/stderr" &
-NGINX_PID=$!; PIDS+=("$NGINX_PID")
-sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate-bench.yaml" >"$TMP/sagegate.yaml"
-TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
-[ -n "$TOKEN" ] || die "no token"
-start_sagegate "$JAR" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$GATEWAY_PORT" "$MANAGEMENT_PORT" \
-  /dev/null "$TMP/sagegate.err"
-GATEWAY_PID=$STARTED_PID
-wait_ready "http://127.0.0.1:$DEMO_PORT/ping" "demo model" "$DEMO_PID"
-wait_ready "http://127.0.0.1:$NGINX_PORT/ping" "nginx" "$NGINX_PID"
-wait_ready "http://127.0.0.1:$MANAGEMENT_PORT/readyz" "sagegate" "$GATEWAY_PID"
+start_container_targets /dev/null
 
 TARGETS=(direct nginx sagegate)
 declare -A URL=([direct]="http://127.0.0.1:$DEMO_PORT/invocations"
