@@ -126,7 +126,7 @@ field() { # field RESULT_LINE KEY
 
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 
-# start_container_targets AUDIT_OUT: the three targets of run.sh and smooth-rate.sh. The demo model
+# start_container_targets AUDIT_OUT: run.sh's three targets. The demo model
 # on LOAD_CORE, nginx (write_nginx_conf) and sagegate (bench/sagegate-bench.yaml, the dev issuer
 # under SAGEGATE_HOME, audit records appended to AUDIT_OUT) on PROXY_CORE; waits until all three
 # answer. Reads JAR, BENCH_DIR and the *_PORT variables; sets DEMO_PID, NGINX_PID, GATEWAY_PID and
