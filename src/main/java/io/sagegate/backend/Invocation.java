@@ -14,7 +14,8 @@ import io.vertx.core.buffer.Buffer;
  * caller ({@link ScopedCredentials#NONE} for backends that need none). {@code decision} is the
  * allow decision (its rule's conditions that only a backend can check, such as
  * {@code conditions.inputLocations} for async input, are applied there); null when unknown, in
- * which case only the endpoint's own limits apply.
+ * which case only the endpoint's own limits apply. {@code callerGone} completes when the caller's
+ * connection closes before the answer is sent, so a backend may abandon its call; null for none.
  */
 public record Invocation(
     String requestId,
@@ -27,24 +28,7 @@ public record Invocation(
     Decision decision,
     Future<Void> callerGone) {
 
-  /**
-   * Without a signal that the caller went away ({@code callerGone}: completes when the caller's
-   * connection closes before the answer is sent; a backend may then abandon its call; null for
-   * none).
-   */
-  public Invocation(
-      String requestId,
-      EndpointConfig endpoint,
-      Action action,
-      Caller caller,
-      InvocationHeaders headers,
-      Buffer body,
-      ScopedCredentials credentials,
-      Decision decision) {
-    this(requestId, endpoint, action, caller, headers, body, credentials, decision, null);
-  }
-
-  /** Without the decision (kept for callers written before it was added). */
+  /** Without the decision and without a caller-gone signal (tests and benchmarks). */
   public Invocation(
       String requestId,
       EndpointConfig endpoint,

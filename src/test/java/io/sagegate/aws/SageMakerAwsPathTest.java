@@ -59,7 +59,7 @@ class SageMakerAwsPathTest {
             path.credentials().credentialsFor(caller, sm, Action.INVOKE, allow));
         assertEquals("bob", creds.sourceIdentity());
         BackendResponse r = SageMakerBackendEmulatorTest.await(path.backends().create(sm).invoke(
-            new Invocation("req", sm, Action.INVOKE, caller, InvocationHeaders.EMPTY, Buffer.buffer("{}"), creds, allow)));
+            new Invocation("req", sm, Action.INVOKE, caller, InvocationHeaders.EMPTY, Buffer.buffer("{}"), creds, allow, null)));
         assertEquals(200, r.status());
       }
     } finally {

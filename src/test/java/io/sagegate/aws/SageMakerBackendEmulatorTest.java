@@ -146,7 +146,7 @@ class SageMakerBackendEmulatorTest {
       InvocationHeaders headers, Buffer body, Decision decision) {
     Backend backend = factory.create(ep);
     return provider.credentialsFor(caller("alice"), credentialsEndpoint, action, decision).compose(creds -> {
-      Invocation inv = new Invocation("req-1", ep, action, caller("alice"), headers, body, creds, decision);
+      Invocation inv = new Invocation("req-1", ep, action, caller("alice"), headers, body, creds, decision, null);
       return switch (action) {
         case INVOKE -> backend.invoke(inv);
         case INVOKE_STREAM -> backend.invokeStream(inv);

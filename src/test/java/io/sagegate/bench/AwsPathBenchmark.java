@@ -119,7 +119,7 @@ public class AwsPathBenchmark {
     backend = (SageMakerBackend) factory.create(endpoint);
     context = vertx.getOrCreateContext();
     invocation = new Invocation("req-1", endpoint, Action.INVOKE, caller, HEADERS,
-        Buffer.buffer("{\"inputs\":\"I love it\"}\n"), session, decision);
+        Buffer.buffer("{\"inputs\":\"I love it\"}\n"), session, decision, null);
   }
 
   @Setup(Level.Iteration)
