@@ -184,6 +184,19 @@ public class ExplainCommand implements Callable<Integer> {
           + (m.rule().effect() == RuleConfig.Effect.DENY ? "   " : "  ")
           + (m.matched() ? "matches" : "does not match: " + m.failedOn()));
     }
+    if (sourceIp == null) {
+      // The gateway always has the caller's address; without one here, a sourceCidrs condition
+      // counts as not met, so a deny limited to a network never applies. Say which rules that is.
+      List<String> byAddress = evaluation.stream()
+          .filter(m -> "conditions.sourceCidrs".equals(m.failedOn()))
+          .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
+          .toList();
+      if (!byAddress.isEmpty()) {
+        err.println("explain: no --source-ip given: " + String.join(", ", byAddress)
+            + " match this request up to a sourceCidrs condition, which the gateway decides on the"
+            + " caller's address; the decision above counts it as not met: give --source-ip to decide it");
+      }
+    }
     return decision.allowed() ? ALLOWED : DENIED;
   }
 

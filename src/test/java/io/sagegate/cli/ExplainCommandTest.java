@@ -90,6 +90,32 @@ class ExplainCommandTest {
   }
 
   @Test
+  void withoutASourceIpARuleThatTurnsOnTheAddressIsNamed() throws Exception {
+    Path f = dir.resolve("office-deny.yaml");
+    Files.writeString(f, """
+        endpoints: [{name: m, backend: {type: demo}}]
+        rules:
+          - id: everyone
+            effect: allow
+          - id: no-guest-network
+            effect: deny
+            conditions: {sourceCidrs: [10.0.0.0/8]}
+        """);
+    String[] base = {"--config", f.toString(), "--claims", "{}", "--endpoint", "m"};
+    Run noAddress = run(new ExplainCommand(), base);
+    // The decision stays what the rules give without an address, but it is not the whole story:
+    // from inside 10.0.0.0/8 the gateway would deny.
+    assertEquals(0, noAddress.code(), noAddress.out() + noAddress.err());
+    assertTrue(noAddress.err().contains("no --source-ip given: no-guest-network (deny)"), noAddress.err());
+    assertTrue(noAddress.err().contains("give --source-ip"), noAddress.err());
+
+    Run inside = run(new ExplainCommand(), concat(base, "--source-ip", "10.1.1.1"));
+    assertEquals(2, inside.code());
+    assertTrue(inside.out().contains("Rule:         no-guest-network"), inside.out());
+    assertTrue(inside.err().isEmpty(), inside.err());
+  }
+
+  @Test
   void badInputIsExitCodeOneWithAMessage() {
     Run badJson = run(new ExplainCommand(), "--claims", "{\"sub\":", "--endpoint", "fraud-scorer");
     assertEquals(1, badJson.code());
