@@ -27,6 +27,7 @@ import io.sagegate.testsupport.HttpCalls;
 import io.sagegate.testsupport.RecordingAuditSink;
 import io.vertx.core.Vertx;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.Socket;
@@ -360,6 +361,55 @@ class GatewayIntegrationTest {
       assertEquals(431, record.path("status").asInt());
       assertEquals(1, audit.count(requestId));
     }
+  }
+
+  @Test
+  void aRefusedBodyThatStopsArrivingHasItsConnectionClosed() throws Exception {
+    // A huge declared body, of which only a part is sent: the 413 comes at once, and the
+    // connection is then closed by the gateway, not held open until the idle timeout.
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(15_000);
+      String head = "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
+          + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
+          + "Content-Length: 100000000\r\n\r\n";
+      socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().write(new byte[65_536]);
+      String response = readToEnd(socket.getInputStream());
+      assertTrue(response.startsWith("HTTP/1.1 413 "), response);
+      assertTrue(response.toLowerCase().contains("connection: close"), response);
+      assertEquals(413, audit.await(requestIdOf(response)).path("status").asInt());
+      assertEquals(1, audit.count(requestIdOf(response)));
+    }
+  }
+
+  @Test
+  void aClientThatSendsItsWholeRefusedBodyBeforeReadingStillGetsThe413() throws Exception {
+    // As a client that writes the whole body before it reads (python's requests, say): the
+    // gateway takes in and drops the rest of the body, so the client is not reset mid-send, and
+    // closes the connection once the body has arrived.
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(15_000);
+      byte[] body = new byte[2_000_000];
+      String head = "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
+          + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
+          + "Content-Length: " + body.length + "\r\n\r\n";
+      socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().write(body);
+      String response = readToEnd(socket.getInputStream());
+      assertTrue(response.startsWith("HTTP/1.1 413 "), response);
+      assertEquals(413, audit.await(requestIdOf(response)).path("status").asInt());
+      assertEquals(1, audit.count(requestIdOf(response)));
+    }
+  }
+
+  /** Everything the gateway sends until it closes the connection (fails on the read timeout). */
+  private static String readToEnd(InputStream in) throws IOException {
+    return new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+  }
+
+  private static String requestIdOf(String response) {
+    return response.lines().filter(l -> l.toLowerCase().startsWith("x-amzn-requestid:"))
+        .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElseThrow();
   }
 
   @Test

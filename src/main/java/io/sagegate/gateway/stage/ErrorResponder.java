@@ -9,6 +9,9 @@ import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.metrics.GatewayMetrics;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -95,11 +98,57 @@ public final class ErrorResponder implements Exchange.FailureHandler {
       if (noBody) {
         request.resume();
       } else {
-        // The body was never read (refused before it was wanted): do not keep a connection
-        // whose unread bytes would be taken for the next request.
+        // The body was never read (refused before it was wanted): the connection cannot carry
+        // another request, so it is closed once the answer is out (lingerThenClose).
         response.putHeader(HttpHeaders.CONNECTION, "close");
+        response.end(json).onComplete(ar -> lingerThenClose(request));
+        return;
       }
     }
     response.end(json);
+  }
+
+  /** How long a refused body may go without a byte arriving before its connection is closed. */
+  static final long LINGER_IDLE_MS = 2_000;
+  /** How long after the answer a refused body's connection is closed at the latest. */
+  static final long LINGER_MAX_MS = 30_000;
+
+  /**
+   * Closes the connection of a request whose body was refused unread. Vert.x closes a connection
+   * only when the request asked for it, not when the answer says {@code Connection: close}, so
+   * without this the connection stayed open until the idle timeout, with the body paused. As
+   * nginx's lingering close: what still arrives of the body is taken in and dropped, so a client
+   * that writes its whole body before it reads is not reset mid-send and does get the answer; the
+   * connection closes when the body has arrived, after {@value #LINGER_IDLE_MS} ms without any of
+   * it, or {@value #LINGER_MAX_MS} ms after the answer at the latest.
+   */
+  static void lingerThenClose(HttpServerRequest request) {
+    HttpConnection connection = request.connection();
+    Context context = Vertx.currentContext();
+    if (connection == null) {
+      return;
+    }
+    if (context == null || request.isEnded()) {
+      connection.close();
+      return;
+    }
+    Vertx vertx = context.owner();
+    long start = System.nanoTime();
+    long[] lastData = {start};
+    long[] timer = {-1};
+    Runnable close = () -> {
+      vertx.cancelTimer(timer[0]);
+      connection.close();
+    };
+    request.handler(chunk -> lastData[0] = System.nanoTime());
+    request.exceptionHandler(err -> close.run());
+    request.endHandler(v -> close.run());
+    timer[0] = vertx.setPeriodic(LINGER_IDLE_MS / 4, id -> {
+      long now = System.nanoTime();
+      if (now - lastData[0] >= LINGER_IDLE_MS * 1_000_000 || now - start >= LINGER_MAX_MS * 1_000_000) {
+        close.run();
+      }
+    });
+    request.resume();
   }
 }
