@@ -104,7 +104,7 @@ final class EventStreamRelay implements InterruptibleStream {
   private void fail() {
     done = true;
     if (interruptionHandler != null) {
-      interruptionHandler.handle("backend:stream_interrupted");
+      interruptionHandler.handle(INTERRUPTED);
     }
     emit(EventStreamFrames.internalStreamFailure(FAILURE_MESSAGE));
     abort.run();

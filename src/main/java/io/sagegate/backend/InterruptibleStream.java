@@ -12,6 +12,9 @@ import io.vertx.core.streams.ReadStream;
  */
 public interface InterruptibleStream extends ReadStream<Buffer> {
 
+  /** The audit reason of a stream cut off upstream after its 200. */
+  String INTERRUPTED = "backend:stream_interrupted";
+
   /**
    * Called with the audit reason (e.g. {@code backend:stream_interrupted}) when the stream is cut
    * off upstream, before the end handler, so the request's record still takes it.

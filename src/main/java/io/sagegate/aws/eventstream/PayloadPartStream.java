@@ -25,7 +25,7 @@ public final class PayloadPartStream implements InterruptibleStream {
     // whether or not a reader asked for failures.
     source.exceptionHandler(err -> {
       if (interruptionHandler != null) {
-        interruptionHandler.handle("backend:stream_interrupted");
+        interruptionHandler.handle(INTERRUPTED);
       }
       if (handler != null) {
         handler.handle(EventStreamFrames.internalStreamFailure("The model's response stream was interrupted"));

@@ -31,6 +31,10 @@ public final class ErrorResponder implements Exchange.FailureHandler {
 
   private static final Logger LOG = LoggerFactory.getLogger(ErrorResponder.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** How long a refused body may go without a byte arriving before its connection is closed. */
+  static final long LINGER_IDLE_MS = 2_000;
+  /** How long after the answer a refused body's connection is closed at the latest. */
+  static final long LINGER_MAX_MS = 30_000;
 
   private final GatewayMetrics metrics;
 
@@ -107,11 +111,6 @@ public final class ErrorResponder implements Exchange.FailureHandler {
     }
     response.end(json);
   }
-
-  /** How long a refused body may go without a byte arriving before its connection is closed. */
-  static final long LINGER_IDLE_MS = 2_000;
-  /** How long after the answer a refused body's connection is closed at the latest. */
-  static final long LINGER_MAX_MS = 30_000;
 
   /**
    * Closes the connection of a request whose body was refused unread. Vert.x closes a connection
