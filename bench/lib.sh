@@ -55,6 +55,43 @@ run_wrk() {
   grep '^RESULT ' "$out" | tail -1
 }
 
+# jit_ms PID...: CPU time (ms) the JIT compiler threads of these JVMs have used so far, from
+# /proc/PID/task/TID/schedstat (Linux). 0 for a process that is not a JVM (nginx).
+jit_ms() {
+  local pid t ns=0
+  for pid in "$@"; do
+    for t in /proc/"$pid"/task/*; do
+      case "$(cat "$t/comm" 2>/dev/null)" in
+        "C1 CompilerThre"* | "C2 CompilerThre"*) ns=$(( ns + $(cut -d' ' -f1 "$t/schedstat" 2>/dev/null || echo 0) )) ;;
+      esac
+    done
+  done
+  echo $(( ns / 1000000 ))
+}
+
+# warm_up NAME URL TOKEN PID...: load at max rate in WARMUP_STEP runs until the JIT compilers of the
+# JVMs PID... (the target and the model behind it) used less than JIT_QUIET_MS in one run, after at
+# least WARMUP and at most WARMUP_MAX. A one-core JVM on this machine still compiled 0.1-0.6 s per
+# 10 s after 60 s of load, and that compiler thread takes the gateway's core from the event loop;
+# each run opens and closes its connections, so the close path (whose first use deoptimised the
+# hottest event-loop methods) is compiled before anything is measured. Sets WARMED (e.g. "120s").
+warm_up() {
+  local name=$1 url=$2 token=$3; shift 3
+  local min max step elapsed=0 before used=-1
+  min=$(to_seconds "$WARMUP"); max=$(to_seconds "$WARMUP_MAX"); step=$(to_seconds "$WARMUP_STEP")
+  [ "$max" -ge "$min" ] || max=$min
+  while [ "$elapsed" -lt "$max" ]; do
+    [ $(( max - elapsed )) -ge "$step" ] || step=$(( max - elapsed ))
+    before=$(jit_ms "$@")
+    run_wrk "$name-warmup-$elapsed" "$url" "$token" "${step}s" >/dev/null
+    elapsed=$(( elapsed + step ))
+    used=$(( $(jit_ms "$@") - before ))
+    [ "$elapsed" -ge "$min" ] && [ "$used" -lt "$JIT_QUIET_MS" ] && break
+  done
+  WARMED="${elapsed}s"
+  log "$name: warmed ${elapsed}s (JIT ${used} ms in the last ${step}s)"
+}
+
 # start_sagegate JAR CONFIG KEY_DIR PORT MANAGEMENT_PORT OUT ERR: one sagegate on PROXY_CORE, as one
 # processor, with GATEWAY_JAVA_OPTS, run by GATEWAY_JAVA (default: java on the PATH); stdout (the
 # audit records) appended to OUT, stderr to ERR. Sets STARTED_PID and adds it to PIDS.

@@ -3,7 +3,7 @@
 # and through sagegate (token check and rules on), in one run, on this machine.
 #
 #   bench/run.sh                                  # full run (about 15 minutes)
-#   DURATION=5s WARMUP=5s ROUNDS=1 bench/run.sh   # quick run (under a minute)
+#   DURATION=5s WARMUP=5s WARMUP_MAX=5s ROUNDS=1 bench/run.sh   # quick run (under a minute)
 #
 # Each proxy under test is pinned to core 1 (nginx: one worker; java: -XX:ActiveProcessorCount=1);
 # the demo model and wrk share core 0. Traffic only to 127.0.0.1. Results: a markdown table on
@@ -13,9 +13,12 @@
 #   DURATION=15s        length of each measured wrk run (max throughput and half load)
 #   ROUNDS=3            measured runs per target and load; the table shows the best of them
 #                       (highest rps, lowest p99), the targets taking turns round by round
-#   WARMUP=60s          wrk load on each target before measuring it (JIT warm-up; a one-core JVM
-#                       needs more than 15 s: its first 20 s run at max load had a p99 near 1 s, and
-#                       C2 was still compiling 0.1-0.4 s per 10 s on sagegate's core 40-70 s in)
+#   WARMUP=60s          at least this much max load on each target before measuring it, in
+#   WARMUP_STEP=10s     runs of WARMUP_STEP, going on until the JIT compilers of the JVMs involved
+#   JIT_QUIET_MS=50     (the target and the demo model) used less than JIT_QUIET_MS in one run, or
+#   WARMUP_MAX=300s     WARMUP_MAX has passed (a one-core JVM's first 20 s at max load had a p99
+#                       near 1 s, and its C2 compiler still took 0.1-0.6 s per 10 s of sagegate's
+#                       core 60-90 s in); the report says how long each target took
 #   RATE_WARMUP=20s     load at the fixed rate on each target before its fixed-rate runs
 #   CONNECTIONS=64      wrk connections (-c), one wrk thread (-t1)
 #   HALF=0.5            fraction of nginx's max rps used for the fixed-rate runs
@@ -33,6 +36,9 @@ set -euo pipefail
 DURATION=${DURATION:-15s}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-60s}
+WARMUP_STEP=${WARMUP_STEP:-10s}
+WARMUP_MAX=${WARMUP_MAX:-300s}
+JIT_QUIET_MS=${JIT_QUIET_MS:-50}
 RATE_WARMUP=${RATE_WARMUP:-20s}
 CONNECTIONS=${CONNECTIONS:-64}
 HALF=${HALF:-0.5}
@@ -119,9 +125,13 @@ best() {
     END { print line }'
 }
 
+declare -A JVMS=([direct]="$DEMO_PID" [nginx]="$DEMO_PID" [sagegate]="$GATEWAY_PID $DEMO_PID")
+declare -A WARM
 for t in "${TARGETS[@]}"; do
-  log "$t: warm-up $WARMUP"
-  run_wrk "$t-warmup" "${URL[$t]}" "${TOK[$t]}" "$WARMUP" >/dev/null
+  log "$t: warm-up, at least $WARMUP"
+  # shellcheck disable=SC2086
+  warm_up "$t" "${URL[$t]}" "${TOK[$t]}" ${JVMS[$t]}
+  WARM[$t]=$WARMED
 done
 declare -A RUNS
 # rounds KIND RATE KEY ORDER [LABEL]: ROUNDS rounds of every target in turn (RATE 0: as fast as possible),
@@ -183,12 +193,12 @@ OWN=""
 if [ "${OWN_LATENCY:-1}" = 1 ]; then
   stop_pid "$GATEWAY_PID"
   AUDIT_LOG="$TMP/audit.jsonl"
-  log "sagegate again, audit records to a file: warm-up $WARMUP, then $RATE rps for $DURATION"
+  log "sagegate again, audit records to a file: warm-up, then $RATE rps for $DURATION"
   start_sagegate "$JAR" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$GATEWAY_PORT" "$MANAGEMENT_PORT" \
     "$AUDIT_LOG" "$TMP/sagegate.err"
   GATEWAY_PID=$STARTED_PID
   wait_ready "http://127.0.0.1:$MANAGEMENT_PORT/readyz" "sagegate" "$GATEWAY_PID"
-  run_wrk "sagegate-own-warmup" "$URL_GATEWAY" "$TOKEN" "$WARMUP" >/dev/null
+  warm_up sagegate-own "$URL_GATEWAY" "$TOKEN" "$GATEWAY_PID" "$DEMO_PID"
   sleep 1; : >"$AUDIT_LOG"   # appended to (>>), so the writer goes on at the new end
   line=$(run_wrk "sagegate-own" "$URL_GATEWAY" "$TOKEN" "$DURATION" "$RATE")
   log "  $line"
@@ -238,8 +248,9 @@ mkdir -p "$RESULTS"
   echo
   echo "Machine: $(nproc) cores, $CPU; $JAVA_V; $NGINX_V; $WRK_V."
   echo "Proxies pinned to core $PROXY_CORE; demo model and wrk on core $LOAD_CORE."
-  echo "Command: \`DURATION=$DURATION WARMUP=$WARMUP RATE_WARMUP=$RATE_WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS bench/run.sh\`;" \
+  echo "Command: \`DURATION=$DURATION WARMUP=$WARMUP WARMUP_MAX=$WARMUP_MAX JIT_QUIET_MS=$JIT_QUIET_MS RATE_WARMUP=$RATE_WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS bench/run.sh\`;" \
     "sagegate JVM: \`-XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS\`."
+  echo "Warm-up at max load until the JIT used under $JIT_QUIET_MS ms per $WARMUP_STEP: direct ${WARM[direct]}, nginx ${WARM[nginx]}, sagegate ${WARM[sagegate]}."
   echo "Each figure is the best of $ROUNDS runs (max: highest rps; fixed rate: lowest p99); all runs in results/latest-wrk.txt."
   echo
   echo "| target | max rps (-c$CONNECTIONS) | max p50 ms | max p99 ms | rps at $RATE/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |"
