@@ -525,6 +525,29 @@ class GatewayIntegrationTest {
   }
 
   @Test
+  void callerLeavingBeforeTheAnswerCancelsTheModelCallAndIsAuditedOnce() throws Exception {
+    // The model takes the request and never answers; the endpoint's timeout is 60 s.
+    model.mode(ContainerStub.Mode.hang()).await();
+    String body = "{\"text\":\"leaving early\"}";
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.getOutputStream().write(("POST /endpoints/long-stream/invocations HTTP/1.1\r\n"
+          + "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+          + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
+          + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+      model.invocationReceived().await();
+    }
+    // The model's call is reset at once, not left to run for nobody until the 60 s timeout.
+    model.requestAborted().await(20, java.util.concurrent.TimeUnit.SECONDS);
+    JsonNode record = audit.awaitFirst(r -> "long-stream".equals(r.path("endpoint").asText()));
+    // Recorded as a caller who left (nginx's 499), not as the 200 an unwritten response reports.
+    assertEquals(499, record.path("status").asInt(), record.toString());
+    assertEquals("ClientClosedRequest", record.path("errorType").asText(), record.toString());
+    assertEquals("caller:gone", record.path("errorReason").asText(), record.toString());
+    assertEquals("invoke", record.path("action").asText());
+    assertEquals(1, audit.count(record.path("requestId").asText()), "exactly one audit record per request");
+  }
+
+  @Test
   void callerLeavingAStreamCancelsTheUpstreamCallAndIsAuditedOnce() throws Exception {
     model.mode(ContainerStub.Mode.slowStream(5)).await();
     String body = "{\"stream\":true}";
@@ -556,6 +579,9 @@ class GatewayIntegrationTest {
     JsonNode record = audit.await(id);
     assertEquals(1, audit.count(id), "exactly one audit record per request");
     assertEquals("invoke-stream", record.path("action").asText());
+    // The head (200) was sent, the rest of the stream was not: the record says the caller left.
+    assertEquals(200, record.path("status").asInt(), record.toString());
+    assertEquals("caller:gone", record.path("errorReason").asText(), record.toString());
   }
 
   @Test

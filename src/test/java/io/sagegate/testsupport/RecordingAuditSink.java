@@ -13,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * An audit sink for tests: encodes each record exactly as the real sink does (the same JSON) and
@@ -24,6 +25,7 @@ public final class RecordingAuditSink implements AuditSink {
 
   private final List<JsonNode> records = new CopyOnWriteArrayList<>();
   private final Map<String, CompletableFuture<JsonNode>> byId = new ConcurrentHashMap<>();
+  private final List<Waiter> waiters = new CopyOnWriteArrayList<>();
 
   @Override
   public void write(AuditRecord record) {
@@ -35,7 +37,31 @@ public final class RecordingAuditSink implements AuditSink {
     }
     records.add(json);
     byId.computeIfAbsent(record.requestId, k -> new CompletableFuture<>()).complete(json);
+    waiters.forEach(w -> {
+      if (w.test().test(json)) {
+        w.found().complete(json);
+      }
+    });
   }
+
+  /**
+   * The first record that matches, waiting for it: for a request whose id the caller never saw
+   * (it left before the response head).
+   */
+  public JsonNode awaitFirst(Predicate<JsonNode> test) {
+    Waiter w = new Waiter(test, new CompletableFuture<>());
+    waiters.add(w);
+    records.stream().filter(test).findFirst().ifPresent(w.found()::complete);
+    try {
+      return w.found().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError("no matching audit record among " + records, e);
+    } finally {
+      waiters.remove(w);
+    }
+  }
+
+  private record Waiter(Predicate<JsonNode> test, CompletableFuture<JsonNode> found) {}
 
   /** The record of request {@code requestId}, waiting for the end handler to write it. */
   public JsonNode await(String requestId) {

@@ -225,6 +225,19 @@ public final class ContainerBackend implements Backend {
       // is created, so with the same timeoutMs it can never cut a call shorter than this deadline
       // does, and it would cost a second timer per call.
       deadlines.arm(this);
+      Future<Void> callerGone = invocation.callerGone();
+      if (callerGone != null) {
+        // A caller that went away before the answer abandons the call, as nginx does by default
+        // (proxy_ignore_client_abort off): the request is reset, so the model sees its
+        // connection go instead of working on for nobody until the timeout.
+        callerGone.onComplete(v -> {
+          if (result.tryFail(Errors.badGateway("The caller went away before endpoint " + endpoint.name()
+              + " answered").withAuditReason("backend:caller_gone"))) {
+            deadlines.disarm(this);
+            abort();
+          }
+        });
+      }
       RequestOptions options = new RequestOptions()
           .setMethod(HttpMethod.POST)
           .setHost(host)

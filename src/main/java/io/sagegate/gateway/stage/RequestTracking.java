@@ -30,6 +30,11 @@ import java.util.function.Supplier;
  */
 public final class RequestTracking implements Stage {
 
+  /** The audited status of a request whose caller went away before any answer (nginx's 499). */
+  public static final int CLIENT_CLOSED_REQUEST = 499;
+  public static final String CALLER_GONE_TYPE = "ClientClosedRequest";
+  public static final String CALLER_GONE_REASON = "caller:gone";
+
   private final AuditSink audit;
   private final GatewayMetrics metrics;
   private final Supplier<GatewayState> state;
@@ -61,15 +66,19 @@ public final class RequestTracking implements Stage {
     // connection closes; whichever comes first, and only once.
     HttpServerResponse response = request.response();
     boolean[] finished = {false};
-    Runnable close = () -> {
+    // Vert.x also calls the end handler when the connection closes first (then before the close
+    // handler), with the response not ended: the caller went away.
+    response.endHandler(v -> {
       if (!finished[0]) {
         finished[0] = true;
-        finish(record, request);
+        finish(record, request, !response.ended());
       }
-    };
-    response.endHandler(v -> close.run());
+    });
     response.closeHandler(v -> {
-      close.run();
+      if (!finished[0]) {
+        finished[0] = true;
+        finish(record, request, true);
+      }
       ex.callerGone();
     });
     ex.next();
@@ -106,7 +115,25 @@ public final class RequestTracking implements Stage {
 
   /** Closes the record once the response has ended: metrics recorded, the record written once. */
   public void finish(AuditRecord record, HttpServerRequest request) {
+    finish(record, request, false);
+  }
+
+  /**
+   * @param callerLeft the connection closed before the response ended: the caller went away, and
+   *     the record says so instead of showing the 200 that an unwritten response reports. With no
+   *     head sent, its status is 499, as nginx logs a caller that closed its request.
+   */
+  private void finish(AuditRecord record, HttpServerRequest request, boolean callerLeft) {
     record.status = request.response().getStatusCode();
+    if (callerLeft) {
+      if (!request.response().headWritten()) {
+        record.status = CLIENT_CLOSED_REQUEST;
+      }
+      if (record.errorType == null) {
+        record.errorType = CALLER_GONE_TYPE;
+        record.errorReason = CALLER_GONE_REASON;
+      }
+    }
     record.bytesIn = request.bytesRead();
     record.bytesOut = request.response().bytesWritten();
     record.backendEnded();

@@ -24,6 +24,7 @@ import io.sagegate.testsupport.ContainerStub;
 import io.sagegate.testsupport.ContainerStub.Mode;
 import io.sagegate.testsupport.ContainerStub.Received;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -226,6 +227,36 @@ class ContainerBackendTest {
         .compose(b -> b.invoke(call(Action.INVOKE, "{}")).otherwiseEmpty())
         .compose(v -> stub.requestAborted())
         .onComplete(t.succeedingThenComplete());
+  }
+
+  /**
+   * A caller that goes away while the model works abandons the call at once: the model's
+   * connection is closed long before the 120 s timeout (the test gives up after 30 s), and the
+   * call fails as caller_gone.
+   */
+  @Test
+  void callerGoingAwayBeforeTheAnswerResetsTheModelCall(VertxTestContext t) {
+    long timeoutMs = 120_000;
+    Promise<Void> gone = Promise.promise();
+    Future<ContainerBackend> ready = backendIn(Mode.hang(), timeoutMs);
+    Future<GatewayException> failed = ready.compose(b -> {
+      Invocation base = invocation(endpoint(stub.url().toString(), timeoutMs), Action.INVOKE, json(), "{}");
+      Invocation inv = new Invocation(base.requestId(), base.endpoint(), base.action(), base.caller(),
+          base.headers(), base.body(), base.credentials(), null, gone.future());
+      return b.invoke(inv);
+    }).transform(ar -> ar.succeeded()
+        ? Future.failedFuture(new AssertionError("a hung model answered"))
+        : Future.succeededFuture((GatewayException) ar.cause()));
+    // Only once the model has the request does the caller go.
+    Future<Void> aborted = ready.compose(b -> stub.invocationReceived())
+        .compose(r -> {
+          gone.tryComplete();
+          return stub.requestAborted();
+        });
+    Future.all(failed, aborted).onComplete(t.succeeding(v -> t.verify(() -> {
+      assertEquals("backend:caller_gone", failed.result().auditReason());
+      t.completeNow();
+    })));
   }
 
   @Test
