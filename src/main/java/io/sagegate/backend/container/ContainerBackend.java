@@ -130,8 +130,14 @@ public final class ContainerBackend implements Backend {
         .setDefaultHost(host)
         .setDefaultPort(port)
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectMs));
-    this.client = vertx.createHttpClient(
-        options, new PoolOptions().setHttp1MaxSize(endpoint.backend().maxConnections()));
+    this.client = vertx.httpClientBuilder()
+        .with(options)
+        .with(new PoolOptions().setHttp1MaxSize(endpoint.backend().maxConnections()))
+        // A broken answer fails the call it belongs to, which logs it with the endpoint and the
+        // request id; without a handler here Vert.x would log it again, at ERROR, with neither.
+        .withConnectHandler(conn -> conn.exceptionHandler(e ->
+            LOG.debug("endpoint {} model connection: {}", endpoint.name(), e.toString())))
+        .build();
     this.deadlines = new CallDeadlines(vertx, timeoutMs);
     checkHealth();
     this.healthTimer = vertx.setPeriodic(HEALTH_INTERVAL_MS, id -> checkHealth());
@@ -304,6 +310,9 @@ public final class ContainerBackend implements Backend {
       if (!truncate && length != null) {
         try {
           if (Long.parseLong(length.trim()) > limit) {
+            // The reset that follows is ours: the response need not report it (else Vert.x logs
+            // it at ERROR, having no handler to give it to).
+            resp.exceptionHandler(ignored -> { });
             abort();
             return Future.failedFuture(tooLarge());
           }

@@ -30,6 +30,9 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -314,6 +317,34 @@ class ContainerBackendTest {
     int tooBig = (int) ContainerBackend.MAX_RESPONSE_BYTES + 1;
     expectFailure(backendIn(Mode.bigWithLength(tooBig), 5000).compose(b -> b.invoke(call(Action.INVOKE, "{}"))),
         t, 502, Errors.BAD_GATEWAY, e -> assertTrue(e.getMessage().startsWith("model response exceeds")));
+  }
+
+  /**
+   * A garbage answer and an oversized declared length are logged once, by the backend, with the
+   * endpoint and the request; Vert.x does not log them again at ERROR without either (as it does
+   * for a connection or a response that has no exception handler).
+   */
+  @Test
+  void brokenAnswersAreNotLoggedAgainAsUnattributedVertxErrors(VertxTestContext t) {
+    PrintStream original = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    int tooBig = (int) ContainerBackend.MAX_RESPONSE_BYTES + 1;
+    backendIn(Mode.garbage(), 2000)
+        .compose(b -> b.invoke(call(Action.INVOKE, "{}")).otherwiseEmpty())
+        .compose(v -> backend.checkHealth())
+        .compose(v -> stub.mode(Mode.bigWithLength(tooBig)))
+        .compose(v -> backend.invoke(call(Action.INVOKE, "{}")).otherwiseEmpty())
+        .onComplete(ar -> {
+          System.setErr(original);
+          t.verify(() -> {
+            assertTrue(ar.succeeded(), String.valueOf(ar.cause()));
+            String log = captured.toString(StandardCharsets.UTF_8);
+            assertTrue(log.contains("endpoint " + ENDPOINT + " request req-1 backend:invalid_response"), log);
+            assertFalse(log.contains("ERROR io.vertx"), log);
+          });
+          t.completeNow();
+        });
   }
 
   @Test
