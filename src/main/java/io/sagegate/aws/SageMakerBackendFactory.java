@@ -11,6 +11,8 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
 import java.net.URI;
 import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.regions.Region;
 
 /**
@@ -19,6 +21,8 @@ import software.amazon.awssdk.regions.Region;
  * {@value #MAX_CONNECTIONS} connections serves every endpoint. Close the factory at shutdown.
  */
 public final class SageMakerBackendFactory implements BackendFactory, AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SageMakerBackendFactory.class);
 
   public static final int MAX_CONNECTIONS = 500;
   /** Idle pooled connections are kept this long (SageMaker Runtime keeps them open longer). */
@@ -47,6 +51,10 @@ public final class SageMakerBackendFactory implements BackendFactory, AutoClosea
     this.client = vertx.httpClientBuilder()
         .with(options)
         .with(new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS))
+        // A broken answer fails the call it belongs to, which logs it naming the endpoint; without
+        // a handler here Vert.x would log it again, at ERROR, naming nothing.
+        .withConnectHandler(conn -> conn.exceptionHandler(e ->
+            LOG.debug("SageMaker Runtime connection to {}: {}", runtime, e.toString())))
         .build();
   }
 

@@ -23,6 +23,9 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.NetServer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -125,6 +128,33 @@ class SageMakerBackendWireTest {
     assertEquals("first", new String(first.get(30, TimeUnit.SECONDS).payload(), StandardCharsets.UTF_8));
     r.cancel().run();
     upstreamClosed.get(30, TimeUnit.SECONDS);
+  }
+
+  /**
+   * An answer that is not HTTP is logged once, by the backend, naming the endpoint; Vert.x does
+   * not log it again at ERROR without it (as it does for a connection with no exception handler).
+   */
+  @Test
+  void garbageAnswerIsLoggedWithTheEndpointAndNotAgainByVertx() throws Exception {
+    NetServer junk = await(vertx.createNetServer()
+        .connectHandler(so -> so.handler(b -> so.write("this is not http at all\r\n\r\n")))
+        .listen(0, "127.0.0.1"));
+    SageMakerBackendFactory f = new SageMakerBackendFactory(vertx,
+        URI.create("http://127.0.0.1:" + junk.actualPort()), Region.US_EAST_1);
+    PrintStream original = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      Exception e = assertThrows(Exception.class, () -> await(backend(f).invoke(invocation(Action.INVOKE))));
+      assertEquals(502, ((GatewayException) e).status());
+    } finally {
+      System.setErr(original);
+      f.close();
+      await(junk.close());
+    }
+    String log = captured.toString(StandardCharsets.UTF_8);
+    assertTrue(log.contains("SageMaker Runtime call for endpoint wire-ep failed"), log);
+    assertFalse(log.contains("ERROR io.vertx"), log);
   }
 
   /**
