@@ -416,7 +416,7 @@ public final class SageMakerBackend implements Backend {
       readBody(resp).onComplete(b -> {
         attempt.done();
         if (b.failed()) {
-          promise.tryFail(b.cause());
+          failReading(promise, b.cause());
         } else {
           promise.tryComplete(new Answer(resp, b.result()));
         }
@@ -429,7 +429,7 @@ public final class SageMakerBackend implements Backend {
         return;
       }
       if (b.failed()) {
-        promise.tryFail(b.cause());
+        failReading(promise, b.cause());
         return;
       }
       GatewayException e = SageMakerErrors.map(
@@ -447,6 +447,16 @@ public final class SageMakerBackend implements Backend {
       Promise<Answer> promise, Future<Void> callerGone) {
     vertx.setTimer(BACKOFF_MS[retry],
         id -> attempt(signed, route, body, action, whole, retry + 1, callerGone).onComplete(promise));
+  }
+
+  /**
+   * Fails the call with what went wrong while its answer was read, unless it has already ended:
+   * after a deadline, the reset that ends the read is ours and is not logged a second time.
+   */
+  private void failReading(Promise<Answer> promise, Throwable t) {
+    if (!promise.future().isComplete()) {
+      promise.tryFail(t instanceof GatewayException g ? g : transportError(t, false));
+    }
   }
 
   private GatewayException transportError(Throwable t, boolean connect) {
@@ -475,7 +485,7 @@ public final class SageMakerBackend implements Backend {
       }
       acc.add(chunk);
     });
-    resp.exceptionHandler(t -> promise.tryFail(transportError(t, false)));
+    resp.exceptionHandler(promise::tryFail);
     resp.endHandler(v -> promise.tryComplete(acc.buffer()));
     resp.resume();
     return promise.future();

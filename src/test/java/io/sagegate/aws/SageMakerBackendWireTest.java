@@ -17,6 +17,7 @@ import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.credentials.ScopedCredentials;
 import io.sagegate.error.GatewayException;
+import io.sagegate.testsupport.StderrCapture;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -24,8 +25,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.NetServer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -141,18 +140,15 @@ class SageMakerBackendWireTest {
         .listen(0, "127.0.0.1"));
     SageMakerBackendFactory f = new SageMakerBackendFactory(vertx,
         URI.create("http://127.0.0.1:" + junk.actualPort()), Region.US_EAST_1);
-    PrintStream original = System.err;
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-    try {
+    String log;
+    try (StderrCapture err = StderrCapture.start()) {
       Exception e = assertThrows(Exception.class, () -> await(backend(f).invoke(invocation(Action.INVOKE))));
       assertEquals(502, ((GatewayException) e).status());
+      log = err.text();
     } finally {
-      System.setErr(original);
       f.close();
       await(junk.close());
     }
-    String log = captured.toString(StandardCharsets.UTF_8);
     assertTrue(log.contains("SageMaker Runtime call for endpoint wire-ep failed"), log);
     assertFalse(log.contains("ERROR io.vertx"), log);
   }

@@ -21,6 +21,7 @@ import io.sagegate.credentials.ScopedCredentials;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.sagegate.testsupport.ContainerStub;
+import io.sagegate.testsupport.StderrCapture;
 import io.sagegate.testsupport.ContainerStub.Mode;
 import io.sagegate.testsupport.ContainerStub.Received;
 import io.vertx.core.Future;
@@ -30,9 +31,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -326,9 +324,7 @@ class ContainerBackendTest {
    */
   @Test
   void brokenAnswersAreNotLoggedAgainAsUnattributedVertxErrors(VertxTestContext t) {
-    PrintStream original = System.err;
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    StderrCapture err = StderrCapture.start();
     int tooBig = (int) ContainerBackend.MAX_RESPONSE_BYTES + 1;
     backendIn(Mode.garbage(), 2000)
         .compose(b -> b.invoke(call(Action.INVOKE, "{}")).otherwiseEmpty())
@@ -336,10 +332,10 @@ class ContainerBackendTest {
         .compose(v -> stub.mode(Mode.bigWithLength(tooBig)))
         .compose(v -> backend.invoke(call(Action.INVOKE, "{}")).otherwiseEmpty())
         .onComplete(ar -> {
-          System.setErr(original);
+          err.close();
           t.verify(() -> {
             assertTrue(ar.succeeded(), String.valueOf(ar.cause()));
-            String log = captured.toString(StandardCharsets.UTF_8);
+            String log = err.text();
             assertTrue(log.contains("endpoint " + ENDPOINT + " request req-1 backend:invalid_response"), log);
             assertFalse(log.contains("ERROR io.vertx"), log);
           });
