@@ -524,16 +524,21 @@ class GatewayIntegrationTest {
     assertEquals("backend:stream_interrupted", record.path("errorReason").asText(), record.toString());
   }
 
+  /** A JSON POST from a data scientist, written on a raw socket that the test can drop at will. */
+  private void writePost(java.net.Socket socket, String path, String body) throws IOException {
+    socket.getOutputStream().write(("POST " + path + " HTTP/1.1\r\n"
+        + "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
+        + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+  }
+
   @Test
   void callerLeavingBeforeTheAnswerCancelsTheModelCallAndIsAuditedOnce() throws Exception {
     // The model takes the request and never answers; the endpoint's timeout is 60 s.
     model.mode(ContainerStub.Mode.hang()).await();
     String body = "{\"text\":\"leaving early\"}";
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
-      socket.getOutputStream().write(("POST /endpoints/long-stream/invocations HTTP/1.1\r\n"
-          + "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
-          + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
-          + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+      writePost(socket, "/endpoints/long-stream/invocations", body);
       model.invocationReceived().await();
     }
     // The model's call is reset at once, not left to run for nobody until the 60 s timeout.
@@ -554,10 +559,7 @@ class GatewayIntegrationTest {
     String head;
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
       socket.setSoTimeout(10_000);
-      socket.getOutputStream().write(("POST /endpoints/long-stream/invocations-response-stream HTTP/1.1\r\n"
-          + "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
-          + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
-          + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+      writePost(socket, "/endpoints/long-stream/invocations-response-stream", body);
       model.invocationReceived().await();
       model.releaseNextChunk();
       // Read up to the end of the response head, and then leave mid-stream.
