@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.net.SocketAddress;
 import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -31,9 +32,9 @@ import java.util.function.Supplier;
 public final class RequestTracking implements Stage {
 
   /** The audited status of a request whose caller went away before any answer (nginx's 499). */
-  public static final int CLIENT_CLOSED_REQUEST = 499;
-  public static final String CALLER_GONE_TYPE = "ClientClosedRequest";
-  public static final String CALLER_GONE_REASON = "caller:gone";
+  private static final int CLIENT_CLOSED_REQUEST = 499;
+  private static final String CALLER_GONE_TYPE = "ClientClosedRequest";
+  private static final String CALLER_GONE_REASON = "caller:gone";
 
   private final AuditSink audit;
   private final GatewayMetrics metrics;
@@ -66,19 +67,17 @@ public final class RequestTracking implements Stage {
     // connection closes; whichever comes first, and only once.
     HttpServerResponse response = request.response();
     boolean[] finished = {false};
+    Consumer<Boolean> close = callerLeft -> {
+      if (!finished[0]) {
+        finished[0] = true;
+        finish(record, request, callerLeft);
+      }
+    };
     // Vert.x also calls the end handler when the connection closes first (then before the close
     // handler), with the response not ended: the caller went away.
-    response.endHandler(v -> {
-      if (!finished[0]) {
-        finished[0] = true;
-        finish(record, request, !response.ended());
-      }
-    });
+    response.endHandler(v -> close.accept(!response.ended()));
     response.closeHandler(v -> {
-      if (!finished[0]) {
-        finished[0] = true;
-        finish(record, request, true);
-      }
+      close.accept(true);
       ex.callerGone();
     });
     ex.next();
