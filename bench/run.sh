@@ -3,7 +3,7 @@
 # and through sagegate (token check and rules on), in one run, on this machine.
 #
 #   bench/run.sh                                  # full run (about 15 minutes)
-#   DURATION=5s WARMUP=5s WARMUP_MAX=5s ROUNDS=1 bench/run.sh   # quick run (under a minute)
+#   DURATION=5s WARMUP=5s WARMUP_MAX=5s RATE_WARMUP=5s ROUNDS=1 bench/run.sh   # quick run (about 2 minutes)
 #
 # Each proxy under test is pinned to core 1 (nginx: one worker; java: -XX:ActiveProcessorCount=1);
 # the demo model and wrk share core 0. Traffic only to 127.0.0.1. Results: a markdown table on
@@ -250,7 +250,7 @@ mkdir -p "$RESULTS"
   echo "Proxies pinned to core $PROXY_CORE; demo model and wrk on core $LOAD_CORE."
   echo "Command: \`DURATION=$DURATION WARMUP=$WARMUP WARMUP_MAX=$WARMUP_MAX JIT_QUIET_MS=$JIT_QUIET_MS RATE_WARMUP=$RATE_WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS bench/run.sh\`;" \
     "sagegate JVM: \`-XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS\`."
-  echo "Warm-up at max load until the JIT used under $JIT_QUIET_MS ms per $WARMUP_STEP: direct ${WARM[direct]}, nginx ${WARM[nginx]}, sagegate ${WARM[sagegate]}."
+  echo "Warm-up at max load, in runs of up to $WARMUP_STEP, until the JIT used under $JIT_QUIET_MS ms in one (at least $WARMUP, at most $WARMUP_MAX): direct ${WARM[direct]}, nginx ${WARM[nginx]}, sagegate ${WARM[sagegate]}."
   echo "Each figure is the best of $ROUNDS runs (max: highest rps; fixed rate: lowest p99); all runs in results/latest-wrk.txt."
   echo
   echo "| target | max rps (-c$CONNECTIONS) | max p50 ms | max p99 ms | rps at $RATE/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |"
