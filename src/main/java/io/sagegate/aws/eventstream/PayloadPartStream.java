@@ -18,12 +18,19 @@ public final class PayloadPartStream implements InterruptibleStream {
   private Handler<Buffer> handler;
   private Handler<Void> endHandler;
   private Handler<String> interruptionHandler;
+  /** The source failed: the stream has had its exception event and its end. */
+  private boolean failed;
 
   public PayloadPartStream(ReadStream<Buffer> source) {
     this.source = source;
     // A failed source becomes an exception event followed by a normal end (see the class doc),
-    // whether or not a reader asked for failures.
+    // whether or not a reader asked for failures; once, though a source can report more than one
+    // failure (a timeout, then the reset that follows it), as EventStreamRelay does.
     source.exceptionHandler(err -> {
+      if (failed) {
+        return;
+      }
+      failed = true;
       if (interruptionHandler != null) {
         interruptionHandler.handle(INTERRUPTED);
       }

@@ -56,6 +56,12 @@ public final class ErrorResponder implements Exchange.FailureHandler {
     if (error instanceof AuthenticationException auth) {
       metrics.authenticationFailed(auth.reason().label());
     }
+    if (ex.response().closed()) {
+      // The caller went away (its record already says so): there is nobody to answer, and no
+      // failure of ours to report.
+      LOG.debug("Request {} ended after its caller left: {}", audit == null ? "-" : audit.requestId, error.auditReason());
+      return;
+    }
     if (error.status() >= 500) {
       LOG.warn("Request {} failed: {} {} ({})", audit == null ? "-" : audit.requestId,
           error.status(), error.errorType(), error.auditReason() == null ? error.getMessage() : error.auditReason());

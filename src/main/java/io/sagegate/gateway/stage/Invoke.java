@@ -87,6 +87,10 @@ public final class Invoke implements Stage {
       // Cut off upstream after the 200: the caller gets an InternalStreamFailure event and then a
       // normal end, so the record takes the reason now, before that end closes it.
       s.interruptionHandler(reason -> {
+        if (response.closed()) {
+          // Our own cancel after the caller left, not the backend cutting the stream off.
+          return;
+        }
         audit.errorType = Errors.INTERNAL_STREAM_FAILURE;
         audit.errorReason = reason;
         LOG.warn("Request {} to endpoint {}: the backend's response stream was cut off ({})",
