@@ -35,8 +35,6 @@ public final class ConfigValidator {
   public static final int ENDPOINT_NAME_MAX = 63;
   public static final Pattern ROLE_ARN =
       Pattern.compile("^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$");
-  public static final Set<String> ALGORITHMS = Set.of(
-      "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA");
   private static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-\\d+$");
   private static final Pattern ACCOUNT_ID = Pattern.compile("^\\d{12}$");
   /** STS AssumeRole's ExternalId: 2 to 1224 characters of {@code [\w+=,.@:/-]}. */
@@ -151,9 +149,9 @@ public final class ConfigValidator {
     }
     for (int i = 0; i < a.algorithms().size(); i++) {
       String alg = a.algorithms().get(i);
-      if (!ALGORITHMS.contains(alg)) {
+      if (!AuthSettings.ALGORITHMS.contains(alg)) {
         error("auth.algorithms[" + i + "]", alg, quote(alg) + " is not allowed (only "
-            + String.join(", ", sorted(ALGORITHMS)) + "; never none or HS*)");
+            + String.join(", ", sorted(AuthSettings.ALGORITHMS)) + "; never none or HS*)");
       }
     }
     if (a.leeway().isNegative()) {
