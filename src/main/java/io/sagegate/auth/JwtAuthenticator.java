@@ -168,8 +168,9 @@ public final class JwtAuthenticator implements Authenticator {
   }
 
   /**
-   * Validates {@code settings} and returns at once, loading the signing keys in the background:
-   * an identity provider that cannot be reached yet does not stop the gateway from starting. Until
+   * Validates {@code settings} and loads the signing keys, retrying in the background if the first
+   * attempt fails: an identity provider that cannot be reached yet does not stop the gateway from
+   * starting. Completes once the first attempt has ended, loaded or not. Until
    * keys load, {@link #notReadyReason()} says why, and failed loads are retried with doubling
    * delays from 1 s up to 30 s ({@link KeyRing}).
    *
@@ -191,8 +192,7 @@ public final class JwtAuthenticator implements Authenticator {
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
-    authenticator.keyRing.loadInBackground();
-    return Future.succeededFuture(authenticator);
+    return authenticator.keyRing.loadInBackground().map(authenticator);
   }
 
   private static JwtAuthenticator create(Vertx vertx, AuthSettings settings,

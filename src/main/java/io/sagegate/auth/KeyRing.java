@@ -115,16 +115,23 @@ final class KeyRing {
    * Loads the keys in the background, retrying a failed load with doubling delays (capped) until
    * one succeeds; periodic refresh starts then. Each failure is logged with the next attempt's
    * delay and is the readiness reason meanwhile.
+   *
+   * @return completes (never fails) once the first attempt has ended, loaded or not, so a
+   *     gateway that can reach its identity provider is ready as soon as it listens
    */
-  void loadInBackground() {
-    attempt(firstRetryDelay);
+  Future<Void> loadInBackground() {
+    Promise<Void> first = Promise.promise();
+    attempt(firstRetryDelay, first);
+    return first.future();
   }
 
-  private void attempt(Duration nextDelay) {
+  private void attempt(Duration nextDelay, Promise<Void> first) {
     if (closed) {
+      first.tryComplete();
       return;
     }
     refresh("start", true).onComplete(ar -> {
+      first.tryComplete();
       if (ar.succeeded()) {
         schedulePeriodicRefresh();
         return;
@@ -136,7 +143,7 @@ final class KeyRing {
           loader.describe(), ar.cause().getMessage(), nextDelay.toMillis());
       Duration after = nextDelay.multipliedBy(2);
       retryTimer = vertx.setTimer(Math.max(1, nextDelay.toMillis()),
-          id -> attempt(after.compareTo(maxRetryDelay) > 0 ? maxRetryDelay : after));
+          id -> attempt(after.compareTo(maxRetryDelay) > 0 ? maxRetryDelay : after, first));
     });
   }
 

@@ -30,9 +30,6 @@ public final class ConfigValidator {
     }
   }
 
-  /** SageMaker's endpoint name pattern and length limit. */
-  public static final Pattern ENDPOINT_NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9])*$");
-  public static final int ENDPOINT_NAME_MAX = 63;
   public static final Pattern ROLE_ARN =
       Pattern.compile("^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$");
   private static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-\\d+$");
@@ -239,11 +236,11 @@ public final class ConfigValidator {
       if (!present(name)) {
         error(p + ".name", name, "required");
       } else {
-        if (name.length() > ENDPOINT_NAME_MAX) {
+        if (name.length() > EndpointConfig.NAME_MAX) {
           error(p + ".name", name, quote(name) + " is " + name.length()
-              + " characters; SageMaker endpoint names have at most " + ENDPOINT_NAME_MAX);
+              + " characters; SageMaker endpoint names have at most " + EndpointConfig.NAME_MAX);
         }
-        if (!ENDPOINT_NAME.matcher(name).matches()) {
+        if (!EndpointConfig.matchesNamePattern(name)) {
           error(p + ".name", name, quote(name)
               + " is not a SageMaker endpoint name (letters, digits and inner hyphens)");
         }
