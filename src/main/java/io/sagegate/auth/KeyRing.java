@@ -141,10 +141,15 @@ final class KeyRing {
       }
       LOG.warn("Not ready: could not load the signing keys from {}: {}; retrying in {} ms",
           loader.describe(), ar.cause().getMessage(), nextDelay.toMillis());
-      Duration after = nextDelay.multipliedBy(2);
-      retryTimer = vertx.setTimer(Math.max(1, nextDelay.toMillis()),
-          id -> attempt(after.compareTo(maxRetryDelay) > 0 ? maxRetryDelay : after, first));
+      Duration after = backoff(nextDelay, maxRetryDelay);
+      retryTimer = vertx.setTimer(Math.max(1, nextDelay.toMillis()), id -> attempt(after, first));
     });
+  }
+
+  /** The delay after {@code delay}: doubled, at most {@code cap}. */
+  static Duration backoff(Duration delay, Duration cap) {
+    Duration doubled = delay.multipliedBy(2);
+    return doubled.compareTo(cap) > 0 ? cap : doubled;
   }
 
   /**
