@@ -65,7 +65,15 @@ class ExplainAgreesWithGatewayIntegrationTest {
           issuer: %s
           audiences: [%s]
           claims: {groups: groups, scopes: scp}
+        # Only refused calls go to the sagemaker endpoint: STS is never asked, so it need not run.
+        aws: {region: eu-west-1, accountId: "111122223333", stsEndpoint: "http://127.0.0.1:9",
+              sagemakerRuntimeEndpoint: "http://127.0.0.1:9"}
         endpoints:
+          - name: async-scorer
+            backend:
+              type: sagemaker
+              roleArn: arn:aws:iam::111122223333:role/invoke
+              asyncInputPrefixes: ["s3://bucket/fraud/"]
           - name: fraud-scorer
             tags: {env: prod, team: risk}
             backend: {type: container, url: "%s"}
@@ -170,7 +178,11 @@ class ExplainAgreesWithGatewayIntegrationTest {
 
     /** An async call with this input location. */
     static Case async(String subject, String inputLocation, String expected) {
-      return new Case(subject, Map.of(), "sentiment-test", null, expected, inputLocation);
+      return async(subject, "sentiment-test", inputLocation, expected);
+    }
+
+    static Case async(String subject, String endpoint, String inputLocation, String expected) {
+      return new Case(subject, Map.of(), endpoint, null, expected, inputLocation);
     }
   }
 
@@ -207,6 +219,10 @@ class ExplainAgreesWithGatewayIntegrationTest {
         // A deny later in the file still wins where its condition holds.
         Case.async("max", "s3://bucket/fraud/secret/a.json", "deny max-secret-deny"),
         Case.async("max", "s3://bucket/fraud/public/a.json", "allow max-all"),
+        // The endpoint's own prefixes refuse what the rules allow, before any STS call; a rule's
+        // deny is still the rule's.
+        Case.async("ivy", "async-scorer", "s3://bucket/other/a.json", "deny endpoint-input-prefixes"),
+        Case.async("ivy", "async-scorer", "s3://bucket/fraud/secret/a.json", "deny ivy-secret-deny"),
         // A synchronous call names no input location: an inputLocations deny does not apply.
         new Case("ivy", Map.of(), "sentiment-test", null, "allow ivy-all"),
         // Variant conditions in both orders too.
