@@ -391,6 +391,14 @@ public final class ConfigValidator {
       for (int i = 0; i < c.inputLocations().size(); i++) {
         s3(p + ".conditions.inputLocations[" + i + "]", c.inputLocations().get(i));
       }
+      if (!c.inputLocations().isEmpty() && !r.actions().isEmpty()
+          && !r.actions().contains("*") && !r.actions().contains("invoke-async")) {
+        // Only an async call has an input location: the condition is part of the match, so the
+        // rule can never match.
+        warn(p + ".conditions.inputLocations", c.inputLocations(), "only an invoke-async call"
+            + " has an input location, and this rule's actions " + r.actions() + " exclude it:"
+            + " the rule never matches");
+      }
       if (r.roleArn() != null) {
         roleArn(p + ".roleArn", r.roleArn());
         if (r.effect() == RuleConfig.Effect.DENY) {
