@@ -23,6 +23,10 @@ public final class AuthenticationException extends GatewayException {
     ISSUER("issuer"),
     AUDIENCE("audience"),
     CLAIMS("claims"),
+    /** A registered time claim (exp, nbf, iat) that is not a number, or an iat in the future. */
+    INVALID_CLAIMS("invalid_claims"),
+    /** The header marks parameters critical ({@code crit}) that the gateway does not understand. */
+    UNSUPPORTED_CRIT("unsupported_crit"),
     KEYS_UNAVAILABLE("keys_unavailable");
 
     private final String label;

@@ -16,6 +16,14 @@ public interface Authenticator {
   /** True once signing keys are loaded; the readiness probe waits for it. */
   boolean ready();
 
+  /**
+   * The readiness contributor: null when ready, else why not (e.g. the identity provider could
+   * not be reached), as {@code /readyz} and the log show it.
+   */
+  default String notReadyReason() {
+    return ready() ? null : "signing keys not loaded";
+  }
+
   /** Stops background key refreshes. */
   default void close() {}
 }

@@ -10,10 +10,6 @@ import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.jwk.JWK;
-import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
-import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.BadJWSException;
 import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
@@ -26,12 +22,11 @@ import com.nimbusds.jwt.proc.BadJWTException;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import com.nimbusds.jwt.proc.ExpiredJWTException;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sagegate.auth.AuthenticationException.Reason;
 import io.sagegate.config.AuthSettings;
+import io.sagegate.error.Errors;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.text.ParseException;
@@ -39,13 +34,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,42 +49,31 @@ import org.slf4j.LoggerFactory;
  * with a leeway, and the subject claim. Verified tokens are cached until they expire, so a repeat
  * token costs one map lookup.
  *
- * <p>Keys come from exactly one source (see {@link AuthSettings}) and are loaded asynchronously;
- * remote sources are refreshed periodically, and a token signed with an unknown key id triggers
- * one rate-limited refresh (rotation). A failed refresh keeps the previous keys.
+ * <p>Keys come from exactly one source (see {@link AuthSettings}) and are held by the {@link
+ * KeyRing}: loaded asynchronously, retried until the first load succeeds, refreshed periodically
+ * for remote sources, and once (rate-limited) for a token with an unknown key id (rotation). A
+ * failed refresh keeps the previous keys. This class does the token checks only.
  *
  * <p>Signature verification itself (tens of microseconds for RSA-2048) runs on the calling
  * thread: it is CPU work shorter than a context switch to a worker, not blocking I/O.
  */
 public final class JwtAuthenticator implements Authenticator {
 
-  static final String REFRESH_METRIC = "sagegate.jwks.refreshes";
+  static final String REFRESH_METRIC = KeyRing.REFRESH_METRIC;
 
   private static final Logger LOG = LoggerFactory.getLogger(JwtAuthenticator.class);
 
-  /** Asymmetric families only: an HMAC "verified" with a public key is the key-confusion hole. */
-  private static final Set<JWSAlgorithm.Family> ALLOWED_FAMILIES =
-      Set.of(JWSAlgorithm.Family.RSA, JWSAlgorithm.Family.EC, JWSAlgorithm.Family.ED);
+  /** The registered time claims: each, when present, must be a JSON number (RFC 7519 4.1). */
+  private static final List<String> TIME_CLAIMS = List.of("exp", "nbf", "iat");
 
-  private final Vertx vertx;
   private final AuthSettings settings;
-  private final JwksLoader loader;
-  private final Ticker ticker;
+  private final KeyRing keyRing;
   private final Clock clock;
   private final Set<JWSAlgorithm> algorithms;
   private final String allowedNames;
   private final Set<String> requiredClaims;
   private final DefaultJWTProcessor<SecurityContext> processor;
-  private final AtomicReference<ImmutableJWKSet<SecurityContext>> keys = new AtomicReference<>();
   private final Cache<TokenKey, Caller> cache;
-  private final Map<String, Counter> refreshCounters = new HashMap<>();
-
-  private final Object refreshLock = new Object();
-  private Future<Void> refreshInFlight; // guarded by refreshLock
-  private long lastRefreshNanos; // guarded by refreshLock
-  private boolean refreshedOnce; // guarded by refreshLock
-  private volatile long periodicTimer = -1;
-  private volatile boolean closed;
 
   JwtAuthenticator(
       Vertx vertx,
@@ -99,11 +81,10 @@ public final class JwtAuthenticator implements Authenticator {
       MeterRegistry registry,
       JwksLoader loader,
       Ticker ticker,
-      Clock clock) {
-    this.vertx = vertx;
+      Clock clock,
+      Duration firstRetryDelay,
+      Duration maxRetryDelay) {
     this.settings = settings;
-    this.loader = loader;
-    this.ticker = ticker;
     this.clock = clock;
     this.algorithms = parseAlgorithms(settings.algorithms());
     this.allowedNames =
@@ -120,10 +101,18 @@ public final class JwtAuthenticator implements Authenticator {
           settings.issuer());
     }
 
-    JWKSource<SecurityContext> source = (selector, context) -> {
-      ImmutableJWKSet<SecurityContext> current = keys.get();
-      return current == null ? List.of() : current.get(selector, context);
-    };
+    // Maintenance (draining the read buffer, eviction, expiry) on the reading thread, the event
+    // loop, instead of ForkJoinPool.commonPool(): its default hand-off woke a pool thread ~2 400
+    // times a second at 20 000 req/s, each wake-up preempting the event loop on the same core.
+    this.cache = Caffeine.newBuilder()
+        .executor(Runnable::run)
+        .maximumSize(settings.tokenCacheSize())
+        .ticker(ticker)
+        .expireAfter(Expiry.<TokenKey, Caller>creating((key, caller) -> untilExpiry(caller)))
+        .build();
+    this.keyRing = new KeyRing(vertx, settings, registry, loader, ticker, firstRetryDelay,
+        maxRetryDelay, cache::invalidateAll);
+
     DefaultJWTClaimsVerifier<SecurityContext> claimsVerifier =
         new DefaultJWTClaimsVerifier<>(
             settings.audiences().isEmpty() ? null : new HashSet<>(settings.audiences()),
@@ -137,32 +126,12 @@ public final class JwtAuthenticator implements Authenticator {
         };
     claimsVerifier.setMaxClockSkew((int) Math.min(Integer.MAX_VALUE, settings.leeway().toSeconds()));
     processor = new DefaultJWTProcessor<>();
-    processor.setJWSKeySelector(new JWSVerificationKeySelector<>(algorithms, source));
+    processor.setJWSKeySelector(new JWSVerificationKeySelector<>(algorithms, keyRing.source()));
     processor.setJWTClaimsSetVerifier(claimsVerifier);
     // Plain JWTs and RFC 9068 access tokens; no typ at all is accepted too.
     processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(
         JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), new JOSEObjectType("application/at+jwt"),
         null));
-
-    // Maintenance (draining the read buffer, eviction, expiry) on the reading thread, the event
-    // loop, instead of ForkJoinPool.commonPool(): its default hand-off woke a pool thread ~2 400
-    // times a second at 20 000 req/s, each wake-up preempting the event loop on the same core.
-    this.cache = Caffeine.newBuilder()
-        .executor(Runnable::run)
-        .maximumSize(settings.tokenCacheSize())
-        .ticker(ticker)
-        .expireAfter(Expiry.<TokenKey, Caller>creating((key, caller) -> untilExpiry(caller)))
-        .build();
-
-    for (String trigger : List.of("start", "periodic", "unknown_kid")) {
-      for (String result : List.of("ok", "failed")) {
-        refreshCounters.put(trigger + "/" + result, Counter.builder(REFRESH_METRIC)
-            .description("JWKS key set loads, by what triggered them and how they ended")
-            .tag("trigger", trigger)
-            .tag("result", result)
-            .register(registry));
-      }
-    }
   }
 
   /**
@@ -188,18 +157,51 @@ public final class JwtAuthenticator implements Authenticator {
       Clock clock) {
     JwtAuthenticator authenticator;
     try {
-      AuthSettings effective = validate(settings);
-      JwksLoader loader = JwksLoader.from(vertx, effective, devKeyDir);
-      authenticator = new JwtAuthenticator(vertx, effective, registry, loader, ticker, clock);
+      authenticator = create(vertx, settings, registry, devKeyDir, ticker, clock,
+          KeyRing.FIRST_RETRY_DELAY, KeyRing.MAX_RETRY_DELAY);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
-    return authenticator.refresh("start", true)
-        .map(v -> {
-          authenticator.schedulePeriodicRefresh();
-          return authenticator;
-        })
+    return authenticator.keyRing.loadOnce()
+        .map(authenticator)
         .onFailure(e -> authenticator.close());
+  }
+
+  /**
+   * Validates {@code settings} and loads the signing keys, retrying in the background if the first
+   * attempt fails: an identity provider that cannot be reached yet does not stop the gateway from
+   * starting. Completes once the first attempt has ended, loaded or not. Until
+   * keys load, {@link #notReadyReason()} says why, and failed loads are retried with doubling
+   * delays from 1 s up to 30 s ({@link KeyRing}).
+   *
+   * @return fails only for invalid settings, with a message naming the bad setting
+   */
+  public static Future<JwtAuthenticator> open(
+      Vertx vertx, AuthSettings settings, MeterRegistry registry, Path devKeyDir) {
+    return open(vertx, settings, registry, devKeyDir, KeyRing.FIRST_RETRY_DELAY,
+        KeyRing.MAX_RETRY_DELAY);
+  }
+
+  /** As {@link #open(Vertx, AuthSettings, MeterRegistry, Path)} with a test's retry delays. */
+  static Future<JwtAuthenticator> open(Vertx vertx, AuthSettings settings,
+      MeterRegistry registry, Path devKeyDir, Duration firstRetryDelay, Duration maxRetryDelay) {
+    JwtAuthenticator authenticator;
+    try {
+      authenticator = create(vertx, settings, registry, devKeyDir, Ticker.systemTicker(),
+          Clock.systemUTC(), firstRetryDelay, maxRetryDelay);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    return authenticator.keyRing.loadInBackground().map(authenticator);
+  }
+
+  private static JwtAuthenticator create(Vertx vertx, AuthSettings settings,
+      MeterRegistry registry, Path devKeyDir, Ticker ticker, Clock clock,
+      Duration firstRetryDelay, Duration maxRetryDelay) {
+    AuthSettings effective = validate(settings);
+    JwksLoader loader = JwksLoader.from(vertx, effective, devKeyDir);
+    return new JwtAuthenticator(vertx, effective, registry, loader, ticker, clock,
+        firstRetryDelay, maxRetryDelay);
   }
 
   /**
@@ -248,15 +250,16 @@ public final class JwtAuthenticator implements Authenticator {
         s.minKeyRefreshInterval(), s.tokenCacheSize(), s.claims());
   }
 
+  /** The configured names, each checked against the one allow-list, {@link AuthSettings#ALGORITHMS}. */
   private static Set<JWSAlgorithm> parseAlgorithms(List<String> names) {
     Set<JWSAlgorithm> out = new LinkedHashSet<>();
     for (String name : names) {
-      JWSAlgorithm alg = JWSAlgorithm.parse(name);
-      if (ALLOWED_FAMILIES.stream().noneMatch(f -> f.contains(alg))) {
+      if (!AuthSettings.ALGORITHMS.contains(name)) {
         throw new IllegalArgumentException("auth.algorithms: " + name + " is not supported;"
-            + " only asymmetric signature algorithms (RS*, PS*, ES*, EdDSA/Ed25519) are allowed");
+            + " only asymmetric signature algorithms (" + String.join(", ",
+                AuthSettings.ALGORITHMS.stream().sorted().toList()) + ") are allowed");
       }
-      out.add(alg);
+      out.add(JWSAlgorithm.parse(name));
     }
     return Set.copyOf(out);
   }
@@ -286,13 +289,19 @@ public final class JwtAuthenticator implements Authenticator {
     } catch (AuthenticationException e) {
       return Future.failedFuture(e);
     }
+    if (!keyRing.loaded()) {
+      // Not the caller's fault: the identity provider's keys could not be loaded yet.
+      return Future.failedFuture(Errors.serviceUnavailable(
+              "The token issuer's signing keys are not available yet; retry shortly")
+          .withAuditReason("authentication:" + Reason.KEYS_UNAVAILABLE.label()));
+    }
     String kid = jwt.getHeader().getKeyID();
-    if (kid == null || knowsKey(kid)) {
+    if (kid == null || keyRing.knows(kid)) {
       return verify(jwt, cacheKey);
     }
     // Unknown key id: perhaps the issuer rotated keys. Refresh once (rate-limited) and retry.
-    return refresh("unknown_kid", false)
-        .transform(ar -> knowsKey(kid)
+    return keyRing.refresh("unknown_kid", false)
+        .transform(ar -> keyRing.knows(kid)
             ? verify(jwt, cacheKey)
             : fail(Reason.UNKNOWN_KID,
                 "Token key id is not among the issuer's signing keys"));
@@ -300,23 +309,36 @@ public final class JwtAuthenticator implements Authenticator {
 
   @Override
   public boolean ready() {
-    return keys.get() != null;
+    return keyRing.loaded();
+  }
+
+  @Override
+  public String notReadyReason() {
+    return keyRing.notReadyReason();
   }
 
   @Override
   public void close() {
-    closed = true;
-    if (periodicTimer >= 0) {
-      vertx.cancelTimer(periodicTimer);
-    }
-    loader.close();
+    keyRing.close();
+  }
+
+  /** Visible for tests: reloads the key set as the given trigger would. */
+  Future<Void> refresh(String trigger, boolean force) {
+    return keyRing.refresh(trigger, force);
   }
 
   private SignedJWT parse(String token) {
     int dots = 0;
     for (int i = 0; i < token.length(); i++) {
-      if (token.charAt(i) == '.') {
+      char c = token.charAt(i);
+      if (c == '.') {
         dots++;
+      } else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '-' || c == '_')) {
+        // Strict base64url: a decoder that skips other characters would accept a token with
+        // junk appended (a comma, a space and more).
+        throw new AuthenticationException(Reason.MALFORMED,
+            "Bearer token is not a JWT: only base64url characters and two dots are allowed");
       }
     }
     if (dots != 2) {
@@ -343,12 +365,31 @@ public final class JwtAuthenticator implements Authenticator {
           + printable(header.getAlgorithm().getName()) + " is not accepted; allowed algorithms: "
           + allowedNames);
     }
+    Set<String> critical = header.getCriticalParams();
+    if (critical != null && !critical.isEmpty()) {
+      // RFC 7515 4.1.11: a recipient must refuse a token whose critical parameters it does not
+      // understand; this gateway understands none.
+      throw new AuthenticationException(Reason.UNSUPPORTED_CRIT,
+          "Token header marks parameters critical (crit) that are not supported: "
+              + printable(String.join(",", new java.util.TreeSet<>(critical))));
+    }
     SignedJWT jwt;
     try {
       jwt = SignedJWT.parse(token);
     } catch (ParseException e) {
       throw new AuthenticationException(Reason.MALFORMED,
           "Bearer token is not a well-formed JWT: expected base64url header.payload.signature");
+    }
+    Map<String, Object> payload = jwt.getPayload().toJSONObject();
+    if (payload == null) {
+      throw new AuthenticationException(Reason.MALFORMED,
+          "Bearer token is not a well-formed JWT: its payload is not a JSON object");
+    }
+    for (String name : TIME_CLAIMS) {
+      if (payload.containsKey(name) && !(payload.get(name) instanceof Number)) {
+        throw new AuthenticationException(Reason.INVALID_CLAIMS,
+            "Token claim " + name + " must be a number (seconds since the epoch)");
+      }
     }
     try {
       jwt.getJWTClaimsSet();
@@ -377,6 +418,11 @@ public final class JwtAuthenticator implements Authenticator {
     } catch (JOSEException e) {
       LOG.warn("Token signature could not be checked: {}", e.getMessage());
       return fail(Reason.SIGNATURE, "Token signature could not be verified");
+    }
+    Date issued = claims.getIssueTime();
+    if (issued != null && issued.toInstant().isAfter(clock.instant().plus(settings.leeway()))) {
+      return fail(Reason.INVALID_CLAIMS,
+          "Token was issued in the future (its iat is beyond the allowed clock skew)");
     }
     // JSON-shaped claims (dates as epoch seconds, null-valued claims left out) rather than
     // getClaims(): Caller copies them with Map.copyOf, which refuses nulls.
@@ -425,76 +471,6 @@ public final class JwtAuthenticator implements Authenticator {
     return new AuthenticationException(Reason.CLAIMS, missing.isEmpty()
         ? "Token claims are not accepted"
         : "Token lacks required claims: " + String.join(", ", missing));
-  }
-
-  private boolean knowsKey(String kid) {
-    ImmutableJWKSet<SecurityContext> current = keys.get();
-    return current != null && current.getJWKSet().getKeyByKeyId(kid) != null;
-  }
-
-  /**
-   * Reloads the key set. Concurrent callers share the one refresh in flight; an unforced refresh
-   * (unknown kid) starts at most once per {@code minKeyRefreshInterval} and otherwise completes
-   * at once without loading.
-   */
-  Future<Void> refresh(String trigger, boolean force) {
-    Promise<Void> promise;
-    synchronized (refreshLock) {
-      if (closed) {
-        return Future.succeededFuture();
-      }
-      if (refreshInFlight != null) {
-        return refreshInFlight;
-      }
-      long now = ticker.read();
-      if (!force && refreshedOnce
-          && now - lastRefreshNanos < settings.minKeyRefreshInterval().toNanos()) {
-        return Future.succeededFuture();
-      }
-      refreshedOnce = true;
-      lastRefreshNanos = now;
-      promise = Promise.promise();
-      refreshInFlight = promise.future();
-    }
-    loader.load().onComplete(ar -> {
-      if (ar.succeeded()) {
-        install(ar.result());
-        refreshCounters.get(trigger + "/ok").increment();
-      } else {
-        refreshCounters.get(trigger + "/failed").increment();
-        if (keys.get() != null && !closed) {
-          LOG.warn("JWKS refresh ({}) from {} failed; keeping the previous keys: {}",
-              trigger, loader.describe(), ar.cause().getMessage());
-        }
-      }
-      synchronized (refreshLock) {
-        refreshInFlight = null;
-      }
-      promise.handle(ar.mapEmpty());
-    });
-    return promise.future();
-  }
-
-  private void install(JWKSet fresh) {
-    ImmutableJWKSet<SecurityContext> previous = keys.getAndSet(new ImmutableJWKSet<>(fresh));
-    Set<String> freshIds = fresh.getKeys().stream().map(JWK::getKeyID).collect(Collectors.toSet());
-    if (previous != null) {
-      boolean removed = previous.getJWKSet().getKeys().stream()
-          .anyMatch(k -> !freshIds.contains(k.getKeyID()));
-      if (removed) {
-        // A key was withdrawn (perhaps compromised): tokens verified with it must verify again.
-        cache.invalidateAll();
-      }
-    }
-    LOG.info("Loaded {} signing key(s) from {}", fresh.getKeys().size(), loader.describe());
-  }
-
-  private void schedulePeriodicRefresh() {
-    if (!loader.periodic() || closed) {
-      return;
-    }
-    periodicTimer = vertx.setPeriodic(settings.keyRefreshInterval().toMillis(),
-        id -> refresh("periodic", true));
   }
 
   private Duration untilExpiry(Caller caller) {

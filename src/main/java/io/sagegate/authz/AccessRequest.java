@@ -5,7 +5,8 @@ import io.sagegate.config.EndpointConfig;
 
 /**
  * Everything a decision may look at: the caller, the endpoint (with its tags), the action, the
- * source address and the SageMaker target headers. Null targets mean the request named none.
+ * source address, the SageMaker target headers and an async call's input location. Null targets
+ * and a null input location mean the request named none.
  */
 public record AccessRequest(
     Caller caller,
@@ -14,4 +15,12 @@ public record AccessRequest(
     String sourceIp,
     String targetVariant,
     String targetModel,
-    String inferenceComponent) {}
+    String inferenceComponent,
+    String inputLocation) {
+
+  /** A request that names no input location (a synchronous call). */
+  public AccessRequest(Caller caller, EndpointConfig endpoint, Action action, String sourceIp,
+      String targetVariant, String targetModel, String inferenceComponent) {
+    this(caller, endpoint, action, sourceIp, targetVariant, targetModel, inferenceComponent, null);
+  }
+}

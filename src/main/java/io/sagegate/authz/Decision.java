@@ -16,6 +16,12 @@ public record Decision(boolean allowed, RuleConfig rule, String reason) {
    */
   public static final String UNKNOWN_ENDPOINT = "unknown-endpoint";
 
+  /**
+   * The rule id audited (and explained) for an async call the rules allow but whose input
+   * location lies outside the endpoint's {@code asyncInputPrefixes} ({@link InputLocations}).
+   */
+  public static final String INPUT_LOCATION_NOT_ALLOWED = "endpoint-input-prefixes";
+
   public static Decision allow(RuleConfig rule) {
     return new Decision(true, rule, "allowed by rule " + rule.id());
   }
@@ -24,12 +30,22 @@ public record Decision(boolean allowed, RuleConfig rule, String reason) {
     return new Decision(false, rule, "explicitly denied by rule " + rule.id());
   }
 
+  private static final String INPUT_LOCATION_REASON =
+      "the input location is not under one of the endpoint's asyncInputPrefixes";
+
+  public static Decision inputLocationNotAllowed() {
+    return new Decision(false, null, INPUT_LOCATION_REASON);
+  }
+
   public static Decision defaultDeny() {
     return new Decision(false, null, "no rule allows this request");
   }
 
-  /** The id of the deciding rule, or {@value #DEFAULT_DENY}. */
+  /** The id of the deciding rule, or {@value #DEFAULT_DENY} (or {@value #INPUT_LOCATION_NOT_ALLOWED}). */
   public String ruleId() {
-    return rule == null ? DEFAULT_DENY : rule.id();
+    if (rule != null) {
+      return rule.id();
+    }
+    return INPUT_LOCATION_REASON.equals(reason) ? INPUT_LOCATION_NOT_ALLOWED : DEFAULT_DENY;
   }
 }

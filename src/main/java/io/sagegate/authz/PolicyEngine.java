@@ -15,8 +15,9 @@ import java.util.Map;
  * denied by default.
  *
  * <p>Immutable and thread-safe: patterns and networks are compiled once, here, so that a decision
- * is a loop over precompiled rules. A reload builds a new engine. S3 input locations are not
- * checked here (the AWS path checks them against the rule that allowed the call).
+ * is a loop over precompiled rules. A reload builds a new engine. Every condition, an async
+ * call's S3 input location included, is part of whether a rule matches: a rule whose condition
+ * does not hold does not match, so it neither denies nor allows.
  */
 public final class PolicyEngine {
 
@@ -126,6 +127,8 @@ public final class PolicyEngine {
     final Glob[] variants;
     final Glob[] models;
     final Glob[] components;
+    /** {@code conditions.inputLocations}: S3 prefixes; an unparseable one matches nothing. */
+    final List<String> inputLocations;
 
     Compiled(RuleConfig rule, int index) {
       this.rule = rule;
@@ -179,6 +182,7 @@ public final class PolicyEngine {
       variants = globs(p + ".conditions.targetVariants", c.targetVariants(), false);
       models = globs(p + ".conditions.targetModels", c.targetModels(), false);
       components = globs(p + ".conditions.inferenceComponents", c.inferenceComponents(), false);
+      inputLocations = c.inputLocations();
     }
 
     /** Null when the rule matches, else the first part that does not. */
@@ -225,6 +229,11 @@ public final class PolicyEngine {
       }
       if (components.length > 0 && !any(components, r.inferenceComponent())) {
         return "conditions.inferenceComponents";
+      }
+      // A request with no input location (a synchronous call) does not meet the condition, as
+      // a request that names no variant does not meet targetVariants.
+      if (!inputLocations.isEmpty() && !S3Location.isUnderAny(r.inputLocation(), inputLocations)) {
+        return "conditions.inputLocations";
       }
       return null;
     }

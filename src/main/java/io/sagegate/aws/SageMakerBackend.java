@@ -2,6 +2,7 @@ package io.sagegate.aws;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sagegate.authz.Action;
+import io.sagegate.authz.S3Location;
 import io.sagegate.aws.eventstream.EventStreamFrames;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
@@ -183,6 +184,9 @@ public final class SageMakerBackend implements Backend {
       return Future.failedFuture(Errors.validation(
           "Header " + SageMakerHeaders.INPUT_LOCATION + " is required for asynchronous inference"));
     }
+    // Decided already, before any STS call (AccessControl: the rule's inputLocations condition and
+    // the endpoint's prefixes); checked again here as a second line, so this backend never sends
+    // SageMaker a location outside them whoever calls it.
     List<String> rulePrefixes = invocation.decision() == null || invocation.decision().rule() == null
         ? List.of()
         : invocation.decision().rule().conditions().inputLocations();

@@ -12,9 +12,9 @@ import io.vertx.core.buffer.Buffer;
  * One allowed call on its way to a backend: the endpoint, the validated SageMaker request
  * headers, the body (already bounded by the size limit) and the credentials obtained for this
  * caller ({@link ScopedCredentials#NONE} for backends that need none). {@code decision} is the
- * allow decision (its rule's conditions that only a backend can check, such as
- * {@code conditions.inputLocations} for async input, are applied there); null when unknown, in
- * which case only the endpoint's own limits apply. {@code callerGone} completes when the caller's
+ * allow decision; every condition of its rule, {@code conditions.inputLocations} included, held
+ * when the rules decided (the sagemaker backend checks the input location again against the
+ * endpoint's prefixes and the rule's, as a second line); null when unknown. {@code callerGone} completes when the caller's
  * connection closes before the answer is sent, so a backend may abandon its call; null for none.
  */
 public record Invocation(

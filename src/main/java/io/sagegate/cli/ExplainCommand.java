@@ -8,6 +8,7 @@ import io.sagegate.authz.AccessRequest;
 import io.sagegate.authz.Action;
 import io.sagegate.authz.Cidr;
 import io.sagegate.authz.Decision;
+import io.sagegate.authz.InputLocations;
 import io.sagegate.authz.PolicyEngine;
 import io.sagegate.config.ConfigError;
 import io.sagegate.config.ConfigException;
@@ -79,6 +80,10 @@ public class ExplainCommand implements Callable<Integer> {
       description = "X-Amzn-SageMaker-Inference-Component.")
   String inferenceComponent;
 
+  @Option(names = "--input-location", paramLabel = "S3URI",
+      description = "X-Amzn-SageMaker-InputLocation of an invoke-async call, e.g. s3://bucket/in/x.json.")
+  String inputLocation;
+
   public ExplainCommand() {}
 
   @Override
@@ -104,6 +109,10 @@ public class ExplainCommand implements Callable<Integer> {
     if (parsedAction.isEmpty()) {
       return bad(err, "--action: '" + action + "' is not one of " + Arrays.stream(Action.values())
           .map(Action::ruleName).collect(Collectors.joining(", ")));
+    }
+    if (inputLocation != null && parsedAction.get() != Action.INVOKE_ASYNC) {
+      return bad(err, "--input-location: only an invoke-async call has one (the gateway refuses"
+          + " the header on " + parsedAction.get().ruleName() + ")");
     }
     if (sourceIp != null && Cidr.parseAddress(sourceIp) == null) {
       return bad(err, "--source-ip: '" + sourceIp + "' is not an IPv4 or IPv6 address");
@@ -147,15 +156,17 @@ public class ExplainCommand implements Callable<Integer> {
     }
     EndpointConfig ep = target.get();
     AccessRequest request = new AccessRequest(caller, ep, parsedAction.get(), sourceIp,
-        targetVariant, targetModel, inferenceComponent);
+        targetVariant, targetModel, inferenceComponent, inputLocation);
     PolicyEngine engine = new PolicyEngine(gateway.rules());
-    Decision decision = engine.decide(request);
+    // As the gateway decides: the rules, then the endpoint's own async input prefixes.
+    Decision decision = InputLocations.decide(engine.decide(request), request);
     List<PolicyEngine.RuleMatch> evaluation = engine.evaluate(request);
 
     out.println("Decision:     " + (decision.allowed() ? "ALLOW" : "DENY"));
     out.println("Rule:         " + decision.ruleId());
     out.println("Description:  " + (decision.rule() == null
-        ? "no rule allows this request"
+        ? (decision.allowed() || Decision.DEFAULT_DENY.equals(decision.ruleId())
+            ? "no rule allows this request" : decision.reason())
         : Optional.ofNullable(decision.rule().description()).orElse("(none)")));
     out.println("Reason:       " + decision.reason());
     List<String> others = evaluation.stream()
@@ -174,6 +185,10 @@ public class ExplainCommand implements Callable<Integer> {
     out.println("  source ip   " + orNone(sourceIp));
     out.println("  targets     variant=" + orNone(targetVariant) + " model=" + orNone(targetModel)
         + " inference-component=" + orNone(inferenceComponent));
+    if (parsedAction.get() == Action.INVOKE_ASYNC) {
+      out.println("  input       " + orNone(inputLocation) + " (endpoint prefixes: "
+          + (ep.backend() == null ? List.of() : ep.backend().asyncInputPrefixes()) + ")");
+    }
     out.println();
     out.println("Rules, in order (any matching deny wins, then the first matching allow):");
     int width = evaluation.stream().mapToInt(m -> String.valueOf(m.rule().id()).length()).max()
@@ -195,6 +210,18 @@ public class ExplainCommand implements Callable<Integer> {
         err.println("explain: no --source-ip given: " + String.join(", ", byAddress)
             + " match this request up to a sourceCidrs condition, which the gateway decides on the"
             + " caller's address; the decision above counts it as not met: give --source-ip to decide it");
+      }
+    }
+    if (inputLocation == null && parsedAction.get() == Action.INVOKE_ASYNC) {
+      List<String> byLocation = evaluation.stream()
+          .filter(m -> "conditions.inputLocations".equals(m.failedOn()))
+          .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
+          .toList();
+      if (!byLocation.isEmpty()) {
+        err.println("explain: no --input-location given: " + String.join(", ", byLocation)
+            + " match this request up to an inputLocations condition, which the gateway decides on"
+            + " the call's input location; the decision above counts it as not met: give"
+            + " --input-location to decide it");
       }
     }
     return decision.allowed() ? ALLOWED : DENIED;

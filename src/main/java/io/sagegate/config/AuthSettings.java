@@ -2,6 +2,7 @@ package io.sagegate.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 
 /**
  * How bearer tokens are verified. Exactly one key source: {@code discoveryUrl} (OIDC discovery),
@@ -25,6 +26,14 @@ public record AuthSettings(
 
   public static final String DEV_ISSUER = "sagegate-dev";
   public static final String DEV_AUDIENCE = "sagegate";
+
+  /**
+   * The JWT signature algorithms that may be configured: asymmetric only, never {@code none} or
+   * HMAC (an HMAC "verified" with a public key is the key-confusion hole). The one allow-list:
+   * both {@code check} and the authenticator read it.
+   */
+  public static final Set<String> ALGORITHMS = Set.of(
+      "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA");
 
   public AuthSettings {
     audiences = audiences == null ? List.of() : List.copyOf(audiences);

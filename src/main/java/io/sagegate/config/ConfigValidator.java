@@ -30,13 +30,8 @@ public final class ConfigValidator {
     }
   }
 
-  /** SageMaker's endpoint name pattern and length limit. */
-  public static final Pattern ENDPOINT_NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9])*$");
-  public static final int ENDPOINT_NAME_MAX = 63;
   public static final Pattern ROLE_ARN =
       Pattern.compile("^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$");
-  public static final Set<String> ALGORITHMS = Set.of(
-      "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA");
   private static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-\\d+$");
   private static final Pattern ACCOUNT_ID = Pattern.compile("^\\d{12}$");
   /** STS AssumeRole's ExternalId: 2 to 1224 characters of {@code [\w+=,.@:/-]}. */
@@ -151,9 +146,9 @@ public final class ConfigValidator {
     }
     for (int i = 0; i < a.algorithms().size(); i++) {
       String alg = a.algorithms().get(i);
-      if (!ALGORITHMS.contains(alg)) {
+      if (!AuthSettings.ALGORITHMS.contains(alg)) {
         error("auth.algorithms[" + i + "]", alg, quote(alg) + " is not allowed (only "
-            + String.join(", ", sorted(ALGORITHMS)) + "; never none or HS*)");
+            + String.join(", ", sorted(AuthSettings.ALGORITHMS)) + "; never none or HS*)");
       }
     }
     if (a.leeway().isNegative()) {
@@ -241,11 +236,11 @@ public final class ConfigValidator {
       if (!present(name)) {
         error(p + ".name", name, "required");
       } else {
-        if (name.length() > ENDPOINT_NAME_MAX) {
+        if (name.length() > EndpointConfig.NAME_MAX) {
           error(p + ".name", name, quote(name) + " is " + name.length()
-              + " characters; SageMaker endpoint names have at most " + ENDPOINT_NAME_MAX);
+              + " characters; SageMaker endpoint names have at most " + EndpointConfig.NAME_MAX);
         }
-        if (!ENDPOINT_NAME.matcher(name).matches()) {
+        if (!EndpointConfig.matchesNamePattern(name)) {
           error(p + ".name", name, quote(name)
               + " is not a SageMaker endpoint name (letters, digits and inner hyphens)");
         }
@@ -395,6 +390,14 @@ public final class ConfigValidator {
       globs(p + ".conditions.inferenceComponents", c.inferenceComponents());
       for (int i = 0; i < c.inputLocations().size(); i++) {
         s3(p + ".conditions.inputLocations[" + i + "]", c.inputLocations().get(i));
+      }
+      if (!c.inputLocations().isEmpty() && !r.actions().isEmpty()
+          && !r.actions().contains("*") && !r.actions().contains("invoke-async")) {
+        // Only an async call has an input location: the condition is part of the match, so the
+        // rule can never match.
+        warn(p + ".conditions.inputLocations", c.inputLocations(), "only an invoke-async call"
+            + " has an input location, and this rule's actions " + r.actions() + " exclude it:"
+            + " the rule never matches");
       }
       if (r.roleArn() != null) {
         roleArn(p + ".roleArn", r.roleArn());

@@ -8,7 +8,39 @@ import java.util.Map;
  */
 public record EndpointConfig(String name, Map<String, String> tags, BackendConfig backend) {
 
+  /**
+   * SageMaker's endpoint name pattern (botocore's service model), as named in messages: the one
+   * definition, read by {@code check} and by the gateway's path parsing.
+   */
+  public static final String NAME_PATTERN = "^[a-zA-Z0-9](-*[a-zA-Z0-9])*$";
+  /** SageMaker's endpoint name length limit. */
+  public static final int NAME_MAX = 63;
+
   public EndpointConfig {
     tags = tags == null ? Map.of() : Map.copyOf(tags);
+  }
+
+  /** {@value #NAME_PATTERN} and at most {@value #NAME_MAX} characters. */
+  public static boolean validName(String name) {
+    return name != null && name.length() <= NAME_MAX && matchesNamePattern(name);
+  }
+
+  /**
+   * {@value #NAME_PATTERN}, checked by hand rather than with the regular expression: the gateway
+   * checks it on every request, and a regex match was a visible share of that cost. ASCII
+   * letters, digits and hyphens, starting and ending with a letter or digit.
+   */
+  public static boolean matchesNamePattern(String name) {
+    int n = name.length();
+    if (n == 0 || name.charAt(0) == '-' || name.charAt(n - 1) == '-') {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      char c = name.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) {
+        return false;
+      }
+    }
+    return true;
   }
 }

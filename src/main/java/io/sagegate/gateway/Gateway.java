@@ -171,7 +171,7 @@ public final class Gateway {
       trafficDeployment = id;
       return vertx.createHttpServer(new HttpServerOptions()
               .setHost(server.host()).setPort(server.managementPort()))
-          .requestHandler(new ManagementRoutes(vertx, components.registry(), this::ready).router())
+          .requestHandler(new ManagementRoutes(vertx, components.registry(), this::notReadyReason).router())
           .listen();
     });
     return managementFuture.onSuccess(m -> management = m)
@@ -209,7 +209,18 @@ public final class Gateway {
 
   /** Ready once configuration and token keys are loaded. */
   public boolean ready() {
-    return state.get() != null && components.authenticator().ready();
+    return notReadyReason() == null;
+  }
+
+  /**
+   * Null when ready; else why not, as {@code /readyz} shows it: each readiness contributor (the
+   * configuration, the authenticator's key ring) is asked in turn.
+   */
+  public String notReadyReason() {
+    if (state.get() == null) {
+      return "configuration not loaded";
+    }
+    return components.authenticator().notReadyReason();
   }
 
   /** Applies a reloaded configuration: endpoints and rules change, listeners do not. */

@@ -58,7 +58,9 @@ public final class GatewayAssembly {
     DemoModel demo = new DemoModel(vertx);
     Future<Void> demoFuture = DemoModel.needed(config) ? demo.start() : Future.succeededFuture();
     return demoFuture.compose(started ->
-        JwtAuthenticator.start(vertx, config.auth(), registry, devKeyDir).compose(authenticator -> {
+        // Keys load in the background: an identity provider that cannot be reached yet leaves the
+        // gateway running but not ready (/readyz says why) while the key ring retries.
+        JwtAuthenticator.open(vertx, config.auth(), registry, devKeyDir).compose(authenticator -> {
           ContainerBackendFactory containers = new ContainerBackendFactory(vertx, demo::url);
           Map<String, BackendFactory> factories = new HashMap<>(Map.of(
               BackendConfig.CONTAINER, containers,

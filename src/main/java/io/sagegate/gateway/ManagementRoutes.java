@@ -3,7 +3,8 @@ package io.sagegate.gateway;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
-import java.util.function.BooleanSupplier;
+import io.vertx.core.json.JsonObject;
+import java.util.function.Supplier;
 
 /**
  * The management port, apart from traffic: liveness, readiness (configuration and token keys
@@ -13,12 +14,13 @@ final class ManagementRoutes {
 
   private final Vertx vertx;
   private final PrometheusMeterRegistry registry;
-  private final BooleanSupplier ready;
+  /** Null when ready, else why not. */
+  private final Supplier<String> notReady;
 
-  ManagementRoutes(Vertx vertx, PrometheusMeterRegistry registry, BooleanSupplier ready) {
+  ManagementRoutes(Vertx vertx, PrometheusMeterRegistry registry, Supplier<String> notReady) {
     this.vertx = vertx;
     this.registry = registry;
-    this.ready = ready;
+    this.notReady = notReady;
   }
 
   Router router() {
@@ -26,10 +28,11 @@ final class ManagementRoutes {
     router.get("/healthz").handler(ctx -> ctx.response()
         .putHeader("Content-Type", "application/json").end("{\"status\":\"ok\"}"));
     router.get("/readyz").handler(ctx -> {
-      boolean isReady = ready.getAsBoolean();
-      ctx.response().setStatusCode(isReady ? 200 : 503)
+      String reason = notReady.get();
+      ctx.response().setStatusCode(reason == null ? 200 : 503)
           .putHeader("Content-Type", "application/json")
-          .end(isReady ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}");
+          .end(reason == null ? "{\"status\":\"ready\"}"
+              : new JsonObject().put("status", "not ready").put("reason", reason).encode());
     });
     router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

@@ -184,6 +184,50 @@ class JwtAuthenticatorTest {
     }
   }
 
+  /** Every registered time claim that is present must be a number; exp stays required. */
+  @Test
+  void timeClaimsThatAreNotNumbersAreInvalidClaims() {
+    JwtAuthenticator auth = start();
+    long exp = now().plusSeconds(600).getEpochSecond();
+    String base = "\"iss\":\"" + ISSUER + "\",\"aud\":\"" + AUDIENCE + "\",\"sub\":\"alice\"";
+    for (String bad : List.of("null", "\"" + exp + "\"", "true", "[" + exp + "]", "{}")) {
+      assertReason(Reason.INVALID_CLAIMS, auth, signRaw("{" + base + ",\"exp\":" + bad + "}"));
+      assertReason(Reason.INVALID_CLAIMS, auth,
+          signRaw("{" + base + ",\"exp\":" + exp + ",\"nbf\":" + bad + "}"));
+      assertReason(Reason.INVALID_CLAIMS, auth,
+          signRaw("{" + base + ",\"exp\":" + exp + ",\"iat\":" + bad + "}"));
+    }
+    AuthenticationException e = assertReason(Reason.INVALID_CLAIMS, auth,
+        signRaw("{" + base + ",\"exp\":null}"));
+    assertTrue(e.getMessage().contains("exp") && e.getMessage().contains("number"), e.getMessage());
+    assertEquals("authentication:invalid_claims", e.auditReason());
+    // Numbers, integral or not, are fine; exp is still required.
+    assertEquals("alice", await(auth.authenticate(signRaw("{" + base + ",\"exp\":" + exp
+        + ".5,\"nbf\":" + (exp - 1200) + ",\"iat\":" + (exp - 600) + "}"))).subject());
+    assertReason(Reason.CLAIMS, auth, signRaw("{" + base + ",\"iat\":" + (exp - 600) + "}"));
+  }
+
+  @Test
+  void anIssueTimeFurtherInTheFutureThanTheLeewayIsRefused() {
+    JwtAuthenticator auth = start(settings(Duration.ofSeconds(30), null));
+    assertReason(Reason.INVALID_CLAIMS, auth,
+        sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(31))).build()));
+    assertReason(Reason.INVALID_CLAIMS, auth,
+        sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(3600))).build()));
+    assertEquals("alice", await(auth.authenticate(
+        sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(30))).build()))).subject());
+  }
+
+  @Test
+  void junkAfterTheTokenIsMalformedNotDecodedLeniently() {
+    JwtAuthenticator auth = start();
+    String token = sign(key, claims(now()).build());
+    assertEquals("alice", await(auth.authenticate(token)).subject());
+    for (String junk : List.of(",", " x", "=", "!", "\t", "+/")) {
+      assertReason(Reason.MALFORMED, auth, token + junk);
+    }
+  }
+
   @Test
   void anyConfiguredAudienceIsAccepted() {
     JwtAuthenticator auth = start();
@@ -347,8 +391,9 @@ class JwtAuthenticatorTest {
         claims(now()).build()));
     assertReason(Reason.SIGNATURE, auth, sign(attacker, new JWSHeader.Builder(JWSAlgorithm.RS256)
         .jwk(attacker.toPublicJWK()).build(), claims(now()).build()));
-    // A header the gateway does not understand but the issuer marked critical (RFC 7515 4.1.11).
-    assertReason(Reason.SIGNATURE, auth, sign(key, new JWSHeader.Builder(JWSAlgorithm.RS256)
+    // A header the gateway does not understand but the issuer marked critical (RFC 7515 4.1.11):
+    // its own reason, not a signature failure (the signature is the issuer's own).
+    assertReason(Reason.UNSUPPORTED_CRIT, auth, sign(key, new JWSHeader.Builder(JWSAlgorithm.RS256)
         .keyID(key.getKeyID()).criticalParams(Set.of("x-bind")).customParam("x-bind", "v")
         .build(), claims(now()).build()));
   }

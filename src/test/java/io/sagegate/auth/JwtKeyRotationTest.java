@@ -209,6 +209,34 @@ class JwtKeyRotationTest {
     assertEquals(Reason.UNKNOWN_KID, rejection(auth.authenticate(signedByB)).reason());
   }
 
+  /**
+   * Opened while the JWKS cannot be fetched: not ready, with the reason; retried with growing
+   * delays; ready once the JWKS answers, with no restart.
+   */
+  @Test
+  void openedWhileTheJwksFailsIsNotReadyAndRetriesUntilItLoads() throws Exception {
+    status = 503;
+    AuthSettings settings = new AuthSettings(TestTokens.ISSUER, List.of(TestTokens.AUDIENCE),
+        null, jwksUrl(), null, false, null, null, 0, null, null, 0, null);
+    auth = await(JwtAuthenticator.open(vertx, settings, registry, null, Duration.ofMillis(20),
+        Duration.ofMillis(100)));
+    assertFalse(auth.ready());
+    String reason = auth.notReadyReason();
+    assertTrue(reason.contains(jwksUrl()) && reason.contains("HTTP 503"), reason);
+    // Retried: a third fetch arrives without anyone asking for it.
+    await(arrived(3).future());
+    assertFalse(auth.ready());
+    status = 200;
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!auth.ready()) {
+      assertTrue(System.nanoTime() < deadline, "keys load once the JWKS answers");
+      Thread.sleep(10); // polling a bounded condition
+    }
+    assertEquals(null, auth.notReadyReason());
+    assertEquals("alice",
+        await(auth.authenticate(tokenWithKid(keyA, "key-a", "after-retry"))).subject());
+  }
+
   @Test
   void jwksNotFoundFailsStartNamingTheUrl() {
     String missing = "http://127.0.0.1:" + http.actualPort() + "/missing";

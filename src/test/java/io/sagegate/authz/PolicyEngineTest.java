@@ -254,6 +254,67 @@ class PolicyEngineTest {
         Action.INVOKE, "192.0.2.1", null, null, null)).ruleId());
   }
 
+  /** inputLocations is part of matching, as every other condition: IAM semantics. */
+  @Test
+  void inputLocationConditionsArePartOfMatching() {
+    RuleConfig.Conditions secret = new RuleConfig.Conditions(null, null, null, null,
+        List.of("s3://bucket/fraud/secret/"));
+    RuleConfig.Conditions pub = new RuleConfig.Conditions(null, null, null, null,
+        List.of("s3://bucket/public/"));
+    RuleConfig secretDeny = new RuleConfig("secret-deny", RuleConfig.Effect.DENY, null, null, null,
+        null, secret, null);
+    EndpointConfig ep = endpoint("a", Map.of());
+    Caller c = caller("a", Map.of());
+    java.util.function.BiFunction<PolicyEngine, String, String> decide = (e, location) ->
+        e.decide(new AccessRequest(c, ep, location == null ? Action.INVOKE : Action.INVOKE_ASYNC,
+            null, null, null, null, location)).ruleId();
+
+    // A deny on a prefix refuses that prefix only, in either file order.
+    PolicyEngine denyFirst = engine(secretDeny, allow("all", null, null, null, null));
+    PolicyEngine denyLast = engine(allow("all", null, null, null, null), secretDeny);
+    for (PolicyEngine e : List.of(denyFirst, denyLast)) {
+      assertEquals("secret-deny", decide.apply(e, "s3://bucket/fraud/secret/k.json"));
+      assertEquals("all", decide.apply(e, "s3://bucket/fraud/public/k.json"));
+      assertEquals("all", decide.apply(e, null), "a call with no input location");
+    }
+    // A conditional allow whose condition fails does not block a later unconditional allow.
+    PolicyEngine conditionalFirst = engine(allow("public-only", null, null, null, pub),
+        allow("all", null, null, null, null));
+    assertEquals("all", decide.apply(conditionalFirst, "s3://bucket/private/k.json"));
+    assertEquals("public-only", decide.apply(conditionalFirst, "s3://bucket/public/k.json"));
+    PolicyEngine conditionalLast = engine(allow("all", null, null, null, null),
+        allow("public-only", null, null, null, pub));
+    assertEquals("all", decide.apply(conditionalLast, "s3://bucket/private/k.json"));
+    assertEquals("all", decide.apply(conditionalLast, "s3://bucket/public/k.json"));
+    // Alone, it allows only under its prefix; no tricks get under it.
+    PolicyEngine only = engine(allow("public-only", null, null, null, pub));
+    assertEquals("default-deny", decide.apply(only, "s3://bucket/private/k.json"));
+    assertEquals("default-deny", decide.apply(only, "s3://bucket/public/../private/k.json"));
+    assertEquals("default-deny", decide.apply(only, null));
+    assertEquals("conditions.inputLocations", only.evaluate(new AccessRequest(c, ep,
+        Action.INVOKE_ASYNC, null, null, null, null, "s3://other/x")).get(0).failedOn());
+  }
+
+  /** The endpoint's own async prefixes refuse what the rules allow, naming themselves. */
+  @Test
+  void anEndpointsAsyncPrefixesRefuseWhatTheRulesAllow() {
+    EndpointConfig sm = new EndpointConfig("s", Map.of(), new io.sagegate.config.BackendConfig(
+        "sagemaker", null, null, null, 0, null, null, List.of("s3://bucket/in/")));
+    Caller c = caller("a", Map.of());
+    PolicyEngine e = engine(allow("all", null, null, null, null));
+    AccessRequest inside = new AccessRequest(c, sm, Action.INVOKE_ASYNC, null, null, null, null,
+        "s3://bucket/in/x");
+    AccessRequest outside = new AccessRequest(c, sm, Action.INVOKE_ASYNC, null, null, null, null,
+        "s3://bucket/out/x");
+    assertEquals("all", InputLocations.decide(e.decide(inside), inside).ruleId());
+    Decision refused = InputLocations.decide(e.decide(outside), outside);
+    assertFalse(refused.allowed());
+    assertEquals(Decision.INPUT_LOCATION_NOT_ALLOWED, refused.ruleId());
+    // A rule's deny is still the rule's.
+    PolicyEngine none = engine();
+    assertEquals(Decision.DEFAULT_DENY, InputLocations.decide(none.decide(outside), outside).ruleId());
+  }
+
   @Test
   void firstMatchingDenyAndFirstMatchingAllowAreNamed() {
     PolicyEngine e = engine(

@@ -140,6 +140,51 @@ class ExplainCommandTest {
     assertTrue(missing.err().contains("--claims: required"), missing.err());
   }
 
+  /**
+   * --input-location is an input like any other: it decides a rule's inputLocations condition
+   * and the endpoint's asyncInputPrefixes, as the gateway decides them.
+   */
+  @Test
+  void inputLocationDecidesConditionsAndTheEndpointsPrefixes() throws Exception {
+    Path f = dir.resolve("async.yaml");
+    Files.writeString(f, """
+        auth: {devIssuer: true}
+        aws: {region: eu-west-1, accountId: "111122223333"}
+        endpoints:
+          - name: scorer
+            backend:
+              type: sagemaker
+              roleArn: arn:aws:iam::111122223333:role/invoke
+              asyncInputPrefixes: [s3://ml-inputs/fraud/]
+        rules:
+          - id: secret-deny
+            effect: deny
+            conditions: {inputLocations: [s3://ml-inputs/fraud/secret/]}
+          - id: all
+            effect: allow
+        """);
+    String[] base = {"--config", f.toString(), "--claims", "{\"sub\":\"bob\"}", "--endpoint",
+        "scorer", "--action", "invoke-async"};
+    Run allowed = run(new ExplainCommand(), concat(base, "--input-location",
+        "s3://ml-inputs/fraud/public/a.json"));
+    assertEquals(0, allowed.code(), allowed.out() + allowed.err());
+    assertTrue(allowed.out().startsWith("Decision:     ALLOW\nRule:         all\n"), allowed.out());
+    Run secret = run(new ExplainCommand(), concat(base, "--input-location",
+        "s3://ml-inputs/fraud/secret/a.json"));
+    assertEquals(2, secret.code());
+    assertTrue(secret.out().startsWith("Decision:     DENY\nRule:         secret-deny\n"), secret.out());
+    Run outside = run(new ExplainCommand(), concat(base, "--input-location",
+        "s3://ml-inputs/other/a.json"));
+    assertEquals(2, outside.code());
+    assertTrue(outside.out().startsWith("Decision:     DENY\nRule:         endpoint-input-prefixes\n"),
+        outside.out());
+    Run sync = run(new ExplainCommand(), "--config", f.toString(), "--claims", "{}", "--endpoint",
+        "scorer", "--input-location", "s3://ml-inputs/fraud/a.json");
+    assertEquals(1, sync.code());
+    assertTrue(sync.err().contains("--input-location: only an invoke-async call has one"),
+        sync.err());
+  }
+
   @Test
   void invalidConfigIsBadInput() throws Exception {
     Path f = dir.resolve("bad.yaml");

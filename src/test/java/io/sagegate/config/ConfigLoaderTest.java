@@ -344,6 +344,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void anInputLocationConditionOnARuleWithoutAsyncWarnsThatItNeverMatches() throws Exception {
+    ConfigLoader.Loaded loaded = ConfigLoader.read("""
+        endpoints: [{name: a, backend: {type: demo}}]
+        rules:
+          - {id: sync-only, effect: allow, principal: {groups: [g]}, actions: [invoke], conditions: {inputLocations: ["s3://b/in/"]}}
+          - {id: async, effect: allow, principal: {groups: [g]}, actions: [invoke-async], conditions: {inputLocations: ["s3://b/in/"]}}
+          - {id: any, effect: deny, conditions: {inputLocations: ["s3://b/secret/"]}}
+        """, FILE);
+    List<String> warnings = loaded.warnings().stream().map(ConfigError::toString).toList();
+    assertContains(warnings, "conf/x.yaml: rules[0].conditions.inputLocations: only an"
+        + " invoke-async call has an input location");
+    assertTrue(warnings.stream().noneMatch(w -> w.startsWith("conf/x.yaml: rules[1]")
+        || w.startsWith("conf/x.yaml: rules[2]")), warnings::toString);
+  }
+
+  @Test
   void sagemakerBackendNeedsARegionAndWarnsWithoutARole() throws Exception {
     ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
         endpoints: [{name: a, backend: {type: sagemaker}}]

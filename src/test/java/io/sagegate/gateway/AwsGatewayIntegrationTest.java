@@ -62,7 +62,7 @@ class AwsGatewayIntegrationTest {
     // where a (mis)configured rule allows it.
     aws.addRole(Role.allowing(aws.roleArn("scorer-invoke"), KEY, EXTERNAL_ID,
         List.of("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"),
-        List.of(aws.endpointArn("scorer"))));
+        List.of(aws.endpointArn("scorer"), aws.endpointArn("async-scorer"))));
     aws.addRole(Role.allowing(aws.roleArn("other-external-id"), KEY, "someone-else",
         List.of("sagemaker:InvokeEndpoint"), List.of("*")));
     String yaml = """
@@ -85,7 +85,17 @@ class AwsGatewayIntegrationTest {
             backend: {type: sagemaker, roleArn: "%5$s", timeout: 5s}
           - name: wrong-external-id
             backend: {type: sagemaker, roleArn: "%6$s", timeout: 5s}
+          - name: async-scorer
+            backend:
+              type: sagemaker
+              roleArn: "%5$s"
+              timeout: 5s
+              asyncInputPrefixes: [s3://ml-inputs/fraud/]
         rules:
+          - id: no-secret-inputs
+            effect: deny
+            resource: {endpoints: [async-scorer]}
+            conditions: {inputLocations: [s3://ml-inputs/fraud/secret/]}
           - id: risk-team
             effect: allow
             principal: {groups: [risk]}
@@ -125,6 +135,57 @@ class AwsGatewayIntegrationTest {
     JsonNode record = audit.await(id);
     assertEquals(1, audit.count(id));
     return record;
+  }
+
+  private static HttpResponse<String> invokeAsync(String endpoint, String subject, String input) {
+    return HttpCalls.send(HttpCalls.post(assembly.gateway().port(),
+        "/endpoints/" + endpoint + "/async-invocations", token(subject), "")
+        .header("X-Amzn-SageMaker-InputLocation", input));
+  }
+
+  /**
+   * An async call whose input location is outside the endpoint's prefixes, or inside a rule's
+   * denied prefix, is refused before any STS call: no session is minted (none shows up in
+   * CloudTrail), and its audit record names no role, session or SourceIdentity and has no backend
+   * latency; it names the check that decided.
+   */
+  @Test
+  void aRefusedAsyncCallSpendsNothingOnTheAwsPath() throws Exception {
+    aws.endpoint("async-scorer");
+    HttpResponse<String> outside = invokeAsync("async-scorer", "alice", "s3://ml-inputs/other/a.json");
+    assertEquals(403, outside.statusCode(), outside.body());
+    assertEquals("AccessDeniedException", outside.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    JsonNode record = auditOf(outside);
+    assertEquals("deny", record.path("decision").asText());
+    assertEquals("endpoint-input-prefixes", record.path("ruleId").asText());
+    assertEquals("async:input_location_not_allowed", record.path("errorReason").asText());
+    assertRefusedBeforeAws(record);
+
+    HttpResponse<String> secret = invokeAsync("async-scorer", "alice", "s3://ml-inputs/fraud/secret/a.json");
+    assertEquals(403, secret.statusCode(), secret.body());
+    record = auditOf(secret);
+    assertEquals("deny", record.path("decision").asText());
+    assertEquals("no-secret-inputs", record.path("ruleId").asText());
+    assertRefusedBeforeAws(record);
+    assertEquals(0, aws.requests(SageMakerEmulator.ASSUME_ROLE).size(), "no STS call for a refused call");
+    assertEquals(0, aws.requests(SageMakerEmulator.INVOKE_ASYNC).size());
+
+    // The deny on the secret prefix does not reach the rest of the endpoint's prefix.
+    HttpResponse<String> allowed = invokeAsync("async-scorer", "alice", "s3://ml-inputs/fraud/public/a.json");
+    assertEquals(202, allowed.statusCode(), allowed.body());
+    record = auditOf(allowed);
+    assertEquals("allow", record.path("decision").asText());
+    assertEquals("risk-team", record.path("ruleId").asText());
+    assertFalse(record.path("roleArn").isMissingNode(), record.toString());
+    assertEquals(1, aws.requests(SageMakerEmulator.ASSUME_ROLE).size());
+  }
+
+  private static void assertRefusedBeforeAws(JsonNode record) {
+    for (String field : List.of("roleArn", "sessionName", "sourceIdentity", "backendLatencyMs",
+        "backendStatus", "upstreamRequestId")) {
+      assertTrue(record.path(field).isMissingNode() || record.path(field).isNull(),
+          field + " in " + record);
+    }
   }
 
   @Test

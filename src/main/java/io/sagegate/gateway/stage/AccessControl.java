@@ -4,9 +4,11 @@ import io.sagegate.audit.AuditRecord;
 import io.sagegate.authz.AccessRequest;
 import io.sagegate.authz.Action;
 import io.sagegate.authz.Decision;
+import io.sagegate.authz.InputLocations;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
+import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.GatewayState;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
@@ -33,13 +35,22 @@ public final class AccessControl implements Stage {
     }
     audit.endpoint = endpoint.name();
     InvocationHeaders h = ex.headers();
-    Decision decision = state.authorizer().decide(new AccessRequest(
-        ex.caller(), endpoint, action, audit.sourceIp,
-        h.targetVariant(), h.targetModel(), h.inferenceComponent()));
+    AccessRequest request = new AccessRequest(ex.caller(), endpoint, action, audit.sourceIp,
+        h.targetVariant(), h.targetModel(), h.inferenceComponent(), h.inputLocation());
+    // The rules, then the endpoint's own async input prefixes: both before any credentials are
+    // obtained, so a refused call never costs an STS session (nor shows up in CloudTrail).
+    Decision decision = InputLocations.decide(state.authorizer().decide(request), request);
     audit.decision = decision.allowed() ? "allow" : "deny";
     audit.ruleId = decision.ruleId();
     if (!decision.allowed()) {
-      ex.fail(Errors.accessDenied(name, action.ruleName()));
+      GatewayException denied = Errors.accessDenied(name, action.ruleName());
+      if (Decision.INPUT_LOCATION_NOT_ALLOWED.equals(decision.ruleId())) {
+        denied = new GatewayException(403, Errors.ACCESS_DENIED, "Input location "
+                + h.inputLocation() + " is not under an allowed prefix for endpoint "
+                + endpoint.name())
+            .withAuditReason(InputLocations.REFUSED_REASON);
+      }
+      ex.fail(denied);
       return;
     }
     ex.allowed(endpoint, decision);

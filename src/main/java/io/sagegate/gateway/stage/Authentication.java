@@ -69,6 +69,30 @@ public final class Authentication implements Stage {
     if (token.isEmpty()) {
       throw new AuthenticationException(Reason.MALFORMED, "Bearer token is empty");
     }
+    if (!token68(token)) {
+      // RFC 6750 2.1: "Bearer" 1*SP b64token, and nothing after it (no second token, no list).
+      throw new AuthenticationException(Reason.MALFORMED,
+          "Authorization header must be Bearer followed by exactly one token and nothing else");
+    }
     return token;
+  }
+
+  /** RFC 7235's token68 (RFC 6750's b64token): {@code 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="}. */
+  private static boolean token68(String token) {
+    int end = token.length();
+    while (end > 0 && token.charAt(end - 1) == '=') {
+      end--;
+    }
+    if (end == 0) {
+      return false;
+    }
+    for (int i = 0; i < end; i++) {
+      char c = token.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/')) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -1,6 +1,7 @@
 package io.sagegate.gateway.stage;
 
 import io.sagegate.authz.Action;
+import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.Exchange;
@@ -17,9 +18,6 @@ import io.vertx.core.http.HttpMethod;
 public final class OperationResolver implements Stage {
 
   private static final String PREFIX = "/endpoints/";
-  /** SageMaker's endpoint name pattern, as named in messages; checked by {@link #validName}. */
-  private static final String NAME_PATTERN = "^[a-zA-Z0-9](-*[a-zA-Z0-9])*$";
-  private static final int MAX_NAME = 63;
 
   @Override
   public void handle(Exchange ex) {
@@ -50,27 +48,24 @@ public final class OperationResolver implements Stage {
     String name = path.substring(PREFIX.length(), slash);
     if (!validName(name)) {
       ex.fail(Errors.validation("Endpoint name '" + printable(name)
-          + "' must match " + NAME_PATTERN + " and be at most " + MAX_NAME + " characters"));
+          + "' must match " + EndpointConfig.NAME_PATTERN + " and be at most "
+          + EndpointConfig.NAME_MAX + " characters"));
       return;
     }
     ex.operation(action, name);
+    // Named in the record from here on, so a call refused before the rules (a 401, say) still
+    // says which endpoint it targeted. Only configured names: the record's endpoint is also a
+    // metric label, which must stay bounded (an unknown name is audited as none, as before).
+    EndpointConfig target = ex.state().endpoint(name);
+    if (target != null) {
+      ex.audit().endpoint = target.name();
+    }
     ex.next();
   }
 
-  /** {@value #NAME_PATTERN}, at most {@value #MAX_NAME} characters: ASCII letters, digits and
-   * hyphens, starting and ending with a letter or digit. */
+  /** {@link EndpointConfig#validName}: SageMaker's pattern and length limit. */
   static boolean validName(String name) {
-    int n = name.length();
-    if (n == 0 || n > MAX_NAME || name.charAt(0) == '-' || name.charAt(n - 1) == '-') {
-      return false;
-    }
-    for (int i = 0; i < n; i++) {
-      char c = name.charAt(i);
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) {
-        return false;
-      }
-    }
-    return true;
+    return EndpointConfig.validName(name);
   }
 
   /** The name as shown in a message: bounded and without control characters. */

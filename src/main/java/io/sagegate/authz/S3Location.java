@@ -1,4 +1,4 @@
-package io.sagegate.aws;
+package io.sagegate.authz;
 
 import java.net.URI;
 import java.util.List;
