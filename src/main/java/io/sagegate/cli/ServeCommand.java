@@ -187,10 +187,18 @@ public final class ServeCommand implements Callable<Integer> {
   }
 
   private void printBanner(GatewayConfig cfg, Gateway gateway) {
-    String jar = jarCommand();
+    System.err.println(banner(cfg, gateway.port(), gateway.managementPort(), keyDir, jarCommand()));
+  }
+
+  /**
+   * What {@code serve} prints once it listens: the ports, the endpoints and rule ids, where the
+   * development issuer's key is and how to get a token, and a curl line for a demo endpoint
+   * (only when one is configured: elsewhere it would not work).
+   */
+  static String banner(GatewayConfig cfg, int port, int managementPort, Path keyDir, String jar) {
     StringBuilder b = new StringBuilder();
-    b.append("\nsagegate is serving on http://localhost:").append(gateway.port())
-        .append("  (management: http://localhost:").append(gateway.managementPort())
+    b.append("\nsagegate is serving on http://localhost:").append(port)
+        .append("  (management: http://localhost:").append(managementPort)
         .append("/metrics, /healthz, /readyz)\n");
     b.append("Endpoints:\n");
     cfg.endpoints().forEach(e -> b.append("  ").append(e.name()).append("  tags ").append(e.tags())
@@ -212,13 +220,13 @@ public final class ServeCommand implements Callable<Integer> {
           .ifPresent(example -> {
             b.append("Call the demo model:\n");
             b.append("  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json'"
-                + " -d '{\"text\":\"great product\"}' localhost:").append(gateway.port())
+                + " -d '{\"text\":\"great product\"}' localhost:").append(port)
                 .append("/endpoints/").append(example).append("/invocations\n");
           });
     }
     b.append("Audit records go to ").append(cfg.audit().sink().equals("file") ? cfg.audit().file() : "stdout")
         .append("; logs to stderr.\n");
-    System.err.println(b);
+    return b.toString();
   }
 
   /** How to run this very jar from the current directory, for the printed commands. */

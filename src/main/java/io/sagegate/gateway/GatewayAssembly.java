@@ -145,7 +145,10 @@ public final class GatewayAssembly {
         demo.stop();
       }
       if (!awsBefore && !AwsPath.needed(running)) {
-        lazyAws.release();
+        vertx.executeBlocking(() -> {
+          lazyAws.release();
+          return null;
+        }, false);
       }
     });
   }
@@ -153,8 +156,11 @@ public final class GatewayAssembly {
   public Future<Void> close() {
     return gateway.close().eventually(() -> {
       authenticator.close();
-      closeAws.run();
-      return demo.close();
+      // Closing the SDK clients waits for their threads to stop: never on an event loop.
+      return vertx.executeBlocking(() -> {
+        closeAws.run();
+        return null;
+      }, false).eventually(demo::close);
     });
   }
 

@@ -89,7 +89,9 @@ public final class RequestTracking implements Stage {
     // handler), with the response not ended: the caller went away.
     response.endHandler(v -> close.accept(!response.ended()));
     response.closeHandler(v -> {
-      close.accept(true);
+      // A response that had ended was not cut short by its caller, whichever handler runs first
+      // (a listener shut down for a drain closes the connection as soon as its last call ends).
+      close.accept(!response.ended());
       ex.callerGone();
     });
     ex.next();
