@@ -24,12 +24,10 @@ final class InFlightCalls implements RequestTracking.Calls {
   private static final Logger LOG = LoggerFactory.getLogger(InFlightCalls.class);
   /** Audit reason of a call the gateway ended because it was shutting down. */
   static final String SHUTDOWN_REASON = "gateway:shutdown";
-  /** Stands for a call that has opened and not yet read its snapshot: it may use any backend. */
-  private static final Object OPENING = new Object();
 
   private final Supplier<GatewayState> state;
-  /** Each call in flight and its snapshot (or OPENING). */
-  private final ConcurrentHashMap<Exchange, Object> open = new ConcurrentHashMap<>();
+  /** Each call in flight and its snapshot. */
+  private final ConcurrentHashMap<Exchange, GatewayState> open = new ConcurrentHashMap<>();
   /** Calls the gateway ended at shutdown: their records say so, whatever else happened. */
   private final Set<Exchange> ended = ConcurrentHashMap.newKeySet();
   private final List<Backend> retiring = new CopyOnWriteArrayList<>();
@@ -42,11 +40,16 @@ final class InFlightCalls implements RequestTracking.Calls {
 
   @Override
   public GatewayState opened(Exchange ex) {
-    // OPENING first, then the snapshot: a reload that swaps the snapshot in between sees the
-    // call and keeps every backend it retires until the call has ended.
-    open.put(ex, OPENING);
+    // Registered with its snapshot, then the snapshot read again: a reload that swapped it in
+    // between may not have seen the call, so the call takes the new snapshot (which has none of
+    // the backends that reload retired); one that swaps it later sees the call registered.
     GatewayState s = state.get();
     open.put(ex, s);
+    GatewayState now = state.get();
+    if (now != s) {
+      s = now;
+      open.put(ex, s);
+    }
     if (draining) {
       // Keep-alive callers go elsewhere for their next call.
       ex.response().putHeader("Connection", "close");
@@ -56,15 +59,26 @@ final class InFlightCalls implements RequestTracking.Calls {
 
   @Override
   public void closed(Exchange ex) {
-    open.remove(ex);
+    GatewayState served = open.remove(ex);
     closedCount.incrementAndGet();
     if (ended.remove(ex) && ex.audit() != null) {
       ex.audit().errorType = Errors.SERVICE_UNAVAILABLE;
       ex.audit().errorReason = SHUTDOWN_REASON;
     }
-    if (!retiring.isEmpty()) {
+    // Only a call served with an older snapshot can have held a retiring backend back; calls on
+    // the current one cost no scan of the calls in flight.
+    if (!retiring.isEmpty() && served != null && usesRetiring(served)) {
       closeUnused();
     }
+  }
+
+  private boolean usesRetiring(GatewayState served) {
+    for (Backend b : retiring) {
+      if (served.backends().containsValue(b)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Closes {@code backends} once no call in flight uses them (at once if none does). */
@@ -91,8 +105,8 @@ final class InFlightCalls implements RequestTracking.Calls {
   }
 
   private boolean inUse(Backend b) {
-    for (Object s : open.values()) {
-      if (s == OPENING || ((GatewayState) s).backends().containsValue(b)) {
+    for (GatewayState s : open.values()) {
+      if (s.backends().containsValue(b)) {
         return true;
       }
     }
