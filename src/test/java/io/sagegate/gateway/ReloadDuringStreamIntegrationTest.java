@@ -15,6 +15,7 @@ import io.sagegate.config.GatewayConfig;
 import io.sagegate.config.ReloadResult;
 import io.sagegate.testsupport.GatedStreamBackend;
 import io.sagegate.testsupport.HttpCalls;
+import io.sagegate.testsupport.HttpTracker;
 import io.sagegate.testsupport.RecordingAuditSink;
 import io.vertx.core.Vertx;
 import java.net.http.HttpResponse;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ReloadDuringStreamIntegrationTest {
 
   @TempDir Path dir;
+  private final HttpTracker http = new HttpTracker();
   private Vertx vertx;
   private GatedStreamBackend model;
   private GatewayAssembly assembly;
@@ -49,7 +51,7 @@ class ReloadDuringStreamIntegrationTest {
 
   @BeforeEach
   void start() throws Exception {
-    vertx = Vertx.vertx();
+    vertx = http.vertx();
     model = GatedStreamBackend.start(vertx).await();
     issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
     file = dir.resolve("gateway.yaml");
@@ -89,12 +91,15 @@ class ReloadDuringStreamIntegrationTest {
             token, "{\"text\":\"go\"}").build(),
         HttpResponse.BodyHandlers.ofByteArray());
     model.awaitStarted(1, Duration.ofSeconds(20));
+    // The endpoint's backend: the gateway's one HTTP client so far.
+    HttpTracker.Client oldBackend = http.createdSince(0).get(0);
 
     // The same endpoint, changed: its backend is rebuilt and the old one retired.
     Files.writeString(file, config("45s"));
     ReloadResult result = watcher.checkNow().await();
     assertEquals(ReloadResult.Status.RELOADED, result.status(), result.errors().toString());
     assertFalse(stream.isDone(), "the stream is still open after the reload");
+    assertFalse(oldBackend.isClosed(), "the retired backend stays open while its stream runs");
 
     model.release();
     HttpResponse<byte[]> answer = stream.get(30, TimeUnit.SECONDS);
@@ -107,6 +112,8 @@ class ReloadDuringStreamIntegrationTest {
     assertEquals(200, record.get("status").asInt());
     assertNull(record.get("errorType"), record.toString());
     assertEquals(1, audit.count(requestId));
+    // Once its last call has ended, the retired backend is closed (no leak).
+    oldBackend.closed().future().await(10, TimeUnit.SECONDS);
 
     // The new backend serves the next call.
     CompletableFuture<HttpResponse<byte[]>> next = HttpCalls.client().sendAsync(
