@@ -151,19 +151,21 @@ public final class ServeCommand implements Callable<Integer> {
 
     /**
      * Runs {@code stop} on SIGTERM and SIGINT instead of the JVM's own shutdown (which would end
-     * with status 143 or 130). Returns false if the JVM offers no signal handling.
+     * with status 143 or 130). Returns false if SIGTERM could not be taken. A signal the process
+     * was started with ignored (SIGINT for a background job, nohup) stays ignored.
      */
-    @SuppressWarnings("removal")
     static boolean onSignals(Runnable stop) {
-      try {
-        for (String name : new String[] {"TERM", "INT"}) {
+      boolean term = false;
+      for (String name : new String[] {"TERM", "INT"}) {
+        try {
           sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> stop.run());
+          term |= name.equals("TERM");
+        } catch (Throwable e) {
+          // One signal the JVM cannot take (or a JVM without sun.misc.Signal): the others still drain.
+          LOG.warn("SIG{} is not handled ({}): it stops the gateway through the shutdown hook", name, e.toString());
         }
-        return true;
-      } catch (Throwable e) {
-        LOG.warn("Signals are not handled ({}): stopping drains in the shutdown hook", e.toString());
-        return false;
       }
+      return term;
     }
   }
 
