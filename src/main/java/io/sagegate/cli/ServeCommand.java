@@ -96,7 +96,7 @@ public final class ServeCommand implements Callable<Integer> {
     // the JVM shuts down (System.exit elsewhere) still drains in the shutdown hook.
     Shutdown shutdown = new Shutdown(cfg, assembly, vertx, audit);
     CountDownLatch signalled = new CountDownLatch(1);
-    boolean handled = Shutdown.onSignals(() -> {
+    Shutdown.onSignals(() -> {
       if (signalled.getCount() == 0) {
         LOG.warn("Second stop signal: exiting now, without waiting for calls in flight");
         audit.flush();
@@ -104,11 +104,9 @@ public final class ServeCommand implements Callable<Integer> {
       }
       signalled.countDown();
     });
+    // A signal not taken above (a JVM without sun.misc.Signal) still drains, in the shutdown hook,
+    // while this thread waits here for good.
     Runtime.getRuntime().addShutdownHook(new Thread(shutdown::run, "sagegate-shutdown"));
-    if (!handled) {
-      // No signal handlers (a JVM without sun.misc.Signal): the shutdown hook drains instead.
-      new CountDownLatch(1).await();
-    }
     signalled.await();
     shutdown.run();
     return 0;
