@@ -8,7 +8,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -37,6 +36,12 @@ import org.slf4j.LoggerFactory;
  * about a microsecond; the writer now only swaps buffers and makes one write system call per
  * buffer, which is how Envoy writes its access logs too. A record reaches the output at most about
  * {@value #LINGER_MS} ms after its request ends.
+ *
+ * <p>A write that fails (a closed stdout pipe, a full disk, a file that cannot be opened) loses
+ * the records it held: they are counted ({@link #failedRecords()}), the sink is unhealthy until a
+ * later write succeeds, and the change is logged once each way. A file is opened again on the
+ * next write after a failure, so the sink recovers once the disk has room or the file can be
+ * written.
  */
 public final class JsonLinesAuditSink implements AuditSink {
 
@@ -55,6 +60,8 @@ public final class JsonLinesAuditSink implements AuditSink {
   private final ThreadLocal<Lane> lane = ThreadLocal.withInitial(this::newLane);
   private final Thread writer;
   private volatile boolean closed;
+  private volatile boolean healthy = true;
+  private final java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
 
   public JsonLinesAuditSink(OutputStream out) {
     this.out = out;
@@ -63,19 +70,97 @@ public final class JsonLinesAuditSink implements AuditSink {
     this.writer.start();
   }
 
+  /**
+   * The sink {@code settings} name. A file that cannot be opened now does not stop the gateway:
+   * the sink starts unhealthy (so {@code /readyz} says so and, with {@code audit.onFailure:
+   * refuse}, calls are refused) and tries again with every write.
+   */
   public static JsonLinesAuditSink create(AuditSettings settings) {
     if (settings.sink().equals("file")) {
+      ReopeningFile file = new ReopeningFile(Path.of(settings.file()));
+      JsonLinesAuditSink sink = new JsonLinesAuditSink(file);
       try {
-        Path path = Path.of(settings.file());
+        file.open();
+      } catch (IOException e) {
+        sink.failedWrite(0, e);
+      }
+      return sink;
+    }
+    return new JsonLinesAuditSink(new FileOutputStream(java.io.FileDescriptor.out));
+  }
+
+  @Override
+  public boolean healthy() {
+    return healthy;
+  }
+
+  @Override
+  public long failedRecords() {
+    return failed.get();
+  }
+
+  private void failedWrite(long records, Exception e) {
+    failed.addAndGet(records);
+    if (healthy) {
+      healthy = false;
+      LOG.error("Audit records cannot be written ({}): records are lost and counted in"
+          + " sagegate_audit_records_failed_total, /readyz answers 503 until a write succeeds", e.toString());
+    }
+  }
+
+  private void succeededWrite() {
+    if (!healthy) {
+      healthy = true;
+      LOG.info("Audit records are written again ({} lost in all)", failed.get());
+    }
+  }
+
+  /** A file opened for appending, opened again on the next write after a failure. */
+  private static final class ReopeningFile extends OutputStream {
+    private final Path path;
+    private FileOutputStream out;
+
+    ReopeningFile(Path path) {
+      this.path = path;
+    }
+
+    synchronized void open() throws IOException {
+      if (out == null) {
         if (path.getParent() != null) {
           Files.createDirectories(path.getParent());
         }
-        return new JsonLinesAuditSink(new FileOutputStream(path.toFile(), true));
-      } catch (IOException e) {
-        throw new UncheckedIOException("audit.file: cannot open " + settings.file(), e);
+        out = new FileOutputStream(path.toFile(), true);
       }
     }
-    return new JsonLinesAuditSink(new FileOutputStream(java.io.FileDescriptor.out));
+
+    @Override
+    public synchronized void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public synchronized void write(byte[] b, int off, int len) throws IOException {
+      open();
+      try {
+        out.write(b, off, len);
+      } catch (IOException e) {
+        try {
+          out.close();
+        } catch (IOException ignored) {
+          // already failing
+        }
+        out = null;
+        throw e;
+      }
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+      if (out != null) {
+        out.close();
+        out = null;
+      }
+    }
   }
 
   @Override
@@ -137,8 +222,9 @@ public final class JsonLinesAuditSink implements AuditSink {
         try {
           out.write(full.bytes(), 0, full.size());
           out.flush();
-        } catch (IOException e) {
-          LOG.error("Could not write audit records: {}", e.toString());
+          succeededWrite();
+        } catch (IOException | RuntimeException e) {
+          failedWrite(full.lines(), e);
         }
       }
       full.reset();
@@ -199,6 +285,17 @@ public final class JsonLinesAuditSink implements AuditSink {
 
     int size() {
       return size;
+    }
+
+    /** How many records it holds: one a line, and JSON escapes every newline inside a record. */
+    long lines() {
+      long n = 0;
+      for (int i = 0; i < size; i++) {
+        if (bytes[i] == '\n') {
+          n++;
+        }
+      }
+      return n;
     }
 
     void reset() {
@@ -347,6 +444,14 @@ public final class JsonLinesAuditSink implements AuditSink {
       }
       time[prefixLength + 6] = 'Z';
       return prefixLength + 7;
+    }
+  }
+
+  /** Writes out every lane now, on the caller's thread. */
+  @Override
+  public void flush() {
+    for (Lane l : lanes) {
+      writeOut(l);
     }
   }
 

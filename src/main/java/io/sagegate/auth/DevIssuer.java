@@ -70,14 +70,24 @@ public final class DevIssuer {
 
   /**
    * The key directory: {@code $SAGEGATE_HOME/dev-issuer} if {@code SAGEGATE_HOME} is set, else
-   * {@code ~/.sagegate/dev-issuer}.
+   * {@code $HOME/.sagegate/dev-issuer}, else (no {@code HOME}) under the JVM's home
+   * ({@code user.home}). {@code serve} and {@code token} both use it, so they always agree.
    */
   public static Path defaultDir() {
-    String home = System.getenv("SAGEGATE_HOME");
+    return defaultDir(System.getenv(), System.getProperty("user.home"));
+  }
+
+  /** {@link #defaultDir()} for the given environment and JVM home. */
+  public static Path defaultDir(java.util.Map<String, String> env, String userHome) {
+    String home = env.get("SAGEGATE_HOME");
     if (home != null && !home.isBlank()) {
-      return Path.of(home, "dev-issuer");
+      return Path.of(home, "dev-issuer").toAbsolutePath();
     }
-    return Path.of(System.getProperty("user.home"), ".sagegate", "dev-issuer");
+    String userDir = env.get("HOME");
+    if (userDir == null || userDir.isBlank()) {
+      userDir = userHome;
+    }
+    return Path.of(userDir, ".sagegate", "dev-issuer").toAbsolutePath();
   }
 
   /**

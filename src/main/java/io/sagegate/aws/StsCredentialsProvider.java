@@ -132,12 +132,18 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     this.registry = registry;
     this.sessionTags = new SessionTags(settings.sessionTags());
     this.durationSeconds = durationSeconds(settings);
-    this.hits = Counter.builder("sagegate.credentials.cache").tag("result", "hit").register(registry);
-    this.misses = Counter.builder("sagegate.credentials.cache").tag("result", "miss").register(registry);
-    this.refreshes = Counter.builder("sagegate.credentials.refreshes").register(registry);
-    this.stsDuration = Timer.builder("sagegate.sts.duration").register(registry);
+    String cacheHelp = "Scoped STS sessions asked for, by whether the cache had one";
+    this.hits = Counter.builder("sagegate.credentials.cache").description(cacheHelp)
+        .tag("result", "hit").register(registry);
+    this.misses = Counter.builder("sagegate.credentials.cache").description(cacheHelp)
+        .tag("result", "miss").register(registry);
+    this.refreshes = Counter.builder("sagegate.credentials.refreshes")
+        .description("Cached STS sessions refreshed ahead of their expiry").register(registry);
+    this.stsDuration = io.sagegate.metrics.DurationBuckets.apply(Timer.builder("sagegate.sts.duration")
+        .description("Time STS AssumeRole calls took")).register(registry);
     for (String code : ERROR_CODES) {
-      errors.put(code, Counter.builder("sagegate.sts.errors").tag("code", code).register(registry));
+      errors.put(code, Counter.builder("sagegate.sts.errors")
+          .description("STS calls that failed, by STS error code").tag("code", code).register(registry));
     }
     Duration refreshAfter = Duration.ofSeconds(durationSeconds).minus(settings.refreshAhead());
     if (refreshAfter.compareTo(Duration.ofMinutes(1)) < 0) {

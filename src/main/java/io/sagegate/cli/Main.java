@@ -24,12 +24,15 @@ public final class Main implements Runnable {
 
   public static void main(String[] args) {
     int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
-    if (code != 0 || !isServer(args)) {
+    if (code != 0 || !isServer(args) || args[0].equals("serve")) {
       System.exit(code);
     }
   }
 
-  /** Servers keep running after main returns; other commands exit with their code. */
+  /**
+   * Servers keep running after main returns; other commands exit with their code. {@code serve}
+   * returns only once it has drained and closed after a stop signal, and then exits too.
+   */
   private static boolean isServer(String[] args) {
     String first = args.length > 0 ? args[0] : "";
     return (first.equals("serve") || first.equals("demo-model"))

@@ -9,6 +9,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sagegate.audit.JsonLinesAuditSink;
 import io.sagegate.auth.DevIssuer;
+import io.sagegate.config.BackendConfig;
 import io.sagegate.config.ConfigException;
 import io.sagegate.config.ConfigLoader;
 import io.sagegate.config.ConfigWatcher;
@@ -91,19 +92,79 @@ public final class ServeCommand implements Callable<Integer> {
           this::withPorts);
     }
     printBanner(cfg, gateway);
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    // SIGTERM and SIGINT drain the gateway and end with exit status 0 (Shutdown); any other way
+    // the JVM shuts down (System.exit elsewhere) still drains in the shutdown hook.
+    Shutdown shutdown = new Shutdown(cfg, assembly, vertx, audit);
+    CountDownLatch signalled = new CountDownLatch(1);
+    Shutdown.onSignals(() -> {
+      if (signalled.getCount() == 0) {
+        LOG.warn("Second stop signal: exiting now, without waiting for calls in flight");
+        audit.flush();
+        Runtime.getRuntime().halt(1);
+      }
+      signalled.countDown();
+    });
+    // A signal not taken above (a JVM without sun.misc.Signal) still drains, in the shutdown hook,
+    // while this thread waits here for good.
+    Runtime.getRuntime().addShutdownHook(new Thread(shutdown::run, "sagegate-shutdown"));
+    signalled.await();
+    shutdown.run();
+    return 0;
+  }
+
+  /** Drains and closes the gateway once, whether a signal or the shutdown hook asks first. */
+  static final class Shutdown {
+    private final GatewayConfig cfg;
+    private final GatewayAssembly assembly;
+    private final Vertx vertx;
+    private final JsonLinesAuditSink audit;
+    private boolean done;
+
+    Shutdown(GatewayConfig cfg, GatewayAssembly assembly, Vertx vertx, JsonLinesAuditSink audit) {
+      this.cfg = cfg;
+      this.assembly = assembly;
+      this.vertx = vertx;
+      this.audit = audit;
+    }
+
+    synchronized void run() {
+      if (done) {
+        return;
+      }
+      done = true;
+      try {
+        assembly.gateway().drain(cfg.server().drainDelay(), cfg.server().drainTimeout()).await();
+      } catch (Exception e) {
+        LOG.warn("Drain: {}", e.toString());
+      }
       try {
         assembly.close().await();
         vertx.close().await();
       } catch (Exception e) {
         LOG.warn("Shutdown: {}", e.toString());
       }
+      audit.flush();
       audit.close();
-      stopped.countDown();
-    }, "sagegate-shutdown"));
-    stopped.await();
-    return 0;
+    }
+
+    /**
+     * Runs {@code stop} on SIGTERM and SIGINT instead of the JVM's own shutdown (which would end
+     * with status 143 or 130). Returns false if SIGTERM could not be taken. A signal the process
+     * was started with ignored (SIGINT for a background job, nohup) stays ignored.
+     */
+    static boolean onSignals(Runnable stop) {
+      boolean term = false;
+      for (String name : new String[] {"TERM", "INT"}) {
+        try {
+          sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> stop.run());
+          term |= name.equals("TERM");
+        } catch (Throwable e) {
+          // One signal the JVM cannot take (or a JVM without sun.misc.Signal): the others still drain.
+          LOG.warn("SIG{} is not handled ({}): it stops the gateway through the shutdown hook", name, e.toString());
+        }
+      }
+      return term;
+    }
   }
 
   static void logTransport(Vertx vertx) {
@@ -126,27 +187,46 @@ public final class ServeCommand implements Callable<Integer> {
   }
 
   private void printBanner(GatewayConfig cfg, Gateway gateway) {
-    String jar = jarCommand();
+    System.err.println(banner(cfg, gateway.port(), gateway.managementPort(), keyDir, jarCommand()));
+  }
+
+  /**
+   * What {@code serve} prints once it listens: the ports, the endpoints and rule ids, where the
+   * development issuer's key is and how to get a token, and a curl line for a demo endpoint
+   * (only when one is configured: elsewhere it would not work).
+   */
+  static String banner(GatewayConfig cfg, int port, int managementPort, Path keyDir, String jar) {
     StringBuilder b = new StringBuilder();
-    b.append("\nsagegate is serving on http://localhost:").append(gateway.port())
-        .append("  (management: http://localhost:").append(gateway.managementPort())
+    b.append("\nsagegate is serving on http://localhost:").append(port)
+        .append("  (management: http://localhost:").append(managementPort)
         .append("/metrics, /healthz, /readyz)\n");
     b.append("Endpoints:\n");
     cfg.endpoints().forEach(e -> b.append("  ").append(e.name()).append("  tags ").append(e.tags())
         .append("  backend ").append(e.backend().type()).append('\n'));
-    if (cfg.auth().devIssuer()) {
-      String example = cfg.endpoints().stream().map(e -> e.name())
-          .filter(n -> n.equals("sentiment-test")).findFirst()
-          .orElse(cfg.endpoints().isEmpty() ? "my-endpoint" : cfg.endpoints().get(0).name());
-      b.append("Get a development token (local issuer, key in ").append(keyDir).append("):\n");
-      b.append("  TOKEN=$(").append(jar).append(" token --sub alice --groups data-scientists)\n");
-      b.append("Call the demo model:\n");
-      b.append("  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json'"
-          + " -d '{\"text\":\"great product\"}' localhost:").append(gateway.port())
-          .append("/endpoints/").append(example).append("/invocations\n");
-      b.append("Audit records go to ").append(cfg.audit().sink()).append("; logs to stderr.\n");
+    if (cfg.endpoints().isEmpty()) {
+      b.append("  (none)\n");
     }
-    System.err.println(b);
+    b.append("Rules: ").append(cfg.rules().isEmpty() ? "(none: every call is denied)"
+        : String.join(", ", cfg.rules().stream().map(r -> r.id()).toList())).append('\n');
+    if (cfg.auth().devIssuer()) {
+      b.append("Development issuer key: ").append(keyDir.toAbsolutePath()).append('\n');
+      b.append("Get a development token (local issuer):\n");
+      b.append("  TOKEN=$(").append(jar).append(" token --sub alice --groups data-scientists)\n");
+      // The demo call only where it works: a demo endpoint is configured.
+      cfg.endpoints().stream().filter(e -> e.backend().type().equals(BackendConfig.DEMO))
+          .map(e -> e.name())
+          .sorted(java.util.Comparator.comparing(n -> !n.equals("sentiment-test")))
+          .findFirst()
+          .ifPresent(example -> {
+            b.append("Call the demo model:\n");
+            b.append("  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json'"
+                + " -d '{\"text\":\"great product\"}' localhost:").append(port)
+                .append("/endpoints/").append(example).append("/invocations\n");
+          });
+    }
+    b.append("Audit records go to ").append(cfg.audit().sink().equals("file") ? cfg.audit().file() : "stdout")
+        .append("; logs to stderr.\n");
+    return b.toString();
   }
 
   /** How to run this very jar from the current directory, for the printed commands. */

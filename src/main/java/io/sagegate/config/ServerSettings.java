@@ -13,6 +13,11 @@ import java.util.List;
  * header is ignored, so no client can choose the address its rules and audit record see.
  * {@code proxyProtocol} (default off) makes the traffic listener expect a PROXY protocol header
  * (v1 or v2, as an AWS NLB sends) on every connection and take the client address from it.
+ *
+ * <p>On SIGTERM or SIGINT the gateway drains: {@code /readyz} answers 503 at once, traffic is
+ * still served for {@code drainDelay} (default 5 s, so load balancers and Kubernetes endpoints stop
+ * sending), then the listeners stop accepting connections and the calls in flight have up to
+ * {@code drainTimeout} (default 60 s) to finish.
  */
 public record ServerSettings(
     String host,
@@ -23,9 +28,13 @@ public record ServerSettings(
     Duration idleTimeout,
     int eventLoops,
     List<String> trustedProxies,
-    boolean proxyProtocol) {
+    boolean proxyProtocol,
+    Duration drainDelay,
+    Duration drainTimeout) {
 
   public static final long SAGEMAKER_MAX_BODY_BYTES = 6L * 1024 * 1024;
+  public static final Duration DEFAULT_DRAIN_DELAY = Duration.ofSeconds(5);
+  public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(60);
 
   public ServerSettings {
     host = host == null ? "0.0.0.0" : host;
@@ -38,6 +47,14 @@ public record ServerSettings(
     }
     requirePort("server.port", port);
     requirePort("server.managementPort", managementPort);
+    drainDelay = drainDelay == null ? DEFAULT_DRAIN_DELAY : drainDelay;
+    drainTimeout = drainTimeout == null ? DEFAULT_DRAIN_TIMEOUT : drainTimeout;
+    if (drainDelay.isNegative()) {
+      throw new IllegalArgumentException("server.drainDelay: " + drainDelay + " must not be negative");
+    }
+    if (drainTimeout.isNegative()) {
+      throw new IllegalArgumentException("server.drainTimeout: " + drainTimeout + " must not be negative");
+    }
   }
 
   static void requirePort(String field, int port) {
@@ -47,7 +64,7 @@ public record ServerSettings(
   }
 
   public static ServerSettings defaults() {
-    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0, List.of(), false);
+    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0, List.of(), false, null, null);
   }
 
   /** The number of event loops and traffic listeners: {@code eventLoops}, or one per core. */
@@ -57,6 +74,6 @@ public record ServerSettings(
 
   public ServerSettings withPorts(int port, int managementPort) {
     return new ServerSettings(host, port, managementPort, maxBodyBytes, maxHeaderBytes, idleTimeout, eventLoops,
-        trustedProxies, proxyProtocol);
+        trustedProxies, proxyProtocol, drainDelay, drainTimeout);
   }
 }

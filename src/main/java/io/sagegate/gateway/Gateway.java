@@ -13,6 +13,7 @@ import io.sagegate.credentials.CredentialsProvider;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.stage.AccessControl;
+import io.sagegate.gateway.stage.AuditGuard;
 import io.sagegate.gateway.stage.Authentication;
 import io.sagegate.gateway.stage.BodyReader;
 import io.sagegate.gateway.stage.CredentialsStage;
@@ -25,6 +26,9 @@ import io.sagegate.metrics.GatewayMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.TooLongFrameException;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -43,6 +47,10 @@ import org.slf4j.LoggerFactory;
 public final class Gateway {
 
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+  /** How often a drain looks whether the calls in flight have ended. */
+  private static final long DRAIN_POLL_MS = 50;
+  /** How long calls ended at the drain deadline get to close before the listeners force it. */
+  private static final long FORCE_CLOSE_GRACE_MS = 2_000;
 
   /** What the gateway is built from; provisioning code is never among it. */
   public record Components(
@@ -58,8 +66,12 @@ public final class Gateway {
   private final GatewayMetrics metrics;
   private final RequestTracking tracking;
   private final AtomicReference<GatewayState> state = new AtomicReference<>();
+  private final InFlightCalls calls = new InFlightCalls(state::get);
+  private final Readiness readiness = new Readiness();
+  private volatile boolean draining;
   private final List<HttpServer> traffic = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile String trafficDeployment;
+  private final boolean refuseUnaudited;
   private HttpServer management;
 
   private Gateway(Vertx vertx, GatewayConfig config, Components components) {
@@ -67,8 +79,9 @@ public final class Gateway {
     this.components = components;
     this.metrics = new GatewayMetrics(components.registry());
     ServerSettings server = config.server();
-    this.tracking = new RequestTracking(components.audit(), metrics, state::get,
+    this.tracking = new RequestTracking(components.audit(), metrics, calls,
         TrustedProxies.of(server.trustedProxies()), server.proxyProtocol());
+    this.refuseUnaudited = config.audit().refuseOnFailure();
     if (server.proxyProtocol()) {
       LOG.info("Traffic connections must start with a PROXY protocol header; it names the peer");
     }
@@ -78,6 +91,31 @@ public final class Gateway {
     }
     state.set(GatewayState.build(config, components.authorizers(), components.backends(), null));
     registerHealthGauges(config);
+    registerLifecycleMeters();
+    // What /readyz reports, in this order; more parts add themselves through readiness().
+    readiness.add(() -> draining ? "draining: the gateway is shutting down" : null);
+    readiness.add(() -> state.get() == null ? "configuration not loaded" : null);
+    readiness.add(() -> components.authenticator().notReadyReason());
+    readiness.add(() -> components.audit().healthy() ? null : "audit sink cannot write records");
+  }
+
+  /**
+   * {@code sagegate_draining} (1 while shutting down), {@code sagegate_audit_sink_healthy} (0
+   * while audit records cannot be written) and {@code sagegate_audit_records_failed_total}.
+   */
+  private void registerLifecycleMeters() {
+    var registry = components.registry();
+    io.micrometer.core.instrument.Gauge.builder("sagegate.draining", this, g -> g.draining ? 1 : 0)
+        .description("1 while the gateway drains calls in flight before it exits, else 0")
+        .register(registry);
+    AuditSink audit = components.audit();
+    io.micrometer.core.instrument.Gauge.builder("sagegate.audit.sink.healthy", audit, a -> a.healthy() ? 1 : 0)
+        .description("1 while audit records are written, 0 while the audit sink cannot write")
+        .register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("sagegate.audit.records.failed", audit,
+            a -> (double) a.failedRecords())
+        .description("Audit records that could not be written (closed output, full disk, unwritable file)")
+        .register(registry);
   }
 
   /**
@@ -125,6 +163,9 @@ public final class Gateway {
         //    the caller goes), so every request below, failed or not, is recorded exactly once.
         //    Stages 2-5 read no body: one that waits on I/O holds it back (Exchange.holdBody).
         tracking,
+        //    With audit.onFailure: refuse, nothing is served while the audit sink cannot write
+        //    (the refusal itself is recorded, and is the probe that ends the refusal).
+        new AuditGuard(components.audit(), refuseUnaudited),
         // 2. Which operation and endpoint name: strict, on the raw path. No I/O, so it runs
         //    before authentication and answers 404/405/400 without looking at the token.
         new OperationResolver(),
@@ -167,12 +208,16 @@ public final class Gateway {
             .onSuccess(traffic::add);
       }
     }, new io.vertx.core.DeploymentOptions().setInstances(server.effectiveEventLoops()));
+    trafficFuture = trafficFuture.recover(err ->
+        Future.failedFuture(listenFailure("traffic", "server.port, --port", server.port(), err)));
     Future<HttpServer> managementFuture = trafficFuture.compose(id -> {
       trafficDeployment = id;
       return vertx.createHttpServer(new HttpServerOptions()
               .setHost(server.host()).setPort(server.managementPort()))
-          .requestHandler(new ManagementRoutes(vertx, components.registry(), this::notReadyReason).router())
-          .listen();
+          .requestHandler(new ManagementRoutes(vertx, components.registry(), readiness).router())
+          .listen()
+          .recover(err -> Future.failedFuture(listenFailure(
+              "management", "server.managementPort, --management-port", server.managementPort(), err)));
     });
     return managementFuture.onSuccess(m -> management = m)
         .onFailure(err -> {
@@ -181,6 +226,17 @@ public final class Gateway {
           }
         })
         .mapEmpty();
+  }
+
+  /** A listener that cannot bind, named: which listener, which port, and where it is set. */
+  static IllegalStateException listenFailure(String listener, String setting, int port, Throwable err) {
+    String text = String.valueOf(err.getMessage());
+    boolean inUse = err instanceof java.net.BindException || text.contains("in use");
+    String message = inUse
+        ? "the " + listener + " listener cannot listen on port " + port + ": the port is already in use ("
+            + setting + ")"
+        : "the " + listener + " listener cannot listen on port " + port + " (" + setting + "): " + text;
+    return new IllegalStateException(message, err);
   }
 
   /**
@@ -207,20 +263,14 @@ public final class Gateway {
     ErrorResponder.write(request, request.response(), error);
   }
 
-  /** Ready once configuration and token keys are loaded. */
+  /** Ready when no part of {@link #readiness()} gives a reason not to be. */
   public boolean ready() {
-    return notReadyReason() == null;
+    return readiness.ready();
   }
 
-  /**
-   * Null when ready; else why not, as {@code /readyz} shows it: each readiness contributor (the
-   * configuration, the authenticator's key ring) is asked in turn.
-   */
-  public String notReadyReason() {
-    if (state.get() == null) {
-      return "configuration not loaded";
-    }
-    return components.authenticator().notReadyReason();
+  /** What {@code /readyz} answers; parts of the gateway add their own contributors. */
+  public Readiness readiness() {
+    return readiness;
   }
 
   /** Applies a reloaded configuration: endpoints and rules change, listeners do not. */
@@ -229,9 +279,9 @@ public final class Gateway {
     GatewayState next = GatewayState.build(config, components.authorizers(), components.backends(), previous);
     state.set(next);
     registerHealthGauges(config);
-    for (Backend retired : next.retiredSince(previous)) {
-      retired.close();
-    }
+    // A backend this reload retired is closed once the calls still using it have ended, so a
+    // stream in progress on a changed endpoint finishes on the backend it started with.
+    calls.retire(next.retiredSince(previous));
     LOG.info("Configuration applied: {} endpoints, {} rules", config.endpoints().size(), config.rules().size());
   }
 
@@ -245,6 +295,64 @@ public final class Gateway {
 
   public int managementPort() {
     return management.actualPort();
+  }
+
+  /** What a drain did, for the log and the caller. */
+  public record DrainResult(int inFlightAtStart, long completed, int endedAtDeadline, long millis) {}
+
+  /**
+   * Drains the gateway for shutdown: {@code /readyz} answers 503 at once and traffic is still
+   * served for {@code delay} (so load balancers and Kubernetes endpoints stop sending; responses
+   * meanwhile say {@code Connection: close}); then the traffic listeners stop accepting
+   * connections, and the calls in flight have until {@code timeout} to finish. Calls still open
+   * then are ended ({@code gateway:shutdown} in their records). One log line when draining starts
+   * and one when it ends, with counts. Close the gateway after.
+   */
+  public Future<DrainResult> drain(Duration delay, Duration timeout) {
+    long start = System.nanoTime();
+    long closedBefore = calls.closedCount();
+    draining = true;
+    calls.draining(true);
+    int atStart = calls.size();
+    LOG.info("Draining: /readyz answers 503; serving for {} more, then no new connections; {} calls in"
+        + " flight, up to {} for calls to finish", delay, atStart, timeout);
+    Promise<DrainResult> done = Promise.promise();
+    vertx.setTimer(Math.max(1, delay.toMillis()), t -> {
+      // Vert.x's own grace runs past ours: calls still open at our deadline are ended by us
+      // first, so their records say why.
+      long grace = timeout.toMillis() + FORCE_CLOSE_GRACE_MS;
+      for (HttpServer server : traffic) {
+        server.shutdown(grace, TimeUnit.MILLISECONDS);
+      }
+      long deadline = System.nanoTime() + timeout.toNanos();
+      int[] ended = {-1};
+      long[] cutAt = {0};
+      vertx.setPeriodic(DRAIN_POLL_MS, id -> {
+        long now = System.nanoTime();
+        boolean idle = calls.size() == 0;
+        if (!idle && ended[0] < 0 && now >= deadline) {
+          ended[0] = calls.endAll();
+          cutAt[0] = now;
+          LOG.warn("Drain deadline ({}) reached: ending {} calls still in flight", timeout, ended[0]);
+          return;
+        }
+        if (idle || (ended[0] >= 0 && now - cutAt[0] >= TimeUnit.MILLISECONDS.toNanos(FORCE_CLOSE_GRACE_MS))) {
+          vertx.cancelTimer(id);
+          int cut = Math.max(ended[0], 0);
+          long completed = calls.closedCount() - closedBefore - cut;
+          DrainResult result = new DrainResult(atStart, completed, cut,
+              TimeUnit.NANOSECONDS.toMillis(now - start));
+          LOG.info("Drained in {} ms: {} calls completed, {} ended at the deadline, {} still open",
+              result.millis(), result.completed(), result.endedAtDeadline(), calls.size());
+          done.complete(result);
+        }
+      });
+    });
+    return done.future();
+  }
+
+  public boolean draining() {
+    return draining;
   }
 
   public Future<Void> close() {
@@ -261,7 +369,9 @@ public final class Gateway {
   }
 
   private Future<Void> closeBackends() {
-    return Future.all(state.get().backends().values().stream().map(Backend::close).toList())
+    List<Backend> all = new java.util.ArrayList<>(state.get().backends().values());
+    all.addAll(calls.retiring());
+    return Future.all(all.stream().map(Backend::close).toList())
         .mapEmpty();
   }
 }

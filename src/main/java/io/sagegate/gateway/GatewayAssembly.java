@@ -34,6 +34,7 @@ import java.util.Map;
  */
 public final class GatewayAssembly {
 
+  private final Vertx vertx;
   private final Gateway gateway;
   private final JwtAuthenticator authenticator;
   private final DemoModel demo;
@@ -42,8 +43,9 @@ public final class GatewayAssembly {
   /** The AWS path a reload builds; null when it was built at start. */
   private final LazyAwsPath lazyAws;
 
-  private GatewayAssembly(Gateway gateway, JwtAuthenticator authenticator, DemoModel demo,
+  private GatewayAssembly(Vertx vertx, Gateway gateway, JwtAuthenticator authenticator, DemoModel demo,
       Runnable closeAws, LazyAwsPath lazyAws) {
+    this.vertx = vertx;
     this.gateway = gateway;
     this.authenticator = authenticator;
     this.demo = demo;
@@ -57,27 +59,40 @@ public final class GatewayAssembly {
     // now when the configuration has a demo endpoint, else by the first reload that adds one.
     DemoModel demo = new DemoModel(vertx);
     Future<Void> demoFuture = DemoModel.needed(config) ? demo.start() : Future.succeededFuture();
-    return demoFuture.compose(started ->
+    // The AWS path (the gateway's own AWS clients, STS, SageMaker Runtime) is built only when an
+    // endpoint needs it, so the local default runs with no AWS account at all: now if the starting
+    // configuration has a sagemaker endpoint, else by the first reload that adds one (from the
+    // aws settings the gateway started with; ConfigWatcher has refused the reload if those cannot
+    // serve it). Building the SDK clients takes seconds (class loading, thread pools, the region
+    // and credentials chains), so it runs on a worker thread, never on an event loop.
+    Future<AwsPath> awsFuture = AwsPath.needed(config)
+        ? vertx.executeBlocking(() -> AwsPath.create(vertx, config, registry), false)
+        : Future.succeededFuture();
+    // A demo model that cannot start leaves no AWS clients behind either.
+    demoFuture.onFailure(err -> awsFuture.onSuccess(p -> {
+      if (p != null) {
+        p.close();
+      }
+    }));
+    return demoFuture.compose(started -> awsFuture).compose(awsNow ->
         // Keys load in the background: an identity provider that cannot be reached yet leaves the
         // gateway running but not ready (/readyz says why) while the key ring retries.
-        JwtAuthenticator.open(vertx, config.auth(), registry, devKeyDir).compose(authenticator -> {
+        JwtAuthenticator.open(vertx, config.auth(), registry, devKeyDir).onFailure(err -> {
+          if (awsNow != null) {
+            awsNow.close();
+          }
+        }).compose(authenticator -> {
           ContainerBackendFactory containers = new ContainerBackendFactory(vertx, demo::url);
           Map<String, BackendFactory> factories = new HashMap<>(Map.of(
               BackendConfig.CONTAINER, containers,
               BackendConfig.DEMO, containers));
           Map<String, CredentialsProvider> providers = new HashMap<>();
-          // The AWS path (the gateway's own AWS clients, STS, SageMaker Runtime) is built only
-          // when an endpoint needs it, so the local default runs with no AWS account at all: now
-          // if the starting configuration has a sagemaker endpoint, else by the first reload that
-          // adds one (from the aws settings the gateway started with; ConfigWatcher has refused
-          // the reload if those cannot serve it).
           Runnable closeAws;
           LazyAwsPath later = null;
-          if (AwsPath.needed(config)) {
-            AwsPath now = AwsPath.create(vertx, config, registry);
-            factories.put(BackendConfig.SAGEMAKER, now.backends());
-            providers.put(BackendConfig.SAGEMAKER, now.credentials());
-            closeAws = now::close;
+          if (awsNow != null) {
+            factories.put(BackendConfig.SAGEMAKER, awsNow.backends());
+            providers.put(BackendConfig.SAGEMAKER, awsNow.credentials());
+            closeAws = awsNow::close;
           } else {
             later = new LazyAwsPath(() -> AwsPath.create(vertx, config, registry));
             factories.put(BackendConfig.SAGEMAKER, later.backends());
@@ -90,7 +105,7 @@ public final class GatewayAssembly {
           Gateway.Components components = new Gateway.Components(
               authenticator, rules -> new PolicyEngine(rules)::decide, backends, credentials, audit, registry);
           return Gateway.start(vertx, config, components)
-              .map(gateway -> new GatewayAssembly(gateway, authenticator, demo, closeAws, lazyAws))
+              .map(gateway -> new GatewayAssembly(vertx, gateway, authenticator, demo, closeAws, lazyAws))
               .onFailure(err -> {
                 authenticator.close();
                 closeAws.run();
@@ -115,6 +130,14 @@ public final class GatewayAssembly {
     boolean demoBefore = demo.running();
     boolean awsBefore = lazyAws == null || lazyAws.built();
     Future<Void> ready = DemoModel.needed(config) ? demo.start() : Future.succeededFuture();
+    if (!awsBefore && AwsPath.needed(config)) {
+      // The first sagemaker endpoint: the AWS clients are built on a worker thread, not on the
+      // event loop the reload runs on (it would stall every call on that loop for seconds).
+      ready = ready.compose(started -> vertx.executeBlocking(() -> {
+        lazyAws.get();
+        return null;
+      }, false));
+    }
     return ready.compose(started -> {
       gateway.apply(config); // a throw fails the future
       return Future.<Void>succeededFuture();
@@ -124,7 +147,10 @@ public final class GatewayAssembly {
         demo.stop();
       }
       if (!awsBefore && !AwsPath.needed(running)) {
-        lazyAws.release();
+        vertx.executeBlocking(() -> {
+          lazyAws.release();
+          return null;
+        }, false);
       }
     });
   }
@@ -132,8 +158,11 @@ public final class GatewayAssembly {
   public Future<Void> close() {
     return gateway.close().eventually(() -> {
       authenticator.close();
-      closeAws.run();
-      return demo.close();
+      // Closing the SDK clients waits for their threads to stop: never on an event loop.
+      return vertx.executeBlocking(() -> {
+        closeAws.run();
+        return null;
+      }, false).eventually(demo::close);
     });
   }
 

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.sagegate.audit.AuditRecord;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +26,9 @@ public final class GatewayMetrics {
 
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
-    registry.gauge("sagegate.requests.in.flight", inFlight);
+    io.micrometer.core.instrument.Gauge.builder("sagegate.requests.in.flight", inFlight, AtomicInteger::get)
+        .description("Requests received and not yet answered")
+        .register(registry);
   }
 
   public MeterRegistry registry() {
@@ -78,29 +79,26 @@ public final class GatewayMetrics {
         .tags("endpoint", l.endpoint(), "action", l.action(), "decision", l.decision(),
             "status", l.statusClass())
         .register(registry);
-    Timer duration = Timer.builder("sagegate.request.duration")
+    Timer duration = DurationBuckets.apply(Timer.builder("sagegate.request.duration")
         .description("Time from request arrival to the end of the response")
-        .tags("endpoint", l.endpoint(), "status", l.statusClass())
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofSeconds(120))
+        .tags("endpoint", l.endpoint(), "status", l.statusClass()))
         .register(registry);
     return new RequestMeters(requests, duration,
         bytes("sagegate.request.bytes", l.endpoint()), bytes("sagegate.response.bytes", l.endpoint()));
   }
 
   private Timer backendTimer(String endpoint) {
-    return Timer.builder("sagegate.backend.duration")
+    return DurationBuckets.apply(Timer.builder("sagegate.backend.duration")
         .description("Time the backend took, from call to end of its answer")
-        .tags("endpoint", endpoint)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofSeconds(120))
+        .tags("endpoint", endpoint))
         .register(registry);
   }
 
   private DistributionSummary bytes(String name, String endpoint) {
     return DistributionSummary.builder(name)
+        .description(name.equals("sagegate.request.bytes")
+            ? "Bytes of request received from callers, per request"
+            : "Bytes of response sent to callers, per request")
         .baseUnit("bytes")
         .tags("endpoint", endpoint)
         .register(registry);
@@ -108,6 +106,10 @@ public final class GatewayMetrics {
 
   /** Authentication failures by reason (a fixed set of words). */
   public void authenticationFailed(String reason) {
-    registry.counter("sagegate.auth.failures", "reason", reason).increment();
+    Counter.builder("sagegate.auth.failures")
+        .description("Requests refused by authentication, by reason")
+        .tag("reason", reason)
+        .register(registry)
+        .increment();
   }
 }

@@ -15,7 +15,6 @@ import io.vertx.core.net.SocketAddress;
 import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 /**
  * First stage: gives the request its id (sent back as {@code x-amzn-RequestId}, the header AWS
@@ -31,6 +30,18 @@ import java.util.function.Supplier;
  */
 public final class RequestTracking implements Stage {
 
+  /**
+   * Told when a request opens and closes: the gateway keeps the calls in flight, to drain them
+   * at shutdown and to close a backend a reload retired once no call uses it.
+   */
+  public interface Calls {
+    /** The configuration snapshot the request is served with; called once, as it opens. */
+    GatewayState opened(Exchange ex);
+
+    /** Called once, as the request closes, before its record is written. */
+    void closed(Exchange ex);
+  }
+
   /** The audited status of a request whose caller went away before any answer (nginx's 499). */
   private static final int CLIENT_CLOSED_REQUEST = 499;
   private static final String CALLER_GONE_TYPE = "ClientClosedRequest";
@@ -38,7 +49,7 @@ public final class RequestTracking implements Stage {
 
   private final AuditSink audit;
   private final GatewayMetrics metrics;
-  private final Supplier<GatewayState> state;
+  private final Calls calls;
   /** Null when no proxies are trusted: the peer is the client and no header is looked at. */
   private final TrustedProxies proxies;
   /** Whether connections start with a PROXY header (then the peer Vert.x reports is its source). */
@@ -49,11 +60,11 @@ public final class RequestTracking implements Stage {
    * @param proxyProtocol whether the listener reads a PROXY protocol header, so that the TCP peer
    *     (the load balancer) is audited as {@code peerIp}
    */
-  public RequestTracking(AuditSink audit, GatewayMetrics metrics, Supplier<GatewayState> state,
+  public RequestTracking(AuditSink audit, GatewayMetrics metrics, Calls calls,
       TrustedProxies proxies, boolean proxyProtocol) {
     this.audit = audit;
     this.metrics = metrics;
-    this.state = state;
+    this.calls = calls;
     this.proxies = proxies;
     this.proxyProtocol = proxyProtocol;
   }
@@ -62,7 +73,7 @@ public final class RequestTracking implements Stage {
   public void handle(Exchange ex) {
     HttpServerRequest request = ex.request();
     AuditRecord record = begin(request);
-    ex.begin(record, state.get());
+    ex.begin(record, calls.opened(ex));
     // The record closes when the response ends or, if the caller goes away first, when the
     // connection closes; whichever comes first, and only once.
     HttpServerResponse response = request.response();
@@ -70,6 +81,7 @@ public final class RequestTracking implements Stage {
     Consumer<Boolean> close = callerLeft -> {
       if (!finished[0]) {
         finished[0] = true;
+        calls.closed(ex);
         finish(record, request, callerLeft);
       }
     };
@@ -77,7 +89,9 @@ public final class RequestTracking implements Stage {
     // handler), with the response not ended: the caller went away.
     response.endHandler(v -> close.accept(!response.ended()));
     response.closeHandler(v -> {
-      close.accept(true);
+      // A response that had ended was not cut short by its caller, whichever handler runs first
+      // (a listener shut down for a drain closes the connection as soon as its last call ends).
+      close.accept(!response.ended());
       ex.callerGone();
     });
     ex.next();
