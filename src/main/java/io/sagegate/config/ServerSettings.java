@@ -13,6 +13,11 @@ import java.util.List;
  * header is ignored, so no client can choose the address its rules and audit record see.
  * {@code proxyProtocol} (default off) makes the traffic listener expect a PROXY protocol header
  * (v1 or v2, as an AWS NLB sends) on every connection and take the client address from it.
+ *
+ * <p>{@code headerTimeout} (default 10 s) bounds how long a request's head may take to arrive
+ * once its first byte has: a slower one is answered 408 (a slowloris holds no connection longer).
+ * {@code http2} (default off) also serves HTTP/2 cleartext (h2c, by prior knowledge or upgrade);
+ * SageMaker Runtime is HTTP/1.1, so without it only HTTP/1.x is spoken.
  */
 public record ServerSettings(
     String host,
@@ -23,9 +28,13 @@ public record ServerSettings(
     Duration idleTimeout,
     int eventLoops,
     List<String> trustedProxies,
-    boolean proxyProtocol) {
+    boolean proxyProtocol,
+    Duration headerTimeout,
+    boolean http2) {
 
   public static final long SAGEMAKER_MAX_BODY_BYTES = 6L * 1024 * 1024;
+  /** How long a request's head (request line and headers) may take to arrive: nginx's is 60 s. */
+  public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
 
   public ServerSettings {
     host = host == null ? "0.0.0.0" : host;
@@ -33,6 +42,10 @@ public record ServerSettings(
     maxHeaderBytes = maxHeaderBytes <= 0 ? 16 * 1024 : maxHeaderBytes;
     idleTimeout = idleTimeout == null ? Duration.ofSeconds(120) : idleTimeout;
     trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
+    headerTimeout = headerTimeout == null ? DEFAULT_HEADER_TIMEOUT : headerTimeout;
+    if (headerTimeout.isNegative() || headerTimeout.isZero()) {
+      throw new IllegalArgumentException("server.headerTimeout: " + headerTimeout + " must be more than 0");
+    }
     if (eventLoops < 0) {
       throw new IllegalArgumentException("server.eventLoops: " + eventLoops + " must be 0 (one per core) or more");
     }
@@ -47,7 +60,7 @@ public record ServerSettings(
   }
 
   public static ServerSettings defaults() {
-    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0, List.of(), false);
+    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0, List.of(), false, null, false);
   }
 
   /** The number of event loops and traffic listeners: {@code eventLoops}, or one per core. */
@@ -57,6 +70,6 @@ public record ServerSettings(
 
   public ServerSettings withPorts(int port, int managementPort) {
     return new ServerSettings(host, port, managementPort, maxBodyBytes, maxHeaderBytes, idleTimeout, eventLoops,
-        trustedProxies, proxyProtocol);
+        trustedProxies, proxyProtocol, headerTimeout, http2);
   }
 }
