@@ -4,12 +4,14 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.DecoderResultProvider;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObjectDecoder;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -20,6 +22,7 @@ import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.net.impl.ConnectionBase;
+import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
@@ -114,9 +117,20 @@ public final class HttpGuard {
   public static void whileInProgress(HttpConnection connection, Consumer<GatewayException> onGatewayEnd) {
     if (connection instanceof ConnectionBase base) {
       HttpGuard guard = base.channel().attr(KEY).get();
-      if (guard != null) {
+      // Not once the connection was upgraded to HTTP/2: its streams are not the guard's.
+      if (guard != null && guard.connection == connection) {
         guard.inProgress = onGatewayEnd;
       }
+    }
+  }
+
+  /** Where raw answers are written: before the decoder (and the encoder), straight to the wire. */
+  private ChannelHandlerContext clockContext;
+
+  private void startClock() {
+    if (timer == null && clockContext != null) {
+      ChannelHandlerContext ctx = clockContext;
+      timer = ctx.executor().schedule(() -> headTimedOut(ctx), headTimeoutNanos, TimeUnit.NANOSECONDS);
     }
   }
 
@@ -144,6 +158,11 @@ public final class HttpGuard {
   /** Before the decoder: sees the bytes as they arrive, so the clock starts with a head's first byte. */
   private final class HeadClock extends ChannelInboundHandlerAdapter {
     @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      clockContext = ctx;
+    }
+
+    @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       if (ctx.pipeline().get(DECODER) == null) {
         // Upgraded to HTTP/2 (h2c): nothing left to guard.
@@ -160,9 +179,7 @@ public final class HttpGuard {
         return;
       }
       if (awaitingHead && msg instanceof ByteBuf bytes && bytes.isReadable()) {
-        if (headBytes == 0 && timer == null) {
-          timer = ctx.executor().schedule(() -> headTimedOut(ctx), headTimeoutNanos, TimeUnit.NANOSECONDS);
-        }
+        startClock();
         headBytes += bytes.readableBytes();
       }
       ctx.fireChannelRead(msg);
@@ -186,9 +203,11 @@ public final class HttpGuard {
    * written before a close that Vert.x starts itself.
    */
   private final class HeadCheck extends ChannelDuplexHandler {
-    /** A request that failed decoding has passed: the connection carries nothing after it. */
+    /** A request (or body) that failed decoding has passed: the connection carries nothing after it. */
     private boolean failedHead;
     private boolean dropping;
+    /** A request ended during the current read. */
+    private boolean requestEnded;
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -216,10 +235,29 @@ public final class HttpGuard {
         ((DecoderResultProvider) content).setDecoderResult(
             DecoderResult.failure(malformedBody(content.decoderResult().cause())));
       }
-      if (msg instanceof LastHttpContent) {
+      if (msg instanceof LastHttpContent last && last.decoderResult().isSuccess()) {
         awaitingHead = true;
+        requestEnded = true;
+      } else if (msg instanceof HttpContent content && content.decoderResult().isFailure()) {
+        failedHead = true; // a broken body: Vert.x closes the connection after it
       }
       ctx.fireChannelRead(msg);
+    }
+
+    /**
+     * A read that ended a request may have brought the start of the next one too (pipelined, or
+     * read before the guard was in place): the decoder is inside it, and its clock starts now. An idle keep-alive connection has none, and is left to the idle timeout.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      if (requestEnded) {
+        requestEnded = false;
+        if (awaitingHead && !timedOut && midHead(ctx)) {
+          startClock();
+          headBytes++;
+        }
+      }
+      ctx.fireChannelReadComplete();
     }
 
     @Override
@@ -245,6 +283,38 @@ public final class HttpGuard {
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
       ctx.flush();
       ctx.close(promise);
+    }
+  }
+
+  /**
+   * Netty's {@code HttpObjectDecoder.currentState}: whether the decoder is inside a message (it
+   * takes a head's lines in as they come, so no bytes wait in its buffer). Private, and nothing
+   * else tells; read once per request that ends in the same read as another begins.
+   */
+  private static final Field DECODER_STATE = decoderStateField();
+
+  private static Field decoderStateField() {
+    try {
+      Field field = HttpObjectDecoder.class.getDeclaredField("currentState");
+      field.setAccessible(true);
+      return field;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null; // then only bytes read after a request's end start the clock
+    }
+  }
+
+  /** Whether the decoder holds the start of a request (a part of its request line or headers). */
+  private static boolean midHead(ChannelHandlerContext ctx) {
+    ChannelHandler decoder = ctx.pipeline().get(DECODER);
+    if (DECODER_STATE == null || !(decoder instanceof HttpObjectDecoder)) {
+      return false;
+    }
+    try {
+      Object state = DECODER_STATE.get(decoder);
+      return state instanceof Enum<?> e
+          && ("READ_INITIAL".equals(e.name()) || "READ_HEADER".equals(e.name()));
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return false;
     }
   }
 

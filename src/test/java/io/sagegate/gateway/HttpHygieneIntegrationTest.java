@@ -216,6 +216,11 @@ class HttpHygieneIntegrationTest {
         response.body());
   }
 
+  /** How many invocations (not health checks) the model has received. */
+  private static long invocations() {
+    return model.received().stream().filter(r -> r.path().equals("/invocations")).count();
+  }
+
   /** A chunked POST for an allowed call whose body is broken by {@code badChunks}. */
   private String chunkedPost(String authorization, String badChunks) {
     return HEAD + "HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -233,11 +238,11 @@ class HttpHygieneIntegrationTest {
         "missing CRLF", "2\r\n{}XX3\r\nabc\r\n0\r\n\r\n");
     for (var entry : broken.entrySet()) {
       baseline = audit.all().size();
-      int received = model.received().size();
+      long received = invocations();
       Raw response = exchange(chunkedPost(scientist, entry.getValue()));
       JsonNode record = assertError(response, 400, "ValidationError");
       assertEquals("http:malformed_body", record.path("errorReason").asText(), entry.getKey() + ": " + record);
-      assertEquals(received, model.received().size(), entry.getKey() + ": nothing reached the model");
+      assertEquals(received, invocations(), entry.getKey() + ": nothing reached the model");
     }
   }
 
@@ -313,6 +318,53 @@ class HttpHygieneIntegrationTest {
     // that is a request line with an unsupported version.
     Raw response = exchange("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     assertError(response, 505, "HttpVersionNotSupportedException");
+  }
+
+  /** One response, read up to the end of its Content-Length body, the connection left open. */
+  private static String readOneResponse(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      assertTrue(b >= 0, "connection closed inside a response head: " + head);
+      head.append((char) b);
+    }
+    Raw raw = parse(head.toString());
+    byte[] body = in.readNBytes(Integer.parseInt(raw.headers().get("content-length")));
+    return head + new String(body, StandardCharsets.ISO_8859_1);
+  }
+
+  private static final String NO_TOKEN =
+      "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+
+  @Test
+  void aSlowHeadPipelinedBehindAnAnsweredRequestIs408() throws Exception {
+    start("headerTimeout: 1s");
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(15_000);
+      // Both in one write: the slow head's first bytes arrive with the end of the first request.
+      socket.getOutputStream().write((NO_TOKEN + HEAD + "HTTP/1.1\r\nHost: x\r\n").getBytes(StandardCharsets.US_ASCII));
+      String both = readToEnd(socket.getInputStream());
+      int second = both.indexOf("HTTP/1.1 408");
+      assertTrue(both.startsWith("HTTP/1.1 401") && second > 0, both);
+      baseline = 1;
+      assertError(parse(both.substring(second)), 408, "RequestTimeoutException");
+    }
+  }
+
+  @Test
+  void withHttp2OnHttp1RequestsAreStillCheckedAndSlowHeadsTimeOutAfterAConnectionsFirstRequest() throws Exception {
+    start("http2: true, headerTimeout: 1s");
+    // The first request of a connection passes Vert.x's h2c upgrade check, then the gateway's.
+    assertError(exchange(HEAD + "HTTP/1.2\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
+        505, "HttpVersionNotSupportedException");
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(15_000);
+      socket.getOutputStream().write(NO_TOKEN.getBytes(StandardCharsets.US_ASCII));
+      assertTrue(readOneResponse(socket.getInputStream()).startsWith("HTTP/1.1 401"));
+      socket.getOutputStream().write((HEAD + "HTTP/1.1\r\nHost: x\r\n").getBytes(StandardCharsets.US_ASCII));
+      baseline = audit.all().size();
+      assertError(parse(readToEnd(socket.getInputStream())), 408, "RequestTimeoutException");
+    }
   }
 
   @Test
