@@ -43,9 +43,6 @@ public record ServerSettings(
     idleTimeout = idleTimeout == null ? Duration.ofSeconds(120) : idleTimeout;
     trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
     headerTimeout = headerTimeout == null ? DEFAULT_HEADER_TIMEOUT : headerTimeout;
-    if (headerTimeout.isNegative() || headerTimeout.isZero()) {
-      throw new IllegalArgumentException("server.headerTimeout: " + headerTimeout + " must be more than 0");
-    }
     if (eventLoops < 0) {
       throw new IllegalArgumentException("server.eventLoops: " + eventLoops + " must be 0 (one per core) or more");
     }

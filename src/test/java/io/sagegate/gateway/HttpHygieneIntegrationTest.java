@@ -293,8 +293,15 @@ class HttpHygieneIntegrationTest {
   }
 
   @Test
-  void theHeaderTimeoutDefaultsToTenSeconds() throws Exception {
+  void theHeaderTimeoutDefaultsToTenSecondsAndHttp2ToOff() throws Exception {
     assertEquals(java.time.Duration.ofSeconds(10), io.sagegate.config.ServerSettings.defaults().headerTimeout());
+    assertFalse(io.sagegate.config.ServerSettings.defaults().http2());
+    var read = ConfigLoader.parse("server: {headerTimeout: 2500ms, http2: true}\nauth: {devIssuer: true}\n", "s.yaml");
+    assertEquals(java.time.Duration.ofMillis(2500), read.server().headerTimeout());
+    assertTrue(read.server().http2());
+    var refused = org.junit.jupiter.api.Assertions.assertThrows(io.sagegate.config.ConfigException.class,
+        () -> ConfigLoader.parse("server: {headerTimeout: 0s}\nauth: {devIssuer: true}\n", "s.yaml"));
+    assertTrue(refused.getMessage().contains("server.headerTimeout"), refused.getMessage());
   }
 
   @Test
