@@ -82,6 +82,8 @@ public final class HttpGuard {
   private boolean awaitingHead = true;
   private long headBytes;
   private boolean timedOut;
+  /** The gateway (Vert.x) is closing the connection. */
+  private boolean closing;
   private ScheduledFuture<?> timer;
   /** Run before the gateway closes the connection (idle): the request in progress answers. */
   private Consumer<GatewayException> inProgress;
@@ -191,7 +193,7 @@ public final class HttpGuard {
       // The decoder runs first: a request cut off in its headers reaches the gateway as a failed
       // request, one cut off in its request line does not, and is reported here.
       ctx.fireChannelInactive();
-      if (awaitingHead && headBytes > 0 && !timedOut) {
+      if (awaitingHead && headBytes > 0 && !timedOut && !closing) {
         awaitingHead = false;
         events.leftMidHead(connection);
       }
@@ -235,7 +237,7 @@ public final class HttpGuard {
         ((DecoderResultProvider) content).setDecoderResult(
             DecoderResult.failure(malformedBody(content.decoderResult().cause())));
       }
-      if (msg instanceof LastHttpContent last && last.decoderResult().isSuccess()) {
+      if (msg instanceof LastHttpContent last && last.decoderResult().isSuccess() && !failedHead) {
         awaitingHead = true;
         requestEnded = true;
       } else if (msg instanceof HttpContent content && content.decoderResult().isFailure()) {
@@ -281,6 +283,7 @@ public final class HttpGuard {
      */
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+      closing = true; // what the gateway closes on is not a caller who left
       ctx.flush();
       ctx.close(promise);
     }

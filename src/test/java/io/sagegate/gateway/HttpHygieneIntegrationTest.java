@@ -423,7 +423,19 @@ class HttpHygieneIntegrationTest {
       assertTrue(record.path("errorType").isMissingNode() || record.path("errorType").isNull(), record.toString());
       assertEquals(1, audit.count(id));
       assertEquals(1, audit.count(refusedId));
-      assertEquals(2, audit.all().size(), audit.all().toString());
+      // A plain call on the same connection: its real status too.
+      model.mode(ContainerStub.Mode.ok()).await();
+      HttpClientResponse plain = client.request(new RequestOptions().setMethod(HttpMethod.POST)
+              .setHost("127.0.0.1").setPort(port).setURI("/endpoints/sentiment-test/invocations")
+              .putHeader("Authorization", "Bearer " + scientist).putHeader("Content-Type", "application/json"))
+          .compose(request -> request.send(Buffer.buffer("{\"text\":\"great\"}")))
+          .compose(r -> r.body().map(b -> r)).await(20, TimeUnit.SECONDS);
+      assertEquals(200, plain.statusCode());
+      JsonNode plainRecord = audit.await(plain.getHeader("x-amzn-RequestId"));
+      assertEquals(200, plainRecord.path("status").asInt(), plainRecord.toString());
+      assertTrue(plainRecord.path("errorType").isMissingNode() || plainRecord.path("errorType").isNull(),
+          plainRecord.toString());
+      assertEquals(3, audit.all().size(), audit.all().toString());
     } finally {
       client.close().await();
     }
