@@ -156,7 +156,9 @@ public final class Gateway {
         .setPort(server.port())
         .setMaxHeaderSize(server.maxHeaderBytes())
         .setMaxInitialLineLength(8192)
-        .setIdleTimeout((int) server.idleTimeout().toSeconds())
+        // In milliseconds: whole seconds made a sub-second idleTimeout 0, which turns it off.
+        .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, server.idleTimeout().toMillis()))
+        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
         .setCompressionSupported(false)
         // SageMaker Runtime is HTTP/1.1; HTTP/2 cleartext (prior knowledge or upgrade) only
         // when configured. Vert.x's default would serve it.
