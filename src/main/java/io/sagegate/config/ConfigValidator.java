@@ -91,6 +91,7 @@ public final class ConfigValidator {
     positive(root, "server", "maxBodyBytes");
     positive(root, "server", "maxHeaderBytes");
     positiveDuration("server.idleTimeout", s.idleTimeout());
+    positiveDuration("server.headerTimeout", s.headerTimeout());
     for (int i = 0; i < s.trustedProxies().size(); i++) {
       String field = "server.trustedProxies[" + i + "]";
       String cidr = s.trustedProxies().get(i);

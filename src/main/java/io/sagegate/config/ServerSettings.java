@@ -18,6 +18,10 @@ import java.util.List;
  * still served for {@code drainDelay} (default 5 s, so load balancers and Kubernetes endpoints stop
  * sending), then the listeners stop accepting connections and the calls in flight have up to
  * {@code drainTimeout} (default 60 s) to finish.
+ * <p>{@code headerTimeout} (default 10 s) bounds how long a request's head may take to arrive
+ * once its first byte has: a slower one is answered 408 (a slowloris holds no connection longer).
+ * {@code http2} (default off) also serves HTTP/2 cleartext (h2c, by prior knowledge or upgrade);
+ * SageMaker Runtime is HTTP/1.1, so without it only HTTP/1.x is spoken.
  */
 public record ServerSettings(
     String host,
@@ -29,10 +33,14 @@ public record ServerSettings(
     int eventLoops,
     List<String> trustedProxies,
     boolean proxyProtocol,
+    Duration headerTimeout,
+    boolean http2,
     Duration drainDelay,
     Duration drainTimeout) {
 
   public static final long SAGEMAKER_MAX_BODY_BYTES = 6L * 1024 * 1024;
+  /** How long a request's head (request line and headers) may take to arrive: nginx's is 60 s. */
+  public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
   public static final Duration DEFAULT_DRAIN_DELAY = Duration.ofSeconds(5);
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(60);
 
@@ -42,6 +50,7 @@ public record ServerSettings(
     maxHeaderBytes = maxHeaderBytes <= 0 ? 16 * 1024 : maxHeaderBytes;
     idleTimeout = idleTimeout == null ? Duration.ofSeconds(120) : idleTimeout;
     trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
+    headerTimeout = headerTimeout == null ? DEFAULT_HEADER_TIMEOUT : headerTimeout;
     if (eventLoops < 0) {
       throw new IllegalArgumentException("server.eventLoops: " + eventLoops + " must be 0 (one per core) or more");
     }
@@ -64,7 +73,7 @@ public record ServerSettings(
   }
 
   public static ServerSettings defaults() {
-    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0, List.of(), false, null, null);
+    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0, List.of(), false, null, false, null, null);
   }
 
   /** The number of event loops and traffic listeners: {@code eventLoops}, or one per core. */
@@ -74,6 +83,6 @@ public record ServerSettings(
 
   public ServerSettings withPorts(int port, int managementPort) {
     return new ServerSettings(host, port, managementPort, maxBodyBytes, maxHeaderBytes, idleTimeout, eventLoops,
-        trustedProxies, proxyProtocol, drainDelay, drainTimeout);
+        trustedProxies, proxyProtocol, headerTimeout, http2, drainDelay, drainTimeout);
   }
 }

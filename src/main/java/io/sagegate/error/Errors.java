@@ -25,6 +25,10 @@ public final class Errors {
   /** The exception event that ends a response stream cut off upstream (after the 200). */
   public static final String INTERNAL_STREAM_FAILURE = "InternalStreamFailure";
   public static final String GATEWAY_TIMEOUT = "GatewayTimeoutException";
+  /** 408: the request (its headers) did not arrive in time. SageMaker has no such answer. */
+  public static final String REQUEST_TIMEOUT = "RequestTimeoutException";
+  /** 505: an HTTP version other than 1.0 and 1.1 (or 2 where it is configured). */
+  public static final String HTTP_VERSION_NOT_SUPPORTED = "HttpVersionNotSupportedException";
 
   /**
    * The one answer for an unknown endpoint and for a forbidden one, so that endpoint names cannot

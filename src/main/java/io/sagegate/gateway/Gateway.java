@@ -24,12 +24,14 @@ import io.sagegate.gateway.stage.OperationResolver;
 import io.sagegate.gateway.stage.RequestTracking;
 import io.sagegate.metrics.GatewayMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
@@ -195,13 +197,22 @@ public final class Gateway {
         .setPort(server.port())
         .setMaxHeaderSize(server.maxHeaderBytes())
         .setMaxInitialLineLength(8192)
-        .setIdleTimeout((int) server.idleTimeout().toSeconds())
+        // In milliseconds: whole seconds made a sub-second idleTimeout 0, which turns it off.
+        .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, server.idleTimeout().toMillis()))
+        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
         .setCompressionSupported(false)
+        // SageMaker Runtime is HTTP/1.1; HTTP/2 cleartext (prior knowledge or upgrade) only
+        // when configured. Vert.x's default would serve it.
+        .setHttp2ClearTextEnabled(server.http2())
         .setUseProxyProtocol(server.proxyProtocol());
+    HttpGuard.Events guardEvents = new GuardEvents(server);
     Future<String> trafficFuture = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override
       public Future<?> start() {
         return vertx.createHttpServer(options)
+            // Header timeout, bad versions, empty header names, malformed chunked bodies:
+            // Vert.x has no hook for these, HttpGuard does them around Netty's decoder.
+            .connectionHandler(connection -> HttpGuard.install(connection, server.headerTimeout(), guardEvents))
             .invalidRequestHandler(Gateway.this::invalidRequest)
             .requestHandler(pipeline(server))
             .listen()
@@ -240,14 +251,23 @@ public final class Gateway {
   }
 
   /**
-   * Requests the HTTP decoder could not read (headers or request line too long, bad syntax) never
-   * reach the pipeline; they are answered and audited here, so they too get one record.
+   * Requests the HTTP decoder could not read (headers or request line too long, bad syntax, an
+   * HTTP version other than 1.x, an empty header name) never reach the pipeline; they are
+   * answered and audited here, so they too get one record. A caller that hung up in the middle of
+   * its headers is not answered (nobody is there), and its record says it left.
    */
   private void invalidRequest(HttpServerRequest request) {
     AuditRecord record = tracking.begin(request);
     Throwable cause = request.decoderResult().cause();
     GatewayException error;
-    if (cause instanceof TooLongFrameException && cause.getMessage() != null
+    if (cause instanceof PrematureChannelClosureException) {
+      tracking.callerLeft(record);
+      record.bytesIn = request.bytesRead();
+      tracking.finish(record);
+      return;
+    } else if (cause instanceof GatewayException marked) {
+      error = marked; // HttpGuard's: a bad version or an empty header name
+    } else if (cause instanceof TooLongFrameException && cause.getMessage() != null
         && cause.getMessage().toLowerCase().contains("header")) {
       error = new GatewayException(431, Errors.HEADERS_TOO_LARGE,
           "Request headers exceed the limit of " + state.get().config().server().maxHeaderBytes() + " bytes");
@@ -257,10 +277,51 @@ public final class Gateway {
       error = Errors.validation("The request could not be parsed as HTTP");
     }
     record.errorType = error.errorType();
-    record.errorReason = "http:invalid_request";
+    record.errorReason = error.auditReason() == null ? "http:invalid_request" : error.auditReason();
     request.response().putHeader("Connection", "close");
     request.response().endHandler(v -> tracking.finish(record, request));
     ErrorResponder.write(request, request.response(), error);
+  }
+
+  /** Answers and audits what HttpGuard reports from below Vert.x. */
+  private final class GuardEvents implements HttpGuard.Events {
+    private final ServerSettings server;
+
+    GuardEvents(ServerSettings server) {
+      this.server = server;
+    }
+
+    @Override
+    public HttpGuard.RawAnswer headTimedOut(HttpConnection connection) {
+      AuditRecord record = tracking.begin(connection);
+      GatewayException error = new GatewayException(408, Errors.REQUEST_TIMEOUT,
+          "The request headers did not arrive within " + server.headerTimeout().toMillis() + " ms")
+          .withAuditReason("http:header_timeout");
+      record.status = error.status();
+      record.errorType = error.errorType();
+      record.errorReason = error.auditReason();
+      byte[] body = ErrorResponder.json(error).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      String head = "HTTP/1.1 408 Request Timeout\r\n"
+          + "Content-Type: application/json\r\n"
+          + io.sagegate.backend.SageMakerHeaders.ERROR_TYPE + ": " + error.errorType() + "\r\n"
+          + io.sagegate.backend.SageMakerHeaders.REQUEST_ID + ": " + record.requestId + "\r\n"
+          + "Content-Length: " + body.length + "\r\n"
+          + "Connection: close\r\n\r\n";
+      byte[] headBytes = head.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      byte[] bytes = java.util.Arrays.copyOf(headBytes, headBytes.length + body.length);
+      System.arraycopy(body, 0, bytes, headBytes.length, body.length);
+      return new HttpGuard.RawAnswer(bytes, written -> {
+        record.bytesOut = written;
+        tracking.finish(record);
+      });
+    }
+
+    @Override
+    public void leftMidHead(HttpConnection connection) {
+      AuditRecord record = tracking.begin(connection);
+      tracking.callerLeft(record);
+      tracking.finish(record);
+    }
   }
 
   /** Ready when no part of {@link #readiness()} gives a reason not to be. */

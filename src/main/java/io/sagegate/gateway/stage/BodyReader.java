@@ -65,7 +65,9 @@ public final class BodyReader implements Stage {
     request.exceptionHandler(err -> {
       if (!done[0]) {
         done[0] = true;
-        ex.fail(Errors.validation("The request body could not be read"));
+        // A malformed chunked body arrives as the GatewayException HttpGuard made of it.
+        ex.fail(err instanceof io.sagegate.error.GatewayException error
+            ? error : Errors.validation("The request body could not be read"));
       }
     });
     request.endHandler(v -> {

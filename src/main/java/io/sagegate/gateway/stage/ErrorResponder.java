@@ -15,6 +15,7 @@ import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -77,6 +78,19 @@ public final class ErrorResponder implements Exchange.FailureHandler {
     return Errors.internal().withAuditReason("internal:" + failure.getClass().getSimpleName());
   }
 
+  /** The error body in SageMaker's shape: {@code {"__type": ..., "message": ...}} and the error's fields. */
+  public static String json(GatewayException error) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("__type", error.errorType());
+    body.put("message", error.getMessage());
+    body.putAll(error.extraFields());
+    try {
+      return JSON.writeValueAsString(body);
+    } catch (JsonProcessingException e) {
+      return "{\"__type\":\"" + Errors.INTERNAL_FAILURE + "\"}";
+    }
+  }
+
   /** Writes {@code error} unless the response has begun; then the connection is reset. */
   public static void write(HttpServerRequest request, HttpServerResponse response, GatewayException error) {
     if (response.ended() || response.closed()) {
@@ -86,16 +100,7 @@ public final class ErrorResponder implements Exchange.FailureHandler {
       response.reset();
       return;
     }
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("__type", error.errorType());
-    body.put("message", error.getMessage());
-    body.putAll(error.extraFields());
-    String json;
-    try {
-      json = JSON.writeValueAsString(body);
-    } catch (JsonProcessingException e) {
-      json = "{\"__type\":\"" + Errors.INTERNAL_FAILURE + "\"}";
-    }
+    String json = json(error);
     response.setStatusCode(error.status());
     response.headers().remove(HttpHeaders.TRANSFER_ENCODING);
     response.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
@@ -107,6 +112,15 @@ public final class ErrorResponder implements Exchange.FailureHandler {
           && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
       if (noBody) {
         request.resume();
+      } else if (request.version() == HttpVersion.HTTP_2) {
+        // HTTP/2: only this stream ends. Once the answer is out, the rest of the body is refused
+        // with RST_STREAM NO_ERROR (RFC 9113, 8.1); the connection and its other streams go on.
+        response.end(json).onComplete(ar -> {
+          if (!request.isEnded()) {
+            response.reset(0);
+          }
+        });
+        return;
       } else {
         // The body was never read (refused before it was wanted): the connection cannot carry
         // another request, so it is closed once the answer is out (lingerThenClose).

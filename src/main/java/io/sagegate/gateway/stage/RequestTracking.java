@@ -4,11 +4,14 @@ import io.sagegate.audit.AuditRecord;
 import io.sagegate.audit.AuditSink;
 import io.sagegate.authz.Cidr;
 import io.sagegate.backend.SageMakerHeaders;
+import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.GatewayState;
+import io.sagegate.gateway.HttpGuard;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
 import io.sagegate.gateway.TrustedProxies;
 import io.sagegate.metrics.GatewayMetrics;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.net.SocketAddress;
@@ -88,12 +91,24 @@ public final class RequestTracking implements Stage {
     // Vert.x also calls the end handler when the connection closes first (then before the close
     // handler), with the response not ended: the caller went away.
     response.endHandler(v -> close.accept(!response.ended()));
+    // The close handler runs for every HTTP/2 stream, a completed one too (and before the end
+    // handler, when the stream closes as its last frame is written): only a response that has
+    // not ended means the caller left.
     response.closeHandler(v -> {
-      // A response that had ended was not cut short by its caller, whichever handler runs first
-      // (a listener shut down for a drain closes the connection as soon as its last call ends).
-      close.accept(!response.ended());
-      ex.callerGone();
+      if (!response.ended()) {
+        close.accept(true);
+        ex.callerGone();
+      }
     });
+    // A malformed chunked body: Vert.x reports the decoder's failure here (HttpGuard made it a
+    // GatewayException), then closes the connection; the request is answered 400 before that.
+    response.exceptionHandler(err -> {
+      if (err instanceof GatewayException error) {
+        ex.fail(error);
+      }
+    });
+    // The gateway closing the connection (idle) answers the request first, as its own doing.
+    HttpGuard.whileInProgress(request.connection(), ex::fail);
     ex.next();
   }
 
@@ -126,6 +141,44 @@ public final class RequestTracking implements Stage {
     return record;
   }
 
+  /**
+   * Opens the record of a request that never became one (its head did not arrive whole): the
+   * source is the connection's peer, as no header was read.
+   */
+  public AuditRecord begin(HttpConnection connection) {
+    SocketAddress remote = connection.remoteAddress();
+    String sourceIp = remote == null ? null : remote.hostAddress();
+    String peerIp = null;
+    if (proxyProtocol) {
+      SocketAddress tcp = connection.remoteAddress(true);
+      String tcpPeer = tcp == null ? null : tcp.hostAddress();
+      if (tcpPeer != null && !Cidr.sameAddress(tcpPeer, sourceIp)) {
+        peerIp = tcpPeer;
+      }
+    }
+    AuditRecord record = new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(),
+        sourceIp, peerIp, null);
+    metrics.requestStarted();
+    return record;
+  }
+
+  /** Closes a record opened with {@link #begin(HttpConnection)}; its status and bytes are set. */
+  public void finish(AuditRecord record) {
+    record.totalNanos = System.nanoTime() - record.startNanos;
+    metrics.requestEnded(record);
+    audit.write(record);
+  }
+
+  /**
+   * A request that was never answered because its caller left while sending it: nginx's 499,
+   * and the record says the caller went.
+   */
+  public void callerLeft(AuditRecord record) {
+    record.status = CLIENT_CLOSED_REQUEST;
+    record.errorType = CALLER_GONE_TYPE;
+    record.errorReason = CALLER_GONE_REASON;
+  }
+
   /** Closes the record once the response has ended: metrics recorded, the record written once. */
   public void finish(AuditRecord record, HttpServerRequest request) {
     finish(record, request, false);
@@ -137,6 +190,7 @@ public final class RequestTracking implements Stage {
    *     head sent, its status is 499, as nginx logs a caller that closed its request.
    */
   private void finish(AuditRecord record, HttpServerRequest request, boolean callerLeft) {
+    HttpGuard.whileInProgress(request.connection(), null);
     record.status = request.response().getStatusCode();
     if (callerLeft) {
       if (!request.response().headWritten()) {
