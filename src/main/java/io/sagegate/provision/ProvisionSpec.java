@@ -56,7 +56,12 @@ public record ProvisionSpec(
     personas = personas == null ? List.of() : List.copyOf(personas);
   }
 
-  /** One deployment target. {@code tags} are applied to every resource, with {@code env} set. */
+  /**
+   * One deployment target. {@code tags} are applied to every resource, with {@code env} set.
+   * {@code profile}: the AWS profile {@code deploy} and {@code destroy} use for it (overridden by
+   * {@code --profile}). {@code vpcId}: when set, the private SageMaker Runtime endpoint is rendered
+   * in {@code subnets}, admitting {@code gatewaySecurityGroups} and {@code gatewayCidrs}.
+   */
   public record Environment(
       String account,
       String region,
@@ -66,11 +71,17 @@ public record ProvisionSpec(
       String volumeKmsKey,
       Map<String, String> tags,
       String gatewayConfig,
-      Guard guard) {
+      Guard guard,
+      String profile,
+      String vpcId,
+      List<String> gatewaySecurityGroups,
+      List<String> gatewayCidrs) {
     public Environment {
       subnets = subnets == null ? List.of() : List.copyOf(subnets);
       securityGroups = securityGroups == null ? List.of() : List.copyOf(securityGroups);
       tags = tags == null ? Map.of() : Map.copyOf(tags);
+      gatewaySecurityGroups = gatewaySecurityGroups == null ? List.of() : List.copyOf(gatewaySecurityGroups);
+      gatewayCidrs = gatewayCidrs == null ? List.of() : List.copyOf(gatewayCidrs);
     }
   }
 
@@ -204,9 +215,10 @@ public record ProvisionSpec(
 
     static List<String> defaultsFor(String kind) {
       return switch (kind) {
-        case "data-scientist" -> List.of("invoke-endpoints", "read-logs-metrics", "s3-read", "s3-write");
-        case "ml-engineer" -> List.of(
-            "manage-models", "manage-endpoints", "invoke-endpoints", "read-logs-metrics", "s3-read");
+        // People invoke through the gateway, not directly: invoke-endpoints is in no person's
+        // defaults, and `provision diff` reports every persona that can invoke directly.
+        case "data-scientist" -> List.of("read-logs-metrics", "s3-read", "s3-write");
+        case "ml-engineer" -> List.of("manage-models", "manage-endpoints", "read-logs-metrics", "s3-read");
         case "app-consumer" -> List.of("invoke-endpoints");
         case "compute" -> List.of("run-model", "s3-read");
         default -> List.of();

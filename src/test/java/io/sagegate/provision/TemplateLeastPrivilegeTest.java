@@ -178,8 +178,10 @@ class TemplateLeastPrivilegeTest {
     Set<String> approvedConfigs = new TreeSet<>();
     Set<String> approvedEndpoints = new TreeSet<>();
     String prefix = "arn:aws:sagemaker:" + e.region() + ":" + e.account() + ":";
-    ps.models().forEach(m -> approvedModels.add(prefix + "model/" + m.name()));
-    ps.endpointConfigs().forEach(c -> approvedConfigs.add(prefix + "endpoint-config/" + c.name()));
+    // Models and configurations are named <spec name>-<hash of their create-only properties>.
+    ps.models().forEach(m -> approvedModels.add(prefix + "model/" + sageMakerName(t, "Model", m.name(), "ModelName")));
+    ps.endpointConfigs().forEach(c -> approvedConfigs.add(prefix + "endpoint-config/"
+        + sageMakerName(t, "EndpointConfig", c.name(), "EndpointConfigName")));
     ps.endpoints().forEach(x -> approvedEndpoints.add(prefix + "endpoint/" + x.name()));
     int creates = 0;
     for (ProvisionSpec.Persona p : ps.personas()) {
@@ -215,9 +217,19 @@ class TemplateLeastPrivilegeTest {
           assertEquals(approvedModels, new TreeSet<>(strings(c.path("ForAllValues:ArnEquals").path("sagemaker:ModelArn"))),
               "only approved models");
           boolean instances = resources.stream().anyMatch(r -> ps.endpointConfigs().stream()
-              .anyMatch(x -> r.endsWith("/" + x.name()) && x.variants().stream().anyMatch(v -> v.instanceType() != null)));
+              .anyMatch(x -> r.endsWith("/" + sageMakerName(t, "EndpointConfig", x.name(), "EndpointConfigName")) && x.variants().stream().anyMatch(v -> v.instanceType() != null)));
           if (p.kms() && instances) {
             assertEquals(e.volumeKmsKey(), c.path("ArnEquals").path("sagemaker:VolumeKmsKey").asText(), s.toString());
+            assertEquals("false", c.path("Null").path("sagemaker:VolumeKmsKey").asText(),
+                "a request without a volume key must not pass: " + s);
+          }
+          if (instances) {
+            assertFalse(c.path("ForAllValues:StringEquals").path("sagemaker:InstanceTypes").isMissingNode(), s.toString());
+            assertEquals("false", c.path("Null").path("sagemaker:InstanceTypes").asText(),
+                "a request without instance types must not pass the instance-type constraint: " + s);
+          } else {
+            assertEquals("true", c.path("Null").path("sagemaker:InstanceTypes").asText(),
+                "a serverless-only grant must not create instance-backed configurations: " + s);
           }
         }
         if (actions.contains("sagemaker:CreateEndpoint")) {
@@ -275,6 +287,46 @@ class TemplateLeastPrivilegeTest {
     assertTrue(invokeRoles > 0);
     assertEquals(expectedGrants(spec, env), iam, "each invoke role may call exactly what the rules allow with it");
     assertEquals(List.of(), IamDiff.differences(t, config, e.region(), e.account()));
+  }
+
+  static String sageMakerName(JsonNode t, String prefix, String specName, String property) {
+    String name = t.path("Resources").path(TemplateRenderer.id(prefix, specName)).path("Properties").path(property).asText();
+    assertTrue(name.startsWith(specName + "-"), name);
+    return name;
+  }
+
+  /**
+   * IAM's ForAllValues operators are true when the request omits the key: every create action
+   * that constrains a key with one must also require the key with a Null condition, for every
+   * persona of every example (the ml-engineer's CreateEndpointConfig with no instance type or no
+   * volume key, the VPC of CreateModel).
+   */
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("specsAndEnvs")
+  void everyConstrainedCreateRequiresItsKeys(Path spec, String env) throws Exception {
+    int checked = 0;
+    for (JsonNode s : statements(render(spec, env))) {
+      JsonNode c = s.path("Condition");
+      for (Iterator<Map.Entry<String, JsonNode>> ops = c.fields(); ops.hasNext(); ) {
+        Map.Entry<String, JsonNode> op = ops.next();
+        if (!op.getKey().startsWith("ForAllValues:")) {
+          continue;
+        }
+        for (Iterator<String> keys = op.getValue().fieldNames(); keys.hasNext(); ) {
+          String key = keys.next();
+          checked++;
+          assertEquals("false", c.path("Null").path(key).asText(),
+              "ForAllValues on " + key + " without Null=false lets a request that omits it through: " + s);
+        }
+      }
+      for (String a : strings(s.path("Action"))) {
+        if (a.equals("sagemaker:CreateEndpointConfig")) {
+          assertFalse(c.path("Null").path("sagemaker:InstanceTypes").isMissingNode(),
+              "CreateEndpointConfig must say whether instance types are required: " + s);
+        }
+      }
+    }
+    assertTrue(checked > 0);
   }
 
   /** Written out by hand from the gateway configurations, independently of InvokeGrants. */
@@ -363,12 +415,12 @@ class TemplateLeastPrivilegeTest {
     assertEquals(Set.of("CreateEndpoint", "CreateEndpointConfig", "CreateTransformJob"),
         new HashSet<>(strings(pattern.path("detail").path("eventName"))));
     JsonNode fn = t.path("Resources").path("GuardFunction").path("Properties");
-    assertEquals("java17", fn.path("Runtime").asText());
+    assertEquals("java21", fn.path("Runtime").asText(), "AWS no longer creates java17 functions");
     assertEquals("io.sagegate.provision.guard.GuardHandler::handleRequest", fn.path("Handler").asText());
     assertEquals(ps.environment(env).guard().codeBucket(), fn.path("Code").path("S3Bucket").asText());
     ApprovedPairs pairs = ApprovedPairs.fromJson(fn.path("Environment").path("Variables").path(ApprovedPairs.ENV_VAR).asText());
     String engineer = "arn:aws:iam::" + ps.environment(env).account() + ":role/sagegate-" + env + "-ml-engineer";
-    assertTrue(pairs.approved(engineer, ps.models().get(0).name()));
+    assertTrue(pairs.approved(engineer, sageMakerName(t, "Model", ps.models().get(0).name(), "ModelName")));
     assertFalse(pairs.approved(engineer, "some-other-model"));
     assertEquals("events.amazonaws.com", t.path("Resources").path("GuardPermission").path("Properties").path("Principal").asText());
     Set<String> actions = new TreeSet<>();
