@@ -31,10 +31,15 @@ final class GuardResources {
     this.c = c;
   }
 
-  /** The (role, model) pairs the guard approves: endpoint managers and the approved callers. */
+  /**
+   * What the guard approves: endpoint managers and the approved callers (such as the role that
+   * deploys the stack, so the guard never removes what the stack itself creates), each with every
+   * (model, image) of the spec, the model by its name in this environment.
+   */
   ApprovedPairs approvedPairs() {
-    List<String> models = c.sageMaker.modelNames();
-    Map<String, List<String>> m = new TreeMap<>();
+    List<ApprovedPairs.Model> models = c.spec.models().stream()
+        .map(x -> new ApprovedPairs.Model(c.sageMaker.modelName(x.name()), x.image())).toList();
+    Map<String, List<ApprovedPairs.Model>> m = new TreeMap<>();
     for (Persona p : c.spec.personas()) {
       if (p.effectiveActivities().contains(Activity.MANAGE_ENDPOINTS)) {
         m.put(c.arns.role(c.roleName(p.name())), models);

@@ -45,6 +45,11 @@ class GuardHandlerTest {
       sm.createModel(b -> b.modelName(m).executionRoleArn(role)
           .primaryContainer(c -> c.image("123456789012.dkr.ecr.us-east-1.amazonaws.com/" + m + ":1")));
     }
+    // An approved model name, recreated with an image nobody approved.
+    sm.createModel(b -> b.modelName("swapped-model").executionRoleArn(role)
+        .primaryContainer(c -> c.image("123456789012.dkr.ecr.us-east-1.amazonaws.com/swapped-model:evil")));
+    sm.createEndpointConfig(b -> b.endpointConfigName("swapped-config").productionVariants(v -> v.variantName("AllTraffic")
+        .modelName("swapped-model").instanceType("ml.m5.large").initialInstanceCount(1)));
     for (String[] c : List.of(new String[] {"approved-config", "approved-model"},
         new String[] {"rogue-config", "rogue-model"}, new String[] {"rogue-config-2", "rogue-model"})) {
       sm.createEndpointConfig(b -> b.endpointConfigName(c[0]).productionVariants(v -> v.variantName("AllTraffic")
@@ -74,7 +79,9 @@ class GuardHandlerTest {
 
   private final ByteArrayOutputStream auditBytes = new ByteArrayOutputStream();
   private final GuardHandler guard = new GuardHandler(sm,
-      new ApprovedPairs(Map.of(ENGINEER, List.of("approved-model"))),
+      new ApprovedPairs(Map.of(ENGINEER, List.of(
+          new ApprovedPairs.Model("approved-model", "123456789012.dkr.ecr.us-east-1.amazonaws.com/approved-model:1"),
+          new ApprovedPairs.Model("swapped-model", "123456789012.dkr.ecr.us-east-1.amazonaws.com/swapped-model:1")))),
       new PrintStream(auditBytes, true, StandardCharsets.UTF_8));
 
   private JsonNode run(String fixture) throws Exception {
@@ -147,6 +154,16 @@ class GuardHandlerTest {
   }
 
   @Test
+  void anApprovedModelNameWithAnotherImageIsNotApproved() throws Exception {
+    assertTrue(endpointConfigExists("swapped-config"));
+    JsonNode a = run("create-endpoint-config-swapped-image.json");
+    assertEquals("unapproved", a.get("decision").asText(), a.toString());
+    assertTrue(a.get("reason").asText().contains("swapped-model:evil"), a.toString());
+    assertEquals("DeleteEndpointConfig swapped-config", a.get("action").asText());
+    assertTrue(!endpointConfigExists("swapped-config"));
+  }
+
+  @Test
   void unapprovedTransformJobIsStopped() throws Exception {
     JsonNode a = run("create-transform-job-unapproved.json");
     assertEquals("unapproved", a.get("decision").asText());
@@ -187,9 +204,12 @@ class GuardHandlerTest {
 
   @Test
   void approvedPairsFromTheEnvironmentFormat() {
-    ApprovedPairs p = ApprovedPairs.fromJson("[{\"role\":\"" + ENGINEER + "\",\"models\":[\"Fraud-Model\"]}]");
-    assertTrue(p.approved(ENGINEER.toUpperCase(), "fraud-model"), "IAM and SageMaker names compare without case");
-    assertTrue(!p.approved(ENGINEER, "other-model"));
+    ApprovedPairs p = ApprovedPairs.fromJson("[{\"role\":\"" + ENGINEER + "\",\"models\":[{\"name\":\"Fraud-Model\",\"image\":\"img:1\"}]}]");
+    assertTrue(p.approved(ENGINEER.toUpperCase(), "fraud-model", "img:1"), "IAM and SageMaker names compare without case");
+    assertTrue(!p.approved(ENGINEER, "fraud-model", "img:2"), "a model name alone is not approved: its image is part of it");
+    assertTrue(!p.approved(ENGINEER, "other-model", "img:1"));
+    assertThrows(IllegalArgumentException.class, () -> ApprovedPairs.fromJson("[{\"role\":\"r\",\"models\":[\"fraud-model\"]}]"),
+        "the name-only form is refused");
     assertEquals(p.asMap(), ApprovedPairs.fromJson(p.toJson()).asMap());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ApprovedPairs.fromJson("{\"role\":1}"));
     assertTrue(e.getMessage().contains(ApprovedPairs.ENV_VAR));

@@ -100,7 +100,7 @@ class ProvisionCommandTest {
     assertTrue(env.err().contains("--env: 'qa' is not an environment of the spec"), env.err());
 
     Path spec = tmp.resolve("bad.yaml");
-    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: app-consumer", "kind: app-consumer\n    colour: blue"));
+    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: ml-engineer ", "kind: ml-engineer\n    colour: blue\n   "));
     Run unknown = provision("render", "--spec", spec.toString(), "--env", "dev");
     assertEquals(2, unknown.code());
     assertTrue(unknown.err().contains("unknown field 'colour'"), unknown.err());
@@ -111,16 +111,16 @@ class ProvisionCommandTest {
     assertTrue(model.err().contains("endpointConfigs[2].variants[0].model 'no-such-model': is not a model of the spec"), model.err());
 
     Files.writeString(spec, Files.readString(Path.of(SPEC))
-        .replace("    volumeKmsKey: arn:aws:kms:eu-central-1:333333333333:key/00003333-vol0-0000-0000-000000000002\n", ""));
+        .replace("    volumeKmsKey: arn:aws:kms:eu-central-1:333333333333:key/00003333-b01e-4000-8000-000000000002\n", ""));
     Run kms = provision("render", "--spec", spec.toString(), "--env", "dev");
     assertEquals(2, kms.code());
     assertTrue(kms.err().contains("environments.prod.volumeKmsKey/dataKmsKey: required: a persona is KMS-constrained"), kms.err());
 
-    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: app-consumer",
-        "kind: app-consumer\n    managedPolicies: [\"arn:aws:iam::aws:policy/AmazonSageMakerFullAccess\"]"));
+    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: ml-engineer ",
+        "kind: ml-engineer\n    managedPolicies: [\"arn:aws:iam::aws:policy/AmazonSageMakerFullAccess\"]\n   "));
     Run broad = provision("render", "--spec", spec.toString(), "--env", "dev");
     assertEquals(2, broad.code());
-    assertTrue(broad.err().contains("personas[2].managedPolicies 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess': is far broader"),
+    assertTrue(broad.err().contains("personas[1].managedPolicies 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess': is far broader"),
         broad.err());
 
     Run missing = provision("render", "--spec", tmp.resolve("nope.yaml").toString(), "--env", "dev");

@@ -420,8 +420,10 @@ class TemplateLeastPrivilegeTest {
     assertEquals(ps.environment(env).guard().codeBucket(), fn.path("Code").path("S3Bucket").asText());
     ApprovedPairs pairs = ApprovedPairs.fromJson(fn.path("Environment").path("Variables").path(ApprovedPairs.ENV_VAR).asText());
     String engineer = "arn:aws:iam::" + ps.environment(env).account() + ":role/sagegate-" + env + "-ml-engineer";
-    assertTrue(pairs.approved(engineer, sageMakerName(t, "Model", ps.models().get(0).name(), "ModelName")));
-    assertFalse(pairs.approved(engineer, "some-other-model"));
+    String model = sageMakerName(t, "Model", ps.models().get(0).name(), "ModelName");
+    assertTrue(pairs.approved(engineer, model, ps.models().get(0).image()));
+    assertFalse(pairs.approved(engineer, model, ps.models().get(0).image() + "-other"), "the image is part of the approval");
+    assertFalse(pairs.approved(engineer, "some-other-model", ps.models().get(0).image()));
     assertEquals("events.amazonaws.com", t.path("Resources").path("GuardPermission").path("Properties").path("Principal").asText());
     Set<String> actions = new TreeSet<>();
     t.path("Resources").path("GuardRole").path("Properties").path("Policies").path(0).path("PolicyDocument")
