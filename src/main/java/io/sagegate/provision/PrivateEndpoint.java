@@ -51,14 +51,14 @@ final class PrivateEndpoint {
     List<Object> ingress = new ArrayList<>();
     for (String sg : c.e.gatewaySecurityGroups()) {
       ingress.add(ordered("IpProtocol", "tcp", "FromPort", 443, "ToPort", 443, "SourceSecurityGroupId", sg,
-          "Description", "HTTPS from the gateway's pods"));
+          "Description", "HTTPS from the gateway pods"));
     }
     for (String cidr : c.e.gatewayCidrs()) {
       ingress.add(ordered("IpProtocol", "tcp", "FromPort", 443, "ToPort", 443, "CidrIp", cidr,
-          "Description", "HTTPS from the gateway's pods"));
+          "Description", "HTTPS from the gateway pods"));
     }
     Map<String, Object> sg = new LinkedHashMap<>();
-    sg.put("GroupDescription", "sagegate " + c.env + ": HTTPS to SageMaker Runtime from the gateway's pods only");
+    sg.put("GroupDescription", "sagegate " + c.env + ": HTTPS to SageMaker Runtime from the gateway pods only");
     sg.put("VpcId", c.e.vpcId());
     sg.put("SecurityGroupIngress", ingress);
     sg.put("Tags", c.tags(Map.of()));

@@ -214,4 +214,74 @@ class GuardHandlerTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ApprovedPairs.fromJson("{\"role\":1}"));
     assertTrue(e.getMessage().contains(ApprovedPairs.ENV_VAR));
   }
+
+  /**
+   * What the stack itself creates, deployed by an approved caller through CloudFormation, is never
+   * removed: the rendered guard approves the models under their generated names with their images.
+   */
+  @Test
+  void whatTheStackCreatesForAnApprovedCallerIsLeftAlone() throws Exception {
+    java.nio.file.Path specFile = java.nio.file.Path.of("src/test/resources/provision/moto-spec.yaml");
+    ProvisionSpec spec = ProvisionSpec.load(specFile);
+    TemplateRenderer r = new TemplateRenderer(spec, "test", io.sagegate.config.ConfigLoader.load(spec.gatewayConfigFile("test")));
+    JsonNode template = r.render();
+    ApprovedPairs pairs = ApprovedPairs.fromJson(template.path("Resources").path("GuardFunction").path("Properties")
+        .path("Environment").path("Variables").path(ApprovedPairs.ENV_VAR).asText());
+    String model = r.modelName("model-a");
+    String config = r.endpointConfigName("config-a");
+    assertTrue(model.startsWith("model-a-") && config.startsWith("config-a-"), model + " " + config);
+    String image = spec.models().get(0).image();
+    sm.createModel(b -> b.modelName(model).executionRoleArn("arn:aws:iam::123456789012:role/sagegate-test-exec-model-a")
+        .primaryContainer(c -> c.image(image)));
+    sm.createEndpointConfig(b -> b.endpointConfigName(config).productionVariants(v -> v.variantName("AllTraffic")
+        .modelName(model).instanceType("ml.m5.large").initialInstanceCount(1)));
+    com.fasterxml.jackson.databind.node.ObjectNode event;
+    try (InputStream in = getClass().getResourceAsStream("/cloudtrail/create-endpoint-config-unapproved.json")) {
+      event = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(in);
+    }
+    com.fasterxml.jackson.databind.node.ObjectNode d = (com.fasterxml.jackson.databind.node.ObjectNode) event.path("detail");
+    String deployer = "arn:aws:iam::123456789012:role/ci-deployer";
+    ((com.fasterxml.jackson.databind.node.ObjectNode) d.path("userIdentity")).put("invokedBy", "cloudformation.amazonaws.com")
+        .put("arn", "arn:aws:sts::123456789012:assumed-role/ci-deployer/pipeline");
+    ((com.fasterxml.jackson.databind.node.ObjectNode) d.path("userIdentity").path("sessionContext").path("sessionIssuer"))
+        .put("arn", deployer);
+    ((com.fasterxml.jackson.databind.node.ObjectNode) d.path("requestParameters")).put("endpointConfigName", config);
+    ((com.fasterxml.jackson.databind.node.ObjectNode) d.path("requestParameters").path("productionVariants").path(0))
+        .put("modelName", model);
+    GuardHandler g = new GuardHandler(sm, pairs, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    GuardHandler.Verdict v = g.handle(JSON.writeValueAsBytes(event));
+    assertEquals("approved", v.decision(), v.toString());
+    assertTrue(endpointConfigExists(config), "the stack's own configuration stays");
+    // The same names from an unapproved caller are removed.
+    ((com.fasterxml.jackson.databind.node.ObjectNode) d.path("userIdentity").path("sessionContext").path("sessionIssuer"))
+        .put("arn", "arn:aws:iam::123456789012:role/intern-sandbox");
+    assertEquals("unapproved", g.handle(JSON.writeValueAsBytes(event)).decision());
+  }
+
+  /** {@code provision guard-test} feeds a recorded event to the handler against a chosen endpoint. */
+  @Test
+  void theGuardRunsLocallyOnARecordedEvent() throws Exception {
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    System.setProperty("aws.accessKeyId", "testing");
+    System.setProperty("aws.secretAccessKey", "testing");
+    try {
+      int code = new picocli.CommandLine(new io.sagegate.cli.ProvisionCommand()).setOut(new java.io.PrintWriter(out))
+          .setErr(new java.io.PrintWriter(err)).execute("guard-test", "--spec", "src/test/resources/provision/moto-spec.yaml",
+              "--env", "test", "--event", "src/test/resources/cloudtrail/create-transform-job-unapproved.json",
+              "--endpoint-url", moto.endpoint().toString());
+      assertEquals(1, code, out + " " + err);
+      JsonNode audit = JSON.readTree(out.toString());
+      assertEquals("unapproved", audit.path("decision").asText());
+      assertEquals("CreateTransformJob", audit.path("eventName").asText());
+      assertTrue(err.toString().contains("guard: unapproved"), err.toString());
+      int missing = new picocli.CommandLine(new io.sagegate.cli.ProvisionCommand()).setErr(new java.io.PrintWriter(err))
+          .execute("guard-test", "--spec", "src/test/resources/provision/moto-spec.yaml", "--env", "test",
+              "--event", "no-such-event.json");
+      assertEquals(2, missing);
+    } finally {
+      System.clearProperty("aws.accessKeyId");
+      System.clearProperty("aws.secretAccessKey");
+    }
+  }
 }

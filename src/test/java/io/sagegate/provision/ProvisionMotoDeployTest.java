@@ -145,7 +145,7 @@ class ProvisionMotoDeployTest {
 
     Map<String, StackResource> res = resources();
     for (String id : List.of("RoleGateway", "InvokeRoleSagegateTestInvokeA", "InvokeRoleSagegateTestInvokeB",
-        "RoleMlEngineer", "RoleAppConsumer", "ExecRoleModelA", "ModelModelA", "EndpointConfigConfigA",
+        "RoleMlEngineer", "ExecRoleModelA", "ModelModelA", "EndpointConfigConfigA",
         "EndpointEpAllowed", "EndpointEpOther", "GuardRole", "GuardFunction", "GuardRule", "GuardPermission")) {
       assertEquals("CREATE_COMPLETE", res.get(id).resourceStatusAsString(), id);
     }
@@ -206,6 +206,34 @@ class ProvisionMotoDeployTest {
         "--region", ProvisionMoto.REGION);
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("existing stack sagegate-test"), r.err());
+    assertTrue(r.err().contains("stack sagegate-test is up to date"), r.err());
+    assertFalse(r.err().toLowerCase(java.util.Locale.ROOT).matches("(?s).*(waiter|did not complete|sdkclientexception).*"),
+        "no SDK waiter failure text for an unchanged stack: " + r.err());
+  }
+
+  @Test
+  @Order(2)
+  void deployAndDestroyRefuseAnotherAccountBeforeAnyChange() {
+    for (String verb : List.of("deploy", "destroy")) {
+      Run r = provision(verb, "--spec", SPEC, "--env", "wrong-account", "--endpoint-url", moto.endpoint().toString(),
+          "--region", ProvisionMoto.REGION);
+      assertEquals(1, r.code(), r.err());
+      assertTrue(r.err().contains("refusing to " + verb + ": environment wrong-account is account 210987654321, but the"
+          + " credentials in use"), r.err());
+      assertTrue(r.err().contains("are account " + ACCOUNT), r.err());
+      assertFalse(r.err().contains("change set"), "nothing was attempted: " + r.err());
+    }
+    assertTrue(cfn.listStacks().stackSummaries().stream().noneMatch(x -> x.stackName().equals("sagegate-wrong-account")));
+  }
+
+  @Test
+  @Order(2)
+  void anUnknownProfileIsRefusedWithoutAStackTrace() {
+    Run r = provision("deploy", "--spec", SPEC, "--env", "test", "--endpoint-url", moto.endpoint().toString(),
+        "--region", ProvisionMoto.REGION, "--profile", "no-such-profile-sagegate");
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains("no-such-profile-sagegate"), r.err());
+    assertFalse(r.err().contains("\tat "), r.err());
   }
 
   @Test

@@ -432,4 +432,65 @@ class TemplateLeastPrivilegeTest {
         "sagemaker:DeleteEndpointConfig", "sagemaker:StopTransformJob", "logs:CreateLogGroup", "logs:CreateLogStream",
         "logs:PutLogEvents")), actions);
   }
+
+  /**
+   * The private path: where the spec names a VPC, an interface endpoint for SageMaker Runtime with
+   * private DNS, in the environment's subnets, admitting only the gateway's pods, whose policy lets
+   * only the invoke roles invoke only the spec's endpoints; every invoke grant requires it.
+   */
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("specsAndEnvs")
+  void theVpcEndpointAdmitsOnlyTheInvokeRolesAndTheirGrantsRequireIt(Path spec, String env) throws Exception {
+    ProvisionSpec ps = ProvisionSpec.load(spec);
+    ProvisionSpec.Environment e = ps.environment(env);
+    JsonNode t = render(spec, env);
+    JsonNode vpce = t.path("Resources").path("SageMakerRuntimeVpcEndpoint");
+    if (e.vpcId() == null) {
+      assertTrue(vpce.isMissingNode(), "no VPC named, no VPC endpoint");
+      return;
+    }
+    JsonNode p = vpce.path("Properties");
+    assertEquals("AWS::EC2::VPCEndpoint", vpce.path("Type").asText());
+    assertEquals("com.amazonaws." + e.region() + ".sagemaker.runtime", p.path("ServiceName").asText());
+    assertEquals("Interface", p.path("VpcEndpointType").asText());
+    assertTrue(p.path("PrivateDnsEnabled").asBoolean());
+    assertEquals(e.vpcId(), p.path("VpcId").asText());
+    assertEquals(JSON.valueToTree(e.subnets()), p.path("SubnetIds"));
+    JsonNode sg = t.path("Resources").path(p.path("SecurityGroupIds").path(0).path("Ref").asText()).path("Properties");
+    Set<String> sources = new TreeSet<>();
+    for (JsonNode in : sg.path("SecurityGroupIngress")) {
+      assertEquals(443, in.path("FromPort").asInt());
+      assertEquals(443, in.path("ToPort").asInt());
+      sources.add(in.has("SourceSecurityGroupId") ? in.path("SourceSecurityGroupId").asText() : in.path("CidrIp").asText());
+    }
+    Set<String> gateway = new TreeSet<>(e.gatewaySecurityGroups());
+    gateway.addAll(e.gatewayCidrs());
+    assertEquals(gateway, sources, "only the gateway's pods reach the endpoint");
+
+    Set<String> invokeRoles = new TreeSet<>();
+    t.path("Resources").forEach(r -> {
+      if ("invoke".equals(r.path("Metadata").path(TemplateRenderer.ROLE_KIND).asText())) {
+        invokeRoles.add("arn:aws:iam::" + e.account() + ":role/" + r.path("Properties").path("RoleName").asText());
+        for (JsonNode st : r.path("Properties").path("Policies").path(0).path("PolicyDocument").path("Statement")) {
+          assertEquals(JSON.valueToTree(Map.of("Ref", "SageMakerRuntimeVpcEndpoint")),
+              st.path("Condition").path("StringEquals").path("aws:SourceVpce"), "grant usable only through the endpoint: " + st);
+        }
+      }
+    });
+    assertFalse(invokeRoles.isEmpty());
+    Set<String> endpoints = new TreeSet<>();
+    ps.endpoints().forEach(x -> endpoints.add("arn:aws:sagemaker:" + e.region() + ":" + e.account() + ":endpoint/" + x.name()));
+    JsonNode policy = p.path("PolicyDocument");
+    assertEquals(1, policy.path("Statement").size());
+    JsonNode st = policy.path("Statement").path(0);
+    assertEquals("Allow", st.path("Effect").asText());
+    assertEquals(Set.of("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream", "sagemaker:InvokeEndpointAsync"),
+        new TreeSet<>(strings(st.path("Action"))));
+    assertEquals(endpoints, new TreeSet<>(strings(st.path("Resource"))));
+    assertEquals(invokeRoles, new TreeSet<>(strings(st.path("Condition").path("ArnEquals").path("aws:PrincipalArn"))),
+        "only the gateway's invoke roles pass the endpoint policy");
+    assertEquals(1, st.path("Condition").size());
+    assertTrue(t.path("Outputs").has("SageMakerRuntimeVpcEndpointDns"));
+    assertTrue(t.path("Outputs").has("SageMakerRuntimeEndpointUrl"));
+  }
 }
