@@ -39,6 +39,8 @@ size=$(stat -c %s target/sagegate-guard.jar)
 if unzip -l target/sagegate-guard.jar | grep -q 'io/sagegate/gateway/'; then
   echo "guard jar holds the gateway" >&2; exit 1
 fi
-SAGEGATE_APPROVED_PAIRS='[]' java -cp target/sagegate-guard.jar io.sagegate.provision.guard.GuardRunner \
-  src/test/resources/cloudtrail/unexpected-s3-event.json http://127.0.0.1:9 >/dev/null
+if ! log=$(SAGEGATE_APPROVED_PAIRS='[]' java -cp target/sagegate-guard.jar io.sagegate.provision.guard.GuardRunner \
+    src/test/resources/cloudtrail/unexpected-s3-event.json http://127.0.0.1:9 2>&1); then
+  echo "the guard jar does not run on its own: $log" >&2; exit 1
+fi
 echo "guard jar: $((size / 1024 / 1024)) MB, runs on its own"

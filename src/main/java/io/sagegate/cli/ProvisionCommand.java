@@ -189,8 +189,8 @@ public class ProvisionCommand implements Callable<Integer> {
       return b.build();
     }
 
-    /** Refuses, before any change, credentials of another account than the environment's. */
-    void checkAccount(ProvisionSpec s, String verb) {
+    /** Refuses, before any change, credentials of another account than the environment's; returns the caller's ARN. */
+    String checkAccount(ProvisionSpec s, String verb) {
       StsClientBuilder b = StsClient.builder()
           .httpClientBuilder(UrlConnectionHttpClient.builder())
           .credentialsProvider(credentials(s))
@@ -202,6 +202,7 @@ public class ProvisionCommand implements Callable<Integer> {
       try (StsClient client = b.build()) {
         String who = AccountCheck.require(client, env, s.environment(env).account(), verb);
         err.printf("account %s (%s): the environment's%n", s.environment(env).account(), who);
+        return who;
       }
     }
   }
@@ -229,7 +230,13 @@ public class ProvisionCommand implements Callable<Integer> {
       }
       ProvisionSpec s = loadSpec();
       String body = render(renderer(s, env), false);
-      checkAccount(s, "deploy");
+      TemplateRenderer renderer = renderer(s, env);
+      String who = checkAccount(s, "deploy");
+      String role = AccountCheck.roleOf(who);
+      if (!renderer.approvedPairs().asMap().containsKey(role.toLowerCase(java.util.Locale.ROOT))) {
+        err.printf("warning: %s is not approved by the environment's guard: it will remove the SageMaker endpoints this"
+            + " deploy creates; add %s to environments.%s.guard.approvedCallers%n", who, role, env);
+      }
       try (CloudFormationClient cfn = client(s); S3Client s3 = s3Bucket == null ? null : s3Client(s)) {
         TemplateBucket templates = s3 == null ? null : new TemplateBucket(s3, s3Bucket, s3Prefix);
         StackDeployer.Result r = new StackDeployer(cfn, templates, out, err)

@@ -29,4 +29,15 @@ public final class AccountCheck {
     }
     return id.arn();
   }
+
+  /**
+   * The IAM identity behind a caller ARN: {@code arn:aws:sts::A:assumed-role/R/session} is role
+   * {@code arn:aws:iam::A:role/R} (as CloudTrail's session issuer names it, paths aside); other
+   * ARNs are themselves.
+   */
+  public static String roleOf(String callerArn) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("^arn:(aws[a-z-]*):sts::(\\d{12}):assumed-role/([^/]+)/.*$")
+        .matcher(callerArn);
+    return m.matches() ? "arn:" + m.group(1) + ":iam::" + m.group(2) + ":role/" + m.group(3) : callerArn;
+  }
 }

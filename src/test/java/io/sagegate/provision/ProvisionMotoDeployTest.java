@@ -139,6 +139,9 @@ class ProvisionMotoDeployTest {
         "--region", ProvisionMoto.REGION);
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("creating change set"), r.err());
+    assertTrue(r.err().contains("account 123456789012 ("), "the account was checked: " + r.err());
+    assertTrue(r.err().contains("is not approved by the environment's guard: it will remove the SageMaker endpoints this deploy creates"),
+        "moto's caller is in no approvedCallers: " + r.err());
     assertTrue(r.err().matches("(?s).*Add\\s+EndpointEpAllowed\\s+AWS::SageMaker::Endpoint.*"), "the change set is shown: " + r.err());
     assertTrue(r.err().contains("stack sagegate-test: CREATE_COMPLETE"), r.err());
     assertEquals("CREATE_COMPLETE", cfn.describeStacks(b -> b.stackName("sagegate-test")).stacks().get(0).stackStatusAsString());
