@@ -3,7 +3,7 @@
 # CloudFormation resource schemas) over the templates: zero errors, or this fails. Warnings are
 # printed; the ones we accept are listed, with why, in docs/provision.md ("cfn-lint").
 # Also checks the guard jar: self-contained (runs the guard on a recorded event on its own) and
-# small, without the gateway. Needs target/sagegate.jar and target/sagegate-guard.jar (mvn package).
+# small, without the gateway, and removes an unapproved endpoint in moto (python3 with moto, boto3). Needs target/sagegate.jar and target/sagegate-guard.jar (mvn package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for jar in target/sagegate.jar target/sagegate-guard.jar; do
@@ -44,3 +44,4 @@ if ! log=$(SAGEGATE_APPROVED_PAIRS='[]' java -cp target/sagegate-guard.jar io.sa
   echo "the guard jar does not run on its own: $log" >&2; exit 1
 fi
 echo "guard jar: $((size / 1024 / 1024)) MB, runs on its own"
+python3 deploy/guard_jar_smoke.py
