@@ -112,8 +112,10 @@ public final class StackDeployer {
     try {
       cfn.executeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
     } catch (CloudFormationException e) {
-      String why = e.awsErrorDetails() == null || e.awsErrorDetails().errorMessage() == null
-          ? e.getMessage() : e.awsErrorDetails().errorMessage();
+      // CloudFormation's own code and reason, not the SDK's request decoration.
+      String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+      String message = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorMessage();
+      String why = (code == null ? "HTTP " + e.statusCode() : code) + (message == null ? " (no reason given)" : ": " + message);
       err.printf("change set %s could not be executed: %s%n", changeSet, why);
       Stack s = find(stackName);
       reportFailure(stackName, s == null ? "NONE" : s.stackStatusAsString());

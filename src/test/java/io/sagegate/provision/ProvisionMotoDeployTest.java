@@ -320,6 +320,7 @@ class ProvisionMotoDeployTest {
         "--region", ProvisionMoto.REGION);
     assertEquals(1, r.code(), r.err());
     assertTrue(r.err().contains("stack sagegate-broken FAILED"), r.err());
+    assertFalse(r.err().matches("(?s).*(SDK Attempt Count|Request ID|Service: CloudFormation).*"), "no SDK text: " + r.err());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
   }
 
