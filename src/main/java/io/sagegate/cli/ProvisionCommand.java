@@ -6,11 +6,14 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.sagegate.config.ConfigException;
 import io.sagegate.config.ConfigLoader;
 import io.sagegate.config.GatewayConfig;
+import io.sagegate.provision.AccountCheck;
 import io.sagegate.provision.IamDiff;
 import io.sagegate.provision.ProvisionSpec;
 import io.sagegate.provision.StackDeployer;
 import io.sagegate.provision.TemplateBucket;
 import io.sagegate.provision.TemplateRenderer;
+import io.sagegate.provision.guard.GuardHandler;
+import io.sagegate.provision.guard.GuardRunner;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -24,6 +27,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
@@ -31,6 +37,8 @@ import software.amazon.awssdk.services.cloudformation.CloudFormationClient;
 import software.amazon.awssdk.services.cloudformation.CloudFormationClientBuilder;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.sts.StsClient;
+import software.amazon.awssdk.services.sts.StsClientBuilder;
 
 /**
  * {@code sagegate provision}: one declarative spec to least-privilege SageMaker infrastructure
@@ -47,7 +55,8 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
       ProvisionCommand.Render.class,
       ProvisionCommand.Deploy.class,
       ProvisionCommand.Destroy.class,
-      ProvisionCommand.Diff.class
+      ProvisionCommand.Diff.class,
+      ProvisionCommand.GuardTest.class
     })
 public class ProvisionCommand implements Callable<Integer> {
 
@@ -59,7 +68,7 @@ public class ProvisionCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    System.err.println("provision: choose a subcommand: render, deploy, destroy, diff (--help)");
+    System.err.println("provision: choose a subcommand: render, deploy, destroy, diff, guard-test (--help)");
     return 2;
   }
 
@@ -78,6 +87,9 @@ public class ProvisionCommand implements Callable<Integer> {
       err = commandSpec.commandLine().getErr();
       try {
         return run();
+      } catch (AccountCheck.WrongAccountException e) {
+        err.println("error: " + e.getMessage());
+        return 1;
       } catch (IllegalArgumentException | ConfigException e) {
         err.println("error: " + e.getMessage());
         return 2;
@@ -149,18 +161,49 @@ public class ProvisionCommand implements Callable<Integer> {
     @Option(names = "--region", description = "Region (default: the environment's)")
     String region;
 
+    @Option(names = "--profile", description = "AWS profile whose credentials to use (default: the environment's"
+        + " profile in the spec, else the SDK's default chain)")
+    String profile;
+
+    @Option(names = "--sts-endpoint-url", description = "STS endpoint for the account check (default: --endpoint-url"
+        + " when given, as with an emulator serving every service, else STS's regional endpoint)")
+    URI stsEndpointUrl;
+
     Region region(ProvisionSpec s) {
       return Region.of(region != null ? region : s.environment(env).region());
+    }
+
+    AwsCredentialsProvider credentials(ProvisionSpec s) {
+      String p = profile != null ? profile : s.environment(env).profile();
+      return p == null ? DefaultCredentialsProvider.builder().build() : ProfileCredentialsProvider.create(p);
     }
 
     CloudFormationClient client(ProvisionSpec s) {
       CloudFormationClientBuilder b = CloudFormationClient.builder()
           .httpClientBuilder(UrlConnectionHttpClient.builder())
+          .credentialsProvider(credentials(s))
           .region(region(s));
       if (endpointUrl != null) {
         b.endpointOverride(endpointUrl);
       }
       return b.build();
+    }
+
+    /** Refuses, before any change, credentials of another account than the environment's; returns the caller's ARN. */
+    String checkAccount(ProvisionSpec s, String verb) {
+      StsClientBuilder b = StsClient.builder()
+          .httpClientBuilder(UrlConnectionHttpClient.builder())
+          .credentialsProvider(credentials(s))
+          .region(region(s));
+      URI sts = stsEndpointUrl != null ? stsEndpointUrl : endpointUrl;
+      if (sts != null) {
+        b.endpointOverride(sts);
+      }
+      try (StsClient client = b.build()) {
+        String who = AccountCheck.require(client, env, s.environment(env).account(), verb);
+        err.printf("account %s (%s): the environment's%n", s.environment(env).account(), who);
+        return who;
+      }
     }
   }
 
@@ -187,6 +230,13 @@ public class ProvisionCommand implements Callable<Integer> {
       }
       ProvisionSpec s = loadSpec();
       String body = render(renderer(s, env), false);
+      TemplateRenderer renderer = renderer(s, env);
+      String who = checkAccount(s, "deploy");
+      String role = AccountCheck.roleOf(who);
+      if (!renderer.approvedPairs().asMap().containsKey(role.toLowerCase(java.util.Locale.ROOT))) {
+        err.printf("warning: %s is not approved by the environment's guard: it will remove the SageMaker endpoints this"
+            + " deploy creates; add %s to environments.%s.guard.approvedCallers%n", who, role, env);
+      }
       try (CloudFormationClient cfn = client(s); S3Client s3 = s3Bucket == null ? null : s3Client(s)) {
         TemplateBucket templates = s3 == null ? null : new TemplateBucket(s3, s3Bucket, s3Prefix);
         StackDeployer.Result r = new StackDeployer(cfn, templates, out, err)
@@ -198,6 +248,7 @@ public class ProvisionCommand implements Callable<Integer> {
     private S3Client s3Client(ProvisionSpec s) {
       S3ClientBuilder b = S3Client.builder()
           .httpClientBuilder(UrlConnectionHttpClient.builder())
+          .credentialsProvider(credentials(s))
           .region(region(s));
       if (s3EndpointUrl != null) {
         // Emulators and custom endpoints serve buckets by path, not by virtual host name.
@@ -212,6 +263,7 @@ public class ProvisionCommand implements Callable<Integer> {
     @Override
     int run() {
       ProvisionSpec s = loadSpec();
+      checkAccount(s, "destroy");
       try (CloudFormationClient cfn = client(s)) {
         return new StackDeployer(cfn, out, err).destroy(TemplateRenderer.stackName(s, env)) ? 0 : 1;
       }
@@ -267,6 +319,42 @@ public class ProvisionCommand implements Callable<Integer> {
       } catch (IOException e) {
         return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
       }
+    }
+  }
+
+  @Command(name = "guard-test", mixinStandardHelpOptions = true,
+      description = "Feed a recorded CloudTrail event (as EventBridge delivers it) to the guard's handler, with the"
+          + " approved (role, model, image) entries the environment's guard would have, against a SageMaker"
+          + " endpoint URL; prints the guard's audit record. The handler really remediates at that endpoint."
+          + " Exit 0 approved or ignored, 1 unapproved.")
+  public static class GuardTest extends SpecCommand {
+    @Option(names = "--env", required = true, description = "Environment of the spec whose guard to run")
+    String env;
+
+    @Option(names = "--event", required = true, description = "The CloudTrail event (JSON), e.g. from EventBridge or CloudTrail")
+    Path event;
+
+    @Option(names = "--endpoint-url", description = "SageMaker endpoint (emulator, sandbox); default: the region's")
+    URI endpointUrl;
+
+    @Option(names = "--region", description = "Region (default: the environment's)")
+    String region;
+
+    @Override
+    int run() throws IOException, ConfigException {
+      ProvisionSpec s = loadSpec();
+      if (!Files.isRegularFile(event)) {
+        throw new IllegalArgumentException("--event: " + event + ": no such file");
+      }
+      TemplateRenderer r = renderer(s, env);
+      java.io.ByteArrayOutputStream audit = new java.io.ByteArrayOutputStream();
+      GuardHandler.Verdict v;
+      try (java.io.PrintStream p = new java.io.PrintStream(audit, true, java.nio.charset.StandardCharsets.UTF_8)) {
+        v = GuardRunner.run(event, r.approvedPairs(), endpointUrl, region != null ? region : s.environment(env).region(), p);
+      }
+      out.print(audit.toString(java.nio.charset.StandardCharsets.UTF_8));
+      err.printf("guard: %s (%s)%n", v.decision(), v.reason());
+      return "unapproved".equals(v.decision()) ? 1 : 0;
     }
   }
 }

@@ -15,7 +15,9 @@ import java.util.Set;
  * Compares what the gateway's rules allow with what a template's IAM allows, per endpoint: which
  * invoke roles may call it per IAM (the template's invoke-role policies, evaluated statically)
  * against which allow rules grant it with that role ({@link InvokeGrants}). Also reports invoke
- * roles the rules name that the template does not create.
+ * roles the rules name that the template does not create, other roles (personas) that can invoke
+ * an endpoint directly, outside the gateway, and, where the template declares the SageMaker
+ * Runtime VPC endpoint, invoke grants without the {@code aws:SourceVpce} condition.
  */
 public final class IamDiff {
 
@@ -75,7 +77,77 @@ public final class IamDiff {
         }
       }
     }
+    out.addAll(directInvokers(template, config, region, account));
+    out.addAll(missingSourceVpce(template, iamRoles));
     return out;
+  }
+
+  /**
+   * Roles other than the gateway's invoke roles that IAM lets invoke a configured endpoint: a
+   * persona that can invoke directly steps around the gateway's rules and audit.
+   */
+  static List<String> directInvokers(JsonNode template, GatewayConfig config, String region, String account) {
+    List<String> out = new ArrayList<>();
+    Iterator<Map.Entry<String, JsonNode>> it = template.path("Resources").fields();
+    while (it.hasNext()) {
+      JsonNode r = it.next().getValue();
+      String kind = r.path("Metadata").path(TemplateRenderer.ROLE_KIND).asText();
+      if (!"AWS::IAM::Role".equals(r.path("Type").asText()) || "invoke".equals(kind)) {
+        continue;
+      }
+      JsonNode doc = combined(r);
+      for (EndpointConfig e : config.endpoints()) {
+        if (e.backend() == null || !BackendConfig.SAGEMAKER.equals(e.backend().type())) {
+          continue;
+        }
+        String arn = "arn:aws:sagemaker:" + region + ":" + account + ":endpoint/" + GatewayConfig.key(e.name());
+        for (String action : ACTIONS) {
+          if (PolicyEvaluator.mayAllow(doc, action, arn)) {
+            out.add(e.name() + ": " + (kind.isEmpty() ? "role" : kind + " role") + " "
+                + r.path("Properties").path("RoleName").asText() + " can call " + action
+                + " directly, outside the gateway's rules and audit");
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Where the template declares the SageMaker Runtime VPC endpoint, every invoke grant must require it. */
+  static List<String> missingSourceVpce(JsonNode template, Map<String, JsonNode> invokeRoles) {
+    List<String> out = new ArrayList<>();
+    boolean declared = false;
+    for (JsonNode r : template.path("Resources")) {
+      declared |= "AWS::EC2::VPCEndpoint".equals(r.path("Type").asText())
+          && r.path("Properties").path("ServiceName").asText().endsWith(".sagemaker.runtime");
+    }
+    if (!declared) {
+      return out;
+    }
+    for (Map.Entry<String, JsonNode> r : invokeRoles.entrySet()) {
+      for (JsonNode st : PolicyEvaluator.statements(r.getValue())) {
+        boolean invoke = PolicyEvaluator.values(st.get("Action")).stream().anyMatch(a -> a.startsWith("sagemaker:Invoke"));
+        boolean vpce = false;
+        for (JsonNode op : st.path("Condition")) {
+          vpce |= op.has(PrivateEndpoint.SOURCE_VPCE);
+        }
+        if ("Allow".equals(st.path("Effect").asText()) && invoke && !vpce) {
+          out.add("invoke role " + r.getKey() + ": statement " + st.path("Sid").asText("(no Sid)") + " grants "
+              + PolicyEvaluator.values(st.get("Action")) + " without an " + PrivateEndpoint.SOURCE_VPCE
+              + " condition, though the template declares the SageMaker Runtime VPC endpoint");
+        }
+      }
+    }
+    return out;
+  }
+
+  private static JsonNode combined(JsonNode role) {
+    com.fasterxml.jackson.databind.node.ObjectNode doc = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    com.fasterxml.jackson.databind.node.ArrayNode all = doc.putArray("Statement");
+    for (JsonNode p : role.path("Properties").path("Policies")) {
+      PolicyEvaluator.statements(p.path("PolicyDocument")).forEach(all::add);
+    }
+    return doc;
   }
 
   private static String ruleIds(InvokeGrants g, String role, String endpoint, String action) {

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.sagegate.authz.S3Location;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -40,6 +42,11 @@ public record ProvisionSpec(
   static final Pattern SAGEMAKER_NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$");
   static final Pattern ACCOUNT = Pattern.compile("^\\d{12}$");
   static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-\\d$");
+  static final Pattern SUBNET = Pattern.compile("^subnet-([0-9a-f]{8}|[0-9a-f]{17})$");
+  static final Pattern SECURITY_GROUP = Pattern.compile("^sg-([0-9a-f]{8}|[0-9a-f]{17})$");
+  static final Pattern VPC = Pattern.compile("^vpc-([0-9a-f]{8}|[0-9a-f]{17})$");
+  static final Pattern KMS_KEY_ID = Pattern.compile("^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$");
+  static final Pattern CIDR = Pattern.compile("^((25[0-5]|2[0-4]\\d|1?\\d?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1?\\d?\\d)/(3[0-2]|[12]?\\d)$");
   /** AWS managed policies far broader than any persona: rejected as extra managed policies. */
   static final Set<String> TOO_BROAD = Set.of(
       "arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/PowerUserAccess",
@@ -56,7 +63,12 @@ public record ProvisionSpec(
     personas = personas == null ? List.of() : List.copyOf(personas);
   }
 
-  /** One deployment target. {@code tags} are applied to every resource, with {@code env} set. */
+  /**
+   * One deployment target. {@code tags} are applied to every resource, with {@code env} set.
+   * {@code profile}: the AWS profile {@code deploy} and {@code destroy} use for it (overridden by
+   * {@code --profile}). {@code vpcId}: when set, the private SageMaker Runtime endpoint is rendered
+   * in {@code subnets}, admitting {@code gatewaySecurityGroups} and {@code gatewayCidrs}.
+   */
   public record Environment(
       String account,
       String region,
@@ -66,11 +78,17 @@ public record ProvisionSpec(
       String volumeKmsKey,
       Map<String, String> tags,
       String gatewayConfig,
-      Guard guard) {
+      Guard guard,
+      String profile,
+      String vpcId,
+      List<String> gatewaySecurityGroups,
+      List<String> gatewayCidrs) {
     public Environment {
       subnets = subnets == null ? List.of() : List.copyOf(subnets);
       securityGroups = securityGroups == null ? List.of() : List.copyOf(securityGroups);
       tags = tags == null ? Map.of() : Map.copyOf(tags);
+      gatewaySecurityGroups = gatewaySecurityGroups == null ? List.of() : List.copyOf(gatewaySecurityGroups);
+      gatewayCidrs = gatewayCidrs == null ? List.of() : List.copyOf(gatewayCidrs);
     }
   }
 
@@ -204,9 +222,10 @@ public record ProvisionSpec(
 
     static List<String> defaultsFor(String kind) {
       return switch (kind) {
-        case "data-scientist" -> List.of("invoke-endpoints", "read-logs-metrics", "s3-read", "s3-write");
-        case "ml-engineer" -> List.of(
-            "manage-models", "manage-endpoints", "invoke-endpoints", "read-logs-metrics", "s3-read");
+        // People invoke through the gateway, not directly: invoke-endpoints is in no person's
+        // defaults, and `provision diff` reports every persona that can invoke directly.
+        case "data-scientist" -> List.of("read-logs-metrics", "s3-read", "s3-write");
+        case "ml-engineer" -> List.of("manage-models", "manage-endpoints", "read-logs-metrics", "s3-read");
         case "app-consumer" -> List.of("invoke-endpoints");
         case "compute" -> List.of("run-model", "s3-read");
         default -> List.of();
@@ -252,10 +271,14 @@ public record ProvisionSpec(
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(file + ": no such file");
     } catch (UnrecognizedPropertyException e) {
-      throw new IllegalArgumentException(file + ": " + e.getPathReference() + ": unknown field '"
-          + e.getPropertyName() + "'");
+      List<String> known = e.getKnownPropertyIds() == null ? List.of()
+          : e.getKnownPropertyIds().stream().map(String::valueOf).sorted().toList();
+      throw new IllegalArgumentException(file + ": " + specPath(e) + ": unknown field '" + e.getPropertyName()
+          + "' (known: " + String.join(", ", known) + ")");
+    } catch (MismatchedInputException e) {
+      throw new IllegalArgumentException(file + ": " + specPath(e) + ": expected " + expected(e.getTargetType()));
     } catch (JsonMappingException e) {
-      throw new IllegalArgumentException(file + ": " + e.getPathReference() + ": " + e.getOriginalMessage());
+      throw new IllegalArgumentException(file + ": " + specPath(e) + ": " + e.getOriginalMessage());
     } catch (IOException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage());
     }
@@ -272,6 +295,41 @@ public record ProvisionSpec(
     return spec;
   }
 
+  /**
+   * Where in the spec a Jackson error is, in the spec's own terms:
+   * {@code environments.staging.account}, {@code models[0].instanceTyp}; never Java class names.
+   */
+  static String specPath(JsonMappingException e) {
+    StringBuilder b = new StringBuilder();
+    for (JsonMappingException.Reference r : e.getPath()) {
+      if (r.getFieldName() != null) {
+        b.append(b.length() == 0 ? "" : ".").append(r.getFieldName());
+      } else if (r.getIndex() >= 0) {
+        b.append('[').append(r.getIndex()).append(']');
+      }
+    }
+    return b.length() == 0 ? "(top level)" : b.toString();
+  }
+
+  private static String expected(Class<?> type) {
+    if (type == null) {
+      return "another kind of value";
+    }
+    if (type == String.class) {
+      return "text";
+    }
+    if (type == Integer.class || type == int.class || type == Double.class || type == double.class) {
+      return "a number";
+    }
+    if (type == Boolean.class || type == boolean.class) {
+      return "true or false";
+    }
+    if (java.util.Collection.class.isAssignableFrom(type)) {
+      return "a list";
+    }
+    return "a mapping (key: value)";
+  }
+
   void validate() {
     if (environments.isEmpty()) {
       throw new IllegalArgumentException("environments: at least one is required");
@@ -282,10 +340,38 @@ public record ProvisionSpec(
     trust("gateway.trustedBy", gateway.trustedBy());
     environments.forEach((name, e) -> {
       String p = "environments." + name;
-      require(e.account() != null && ACCOUNT.matcher(e.account()).matches(), p + ".account",
-          e.account(), "must be a 12-digit AWS account id");
-      require(e.region() != null && REGION.matcher(e.region()).matches(), p + ".region",
-          e.region(), "must be an AWS region such as eu-west-1");
+      format(e.account(), ACCOUNT, p + ".account", "12 digits (an AWS account id)");
+      format(e.region(), REGION, p + ".region", "an AWS region such as eu-west-1");
+      for (int j = 0; j < e.subnets().size(); j++) {
+        format(e.subnets().get(j), SUBNET, p + ".subnets[" + j + "]", "a subnet id (subnet- and 8 or 17 hex digits)");
+      }
+      for (int j = 0; j < e.securityGroups().size(); j++) {
+        format(e.securityGroups().get(j), SECURITY_GROUP, p + ".securityGroups[" + j + "]",
+            "a security group id (sg- and 8 or 17 hex digits)");
+      }
+      if (e.vpcId() != null) {
+        format(e.vpcId(), VPC, p + ".vpcId", "a VPC id (vpc- and 8 or 17 hex digits)");
+        require(!e.subnets().isEmpty(), p + ".subnets", null, "required: the SageMaker Runtime VPC endpoint goes in them");
+        require(!e.gatewaySecurityGroups().isEmpty() || !e.gatewayCidrs().isEmpty(), p + ".gatewaySecurityGroups/gatewayCidrs",
+            null, "at least one is required with vpcId: the VPC endpoint admits only the gateway's pods");
+      }
+      for (int j = 0; j < e.gatewaySecurityGroups().size(); j++) {
+        format(e.gatewaySecurityGroups().get(j), SECURITY_GROUP, p + ".gatewaySecurityGroups[" + j + "]",
+            "a security group id (sg- and 8 or 17 hex digits)");
+      }
+      for (int j = 0; j < e.gatewayCidrs().size(); j++) {
+        format(e.gatewayCidrs().get(j), CIDR, p + ".gatewayCidrs[" + j + "]", "an IPv4 CIDR such as 10.0.0.0/16");
+      }
+      require(e.vpcId() != null || (e.gatewaySecurityGroups().isEmpty() && e.gatewayCidrs().isEmpty()),
+          p + ".vpcId", null, "required: gatewaySecurityGroups/gatewayCidrs are for the VPC endpoint in it");
+      for (String[] k : new String[][] {{"dataKmsKey", e.dataKmsKey()}, {"volumeKmsKey", e.volumeKmsKey()}}) {
+        if (k[1] != null) {
+          String prefix = "arn:aws:kms:" + e.region() + ":" + e.account() + ":key/";
+          boolean ok = k[1].startsWith(prefix) && KMS_KEY_ID.matcher(k[1].substring(prefix.length())).matches();
+          require(ok, p + "." + k[0], null, "expected a KMS key ARN in the environment's region and account ("
+              + prefix + "<key id, a UUID>), got '" + k[1] + "'");
+        }
+      }
       require(e.guard() != null && e.guard().codeBucket() != null && e.guard().codeKey() != null,
           p + ".guard", null, "codeBucket and codeKey (the sagegate jar for the guard Lambda) are required");
       require(!e.subnets().isEmpty() || models.stream().noneMatch(Model::inVpc), p + ".subnets", null,
@@ -298,17 +384,13 @@ public record ProvisionSpec(
           "required: a persona is KMS-constrained, and a constraint without a key would constrain nothing");
       require(!vpc || (!e.subnets().isEmpty() && !e.securityGroups().isEmpty()), p + ".subnets/securityGroups", null,
           "required: a persona is VPC-constrained");
-      for (String key : new String[] {e.dataKmsKey(), e.volumeKmsKey()}) {
-        require(key == null || key.startsWith("arn:aws:kms:" + e.region() + ":" + e.account() + ":key/"),
-            p + ".dataKmsKey/volumeKmsKey", key, "must be a KMS key ARN in the environment's region and account");
-      }
     });
     for (int i = 0; i < models.size(); i++) {
       Model m = models.get(i);
       String p = "models[" + i + "]";
       name(p + ".name", m.name());
       require(m.image() != null, p + ".image", null, "required");
-      require(m.modelDataUrl() == null || m.modelDataUrl().startsWith("s3://"), p + ".modelDataUrl",
+      require(m.modelDataUrl() == null || s3(m.modelDataUrl()), p + ".modelDataUrl",
           m.modelDataUrl(), "must be an s3:// location");
       require(m.executionRole() == null || personas.stream().anyMatch(
           x -> x.name().equals(m.executionRole()) && "compute".equals(x.kind())),
@@ -332,7 +414,7 @@ public record ProvisionSpec(
         }
       }
       if (c.dataCapture() != null) {
-        require(c.dataCapture().destination() != null && c.dataCapture().destination().startsWith("s3://"),
+        require(c.dataCapture().destination() != null && s3(c.dataCapture().destination()),
             p + ".dataCapture.destination", c.dataCapture().destination(), "must be an s3:// location");
       }
     }
@@ -356,7 +438,7 @@ public record ProvisionSpec(
         throw new IllegalArgumentException(p + ".activities: " + e.getMessage(), e);
       }
       for (String s : concat(x.s3Read(), x.s3Write())) {
-        require(s.startsWith("s3://") && s.length() > 5, p + ".s3Read/s3Write", s, "must be an s3:// prefix");
+        require(s3(s), p + ".s3Read/s3Write", s, "must be an s3:// prefix");
       }
       for (String m : x.managedPolicies()) {
         require(m.startsWith("arn:aws:iam::"), p + ".managedPolicies", m, "must be a managed policy ARN");
@@ -366,6 +448,18 @@ public record ProvisionSpec(
       if (x.trustedBy() != null) {
         trust(p + ".trustedBy", x.trustedBy());
       }
+    }
+  }
+
+  /** An {@code s3://bucket[/key]} URI, as {@link S3Location} (the one parser) reads them. */
+  static boolean s3(String uri) {
+    return uri != null && uri.startsWith("s3://") && S3Location.parse(uri).isPresent();
+  }
+
+  private static void format(String value, Pattern pattern, String field, String expected) {
+    if (value == null || !pattern.matcher(value).matches()) {
+      throw new IllegalArgumentException(field + ": expected " + expected
+          + (value == null ? ", got nothing" : ", got '" + value + "'"));
     }
   }
 

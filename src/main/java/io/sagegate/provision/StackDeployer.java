@@ -86,14 +86,14 @@ public final class StackDeployer {
     try {
       cfn.waiter().waitUntilChangeSetCreateComplete(b -> b.stackName(stackName).changeSetName(changeSet));
     } catch (SdkException e) {
-      // The waiter fails on FAILED; "no changes" is a FAILED change set too.
-      err.printf("change set did not complete: %s%n", e.getMessage());
+      // The waiter fails on FAILED, and "no changes" is a FAILED change set too: the change set's
+      // own status and reason, read next, say which; the waiter's text would only confuse.
     }
     DescribeChangeSetResponse cs = cfn.describeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
     if (cs.status() == ChangeSetStatus.FAILED) {
       String reason = String.valueOf(cs.statusReason());
       cfn.deleteChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
-      if (reason.contains("didn't contain changes") || reason.contains("No updates")) {
+      if (reason.contains("didn't contain changes") || reason.contains("No updates") || reason.contains("no changes")) {
         err.printf("stack %s is up to date: nothing to change%n", stackName);
         Stack s = find(stackName);
         return new Result(true, s == null ? "NONE" : s.stackStatusAsString(), outputs(s));
@@ -112,8 +112,10 @@ public final class StackDeployer {
     try {
       cfn.executeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
     } catch (CloudFormationException e) {
-      String why = e.awsErrorDetails() == null || e.awsErrorDetails().errorMessage() == null
-          ? e.getMessage() : e.awsErrorDetails().errorMessage();
+      // CloudFormation's own code and reason, not the SDK's request decoration.
+      String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+      String message = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorMessage();
+      String why = (code == null ? "HTTP " + e.statusCode() : code) + (message == null ? " (no reason given)" : ": " + message);
       err.printf("change set %s could not be executed: %s%n", changeSet, why);
       Stack s = find(stackName);
       reportFailure(stackName, s == null ? "NONE" : s.stackStatusAsString());
@@ -126,7 +128,8 @@ public final class StackDeployer {
         cfn.waiter().waitUntilStackUpdateComplete(b -> b.stackName(stackName));
       }
     } catch (SdkException e) {
-      err.printf("stack %s did not reach %s: %s%n", stackName, create ? "CREATE_COMPLETE" : "UPDATE_COMPLETE", e.getMessage());
+      // The stack's status and its failed events, reported next, name what went wrong.
+      err.printf("stack %s did not reach %s%n", stackName, create ? "CREATE_COMPLETE" : "UPDATE_COMPLETE");
     }
     Stack s = find(stackName);
     String status = s == null ? "DELETED" : s.stackStatusAsString();
@@ -153,7 +156,7 @@ public final class StackDeployer {
     try {
       cfn.waiter().waitUntilStackDeleteComplete(b -> b.stackName(s.stackId()));
     } catch (SdkException e) {
-      err.printf("stack %s was not deleted: %s%n", stackName, e.getMessage());
+      err.printf("stack %s was not deleted%n", stackName);
     }
     Stack after = find(stackName);
     if (after == null || after.stackStatus() == StackStatus.DELETE_COMPLETE) {

@@ -100,7 +100,7 @@ class ProvisionCommandTest {
     assertTrue(env.err().contains("--env: 'qa' is not an environment of the spec"), env.err());
 
     Path spec = tmp.resolve("bad.yaml");
-    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: app-consumer", "kind: app-consumer\n    colour: blue"));
+    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: ml-engineer ", "kind: ml-engineer\n    colour: blue\n   "));
     Run unknown = provision("render", "--spec", spec.toString(), "--env", "dev");
     assertEquals(2, unknown.code());
     assertTrue(unknown.err().contains("unknown field 'colour'"), unknown.err());
@@ -111,16 +111,16 @@ class ProvisionCommandTest {
     assertTrue(model.err().contains("endpointConfigs[2].variants[0].model 'no-such-model': is not a model of the spec"), model.err());
 
     Files.writeString(spec, Files.readString(Path.of(SPEC))
-        .replace("    volumeKmsKey: arn:aws:kms:eu-central-1:333333333333:key/00003333-vol0-0000-0000-000000000002\n", ""));
+        .replace("    volumeKmsKey: arn:aws:kms:eu-central-1:333333333333:key/00003333-b01e-4000-8000-000000000002\n", ""));
     Run kms = provision("render", "--spec", spec.toString(), "--env", "dev");
     assertEquals(2, kms.code());
     assertTrue(kms.err().contains("environments.prod.volumeKmsKey/dataKmsKey: required: a persona is KMS-constrained"), kms.err());
 
-    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: app-consumer",
-        "kind: app-consumer\n    managedPolicies: [\"arn:aws:iam::aws:policy/AmazonSageMakerFullAccess\"]"));
+    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("kind: ml-engineer ",
+        "kind: ml-engineer\n    managedPolicies: [\"arn:aws:iam::aws:policy/AmazonSageMakerFullAccess\"]\n   "));
     Run broad = provision("render", "--spec", spec.toString(), "--env", "dev");
     assertEquals(2, broad.code());
-    assertTrue(broad.err().contains("personas[2].managedPolicies 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess': is far broader"),
+    assertTrue(broad.err().contains("personas[1].managedPolicies 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess': is far broader"),
         broad.err());
 
     Run missing = provision("render", "--spec", tmp.resolve("nope.yaml").toString(), "--env", "dev");
@@ -135,5 +135,90 @@ class ProvisionCommandTest {
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("\"AWS::SageMaker::Endpoint\""));
     assertTrue(r.out().contains("arn:aws:sagemaker:eu-central-1:333333333333:endpoint/fraud-scorer"));
+  }
+
+  private Path specWith(String from, String to) throws Exception {
+    String yaml = Files.readString(Path.of(SPEC));
+    assertTrue(yaml.contains(from), from);
+    Path dir = Files.createDirectories(tmp.resolve("spec"));
+    for (String f : new String[] {"gateway-aws-dev.yaml", "gateway-aws-staging.yaml", "gateway-aws-prod.yaml"}) {
+      Files.copy(Path.of("conf", f), dir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+    Path p = dir.resolve("provision.yaml");
+    Files.writeString(p, yaml.replace(from, to));
+    return p;
+  }
+
+  @Test
+  void badInputIsNamedInTheSpecsTermsNotJavas() throws Exception {
+    Run typo = provision("render", "--spec", specWith("instanceType: ml.m5.xlarge", "instanceTyp: ml.m5.xlarge").toString(),
+        "--env", "dev");
+    assertEquals(2, typo.code());
+    assertTrue(typo.err().contains("endpointConfigs[0].variants[0].instanceTyp: unknown field 'instanceTyp' (known: "), typo.err());
+    assertTrue(typo.err().contains("instanceCount, instanceType, model, name, serverless, weight)"), typo.err());
+    Run model = provision("render", "--spec", specWith("    vpc: true\n    networkIsolation: true",
+        "    vpc: true\n    networkIsolation: true\n    instanceTyp: ml.m5.large").toString(), "--env", "dev");
+    assertTrue(model.err().contains("models[0].instanceTyp: unknown field 'instanceTyp' (known: "), model.err());
+    Run account = provision("render", "--spec", specWith("account: \"222222222222\"", "account: \"2222\"").toString(), "--env", "dev");
+    assertEquals(2, account.code());
+    assertTrue(account.err().contains("environments.staging.account: expected 12 digits"), account.err());
+    Run list = provision("render", "--spec", specWith("subnets: [subnet-0111a1a1a1a1a1a1a, subnet-0111b2b2b2b2b2b2b]",
+        "subnets: subnet-0111a1a1a1a1a1a1a").toString(), "--env", "dev");
+    assertEquals(2, list.code());
+    assertTrue(list.err().contains("environments.dev.subnets: expected a list"), list.err());
+    for (Run r : new Run[] {typo, model, account, list}) {
+      assertFalse(r.err().matches("(?s).*(io\\.sagegate|java\\.util|ProvisionSpec|\\[\"|->).*"), "no Java in " + r.err());
+    }
+  }
+
+  @Test
+  void awsIdsAreCheckedForTheirFormat() throws Exception {
+    String[][] cases = {
+        {"subnets: [subnet-0111a1a1a1a1a1a1a,", "subnets: [subnet-0111a1,", "environments.dev.subnets[0]: expected a subnet id"},
+        {"securityGroups: [sg-0111c3c3c3c3c3c3c]", "securityGroups: [sg-0111ml]", "environments.dev.securityGroups[0]: expected a security group id"},
+        {"vpcId: vpc-0111d4d4d4d4d4d4d", "vpcId: vpc-dev", "environments.dev.vpcId: expected a VPC id"},
+        {"key/00001111-da7a-4000-8000-000000000001", "key/00001111-data-0000-0000-000000000001", "environments.dev.dataKmsKey: expected a KMS key ARN"},
+        {"region: eu-central-1", "region: europe", "environments.prod.region: expected an AWS region"},
+        {"gatewaySecurityGroups: [sg-0111e5e5e5e5e5e5e]", "gatewayCidrs: [10.0.0.0/33]", "environments.dev.gatewayCidrs[0]: expected an IPv4 CIDR"},
+    };
+    for (String[] c : cases) {
+      Run r = provision("render", "--spec", specWith(c[0], c[1]).toString(), "--env", "dev");
+      assertEquals(2, r.code(), c[1]);
+      assertTrue(r.err().contains(c[2]), c[1] + ": " + r.err());
+    }
+  }
+
+  @Test
+  void diffReportsPersonasThatInvokeDirectly() throws Exception {
+    Path spec = specWith("kind: data-scientist ", "kind: data-scientist\n    activities: [invoke-endpoints, s3-read]\n   ");
+    Run r = provision("diff", "--spec", spec.toString(), "--config", spec.getParent().resolve("gateway-aws-dev.yaml").toString(),
+        "--env", "dev");
+    assertEquals(1, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("dev: fraud-scorer: persona role sagegate-dev-data-scientist can call sagemaker:InvokeEndpoint"
+        + " directly, outside the gateway's rules and audit"), r.out());
+    Path app = specWith("  - name: model-runtime", "  - name: support-app\n    kind: app-consumer\n  - name: model-runtime");
+    Run a = provision("diff", "--spec", app.toString(), "--config", app.getParent().resolve("gateway-aws-dev.yaml").toString(),
+        "--env", "dev");
+    assertEquals(1, a.code(), a.out() + a.err());
+    assertTrue(a.out().contains("persona role sagegate-dev-support-app can call sagemaker:InvokeEndpoint directly"), a.out());
+  }
+
+  @Test
+  void diffTreatsAMissingSourceVpceAsDrift() throws Exception {
+    Path t = tmp.resolve("t.json");
+    StringWriter err = new StringWriter();
+    assertEquals(0, new CommandLine(new ProvisionCommand()).setErr(new PrintWriter(err))
+        .execute("render", "--spec", SPEC, "--env", "dev", "--out", t.toString()), err.toString());
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    com.fasterxml.jackson.databind.JsonNode template = json.readTree(t.toFile());
+    com.fasterxml.jackson.databind.JsonNode st = template.path("Resources").path("InvokeRoleSagegateDevInvokeRisk")
+        .path("Properties").path("Policies").path(0).path("PolicyDocument").path("Statement").path(0);
+    assertTrue(st.path("Condition").path("StringEquals").has("aws:SourceVpce"), st.toString());
+    ((com.fasterxml.jackson.databind.node.ObjectNode) st).remove("Condition");
+    json.writeValue(t.toFile(), template);
+    Run r = provision("diff", "--spec", SPEC, "--config", DEV_CONFIG.toString(), "--env", "dev", "--template", t.toString());
+    assertEquals(1, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("invoke role sagegate-dev-invoke-risk: statement InvokeAllowedEndpoints grants [sagemaker:InvokeEndpoint]"
+        + " without an aws:SourceVpce condition"), r.out());
   }
 }

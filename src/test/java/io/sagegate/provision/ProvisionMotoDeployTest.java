@@ -139,13 +139,16 @@ class ProvisionMotoDeployTest {
         "--region", ProvisionMoto.REGION);
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("creating change set"), r.err());
+    assertTrue(r.err().contains("account 123456789012 ("), "the account was checked: " + r.err());
+    assertTrue(r.err().contains("is not approved by the environment's guard: it will remove the SageMaker endpoints this deploy creates"),
+        "moto's caller is in no approvedCallers: " + r.err());
     assertTrue(r.err().matches("(?s).*Add\\s+EndpointEpAllowed\\s+AWS::SageMaker::Endpoint.*"), "the change set is shown: " + r.err());
     assertTrue(r.err().contains("stack sagegate-test: CREATE_COMPLETE"), r.err());
     assertEquals("CREATE_COMPLETE", cfn.describeStacks(b -> b.stackName("sagegate-test")).stacks().get(0).stackStatusAsString());
 
     Map<String, StackResource> res = resources();
     for (String id : List.of("RoleGateway", "InvokeRoleSagegateTestInvokeA", "InvokeRoleSagegateTestInvokeB",
-        "RoleMlEngineer", "RoleAppConsumer", "ExecRoleModelA", "ModelModelA", "EndpointConfigConfigA",
+        "RoleMlEngineer", "ExecRoleModelA", "ModelModelA", "EndpointConfigConfigA",
         "EndpointEpAllowed", "EndpointEpOther", "GuardRole", "GuardFunction", "GuardRule", "GuardPermission")) {
       assertEquals("CREATE_COMPLETE", res.get(id).resourceStatusAsString(), id);
     }
@@ -206,6 +209,34 @@ class ProvisionMotoDeployTest {
         "--region", ProvisionMoto.REGION);
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("existing stack sagegate-test"), r.err());
+    assertTrue(r.err().contains("stack sagegate-test is up to date"), r.err());
+    assertFalse(r.err().toLowerCase(java.util.Locale.ROOT).matches("(?s).*(waiter|did not complete|sdkclientexception).*"),
+        "no SDK waiter failure text for an unchanged stack: " + r.err());
+  }
+
+  @Test
+  @Order(2)
+  void deployAndDestroyRefuseAnotherAccountBeforeAnyChange() {
+    for (String verb : List.of("deploy", "destroy")) {
+      Run r = provision(verb, "--spec", SPEC, "--env", "wrong-account", "--endpoint-url", moto.endpoint().toString(),
+          "--region", ProvisionMoto.REGION);
+      assertEquals(1, r.code(), r.err());
+      assertTrue(r.err().contains("refusing to " + verb + ": environment wrong-account is account 210987654321, but the"
+          + " credentials in use"), r.err());
+      assertTrue(r.err().contains("are account " + ACCOUNT), r.err());
+      assertFalse(r.err().contains("change set"), "nothing was attempted: " + r.err());
+    }
+    assertTrue(cfn.listStacks().stackSummaries().stream().noneMatch(x -> x.stackName().equals("sagegate-wrong-account")));
+  }
+
+  @Test
+  @Order(2)
+  void anUnknownProfileIsRefusedWithoutAStackTrace() {
+    Run r = provision("deploy", "--spec", SPEC, "--env", "test", "--endpoint-url", moto.endpoint().toString(),
+        "--region", ProvisionMoto.REGION, "--profile", "no-such-profile-sagegate");
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains("no-such-profile-sagegate"), r.err());
+    assertFalse(r.err().contains("\tat "), r.err());
   }
 
   @Test
@@ -289,6 +320,7 @@ class ProvisionMotoDeployTest {
         "--region", ProvisionMoto.REGION);
     assertEquals(1, r.code(), r.err());
     assertTrue(r.err().contains("stack sagegate-broken FAILED"), r.err());
+    assertFalse(r.err().matches("(?s).*(SDK Attempt Count|Request ID|Service: CloudFormation).*"), "no SDK text: " + r.err());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
   }
 

@@ -132,7 +132,7 @@ class ProvisionTemplateBucketMotoTest {
     }
     String base = Files.readString(Path.of(SPEC));
     // The items are appended to the spec's last list, which must be its personas.
-    assertTrue(base.substring(base.lastIndexOf("\n", base.length() - 2)).contains("{name: app-consumer"), "personas come last");
+    assertTrue(base.substring(base.lastIndexOf("\n", base.length() - 2)).contains("{name: ml-engineer"), "personas come last");
     Path spec = tmp.resolve(stackName + ".yaml");
     Files.writeString(spec, base.replace("stackName: sagegate", "stackName: " + stackName) + personas);
     Files.copy(Path.of(GATEWAY_CONFIG), tmp.resolve("moto-gateway.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);

@@ -178,8 +178,10 @@ class TemplateLeastPrivilegeTest {
     Set<String> approvedConfigs = new TreeSet<>();
     Set<String> approvedEndpoints = new TreeSet<>();
     String prefix = "arn:aws:sagemaker:" + e.region() + ":" + e.account() + ":";
-    ps.models().forEach(m -> approvedModels.add(prefix + "model/" + m.name()));
-    ps.endpointConfigs().forEach(c -> approvedConfigs.add(prefix + "endpoint-config/" + c.name()));
+    // Models and configurations are named <spec name>-<hash of their create-only properties>.
+    ps.models().forEach(m -> approvedModels.add(prefix + "model/" + sageMakerName(t, "Model", m.name(), "ModelName")));
+    ps.endpointConfigs().forEach(c -> approvedConfigs.add(prefix + "endpoint-config/"
+        + sageMakerName(t, "EndpointConfig", c.name(), "EndpointConfigName")));
     ps.endpoints().forEach(x -> approvedEndpoints.add(prefix + "endpoint/" + x.name()));
     int creates = 0;
     for (ProvisionSpec.Persona p : ps.personas()) {
@@ -215,9 +217,19 @@ class TemplateLeastPrivilegeTest {
           assertEquals(approvedModels, new TreeSet<>(strings(c.path("ForAllValues:ArnEquals").path("sagemaker:ModelArn"))),
               "only approved models");
           boolean instances = resources.stream().anyMatch(r -> ps.endpointConfigs().stream()
-              .anyMatch(x -> r.endsWith("/" + x.name()) && x.variants().stream().anyMatch(v -> v.instanceType() != null)));
+              .anyMatch(x -> r.endsWith("/" + sageMakerName(t, "EndpointConfig", x.name(), "EndpointConfigName")) && x.variants().stream().anyMatch(v -> v.instanceType() != null)));
           if (p.kms() && instances) {
             assertEquals(e.volumeKmsKey(), c.path("ArnEquals").path("sagemaker:VolumeKmsKey").asText(), s.toString());
+            assertEquals("false", c.path("Null").path("sagemaker:VolumeKmsKey").asText(),
+                "a request without a volume key must not pass: " + s);
+          }
+          if (instances) {
+            assertFalse(c.path("ForAllValues:StringEquals").path("sagemaker:InstanceTypes").isMissingNode(), s.toString());
+            assertEquals("false", c.path("Null").path("sagemaker:InstanceTypes").asText(),
+                "a request without instance types must not pass the instance-type constraint: " + s);
+          } else {
+            assertEquals("true", c.path("Null").path("sagemaker:InstanceTypes").asText(),
+                "a serverless-only grant must not create instance-backed configurations: " + s);
           }
         }
         if (actions.contains("sagemaker:CreateEndpoint")) {
@@ -275,6 +287,46 @@ class TemplateLeastPrivilegeTest {
     assertTrue(invokeRoles > 0);
     assertEquals(expectedGrants(spec, env), iam, "each invoke role may call exactly what the rules allow with it");
     assertEquals(List.of(), IamDiff.differences(t, config, e.region(), e.account()));
+  }
+
+  static String sageMakerName(JsonNode t, String prefix, String specName, String property) {
+    String name = t.path("Resources").path(TemplateRenderer.id(prefix, specName)).path("Properties").path(property).asText();
+    assertTrue(name.startsWith(specName + "-"), name);
+    return name;
+  }
+
+  /**
+   * IAM's ForAllValues operators are true when the request omits the key: every create action
+   * that constrains a key with one must also require the key with a Null condition, for every
+   * persona of every example (the ml-engineer's CreateEndpointConfig with no instance type or no
+   * volume key, the VPC of CreateModel).
+   */
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("specsAndEnvs")
+  void everyConstrainedCreateRequiresItsKeys(Path spec, String env) throws Exception {
+    int checked = 0;
+    for (JsonNode s : statements(render(spec, env))) {
+      JsonNode c = s.path("Condition");
+      for (Iterator<Map.Entry<String, JsonNode>> ops = c.fields(); ops.hasNext(); ) {
+        Map.Entry<String, JsonNode> op = ops.next();
+        if (!op.getKey().startsWith("ForAllValues:")) {
+          continue;
+        }
+        for (Iterator<String> keys = op.getValue().fieldNames(); keys.hasNext(); ) {
+          String key = keys.next();
+          checked++;
+          assertEquals("false", c.path("Null").path(key).asText(),
+              "ForAllValues on " + key + " without Null=false lets a request that omits it through: " + s);
+        }
+      }
+      for (String a : strings(s.path("Action"))) {
+        if (a.equals("sagemaker:CreateEndpointConfig")) {
+          assertFalse(c.path("Null").path("sagemaker:InstanceTypes").isMissingNode(),
+              "CreateEndpointConfig must say whether instance types are required: " + s);
+        }
+      }
+    }
+    assertTrue(checked > 0);
   }
 
   /** Written out by hand from the gateway configurations, independently of InvokeGrants. */
@@ -363,13 +415,15 @@ class TemplateLeastPrivilegeTest {
     assertEquals(Set.of("CreateEndpoint", "CreateEndpointConfig", "CreateTransformJob"),
         new HashSet<>(strings(pattern.path("detail").path("eventName"))));
     JsonNode fn = t.path("Resources").path("GuardFunction").path("Properties");
-    assertEquals("java17", fn.path("Runtime").asText());
+    assertEquals("java21", fn.path("Runtime").asText(), "AWS no longer creates java17 functions");
     assertEquals("io.sagegate.provision.guard.GuardHandler::handleRequest", fn.path("Handler").asText());
     assertEquals(ps.environment(env).guard().codeBucket(), fn.path("Code").path("S3Bucket").asText());
     ApprovedPairs pairs = ApprovedPairs.fromJson(fn.path("Environment").path("Variables").path(ApprovedPairs.ENV_VAR).asText());
     String engineer = "arn:aws:iam::" + ps.environment(env).account() + ":role/sagegate-" + env + "-ml-engineer";
-    assertTrue(pairs.approved(engineer, ps.models().get(0).name()));
-    assertFalse(pairs.approved(engineer, "some-other-model"));
+    String model = sageMakerName(t, "Model", ps.models().get(0).name(), "ModelName");
+    assertTrue(pairs.approved(engineer, model, ps.models().get(0).image()));
+    assertFalse(pairs.approved(engineer, model, ps.models().get(0).image() + "-other"), "the image is part of the approval");
+    assertFalse(pairs.approved(engineer, "some-other-model", ps.models().get(0).image()));
     assertEquals("events.amazonaws.com", t.path("Resources").path("GuardPermission").path("Properties").path("Principal").asText());
     Set<String> actions = new TreeSet<>();
     t.path("Resources").path("GuardRole").path("Properties").path("Policies").path(0).path("PolicyDocument")
@@ -377,5 +431,66 @@ class TemplateLeastPrivilegeTest {
     assertEquals(new TreeSet<>(List.of("sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel", "sagemaker:DeleteEndpoint",
         "sagemaker:DeleteEndpointConfig", "sagemaker:StopTransformJob", "logs:CreateLogGroup", "logs:CreateLogStream",
         "logs:PutLogEvents")), actions);
+  }
+
+  /**
+   * The private path: where the spec names a VPC, an interface endpoint for SageMaker Runtime with
+   * private DNS, in the environment's subnets, admitting only the gateway's pods, whose policy lets
+   * only the invoke roles invoke only the spec's endpoints; every invoke grant requires it.
+   */
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("specsAndEnvs")
+  void theVpcEndpointAdmitsOnlyTheInvokeRolesAndTheirGrantsRequireIt(Path spec, String env) throws Exception {
+    ProvisionSpec ps = ProvisionSpec.load(spec);
+    ProvisionSpec.Environment e = ps.environment(env);
+    JsonNode t = render(spec, env);
+    JsonNode vpce = t.path("Resources").path("SageMakerRuntimeVpcEndpoint");
+    if (e.vpcId() == null) {
+      assertTrue(vpce.isMissingNode(), "no VPC named, no VPC endpoint");
+      return;
+    }
+    JsonNode p = vpce.path("Properties");
+    assertEquals("AWS::EC2::VPCEndpoint", vpce.path("Type").asText());
+    assertEquals("com.amazonaws." + e.region() + ".sagemaker.runtime", p.path("ServiceName").asText());
+    assertEquals("Interface", p.path("VpcEndpointType").asText());
+    assertTrue(p.path("PrivateDnsEnabled").asBoolean());
+    assertEquals(e.vpcId(), p.path("VpcId").asText());
+    assertEquals(JSON.valueToTree(e.subnets()), p.path("SubnetIds"));
+    JsonNode sg = t.path("Resources").path(p.path("SecurityGroupIds").path(0).path("Ref").asText()).path("Properties");
+    Set<String> sources = new TreeSet<>();
+    for (JsonNode in : sg.path("SecurityGroupIngress")) {
+      assertEquals(443, in.path("FromPort").asInt());
+      assertEquals(443, in.path("ToPort").asInt());
+      sources.add(in.has("SourceSecurityGroupId") ? in.path("SourceSecurityGroupId").asText() : in.path("CidrIp").asText());
+    }
+    Set<String> gateway = new TreeSet<>(e.gatewaySecurityGroups());
+    gateway.addAll(e.gatewayCidrs());
+    assertEquals(gateway, sources, "only the gateway's pods reach the endpoint");
+
+    Set<String> invokeRoles = new TreeSet<>();
+    t.path("Resources").forEach(r -> {
+      if ("invoke".equals(r.path("Metadata").path(TemplateRenderer.ROLE_KIND).asText())) {
+        invokeRoles.add("arn:aws:iam::" + e.account() + ":role/" + r.path("Properties").path("RoleName").asText());
+        for (JsonNode st : r.path("Properties").path("Policies").path(0).path("PolicyDocument").path("Statement")) {
+          assertEquals(JSON.valueToTree(Map.of("Ref", "SageMakerRuntimeVpcEndpoint")),
+              st.path("Condition").path("StringEquals").path("aws:SourceVpce"), "grant usable only through the endpoint: " + st);
+        }
+      }
+    });
+    assertFalse(invokeRoles.isEmpty());
+    Set<String> endpoints = new TreeSet<>();
+    ps.endpoints().forEach(x -> endpoints.add("arn:aws:sagemaker:" + e.region() + ":" + e.account() + ":endpoint/" + x.name()));
+    JsonNode policy = p.path("PolicyDocument");
+    assertEquals(1, policy.path("Statement").size());
+    JsonNode st = policy.path("Statement").path(0);
+    assertEquals("Allow", st.path("Effect").asText());
+    assertEquals(Set.of("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream", "sagemaker:InvokeEndpointAsync"),
+        new TreeSet<>(strings(st.path("Action"))));
+    assertEquals(endpoints, new TreeSet<>(strings(st.path("Resource"))));
+    assertEquals(invokeRoles, new TreeSet<>(strings(st.path("Condition").path("ArnEquals").path("aws:PrincipalArn"))),
+        "only the gateway's invoke roles pass the endpoint policy");
+    assertEquals(1, st.path("Condition").size());
+    assertTrue(t.path("Outputs").has("SageMakerRuntimeVpcEndpointDns"));
+    assertTrue(t.path("Outputs").has("SageMakerRuntimeEndpointUrl"));
   }
 }

@@ -15,12 +15,14 @@ import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.services.sagemaker.SageMakerClient;
+import software.amazon.awssdk.services.sagemaker.model.DescribeModelResponse;
 import software.amazon.awssdk.services.sagemaker.model.ProductionVariant;
 
 /**
  * The detective guard: an EventBridge target for CloudTrail's SageMaker CreateEndpoint,
- * CreateEndpointConfig and CreateTransformJob events. It checks the calling role and the models
- * deployed against the approved (role, model) pairs and removes what is not approved (deletes the
+ * CreateEndpointConfig and CreateTransformJob events. It checks the calling role, the models
+ * deployed and the images they run (DescribeModel) against the approved (role, model, image)
+ * entries and removes what is not approved (deletes the
  * endpoint or endpoint config, stops the transform job). One JSON audit record per event goes to
  * standard output (CloudWatch Logs); malformed or unexpected events are recorded and ignored,
  * never thrown. Events are parsed with Jackson rather than aws-lambda-java-events, to keep the
@@ -155,13 +157,38 @@ public final class GuardHandler implements RequestStreamHandler {
         "StopTransformJob " + job, () -> sageMaker.stopTransformJob(b -> b.transformJobName(job)));
   }
 
+  /**
+   * Why the deployment is not approved, or null when it is: every model must be approved for the
+   * caller with the image SageMaker says it runs (read with DescribeModel; a model that cannot be
+   * read fails closed).
+   */
   private String unapproved(String caller, List<String> models) {
     if (caller == null) {
       return "the caller's role is unknown";
     }
     for (String m : models) {
-      if (!approved.approved(caller, m)) {
+      if (!approved.approvesName(caller, m)) {
         return "(" + caller + ", " + m + ") is not an approved pair";
+      }
+      List<String> images = new ArrayList<>();
+      try {
+        DescribeModelResponse d = sageMaker.describeModel(b -> b.modelName(m));
+        if (d.primaryContainer() != null && d.primaryContainer().image() != null) {
+          images.add(d.primaryContainer().image());
+        }
+        if (d.hasContainers()) {
+          d.containers().stream().filter(x -> x.image() != null).forEach(x -> images.add(x.image()));
+        }
+      } catch (SdkException e) {
+        return "model " + m + " could not be read, so its image cannot be verified";
+      }
+      if (images.isEmpty()) {
+        return "model " + m + " names no image";
+      }
+      for (String image : images) {
+        if (!approved.approved(caller, m, image)) {
+          return "(" + caller + ", " + m + ", " + image + ") is not an approved (model, image) pair";
+        }
       }
     }
     return null;
@@ -186,7 +213,7 @@ public final class GuardHandler implements RequestStreamHandler {
   }
 
   private static Verdict approved(String eventId, String name, String caller, List<String> models) {
-    return new Verdict(eventId, name, caller, models, "approved", "none", "approved (role, model) pairs");
+    return new Verdict(eventId, name, caller, models, "approved", "none", "approved (role, model, image) entries");
   }
 
   private static Verdict ignored(String eventId, String name, String reason) {
