@@ -24,6 +24,8 @@ public final class GatewayMetrics {
   private final AtomicInteger inFlight = new AtomicInteger();
   private final Map<Labels, RequestMeters> meters = new ConcurrentHashMap<>();
   private final Map<String, Timer> backendTimers = new ConcurrentHashMap<>();
+  private final Map<String, Timer> overheadTimers = new ConcurrentHashMap<>();
+  private final Map<ErrorLabels, Counter> errors = new ConcurrentHashMap<>();
 
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -55,6 +57,13 @@ public final class GatewayMetrics {
       // Registered only once a backend was called, as before: no empty backend series.
       backendTimers.computeIfAbsent(endpoint, this::backendTimer)
           .record(r.backendNanos, TimeUnit.NANOSECONDS);
+      // The gateway's own share of a call that reached a backend: what the latency SLO measures.
+      overheadTimers.computeIfAbsent(endpoint, this::overheadTimer)
+          .record(Math.max(r.totalNanos - r.backendNanos, 0), TimeUnit.NANOSECONDS);
+    }
+    String errorClass = ErrorClass.of(r);
+    if (errorClass != null) {
+      errors.computeIfAbsent(new ErrorLabels(endpoint, action, errorClass), this::errorCounter).increment();
     }
     m.requestBytes.record(r.bytesIn);
     m.responseBytes.record(r.bytesOut);
@@ -96,6 +105,32 @@ public final class GatewayMetrics {
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofMillis(1))
         .maximumExpectedValue(Duration.ofSeconds(120))
+        .register(registry);
+  }
+
+  /** The SLO threshold of the gateway's own latency: a bucket boundary, so alerts can count under it. */
+  public static final Duration OVERHEAD_SLO = Duration.ofMillis(50);
+
+  private Timer overheadTimer(String endpoint) {
+    return Timer.builder("sagegate.request.overhead")
+        .description("The gateway's own share of a call that reached a backend: total time minus"
+            + " the backend's (authentication, rules, credentials, body and response relay)")
+        .tags("endpoint", endpoint)
+        .publishPercentileHistogram()
+        .serviceLevelObjectives(OVERHEAD_SLO)
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofSeconds(30))
+        .register(registry);
+  }
+
+  private record ErrorLabels(String endpoint, String action, String errorClass) {}
+
+  private Counter errorCounter(ErrorLabels l) {
+    return Counter.builder("sagegate.request.errors")
+        .description("Failed requests by endpoint, action and class of error: authentication,"
+            + " authorization, validation, throttling, model_error, backend_5xx, timeout, credentials,"
+            + " gateway, client_closed, other (gateway and credentials are what the gateway causes)")
+        .tags("endpoint", l.endpoint(), "action", l.action(), "class", l.errorClass())
         .register(registry);
   }
 
