@@ -22,6 +22,7 @@ public final class GatewayMetrics {
 
   private final MeterRegistry registry;
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final AtomicInteger openStreams = new AtomicInteger();
   private final Map<Labels, RequestMeters> meters = new ConcurrentHashMap<>();
   private final Map<String, Timer> backendTimers = new ConcurrentHashMap<>();
   private final Map<String, Timer> overheadTimers = new ConcurrentHashMap<>();
@@ -30,10 +31,21 @@ public final class GatewayMetrics {
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
     registry.gauge("sagegate.requests.in.flight", inFlight);
+    io.micrometer.core.instrument.Gauge.builder("sagegate.streams.open", openStreams, AtomicInteger::get)
+        .description("Response streams being relayed to callers now (they count in requests.in.flight too)")
+        .register(registry);
   }
 
   public MeterRegistry registry() {
     return registry;
+  }
+
+  public void streamOpened() {
+    openStreams.incrementAndGet();
+  }
+
+  public void streamClosed() {
+    openStreams.decrementAndGet();
   }
 
   public void requestStarted() {
