@@ -104,12 +104,25 @@ class DashboardMetricsIntegrationTest {
     assertEquals(200, viaAws.statusCode(), viaAws.body());
     assertEquals(200, HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", token, "{\"text\":\"good\"}")).statusCode());
     assertEquals(401, HttpCalls.send(HttpCalls.post(port, "/endpoints/scorer/invocations", null, "{}")).statusCode());
+    HttpResponse<String> stream = HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations-response-stream",
+        token, "{\"text\":\"great product\",\"stream\":true}"));
+    assertEquals(200, stream.statusCode(), stream.body());
+    // The stream has ended for the caller; the gauge follows once the relay has closed (bounded).
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    do {
+      scrape = scrapeMetrics();
+    } while (!scrape.contains("\nsagegate_streams_open 0.0") && System.nanoTime() < deadline);
+    assertTrue(scrape.contains("\nsagegate_streams_open 0.0"), "an ended stream still counts as open");
+    assertTrue(scrape.contains("sagegate_requests_total{action=\"invoke-stream\""), "the stream call was not counted");
+  }
+
+  private static String scrapeMetrics() throws Exception {
     HttpResponse<String> metrics = HttpCalls.client().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + assembly.gateway().managementPort() + "/metrics"))
             .timeout(Duration.ofSeconds(10)).build(),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(200, metrics.statusCode());
-    scrape = metrics.body();
+    return metrics.body();
   }
 
   @AfterAll
