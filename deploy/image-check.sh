@@ -36,6 +36,8 @@ size=$(podman image inspect --format '{{.Size}}' "$tag")
 base_size=$(podman image inspect --format '{{.Size}}' "$base")
 step "image $(( size / 1000000 )) MB (base $(( base_size / 1000000 )) MB, sagegate's layers $(( (size - base_size) / 1000000 )) MB)"
 [ "$(podman image inspect --format '{{.Config.User}}' "$tag")" = "$uid_expected:0" ] || fail "image USER is not $uid_expected:0"
+exposed=$(podman image inspect --format '{{range $p, $v := .Config.ExposedPorts}}{{$p}} {{end}}' "$tag")
+case "$exposed" in *8080/tcp*9464/tcp*|*9464/tcp*8080/tcp*) ;; *) fail "the image exposes '$exposed', not 8080 and 9464";; esac
 
 step "running it hardened"
 cid=$(podman run -d \
