@@ -1,5 +1,6 @@
 package io.sagegate.cli;
 
+import io.sagegate.logging.LogSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -21,6 +22,24 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  // Logging options for every subcommand (`sagegate serve --log-format json`); applied as soon as
+  // they are parsed, before the command runs. They win over SAGEGATE_LOG_FORMAT / SAGEGATE_LOG_LEVEL.
+  @CommandLine.Option(names = "--log-format", scope = CommandLine.ScopeType.INHERIT, paramLabel = "text|json",
+      description = "Log lines as plain text (default) or JSON lines (env SAGEGATE_LOG_FORMAT).")
+  void logFormat(LogSettings.Format format) {
+    LogSettings.apply(format, null);
+  }
+
+  @CommandLine.Option(names = "--log-level", scope = CommandLine.ScopeType.INHERIT, paramLabel = "LEVEL",
+      description = "trace, debug, info (default), warn or error (env SAGEGATE_LOG_LEVEL).")
+  void logLevel(String level) {
+    try {
+      LogSettings.apply(null, level);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--log-level: " + e.getMessage());
+    }
+  }
 
   public static void main(String[] args) {
     int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);

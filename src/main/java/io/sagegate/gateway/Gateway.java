@@ -183,7 +183,7 @@ public final class Gateway {
         //    no STS call is spent on a request that is then refused.
         new CredentialsStage(components.credentials()),
         // 8. The backend answers; the response is relayed (streamed where asked).
-        new Invoke()),
+        new Invoke(metrics)),
         new ErrorResponder(metrics));
   }
 

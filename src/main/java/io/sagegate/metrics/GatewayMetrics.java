@@ -21,18 +21,32 @@ public final class GatewayMetrics {
 
   private final MeterRegistry registry;
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final AtomicInteger openStreams = new AtomicInteger();
   private final Map<Labels, RequestMeters> meters = new ConcurrentHashMap<>();
   private final Map<String, Timer> backendTimers = new ConcurrentHashMap<>();
+  private final Map<String, Timer> overheadTimers = new ConcurrentHashMap<>();
+  private final Map<ErrorLabels, Counter> errors = new ConcurrentHashMap<>();
 
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
     io.micrometer.core.instrument.Gauge.builder("sagegate.requests.in.flight", inFlight, AtomicInteger::get)
         .description("Requests received and not yet answered")
         .register(registry);
+    io.micrometer.core.instrument.Gauge.builder("sagegate.streams.open", openStreams, AtomicInteger::get)
+        .description("Response streams being relayed to callers now (they count in requests.in.flight too)")
+        .register(registry);
   }
 
   public MeterRegistry registry() {
     return registry;
+  }
+
+  public void streamOpened() {
+    openStreams.incrementAndGet();
+  }
+
+  public void streamClosed() {
+    openStreams.decrementAndGet();
   }
 
   public void requestStarted() {
@@ -56,6 +70,13 @@ public final class GatewayMetrics {
       // Registered only once a backend was called, as before: no empty backend series.
       backendTimers.computeIfAbsent(endpoint, this::backendTimer)
           .record(r.backendNanos, TimeUnit.NANOSECONDS);
+      // The gateway's own share of a call that reached a backend: what the latency SLO measures.
+      overheadTimers.computeIfAbsent(endpoint, this::overheadTimer)
+          .record(Math.max(r.totalNanos - r.backendNanos, 0), TimeUnit.NANOSECONDS);
+    }
+    String errorClass = ErrorClass.of(r);
+    if (errorClass != null) {
+      errors.computeIfAbsent(new ErrorLabels(endpoint, action, errorClass), this::errorCounter).increment();
     }
     m.requestBytes.record(r.bytesIn);
     m.responseBytes.record(r.bytesOut);
@@ -91,6 +112,28 @@ public final class GatewayMetrics {
     return DurationBuckets.apply(Timer.builder("sagegate.backend.duration")
         .description("Time the backend took, from call to end of its answer")
         .tags("endpoint", endpoint))
+        .register(registry);
+  }
+
+  /** The SLO threshold of the gateway's own latency: a bucket boundary, so alerts can count under it. */
+
+  private Timer overheadTimer(String endpoint) {
+    // The same bounded SLO buckets as every other duration (the latency SLO's 50 ms among them).
+    return DurationBuckets.apply(Timer.builder("sagegate.request.overhead")
+        .description("The gateway's own share of a call that reached a backend: total time minus"
+            + " the backend's (authentication, rules, credentials, body and response relay)")
+        .tags("endpoint", endpoint))
+        .register(registry);
+  }
+
+  private record ErrorLabels(String endpoint, String action, String errorClass) {}
+
+  private Counter errorCounter(ErrorLabels l) {
+    return Counter.builder("sagegate.request.errors")
+        .description("Failed requests by endpoint, action and class of error: authentication,"
+            + " authorization, validation, throttling, model_error, backend_5xx, timeout, credentials,"
+            + " gateway, client_closed, other (gateway and credentials are what the gateway causes)")
+        .tags("endpoint", l.endpoint(), "action", l.action(), "class", l.errorClass())
         .register(registry);
   }
 

@@ -11,6 +11,7 @@ import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.GatewayState;
 import io.sagegate.gateway.Stage;
+import io.sagegate.metrics.GatewayMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpServerResponse;
@@ -25,6 +26,12 @@ import org.slf4j.LoggerFactory;
 public final class Invoke implements Stage {
 
   private static final Logger LOG = LoggerFactory.getLogger(Invoke.class);
+
+  private final GatewayMetrics metrics;
+
+  public Invoke(GatewayMetrics metrics) {
+    this.metrics = metrics;
+  }
 
   @Override
   public void handle(Exchange ex) {
@@ -65,7 +72,7 @@ public final class Invoke implements Stage {
     });
   }
 
-  private static void respond(Exchange ex, AuditRecord audit, BackendResponse answer) {
+  private void respond(Exchange ex, AuditRecord audit, BackendResponse answer) {
     audit.backendStatus = answer.status();
     audit.invokedVariant = answer.invokedVariant();
     audit.upstreamRequestId = answer.upstreamRequestId();
@@ -97,8 +104,12 @@ public final class Invoke implements Stage {
             audit.requestId, audit.endpoint, reason);
       });
     }
+    // Open from here until the pipe ends: it ends on the backend's last event, on a failure of
+    // either side, and when the caller leaves (the upstream call is cancelled then).
+    metrics.streamOpened();
     // endOnFailure(false): a stream cut off upstream must not look complete to the caller.
     answer.stream().pipe().endOnFailure(false).to(response).onComplete(done -> {
+      metrics.streamClosed();
       audit.backendEnded();
       if (done.failed()) {
         // Either side failed mid-stream: the status line is gone, so the connection is reset and

@@ -10,6 +10,7 @@ import io.sagegate.gateway.HttpGuard;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
 import io.sagegate.gateway.TrustedProxies;
+import io.sagegate.logging.RequestLogContext;
 import io.sagegate.metrics.GatewayMetrics;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
@@ -137,6 +138,8 @@ public final class RequestTracking implements Stage {
     AuditRecord record = new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(),
         sourceIp, peerIp, request.method().name());
     request.response().putHeader(SageMakerHeaders.REQUEST_ID, record.requestId);
+    // Every log line written while this request's work runs names it (logback.xml).
+    RequestLogContext.set(record.requestId);
     metrics.requestStarted();
     return record;
   }
