@@ -240,7 +240,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     }
     String policy;
     try {
-      policy = SessionPolicy.of(endpointArn, action);
+      policy = SessionPolicy.of(endpointArn, action, endpoint.backend().openaiEnabled());
     } catch (IllegalStateException e) {
       LOG.warn("endpoint {}: {}", endpoint.name(), e.getMessage());
       throw attempt(unavailable(endpoint.name()).withAuditReason("sts:policy_too_large"), roleArn, sourceIdentity);

@@ -36,6 +36,16 @@ public final class OpenAiErrors {
 
   private OpenAiErrors() {}
 
+  /** Whether {@code body} is one JSON object (a chat completion), not junk. */
+  public static boolean isJsonObject(io.vertx.core.buffer.Buffer body) {
+    try {
+      JsonNode n = body == null ? null : JSON.readTree(body.getBytes());
+      return n != null && n.isObject();
+    } catch (java.io.IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
   /** OpenAI's error type for an HTTP status, as its SDKs name the error classes. */
   public static String type(int status) {
     return switch (status) {

@@ -353,6 +353,11 @@ public final class ContainerBackend implements Backend {
       readBounded(resp, MAX_RESPONSE_BYTES, false)
           .onSuccess(b -> {
             deadlines.disarm(this);
+            if (!OpenAiErrors.isJsonObject(b)) {
+              fail(Errors.badGateway("model container for endpoint " + endpoint.name()
+                  + " answered with an unparseable chat completion").withAuditReason("backend:invalid_response"));
+              return;
+            }
             result.tryComplete(BackendResponse.buffered(200, headers, b, null));
           })
           .onFailure(this::fail);
