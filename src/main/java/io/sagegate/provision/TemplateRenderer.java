@@ -103,6 +103,11 @@ public final class TemplateRenderer {
       checkAccount(name, r.getValue());
       invokeArns.add(roleArn(name));
       List<Map<String, Object>> st = invokeStatements(grants.endpointsFor(name));
+      if (grants.bearerRoles().contains(name)) {
+        // SageMaker's OpenAI-compatible path: the bearer token needs this, on no resource but *.
+        st = new ArrayList<>(st);
+        st.add(allow("CallWithBearerToken", List.of(InvokeGrants.CALL_WITH_BEARER_TOKEN), List.of("*")).build());
+      }
       Map<String, Object> res = role("invoke", name, invokeTrust(gatewayRoleArn, externalId),
           policies(st), List.of(), List.of(id("Role", "gateway")));
       resources.put(id("InvokeRole", name), res);
