@@ -69,6 +69,12 @@ class OpenAiGatewayIntegrationTest {
           - name: chat-vllm
             tags: {env: test}
             backend: {type: container, url: "%s", timeout: 5s}
+          - name: chat-path
+            tags: {env: test}
+            backend: {type: container, url: "%s", openai: {path: /models/custom/v1/chat/completions}}
+          - name: chat-wrong-path
+            tags: {env: test}
+            backend: {type: container, url: "%s", openai: {path: /nowhere/v1/chat/completions}}
           - name: no-openai
             tags: {env: test}
             backend: {type: container, url: "%s", openai: {enabled: false}}
@@ -86,7 +92,7 @@ class OpenAiGatewayIntegrationTest {
             effect: allow
             principal: {groups: [component-a]}
             conditions: {inferenceComponents: [comp-a]}
-        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), container.url(), container.url());
+        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), container.url(), container.url(), container.url(), container.url());
     audit = new RecordingAuditSink();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "openai.yaml"), registry, audit, keys).await();
@@ -214,6 +220,16 @@ class OpenAiGatewayIntegrationTest {
         .header("X-Amzn-SageMaker-Inference-Component", "comp-a"));
     assertTrue(envelope(header, 400, "invalid_request_error").path("message").asText()
         .contains("X-Amzn-SageMaker-Inference-Component"));
+  }
+
+  @Test
+  void theContainersChatPathIsConfigurable() throws Exception {
+    HttpResponse<String> r = chat("/endpoints/chat-path/openai/v1/chat/completions", token("testers"), CHAT);
+    assertEquals(200, r.statusCode(), r.body());
+    assertEquals("chat.completion", JSON.readTree(r.body()).path("object").asText());
+    HttpResponse<String> wrong = chat("/endpoints/chat-wrong-path/openai/v1/chat/completions", token("testers"), CHAT);
+    assertEquals(424, wrong.statusCode(), wrong.body());
+    assertEquals(404, auditOf(wrong).path("backendStatus").asInt(), "the configured path is the one called");
   }
 
   @Test
