@@ -27,7 +27,8 @@ local function now_ms()
 end
 
 wrk.method = "POST"
-wrk.body = '{"text":"great product"}'
+-- BODY overrides the body (bench/openai-cpu.sh sends a chat completion request).
+wrk.body = os.getenv("BODY") or '{"text":"great product"}'
 wrk.headers["Content-Type"] = "application/json"
 local token = os.getenv("TOKEN")
 if token and token ~= "" then

@@ -43,6 +43,14 @@ public final class AuditRecord {
   public String roleArn;
   public String sessionName;
   public String sourceIdentity;
+  /**
+   * The OpenAI-compatible route the call came by ({@code openai/v1/chat/completions} or
+   * {@code openai/v1/models}); null on the SageMaker Runtime routes.
+   */
+  public String api;
+  /** Tokens the model reported in OpenAI {@code usage}; -1 when it reported none. */
+  public long promptTokens = -1;
+  public long completionTokens = -1;
   public long bytesIn;
   public long bytesOut;
   public long backendStartNanos;

@@ -353,6 +353,7 @@ public final class JsonLinesAuditSink implements AuditSink {
         field("method", r.method);
         field("endpoint", r.endpoint);
         field("action", r.action);
+        field("api", r.api);
         field("targetVariant", r.targetVariant);
         field("targetModel", r.targetModel);
         field("inferenceComponent", r.inferenceComponent);
@@ -369,6 +370,12 @@ public final class JsonLinesAuditSink implements AuditSink {
         field("roleArn", r.roleArn);
         field("sessionName", r.sessionName);
         field("sourceIdentity", r.sourceIdentity);
+        if (r.promptTokens >= 0) {
+          g.writeNumberField("promptTokens", r.promptTokens);
+        }
+        if (r.completionTokens >= 0) {
+          g.writeNumberField("completionTokens", r.completionTokens);
+        }
         g.writeNumberField("bytesIn", r.bytesIn);
         g.writeNumberField("bytesOut", r.bytesOut);
         millisField("latencyMs", r.totalNanos);

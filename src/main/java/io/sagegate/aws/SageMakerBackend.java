@@ -9,6 +9,8 @@ import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.CallDeadlines;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InvocationHeaders;
+import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiErrors;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.ServerSettings;
@@ -101,6 +103,10 @@ public final class SageMakerBackend implements Backend {
   private final Route streamRoute;
   private final Route asyncRoute;
   private final CallDeadlines deadlines;
+  private final BearerTokens tokens;
+  /** SageMaker Runtime's base URL without a trailing slash, and the endpoint's name encoded for a path. */
+  private final String base;
+  private final String encodedName;
 
   /**
    * What one operation's calls share, computed once per backend rather than per request (the
@@ -114,6 +120,13 @@ public final class SageMakerBackend implements Backend {
    * @param runtime SageMaker Runtime's base URL ({@link AwsClients#sagemakerRuntimeEndpoint()})
    */
   public SageMakerBackend(Vertx vertx, HttpClient client, URI runtime, Region region, EndpointConfig endpoint) {
+    this(vertx, client, runtime, region, endpoint, new BearerTokens(java.time.Clock.systemUTC()));
+  }
+
+  /** @param tokens the bearer tokens of the OpenAI-compatible path, shared by a factory's backends */
+  public SageMakerBackend(Vertx vertx, HttpClient client, URI runtime, Region region, EndpointConfig endpoint,
+      BearerTokens tokens) {
+    this.tokens = tokens;
     this.vertx = vertx;
     this.client = client;
     this.runtime = runtime;
@@ -130,6 +143,8 @@ public final class SageMakerBackend implements Backend {
     this.invokeRoute = route(base, name, "invocations");
     this.streamRoute = route(base, name, "invocations-response-stream");
     this.asyncRoute = route(base, name, "async-invocations");
+    this.base = base;
+    this.encodedName = name;
     this.deadlines = new CallDeadlines(vertx, idleTimeoutMillis);
   }
 
@@ -214,6 +229,159 @@ public final class SageMakerBackend implements Backend {
       return Future.succeededFuture(
           BackendResponse.buffered(202, headers, out, resp.getHeader(SageMakerHeaders.REQUEST_ID)));
     });
+  }
+
+  /**
+   * A chat completion on SageMaker's OpenAI-compatible path ({@code /endpoints/{name}[/inference-components/{c}]/openai/v1/chat/completions}),
+   * authenticated by a bearer token minted from the caller's session ({@link BearerTokens}), not
+   * by SigV4; the caller's own token never leaves the gateway. A 401 or 403 mints the token again
+   * once and retries. Upstream error text is relayed only sanitized ({@link OpenAiErrors}).
+   */
+  @Override
+  public Future<BackendResponse> chatCompletions(Invocation invocation, OpenAiCall call) {
+    if (invocation.credentials() == null || invocation.credentials().isNone()) {
+      LOG.warn("endpoint {}: sagemaker backend called without credentials", endpoint.name());
+      return Future.failedFuture(Errors.internal().withAuditReason("sagemaker:no_credentials"));
+    }
+    RequestOptions target = new RequestOptions().setAbsoluteURI(base + "/endpoints/" + encodedName
+        + (call.component() == null ? "" : "/inference-components/" + URLEncoder.encode(call.component(), StandardCharsets.UTF_8))
+        + "/openai/v1/chat/completions");
+    Promise<BackendResponse> result = Promise.promise();
+    if (Vertx.currentContext() == null) {
+      vertx.getOrCreateContext().runOnContext(v -> openAiAttempt(invocation, call, target, false, result));
+    } else {
+      openAiAttempt(invocation, call, target, false, result);
+    }
+    return result.future();
+  }
+
+  private void openAiAttempt(Invocation invocation, OpenAiCall call, RequestOptions target, boolean again,
+      Promise<BackendResponse> result) {
+    String token;
+    try {
+      token = tokens.token(invocation.credentials(), region);
+    } catch (RuntimeException e) {
+      LOG.warn("endpoint {}: could not mint a bearer token: {}", endpoint.name(), e.toString());
+      result.tryFail(Errors.internal().withAuditReason("sagemaker:bearer_token_failed"));
+      return;
+    }
+    RequestOptions options = new RequestOptions(target)
+        .setMethod(HttpMethod.POST)
+        .setConnectTimeout(connectTimeoutMillis)
+        .setIdleTimeout(idleTimeoutMillis)
+        .putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + token)
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(HttpHeaders.ACCEPT, call.stream() ? "text/event-stream" : "application/json");
+    Buffer body = invocation.body() == null ? Buffer.buffer() : invocation.body();
+    HttpClientRequest[] sent = {null};
+    Future<Void> callerGone = invocation.callerGone();
+    if (callerGone != null) {
+      callerGone.onComplete(v -> {
+        if (result.tryFail(Errors.badGateway("The caller went away before endpoint " + endpoint.name()
+            + " answered").withAuditReason("sagemaker:caller_gone")) && sent[0] != null) {
+          sent[0].reset();
+        }
+      });
+    }
+    client.request(options)
+        .compose(req -> {
+          sent[0] = req;
+          if (result.future().isComplete()) {
+            req.reset();
+          }
+          return req.send(body);
+        })
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            result.tryFail(transportError(ar.cause(), ar.cause() instanceof ConnectException));
+            return;
+          }
+          HttpClientResponse resp = ar.result();
+          resp.pause();
+          int status = resp.statusCode();
+          String requestId = resp.getHeader(SageMakerHeaders.REQUEST_ID);
+          if (status / 100 == 2) {
+            MultiMap headers = MultiMap.caseInsensitiveMultiMap();
+            String type = resp.getHeader(HttpHeaders.CONTENT_TYPE);
+            headers.set(HttpHeaders.CONTENT_TYPE, type != null ? type : call.stream() ? "text/event-stream" : "application/json");
+            if (call.stream()) {
+              headers.set(HttpHeaders.CACHE_CONTROL, "no-cache");
+              HttpClientRequest req = resp.request();
+              if (!result.tryComplete(BackendResponse.streamed(200, headers, resp, () -> req.reset(), requestId))) {
+                req.reset();
+              }
+              return;
+            }
+            readBody(resp).onComplete(b -> {
+              if (b.failed()) {
+                result.tryFail(b.cause() instanceof GatewayException g ? g : transportError(b.cause(), false));
+              } else if (!OpenAiErrors.isJsonObject(b.result())) {
+                LOG.warn("SageMaker's OpenAI answer for endpoint {} is not a JSON object (request id {})",
+                    endpoint.name(), requestId);
+                result.tryFail(Errors.badGateway("SageMaker Runtime returned an unparseable answer for endpoint "
+                    + endpoint.name()).withAuditReason("sagemaker:unparseable_200"));
+              } else {
+                result.tryComplete(BackendResponse.buffered(200, headers, b.result(), requestId));
+              }
+            });
+            return;
+          }
+          readBody(resp).onComplete(b -> {
+            if (result.future().isComplete()) {
+              return;
+            }
+            if (b.failed()) {
+              result.tryFail(b.cause() instanceof GatewayException g ? g : transportError(b.cause(), false));
+              return;
+            }
+            if ((status == 401 || status == 403) && !again) {
+              // A token SageMaker no longer takes (its session renewed, a clock skew): once more
+              // with a fresh one.
+              LOG.info("SageMaker refused the bearer token for endpoint {} ({}); minting another", endpoint.name(), status);
+              tokens.invalidate(invocation.credentials());
+              openAiAttempt(invocation, call, target, true, result);
+              return;
+            }
+            result.tryFail(openAiError(status, resp.headers(), b.result(), call.stream()));
+          });
+        });
+  }
+
+  /** An error answer on the OpenAI path, in either shape (SageMaker's or OpenAI's envelope). */
+  private GatewayException openAiError(int status, MultiMap headers, Buffer body, boolean stream) {
+    String requestId = headers.get(SageMakerHeaders.REQUEST_ID);
+    String message = OpenAiErrors.upstreamMessage(body.getBytes());
+    if (OpenAiErrors.noCapacity(message)) {
+      LOG.info("Endpoint {} has no capacity now (request id {}): answered 503 with Retry-After", endpoint.name(), requestId);
+      return OpenAiErrors.upstream(endpoint.name(), status, body.getBytes());
+    }
+    JsonNode json = SageMakerErrors.parse(body);
+    String action = (stream ? Action.INVOKE_STREAM : Action.INVOKE).ruleName();
+    if (headers.get(SageMakerHeaders.ERROR_TYPE) != null || (json != null && json.has("__type"))) {
+      return SageMakerErrors.map(endpoint.name(), action, status, headers, body);
+    }
+    if (json == null) {
+      LOG.warn("SageMaker answered {} for endpoint {} with an unparseable body (request id {})", status, endpoint.name(), requestId);
+      return Errors.badGateway("SageMaker Runtime returned an unparseable answer for endpoint " + endpoint.name())
+          .withAuditReason("sagemaker:unparseable_" + status);
+    }
+    if (status == 401 || status == 403) {
+      LOG.warn("SageMaker refused the gateway's bearer token for endpoint {} twice ({}, request id {}): {}; does the"
+          + " invoke role allow sagemaker:CallWithBearerToken and sagemaker:InvokeEndpoint on it?",
+          endpoint.name(), status, requestId, message);
+      return Errors.accessDenied(endpoint.name(), action).withAuditReason("sagemaker:bearer_refused_" + status);
+    }
+    if (status == 429) {
+      return new GatewayException(429, "ThrottlingException", "SageMaker Runtime throttled requests for endpoint "
+          + endpoint.name() + ": " + message).withAuditReason("sagemaker:throttled");
+    }
+    if (status >= 500) {
+      LOG.warn("SageMaker answered {} for endpoint {} (request id {}): {}", status, endpoint.name(), requestId, message);
+      return (status == 503 ? Errors.serviceUnavailable("SageMaker Runtime is unavailable for endpoint " + endpoint.name())
+          : Errors.badGateway("SageMaker Runtime failed for endpoint " + endpoint.name() + ": " + message))
+          .withAuditReason("sagemaker:openai_" + status);
+    }
+    return Errors.modelError(status, message, null).withAuditReason("sagemaker:model_error_" + status);
   }
 
   /**

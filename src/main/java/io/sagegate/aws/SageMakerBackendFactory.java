@@ -32,6 +32,8 @@ public final class SageMakerBackendFactory implements BackendFactory, AutoClosea
   private final URI runtime;
   private final Region region;
   private final HttpClient client;
+  /** The bearer tokens of the OpenAI-compatible path, cached with their sessions, shared by all endpoints. */
+  private final BearerTokens tokens = new BearerTokens(java.time.Clock.systemUTC());
 
   /**
    * @param runtime SageMaker Runtime's base URL; {@code http} is allowed (emulators)
@@ -69,7 +71,7 @@ public final class SageMakerBackendFactory implements BackendFactory, AutoClosea
       throw new IllegalArgumentException("endpoints." + endpoint.name() + ".backend.type: '"
           + endpoint.backend().type() + "' is not served by the sagemaker backend factory");
     }
-    return new SageMakerBackend(vertx, client, runtime, region, endpoint);
+    return new SageMakerBackend(vertx, client, runtime, region, endpoint, tokens);
   }
 
   @Override

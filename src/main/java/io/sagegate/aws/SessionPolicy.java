@@ -50,13 +50,33 @@ public final class SessionPolicy {
    *     (cannot happen for valid endpoint names; checked so it never reaches STS unnoticed)
    */
   public static String of(String endpointArn, Action action) {
+    return of(endpointArn, action, false);
+  }
+
+  /** The IAM action SageMaker's OpenAI-compatible path needs besides InvokeEndpoint (resource {@code *}). */
+  public static final String CALL_WITH_BEARER_TOKEN = "sagemaker:CallWithBearerToken";
+
+  /**
+   * The policy JSON for one action on one endpoint; with {@code bearerToken} (an endpoint served
+   * on the OpenAI-compatible path) it also allows {@value #CALL_WITH_BEARER_TOKEN}, which takes
+   * no resource but {@code *}.
+   */
+  public static String of(String endpointArn, Action action, boolean bearerToken) {
     ObjectNode policy = JSON.createObjectNode();
     policy.put("Version", "2012-10-17");
-    ObjectNode statement = policy.putArray("Statement").addObject();
+    com.fasterxml.jackson.databind.node.ArrayNode statements = policy.putArray("Statement");
+    ObjectNode statement = statements.addObject();
     statement.put("Sid", "SagegateInvoke");
     statement.put("Effect", "Allow");
     statement.put("Action", iamAction(action));
     statement.put("Resource", endpointArn);
+    if (bearerToken && action != Action.INVOKE_ASYNC) {
+      ObjectNode bearer = statements.addObject();
+      bearer.put("Sid", "SagegateBearerToken");
+      bearer.put("Effect", "Allow");
+      bearer.put("Action", CALL_WITH_BEARER_TOKEN);
+      bearer.put("Resource", "*");
+    }
     String text;
     try {
       text = JSON.writeValueAsString(policy);

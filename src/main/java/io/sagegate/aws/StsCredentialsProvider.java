@@ -94,7 +94,8 @@ public final class StsCredentialsProvider implements CredentialsProvider {
    * rendering the policy JSON per request. Only successfully computed Keys are remembered: invalid
    * inputs are refused (and logged) on every request as before.
    */
-  private record Inputs(String roleArn, String endpointName, String iamAction, String subject, List<Object> tagClaims) {}
+  private record Inputs(String roleArn, String endpointName, String iamAction, String subject, List<Object> tagClaims,
+      boolean bearerToken) {}
 
   private final Vertx vertx;
   private final StsAsyncClient sts;
@@ -180,8 +181,9 @@ public final class StsCredentialsProvider implements CredentialsProvider {
   public Future<ScopedCredentials> credentialsFor(
       Caller caller, EndpointConfig endpoint, Action action, Decision decision) {
     String iamAction = SessionPolicy.iamAction(action);
+    // bearerToken too: a reload that puts the endpoint on the OpenAI path changes its policy.
     Inputs inputs = new Inputs(roleArn(endpoint, decision), endpoint.name(), iamAction, caller.subject(),
-        sessionTags.claimValues(caller.claims()));
+        sessionTags.claimValues(caller.claims()), endpoint.backend().openaiEnabled());
     Key key = keys.getIfPresent(inputs);
     if (key == null) {
       try {
@@ -246,7 +248,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     }
     String policy;
     try {
-      policy = SessionPolicy.of(endpointArn, action);
+      policy = SessionPolicy.of(endpointArn, action, endpoint.backend().openaiEnabled());
     } catch (IllegalStateException e) {
       LOG.warn("endpoint {}: {}", endpoint.name(), e.getMessage());
       throw attempt(unavailable(endpoint.name()).withAuditReason("sts:policy_too_large"), roleArn, sourceIdentity);

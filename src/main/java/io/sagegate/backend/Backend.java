@@ -27,6 +27,16 @@ public interface Backend {
             "Endpoint " + invocation.endpoint().name() + " does not support asynchronous inference"));
   }
 
+  /**
+   * A chat completion on the OpenAI-compatible route: the body (already checked) forwarded, the
+   * answer relayed as JSON or, for {@code "stream": true}, as the model's server-sent events.
+   * Errors as for the other operations. By default the route is not served (404).
+   */
+  default Future<BackendResponse> chatCompletions(Invocation invocation, OpenAiCall call) {
+    return Future.failedFuture(new io.sagegate.error.GatewayException(404, Errors.UNKNOWN_OPERATION,
+        "Endpoint " + invocation.endpoint().name() + " is not served on the OpenAI-compatible path"));
+  }
+
   /** Whether the last health check passed ({@code GET /ping} for containers). */
   default boolean healthy() {
     return true;

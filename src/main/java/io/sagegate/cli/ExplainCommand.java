@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sagegate.auth.Caller;
 import io.sagegate.authz.AccessRequest;
 import io.sagegate.authz.Action;
+import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiRoutes;
 import io.sagegate.authz.Cidr;
 import io.sagegate.authz.Decision;
 import io.sagegate.authz.InputLocations;
@@ -84,6 +86,11 @@ public class ExplainCommand implements Callable<Integer> {
       description = "X-Amzn-SageMaker-InputLocation of an invoke-async call, e.g. s3://bucket/in/x.json.")
   String inputLocation;
 
+  @Option(names = "--path", paramLabel = "PATH",
+      description = "The request path instead of --endpoint, e.g. /endpoints/llm/openai/v1/chat/completions or "
+          + "/endpoints/llm/inference-components/c1/openai/v1/chat/completions (the component from the path).")
+  String path;
+
   public ExplainCommand() {}
 
   @Override
@@ -101,6 +108,38 @@ public class ExplainCommand implements Callable<Integer> {
   private int explain(PrintWriter out, PrintWriter err) {
     if (claims == null) {
       return bad(err, "--claims: required (the token's claims as a JSON object)");
+    }
+    OpenAiCall openAi = null;
+    if (path != null) {
+      String prefix = "/endpoints/";
+      int slash = path.startsWith(prefix) ? path.indexOf('/', prefix.length()) : -1;
+      String rest = slash < 0 ? "" : path.substring(slash + 1);
+      try {
+        openAi = slash < 0 ? null : OpenAiRoutes.parse(rest);
+      } catch (IllegalArgumentException e) {
+        return bad(err, "--path: " + e.getMessage());
+      }
+      if (openAi == null && !List.of("invocations", "invocations-response-stream", "async-invocations").contains(rest)) {
+        return bad(err, "--path: '" + path + "' is no operation of the gateway (/endpoints/{name}/invocations, ..."
+            + "/openai/v1/chat/completions, .../inference-components/{c}/openai/v1/chat/completions, .../openai/v1/models)");
+      }
+      String named = path.substring(prefix.length(), slash);
+      if (endpoint != null && !endpoint.equalsIgnoreCase(named)) {
+        return bad(err, "--endpoint: '" + endpoint + "' differs from the endpoint in --path ('" + named + "')");
+      }
+      endpoint = named;
+      if (openAi != null && inferenceComponent != null) {
+        return bad(err, "--inference-component: the OpenAI-compatible path takes the component in --path, not the header");
+      }
+      if (openAi != null) {
+        inferenceComponent = openAi.component();
+      } else {
+        action = switch (rest) {
+          case "invocations-response-stream" -> "invoke-stream";
+          case "async-invocations" -> "invoke-async";
+          default -> "invoke";
+        };
+      }
     }
     if (endpoint == null || endpoint.isBlank()) {
       return bad(err, "--endpoint: required (the endpoint name)");
@@ -182,6 +221,12 @@ public class ExplainCommand implements Callable<Integer> {
         + " tenant=" + orNone(caller.tenant()));
     out.println("  endpoint    " + ep.name() + " tags=" + new TreeMap<>(ep.tags()));
     out.println("  action      " + parsedAction.get().ruleName());
+    if (openAi != null) {
+      out.println("  route       OpenAI-compatible " + openAi.route().path()
+          + (openAi.route() == OpenAiCall.Route.CHAT_COMPLETIONS
+              ? " (invoke; invoke-stream when the body says \"stream\": true)" : "")
+          + (ep.backend().openaiEnabled() ? "" : "; the endpoint is not served there (backend.openai): the gateway answers 404"));
+    }
     out.println("  source ip   " + orNone(sourceIp));
     out.println("  targets     variant=" + orNone(targetVariant) + " model=" + orNone(targetModel)
         + " inference-component=" + orNone(inferenceComponent));

@@ -17,7 +17,8 @@ import java.util.List;
  * </ul>
  *
  * Timeouts default to SageMaker's: 60 s for the model's answer. {@code variant} names the
- * production variant a container backend reports (default AllTraffic).
+ * production variant a container backend reports (default AllTraffic). {@code openai} says how
+ * the endpoint serves the OpenAI-compatible routes ({@link OpenAiSettings}).
  */
 public record BackendConfig(
     String type,
@@ -27,7 +28,8 @@ public record BackendConfig(
     int maxConnections,
     String variant,
     String roleArn,
-    List<String> asyncInputPrefixes) {
+    List<String> asyncInputPrefixes,
+    OpenAiSettings openai) {
 
   public static final String CONTAINER = "container";
   public static final String DEMO = "demo";
@@ -40,5 +42,21 @@ public record BackendConfig(
     maxConnections = maxConnections <= 0 ? 200 : maxConnections;
     variant = variant == null ? "AllTraffic" : variant;
     asyncInputPrefixes = asyncInputPrefixes == null ? List.of() : List.copyOf(asyncInputPrefixes);
+    openai = openai == null ? OpenAiSettings.DEFAULTS : openai;
+  }
+
+  /** Without OpenAI settings (the defaults apply). */
+  public BackendConfig(String type, String url, Duration connectTimeout, Duration timeout, int maxConnections,
+      String variant, String roleArn, List<String> asyncInputPrefixes) {
+    this(type, url, connectTimeout, timeout, maxConnections, variant, roleArn, asyncInputPrefixes, null);
+  }
+
+  /**
+   * Whether the endpoint is served on the OpenAI-compatible routes: as configured, else yes for
+   * container and demo backends, and no for {@code sagemaker} ones, whose sessions and invoke
+   * roles then also need {@code sagemaker:CallWithBearerToken}, so it is opted into.
+   */
+  public boolean openaiEnabled() {
+    return openai.enabled() != null ? openai.enabled() : !SAGEMAKER.equals(type);
   }
 }

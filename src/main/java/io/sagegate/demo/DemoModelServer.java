@@ -31,6 +31,11 @@ import java.util.Set;
  *       "stream":true}, chunked JSON lines, one per word, then the result with {@code "done":true}.
  *   <li>The {@code X-Amzn-SageMaker-Custom-Attributes} header is echoed back.
  *   <li>A body that is not a JSON object with a string {@code text}: 400 {@code {"error":...}}.
+ *   <li>{@code POST /v1/chat/completions} (OpenAI chat completions, as vLLM serves them): the
+ *       sentiment of the last user message as the assistant's reply, with {@code usage} (words
+ *       as tokens); with {@code "stream":true} server-sent events, one chunk per word, the usage
+ *       chunk when {@code stream_options.include_usage} asks, then {@code data: [DONE]}. A body
+ *       without {@code messages}: 400 in OpenAI's error envelope.
  *   <li>Other paths 404, other methods 405, each with a JSON error body.
  * </ul>
  */
@@ -113,6 +118,9 @@ public final class DemoModelServer {
       router.post(prefix + "/invocations")
           .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
           .handler(this::invocations);
+      router.post(prefix + "/v1/chat/completions")
+          .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
+          .handler(this::chatCompletions);
     }
     router.errorHandler(404, ctx -> error(ctx, 404, "no such path: " + ctx.request().path()));
     router.errorHandler(405, ctx -> error(ctx, 405, "method " + ctx.request().method() + " is not allowed on "
@@ -154,6 +162,100 @@ public final class DemoModelServer {
           .put("model", MODEL)
           .mergeIn(result));
     }
+  }
+
+  private void chatCompletions(RoutingContext ctx) {
+    JsonObject input;
+    try {
+      Buffer body = ctx.body().buffer();
+      input = body == null || body.length() == 0 ? null : body.toJsonObject();
+    } catch (DecodeException | ClassCastException e) {
+      input = null;
+    }
+    if (input == null) {
+      openAiError(ctx.response(), 400, "body must be a JSON object (a chat completion request)");
+      return;
+    }
+    if (!(input.getValue("messages") instanceof io.vertx.core.json.JsonArray messages) || messages.isEmpty()) {
+      openAiError(ctx.response(), 400, "field \"messages\" must be a non-empty array");
+      return;
+    }
+    String last = "";
+    int promptTokens = 0;
+    for (Object m : messages) {
+      if (!(m instanceof JsonObject message) || !(message.getValue("content") instanceof String content)) {
+        openAiError(ctx.response(), 400, "each message must be an object with a string \"content\"");
+        return;
+      }
+      promptTokens += words(content).size();
+      if ("user".equals(message.getString("role"))) {
+        last = content;
+      }
+    }
+    String model = input.getValue("model") instanceof String m ? m : MODEL;
+    JsonObject verdict = classify(words(last));
+    String reply = "Sentiment: " + verdict.getString("label") + " (score " + verdict.getDouble("score") + ")";
+    List<String> replyWords = List.of(reply.split(" "));
+    JsonObject usage = new JsonObject().put("prompt_tokens", promptTokens)
+        .put("completion_tokens", replyWords.size()).put("total_tokens", promptTokens + replyWords.size());
+    String id = "chatcmpl-demo-" + Integer.toHexString(last.hashCode());
+    HttpServerResponse resp = ctx.response();
+    if (Boolean.TRUE.equals(input.getValue("stream"))) {
+      JsonObject options = input.getValue("stream_options") instanceof JsonObject o ? o : new JsonObject();
+      boolean includeUsage = Boolean.TRUE.equals(options.getValue("include_usage"));
+      resp.setChunked(true).setStatusCode(200)
+          .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream")
+          .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache");
+      JsonObject head = chunk(id, model, new JsonObject().put("role", "assistant").put("content", ""), null);
+      resp.write(sse(head));
+      writeChatWord(resp, id, model, replyWords, 0, includeUsage ? usage : null);
+      return;
+    }
+    json(resp, 200, new JsonObject()
+        .put("id", id)
+        .put("object", "chat.completion")
+        .put("created", 0)
+        .put("model", model)
+        .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject()
+            .put("index", 0)
+            .put("message", new JsonObject().put("role", "assistant").put("content", reply))
+            .put("finish_reason", "stop")))
+        .put("usage", usage));
+  }
+
+  private void writeChatWord(HttpServerResponse resp, String id, String model, List<String> words, int i,
+      JsonObject usage) {
+    if (resp.closed()) {
+      return;
+    }
+    if (i == words.size()) {
+      StringBuilder tail = new StringBuilder(sse(chunk(id, model, new JsonObject(), "stop")));
+      if (usage != null) {
+        tail.append(sse(new JsonObject().put("id", id).put("object", "chat.completion.chunk").put("created", 0)
+            .put("model", model).put("choices", new io.vertx.core.json.JsonArray()).put("usage", usage)));
+      }
+      resp.end(tail.append("data: [DONE]\n\n").toString());
+      return;
+    }
+    String piece = i == 0 ? words.get(i) : " " + words.get(i);
+    resp.write(sse(chunk(id, model, new JsonObject().put("content", piece), null)));
+    vertx.setTimer(STREAM_PAUSE_MS, t -> writeChatWord(resp, id, model, words, i + 1, usage));
+  }
+
+  private static JsonObject chunk(String id, String model, JsonObject delta, String finishReason) {
+    return new JsonObject().put("id", id).put("object", "chat.completion.chunk").put("created", 0)
+        .put("model", model)
+        .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject()
+            .put("index", 0).put("delta", delta).put("finish_reason", finishReason)));
+  }
+
+  private static String sse(JsonObject data) {
+    return "data: " + data.encode() + "\n\n";
+  }
+
+  private static void openAiError(HttpServerResponse resp, int status, String message) {
+    json(resp, status, new JsonObject().put("error", new JsonObject()
+        .put("message", message).put("type", "invalid_request_error").putNull("code")));
   }
 
   private void stream(HttpServerResponse resp, List<String> words, JsonObject result) {

@@ -5,6 +5,7 @@ import io.sagegate.auth.Caller;
 import io.sagegate.authz.Action;
 import io.sagegate.authz.Decision;
 import io.sagegate.backend.InvocationHeaders;
+import io.sagegate.backend.OpenAiCall;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.credentials.ScopedCredentials;
 import io.vertx.core.Context;
@@ -62,6 +63,7 @@ public final class Exchange {
   private Decision decision;
   private Buffer body;
   private ScopedCredentials credentials;
+  private OpenAiCall openAi;
 
   Exchange(HttpServerRequest request, Stage[] stages, FailureHandler failureHandler) {
     this.request = request;
@@ -237,5 +239,14 @@ public final class Exchange {
 
   public void credentials(ScopedCredentials credentials) {
     this.credentials = credentials;
+  }
+
+  /** Set by OperationResolver for a call on the OpenAI-compatible routes; null for any other. */
+  public OpenAiCall openAi() {
+    return openAi;
+  }
+
+  public void openAi(OpenAiCall call) {
+    this.openAi = call;
   }
 }

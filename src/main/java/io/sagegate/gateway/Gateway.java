@@ -20,6 +20,8 @@ import io.sagegate.gateway.stage.CredentialsStage;
 import io.sagegate.gateway.stage.ErrorResponder;
 import io.sagegate.gateway.stage.HeaderValidation;
 import io.sagegate.gateway.stage.Invoke;
+import io.sagegate.gateway.stage.OpenAiBody;
+import io.sagegate.gateway.stage.OpenAiEndpoint;
 import io.sagegate.gateway.stage.OperationResolver;
 import io.sagegate.gateway.stage.RequestTracking;
 import io.sagegate.metrics.GatewayMetrics;
@@ -175,8 +177,14 @@ public final class Gateway {
         new Authentication(components.authenticator()),
         // 4. SageMaker headers checked; before the decision, which may match on targets.
         new HeaderValidation(),
+        // 4a. OpenAI-compatible chat route only: the body read and checked before the decision,
+        //     because "stream": true makes the action invoke-stream (the caller is known by now).
+        new OpenAiBody(server.maxBodyBytes()),
         // 5. Endpoint resolved and the rules decide; unknown and forbidden answer alike.
         new AccessControl(),
+        // 5a. OpenAI-compatible routes only: an endpoint not served there is a 404, and the
+        //     models list is answered from configuration (no body, no credentials, no backend).
+        new OpenAiEndpoint(),
         // 6. Only an allowed call has its body read, bounded by the size limit.
         new BodyReader(server.maxBodyBytes()),
         // 7. Credentials for this caller and endpoint (STS on the AWS path), after the body so

@@ -26,6 +26,7 @@ public final class GatewayMetrics {
   private final Map<String, Timer> backendTimers = new ConcurrentHashMap<>();
   private final Map<String, Timer> overheadTimers = new ConcurrentHashMap<>();
   private final Map<ErrorLabels, Counter> errors = new ConcurrentHashMap<>();
+  private final Map<String, TokenCounters> tokenCounters = new ConcurrentHashMap<>();
 
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -80,6 +81,33 @@ public final class GatewayMetrics {
     }
     m.requestBytes.record(r.bytesIn);
     m.responseBytes.record(r.bytesOut);
+    if (r.promptTokens >= 0 || r.completionTokens >= 0) {
+      tokens(endpoint, r);
+    }
+  }
+
+  /**
+   * {@code sagegate_model_tokens_total{endpoint,type}}: tokens the model reported in OpenAI
+   * {@code usage}, type {@code prompt} or {@code completion}; never per caller.
+   */
+  private void tokens(String endpoint, AuditRecord r) {
+    TokenCounters c = tokenCounters.computeIfAbsent(endpoint, e -> new TokenCounters(
+        tokenCounter(e, "prompt"), tokenCounter(e, "completion")));
+    if (r.promptTokens > 0) {
+      c.prompt().increment(r.promptTokens);
+    }
+    if (r.completionTokens > 0) {
+      c.completion().increment(r.completionTokens);
+    }
+  }
+
+  private record TokenCounters(Counter prompt, Counter completion) {}
+
+  private Counter tokenCounter(String endpoint, String type) {
+    return Counter.builder("sagegate.model.tokens")
+        .description("Tokens the model reported in OpenAI usage, by endpoint and type (prompt or completion)")
+        .tags("endpoint", endpoint, "type", type)
+        .register(registry);
   }
 
   /** One label combination; as bounded as the labels themselves. */

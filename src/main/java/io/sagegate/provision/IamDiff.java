@@ -41,10 +41,22 @@ public final class IamDiff {
         .forEach(e -> defined.add(GatewayConfig.key(e.name())));
     String prefix = "arn:aws:sagemaker:" + region + ":" + account + ":endpoint/";
     for (Map.Entry<String, JsonNode> r : iamRoles.entrySet()) {
+      boolean needsBearer = grants.bearerRoles().contains(r.getKey());
+      boolean bearer = PolicyEvaluator.mayAllow(r.getValue(), InvokeGrants.CALL_WITH_BEARER_TOKEN, "*");
+      if (needsBearer && !bearer) {
+        out.add("invoke role " + r.getKey() + ": serves an endpoint on the OpenAI-compatible path (backend.openai),"
+            + " its IAM policy does not allow " + InvokeGrants.CALL_WITH_BEARER_TOKEN);
+      } else if (bearer && !needsBearer) {
+        out.add("invoke role " + r.getKey() + ": IAM allows " + InvokeGrants.CALL_WITH_BEARER_TOKEN
+            + ", no endpoint it may invoke is served on the OpenAI-compatible path");
+      }
       for (JsonNode st : PolicyEvaluator.statements(r.getValue())) {
         for (String res : PolicyEvaluator.values(st.get("Resource"))) {
           if (!"Allow".equals(st.path("Effect").asText())) {
             continue;
+          }
+          if ("*".equals(res) && List.of(InvokeGrants.CALL_WITH_BEARER_TOKEN).equals(PolicyEvaluator.values(st.get("Action")))) {
+            continue; // judged above: the action takes no resource but *
           }
           if (res.startsWith(prefix) && !res.contains("*") && !defined.contains(res.substring(prefix.length()))) {
             out.add(res.substring(prefix.length()) + ": IAM lets invoke role " + r.getKey()

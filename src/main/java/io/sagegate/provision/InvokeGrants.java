@@ -31,9 +31,13 @@ public final class InvokeGrants {
   /** Role name to endpoint (lower case) to IAM action to rule ids. */
   private final Map<String, Map<String, Map<String, Set<String>>>> grants = new TreeMap<>();
   private final Map<String, String> roleArns = new TreeMap<>();
+  /** Roles granted InvokeEndpoint on an endpoint served on the OpenAI-compatible path. */
+  private final Set<String> bearerRoles = new TreeSet<>();
 
   public static final String INVOKE = "sagemaker:InvokeEndpoint";
   public static final String INVOKE_ASYNC = "sagemaker:InvokeEndpointAsync";
+  /** What SageMaker's OpenAI-compatible path needs besides InvokeEndpoint; its only resource is {@code *}. */
+  public static final String CALL_WITH_BEARER_TOKEN = "sagemaker:CallWithBearerToken";
 
   public InvokeGrants(GatewayConfig config) {
     List<EndpointConfig> sagemaker = config.endpoints().stream()
@@ -58,6 +62,9 @@ public final class InvokeGrants {
               .computeIfAbsent(GatewayConfig.key(e.name()), k -> new TreeMap<>())
               .computeIfAbsent(iamAction(a), k -> new TreeSet<>())
               .add(rule.id());
+          if (a != Action.INVOKE_ASYNC && e.backend().openaiEnabled()) {
+            bearerRoles.add(role);
+          }
         }
       }
     }
@@ -79,6 +86,14 @@ public final class InvokeGrants {
   /** Invoke role names to the ARN the gateway configuration gives them. */
   public Map<String, String> roleArns() {
     return roleArns;
+  }
+
+  /**
+   * The roles that also need {@value #CALL_WITH_BEARER_TOKEN}: those granted InvokeEndpoint on an
+   * endpoint with {@code backend.openai.enabled}.
+   */
+  public Set<String> bearerRoles() {
+    return bearerRoles;
   }
 
   /** Endpoint (lower case) to IAM actions, for one role. */

@@ -99,6 +99,11 @@ public final class TemplateRenderer {
       checkAccount(name, r.getValue());
       invokeArns.add(c.arns.role(name));
       List<Map<String, Object>> st = statements.invoke(grants.endpointsFor(name), privateEndpoint.sourceVpce());
+      if (grants.bearerRoles().contains(name)) {
+        // SageMaker's OpenAI-compatible path: the bearer token needs this, on no resource but *.
+        st = new ArrayList<>(st);
+        st.add(allow("CallWithBearerToken", List.of(InvokeGrants.CALL_WITH_BEARER_TOKEN), List.of("*")).build());
+      }
       Map<String, Object> res = c.role("invoke", name, statements.invokeTrust(gatewayRoleArn, externalId),
           StackContext.policies(st), List.of(), List.of(id("Role", "gateway")));
       resources.put(id("InvokeRole", name), res);

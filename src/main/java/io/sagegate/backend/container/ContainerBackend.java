@@ -8,6 +8,8 @@ import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.CallDeadlines;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InvocationHeaders;
+import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiErrors;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.config.ContainerUrl;
 import io.sagegate.config.EndpointConfig;
@@ -82,6 +84,8 @@ public final class ContainerBackend implements Backend {
   private final int port;
   private final String invocationsPath;
   private final String pingPath;
+  /** Where the container serves OpenAI chat completions ({@code backend.openai.path}). */
+  private final String chatPath;
   private final long timeoutMs;
   private final HttpClientAgent client;
   private final CallDeadlines deadlines;
@@ -114,6 +118,7 @@ public final class ContainerBackend implements Backend {
     String prefix = url.pathPrefix();
     this.invocationsPath = prefix + "/invocations";
     this.pingPath = prefix + "/ping";
+    this.chatPath = prefix + endpoint.backend().openai().path();
     long connectMs = endpoint.backend().connectTimeout().toMillis();
     this.timeoutMs = endpoint.backend().timeout().toMillis();
     if (connectMs <= 0) {
@@ -152,6 +157,17 @@ public final class ContainerBackend implements Backend {
   @Override
   public Future<BackendResponse> invokeStream(Invocation invocation) {
     Call call = new Call(invocation, true);
+    return call.start();
+  }
+
+  /**
+   * Forwards a chat completion to the container's OpenAI path ({@code backend.openai.path},
+   * default {@code /v1/chat/completions}); a stream's server-sent events are passed on as they
+   * arrive, not framed as SageMaker events.
+   */
+  @Override
+  public Future<BackendResponse> chatCompletions(Invocation invocation, OpenAiCall openAi) {
+    Call call = new Call(invocation, openAi.stream(), openAi);
     return call.start();
   }
 
@@ -212,12 +228,19 @@ public final class ContainerBackend implements Backend {
   private final class Call extends CallDeadlines.Entry {
     private final Invocation invocation;
     private final boolean stream;
+    /** Set on the OpenAI-compatible path, null for {@code /invocations}. */
+    private final OpenAiCall openAi;
     private final Promise<BackendResponse> result = Promise.promise();
     private final AtomicReference<HttpClientRequest> request = new AtomicReference<>();
 
     Call(Invocation invocation, boolean stream) {
+      this(invocation, stream, null);
+    }
+
+    Call(Invocation invocation, boolean stream, OpenAiCall openAi) {
       this.invocation = invocation;
       this.stream = stream;
+      this.openAi = openAi;
     }
 
     Future<BackendResponse> start() {
@@ -248,8 +271,13 @@ public final class ContainerBackend implements Backend {
           .setMethod(HttpMethod.POST)
           .setHost(host)
           .setPort(port)
-          .setURI(invocationsPath);
-      copyRequestHeaders(invocation.headers(), options);
+          .setURI(openAi != null ? chatPath : invocationsPath);
+      if (openAi != null) {
+        options.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+        options.putHeader(HttpHeaders.ACCEPT, stream ? "text/event-stream" : "application/json");
+      } else {
+        copyRequestHeaders(invocation.headers(), options);
+      }
       Buffer body = invocation.body() == null ? Buffer.buffer() : invocation.body();
       client.request(options)
           .compose(req -> {
@@ -270,6 +298,10 @@ public final class ContainerBackend implements Backend {
         readBounded(resp, MAX_ERROR_BODY_BYTES, true)
             .onSuccess(b -> fail(modelError(status, b)))
             .onFailure(this::fail);
+        return;
+      }
+      if (openAi != null) {
+        openAiResponse(resp);
         return;
       }
       MultiMap headers = responseHeaders(resp);
@@ -295,6 +327,37 @@ public final class ContainerBackend implements Backend {
       readBounded(resp, MAX_RESPONSE_BYTES, false)
           .onSuccess(b -> {
             deadlines.disarm(this);
+            result.tryComplete(BackendResponse.buffered(200, headers, b, null));
+          })
+          .onFailure(this::fail);
+    }
+
+    /** A 2xx answer on the OpenAI path: JSON read whole, or the event stream passed on as it is. */
+    private void openAiResponse(HttpClientResponse resp) {
+      MultiMap headers = MultiMap.caseInsensitiveMultiMap();
+      String contentType = resp.getHeader(HttpHeaders.CONTENT_TYPE);
+      headers.set(HttpHeaders.CONTENT_TYPE, contentType != null ? contentType
+          : stream ? "text/event-stream" : "application/json");
+      if (stream) {
+        headers.set(HttpHeaders.CACHE_CONTROL, "no-cache");
+        resp.pause();
+        deadlines.disarm(this);
+        HttpClientRequest req = request.get();
+        req.idleTimeout(timeoutMs);
+        Runnable cancel = () -> req.reset();
+        if (!result.tryComplete(BackendResponse.streamed(200, headers, resp, cancel, null))) {
+          req.reset();
+        }
+        return;
+      }
+      readBounded(resp, MAX_RESPONSE_BYTES, false)
+          .onSuccess(b -> {
+            deadlines.disarm(this);
+            if (!OpenAiErrors.isJsonObject(b)) {
+              fail(Errors.badGateway("model container for endpoint " + endpoint.name()
+                  + " answered with an unparseable chat completion").withAuditReason("backend:invalid_response"));
+              return;
+            }
             result.tryComplete(BackendResponse.buffered(200, headers, b, null));
           })
           .onFailure(this::fail);
@@ -410,6 +473,10 @@ public final class ContainerBackend implements Backend {
     }
 
     private GatewayException modelError(int status, Buffer body) {
+      if (openAi != null) {
+        return OpenAiErrors.upstream(endpoint.name(), status, body.getBytes())
+            .withAuditReason("backend:model_error_" + status);
+      }
       String message = body.toString(StandardCharsets.UTF_8);
       if (message.length() > MAX_MODEL_MESSAGE_CHARS) {
         message = message.substring(0, MAX_MODEL_MESSAGE_CHARS);

@@ -27,6 +27,11 @@ public final class BodyReader implements Stage {
 
   @Override
   public void handle(Exchange ex) {
+    if (ex.body() != null || ex.openAi() != null) {
+      // Read already (OpenAiBody, before the decision), or a route that takes none (the models list).
+      ex.next();
+      return;
+    }
     // SageMaker refuses more than 6 MiB whatever server.maxBodyBytes allows other backends: the
     // limit is held here, before any STS or SageMaker call is spent on the request.
     long maxBytes = ex.endpoint() != null && ex.endpoint().backend() != null

@@ -9,6 +9,7 @@ import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.metrics.GatewayMetrics;
+import io.sagegate.openai.OpenAiErrors;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
@@ -67,7 +68,7 @@ public final class ErrorResponder implements Exchange.FailureHandler {
       LOG.warn("Request {} failed: {} {} ({})", audit == null ? "-" : audit.requestId,
           error.status(), error.errorType(), error.auditReason() == null ? error.getMessage() : error.auditReason());
     }
-    write(ex.request(), ex.response(), error);
+    write(ex.request(), ex.response(), error, ex.openAi() != null);
   }
 
   static GatewayException toGatewayException(Throwable failure) {
@@ -93,6 +94,15 @@ public final class ErrorResponder implements Exchange.FailureHandler {
 
   /** Writes {@code error} unless the response has begun; then the connection is reset. */
   public static void write(HttpServerRequest request, HttpServerResponse response, GatewayException error) {
+    write(request, response, error, false);
+  }
+
+  /**
+   * As {@link #write(HttpServerRequest, HttpServerResponse, GatewayException)}; {@code openAi}
+   * writes the body in the OpenAI envelope ({@link OpenAiErrors}), status and headers unchanged.
+   */
+  public static void write(HttpServerRequest request, HttpServerResponse response, GatewayException error,
+      boolean openAi) {
     if (response.ended() || response.closed()) {
       return;
     }
@@ -100,7 +110,7 @@ public final class ErrorResponder implements Exchange.FailureHandler {
       response.reset();
       return;
     }
-    String json = json(error);
+    String json = openAi ? OpenAiErrors.body(error) : json(error);
     response.setStatusCode(error.status());
     response.headers().remove(HttpHeaders.TRANSFER_ENCODING);
     response.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");

@@ -5,6 +5,7 @@ import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
+import io.sagegate.openai.OpenAiHeaders;
 
 /**
  * Reads the SageMaker request headers and checks them against SageMaker's limits, before the
@@ -16,7 +17,9 @@ public final class HeaderValidation implements Stage {
   public void handle(Exchange ex) {
     InvocationHeaders headers;
     try {
-      headers = InvocationHeaders.from(ex.request().headers(), ex.action());
+      headers = ex.openAi() != null
+          ? OpenAiHeaders.from(ex.request().headers(), ex.openAi())
+          : InvocationHeaders.from(ex.request().headers(), ex.action());
     } catch (GatewayException e) {
       ex.fail(e);
       return;

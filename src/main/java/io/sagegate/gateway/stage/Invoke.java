@@ -12,6 +12,7 @@ import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.GatewayState;
 import io.sagegate.gateway.Stage;
 import io.sagegate.metrics.GatewayMetrics;
+import io.sagegate.openai.OpenAiMetering;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpServerResponse;
@@ -53,11 +54,13 @@ public final class Invoke implements Stage {
         ex.decision(),
         callerGone.future());
     audit.backendStarted();
-    Future<BackendResponse> call = switch (invocation.action()) {
-      case INVOKE -> backend.invoke(invocation);
-      case INVOKE_STREAM -> backend.invokeStream(invocation);
-      case INVOKE_ASYNC -> backend.invokeAsync(invocation);
-    };
+    Future<BackendResponse> call = ex.openAi() != null
+        ? backend.chatCompletions(invocation, ex.openAi())
+        : switch (invocation.action()) {
+          case INVOKE -> backend.invoke(invocation);
+          case INVOKE_STREAM -> backend.invokeStream(invocation);
+          case INVOKE_ASYNC -> backend.invokeAsync(invocation);
+        };
     call.onComplete(ar -> {
       if (ar.failed()) {
         audit.backendEnded();
@@ -72,7 +75,9 @@ public final class Invoke implements Stage {
     });
   }
 
-  private void respond(Exchange ex, AuditRecord audit, BackendResponse answer) {
+  private void respond(Exchange ex, AuditRecord audit, BackendResponse upstream) {
+    // On the OpenAI routes the answer's usage is read on its way (OpenAiMetering).
+    BackendResponse answer = ex.openAi() == null ? upstream : OpenAiMetering.meter(upstream, ex.openAi(), audit);
     audit.backendStatus = answer.status();
     audit.invokedVariant = answer.invokedVariant();
     audit.upstreamRequestId = answer.upstreamRequestId();

@@ -1,11 +1,13 @@
 package io.sagegate.gateway.stage;
 
 import io.sagegate.authz.Action;
+import io.sagegate.backend.OpenAiCall;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
+import io.sagegate.openai.OpenAiRoutes;
 import io.vertx.core.http.HttpMethod;
 
 /**
@@ -32,6 +34,10 @@ public final class OperationResolver implements Stage {
       case "async-invocations" -> Action.INVOKE_ASYNC;
       default -> null;
     };
+    if (action == null && slash > 0 && OpenAiRoutes.claims(path.substring(slash + 1))) {
+      openAi(ex, path, slash);
+      return;
+    }
     if (action == null) {
       ex.fail(new GatewayException(404, Errors.UNKNOWN_OPERATION,
           "No operation at this path; use POST /endpoints/{EndpointName}/invocations,"
@@ -47,19 +53,70 @@ public final class OperationResolver implements Stage {
     ex.audit().action = action.ruleName();
     String name = path.substring(PREFIX.length(), slash);
     if (!validName(name)) {
-      ex.fail(Errors.validation("Endpoint name '" + printable(name)
-          + "' must match " + EndpointConfig.NAME_PATTERN + " and be at most "
-          + EndpointConfig.NAME_MAX + " characters"));
+      ex.fail(badName(name));
       return;
     }
     ex.operation(action, name);
-    // Named in the record from here on, so a call refused before the rules (a 401, say) still
-    // says which endpoint it targeted. Only configured names: the record's endpoint is also a
-    // metric label, which must stay bounded (an unknown name is audited as none, as before).
+    named(ex, name);
+    ex.next();
+  }
+
+  /**
+   * Names the endpoint in the record from here on, so a call refused before the rules (a 401, say)
+   * still says which endpoint it targeted. Only configured names: the record's endpoint is also a
+   * metric label, which must stay bounded (an unknown name is audited as none, as before).
+   */
+  private static void named(Exchange ex, String name) {
     EndpointConfig target = ex.state().endpoint(name);
     if (target != null) {
       ex.audit().endpoint = target.name();
     }
+  }
+
+  /** The message for a name that is not SageMaker's endpoint name. */
+  private static GatewayException badName(String name) {
+    return Errors.validation("Endpoint name '" + printable(name)
+        + "' must match " + EndpointConfig.NAME_PATTERN + " and be at most "
+        + EndpointConfig.NAME_MAX + " characters");
+  }
+
+  /**
+   * The OpenAI-compatible routes ({@link OpenAiRoutes}): chat completions by POST, the models list
+   * by GET. The action is {@code invoke} until OpenAiBody reads {@code "stream": true}.
+   */
+  private static void openAi(Exchange ex, String path, int slash) {
+    OpenAiCall call;
+    try {
+      call = OpenAiRoutes.parse(path.substring(slash + 1));
+    } catch (IllegalArgumentException e) {
+      ex.openAi(new OpenAiCall(OpenAiCall.Route.CHAT_COMPLETIONS, null));
+      ex.fail(Errors.validation(e.getMessage()));
+      return;
+    }
+    if (call == null) {
+      ex.openAi(new OpenAiCall(OpenAiCall.Route.CHAT_COMPLETIONS, null));
+      ex.fail(new GatewayException(404, Errors.UNKNOWN_OPERATION,
+          "No operation at this path; the OpenAI-compatible routes are POST .../openai/v1/chat/completions"
+              + " and GET .../openai/v1/models"));
+      return;
+    }
+    ex.openAi(call);
+    ex.audit().api = "openai/v1/" + call.route().path();
+    HttpMethod allowed = call.route() == OpenAiCall.Route.MODELS ? HttpMethod.GET : HttpMethod.POST;
+    if (ex.request().method() != allowed) {
+      ex.fail(new GatewayException(405, Errors.METHOD_NOT_ALLOWED,
+              "Method " + ex.request().method().name() + " is not allowed; use " + allowed.name())
+          .withHeader("Allow", allowed.name()));
+      return;
+    }
+    ex.audit().action = Action.INVOKE.ruleName();
+    String name = path.substring(PREFIX.length(), slash);
+    if (!validName(name)) {
+      ex.fail(badName(name));
+      return;
+    }
+    ex.operation(Action.INVOKE, name);
+    named(ex, name);
     ex.next();
   }
 

@@ -67,6 +67,8 @@ public final class SageMakerEmulator implements AutoCloseable {
   public static final String INVOKE = "InvokeEndpoint";
   public static final String INVOKE_STREAM = "InvokeEndpointWithResponseStream";
   public static final String INVOKE_ASYNC = "InvokeEndpointAsync";
+  /** A chat completion on the OpenAI-compatible path (bearer token, not SigV4). */
+  public static final String OPENAI_CHAT = "OpenAiChatCompletions";
 
   /** What an endpoint does with an authorised request. */
   public enum Behaviour {
@@ -85,7 +87,12 @@ public final class SageMakerEmulator implements AutoCloseable {
     /** Sends a 200 head and the start of a body, then nothing more (the body never ends). */
     STALL_BODY,
     /** 200 with junk: not JSON, and for the stream API not event-stream frames either. */
-    GARBAGE
+    GARBAGE,
+    /**
+     * 400 saying the model has no capacity (as reported of an inference component scaled to zero,
+     * which that call starts scaling up).
+     */
+    NO_CAPACITY
   }
 
   /**
@@ -385,6 +392,8 @@ public final class SageMakerEmulator implements AutoCloseable {
       Pattern.compile("arn:aws:iam::\\d{12}:role/[\\w+=,.@/-]+");
   private static final Pattern INVOKE_PATH = Pattern.compile(
       "/endpoints/([^/]+)/(invocations|invocations-response-stream|async-invocations)");
+  private static final Pattern OPENAI_PATH = Pattern.compile(
+      "/endpoints/([^/]+)(?:/inference-components/([^/]+))?/openai/v1/chat/completions");
   private static final Pattern ENDPOINT_NAME =
       Pattern.compile("[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
   private static final Pattern SESSION_NAME = Pattern.compile("[\\w+=,.@-]{2,64}");
@@ -404,6 +413,12 @@ public final class SageMakerEmulator implements AutoCloseable {
   private volatile boolean checkSageMakerAuth = true;
   private volatile boolean recordRequests = true;
   private final Map<String, String> baseCredentials = new ConcurrentHashMap<>();
+  /**
+   * On the OpenAI path, errors in OpenAI's envelope {@code {"error":{"message","type","code"}}}
+   * (as reported of SageMaker; default) or in SageMaker's own shape ({@code x-amzn-ErrorType},
+   * {@code __type}), so the gateway is tested against both.
+   */
+  private volatile boolean openAiErrorEnvelope = true;
   private final Map<String, Role> roles = new ConcurrentHashMap<>();
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private final Map<String, Endpoint> endpoints = new ConcurrentHashMap<>();
@@ -499,6 +514,12 @@ public final class SageMakerEmulator implements AutoCloseable {
    */
   public SageMakerEmulator checkSageMakerAuth(boolean check) {
     this.checkSageMakerAuth = check;
+    return this;
+  }
+
+  /** OpenAI path errors in OpenAI's envelope (true, the default) or in SageMaker's own shape. */
+  public SageMakerEmulator openAiErrorEnvelope(boolean envelope) {
+    this.openAiErrorEnvelope = envelope;
     return this;
   }
 
@@ -930,6 +951,11 @@ public final class SageMakerEmulator implements AutoCloseable {
   // ---- SageMaker Runtime -------------------------------------------------------------------------
 
   private void handleSageMaker(HttpServerRequest request, byte[] body) {
+    Matcher openAi = OPENAI_PATH.matcher(request.path());
+    if (openAi.matches()) {
+      handleOpenAi(request, body, URLDecoder.decode(openAi.group(1), StandardCharsets.UTF_8), openAi.group(2));
+      return;
+    }
     Matcher m = INVOKE_PATH.matcher(request.path());
     String operation = !m.matches() ? "Unknown"
         : switch (m.group(2)) {
@@ -1020,6 +1046,189 @@ public final class SageMakerEmulator implements AutoCloseable {
     respondAsEndpoint(call, endpoint);
   }
 
+  // ---- the OpenAI-compatible path -------------------------------------------------------------
+
+  /**
+   * {@code POST /endpoints/{name}[/inference-components/{c}]/openai/v1/chat/completions}: as
+   * documented, a bearer token made from session credentials, checked here by
+   * {@link BearerTokenVerifier} against the secrets of the sessions this STS issued (signature,
+   * expiry, session token), then the session's policies for {@code sagemaker:CallWithBearerToken}
+   * (resource {@code *}) and {@code sagemaker:InvokeEndpoint} on the endpoint in the path. As
+   * reported: SigV4 header auth gets 403, the inference component header 400.
+   */
+  private void handleOpenAi(HttpServerRequest request, byte[] body, String endpointName, String component) {
+    SmCall call = new SmCall(request, body, OPENAI_CHAT, endpointName);
+    if (request.method() != io.vertx.core.http.HttpMethod.POST) {
+      openAiError(call, 405, "MethodNotAllowed", "Use POST");
+      return;
+    }
+    String auth = request.getHeader("Authorization");
+    if (auth != null && auth.startsWith("AWS4-HMAC-SHA256")) {
+      openAiError(call, 403, "AccessDeniedException",
+          "SigV4 authentication is not supported on the OpenAI-compatible path; use a bearer token");
+      return;
+    }
+    if (request.getHeader(SageMakerHeaders.INFERENCE_COMPONENT) != null) {
+      openAiError(call, 400, "ValidationError", "Header " + SageMakerHeaders.INFERENCE_COMPONENT
+          + " is not supported on this path; name the inference component in the path");
+      return;
+    }
+    if (auth == null || !auth.startsWith("Bearer ")) {
+      openAiError(call, 401, "MissingAuthenticationTokenException", "Missing bearer token");
+      return;
+    }
+    BearerTokenVerifier.Token token;
+    try {
+      token = new BearerTokenVerifier(clock).verify(auth.substring("Bearer ".length()).trim(), this::secretOf);
+    } catch (BearerTokenVerifier.Refused e) {
+      openAiError(call, e.status, "UnauthorizedException", e.getMessage());
+      return;
+    }
+    call.accessKeyId = token.accessKeyId();
+    if (!region.equals(token.region())) {
+      openAiError(call, 403, "InvalidSignatureException", "Credential should be scoped to a valid region: '"
+          + region + "', not '" + token.region() + "'");
+      return;
+    }
+    Session session = sessions.get(token.accessKeyId());
+    call.session = session;
+    String resource = endpointArn(endpointName);
+    if (session == null) {
+      openAiError(call, 403, "AccessDeniedException", "User: arn:aws:iam::" + accountId + ":user/"
+          + token.accessKeyId() + " is not authorized to perform: sagemaker:CallWithBearerToken");
+      return;
+    }
+    if (token.sessionToken() == null || !java.security.MessageDigest.isEqual(
+        token.sessionToken().getBytes(StandardCharsets.UTF_8), session.sessionToken().getBytes(StandardCharsets.UTF_8))) {
+      openAiError(call, 403, "UnrecognizedClientException", "The security token included in the request is invalid.");
+      return;
+    }
+    if (!clock.instant().isBefore(session.expiration())) {
+      openAiError(call, 401, "ExpiredTokenException", "The security token included in the request is expired");
+      return;
+    }
+    for (String[] check : new String[][] {{"sagemaker:CallWithBearerToken", "*"}, {"sagemaker:InvokeEndpoint", resource}}) {
+      String denial = denial(session, check[0], check[1]);
+      if (denial != null) {
+        openAiError(call, 403, "AccessDeniedException", "User: " + session.assumedRoleArn()
+            + " is not authorized to perform: " + check[0] + " on resource: " + check[1] + " " + denial);
+        return;
+      }
+    }
+    Endpoint endpoint = endpoints.get(endpointName.toLowerCase(Locale.ROOT));
+    if (endpoint == null) {
+      openAiError(call, 404, "ValidationError", "Endpoint " + endpointName + " of account " + accountId
+          + " not found.");
+      return;
+    }
+    respondOpenAi(call, endpoint, component);
+  }
+
+  private void respondOpenAi(SmCall call, Endpoint endpoint, String component) {
+    ObjectNode request;
+    try {
+      request = (ObjectNode) JSON.readTree(call.body);
+    } catch (java.io.IOException | ClassCastException e) {
+      openAiError(call, 400, "ValidationError", "The request body is not a JSON object");
+      return;
+    }
+    String console = "https://" + region + ".console.aws.amazon.com/cloudwatch/home?region=" + region
+        + "#logEventViewer:group=/aws/sagemaker/Endpoints/" + endpoint.name;
+    switch (endpoint.behaviour()) {
+      case MODEL_ERROR -> {
+        String original;
+        synchronized (endpoint) {
+          original = endpoint.modelErrorMessage;
+        }
+        openAiError(call, 400, "ModelError", "Received client error (400) from primary with message \""
+            + original + "\". See " + console + " in account " + accountId + " for more information.");
+      }
+      case NO_CAPACITY -> openAiError(call, 400, "ValidationError", "Inference component "
+          + (component == null ? endpoint.name : component) + " has no capacity to process this request;"
+          + " scaling up from zero was started. Retry later (account " + accountId + ").");
+      case SERVICE_UNAVAILABLE -> openAiError(call, 503, "ServiceUnavailable", "The service is unavailable.");
+      case INTERNAL_FAILURE -> openAiError(call, 500, "InternalFailure", "An internal failure occurred.");
+      case MODEL_NOT_READY -> openAiError(call, 429, "ModelNotReadyException", "Model is not ready.");
+      case GARBAGE -> {
+        call.record(200, null);
+        call.request.response().setStatusCode(200).putHeader("Content-Type", "application/json")
+            .putHeader("x-amzn-RequestId", call.requestId).end("<html>\u0000 not json</html>");
+      }
+      case HANG -> call.record(0, null);
+      default -> openAiOk(call, endpoint, request);
+    }
+  }
+
+  /** The model's answer: "Hello from ENDPOINT", as one completion or as server-sent events. */
+  private void openAiOk(SmCall call, Endpoint endpoint, ObjectNode request) {
+    String model = request.path("model").asText("emulated");
+    String[] words = {"Hello", " from", " " + endpoint.name};
+    ObjectNode usage = JSON.createObjectNode().put("prompt_tokens", 7).put("completion_tokens", words.length)
+        .put("total_tokens", 7 + words.length);
+    call.record(200, null);
+    HttpServerResponse r = call.request.response().setStatusCode(200).putHeader("x-amzn-RequestId", call.requestId);
+    if (!request.path("stream").asBoolean(false)) {
+      ObjectNode out = JSON.createObjectNode().put("id", "chatcmpl-emu").put("object", "chat.completion")
+          .put("created", 0).put("model", model);
+      ObjectNode choice = out.putArray("choices").addObject();
+      choice.put("index", 0).put("finish_reason", "stop");
+      choice.putObject("message").put("role", "assistant").put("content", String.join("", words));
+      out.set("usage", usage);
+      r.putHeader("Content-Type", "application/json").end(out.toString());
+      return;
+    }
+    boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
+    r.setChunked(true).putHeader("Content-Type", "text/event-stream");
+    r.writeHead();
+    List<String> events = new ArrayList<>();
+    for (int i = 0; i <= words.length; i++) {
+      ObjectNode chunk = JSON.createObjectNode().put("id", "chatcmpl-emu").put("object", "chat.completion.chunk")
+          .put("created", 0).put("model", model);
+      ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
+      if (i < words.length) {
+        choice.putObject("delta").put("content", words[i]);
+        choice.putNull("finish_reason");
+      } else {
+        choice.putObject("delta");
+        choice.put("finish_reason", "stop");
+      }
+      events.add("data: " + chunk + "\n\n");
+    }
+    if (includeUsage) {
+      ObjectNode chunk = JSON.createObjectNode().put("id", "chatcmpl-emu").put("object", "chat.completion.chunk")
+          .put("created", 0).put("model", model);
+      chunk.putArray("choices");
+      chunk.set("usage", usage);
+      events.add("data: " + chunk + "\n\n");
+    }
+    events.add("data: [DONE]\n\n");
+    writeEvents(r, events, 0);
+  }
+
+  private void writeEvents(HttpServerResponse r, List<String> events, int i) {
+    if (r.closed()) {
+      return;
+    }
+    if (i == events.size() - 1) {
+      r.end(events.get(i));
+      return;
+    }
+    r.write(events.get(i));
+    vertx.setTimer(10, id -> writeEvents(r, events, i + 1));
+  }
+
+  private void openAiError(SmCall call, int status, String type, String message) {
+    if (!openAiErrorEnvelope) {
+      call.error(status, type, message);
+      return;
+    }
+    ObjectNode body = JSON.createObjectNode();
+    body.putObject("error").put("message", message).put("type", type).put("code", status);
+    call.record(status, type);
+    call.request.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+        .putHeader("x-amzn-RequestId", call.requestId).end(body.toString());
+  }
+
   /** Role permissions ∩ session policy; explicit deny wins; returns why denied, or null. */
   private String denial(Session session, String action, String resource) {
     Role role = roles.get(session.roleArn());
@@ -1086,6 +1295,8 @@ public final class SageMakerEmulator implements AutoCloseable {
           "Model for endpoint " + endpoint.name + " is not ready.");
       case INTERNAL_FAILURE -> call.error(500, "InternalFailure",
           "An internal failure occurred.");
+      case NO_CAPACITY -> call.error(400, "ValidationError", "Inference component of endpoint "
+          + endpoint.name + " has no capacity to process this request.");
       case HANG -> {
         call.record(0, null);
         call.request.response().closeHandler(v -> endpoint.earlyClose());
