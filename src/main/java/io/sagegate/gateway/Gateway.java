@@ -15,6 +15,8 @@ import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.stage.AccessControl;
 import io.sagegate.gateway.stage.Authentication;
 import io.sagegate.gateway.stage.BodyReader;
+import io.sagegate.gateway.stage.ConcurrencyControl;
+import io.sagegate.gateway.stage.InFlightAdmission;
 import io.sagegate.gateway.stage.CredentialsStage;
 import io.sagegate.gateway.stage.ErrorResponder;
 import io.sagegate.gateway.stage.HeaderValidation;
@@ -58,6 +60,12 @@ public final class Gateway {
   private final GatewayMetrics metrics;
   private final RequestTracking tracking;
   private final AtomicReference<GatewayState> state = new AtomicReference<>();
+  /** Admission control (issue 18): gateway-wide caps and per-endpoint concurrency limits. */
+  private final io.sagegate.limits.LimitMetrics limitMetrics;
+  private final io.sagegate.limits.InFlightCap inFlight;
+  private final io.sagegate.limits.InFlightCap connections;
+  private final io.sagegate.limits.ConcurrencyLimits concurrency =
+      new io.sagegate.limits.ConcurrencyLimits();
   private final List<HttpServer> traffic = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile String trafficDeployment;
   private HttpServer management;
@@ -67,6 +75,9 @@ public final class Gateway {
     this.components = components;
     this.metrics = new GatewayMetrics(components.registry());
     ServerSettings server = config.server();
+    this.limitMetrics = new io.sagegate.limits.LimitMetrics(components.registry());
+    this.inFlight = new io.sagegate.limits.InFlightCap(config.admission().maxInFlight());
+    this.connections = new io.sagegate.limits.InFlightCap(config.admission().maxConnections());
     this.tracking = new RequestTracking(components.audit(), metrics, state::get,
         TrustedProxies.of(server.trustedProxies()), server.proxyProtocol());
     if (server.proxyProtocol()) {
@@ -125,6 +136,9 @@ public final class Gateway {
         //    the caller goes), so every request below, failed or not, is recorded exactly once.
         //    Stages 2-5 read no body: one that waits on I/O holds it back (Exchange.holdBody).
         tracking,
+        // 1a. The gateway-wide cap on calls in flight: after tracking, so a refusal is recorded;
+        //     before everything else, so an overload costs as little as possible.
+        new InFlightAdmission(inFlight, limitMetrics),
         // 2. Which operation and endpoint name: strict, on the raw path. No I/O, so it runs
         //    before authentication and answers 404/405/400 without looking at the token.
         new OperationResolver(),
@@ -134,6 +148,9 @@ public final class Gateway {
         new HeaderValidation(),
         // 5. Endpoint resolved and the rules decide; unknown and forbidden answer alike.
         new AccessControl(),
+        // 5a. The endpoint's (and inference component's) maxConcurrency: it needs the endpoint,
+        //     and an allowed call only; before the body is read and before any STS or backend call.
+        new ConcurrencyControl(concurrency, limitMetrics),
         // 6. Only an allowed call has its body read, bounded by the size limit.
         new BodyReader(server.maxBodyBytes()),
         // 7. Credentials for this caller and endpoint (STS on the AWS path), after the body so
@@ -161,6 +178,7 @@ public final class Gateway {
       @Override
       public Future<?> start() {
         return vertx.createHttpServer(options)
+            .connectionHandler(Gateway.this::connectionOpened)
             .invalidRequestHandler(Gateway.this::invalidRequest)
             .requestHandler(pipeline(server))
             .listen()
@@ -181,6 +199,22 @@ public final class Gateway {
           }
         })
         .mapEmpty();
+  }
+
+  /**
+   * The gateway-wide cap on open traffic connections ({@code admission.maxConnections}): a
+   * connection past it is closed at once, unread, rather than left to queue into timeouts.
+   */
+  private void connectionOpened(io.vertx.core.http.HttpConnection connection) {
+    if (connections.max() <= 0) {
+      return;
+    }
+    if (!connections.tryTake()) {
+      limitMetrics.refused(io.sagegate.limits.LimitMetrics.MAX_CONNECTIONS, GatewayMetrics.UNKNOWN);
+      connection.close();
+      return;
+    }
+    connection.closeHandler(v -> connections.release());
   }
 
   /**

@@ -71,6 +71,7 @@ public final class RequestTracking implements Stage {
       if (!finished[0]) {
         finished[0] = true;
         finish(record, request, callerLeft);
+        ex.ended();
       }
     };
     // Vert.x also calls the end handler when the connection closes first (then before the close
