@@ -22,6 +22,7 @@ import io.sagegate.gateway.stage.ErrorResponder;
 import io.sagegate.gateway.stage.HeaderValidation;
 import io.sagegate.gateway.stage.Invoke;
 import io.sagegate.gateway.stage.OperationResolver;
+import io.sagegate.gateway.stage.QuotaControl;
 import io.sagegate.gateway.stage.RequestTracking;
 import io.sagegate.metrics.GatewayMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -66,6 +67,7 @@ public final class Gateway {
   private final io.sagegate.limits.InFlightCap connections;
   private final io.sagegate.limits.ConcurrencyLimits concurrency =
       new io.sagegate.limits.ConcurrencyLimits();
+  private final io.sagegate.limits.Quotas quotas;
   private final List<HttpServer> traffic = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile String trafficDeployment;
   private HttpServer management;
@@ -78,6 +80,7 @@ public final class Gateway {
     this.limitMetrics = new io.sagegate.limits.LimitMetrics(components.registry());
     this.inFlight = new io.sagegate.limits.InFlightCap(config.admission().maxInFlight());
     this.connections = new io.sagegate.limits.InFlightCap(config.admission().maxConnections());
+    this.quotas = new io.sagegate.limits.Quotas(vertx, config.admission(), limitMetrics);
     this.tracking = new RequestTracking(components.audit(), metrics, state::get,
         TrustedProxies.of(server.trustedProxies()), server.proxyProtocol());
     if (server.proxyProtocol()) {
@@ -151,6 +154,9 @@ public final class Gateway {
         // 5a. The endpoint's (and inference component's) maxConcurrency: it needs the endpoint,
         //     and an allowed call only; before the body is read and before any STS or backend call.
         new ConcurrencyControl(concurrency, limitMetrics),
+        // 5b. The shared quotas (limits): after the concurrency cap, so a call refused there is
+        //     not charged; one store round trip (the body is held meanwhile); before the body.
+        new QuotaControl(quotas, limitMetrics),
         // 6. Only an allowed call has its body read, bounded by the size limit.
         new BodyReader(server.maxBodyBytes()),
         // 7. Credentials for this caller and endpoint (STS on the AWS path), after the body so
@@ -280,7 +286,10 @@ public final class Gateway {
       closing.add(management.close());
     }
     Future<Void> servers = Future.all(closing).mapEmpty();
-    return servers.eventually(this::closeBackends);
+    return servers.eventually(this::closeBackends).eventually(() -> {
+      quotas.close();
+      return Future.succeededFuture();
+    });
   }
 
   private Future<Void> closeBackends() {
