@@ -114,6 +114,16 @@ public final class RedisServer implements AutoCloseable {
     }
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  public void pause() throws IOException, InterruptedException {
+    new ProcessBuilder("kill", "-STOP", Long.toString(process.pid())).start().waitFor();
+  }
+
+  /** Lets a paused server run again (SIGCONT). */
+  public void resume() throws IOException, InterruptedException {
+    new ProcessBuilder("kill", "-CONT", Long.toString(process.pid())).start().waitFor();
+  }
+
   /** Sends one command (inline, words without spaces) and returns the first line of the answer. */
   public String command(String... words) throws IOException {
     try (Socket s = new Socket("127.0.0.1", port)) {
