@@ -34,6 +34,11 @@ public final class AuditRecord {
   public String inferenceComponent;
   public String decision;
   public String ruleId;
+  /**
+   * The limit (a {@code limits} id, or {@code maxConcurrency}, {@code maxInFlight}) that refused
+   * the call, or, for an admitted call, the quota limits that applied (comma-separated).
+   */
+  public String limitId;
   public int status;
   public String errorType;
   public String errorReason;

@@ -359,6 +359,7 @@ public final class JsonLinesAuditSink implements AuditSink {
         field("inferenceComponent", r.inferenceComponent);
         field("decision", r.decision);
         field("ruleId", r.ruleId);
+        field("limitId", r.limitId);
         g.writeNumberField("status", r.status);
         field("errorType", r.errorType);
         field("errorReason", r.errorReason);

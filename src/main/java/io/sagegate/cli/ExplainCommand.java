@@ -244,6 +244,7 @@ public class ExplainCommand implements Callable<Integer> {
           + (m.rule().effect() == RuleConfig.Effect.DENY ? "   " : "  ")
           + (m.matched() ? "matches" : "does not match: " + m.failedOn()));
     }
+    io.sagegate.limits.LimitsExplainer.print(out, gateway, request);
     if (sourceIp == null) {
       // The gateway always has the caller's address; without one here, a sourceCidrs condition
       // counts as not met, so a deny limited to a network never applies. Say which rules that is.

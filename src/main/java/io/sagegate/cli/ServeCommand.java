@@ -183,7 +183,8 @@ public final class ServeCommand implements Callable<Integer> {
     var server = cfg.server().withPorts(
         port == null ? cfg.server().port() : port,
         managementPort == null ? cfg.server().managementPort() : managementPort);
-    return new GatewayConfig(server, cfg.auth(), cfg.audit(), cfg.aws(), cfg.endpoints(), cfg.rules());
+    return new GatewayConfig(server, cfg.auth(), cfg.audit(), cfg.aws(), cfg.endpoints(), cfg.rules(),
+        cfg.admission(), cfg.limits());
   }
 
   private void printBanner(GatewayConfig cfg, Gateway gateway) {

@@ -54,12 +54,13 @@ public final class ConfigLoader {
   public static final String EMBEDDED_NAME = "embedded default (conf/local.yaml)";
 
   private static final List<String> SECTIONS =
-      List.of("server", "auth", "audit", "aws", "endpoints", "rules");
+      List.of("server", "auth", "audit", "aws", "endpoints", "rules", "admission", "limits");
   private static final int MAX_RETRIES = 64;
   /** Maps keyed by tag or claim names rather than by record fields. */
   private static final Pattern USER_KEYED_MAPS = Pattern.compile(
       "(^endpoints\\[\\d+]\\.tags|^rules\\[\\d+]\\.resource\\.tags"
-          + "|^rules\\[\\d+]\\.principal\\.claims|^aws\\.sessionTags)$");
+          + "|^rules\\[\\d+]\\.principal\\.claims|^aws\\.sessionTags"
+          + "|^limits\\[\\d+]\\.resource\\.tags|^limits\\[\\d+]\\.principal\\.claims)$");
   private static final Pattern FIELD_PREFIX = Pattern.compile("^([A-Za-z0-9_.\\[\\]]+): (.*)$",
       Pattern.DOTALL);
 
@@ -197,14 +198,25 @@ public final class ConfigLoader {
       List<RuleConfig> rules = new ArrayList<>();
       int[] ruleIndex = bindList(work.get("rules"), "rules", RuleConfig.class, rules);
 
-      GatewayConfig config = new GatewayConfig(server, auth, audit, aws, endpoints, rules);
+      AdmissionSettings admission = bind(work.get("admission"), "admission", AdmissionSettings.class);
+      List<LimitConfig> limits = new ArrayList<>();
+      int[] limitIndex = bindList(work.get("limits"), "limits", LimitConfig.class, limits);
+
+      GatewayConfig config = new GatewayConfig(server, auth, audit, aws, endpoints, rules,
+          admission, limits);
       ConfigValidator.Result result =
           ConfigValidator.validate(file, config, root, endpointIndex, ruleIndex, reported);
       errors.addAll(result.errors());
+      // Limits and concurrency caps are checked apart, by LimitsValidator (issue 18).
+      ConfigValidator.Result limitResult =
+          LimitsValidator.validate(file, config, endpointIndex, limitIndex, reported);
+      errors.addAll(limitResult.errors());
       if (!errors.isEmpty()) {
         throw new ConfigException(errors);
       }
-      return new Loaded(config, result.warnings());
+      List<ConfigError> warnings = new ArrayList<>(result.warnings());
+      warnings.addAll(limitResult.warnings());
+      return new Loaded(config, warnings);
     }
 
     private <T> int[] bindList(JsonNode node, String field, Class<T> type, List<T> out) {

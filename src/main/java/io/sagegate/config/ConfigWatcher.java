@@ -201,14 +201,19 @@ public final class ConfigWatcher implements AutoCloseable {
     if (!next.aws().equals(running.aws())) {
       restart.add("aws");
     }
+    if (!next.admission().equals(running.admission())) {
+      restart.add("admission");
+    }
     if (!restart.isEmpty()) {
       LOG.warn("{}: changes to {} are not applied until restart", file, String.join(", ", restart));
     }
-    if (next.endpoints().equals(running.endpoints()) && next.rules().equals(running.rules())) {
+    if (next.endpoints().equals(running.endpoints()) && next.rules().equals(running.rules())
+        && next.limits().equals(running.limits())) {
       return ReloadResult.unchanged(running);
     }
     GatewayConfig merged = new GatewayConfig(running.server(), running.auth(),
-        running.audit(), running.aws(), next.endpoints(), next.rules());
+        running.audit(), running.aws(), next.endpoints(), next.rules(), running.admission(),
+        next.limits());
     List<ConfigError> asRunning = errorsUnderRunningSettings(merged, running);
     if (!asRunning.isEmpty()) {
       return ReloadResult.rejected(running, asRunning);

@@ -9,7 +9,8 @@ import java.util.stream.Collectors;
 
 /**
  * The whole, validated configuration. Immutable; a reload builds a new one and swaps it in.
- * Server, auth, audit and aws settings are read at start; endpoints and rules reload live.
+ * Server, auth, audit, aws and admission settings are read at start; endpoints, rules and limits
+ * reload live.
  */
 public record GatewayConfig(
     ServerSettings server,
@@ -17,7 +18,9 @@ public record GatewayConfig(
     AuditSettings audit,
     AwsSettings aws,
     List<EndpointConfig> endpoints,
-    List<RuleConfig> rules) {
+    List<RuleConfig> rules,
+    AdmissionSettings admission,
+    List<LimitConfig> limits) {
 
   public GatewayConfig {
     server = server == null ? ServerSettings.defaults() : server;
@@ -26,6 +29,14 @@ public record GatewayConfig(
     aws = aws == null ? AwsSettings.defaults() : aws;
     endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
     rules = rules == null ? List.of() : List.copyOf(rules);
+    admission = admission == null ? AdmissionSettings.defaults() : admission;
+    limits = limits == null ? List.of() : List.copyOf(limits);
+  }
+
+  /** A configuration without admission settings or limits. */
+  public GatewayConfig(ServerSettings server, AuthSettings auth, AuditSettings audit,
+      AwsSettings aws, List<EndpointConfig> endpoints, List<RuleConfig> rules) {
+    this(server, auth, audit, aws, endpoints, rules, null, null);
   }
 
   /**

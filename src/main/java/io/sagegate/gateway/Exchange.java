@@ -52,6 +52,8 @@ public final class Exchange {
   private boolean failed;
   private Runnable onCallerGone;
   private boolean bodyHeld;
+  /** What runs once the exchange has ended (admission permits given back); usually nothing. */
+  private java.util.List<Runnable> onEnd;
 
   private AuditRecord audit;
   private GatewayState state;
@@ -149,6 +151,32 @@ public final class Exchange {
     onCallerGone = null;
     if (action != null) {
       action.run();
+    }
+  }
+
+  /**
+   * Runs {@code action} once when the exchange ends: its response ended or its caller went away.
+   * Admission control gives its permits back through it.
+   */
+  public void onEnd(Runnable action) {
+    if (onEnd == null) {
+      onEnd = new java.util.ArrayList<>(2);
+    }
+    onEnd.add(action);
+  }
+
+  /** Called by {@link io.sagegate.gateway.stage.RequestTracking} once, when the exchange ends. */
+  public void ended() {
+    java.util.List<Runnable> actions = onEnd;
+    onEnd = null;
+    if (actions != null) {
+      for (Runnable action : actions) {
+        try {
+          action.run();
+        } catch (RuntimeException e) {
+          LOG.warn("An end action failed", e);
+        }
+      }
     }
   }
 

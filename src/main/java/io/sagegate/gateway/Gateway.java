@@ -16,6 +16,8 @@ import io.sagegate.gateway.stage.AccessControl;
 import io.sagegate.gateway.stage.AuditGuard;
 import io.sagegate.gateway.stage.Authentication;
 import io.sagegate.gateway.stage.BodyReader;
+import io.sagegate.gateway.stage.ConcurrencyControl;
+import io.sagegate.gateway.stage.InFlightAdmission;
 import io.sagegate.gateway.stage.CredentialsStage;
 import io.sagegate.gateway.stage.ErrorResponder;
 import io.sagegate.gateway.stage.HeaderValidation;
@@ -23,6 +25,7 @@ import io.sagegate.gateway.stage.Invoke;
 import io.sagegate.gateway.stage.OpenAiBody;
 import io.sagegate.gateway.stage.OpenAiEndpoint;
 import io.sagegate.gateway.stage.OperationResolver;
+import io.sagegate.gateway.stage.QuotaControl;
 import io.sagegate.gateway.stage.RequestTracking;
 import io.sagegate.metrics.GatewayMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -73,6 +76,13 @@ public final class Gateway {
   private final InFlightCalls calls = new InFlightCalls(state::get);
   private final Readiness readiness = new Readiness();
   private volatile boolean draining;
+  /** Admission control (issue 18): gateway-wide caps and per-endpoint concurrency limits. */
+  private final io.sagegate.limits.LimitMetrics limitMetrics;
+  private final io.sagegate.limits.InFlightCap inFlight;
+  private final io.sagegate.limits.InFlightCap connections;
+  private final io.sagegate.limits.ConcurrencyLimits concurrency =
+      new io.sagegate.limits.ConcurrencyLimits();
+  private final io.sagegate.limits.Quotas quotas;
   private final List<HttpServer> traffic = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile String trafficDeployment;
   private final boolean refuseUnaudited;
@@ -83,6 +93,10 @@ public final class Gateway {
     this.components = components;
     this.metrics = new GatewayMetrics(components.registry());
     ServerSettings server = config.server();
+    this.limitMetrics = new io.sagegate.limits.LimitMetrics(components.registry());
+    this.inFlight = new io.sagegate.limits.InFlightCap(config.admission().maxInFlight());
+    this.connections = new io.sagegate.limits.InFlightCap(config.admission().maxConnections());
+    this.quotas = new io.sagegate.limits.Quotas(vertx, config.admission(), limitMetrics);
     this.tracking = new RequestTracking(components.audit(), metrics, calls,
         TrustedProxies.of(server.trustedProxies()), server.proxyProtocol());
     this.refuseUnaudited = config.audit().refuseOnFailure();
@@ -170,6 +184,9 @@ public final class Gateway {
         //    With audit.onFailure: refuse, nothing is served while the audit sink cannot write
         //    (the refusal itself is recorded, and is the probe that ends the refusal).
         new AuditGuard(components.audit(), refuseUnaudited),
+        // 1b. The gateway-wide cap on calls in flight: after tracking, so a refusal is recorded;
+        //     before everything else, so an overload costs as little as possible.
+        new InFlightAdmission(inFlight, limitMetrics),
         // 2. Which operation and endpoint name: strict, on the raw path. No I/O, so it runs
         //    before authentication and answers 404/405/400 without looking at the token.
         new OperationResolver(),
@@ -185,6 +202,12 @@ public final class Gateway {
         // 5a. OpenAI-compatible routes only: an endpoint not served there is a 404, and the
         //     models list is answered from configuration (no body, no credentials, no backend).
         new OpenAiEndpoint(),
+        // 5b. The endpoint's (and inference component's) maxConcurrency: it needs the endpoint,
+        //     and an allowed call only; before the body is read and before any STS or backend call.
+        new ConcurrencyControl(concurrency, limitMetrics),
+        // 5c. The shared quotas (limits): after the concurrency cap, so a call refused there is
+        //     not charged; one store round trip (the body is held meanwhile); before the body.
+        new QuotaControl(quotas, limitMetrics),
         // 6. Only an allowed call has its body read, bounded by the size limit.
         new BodyReader(server.maxBodyBytes()),
         // 7. Credentials for this caller and endpoint (STS on the AWS path), after the body so
@@ -219,8 +242,13 @@ public final class Gateway {
       public Future<?> start() {
         return vertx.createHttpServer(options)
             // Header timeout, bad versions, empty header names, malformed chunked bodies:
-            // Vert.x has no hook for these, HttpGuard does them around Netty's decoder.
-            .connectionHandler(connection -> HttpGuard.install(connection, server.headerTimeout(), guardEvents))
+            // Vert.x has no hook for these, HttpGuard does them around Netty's decoder. Past
+            // admission.maxConnections a connection is closed unread instead.
+            .connectionHandler(connection -> {
+              if (connectionOpened(connection)) {
+                HttpGuard.install(connection, server.headerTimeout(), guardEvents);
+              }
+            })
             .invalidRequestHandler(Gateway.this::invalidRequest)
             .requestHandler(pipeline(server))
             .listen()
@@ -256,6 +284,25 @@ public final class Gateway {
             + setting + ")"
         : "the " + listener + " listener cannot listen on port " + port + " (" + setting + "): " + text;
     return new IllegalStateException(message, err);
+  }
+
+  /**
+   * The gateway-wide cap on open traffic connections ({@code admission.maxConnections}): a
+   * connection past it is closed at once, unread, rather than left to queue into timeouts.
+   *
+   * @return whether the connection is served
+   */
+  private boolean connectionOpened(io.vertx.core.http.HttpConnection connection) {
+    if (connections.max() <= 0) {
+      return true;
+    }
+    if (!connections.tryTake()) {
+      limitMetrics.refused(io.sagegate.limits.LimitMetrics.MAX_CONNECTIONS, GatewayMetrics.UNKNOWN);
+      connection.close();
+      return false;
+    }
+    connection.closeHandler(v -> connections.release());
+    return true;
   }
 
   /**
@@ -434,7 +481,10 @@ public final class Gateway {
       closing.add(management.close());
     }
     Future<Void> servers = Future.all(closing).mapEmpty();
-    return servers.eventually(this::closeBackends);
+    return servers.eventually(this::closeBackends).eventually(() -> {
+      quotas.close();
+      return Future.succeededFuture();
+    });
   }
 
   private Future<Void> closeBackends() {

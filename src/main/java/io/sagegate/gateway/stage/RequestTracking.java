@@ -87,6 +87,7 @@ public final class RequestTracking implements Stage {
         finished[0] = true;
         calls.closed(ex);
         finish(record, request, callerLeft);
+        ex.ended();
       }
     };
     // Vert.x also calls the end handler when the connection closes first (then before the close

@@ -1,0 +1,130 @@
+package io.sagegate.limits;
+
+import com.netflix.concurrency.limits.Limiter;
+import com.netflix.concurrency.limits.limit.Gradient2Limit;
+import com.netflix.concurrency.limits.limiter.SimpleLimiter;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A cap on calls in flight to one endpoint (or one inference component of it), in this replica.
+ * A call takes a permit before any STS or backend call and gives it back when its response ends;
+ * none left means the call is refused at once, never queued. Fixed: a counter. Adaptive: Netflix's
+ * concurrency-limits (Gradient2, which lowers the limit when latency rises over its long-term
+ * average and raises it again when it falls), between 1 and {@code maxConcurrency}.
+ */
+public abstract sealed class ConcurrencyLimiter {
+
+  /** A call's hold on the limiter; released once, when its response ends. */
+  public interface Permit {
+    /** @param ok whether the call ended well (adaptive limits learn from good calls only) */
+    void release(boolean ok);
+  }
+
+  final int max;
+  final boolean adaptive;
+
+  private ConcurrencyLimiter(int max, boolean adaptive) {
+    this.max = max;
+    this.adaptive = adaptive;
+  }
+
+  public static ConcurrencyLimiter of(int max, boolean adaptive) {
+    return adaptive ? new Adaptive(max) : new Fixed(max);
+  }
+
+  /** A permit, or null when {@link #limit()} calls are in flight already. */
+  public abstract Permit tryAcquire();
+
+  /** The current limit: {@code maxConcurrency}, or the adaptive limit below it. */
+  public abstract int limit();
+
+  /** Calls in flight now. */
+  public abstract int inFlight();
+
+  boolean sameSettings(int max, boolean adaptive) {
+    return this.max == max && this.adaptive == adaptive;
+  }
+
+  static final class Fixed extends ConcurrencyLimiter {
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    Fixed(int max) {
+      super(max, false);
+    }
+
+    @Override
+    public Permit tryAcquire() {
+      while (true) {
+        int now = inFlight.get();
+        if (now >= max) {
+          return null;
+        }
+        if (inFlight.compareAndSet(now, now + 1)) {
+          boolean[] released = {false};
+          return ok -> {
+            if (!released[0]) {
+              released[0] = true;
+              inFlight.decrementAndGet();
+            }
+          };
+        }
+      }
+    }
+
+    @Override
+    public int limit() {
+      return max;
+    }
+
+    @Override
+    public int inFlight() {
+      return inFlight.get();
+    }
+  }
+
+  static final class Adaptive extends ConcurrencyLimiter {
+    private final Gradient2Limit limit;
+    private final SimpleLimiter<Void> limiter;
+
+    Adaptive(int max) {
+      super(max, true);
+      this.limit = Gradient2Limit.newBuilder()
+          .initialLimit(max)
+          .minLimit(1)
+          .maxConcurrency(max)
+          .build();
+      this.limiter = SimpleLimiter.newBuilder().limit(limit).build();
+    }
+
+    @Override
+    public Permit tryAcquire() {
+      Optional<Limiter.Listener> listener = limiter.acquire(null);
+      if (listener.isEmpty()) {
+        return null;
+      }
+      Limiter.Listener l = listener.get();
+      boolean[] released = {false};
+      return ok -> {
+        if (!released[0]) {
+          released[0] = true;
+          if (ok) {
+            l.onSuccess();
+          } else {
+            l.onIgnore();
+          }
+        }
+      };
+    }
+
+    @Override
+    public int limit() {
+      return limiter.getLimit();
+    }
+
+    @Override
+    public int inFlight() {
+      return limiter.getInflight();
+    }
+  }
+}

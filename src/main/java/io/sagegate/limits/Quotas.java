@@ -1,0 +1,172 @@
+package io.sagegate.limits;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.sagegate.auth.Caller;
+import io.sagegate.config.AdmissionSettings;
+import io.sagegate.config.EndpointConfig;
+import io.sagegate.config.LimitConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Layer 2 of admission control: shared quotas. Counts each call against every limit that applies,
+ * in the shared store (Redis) when one is configured, else in this replica. Keys known to be over
+ * their limit are remembered here until their reset, so a caller hammering past its limit costs no
+ * store call. When the store fails, each limit follows its {@code onStoreError}; after a failure
+ * the store is left alone for a second (every call would otherwise wait on a dead server), then
+ * tried again, so shared counting resumes by itself once the store is back.
+ */
+public final class Quotas {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Quotas.class);
+  /** How long the store is left alone after it failed. */
+  static final long RETRY_STORE_AFTER_NANOS = Duration.ofSeconds(1).toNanos();
+
+  /** How one limit came out for a call. */
+  public enum Kind { COUNTED, STORE_OPEN, STORE_CLOSED }
+
+  /** One limit's outcome: its verdict (null when the store failed and no count was made). */
+  public record Outcome(Quota quota, Kind kind, Verdict verdict, boolean local) {
+    public boolean refuses() {
+      return kind == Kind.STORE_CLOSED || (verdict != null && !verdict.admitted());
+    }
+  }
+
+  private final RedisLimitStore redis;
+  private final LocalLimitStore alone = new LocalLimitStore(1);
+  private final LocalLimitStore share;
+  private final LimitMetrics metrics;
+  private final Cache<String, Long> over = Caffeine.newBuilder()
+      .expireAfterWrite(Duration.ofHours(25))
+      .maximumSize(100_000)
+      .build();
+  private volatile long storeDownUntil;
+  private final AtomicBoolean storeDown = new AtomicBoolean();
+  private volatile CompiledLimits compiled = CompiledLimits.NONE;
+
+  public Quotas(Vertx vertx, AdmissionSettings settings, LimitMetrics metrics) {
+    this.redis = settings.store().configured() ? new RedisLimitStore(vertx, settings.store()) : null;
+    this.share = new LocalLimitStore(settings.store().replicas());
+    this.metrics = metrics;
+    if (redis != null) {
+      redis.warmUp().onFailure(err -> LOG.warn("Limit store not reachable at start ({}); calls will"
+          + " try it again and follow their onStoreError meanwhile", err.toString()));
+    }
+  }
+
+  /** The compiled form of {@code limits}, rebuilt when a reload changed them. */
+  public CompiledLimits compiled(List<LimitConfig> limits) {
+    CompiledLimits c = compiled;
+    if (c.configs() == limits || (limits.isEmpty() && c.isEmpty())) {
+      return c;
+    }
+    c = new CompiledLimits(limits);
+    compiled = c;
+    return c;
+  }
+
+  /** Counts one call against each of {@code quotas}; never fails (store failures are outcomes). */
+  public Future<List<Outcome>> check(List<Quota> quotas, Caller caller, EndpointConfig endpoint) {
+    long toDayEnd = secondsToDayEnd();
+    if (quotas.size() == 1) {
+      return checkOne(quotas.get(0), caller, endpoint, toDayEnd).map(List::of);
+    }
+    List<Future<Outcome>> all = new ArrayList<>(quotas.size());
+    for (Quota q : quotas) {
+      all.add(checkOne(q, caller, endpoint, toDayEnd));
+    }
+    return Future.all(all).map(cf -> {
+      List<Outcome> out = new ArrayList<>(all.size());
+      for (Future<Outcome> f : all) {
+        out.add(f.result());
+      }
+      return out;
+    });
+  }
+
+  private Future<Outcome> checkOne(Quota q, Caller caller, EndpointConfig endpoint, long toDayEnd) {
+    String key = q.key(caller, endpoint);
+    long now = System.nanoTime();
+    Long until = q.shadow() ? null : over.getIfPresent(key);
+    if (until != null) {
+      if (now - until < 0) {
+        // Known to be over until its reset: refused here, no store call.
+        long retry = (until - now) / 1000;
+        return Future.succeededFuture(new Outcome(q, Kind.COUNTED,
+            new Verdict(false, false, q.burst(), 0, 0, retry, retry, q.dailyQuota(), -1), false));
+      }
+      over.invalidate(key);
+    }
+    if (redis == null) {
+      return Future.succeededFuture(counted(q, key, alone.takeNow(q, key, toDayEnd), toDayEnd, now, false));
+    }
+    if (storeDown.get() && now - storeDownUntil < 0) {
+      return Future.succeededFuture(fallback(q, key, toDayEnd));
+    }
+    return redis.take(q, key, toDayEnd).transform(ar -> {
+      if (ar.succeeded()) {
+        storeUp();
+        return Future.succeededFuture(counted(q, key, ar.result(), toDayEnd, System.nanoTime(), false));
+      }
+      storeFailed(ar.cause());
+      return Future.succeededFuture(fallback(q, key, toDayEnd));
+    });
+  }
+
+  private Outcome counted(Quota q, String key, Verdict v, long toDayEnd, long now, boolean local) {
+    if (v.refusedByDay()) {
+      v = new Verdict(false, true, v.limit(), v.windowSeconds(), v.remaining(), toDayEnd * 1_000_000,
+          v.resetMicros(), v.dailyQuota(), 0);
+    }
+    if (!v.admitted() && !q.shadow() && !local) {
+      over.put(key, now + v.retryAfterMicros() * 1000);
+    }
+    return new Outcome(q, Kind.COUNTED, v, local);
+  }
+
+  private Outcome fallback(Quota q, String key, long toDayEnd) {
+    return switch (q.config().onStoreError()) {
+      case OPEN -> new Outcome(q, Kind.STORE_OPEN, null, false);
+      case CLOSED -> new Outcome(q, Kind.STORE_CLOSED, null, false);
+      case LOCAL -> counted(q, key, share.takeNow(q, key, toDayEnd), toDayEnd, System.nanoTime(), true);
+    };
+  }
+
+  private void storeFailed(Throwable cause) {
+    metrics.storeError();
+    storeDownUntil = System.nanoTime() + RETRY_STORE_AFTER_NANOS;
+    if (storeDown.compareAndSet(false, true)) {
+      LOG.warn("Limit store unreachable ({}): each limit follows its onStoreError (open allows,"
+          + " closed answers 503, local counts in this replica) until it answers again",
+          cause.toString());
+    }
+  }
+
+  private void storeUp() {
+    if (storeDown.compareAndSet(true, false)) {
+      LOG.info("Limit store reachable again: limits are shared across replicas again");
+    }
+  }
+
+  static long secondsToDayEnd() {
+    ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
+    ZonedDateTime end = LocalDate.now(ZoneOffset.UTC).plusDays(1).atStartOfDay(ZoneOffset.UTC);
+    return Math.max(1, Duration.between(now, end).toSeconds());
+  }
+
+  public void close() {
+    if (redis != null) {
+      redis.close();
+    }
+  }
+}
