@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
       TokenCommand.class,
       CheckCommand.class,
       ExplainCommand.class,
+      ConfigCommand.class,
       DemoModelCommand.class,
       ProvisionCommand.class,
       CommandLine.HelpCommand.class
