@@ -1,12 +1,13 @@
 package io.sagegate.authz;
 
+import io.sagegate.config.RuleConfig;
 import java.util.Optional;
 
 /** What a caller asks to do to an endpoint; the names used in rules. */
 public enum Action {
-  INVOKE("invoke", "sagemaker:InvokeEndpoint"),
-  INVOKE_STREAM("invoke-stream", "sagemaker:InvokeEndpointWithResponseStream"),
-  INVOKE_ASYNC("invoke-async", "sagemaker:InvokeEndpointAsync");
+  INVOKE(RuleConfig.INVOKE, "sagemaker:InvokeEndpoint"),
+  INVOKE_STREAM(RuleConfig.INVOKE_STREAM, "sagemaker:InvokeEndpointWithResponseStream"),
+  INVOKE_ASYNC(RuleConfig.INVOKE_ASYNC, "sagemaker:InvokeEndpointAsync");
 
   private final String ruleName;
   private final String iamAction;

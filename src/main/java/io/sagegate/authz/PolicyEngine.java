@@ -3,6 +3,8 @@ package io.sagegate.authz;
 import io.sagegate.auth.Caller;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.RuleConfig;
+import io.sagegate.match.Cidr;
+import io.sagegate.match.Glob;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;

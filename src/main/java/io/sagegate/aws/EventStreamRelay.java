@@ -1,8 +1,8 @@
 package io.sagegate.aws;
 
-import io.sagegate.aws.eventstream.EventStreamException;
-import io.sagegate.aws.eventstream.EventStreamFrames;
-import io.sagegate.aws.eventstream.EventStreamParser;
+import io.sagegate.eventstream.EventStreamException;
+import io.sagegate.eventstream.EventStreamFrames;
+import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.backend.InterruptibleStream;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;

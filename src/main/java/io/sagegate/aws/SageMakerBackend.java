@@ -3,7 +3,7 @@ package io.sagegate.aws;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sagegate.authz.Action;
 import io.sagegate.authz.S3Location;
-import io.sagegate.aws.eventstream.EventStreamFrames;
+import io.sagegate.eventstream.EventStreamFrames;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.CallDeadlines;

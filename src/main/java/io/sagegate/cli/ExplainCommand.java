@@ -7,8 +7,8 @@ import io.sagegate.auth.Caller;
 import io.sagegate.authz.AccessRequest;
 import io.sagegate.authz.Action;
 import io.sagegate.backend.OpenAiCall;
+import io.sagegate.match.Cidr;
 import io.sagegate.openai.OpenAiRoutes;
-import io.sagegate.authz.Cidr;
 import io.sagegate.authz.Decision;
 import io.sagegate.authz.InputLocations;
 import io.sagegate.authz.PolicyEngine;
@@ -40,6 +40,11 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "explain",
     mixinStandardHelpOptions = true,
+    // --claims and --endpoint are required, but checked in call() (exit 1 with a message naming
+    // them), so the synopsis says so itself.
+    customSynopsis = {
+      "explain [-hV] [-c=FILE] --claims=JSON --endpoint=NAME [--action=ACTION] [--source-ip=IP]",
+      "        [--target-variant=V] [--target-model=M] [--inference-component=C]"},
     exitCodeOnInvalidInput = 1,
     description = "Show the access decision for a caller's claims and a request, and why.",
     exitCodeListHeading = "Exit codes:%n",
@@ -59,10 +64,10 @@ public class ExplainCommand implements Callable<Integer> {
   Path config;
 
   @Option(names = "--claims", paramLabel = "JSON",
-      description = "The token's claims as a JSON object, e.g. '{\"sub\":\"bob\",\"groups\":[\"analysts\"]}'.")
+      description = "Required. The token's claims as a JSON object, e.g. '{\"sub\":\"bob\",\"groups\":[\"analysts\"]}'.")
   String claims;
 
-  @Option(names = "--endpoint", paramLabel = "NAME", description = "The endpoint invoked.")
+  @Option(names = "--endpoint", paramLabel = "NAME", description = "Required. The endpoint invoked.")
   String endpoint;
 
   @Option(names = "--action", paramLabel = "ACTION", defaultValue = "invoke",

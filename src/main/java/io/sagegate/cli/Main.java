@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
       TokenCommand.class,
       CheckCommand.class,
       ExplainCommand.class,
+      ConfigCommand.class,
       DemoModelCommand.class,
       ProvisionCommand.class,
       CommandLine.HelpCommand.class

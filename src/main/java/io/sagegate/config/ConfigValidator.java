@@ -1,9 +1,8 @@
 package io.sagegate.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sagegate.authz.Action;
-import io.sagegate.authz.Cidr;
-import io.sagegate.authz.Glob;
+import io.sagegate.match.Cidr;
+import io.sagegate.match.Glob;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -362,9 +361,9 @@ public final class ConfigValidator {
       }
       for (int i = 0; i < r.actions().size(); i++) {
         String a = r.actions().get(i);
-        if (!"*".equals(a) && Action.fromRuleName(a).isEmpty()) {
+        if (!"*".equals(a) && !RuleConfig.ACTIONS.contains(a)) {
           error(p + ".actions[" + i + "]", a,
-              quote(a) + " is not one of invoke, invoke-stream, invoke-async, *");
+              quote(a) + " is not one of " + String.join(", ", RuleConfig.ACTIONS) + ", *");
         }
       }
       RuleConfig.Conditions c = r.conditions();

@@ -20,6 +20,15 @@ public record RuleConfig(
     Conditions conditions,
     String roleArn) {
 
+  /**
+   * The action names rules are written with (besides {@code *}): the one list
+   * {@link io.sagegate.authz.Action} is built on and {@link ConfigValidator} checks against.
+   */
+  public static final String INVOKE = "invoke";
+  public static final String INVOKE_STREAM = "invoke-stream";
+  public static final String INVOKE_ASYNC = "invoke-async";
+  public static final List<String> ACTIONS = List.of(INVOKE, INVOKE_STREAM, INVOKE_ASYNC);
+
   public enum Effect {
     ALLOW,
     DENY

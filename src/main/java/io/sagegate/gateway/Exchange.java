@@ -50,6 +50,8 @@ public final class Exchange {
   private final Context context;
   private int nextStage;
   private boolean failed;
+  /** Counts next(), fail() and later() calls: how a returning stage is seen to have moved on. */
+  private int moves;
   private Runnable onCallerGone;
   private boolean bodyHeld;
   /** What runs once the exchange has ended (admission permits given back); usually nothing. */
@@ -94,14 +96,43 @@ public final class Exchange {
       context.runOnContext(v -> next());
       return;
     }
+    moves++;
     if (failed || nextStage >= stages.length) {
       return;
     }
     Stage stage = stages[nextStage++];
+    int before = moves;
     try {
       stage.handle(this);
     } catch (RuntimeException e) {
       fail(e);
+      return;
+    }
+    if (moves == before && !failed && !request.response().ended()) {
+      // The stage returned having neither handed on, nor failed, nor said it finishes later:
+      // nothing would ever answer the caller but the idle timeout. Fail it now, naming the stage.
+      fail(new StageContractException(stage));
+    }
+  }
+
+  /**
+   * Says that the running stage finishes asynchronously: it will call {@link #next()} or
+   * {@link #fail(Throwable)} from a callback. A stage that returns without calling one of the
+   * three, and without having ended the response itself, fails the exchange at once with a {@link StageContractException} (a 500 naming the
+   * stage), instead of leaving the caller waiting for the idle timeout. {@link #holdBody()} says
+   * it too.
+   */
+  public void later() {
+    moves++;
+  }
+
+  /** A stage returned without calling next(), fail() or later(): a bug in that stage. */
+  public static final class StageContractException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    StageContractException(Stage stage) {
+      super("Pipeline stage " + stage.getClass().getName()
+          + " returned without calling next(), fail() or later()");
     }
   }
 
@@ -111,6 +142,7 @@ public final class Exchange {
       context.runOnContext(v -> fail(failure));
       return;
     }
+    moves++;
     if (failed) {
       LOG.debug("Request already failed; later failure ignored: {}", failure.toString());
       return;
@@ -120,12 +152,13 @@ public final class Exchange {
   }
 
   /**
-   * Holds the request body back. A stage before BodyReader that finishes asynchronously must call
-   * this before it returns: body chunks that arrive while no stage reads them would otherwise be
+   * Holds the request body back, and says the stage finishes {@link #later()}. A stage before
+   * BodyReader that finishes asynchronously must call this before it returns: body chunks that arrive while no stage reads them would otherwise be
    * lost. Stages that finish at once need not (Vert.x delivers the body only after the request
    * handler returns), and skipping it saves a pause and a resume task per request.
    */
   public void holdBody() {
+    later();
     if (!bodyHeld) {
       bodyHeld = true;
       request.pause();

@@ -41,6 +41,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -323,7 +324,7 @@ public final class Gateway {
     } else if (cause instanceof GatewayException marked) {
       error = marked; // HttpGuard's: a bad version or an empty header name
     } else if (cause instanceof TooLongFrameException && cause.getMessage() != null
-        && cause.getMessage().toLowerCase().contains("header")) {
+        && cause.getMessage().toLowerCase(Locale.ROOT).contains("header")) {
       error = new GatewayException(431, Errors.HEADERS_TOO_LARGE,
           "Request headers exceed the limit of " + state.get().config().server().maxHeaderBytes() + " bytes");
     } else if (cause instanceof TooLongFrameException) {

@@ -1,6 +1,6 @@
 package io.sagegate.gateway;
 
-import io.sagegate.authz.Cidr;
+import io.sagegate.match.Cidr;
 import io.vertx.core.MultiMap;
 import java.util.Arrays;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.sagegate.provision;
 
 import io.sagegate.authz.Action;
-import io.sagegate.authz.Glob;
+import io.sagegate.match.Glob;
 import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;

@@ -1,7 +1,7 @@
 package io.sagegate.provision;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sagegate.authz.Glob;
+import io.sagegate.match.Glob;
 import java.util.ArrayList;
 import java.util.List;
 

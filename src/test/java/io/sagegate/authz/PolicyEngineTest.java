@@ -10,6 +10,7 @@ import io.sagegate.auth.Caller;
 import io.sagegate.config.ClaimMapping;
 import io.sagegate.config.ConfigLoader;
 import io.sagegate.config.EndpointConfig;
+import io.sagegate.match.Cidr;
 import io.sagegate.config.GatewayConfig;
 import io.sagegate.config.RuleConfig;
 import java.util.HashMap;

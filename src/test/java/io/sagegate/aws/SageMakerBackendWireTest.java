@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sagegate.authz.Action;
-import io.sagegate.aws.eventstream.EventStreamFrame;
-import io.sagegate.aws.eventstream.EventStreamFrames;
-import io.sagegate.aws.eventstream.EventStreamParser;
+import io.sagegate.eventstream.EventStreamFrame;
+import io.sagegate.eventstream.EventStreamFrames;
+import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.Invocation;

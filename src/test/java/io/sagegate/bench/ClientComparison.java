@@ -1,5 +1,7 @@
 package io.sagegate.bench;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import io.sagegate.authz.Action;
 import io.sagegate.aws.SageMakerBackendFactory;
 import io.sagegate.backend.Backend;
@@ -179,7 +181,7 @@ public final class ClientComparison {
     }
     sdk.close();
     factory.close();
-    vertx.close().await();
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     System.exit(0);
   }
 

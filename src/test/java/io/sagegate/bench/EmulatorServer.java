@@ -1,5 +1,7 @@
 package io.sagegate.bench;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import io.sagegate.testsupport.aws.SageMakerEmulator;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Role;
 import io.vertx.core.Vertx;
@@ -28,7 +30,7 @@ public final class EmulatorServer {
 
   private EmulatorServer() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws Exception {
     boolean checkAuth = true;
     for (String a : args) {
       if (a.equals("--no-sagemaker-auth")) {
@@ -46,14 +48,14 @@ public final class EmulatorServer {
     }
     Vertx vertx = Vertx.vertx();
     SageMakerEmulator aws = start(vertx, key, secret, checkAuth);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> vertx.close().await()));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> vertx.close().toCompletionStage().toCompletableFuture().orTimeout(AWAIT_SECONDS, SECONDS).join()));
     System.out.println("PORT=" + aws.port());
     System.out.flush();
   }
 
   /** Starts an emulator set up as described above; shared with {@link ClientComparison}. */
-  static SageMakerEmulator start(Vertx vertx, String key, String secret, boolean checkAuth) {
-    SageMakerEmulator aws = SageMakerEmulator.start(vertx).await();
+  static SageMakerEmulator start(Vertx vertx, String key, String secret, boolean checkAuth) throws Exception {
+    SageMakerEmulator aws = SageMakerEmulator.start(vertx).await(AWAIT_SECONDS, SECONDS);
     aws.recordRequests(false).checkSageMakerAuth(checkAuth).addCredentials(key, secret);
     aws.addRole(Role.allowing(aws.roleArn(ROLE), key, EXTERNAL_ID,
         List.of("sagemaker:InvokeEndpoint*"),

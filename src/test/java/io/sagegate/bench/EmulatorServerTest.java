@@ -1,5 +1,7 @@
 package io.sagegate.bench;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,17 +33,17 @@ class EmulatorServerTest {
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     vertx = Vertx.vertx();
     open = EmulatorServer.start(vertx, KEY, SECRET, false);
     checked = EmulatorServer.start(vertx, KEY, SECRET, true);
   }
 
   @AfterAll
-  static void stop() {
-    open.stop().await();
-    checked.stop().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    open.stop().await(AWAIT_SECONDS, SECONDS);
+    checked.stop().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private static HttpResponse<String> unsignedInvoke(SageMakerEmulator emulator) throws Exception {

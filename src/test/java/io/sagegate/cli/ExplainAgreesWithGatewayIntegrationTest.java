@@ -1,5 +1,7 @@
 package io.sagegate.cli;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,7 +58,7 @@ class ExplainAgreesWithGatewayIntegrationTest {
     oidc = new MockOAuth2Server();
     oidc.start();
     vertx = Vertx.vertx();
-    model = ContainerStub.start(vertx).await();
+    model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
     config = dir.resolve("gateway.yaml");
     Files.writeString(config, """
         server: {port: 0, managementPort: 0}
@@ -157,15 +159,15 @@ class ExplainAgreesWithGatewayIntegrationTest {
         model.url(), model.url()));
     audit = new RecordingAuditSink();
     assembly = GatewayAssembly.start(vertx, ConfigLoader.read(config).config(),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, dir).await();
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, dir).await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
   @AfterAll
-  static void stop() {
-    assembly.close().await();
-    model.close().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    model.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     oidc.shutdown();
   }
 

@@ -1,5 +1,7 @@
 package io.sagegate.cli;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -12,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class NativeTransportTest {
 
   @Test
-  void epollLoadsOnLinuxServers() {
+  void epollLoadsOnLinuxServers() throws Exception {
     assumeTrue(System.getProperty("os.name").toLowerCase().contains("linux"), "not Linux");
     assumeTrue(Set.of("amd64", "x86_64", "aarch64").contains(System.getProperty("os.arch")),
         "no epoll library for " + System.getProperty("os.arch"));
@@ -21,7 +23,7 @@ class NativeTransportTest {
       assertTrue(vertx.isNativeTransportEnabled(),
           () -> "native transport unavailable: " + vertx.unavailableNativeTransportCause());
     } finally {
-      vertx.close().await();
+      vertx.close().await(AWAIT_SECONDS, SECONDS);
     }
   }
 }

@@ -1,6 +1,6 @@
 package io.sagegate.demo;
 
-import io.sagegate.aws.eventstream.EventStreamParser;
+import io.sagegate.eventstream.EventStreamParser;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,7 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sagegate.auth.DevIssuer;
-import io.sagegate.aws.eventstream.EventStreamParser;
+import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.config.ConfigLoader;
 import io.sagegate.testsupport.HttpCalls;
 import io.sagegate.testsupport.RecordingAuditSink;
@@ -56,7 +58,7 @@ class AwsGatewayIntegrationTest {
     System.setProperty("aws.accessKeyId", KEY);
     System.setProperty("aws.secretAccessKey", SECRET);
     vertx = Vertx.vertx();
-    aws = SageMakerEmulator.start(vertx).await();
+    aws = SageMakerEmulator.start(vertx).await(AWAIT_SECONDS, SECONDS);
     aws.addCredentials(KEY, SECRET);
     // The scorer role may invoke only the scorer endpoint, so IAM refuses anything else even
     // where a (mis)configured rule allows it.
@@ -104,14 +106,14 @@ class AwsGatewayIntegrationTest {
     issuer = DevIssuer.loadOrCreate(keys);
     audit = new RecordingAuditSink();
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "aws-gateway.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await();
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
-  static void stop() {
-    assembly.close().await();
-    aws.stop().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    aws.stop().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     System.clearProperty("aws.accessKeyId");
     System.clearProperty("aws.secretAccessKey");
   }

@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,15 +61,15 @@ class ConfigReloadIntegrationTest {
     file = dir.resolve("gateway.yaml");
     Files.writeString(file, BASE);
     var config = ConfigLoader.load(file);
-    assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
+    assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
     watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     watcher.close();
-    assembly.close().await();
-    vertx.close().await();
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private int call(List<String> groups) {
@@ -86,11 +88,11 @@ class ConfigReloadIntegrationTest {
             effect: allow
             principal: {groups: [analysts]}
         """);
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await().status());
+    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
     assertEquals(200, call(List.of("analysts")));
 
     Files.writeString(file, BASE + "  - id: broken\n    effect: [not, an, effect\n");
-    ReloadResult rejected = watcher.checkNow().await();
+    ReloadResult rejected = watcher.checkNow().await(AWAIT_SECONDS, SECONDS);
     assertEquals(ReloadResult.Status.REJECTED, rejected.status());
     assertTrue(!rejected.errors().isEmpty());
     assertEquals(200, call(List.of("analysts")), "the last good rules keep serving");
@@ -102,7 +104,7 @@ class ConfigReloadIntegrationTest {
   void endpointsReloadToo() throws Exception {
     assertEquals(200, call(List.of("data-scientists")));
     Files.writeString(file, BASE.replace("name: sentiment-test", "name: renamed-endpoint"));
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await().status());
+    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
     assertEquals(403, call(List.of("data-scientists")), "a removed endpoint is unknown, hence 403");
   }
 }

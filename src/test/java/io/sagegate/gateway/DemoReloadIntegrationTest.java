@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,23 +51,23 @@ class DemoReloadIntegrationTest {
   @BeforeEach
   void start() throws Exception {
     vertx = http.vertx();
-    model = ContainerStub.start(vertx).await();
+    model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
     file = dir.resolve("gateway.yaml");
     Files.writeString(file, config());
     GatewayConfig config = ConfigLoader.load(file);
-    assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
+    assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
     watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     watcher.close();
     if (assembly != null) {
-      assembly.close().await();
+      assembly.close().await(AWAIT_SECONDS, SECONDS);
     }
-    vertx.close().await();
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private String config(String... demoEndpoints) {
@@ -96,7 +98,7 @@ class DemoReloadIntegrationTest {
     int serversBefore = http.servers().size();
 
     Files.writeString(file, config("new-demo"));
-    ReloadResult result = watcher.checkNow().await();
+    ReloadResult result = watcher.checkNow().await(AWAIT_SECONDS, SECONDS);
     assertEquals(ReloadResult.Status.RELOADED, result.status(), result.errors().toString());
 
     HttpResponse<String> answer = invoke("new-demo");
@@ -111,7 +113,7 @@ class DemoReloadIntegrationTest {
 
     // A later reload adds a second demo endpoint to the same demo model.
     Files.writeString(file, config("new-demo", "second-demo"));
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await().status());
+    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
     HttpResponse<String> second = invoke("second-demo");
     assertEquals(200, second.statusCode(), second.body());
     assertTrue(second.body().contains("\"endpoint\":\"second-demo\""), second.body());
@@ -119,7 +121,7 @@ class DemoReloadIntegrationTest {
     assertEquals(2.0, registry.get(ConfigWatcher.RELOADS).tag("result", "ok").counter().count());
 
     // The demo model started by the reload closes with the gateway.
-    assembly.close().await();
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
     assembly = null;
     started.get(0).closed().future().await(5, TimeUnit.SECONDS);
   }

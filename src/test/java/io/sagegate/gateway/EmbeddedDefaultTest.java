@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,20 +38,20 @@ class EmbeddedDefaultTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     vertx = Vertx.vertx();
     GatewayConfig config = ConfigLoader.embeddedDefault();
     config = new GatewayConfig(config.server().withPorts(0, 0), config.auth(), config.audit(),
         config.aws(), config.endpoints(), config.rules());
     issuer = DevIssuer.loadOrCreate(keys);
     assembly = GatewayAssembly.start(vertx, config,
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), keys).await();
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), keys).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
-  static void stop() {
-    assembly.close().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private HttpResponse<String> call(String endpoint, String... groups) {

@@ -3,6 +3,7 @@ package io.sagegate.gateway;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -47,6 +48,7 @@ class ExchangeLoopTest {
   void nextCalledFromAnotherThreadRunsTheNextStageOnTheLoop(Vertx vertx) throws Exception {
     Stage handOff = ex -> {
       servedOn.set(Thread.currentThread());
+      ex.later();
       foreign.execute(ex::next);
     };
     Stage answer = ex -> {
@@ -65,6 +67,7 @@ class ExchangeLoopTest {
   void failCalledFromAnotherThreadIsAnsweredOnTheLoop(Vertx vertx) throws Exception {
     Stage failsLater = ex -> {
       servedOn.set(Thread.currentThread());
+      ex.later();
       foreign.execute(() -> ex.fail(new IllegalStateException("refused later")));
     };
     HttpResponse<String> response = call(vertx, List.of(failsLater));
@@ -78,6 +81,7 @@ class ExchangeLoopTest {
   void onLoopFromAnotherThreadWritesTheResponseOnTheLoop(Vertx vertx) throws Exception {
     Stage answersLater = ex -> {
       servedOn.set(Thread.currentThread());
+      ex.later();
       foreign.execute(() -> ex.onLoop(() -> {
         answeredOn.set(Thread.currentThread());
         ex.response().end("answered later");
@@ -102,6 +106,33 @@ class ExchangeLoopTest {
 
     assertEquals(200, response.statusCode());
     assertEquals("ran", response.body());
+  }
+
+  /**
+   * A stage that returns having called neither next() nor fail() (nor said it finishes later)
+   * fails the request at once, naming the stage, instead of leaving the caller waiting for the
+   * idle timeout (here the client would give up after 10 s).
+   */
+  @Test
+  void aStageThatForgetsNextAndFailFailsTheRequestAtOnce(Vertx vertx) throws Exception {
+    Stage forgetful = ex -> servedOn.set(Thread.currentThread());
+    Stage neverReached = ex -> ex.response().end("reached");
+    long start = System.nanoTime();
+    HttpResponse<String> response = call(vertx, List.of(forgetful, neverReached));
+
+    assertEquals(503, response.statusCode());
+    assertTrue(response.body().contains("returned without calling next(), fail() or later()"), response.body());
+    assertTrue(response.body().contains(ExchangeLoopTest.class.getName()), response.body());
+    assertTrue(Duration.ofNanos(System.nanoTime() - start).toSeconds() < 5, "answered at once");
+  }
+
+  /** A stage that ends the response itself (the last stage answering) has moved on. */
+  @Test
+  void aStageThatAnswersItselfNeedsNoNext(Vertx vertx) throws Exception {
+    HttpResponse<String> response = call(vertx, List.of(ex -> ex.response().end("done")));
+
+    assertEquals(200, response.statusCode());
+    assertEquals("done", response.body());
   }
 
   /** One request through a strict-thread-mode server running {@code stages}. */

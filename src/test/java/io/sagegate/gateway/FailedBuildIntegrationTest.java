@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -59,18 +61,18 @@ class FailedBuildIntegrationTest {
   private PrometheusMeterRegistry registry;
 
   @BeforeEach
-  void startModel() {
+  void startModel() throws Exception {
     vertx = clients.vertx();
-    model = ContainerStub.start(vertx).await();
+    model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     if (assembly != null) {
-      assembly.close().await();
+      assembly.close().await(AWAIT_SECONDS, SECONDS);
     }
-    vertx.close().await();
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private String config(String... extraEndpoints) {
@@ -114,14 +116,14 @@ class FailedBuildIntegrationTest {
   void aReloadThatFailsPartWayClosesTheBackendsItBuilt() throws Exception {
     DevIssuer issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
     GatewayConfig started = ConfigLoader.parse(config(), "test.yaml");
-    assembly = GatewayAssembly.start(vertx, started, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
+    assembly = GatewayAssembly.start(vertx, started, registry, new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
     assertEquals(200, invoke(issuer, "local-model"));
 
     // The second of three new endpoints cannot be built: the first was built by then.
     GatewayConfig next = unbuildable(config(container("first-new", model.url().toString()),
         container("second-new", PLACEHOLDER_URL), container("third-new", model.url().toString())));
     int mark = clients.created();
-    Exception e = assertThrows(Exception.class, () -> assembly.reload(next).await());
+    Exception e = assertThrows(Exception.class, () -> assembly.reload(next).await(AWAIT_SECONDS, SECONDS));
 
     assertTrue(e.getMessage().contains("second-new"), e.getMessage());
     assertEquals(1, clients.createdSince(mark).size(), "first-new's backend was built, and only it");
@@ -143,14 +145,14 @@ class FailedBuildIntegrationTest {
         aws: {region: eu-west-1, stsEndpoint: "http://127.0.0.1:9", sagemakerRuntimeEndpoint: "http://127.0.0.1:9"}
         """;
     GatewayConfig started = ConfigLoader.parse(aws + config(), "test.yaml");
-    assembly = GatewayAssembly.start(vertx, started, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
+    assembly = GatewayAssembly.start(vertx, started, registry, new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
     int servers = clients.servers().size();
     int mark = clients.created();
 
     GatewayConfig next = unbuildable(aws + config("{name: new-demo, backend: {type: demo}}",
         "{name: new-scorer, backend: {type: sagemaker, roleArn: \"arn:aws:iam::123456789012:role/r\"}}",
         container("broken", PLACEHOLDER_URL)));
-    Exception e = assertThrows(Exception.class, () -> assembly.reload(next).await());
+    Exception e = assertThrows(Exception.class, () -> assembly.reload(next).await(AWAIT_SECONDS, SECONDS));
 
     assertTrue(e.getMessage().contains("broken"), e.getMessage());
     assertEquals(1, clients.servers().size() - servers, "the demo model was started");
@@ -159,7 +161,7 @@ class FailedBuildIntegrationTest {
     clients.servers().get(servers).closed().future().await(5, TimeUnit.SECONDS);
     assertEquals(200, invoke(issuer, "local-model"), "the last good configuration keeps serving");
 
-    assembly.reload(ConfigLoader.parse(aws + config("{name: new-demo, backend: {type: demo}}"), "test.yaml")).await();
+    assembly.reload(ConfigLoader.parse(aws + config("{name: new-demo, backend: {type: demo}}"), "test.yaml")).await(AWAIT_SECONDS, SECONDS);
     assertEquals(200, invoke(issuer, "new-demo"), "the demo model starts again");
   }
 
@@ -168,7 +170,7 @@ class FailedBuildIntegrationTest {
     GatewayConfig config = unbuildable(config(container("second", PLACEHOLDER_URL)));
     int mark = clients.created();
     Exception e = assertThrows(Exception.class, () ->
-        GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await());
+        GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS));
     assertTrue(e.getMessage().contains("second"), e.getMessage());
     assertFalse(clients.createdSince(mark).isEmpty(), "local-model's backend was built");
     clients.allClosedSince(mark).await(5, TimeUnit.SECONDS);
@@ -180,7 +182,7 @@ class FailedBuildIntegrationTest {
         "test.yaml");
     int mark = clients.created();
     Exception e = assertThrows(Exception.class, () ->
-        GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await());
+        GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS));
     assertFalse(clients.createdSince(mark).isEmpty(), "local-model's backend was built: " + e);
     clients.allClosedSince(mark).await(5, TimeUnit.SECONDS);
   }
@@ -207,6 +209,8 @@ class FailedBuildIntegrationTest {
     clients.allClosedSince(mark).await(5, TimeUnit.SECONDS);
     assertEquals(Set.of("local-model"), running.backends().keySet());
     assertFalse(clients.createdSince(0).get(0).isClosed(), "the running state's backend is kept");
-    running.backends().values().forEach(b -> b.close().await());
+    for (var b : running.backends().values()) {
+      b.close().await(AWAIT_SECONDS, SECONDS);
+    }
   }
 }

@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -71,32 +73,32 @@ class GatewayIntegrationTest {
   private int port;
 
   @BeforeAll
-  static void startIssuerAndModel() {
+  static void startIssuerAndModel() throws Exception {
     oidc = new MockOAuth2Server();
     oidc.start();
     vertx = Vertx.vertx();
-    model = ContainerStub.start(vertx).await();
+    model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
-  static void stop() {
-    model.close().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    model.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     oidc.shutdown();
   }
 
   @BeforeEach
   void startGateway() throws Exception {
-    model.mode(ContainerStub.Mode.ok()).await();
+    model.mode(ContainerStub.Mode.ok()).await(AWAIT_SECONDS, SECONDS);
     audit = new RecordingAuditSink();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    assembly = GatewayAssembly.start(vertx, config(), registry, audit, keys).await();
+    assembly = GatewayAssembly.start(vertx, config(), registry, audit, keys).await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
   @AfterEach
-  void stopGateway() {
-    assembly.close().await();
+  void stopGateway() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   static String configYaml(String modelUrl) {
@@ -448,7 +450,7 @@ class GatewayIntegrationTest {
 
   @Test
   void modelErrorsAreModelError424() throws Exception {
-    model.mode(ContainerStub.Mode.error(500, "{\"error\":\"boom\"}")).await();
+    model.mode(ContainerStub.Mode.error(500, "{\"error\":\"boom\"}")).await(AWAIT_SECONDS, SECONDS);
     HttpResponse<String> response = invoke("sentiment-test", token("alice", List.of("data-scientists")));
     JsonNode body = error(response, 424, "ModelError");
     assertEquals(500, body.path("OriginalStatusCode").asInt());
@@ -458,11 +460,11 @@ class GatewayIntegrationTest {
   @Test
   void backendThatRefusesHangsOrAnswersGarbageIs502Or504() throws Exception {
     String scientist = token("alice", List.of("data-scientists"));
-    model.mode(ContainerStub.Mode.hang()).await();
+    model.mode(ContainerStub.Mode.hang()).await(AWAIT_SECONDS, SECONDS);
     error(invoke("sentiment-test", scientist), 504, "GatewayTimeoutException");
-    model.mode(ContainerStub.Mode.garbage()).await();
+    model.mode(ContainerStub.Mode.garbage()).await(AWAIT_SECONDS, SECONDS);
     error(invoke("sentiment-test", scientist), 502, "BadGatewayException");
-    model.mode(ContainerStub.Mode.refuse()).await();
+    model.mode(ContainerStub.Mode.refuse()).await(AWAIT_SECONDS, SECONDS);
     HttpResponse<String> refused = invoke("sentiment-test", scientist);
     JsonNode body = error(refused, 502, "BadGatewayException");
     assertFalse(body.path("message").asText().toLowerCase().contains("connection refused"),
@@ -471,17 +473,17 @@ class GatewayIntegrationTest {
 
   @Test
   void responseStreamPassesChunksThroughAsTheyArrive() throws Exception {
-    model.mode(ContainerStub.Mode.slowStream(3)).await();
+    model.mode(ContainerStub.Mode.slowStream(3)).await(AWAIT_SECONDS, SECONDS);
     HttpRequest request = HttpCalls.post(port, "/endpoints/sentiment-test/invocations-response-stream",
         token("alice", List.of("data-scientists")), "{\"stream\":true}").build();
     var pending = HttpCalls.client().sendAsync(request, HttpResponse.BodyHandlers.ofInputStream());
-    model.invocationReceived().await();
+    model.invocationReceived().await(AWAIT_SECONDS, SECONDS);
     model.releaseNextChunk();
     HttpResponse<InputStream> response = pending.get(10, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(200, response.statusCode());
     assertEquals("application/vnd.amazon.eventstream", response.headers().firstValue("Content-Type").orElse(null));
     List<String> parts = new java.util.ArrayList<>();
-    var parser = new io.sagegate.aws.eventstream.EventStreamParser(frame -> parts.add(frame.payloadText()));
+    var parser = new io.sagegate.eventstream.EventStreamParser(frame -> parts.add(frame.payloadText()));
     try (InputStream in = response.body()) {
       byte[] first = new byte[1];
       assertEquals(1, in.read(first), "first chunk arrived before the second exists");
@@ -502,16 +504,16 @@ class GatewayIntegrationTest {
     // The model sends its head and one chunk, then nothing: the endpoint's 2 s gap timeout ends
     // the call mid-stream. The 200 is out by then, so the caller learns it from an
     // InternalStreamFailure event, and the audit record must not read like a complete answer.
-    model.mode(ContainerStub.Mode.slowStream(3)).await();
+    model.mode(ContainerStub.Mode.slowStream(3)).await(AWAIT_SECONDS, SECONDS);
     HttpRequest request = HttpCalls.post(port, "/endpoints/sentiment-test/invocations-response-stream",
         token("alice", List.of("data-scientists")), "{\"stream\":true}").build();
     var pending = HttpCalls.client().sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
-    model.invocationReceived().await();
+    model.invocationReceived().await(AWAIT_SECONDS, SECONDS);
     model.releaseNextChunk();
     HttpResponse<byte[]> response = pending.get(20, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(200, response.statusCode());
-    List<io.sagegate.aws.eventstream.EventStreamFrame> frames = new java.util.ArrayList<>();
-    var parser = new io.sagegate.aws.eventstream.EventStreamParser(frames::add);
+    List<io.sagegate.eventstream.EventStreamFrame> frames = new java.util.ArrayList<>();
+    var parser = new io.sagegate.eventstream.EventStreamParser(frames::add);
     parser.feed(io.vertx.core.buffer.Buffer.buffer(response.body()));
     parser.end();
     assertEquals("chunk-0\n", frames.get(0).payloadText());
@@ -535,11 +537,11 @@ class GatewayIntegrationTest {
   @Test
   void callerLeavingBeforeTheAnswerCancelsTheModelCallAndIsAuditedOnce() throws Exception {
     // The model takes the request and never answers; the endpoint's timeout is 60 s.
-    model.mode(ContainerStub.Mode.hang()).await();
+    model.mode(ContainerStub.Mode.hang()).await(AWAIT_SECONDS, SECONDS);
     String body = "{\"text\":\"leaving early\"}";
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
       writePost(socket, "/endpoints/long-stream/invocations", body);
-      model.invocationReceived().await();
+      model.invocationReceived().await(AWAIT_SECONDS, SECONDS);
     }
     // The model's call is reset at once, not left to run for nobody until the 60 s timeout.
     model.requestAborted().await(20, java.util.concurrent.TimeUnit.SECONDS);
@@ -554,13 +556,13 @@ class GatewayIntegrationTest {
 
   @Test
   void callerLeavingAStreamCancelsTheUpstreamCallAndIsAuditedOnce() throws Exception {
-    model.mode(ContainerStub.Mode.slowStream(5)).await();
+    model.mode(ContainerStub.Mode.slowStream(5)).await(AWAIT_SECONDS, SECONDS);
     String body = "{\"stream\":true}";
     String head;
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
       socket.setSoTimeout(10_000);
       writePost(socket, "/endpoints/long-stream/invocations-response-stream", body);
-      model.invocationReceived().await();
+      model.invocationReceived().await(AWAIT_SECONDS, SECONDS);
       model.releaseNextChunk();
       // Read up to the end of the response head, and then leave mid-stream.
       StringBuilder received = new StringBuilder();

@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.nimbusds.jose.JWSAlgorithm;
@@ -57,8 +59,8 @@ class KeyRotationIntegrationTest {
     jwks = vertx.createHttpServer().requestHandler(req -> {
       fetches.incrementAndGet();
       req.response().putHeader("Content-Type", "application/json").end(keys);
-    }).listen(0, "127.0.0.1").await();
-    model = ContainerStub.start(vertx).await();
+    }).listen(0, "127.0.0.1").await(AWAIT_SECONDS, SECONDS);
+    model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
     String yaml = """
         server: {port: 0, managementPort: 0}
         auth:
@@ -77,14 +79,14 @@ class KeyRotationIntegrationTest {
             resource: {tags: {env: [test]}}
         """.formatted(jwks.actualPort(), ISSUER, model.url());
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "rotation.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), home).await();
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), home).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterEach
-  void stop() {
-    assembly.close().await();
-    model.close().await();
-    vertx.close().await();
+  void stop() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    model.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private static String token(RSAKey key) throws Exception {

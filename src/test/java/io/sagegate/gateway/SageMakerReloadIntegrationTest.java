@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,29 +61,29 @@ class SageMakerReloadIntegrationTest {
     System.setProperty("aws.accessKeyId", KEY);
     System.setProperty("aws.secretAccessKey", SECRET);
     vertx = Vertx.vertx();
-    aws = SageMakerEmulator.start(vertx).await();
+    aws = SageMakerEmulator.start(vertx).await(AWAIT_SECONDS, SECONDS);
     aws.addCredentials(KEY, SECRET);
     aws.addRole(Role.allowing(aws.roleArn("late-invoke"), KEY, EXTERNAL_ID,
         List.of("sagemaker:InvokeEndpoint"),
         List.of("arn:aws:sagemaker:" + aws.region() + ":" + aws.accountId() + ":endpoint/*")));
-    model = ContainerStub.start(vertx).await();
+    model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
-  static void stopServers() {
-    aws.stop().await();
-    vertx.close().await();
+  static void stopServers() throws Exception {
+    aws.stop().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     System.clearProperty("aws.accessKeyId");
     System.clearProperty("aws.secretAccessKey");
   }
 
   @AfterEach
-  void stopGateway() {
+  void stopGateway() throws Exception {
     if (watcher != null) {
       watcher.close();
     }
     if (assembly != null) {
-      assembly.close().await();
+      assembly.close().await(AWAIT_SECONDS, SECONDS);
     }
     aws.reset();
   }
@@ -129,7 +131,7 @@ class SageMakerReloadIntegrationTest {
     file = dir.resolve("gateway.yaml");
     Files.writeString(file, yaml);
     GatewayConfig config = ConfigLoader.load(file);
-    assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await();
+    assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
     watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
   }
 
@@ -151,7 +153,7 @@ class SageMakerReloadIntegrationTest {
 
     aws.endpoint("late-scorer").okBody("{\"score\":0.7}".getBytes(), "application/json");
     Files.writeString(file, withSageMakerEndpoints(base, "late-scorer"));
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await().status());
+    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
 
     HttpResponse<String> response = invoke("late-scorer", "alice");
     assertEquals(200, response.statusCode(), response.body());
@@ -167,7 +169,7 @@ class SageMakerReloadIntegrationTest {
     // session is still cached, and a second sagemaker endpoint is served too.
     aws.endpoint("late-scorer-2");
     Files.writeString(file, withSageMakerEndpoints(base, "late-scorer", "late-scorer-2"));
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await().status());
+    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
     assertEquals(200, invoke("late-scorer", "alice").statusCode());
     assertEquals(1, aws.requests(SageMakerEmulator.ASSUME_ROLE).size(), "the session from before the reload");
     assertEquals(200, invoke("late-scorer-2", "alice").statusCode());
@@ -181,7 +183,7 @@ class SageMakerReloadIntegrationTest {
 
     // The file gains an aws block too, but aws settings apply only after a restart.
     Files.writeString(file, withSageMakerEndpoints(awsBlock() + containerOnly(), "late-scorer"));
-    ReloadResult result = watcher.checkNow().await();
+    ReloadResult result = watcher.checkNow().await(AWAIT_SECONDS, SECONDS);
     assertEquals(ReloadResult.Status.REJECTED, result.status());
     assertEquals("aws.region", result.errors().get(0).field(), result.errors().toString());
     assertTrue(result.errors().get(0).toString().contains("late-scorer")

@@ -1,7 +1,6 @@
 package io.sagegate.backend.container;
 
-import io.sagegate.aws.eventstream.EventStreamFrames;
-import io.sagegate.aws.eventstream.PayloadPartStream;
+import io.sagegate.eventstream.EventStreamFrames;
 import io.netty.handler.codec.DecoderException;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;

@@ -82,6 +82,7 @@ public final class BodyReader implements Stage {
         ex.next();
       }
     });
+    ex.later(); // the body's end handler carries on
     ex.releaseBody();
   }
 }

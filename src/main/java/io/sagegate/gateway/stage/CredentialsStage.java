@@ -23,6 +23,7 @@ public final class CredentialsStage implements Stage {
 
   @Override
   public void handle(Exchange ex) {
+    ex.later(); // the credentials' callback carries on (at once when cached)
     provider
         .credentialsFor(ex.caller(), ex.endpoint(), ex.action(), ex.decision())
         .onComplete(ar -> {

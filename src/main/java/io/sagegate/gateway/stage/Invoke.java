@@ -61,6 +61,7 @@ public final class Invoke implements Stage {
           case INVOKE_STREAM -> backend.invokeStream(invocation);
           case INVOKE_ASYNC -> backend.invokeAsync(invocation);
         };
+    ex.later(); // the backend's answer ends the exchange
     call.onComplete(ar -> {
       if (ar.failed()) {
         audit.backendEnded();

@@ -2,7 +2,7 @@ package io.sagegate.gateway.stage;
 
 import io.sagegate.audit.AuditRecord;
 import io.sagegate.audit.AuditSink;
-import io.sagegate.authz.Cidr;
+import io.sagegate.match.Cidr;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.GatewayState;

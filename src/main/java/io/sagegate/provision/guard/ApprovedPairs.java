@@ -77,7 +77,7 @@ public final class ApprovedPairs {
       Map<String, Object> e = new LinkedHashMap<>();
       e.put("role", role);
       List<Map<String, String>> list = new ArrayList<>();
-      new TreeSet<Model>(java.util.Comparator.comparing(Model::name).thenComparing(Model::image)) {{ addAll(models); }}
+      models.stream().sorted(java.util.Comparator.comparing(Model::name).thenComparing(Model::image))
           .forEach(x -> {
             Map<String, String> mm = new LinkedHashMap<>();
             mm.put("name", x.name());

@@ -1,8 +1,8 @@
 package io.sagegate.backend.container;
 
-import io.sagegate.aws.eventstream.EventStreamFrame;
-import io.sagegate.aws.eventstream.EventStreamFrames;
-import io.sagegate.aws.eventstream.EventStreamParser;
+import io.sagegate.eventstream.EventStreamFrame;
+import io.sagegate.eventstream.EventStreamFrames;
+import io.sagegate.eventstream.EventStreamParser;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -224,10 +224,19 @@ class ContainerBackendTest {
 
   @Test
   void hungModelConnectionIsClosedAfterTheTimeout(VertxTestContext t) {
-    backendIn(Mode.hang(), SHORT_TIMEOUT_MS)
-        .compose(b -> b.invoke(call(Action.INVOKE, "{}")).otherwiseEmpty())
-        .compose(v -> stub.requestAborted())
-        .onComplete(t.succeedingThenComplete());
+    // The call fails with the 504 (not just any failure), and the model's connection is closed.
+    Future<GatewayException> failed = backendIn(Mode.hang(), SHORT_TIMEOUT_MS)
+        .compose(b -> b.invoke(call(Action.INVOKE, "{}")))
+        .transform(ar -> ar.succeeded()
+            ? Future.failedFuture(new AssertionError("a hung model answered"))
+            : Future.succeededFuture((GatewayException) ar.cause()));
+    failed.compose(e -> stub.requestAborted()).onComplete(t.succeeding(v -> t.verify(() -> {
+      GatewayException e = failed.result();
+      assertEquals(504, e.status());
+      assertEquals(Errors.GATEWAY_TIMEOUT, e.errorType());
+      assertEquals("backend:timeout", e.auditReason());
+      t.completeNow();
+    })));
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.sagegate.testsupport.aws;
 
+import io.sagegate.testsupport.PythonTools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -95,6 +96,7 @@ class EmulatorBoto3Test {
 
   @Test
   void boto3UnderstandsEveryAnswer() throws Exception {
+    PythonTools.require();
     List<String> cmd = new ArrayList<>(List.of("python3", "-c", SCRIPT,
         emulator.uri().toString(), KEY, SECRET, emulator.roleArn("boto-role")));
     ProcessBuilder pb = new ProcessBuilder(cmd);

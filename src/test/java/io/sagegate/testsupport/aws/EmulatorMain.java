@@ -1,5 +1,7 @@
 package io.sagegate.testsupport.aws;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -76,7 +78,7 @@ public final class EmulatorMain {
 
     Vertx vertx = Vertx.vertx();
     SageMakerEmulator emulator = SageMakerEmulator.start(vertx, Clock.systemUTC(),
-        scenario.region(), scenario.accountId(), port).await();
+        scenario.region(), scenario.accountId(), port).await(AWAIT_SECONDS, SECONDS);
     apply(emulator, scenario);
     HttpServer inspect = vertx.createHttpServer()
         .requestHandler(req -> {
@@ -87,7 +89,7 @@ public final class EmulatorMain {
             req.response().setStatusCode(404).end();
           }
         })
-        .listen(0, "127.0.0.1").await();
+        .listen(0, "127.0.0.1").await(AWAIT_SECONDS, SECONDS);
     System.out.println("EMULATOR_PORT=" + emulator.port());
     System.out.println("INSPECT_PORT=" + inspect.actualPort());
     System.out.flush();
@@ -96,7 +98,7 @@ public final class EmulatorMain {
       vertx.close();
       forever.countDown();
     }));
-    forever.await();
+    forever.await(); // runs until the process is stopped: the one intended unbounded wait
   }
 
   static void apply(SageMakerEmulator emulator, Scenario scenario) {

@@ -1,5 +1,7 @@
 package io.sagegate.testsupport.aws;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,14 +42,14 @@ class EmulatorMainTest {
   private final Vertx vertx = Vertx.vertx();
 
   @AfterEach
-  void close() {
-    vertx.close().await();
+  void close() throws Exception {
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   @Test
   void scenarioConfiguresCredentialsRolesAndEndpoints() throws Exception {
     SageMakerEmulator emulator = SageMakerEmulator.start(vertx, Clock.systemUTC(),
-        SageMakerEmulator.DEFAULT_REGION, SageMakerEmulator.DEFAULT_ACCOUNT, 0).await();
+        SageMakerEmulator.DEFAULT_REGION, SageMakerEmulator.DEFAULT_ACCOUNT, 0).await(AWAIT_SECONDS, SECONDS);
     EmulatorMain.apply(emulator, JSON.readValue(SCENARIO, EmulatorMain.Scenario.class));
     var http = UrlConnectionHttpClient.create();
     try (StsClient sts = StsClient.builder().endpointOverride(emulator.uri()).region(Region.US_EAST_1)

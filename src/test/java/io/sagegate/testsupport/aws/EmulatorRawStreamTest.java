@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sagegate.aws.eventstream.EventStreamFrame;
-import io.sagegate.aws.eventstream.EventStreamParser;
+import io.sagegate.eventstream.EventStreamFrame;
+import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Role;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

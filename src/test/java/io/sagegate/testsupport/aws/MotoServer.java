@@ -1,5 +1,6 @@
 package io.sagegate.testsupport.aws;
 
+import io.sagegate.testsupport.PythonTools;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -52,6 +53,7 @@ public final class MotoServer implements AutoCloseable {
 
   /** Starts moto and returns once it accepts requests. */
   public static MotoServer start() throws Exception {
+    PythonTools.require();
     ProcessBuilder pb = new ProcessBuilder("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0")
         .redirectErrorStream(true);
     pb.environment().put("PYTHONUNBUFFERED", "1");

@@ -3,7 +3,7 @@ package io.sagegate.testsupport.aws;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sagegate.aws.eventstream.EventStreamFrames;
+import io.sagegate.eventstream.EventStreamFrames;
 import io.sagegate.backend.SageMakerHeaders;
 import io.vertx.core.Context;
 import io.vertx.core.Future;

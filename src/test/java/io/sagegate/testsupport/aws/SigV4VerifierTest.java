@@ -1,5 +1,6 @@
 package io.sagegate.testsupport.aws;
 
+import io.sagegate.testsupport.PythonTools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -217,6 +218,7 @@ class SigV4VerifierTest {
   }
 
   static String python(String script, String... args) throws IOException, InterruptedException {
+    PythonTools.require();
     List<String> cmd = new ArrayList<>(List.of("python3", "-c", script));
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).start();

@@ -1,6 +1,7 @@
-package io.sagegate.aws.eventstream;
+package io.sagegate.backend.container;
 
 import io.sagegate.backend.InterruptibleStream;
+import io.sagegate.eventstream.EventStreamFrames;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;

@@ -1,4 +1,4 @@
-package io.sagegate.aws.eventstream;
+package io.sagegate.eventstream;
 
 /** Bytes that are not a valid event stream: a bad CRC, an impossible length, a truncated frame. */
 public final class EventStreamException extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.sagegate.aws.eventstream;
+package io.sagegate.eventstream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

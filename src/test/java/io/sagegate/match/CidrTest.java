@@ -1,4 +1,4 @@
-package io.sagegate.authz;
+package io.sagegate.match;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,5 +1,6 @@
-package io.sagegate.aws.eventstream;
+package io.sagegate.eventstream;
 
+import io.sagegate.testsupport.PythonTools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -88,6 +89,7 @@ class EventStreamBotocoreTest {
   }
 
   static String runPython(String script, String... args) throws IOException, InterruptedException {
+    PythonTools.require();
     String[] cmd = new String[3 + args.length];
     cmd[0] = "python3";
     cmd[1] = "-c";

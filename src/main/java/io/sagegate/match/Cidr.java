@@ -1,4 +1,4 @@
-package io.sagegate.authz;
+package io.sagegate.match;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;

@@ -1,4 +1,4 @@
-package io.sagegate.aws.eventstream;
+package io.sagegate.eventstream;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;

@@ -1,4 +1,4 @@
-package io.sagegate.aws.eventstream;
+package io.sagegate.eventstream;
 
 import io.vertx.core.buffer.Buffer;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package io.sagegate.aws.eventstream;
+package io.sagegate.eventstream;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
