@@ -1,6 +1,6 @@
 package io.sagegate.config;
 
-import io.sagegate.authz.PolicyEngine;
+import io.sagegate.match.Glob;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -105,14 +105,25 @@ final class LimitsValidator {
           error(p + ".key[" + i + "]", k, "a key part must name subject, tenant, issuer or a claim");
         }
       }
-      try {
-        new PolicyEngine(List.of(l.asRule()));
-      } catch (IllegalArgumentException e) {
-        // The engine names the field as rules[0] (id).field; this is the limit's field.
-        String message = e.getMessage() == null ? "invalid" : e.getMessage();
-        int colon = message.indexOf(": ");
-        String field = colon < 0 ? p : p + message.substring(0, colon).replaceFirst("^rules\\[0] \\([^)]*\\)", "");
-        error(field, null, colon < 0 ? message : message.substring(colon + 2));
+      // Principal, resource and actions are checked as a rule's are (the policy engine matches
+      // them the same way); checked here on the configuration alone, so config needs no authz.
+      RuleConfig.Principal pr = l.principal();
+      patterns(p + ".principal.subjects", pr.subjects());
+      patterns(p + ".principal.groups", pr.groups());
+      patterns(p + ".principal.scopes", pr.scopes());
+      patterns(p + ".principal.tenants", pr.tenants());
+      pr.claims().forEach((claim, values) -> {
+        if (claim == null || claim.isEmpty()) {
+          error(p + ".principal.claims", claim, "a claim name must not be empty");
+        }
+        patterns(p + ".principal.claims." + claim, values);
+      });
+      patterns(p + ".resource.endpoints", l.resource().endpoints());
+      l.resource().tags().forEach((tag, values) -> patterns(p + ".resource.tags." + tag, values));
+      for (String a : l.actions()) {
+        if (!"*".equals(a) && !RuleConfig.ACTIONS.contains(a)) {
+          error(p + ".actions", a, "'" + a + "' is not one of invoke, invoke-stream, invoke-async, *");
+        }
       }
       for (String pattern : l.resource().endpoints()) {
         if (pattern != null && !pattern.contains("*") && !pattern.contains("?")
@@ -124,6 +135,21 @@ final class LimitsValidator {
     if (!config.limits().isEmpty() && !config.admission().store().configured()) {
       warn("admission.store", null, "not set: limits are counted in each replica alone"
           + " (with several replicas, each admits the whole limit)");
+    }
+  }
+
+  private void patterns(String field, List<String> values) {
+    for (int i = 0; i < values.size(); i++) {
+      String v = values.get(i);
+      if (v == null || v.isEmpty()) {
+        error(field + "[" + i + "]", v, "a pattern must not be empty");
+        continue;
+      }
+      try {
+        Glob.compile(v, true);
+      } catch (IllegalArgumentException e) {
+        error(field + "[" + i + "]", v, e.getMessage());
+      }
     }
   }
 

@@ -1,5 +1,7 @@
 package io.sagegate.architecture;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
@@ -55,7 +57,7 @@ class ArchitectureTest {
   }
 
   /**
-   * Nothing waits on a Vert.x future without a bound ({@code Future.await()} blocks forever if the
+   * Nothing waits on a Vert.x future without a bound ({@code Future.await(AWAIT_SECONDS, SECONDS)} blocks forever if the
    * future is lost): tests use {@code await(AWAIT_SECONDS, SECONDS)}. The exceptions are the
    * processes whose main thread waits for their own shutdown: serve, demo-model and the test
    * emulator's main.

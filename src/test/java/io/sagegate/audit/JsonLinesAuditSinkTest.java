@@ -1,5 +1,7 @@
 package io.sagegate.audit;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -180,7 +182,7 @@ class JsonLinesAuditSinkTest {
       public void write(byte[] b, int off, int len) {
         stalled.countDown();
         try {
-          release.await(); // a terminal or pipe nobody reads
+          release.await(AWAIT_SECONDS, SECONDS); // a terminal or pipe nobody reads
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }

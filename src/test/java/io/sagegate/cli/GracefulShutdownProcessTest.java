@@ -1,5 +1,7 @@
 package io.sagegate.cli;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -51,19 +53,19 @@ class GracefulShutdownProcessTest {
   private final List<String> stderr = new CopyOnWriteArrayList<>();
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     if (gateway != null && gateway.isAlive()) {
       gateway.destroyForcibly();
     }
     if (vertx != null) {
-      vertx.close().await();
+      vertx.close().await(AWAIT_SECONDS, SECONDS);
     }
   }
 
   @Test
   void sigtermDrainsFourStreamsAndExitsZero() throws Exception {
     vertx = Vertx.vertx();
-    GatedStreamBackend model = GatedStreamBackend.start(vertx).await();
+    GatedStreamBackend model = GatedStreamBackend.start(vertx).await(AWAIT_SECONDS, SECONDS);
     Path config = dir.resolve("gateway.yaml");
     Files.writeString(config, """
         server: {port: 0, managementPort: 0, drainDelay: 1s, drainTimeout: 30s}

@@ -1,5 +1,7 @@
 package io.sagegate.deploy;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,7 +61,7 @@ class DashboardMetricsIntegrationTest {
     System.setProperty("aws.accessKeyId", KEY);
     System.setProperty("aws.secretAccessKey", SECRET);
     vertx = Vertx.vertx();
-    aws = SageMakerEmulator.start(vertx).await();
+    aws = SageMakerEmulator.start(vertx).await(AWAIT_SECONDS, SECONDS);
     aws.addCredentials(KEY, SECRET);
     aws.addRole(Role.allowing(aws.roleArn("scorer-invoke"), KEY, "ext-1",
         List.of("sagemaker:InvokeEndpoint"), List.of(aws.endpointArn("scorer"))));
@@ -86,7 +88,7 @@ class DashboardMetricsIntegrationTest {
     new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
     new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(registry);
     GatewayConfig cfg = ConfigLoader.load(file);
-    assembly = GatewayAssembly.start(vertx, cfg, registry, new RecordingAuditSink(), keys).await();
+    assembly = GatewayAssembly.start(vertx, cfg, registry, new RecordingAuditSink(), keys).await(AWAIT_SECONDS, SECONDS);
     ConfigWatcher.startAsync(vertx, file, cfg, assembly::reload, registry, Duration.ofSeconds(1));
 
     String token = issuer.mint("alice", List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
@@ -118,10 +120,10 @@ class DashboardMetricsIntegrationTest {
   }
 
   @AfterAll
-  static void stop() {
-    assembly.close().await();
-    aws.stop().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    aws.stop().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     System.clearProperty("aws.accessKeyId");
     System.clearProperty("aws.secretAccessKey");
   }

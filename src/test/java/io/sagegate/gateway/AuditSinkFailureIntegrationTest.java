@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -45,12 +47,12 @@ class AuditSinkFailureIntegrationTest {
   private String token;
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     if (assembly != null) {
-      assembly.close().await();
+      assembly.close().await(AWAIT_SECONDS, SECONDS);
     }
     if (vertx != null) {
-      vertx.close().await();
+      vertx.close().await(AWAIT_SECONDS, SECONDS);
     }
     if (sink != null) {
       sink.close();
@@ -77,7 +79,7 @@ class AuditSinkFailureIntegrationTest {
     sink = auditSink;
     DevIssuer issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
     token = issuer.mint("erin", List.of("data-scientists"), List.of(), null, Duration.ofMinutes(5), Map.of());
-    assembly = GatewayAssembly.start(vertx, config, registry, sink, dir.resolve("keys")).await();
+    assembly = GatewayAssembly.start(vertx, config, registry, sink, dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
   }
 
   private HttpResponse<String> call() {

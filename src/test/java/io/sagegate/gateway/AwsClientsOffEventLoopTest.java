@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -101,18 +103,18 @@ class AwsClientsOffEventLoopTest {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     try (StderrCapture err = StderrCapture.start()) {
       GatewayAssembly assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(),
-          dir.resolve("keys")).await();
+          dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
       ConfigWatcher watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry,
           Duration.ofHours(1));
       try {
         Files.writeString(file, config(true));
-        ReloadResult result = watcher.checkNow().await();
+        ReloadResult result = watcher.checkNow().await(AWAIT_SECONDS, SECONDS);
         assertEquals(ReloadResult.Status.RELOADED, result.status(), result.errors().toString());
         assertTrue(assembly.gateway().state().endpoint("fraud-scorer") != null);
       } finally {
         watcher.close();
-        assembly.close().await();
-        vertx.close().await();
+        assembly.close().await(AWAIT_SECONDS, SECONDS);
+        vertx.close().await(AWAIT_SECONDS, SECONDS);
       }
       assertEquals(List.of(), awsBlocks(err.text()), "no event loop waited for the AWS clients");
     }
@@ -130,12 +132,12 @@ class AwsClientsOffEventLoopTest {
       io.vertx.core.Promise<GatewayAssembly> started = io.vertx.core.Promise.promise();
       vertx.runOnContext(x -> GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(),
           dir.resolve("keys")).onComplete(started));
-      GatewayAssembly assembly = started.future().await();
+      GatewayAssembly assembly = started.future().await(AWAIT_SECONDS, SECONDS);
       try {
         assertTrue(assembly.gateway().state().endpoint("fraud-scorer") != null);
       } finally {
-        assembly.close().await();
-        vertx.close().await();
+        assembly.close().await(AWAIT_SECONDS, SECONDS);
+        vertx.close().await(AWAIT_SECONDS, SECONDS);
       }
       assertEquals(List.of(), awsBlocks(err.text()), "no event loop waited for the AWS clients");
     }

@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -50,7 +52,7 @@ class DrainIntegrationTest {
   @BeforeEach
   void start() throws Exception {
     vertx = Vertx.vertx();
-    model = GatedStreamBackend.start(vertx).await();
+    model = GatedStreamBackend.start(vertx).await(AWAIT_SECONDS, SECONDS);
     Path file = dir.resolve("gateway.yaml");
     Files.writeString(file, """
         server: {port: 0, managementPort: 0}
@@ -62,15 +64,15 @@ class DrainIntegrationTest {
         """.formatted(model.url()));
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     audit = new RecordingAuditSink();
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.load(file), registry, audit, dir.resolve("keys")).await();
+    assembly = GatewayAssembly.start(vertx, ConfigLoader.load(file), registry, audit, dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
     token = DevIssuer.loadOrCreate(dir.resolve("keys"))
         .mint("sam", List.of("g"), List.of(), null, Duration.ofMinutes(5), Map.of());
   }
 
   @AfterEach
-  void stop() {
-    assembly.close().await();
-    vertx.close().await();
+  void stop() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private CompletableFuture<HttpResponse<String>> call(String operation) {

@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -64,29 +66,29 @@ class HttpHygieneIntegrationTest {
   private int port;
 
   @BeforeAll
-  static void startIssuerAndModel() {
+  static void startIssuerAndModel() throws Exception {
     oidc = new MockOAuth2Server();
     oidc.start();
     vertx = Vertx.vertx();
-    model = ContainerStub.start(vertx).await();
+    model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
-  static void stop() {
-    model.close().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    model.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     oidc.shutdown();
   }
 
   @BeforeEach
-  void resetModel() {
-    model.mode(ContainerStub.Mode.ok()).await();
+  void resetModel() throws Exception {
+    model.mode(ContainerStub.Mode.ok()).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterEach
-  void stopGateway() {
+  void stopGateway() throws Exception {
     if (assembly != null) {
-      assembly.close().await();
+      assembly.close().await(AWAIT_SECONDS, SECONDS);
     }
   }
 
@@ -118,7 +120,7 @@ class HttpHygieneIntegrationTest {
     audit = new RecordingAuditSink();
     baseline = 0;
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "hygiene.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await();
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
@@ -390,7 +392,7 @@ class HttpHygieneIntegrationTest {
   @Test
   void withHttp2OnARefusedStreamIsResetAloneAndEveryStreamIsAuditedWithItsStatus() throws Exception {
     start("http2: true");
-    model.mode(ContainerStub.Mode.slowStream(2)).await();
+    model.mode(ContainerStub.Mode.slowStream(2)).await(AWAIT_SECONDS, SECONDS);
     HttpClient client = vertx.createHttpClient(new HttpClientOptions()
             .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false),
         new PoolOptions().setHttp2MaxSize(1));
@@ -437,7 +439,7 @@ class HttpHygieneIntegrationTest {
       assertEquals(1, audit.count(id));
       assertEquals(1, audit.count(refusedId));
       // A plain call on the same connection: its real status too.
-      model.mode(ContainerStub.Mode.ok()).await();
+      model.mode(ContainerStub.Mode.ok()).await(AWAIT_SECONDS, SECONDS);
       HttpClientResponse plain = client.request(new RequestOptions().setMethod(HttpMethod.POST)
               .setHost("127.0.0.1").setPort(port).setURI("/endpoints/sentiment-test/invocations")
               .putHeader("Authorization", "Bearer " + scientist).putHeader("Content-Type", "application/json"))
@@ -450,7 +452,7 @@ class HttpHygieneIntegrationTest {
           plainRecord.toString());
       assertEquals(3, audit.all().size(), audit.all().toString());
     } finally {
-      client.close().await();
+      client.close().await(AWAIT_SECONDS, SECONDS);
     }
   }
 }

@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,21 +50,21 @@ class IdentityProviderReadinessIntegrationTest {
   private RecordingAuditSink audit;
 
   @BeforeEach
-  void setUp() {
+  void setUp() throws Exception {
     vertx = Vertx.vertx();
-    model = ContainerStub.start(vertx).await();
+    model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterEach
-  void tearDown() {
+  void tearDown() throws Exception {
     if (assembly != null) {
-      assembly.close().await();
+      assembly.close().await(AWAIT_SECONDS, SECONDS);
     }
     if (oidc != null) {
       oidc.shutdown();
     }
-    model.close().await();
-    vertx.close().await();
+    model.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private static int freePort() throws Exception {
@@ -121,7 +123,7 @@ class IdentityProviderReadinessIntegrationTest {
     audit = new RecordingAuditSink();
     // Starts although nothing listens at the discovery URL.
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "idp-down.yaml"), registry,
-        audit, dir).await();
+        audit, dir).await(AWAIT_SECONDS, SECONDS);
 
     HttpResponse<String> notReady = get("/readyz");
     assertEquals(503, notReady.statusCode());

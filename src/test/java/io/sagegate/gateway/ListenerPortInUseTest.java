@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,7 +37,7 @@ class ListenerPortInUseTest {
   @AfterEach
   void release() throws Exception {
     taken.close();
-    vertx.close().await();
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private String startFailure(String server) throws Exception {
@@ -48,7 +50,7 @@ class ListenerPortInUseTest {
         """.formatted(server));
     GatewayConfig config = ConfigLoader.load(file);
     Exception e = assertThrows(Exception.class, () -> GatewayAssembly.start(vertx, config,
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), dir.resolve("keys")).await());
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS));
     return e.getMessage();
   }
 

@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -53,7 +55,7 @@ class MetricsExpositionTest {
           - {id: scientists, effect: allow, principal: {groups: [data-scientists]}}
         """);
     GatewayAssembly assembly = GatewayAssembly.start(vertx, ConfigLoader.load(file),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), dir.resolve("keys")).await();
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
     String metrics;
     try {
       DevIssuer issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
@@ -66,8 +68,8 @@ class MetricsExpositionTest {
       metrics = HttpCalls.send(HttpRequest.newBuilder(
           URI.create("http://127.0.0.1:" + assembly.gateway().managementPort() + "/metrics")).GET()).body();
     } finally {
-      assembly.close().await();
-      vertx.close().await();
+      assembly.close().await(AWAIT_SECONDS, SECONDS);
+      vertx.close().await(AWAIT_SECONDS, SECONDS);
     }
 
     // Help text for every sagegate metric family.

@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -52,22 +54,22 @@ class ReloadDuringStreamIntegrationTest {
   @BeforeEach
   void start() throws Exception {
     vertx = http.vertx();
-    model = GatedStreamBackend.start(vertx).await();
+    model = GatedStreamBackend.start(vertx).await(AWAIT_SECONDS, SECONDS);
     issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
     file = dir.resolve("gateway.yaml");
     Files.writeString(file, config("60s"));
     GatewayConfig config = ConfigLoader.load(file);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     audit = new RecordingAuditSink();
-    assembly = GatewayAssembly.start(vertx, config, registry, audit, dir.resolve("keys")).await();
+    assembly = GatewayAssembly.start(vertx, config, registry, audit, dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
     watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     watcher.close();
-    assembly.close().await();
-    vertx.close().await();
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private String config(String timeout) {
@@ -96,7 +98,7 @@ class ReloadDuringStreamIntegrationTest {
 
     // The same endpoint, changed: its backend is rebuilt and the old one retired.
     Files.writeString(file, config("45s"));
-    ReloadResult result = watcher.checkNow().await();
+    ReloadResult result = watcher.checkNow().await(AWAIT_SECONDS, SECONDS);
     assertEquals(ReloadResult.Status.RELOADED, result.status(), result.errors().toString());
     assertFalse(stream.isDone(), "the stream is still open after the reload");
     assertFalse(oldBackend.isClosed(), "the retired backend stays open while its stream runs");

@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -72,7 +74,7 @@ class TokenHardeningIntegrationTest {
   @BeforeAll
   static void start() throws Exception {
     vertx = Vertx.vertx();
-    model = ContainerStub.start(vertx).await();
+    model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
 
     Path devKeys = dir.resolve("dev-issuer");
     DevIssuer.loadOrCreate(devKeys);
@@ -110,22 +112,22 @@ class TokenHardeningIntegrationTest {
         """.formatted(auth, model.url());
     RecordingAuditSink audit = new RecordingAuditSink();
     GatewayAssembly assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, name + ".yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, devKeys).await();
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, devKeys).await(AWAIT_SECONDS, SECONDS);
     return new Issuer(name, assembly, audit, key, iss, aud);
   }
 
   @AfterAll
-  static void stop() {
+  static void stop() throws Exception {
     for (Issuer i : new Issuer[] {dev, mock}) {
       if (i != null) {
-        i.assembly().close().await();
+        i.assembly().close().await(AWAIT_SECONDS, SECONDS);
       }
     }
     if (oidc != null) {
       oidc.shutdown();
     }
-    model.close().await();
-    vertx.close().await();
+    model.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   static Stream<Issuer> issuers() {

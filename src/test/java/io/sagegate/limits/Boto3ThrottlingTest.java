@@ -1,5 +1,7 @@
 package io.sagegate.limits;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,7 +67,7 @@ class Boto3ThrottlingTest {
     oidc = new MockOAuth2Server();
     oidc.start();
     vertx = Vertx.vertx();
-    model = SlowModel.start(vertx, 1).await();
+    model = SlowModel.start(vertx, 1).await(AWAIT_SECONDS, SECONDS);
     String yaml = """
         server: {port: 0, managementPort: 0, eventLoops: 1}
         auth: {discoveryUrl: %s, issuer: %s, audiences: [%s]}
@@ -83,14 +85,14 @@ class Boto3ThrottlingTest {
         """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, model.url());
     audit = new RecordingAuditSink();
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "boto3.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await();
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
-  static void stop() {
-    assembly.close().await();
-    model.close().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    model.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     oidc.shutdown();
   }
 

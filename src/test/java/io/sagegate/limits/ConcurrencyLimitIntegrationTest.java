@@ -1,5 +1,7 @@
 package io.sagegate.limits;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -45,24 +47,24 @@ class ConcurrencyLimitIntegrationTest {
   private PrometheusMeterRegistry registry;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     oidc = new MockOAuth2Server();
     oidc.start();
     vertx = Vertx.vertx();
-    model = SlowModel.start(vertx, 400).await();
+    model = SlowModel.start(vertx, 400).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
-  static void stop() {
-    model.close().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    model.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     oidc.shutdown();
   }
 
   @AfterEach
-  void stopGateway() {
+  void stopGateway() throws Exception {
     if (assembly != null) {
-      assembly.close().await();
+      assembly.close().await(AWAIT_SECONDS, SECONDS);
     }
   }
 
@@ -87,7 +89,7 @@ class ConcurrencyLimitIntegrationTest {
     audit = new RecordingAuditSink();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "limits.yaml"), registry, audit, keys)
-        .await();
+        .await(AWAIT_SECONDS, SECONDS);
     model.reset();
     return assembly.gateway().port();
   }

@@ -1,5 +1,7 @@
 package io.sagegate.limits;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,24 +43,24 @@ class QuotaIntegrationTest {
   private PrometheusMeterRegistry registry;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     oidc = new MockOAuth2Server();
     oidc.start();
     vertx = Vertx.vertx();
-    model = SlowModel.start(vertx, 1).await();
+    model = SlowModel.start(vertx, 1).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
-  static void stop() {
-    model.close().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    model.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     oidc.shutdown();
   }
 
   @AfterEach
-  void stopGateway() {
+  void stopGateway() throws Exception {
     if (assembly != null) {
-      assembly.close().await();
+      assembly.close().await(AWAIT_SECONDS, SECONDS);
     }
   }
 
@@ -86,7 +88,7 @@ class QuotaIntegrationTest {
     audit = new RecordingAuditSink();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml(limits), "quota.yaml"), registry,
-        audit, keys).await();
+        audit, keys).await(AWAIT_SECONDS, SECONDS);
     return assembly.gateway().port();
   }
 
@@ -179,7 +181,7 @@ class QuotaIntegrationTest {
         - id: loose
           rate: 1000
           per: 1s
-        """), "quota.yaml")).await();
+        """), "quota.yaml")).await(AWAIT_SECONDS, SECONDS);
     HttpResponse<String> after = call(port, "scorer", t);
     assertEquals(200, after.statusCode(), after.body());
     assertEquals("\"loose\";q=1000;w=1", after.headers().firstValue("RateLimit-Policy").orElse(null));

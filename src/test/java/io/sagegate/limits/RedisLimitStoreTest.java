@@ -1,5 +1,7 @@
 package io.sagegate.limits;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,7 +33,7 @@ class RedisLimitStoreTest {
     store = new RedisLimitStore(vertx, new AdmissionSettings.Store(redis.url(), null, null,
         Duration.ofMillis(300), 1));
     // As Quotas does at start: the first call also pays for the connection and the class loading.
-    store.warmUp().await();
+    store.warmUp().await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterEach
@@ -39,7 +41,7 @@ class RedisLimitStoreTest {
     if (redis != null) {
       redis.resume();
       store.close();
-      vertx.close().await();
+      vertx.close().await(AWAIT_SECONDS, SECONDS);
       redis.stop();
     }
   }
@@ -50,14 +52,14 @@ class RedisLimitStoreTest {
   }
 
   @Test
-  void theScriptAdmitsABurstThenRefusesWithARetryAfter() {
+  void theScriptAdmitsABurstThenRefusesWithARetryAfter() throws Exception {
     Quota q = quota(2, 3, 0);
     for (int i = 0; i < 3; i++) {
-      Verdict v = store.take(q, "k", 100).await();
+      Verdict v = store.take(q, "k", 100).await(AWAIT_SECONDS, SECONDS);
       assertTrue(v.admitted(), v.toString());
       assertEquals(2 - i, v.remaining());
     }
-    Verdict refused = store.take(q, "k", 100).await();
+    Verdict refused = store.take(q, "k", 100).await(AWAIT_SECONDS, SECONDS);
     assertFalse(refused.admitted());
     assertTrue(refused.retryAfterMicros() > 0 && refused.retryAfterMicros() <= 500_000, refused.toString());
   }
@@ -65,9 +67,9 @@ class RedisLimitStoreTest {
   @Test
   void theDailyQuotaIsCountedInRedis() throws Exception {
     Quota q = quota(100, 100, 2);
-    assertTrue(store.take(q, "d", 100).await().admitted());
-    assertEquals(0, store.take(q, "d", 100).await().dayRemaining());
-    Verdict third = store.take(q, "d", 100).await();
+    assertTrue(store.take(q, "d", 100).await(AWAIT_SECONDS, SECONDS).admitted());
+    assertEquals(0, store.take(q, "d", 100).await(AWAIT_SECONDS, SECONDS).dayRemaining());
+    Verdict third = store.take(q, "d", 100).await(AWAIT_SECONDS, SECONDS);
     assertTrue(third.refusedByDay(), third.toString());
     assertTrue(redis.command("KEYS", "sagegate:{d}:day:*").startsWith("*1"), "one day key");
   }
@@ -75,7 +77,7 @@ class RedisLimitStoreTest {
   @Test
   void theScriptIsSentAgainAfterARestart() throws Exception {
     Quota q = quota(100, 100, 0);
-    assertTrue(store.take(q, "r", 100).await().admitted());
+    assertTrue(store.take(q, "r", 100).await(AWAIT_SECONDS, SECONDS).admitted());
     redis.stop();
     redis.startAgain();
     Verdict v = null;
@@ -90,7 +92,7 @@ class RedisLimitStoreTest {
   @Test
   void aFrozenServerTimesOutAndTheClientRecoversWhenItAnswersAgain() throws Exception {
     Quota q = quota(100, 100, 0);
-    assertTrue(store.take(q, "f", 100).await().admitted());
+    assertTrue(store.take(q, "f", 100).await(AWAIT_SECONDS, SECONDS).admitted());
     redis.pause();
     long start = System.nanoTime();
     Future<Verdict> frozen = store.take(q, "f", 100);

@@ -1,5 +1,7 @@
 package io.sagegate.limits;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,17 +51,17 @@ class SharedQuotaRedisIntegrationTest {
   private final List<RecordingAuditSink> audits = new ArrayList<>();
 
   @BeforeAll
-  static void startAll() {
+  static void startAll() throws Exception {
     oidc = new MockOAuth2Server();
     oidc.start();
     modelVertx = Vertx.vertx();
-    model = SlowModel.start(modelVertx, 1).await();
+    model = SlowModel.start(modelVertx, 1).await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
-  static void stopAll() {
-    model.close().await();
-    modelVertx.close().await();
+  static void stopAll() throws Exception {
+    model.close().await(AWAIT_SECONDS, SECONDS);
+    modelVertx.close().await(AWAIT_SECONDS, SECONDS);
     oidc.shutdown();
   }
 
@@ -72,10 +74,10 @@ class SharedQuotaRedisIntegrationTest {
   @AfterEach
   void stop() throws Exception {
     for (GatewayAssembly g : gateways) {
-      g.close().await();
+      g.close().await(AWAIT_SECONDS, SECONDS);
     }
     for (Vertx v : vertxes) {
-      v.close().await();
+      v.close().await(AWAIT_SECONDS, SECONDS);
     }
     if (redis != null) {
       redis.stop();
@@ -115,7 +117,7 @@ class SharedQuotaRedisIntegrationTest {
       RecordingAuditSink audit = new RecordingAuditSink();
       audits.add(audit);
       gateways.add(GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "shared.yaml"), registry, audit,
-          keys).await());
+          keys).await(AWAIT_SECONDS, SECONDS));
     }
   }
 

@@ -1,5 +1,7 @@
 package io.sagegate.logging;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -67,7 +69,7 @@ class RequestLogContextTest {
             req.response().end(id);
           });
         }).start();
-      }).listen(0).await();
+      }).listen(0).await(AWAIT_SECONDS, SECONDS);
       LOG.info("outside any request");
       HttpClient client = HttpClient.newHttpClient();
       List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
@@ -81,7 +83,7 @@ class RequestLogContextTest {
       return err.text();
     } finally {
       err.close();
-      vertx.close().await();
+      vertx.close().await(AWAIT_SECONDS, SECONDS);
     }
   }
 

@@ -1,5 +1,7 @@
 package io.sagegate.openai;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -58,7 +60,7 @@ class OpenAiGatewayIntegrationTest {
     oidc = new MockOAuth2Server();
     oidc.start();
     vertx = Vertx.vertx();
-    container = DemoModelServer.start(vertx, "vllm", "127.0.0.1", 0).await();
+    container = DemoModelServer.start(vertx, "vllm", "127.0.0.1", 0).await(AWAIT_SECONDS, SECONDS);
     String yaml = """
         server: {port: 0, managementPort: 0, maxBodyBytes: 4096}
         auth: {discoveryUrl: %s, issuer: %s, audiences: [sagegate], minKeyRefreshInterval: 1h}
@@ -95,15 +97,15 @@ class OpenAiGatewayIntegrationTest {
         """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), container.url(), container.url(), container.url(), container.url());
     audit = new RecordingAuditSink();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "openai.yaml"), registry, audit, keys).await();
+    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "openai.yaml"), registry, audit, keys).await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
   @AfterAll
-  static void stop() {
-    assembly.close().await();
-    container.close().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    container.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     oidc.shutdown();
   }
 

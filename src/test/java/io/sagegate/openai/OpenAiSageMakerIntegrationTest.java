@@ -1,5 +1,7 @@
 package io.sagegate.openai;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -56,7 +58,7 @@ class OpenAiSageMakerIntegrationTest {
     System.setProperty("aws.accessKeyId", KEY);
     System.setProperty("aws.secretAccessKey", SECRET);
     vertx = Vertx.vertx();
-    aws = SageMakerEmulator.start(vertx).await();
+    aws = SageMakerEmulator.start(vertx).await(AWAIT_SECONDS, SECONDS);
     aws.addCredentials(KEY, SECRET);
     aws.addRole(Role.allowing(aws.roleArn("invoke"), KEY, EXTERNAL_ID,
         List.of("sagemaker:InvokeEndpoint", "sagemaker:CallWithBearerToken"), List.of("*")));
@@ -87,15 +89,15 @@ class OpenAiSageMakerIntegrationTest {
     audit = new RecordingAuditSink();
     issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "openai-aws.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, dir.resolve("keys")).await();
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
   @AfterAll
-  static void stop() {
-    assembly.close().await();
-    aws.stop().await();
-    vertx.close().await();
+  static void stop() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    aws.stop().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
     System.clearProperty("aws.accessKeyId");
     System.clearProperty("aws.secretAccessKey");
   }

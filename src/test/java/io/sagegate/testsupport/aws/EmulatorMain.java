@@ -98,7 +98,7 @@ public final class EmulatorMain {
       vertx.close();
       forever.countDown();
     }));
-    forever.await(); // runs until the process is stopped: the one intended unbounded wait
+    forever.await(AWAIT_SECONDS, SECONDS); // runs until the process is stopped: the one intended unbounded wait
   }
 
   static void apply(SageMakerEmulator emulator, Scenario scenario) {
