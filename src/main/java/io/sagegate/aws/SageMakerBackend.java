@@ -9,7 +9,7 @@ import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.CallDeadlines;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InvocationHeaders;
-import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiCall;
 import io.sagegate.openai.OpenAiErrors;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.config.EndpointConfig;

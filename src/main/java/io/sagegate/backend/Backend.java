@@ -1,5 +1,6 @@
 package io.sagegate.backend;
 
+import io.sagegate.openai.OpenAiCall;
 import io.sagegate.error.Errors;
 import io.vertx.core.Future;
 

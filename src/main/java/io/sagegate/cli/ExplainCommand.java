@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sagegate.auth.Caller;
 import io.sagegate.authz.AccessRequest;
 import io.sagegate.authz.Action;
-import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiCall;
 import io.sagegate.match.Cidr;
 import io.sagegate.openai.OpenAiRoutes;
 import io.sagegate.authz.Decision;
@@ -43,8 +43,9 @@ import picocli.CommandLine.Spec;
     // --claims and --endpoint are required, but checked in call() (exit 1 with a message naming
     // them), so the synopsis says so itself.
     customSynopsis = {
-      "explain [-hV] [-c=FILE] --claims=JSON --endpoint=NAME [--action=ACTION] [--source-ip=IP]",
-      "        [--target-variant=V] [--target-model=M] [--inference-component=C]"},
+      "explain [-hV] [-c=FILE] --claims=JSON --endpoint=NAME [--path=PATH] [--action=ACTION]",
+      "        [--source-ip=IP] [--target-variant=V] [--target-model=M] [--inference-component=C]",
+      "        [--input-location=S3URI] [--log-format=text|json] [--log-level=LEVEL]"},
     exitCodeOnInvalidInput = 1,
     description = "Show the access decision for a caller's claims and a request, and why.",
     exitCodeListHeading = "Exit codes:%n",

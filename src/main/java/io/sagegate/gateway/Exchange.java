@@ -5,7 +5,7 @@ import io.sagegate.auth.Caller;
 import io.sagegate.authz.Action;
 import io.sagegate.authz.Decision;
 import io.sagegate.backend.InvocationHeaders;
-import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiCall;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.credentials.ScopedCredentials;
 import io.vertx.core.Context;

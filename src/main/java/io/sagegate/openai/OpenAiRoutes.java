@@ -1,6 +1,6 @@
 package io.sagegate.openai;
 
-import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiCall;
 import java.util.regex.Pattern;
 
 /**

@@ -5,7 +5,6 @@ import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
-import io.sagegate.openai.OpenAiHeaders;
 
 /**
  * Reads the SageMaker request headers and checks them against SageMaker's limits, before the

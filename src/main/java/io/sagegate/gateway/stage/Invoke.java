@@ -12,7 +12,6 @@ import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.GatewayState;
 import io.sagegate.gateway.Stage;
 import io.sagegate.metrics.GatewayMetrics;
-import io.sagegate.openai.OpenAiMetering;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpServerResponse;

@@ -1,7 +1,7 @@
 package io.sagegate.gateway.stage;
 
 import io.sagegate.authz.Action;
-import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiCall;
 import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.ServerSettings;
@@ -99,6 +99,7 @@ public final class OpenAiBody implements Stage {
       ex.body(chat.body());
       ex.next();
     });
+    ex.later(); // the body's end handler carries on
     ex.releaseBody();
   }
 }

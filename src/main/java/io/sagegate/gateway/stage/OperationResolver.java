@@ -1,7 +1,7 @@
 package io.sagegate.gateway.stage;
 
 import io.sagegate.authz.Action;
-import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiCall;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;

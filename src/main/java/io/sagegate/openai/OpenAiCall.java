@@ -1,4 +1,4 @@
-package io.sagegate.backend;
+package io.sagegate.openai;
 
 /**
  * A call on the OpenAI-compatible routes ({@code /endpoints/{EndpointName}[/inference-components/

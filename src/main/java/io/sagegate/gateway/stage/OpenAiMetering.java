@@ -1,8 +1,10 @@
-package io.sagegate.openai;
+package io.sagegate.gateway.stage;
 
 import io.sagegate.audit.AuditRecord;
 import io.sagegate.backend.BackendResponse;
-import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiCall;
+import io.sagegate.openai.SseUsageStream;
+import io.sagegate.openai.Usage;
 
 /**
  * Token metering on the OpenAI-compatible routes: the {@code usage} of a buffered answer, or of

@@ -1,7 +1,7 @@
-package io.sagegate.openai;
+package io.sagegate.gateway.stage;
 
 import io.sagegate.backend.InvocationHeaders;
-import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiCall;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.error.Errors;
 import io.vertx.core.MultiMap;
