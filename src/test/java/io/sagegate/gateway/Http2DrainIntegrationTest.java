@@ -87,6 +87,14 @@ class Http2DrainIntegrationTest {
         }));
   }
 
+  private static boolean accepts(int port) {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      return true;
+    } catch (java.io.IOException refused) {
+      return false;
+    }
+  }
+
   @Test
   void h2cStreamsBegunBeforeAndDuringTheDrainDelayFinish() throws Exception {
     Vertx clientVertx = Vertx.vertx();
@@ -103,6 +111,13 @@ class Http2DrainIntegrationTest {
       // Still served during the delay, on the same connection.
       Future<HttpClientResponse> second = stream(client, secondBody);
       model.awaitStarted(2, Duration.ofSeconds(20));
+      // Past the delay: the listener has shut down (GOAWAY sent), the two streams still open.
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (accepts(assembly.gateway().port())) {
+        assertTrue(System.nanoTime() < end, "the listener still accepts 20 s into a 2 s drain delay");
+        TimeUnit.MILLISECONDS.sleep(50);
+      }
+      assertTrue(!first.isComplete() && !second.isComplete(), "both streams open after the listener stopped");
       model.release();
 
       HttpClientResponse a = first.await(20, TimeUnit.SECONDS);
