@@ -50,8 +50,10 @@ final class InFlightCalls implements RequestTracking.Calls {
       s = now;
       open.put(ex, s);
     }
-    if (draining) {
-      // Keep-alive callers go elsewhere for their next call.
+    if (draining && ex.request().version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+      // Keep-alive callers go elsewhere for their next call. HTTP/1.x only: on HTTP/2 a
+      // Connection header makes the response malformed (RFC 9113 8.2.2) and the client resets
+      // the stream; h2 callers learn of the drain from the GOAWAY the listener's shutdown sends.
       ex.response().putHeader("Connection", "close");
     }
     return s;

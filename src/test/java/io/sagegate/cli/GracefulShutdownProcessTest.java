@@ -158,6 +158,78 @@ class GracefulShutdownProcessTest {
     assertTrue(log.contains("4 calls completed, 0 ended at the deadline"), log);
   }
 
+  @Test
+  void sigintDrainsLikeSigtermAndExitsZero() throws Exception {
+    // A process started with SIGINT ignored (a background job of a non-interactive shell) keeps
+    // it ignored, as the JVM and shells do; our child would inherit that from this JVM.
+    String ignored = Files.readAllLines(Path.of("/proc/self/status")).stream()
+        .filter(l -> l.startsWith("SigIgn:")).findFirst().map(l -> l.substring(7).trim()).orElse("0");
+    org.junit.jupiter.api.Assumptions.assumeTrue((Long.parseLong(ignored, 16) & 0x2) == 0,
+        "this JVM was started with SIGINT ignored; its children cannot take it");
+    vertx = Vertx.vertx();
+    GatedStreamBackend model = GatedStreamBackend.start(vertx).await();
+    Path config = dir.resolve("gateway.yaml");
+    Files.writeString(config, """
+        server: {port: 0, managementPort: 0, drainDelay: 1s, drainTimeout: 30s}
+        auth: {devIssuer: true}
+        endpoints:
+          - {name: long-stream, backend: {type: container, url: %s, timeout: 60s}}
+        rules:
+          - {id: streamers, effect: allow, principal: {groups: [streamers]}}
+        """.formatted(model.url()));
+    Path home = dir.resolve("home");
+    String token = DevIssuer.loadOrCreate(home.resolve("dev-issuer"))
+        .mint("sam", List.of("streamers"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    ProcessBuilder pb = new ProcessBuilder(javaBinary(), "-cp", classPath(), "io.sagegate.cli.Main",
+        "serve", "--config", config.toString());
+    pb.environment().put("SAGEGATE_HOME", home.toString());
+    gateway = pb.start();
+    Thread out = pump(gateway.getInputStream(), stdout);
+    Thread err = pump(gateway.getErrorStream(), stderr);
+    int[] ports = awaitPorts(Duration.ofSeconds(60));
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    CompletableFuture<HttpResponse<String>> stream = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1).build().sendAsync(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + ports[0] + "/endpoints/long-stream/invocations-response-stream"))
+        .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+    model.awaitStarted(1, Duration.ofSeconds(30));
+
+    Process kill = new ProcessBuilder("kill", "-INT", Long.toString(gateway.pid())).inheritIO().start();
+    assertEquals(0, kill.waitFor(), "SIGINT sent");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    int status = readyz(client, ports[1]);
+    while (status != 503 && System.nanoTime() < deadline) {
+      TimeUnit.MILLISECONDS.sleep(20);
+      status = readyz(client, ports[1]);
+    }
+    assertEquals(503, status, "/readyz turns 503 on SIGINT");
+    assertTrue(gateway.isAlive(), "the gateway waits for its call");
+    model.release();
+    HttpResponse<String> r = stream.get(30, TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode());
+    assertTrue(r.body().contains(GatedStreamBackend.FINAL.trim()), r.body());
+    assertTrue(gateway.waitFor(60, TimeUnit.SECONDS), "the gateway exits after draining");
+    out.join(10_000);
+    err.join(10_000);
+    String log = String.join("\n", stderr);
+    assertEquals(0, gateway.exitValue(), "exit status after SIGINT; stderr:\n" + log);
+    assertTrue(log.contains("Draining:"), log);
+    assertTrue(log.contains("1 calls completed, 0 ended at the deadline"), log);
+    List<JsonNode> records = new ArrayList<>();
+    for (String line : stdout) {
+      if (line.startsWith("{")) {
+        JsonNode n = JSON.readTree(line);
+        if ("long-stream".equals(n.path("endpoint").asText())) {
+          records.add(n);
+        }
+      }
+    }
+    assertEquals(1, records.size(), records.toString());
+    assertEquals(200, records.get(0).get("status").asInt(), records.toString());
+    assertFalse(records.get(0).has("errorReason"), records.toString());
+  }
+
   private static int readyz(HttpClient client, int port) throws Exception {
     return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz"))
         .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();

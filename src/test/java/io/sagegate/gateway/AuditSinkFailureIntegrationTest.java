@@ -63,16 +63,20 @@ class AuditSinkFailureIntegrationTest {
   }
 
   private void start(String onFailure, JsonLinesAuditSink auditSink) throws Exception {
+    start(onFailure, auditSink, "");
+  }
+
+  private void start(String onFailure, JsonLinesAuditSink auditSink, String server) throws Exception {
     Path file = dir.resolve("gateway.yaml");
     Files.writeString(file, """
-        server: {port: 0, managementPort: 0}
+        server: {port: 0, managementPort: 0%s}
         auth: {devIssuer: true}
         %s
         endpoints:
           - {name: sentiment-test, backend: {type: demo}}
         rules:
           - {id: scientists, effect: allow, principal: {groups: [data-scientists]}}
-        """.formatted(onFailure == null ? "" : "audit: {onFailure: " + onFailure + "}"));
+        """.formatted(server, onFailure == null ? "" : "audit: {onFailure: " + onFailure + "}"));
     GatewayConfig config = ConfigLoader.load(file);
     vertx = Vertx.vertx();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -134,6 +138,33 @@ class AuditSinkFailureIntegrationTest {
       assertTrue(metrics.contains("sagegate_audit_sink_healthy 0.0"), metrics);
       assertTrue(err.text().contains("Audit records cannot be written"), err.text());
     }
+  }
+
+  @Test
+  void aSlowHeadWhileTheSinkIsRefusingGetsItsOwn408AndTheLostRecordIsCounted() throws Exception {
+    start(null, new JsonLinesAuditSink(pipeClosingAfterOneLine()), ", headerTimeout: 300ms");
+    assertEquals(200, call().statusCode());
+    assertTrue(reader.waitFor(20, TimeUnit.SECONDS), "the reader took its line and left");
+    call();
+    await(() -> !sink.healthy(), "the sink notices the closed pipe");
+    double lostBefore = failedRecords();
+
+    // A slowloris: its head never ends. The header timeout answers it, refusing mode or not: the
+    // caller learns why (408, not a 503 for a call that never was), and the connection closes.
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", assembly.gateway().port())) {
+      socket.setSoTimeout(20_000);
+      socket.getOutputStream().write("POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(answer.startsWith("HTTP/1.1 408 "), answer);
+      assertTrue(answer.contains("RequestTimeoutException"), answer);
+      assertTrue(answer.toLowerCase().contains("x-amzn-requestid: "), answer);
+    }
+    // Its record met the closed pipe too: counted, and the sink is still not healthy.
+    await(() -> failedRecords() >= lostBefore + 1, "the 408's lost record counted");
+    assertTrue(!sink.healthy());
+    assertEquals(503, readyz().statusCode());
+    assertEquals(503, call().statusCode(), "still refusing after the 408");
   }
 
   @Test
