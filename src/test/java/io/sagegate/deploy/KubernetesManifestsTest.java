@@ -1,6 +1,7 @@
 package io.sagegate.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -287,8 +288,10 @@ class KubernetesManifestsTest {
   }
 
   /**
-   * sha256 of the settings that need a restart (server, auth, audit, aws), as canonical JSON
-   * (keys sorted), so that comments and endpoint or rule edits do not change it.
+   * sha256 of the settings that need a restart (server, auth, audit, aws, admission: the ones
+   * ConfigWatcher names as "not applied until restart"), as canonical JSON (keys sorted), so that
+   * comments and endpoint, rule or limit edits do not change it. admission (issue 18) counts only
+   * when present, so files without it keep the checksum they had.
    */
   static String restartChecksum(String gatewayYaml) throws Exception {
     JsonNode all = YAML.readTree(gatewayYaml);
@@ -296,9 +299,24 @@ class KubernetesManifestsTest {
     for (String k : List.of("server", "auth", "audit", "aws")) {
       restartOnly.put(k, all.has(k) ? YAML.convertValue(all.get(k), Object.class) : null);
     }
+    if (all.has("admission")) {
+      restartOnly.put("admission", YAML.convertValue(all.get("admission"), Object.class));
+    }
     byte[] canonical = JsonMapper.builder().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).build()
         .writeValueAsBytes(restartOnly);
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical));
+  }
+
+  @org.junit.jupiter.api.Test
+  void theRestartChecksumFollowsEveryRestartOnlySettingAndNothingElse() throws Exception {
+    String base = Files.readString(ROOT.resolve("conf/gateway-aws-prod.yaml"));
+    String sum = restartChecksum(base);
+    // admission (gateway-wide caps, the limit store) is read only at start, like server and aws.
+    assertNotEquals(sum, restartChecksum(base + "\nadmission: {maxInFlight: 100}\n"), "admission must roll the pods");
+    assertNotEquals(restartChecksum(base + "\nadmission: {maxInFlight: 100}\n"),
+        restartChecksum(base + "\nadmission: {maxInFlight: 200}\n"));
+    // limits reload live with the rules: no roll.
+    assertEquals(sum, restartChecksum(base + "\nlimits:\n  - {id: a, rate: 1}\n"));
   }
 
   @org.junit.jupiter.api.Test
