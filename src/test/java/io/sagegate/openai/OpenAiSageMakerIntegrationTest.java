@@ -78,6 +78,8 @@ class OpenAiSageMakerIntegrationTest {
             backend: {type: sagemaker, roleArn: "%6$s", timeout: 5s, openai: {enabled: true}}
           - name: classic
             backend: {type: sagemaker, roleArn: "%5$s", timeout: 5s}
+          - name: llm-slow
+            backend: {type: sagemaker, roleArn: "%5$s", timeout: 400ms, openai: {enabled: true}}
         rules:
           - id: llm-users
             effect: allow
@@ -142,6 +144,31 @@ class OpenAiSageMakerIntegrationTest {
     assertEquals(7, record.path("promptTokens").asInt());
     assertEquals(3, record.path("completionTokens").asInt());
     assertEquals(aws.roleArn("invoke"), record.path("roleArn").asText());
+  }
+
+  @Test
+  void aTricklingAnswerIsCutOffAtTheWholeCallDeadlineAs504() throws Exception {
+    // A byte every 100 ms: a connection idle timeout alone would never end this call; the same
+    // deadline as InvokeEndpoint's (the timeout plus a quarter, 500 ms here) does.
+    aws.endpoint("llm-slow", Behaviour.TRICKLE);
+    long start = System.nanoTime();
+    HttpResponse<String> r = chat("/endpoints/llm-slow/openai/v1/chat/completions", CHAT);
+    long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
+    assertEquals(504, r.statusCode(), r.body());
+    assertEquals("server_error", JSON.readTree(r.body()).path("error").path("type").asText(), r.body());
+    assertTrue(ms < 4_000, "cut off at the deadline, not later: " + ms + " ms");
+    // The upstream request is reset, not left open.
+    aws.endpoint("llm-slow").awaitEarlyCloses(1).toCompletionStage().toCompletableFuture()
+        .get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals("sagemaker:timeout", auditOf(r).path("errorReason").asText());
+  }
+
+  @Test
+  void aHangingAnswerIs504() throws Exception {
+    aws.endpoint("llm-slow", Behaviour.HANG);
+    HttpResponse<String> r = chat("/endpoints/llm-slow/openai/v1/chat/completions", CHAT);
+    assertEquals(504, r.statusCode(), r.body());
+    assertEquals("sagemaker:timeout", auditOf(r).path("errorReason").asText());
   }
 
   @Test
