@@ -402,7 +402,17 @@ public final class SageMakerBackend implements Backend {
     JsonNode json = SageMakerErrors.parse(body);
     String action = (stream ? Action.INVOKE_STREAM : Action.INVOKE).ruleName();
     if (headers.get(SageMakerHeaders.ERROR_TYPE) != null || (json != null && json.has("__type"))) {
-      return SageMakerErrors.map(endpoint.name(), action, status, headers, body);
+      GatewayException mapped = SageMakerErrors.map(endpoint.name(), action, status, headers, body);
+      if (Errors.MODEL_ERROR.equals(mapped.errorType())) {
+        // The container's text on this path is relayed only sanitized (no account ids, console
+        // URLs or stack traces), and in SageMaker's shape it may come without OriginalMessage.
+        String original = json == null ? "" : json.path("OriginalMessage").asText("");
+        int originalStatus = json == null ? 0 : json.path("OriginalStatusCode").asInt(0);
+        return Errors.modelError(originalStatus != 0 ? originalStatus : status,
+            OpenAiErrors.sanitize(original.isEmpty() ? message : original), null)
+            .withAuditReason(mapped.auditReason());
+      }
+      return mapped;
     }
     if (json == null) {
       LOG.warn("SageMaker answered {} for endpoint {} with an unparseable body (request id {})", status, endpoint.name(), requestId);

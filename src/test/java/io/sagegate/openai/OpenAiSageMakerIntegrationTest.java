@@ -239,4 +239,18 @@ class OpenAiSageMakerIntegrationTest {
     assertEquals(503, shaped.statusCode(), shaped.body());
     assertNull(JSON.readTree(shaped.body()).get("__type"));
   }
+
+  @Test
+  void aModelErrorInSageMakersShapeIsRelayedSanitized() throws Exception {
+    aws.openAiErrorEnvelope(false);
+    aws.endpoint("llm", Behaviour.MODEL_ERROR).modelError(400, "max_tokens too large\nTraceback (most recent call last):\n"
+        + "  File \"/opt/ml/code/serve.py\", line 7, in handler");
+    HttpResponse<String> r = chat("/endpoints/llm/openai/v1/chat/completions", CHAT);
+    assertEquals(424, r.statusCode(), r.body());
+    String message = JSON.readTree(r.body()).path("error").path("message").asText();
+    assertTrue(message.contains("max_tokens too large"), message);
+    assertFalse(message.contains(aws.accountId()), "no account id: " + message);
+    assertFalse(message.contains("console.aws"), "no console URL: " + message);
+    assertFalse(message.contains("Traceback") || message.contains("serve.py"), "no stack trace: " + message);
+  }
 }
