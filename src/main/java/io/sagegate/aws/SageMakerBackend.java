@@ -255,6 +255,34 @@ public final class SageMakerBackend implements Backend {
     return result.future();
   }
 
+  /**
+   * One exchange on the OpenAI path, under the same whole-call deadline as {@link Attempt}: from
+   * sending until the whole answer is read, or for a stream until its head (the gaps between its
+   * events are then bounded by the request's idle timeout). A re-mint's retry is an exchange of
+   * its own, with a deadline of its own.
+   */
+  private final class OpenAiExchange extends CallDeadlines.Entry {
+    private final Promise<BackendResponse> result;
+    private HttpClientRequest request;
+
+    OpenAiExchange(Promise<BackendResponse> result) {
+      this.result = result;
+    }
+
+    @Override
+    protected void expired() {
+      if (result.tryFail(transportError(
+          new TimeoutException("no complete answer within " + idleTimeoutMillis + " ms"), false))
+          && request != null) {
+        request.reset();
+      }
+    }
+
+    void done() {
+      deadlines.disarm(this);
+    }
+  }
+
   private void openAiAttempt(Invocation invocation, OpenAiCall call, RequestOptions target, boolean again,
       Promise<BackendResponse> result) {
     String token;
@@ -265,35 +293,43 @@ public final class SageMakerBackend implements Backend {
       result.tryFail(Errors.internal().withAuditReason("sagemaker:bearer_token_failed"));
       return;
     }
+    // No idle timeout here: the exchange's deadline covers the wait (as for InvokeEndpoint).
     RequestOptions options = new RequestOptions(target)
         .setMethod(HttpMethod.POST)
         .setConnectTimeout(connectTimeoutMillis)
-        .setIdleTimeout(idleTimeoutMillis)
         .putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + token)
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
         .putHeader(HttpHeaders.ACCEPT, call.stream() ? "text/event-stream" : "application/json");
     Buffer body = invocation.body() == null ? Buffer.buffer() : invocation.body();
-    HttpClientRequest[] sent = {null};
+    OpenAiExchange exchange = new OpenAiExchange(result);
+    deadlines.arm(exchange);
+    result.future().onComplete(v -> exchange.done());
     Future<Void> callerGone = invocation.callerGone();
     if (callerGone != null) {
       callerGone.onComplete(v -> {
-        if (result.tryFail(Errors.badGateway("The caller went away before endpoint " + endpoint.name()
-            + " answered").withAuditReason("sagemaker:caller_gone")) && sent[0] != null) {
-          sent[0].reset();
+        boolean cut = result.tryFail(Errors.badGateway("The caller went away before endpoint " + endpoint.name()
+            + " answered").withAuditReason("sagemaker:caller_gone"));
+        // This exchange's request, whichever attempt failed the result (resetting an ended one does nothing).
+        if ((cut || again) && exchange.request != null) {
+          exchange.request.reset();
         }
       });
     }
     client.request(options)
         .compose(req -> {
-          sent[0] = req;
+          exchange.request = req;
           if (result.future().isComplete()) {
+            // The deadline passed (or the caller went) while a connection was being found.
             req.reset();
           }
           return req.send(body);
         })
         .onComplete(ar -> {
           if (ar.failed()) {
-            result.tryFail(transportError(ar.cause(), ar.cause() instanceof ConnectException));
+            exchange.done();
+            if (!result.future().isComplete()) {
+              result.tryFail(transportError(ar.cause(), ar.cause() instanceof ConnectException));
+            }
             return;
           }
           HttpClientResponse resp = ar.result();
@@ -305,14 +341,21 @@ public final class SageMakerBackend implements Backend {
             String type = resp.getHeader(HttpHeaders.CONTENT_TYPE);
             headers.set(HttpHeaders.CONTENT_TYPE, type != null ? type : call.stream() ? "text/event-stream" : "application/json");
             if (call.stream()) {
-              headers.set(HttpHeaders.CACHE_CONTROL, "no-cache");
+              exchange.done();
               HttpClientRequest req = resp.request();
+              // From the head on, a stream is bounded by the gaps between its events.
+              req.idleTimeout(idleTimeoutMillis);
+              headers.set(HttpHeaders.CACHE_CONTROL, "no-cache");
               if (!result.tryComplete(BackendResponse.streamed(200, headers, resp, () -> req.reset(), requestId))) {
                 req.reset();
               }
               return;
             }
             readBody(resp).onComplete(b -> {
+              exchange.done();
+              if (result.future().isComplete()) {
+                return;
+              }
               if (b.failed()) {
                 result.tryFail(b.cause() instanceof GatewayException g ? g : transportError(b.cause(), false));
               } else if (!OpenAiErrors.isJsonObject(b.result())) {
@@ -327,6 +370,7 @@ public final class SageMakerBackend implements Backend {
             return;
           }
           readBody(resp).onComplete(b -> {
+            exchange.done();
             if (result.future().isComplete()) {
               return;
             }
@@ -358,7 +402,17 @@ public final class SageMakerBackend implements Backend {
     JsonNode json = SageMakerErrors.parse(body);
     String action = (stream ? Action.INVOKE_STREAM : Action.INVOKE).ruleName();
     if (headers.get(SageMakerHeaders.ERROR_TYPE) != null || (json != null && json.has("__type"))) {
-      return SageMakerErrors.map(endpoint.name(), action, status, headers, body);
+      GatewayException mapped = SageMakerErrors.map(endpoint.name(), action, status, headers, body);
+      if (Errors.MODEL_ERROR.equals(mapped.errorType())) {
+        // The container's text on this path is relayed only sanitized (no account ids, console
+        // URLs or stack traces), and in SageMaker's shape it may come without OriginalMessage.
+        String original = json == null ? "" : json.path("OriginalMessage").asText("");
+        int originalStatus = json == null ? 0 : json.path("OriginalStatusCode").asInt(0);
+        return Errors.modelError(originalStatus != 0 ? originalStatus : status,
+            OpenAiErrors.sanitize(original.isEmpty() ? message : original), null)
+            .withAuditReason(mapped.auditReason());
+      }
+      return mapped;
     }
     if (json == null) {
       LOG.warn("SageMaker answered {} for endpoint {} with an unparseable body (request id {})", status, endpoint.name(), requestId);

@@ -194,7 +194,8 @@ public final class ServeCommand implements Callable<Integer> {
   /**
    * What {@code serve} prints once it listens: the ports, the endpoints and rule ids, where the
    * development issuer's key is and how to get a token, and a curl line for a demo endpoint
-   * (only when one is configured: elsewhere it would not work).
+   * (only when one is configured: elsewhere it would not work), with a second one on its
+   * OpenAI-compatible path when it serves that path.
    */
   static String banner(GatewayConfig cfg, int port, int managementPort, Path keyDir, String jar) {
     StringBuilder b = new StringBuilder();
@@ -223,6 +224,19 @@ public final class ServeCommand implements Callable<Integer> {
             b.append("  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json'"
                 + " -d '{\"text\":\"great product\"}' localhost:").append(port)
                 .append("/endpoints/").append(example).append("/invocations\n");
+          });
+      // The same with an OpenAI client's call, where a demo endpoint serves that path (by default).
+      cfg.endpoints().stream().filter(e -> e.backend().type().equals(BackendConfig.DEMO) && e.backend().openaiEnabled())
+          .map(e -> e.name())
+          .sorted(java.util.Comparator.comparing(n -> !n.equals("sentiment-test")))
+          .findFirst()
+          .ifPresent(example -> {
+            b.append("Or as an OpenAI client calls it (base URL http://localhost:").append(port)
+                .append("/endpoints/").append(example).append("/openai/v1, api_key $TOKEN):\n");
+            b.append("  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json'"
+                + " -d '{\"model\":\"sagegate-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"great product\"}]}'"
+                + " localhost:").append(port)
+                .append("/endpoints/").append(example).append("/openai/v1/chat/completions\n");
           });
     }
     b.append("Audit records go to ").append(cfg.audit().sink().equals("file") ? cfg.audit().file() : "stdout")

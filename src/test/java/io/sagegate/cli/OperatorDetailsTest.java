@@ -63,5 +63,21 @@ class OperatorDetailsTest {
     String demoBanner = ServeCommand.banner(demo, 8080, 9464, keys, "java -jar sagegate.jar");
     assertTrue(demoBanner.contains("curl") && demoBanner.contains("/endpoints/sentiment-test/invocations"),
         demoBanner);
+    assertTrue(demoBanner.contains("localhost:8080/endpoints/sentiment-test/openai/v1/chat/completions"), demoBanner);
+    assertFalse(banner.contains("openai"), banner);
+  }
+
+  @Test
+  void theBannerShowsTheOpenAiLineOnlyWhereTheDemoEndpointServesThatPath() throws Exception {
+    GatewayConfig off = load("""
+        auth: {devIssuer: true}
+        endpoints:
+          - {name: demo-off, backend: {type: demo, openai: {enabled: false}}}
+        rules:
+          - {id: all, effect: allow, principal: {groups: [data-scientists]}}
+        """);
+    String banner = ServeCommand.banner(off, 8080, 9464, dir.resolve("keys"), "java -jar sagegate.jar");
+    assertTrue(banner.contains("/endpoints/demo-off/invocations"), banner);
+    assertFalse(banner.contains("openai"), banner);
   }
 }

@@ -80,6 +80,8 @@ class OpenAiSageMakerIntegrationTest {
             backend: {type: sagemaker, roleArn: "%6$s", timeout: 5s, openai: {enabled: true}}
           - name: classic
             backend: {type: sagemaker, roleArn: "%5$s", timeout: 5s}
+          - name: llm-slow
+            backend: {type: sagemaker, roleArn: "%5$s", timeout: 400ms, openai: {enabled: true}}
         rules:
           - id: llm-users
             effect: allow
@@ -144,6 +146,31 @@ class OpenAiSageMakerIntegrationTest {
     assertEquals(7, record.path("promptTokens").asInt());
     assertEquals(3, record.path("completionTokens").asInt());
     assertEquals(aws.roleArn("invoke"), record.path("roleArn").asText());
+  }
+
+  @Test
+  void aTricklingAnswerIsCutOffAtTheWholeCallDeadlineAs504() throws Exception {
+    // A byte every 100 ms: a connection idle timeout alone would never end this call; the same
+    // deadline as InvokeEndpoint's (the timeout plus a quarter, 500 ms here) does.
+    aws.endpoint("llm-slow", Behaviour.TRICKLE);
+    long start = System.nanoTime();
+    HttpResponse<String> r = chat("/endpoints/llm-slow/openai/v1/chat/completions", CHAT);
+    long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
+    assertEquals(504, r.statusCode(), r.body());
+    assertEquals("server_error", JSON.readTree(r.body()).path("error").path("type").asText(), r.body());
+    assertTrue(ms < 4_000, "cut off at the deadline, not later: " + ms + " ms");
+    // The upstream request is reset, not left open.
+    aws.endpoint("llm-slow").awaitEarlyCloses(1).toCompletionStage().toCompletableFuture()
+        .get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals("sagemaker:timeout", auditOf(r).path("errorReason").asText());
+  }
+
+  @Test
+  void aHangingAnswerIs504() throws Exception {
+    aws.endpoint("llm-slow", Behaviour.HANG);
+    HttpResponse<String> r = chat("/endpoints/llm-slow/openai/v1/chat/completions", CHAT);
+    assertEquals(504, r.statusCode(), r.body());
+    assertEquals("sagemaker:timeout", auditOf(r).path("errorReason").asText());
   }
 
   @Test
@@ -213,5 +240,19 @@ class OpenAiSageMakerIntegrationTest {
     HttpResponse<String> shaped = chat("/endpoints/llm/openai/v1/chat/completions", CHAT);
     assertEquals(503, shaped.statusCode(), shaped.body());
     assertNull(JSON.readTree(shaped.body()).get("__type"));
+  }
+
+  @Test
+  void aModelErrorInSageMakersShapeIsRelayedSanitized() throws Exception {
+    aws.openAiErrorEnvelope(false);
+    aws.endpoint("llm", Behaviour.MODEL_ERROR).modelError(400, "max_tokens too large\nTraceback (most recent call last):\n"
+        + "  File \"/opt/ml/code/serve.py\", line 7, in handler");
+    HttpResponse<String> r = chat("/endpoints/llm/openai/v1/chat/completions", CHAT);
+    assertEquals(424, r.statusCode(), r.body());
+    String message = JSON.readTree(r.body()).path("error").path("message").asText();
+    assertTrue(message.contains("max_tokens too large"), message);
+    assertFalse(message.contains(aws.accountId()), "no account id: " + message);
+    assertFalse(message.contains("console.aws"), "no console URL: " + message);
+    assertFalse(message.contains("Traceback") || message.contains("serve.py"), "no stack trace: " + message);
   }
 }

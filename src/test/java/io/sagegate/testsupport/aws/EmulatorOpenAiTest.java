@@ -215,4 +215,20 @@ class EmulatorOpenAiTest {
     emulator.openAiErrorEnvelope(true);
     assertTrue(error(chat("ep-a", token, CHAT), 400).path("message").asText().contains("no capacity"));
   }
+
+  @Test
+  void aTricklingAnswerKeepsSendingAndNeverEnds() throws Exception {
+    emulator.endpoint("ep-a", Behaviour.TRICKLE);
+    String token = "Bearer " + token(session(policyFor("ep-a", true)));
+    HttpRequest request = HttpRequest.newBuilder(URI.create(emulator.uri() + "/endpoints/ep-a/openai/v1/chat/completions"))
+        .POST(HttpRequest.BodyPublishers.ofString(CHAT)).header("Authorization", token).build();
+    HttpResponse<java.io.InputStream> r = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    assertEquals(200, r.statusCode());
+    try (java.io.InputStream in = r.body()) {
+      // The head, then a byte about every 100 ms: five of them come, and the body has not ended.
+      for (int i = 0; i < 5; i++) {
+        assertTrue(in.read() >= 0, "the body goes on");
+      }
+    }
+  }
 }

@@ -92,7 +92,12 @@ public final class SageMakerEmulator implements AutoCloseable {
      * 400 saying the model has no capacity (as reported of an inference component scaled to zero,
      * which that call starts scaling up).
      */
-    NO_CAPACITY
+    NO_CAPACITY,
+    /**
+     * A slow answer that never finishes: a 200 head, then one byte of the body every 100 ms,
+     * so a connection idle timeout never fires and only a whole-call deadline ends the call.
+     */
+    TRICKLE
   }
 
   /**
@@ -1154,7 +1159,18 @@ public final class SageMakerEmulator implements AutoCloseable {
         call.request.response().setStatusCode(200).putHeader("Content-Type", "application/json")
             .putHeader("x-amzn-RequestId", call.requestId).end("<html>\u0000 not json</html>");
       }
-      case HANG -> call.record(0, null);
+      case HANG -> {
+        call.record(0, null);
+        call.request.response().closeHandler(v -> endpoint.earlyClose());
+      }
+      case TRICKLE -> {
+        call.record(200, null);
+        HttpServerResponse r = call.request.response().setStatusCode(200).setChunked(true)
+            .putHeader("Content-Type", "application/json").putHeader("x-amzn-RequestId", call.requestId);
+        r.closeHandler(v -> endpoint.earlyClose());
+        r.write("{");
+        trickle(r);
+      }
       default -> openAiOk(call, endpoint, request);
     }
   }
@@ -1203,6 +1219,15 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
     events.add("data: [DONE]\n\n");
     writeEvents(r, events, 0);
+  }
+
+  private void trickle(HttpServerResponse r) {
+    vertx.setTimer(100, id -> {
+      if (!r.closed()) {
+        r.write(" ");
+        trickle(r);
+      }
+    });
   }
 
   private void writeEvents(HttpServerResponse r, List<String> events, int i) {
@@ -1331,6 +1356,14 @@ public final class SageMakerEmulator implements AutoCloseable {
           case INVOKE_STREAM -> stream(call, endpoint, variant);
           default -> async(call, endpoint);
         }
+      }
+      case TRICKLE -> {
+        call.record(200, null);
+        HttpServerResponse r = call.request.response().setStatusCode(200).setChunked(true)
+            .putHeader("x-amzn-RequestId", call.requestId).putHeader("Content-Type", "application/json");
+        r.closeHandler(v -> endpoint.earlyClose());
+        r.write("{");
+        trickle(r);
       }
       default -> throw new IllegalStateException("unhandled behaviour " + behaviour);
     }
