@@ -34,12 +34,15 @@ class GuardHandlerTest {
   static final ObjectMapper JSON = new ObjectMapper();
   static ProvisionMoto moto;
   static SageMakerClient sm;
+  /** The guard's own small SageMaker client, as the guard jar uses it. */
+  static io.sagegate.provision.guard.GuardSageMaker guardSm;
 
   @BeforeAll
   static void start() throws Exception {
     moto = ProvisionMoto.start();
     sm = SageMakerClient.builder().endpointOverride(moto.endpoint()).region(Region.of(ProvisionMoto.REGION))
         .credentialsProvider(ProvisionMoto.CREDENTIALS).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
+    guardSm = io.sagegate.provision.guard.GuardSageMaker.create(moto.endpoint(), ProvisionMoto.REGION, ProvisionMoto.CREDENTIALS);
     String role = "arn:aws:iam::123456789012:role/sagegate-test-exec";
     for (String m : List.of("approved-model", "rogue-model")) {
       sm.createModel(b -> b.modelName(m).executionRoleArn(role)
@@ -72,13 +75,16 @@ class GuardHandlerTest {
     if (sm != null) {
       sm.close();
     }
+    if (guardSm != null) {
+      guardSm.close();
+    }
     if (moto != null) {
       moto.close();
     }
   }
 
   private final ByteArrayOutputStream auditBytes = new ByteArrayOutputStream();
-  private final GuardHandler guard = new GuardHandler(sm,
+  private final GuardHandler guard = new GuardHandler(guardSm,
       new ApprovedPairs(Map.of(ENGINEER, List.of(
           new ApprovedPairs.Model("approved-model", "123456789012.dkr.ecr.us-east-1.amazonaws.com/approved-model:1"),
           new ApprovedPairs.Model("swapped-model", "123456789012.dkr.ecr.us-east-1.amazonaws.com/swapped-model:1")))),
@@ -248,7 +254,7 @@ class GuardHandlerTest {
     ((com.fasterxml.jackson.databind.node.ObjectNode) d.path("requestParameters")).put("endpointConfigName", config);
     ((com.fasterxml.jackson.databind.node.ObjectNode) d.path("requestParameters").path("productionVariants").path(0))
         .put("modelName", model);
-    GuardHandler g = new GuardHandler(sm, pairs, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    GuardHandler g = new GuardHandler(guardSm, pairs, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
     GuardHandler.Verdict v = g.handle(JSON.writeValueAsBytes(event));
     assertEquals("approved", v.decision(), v.toString());
     assertTrue(endpointConfigExists(config), "the stack's own configuration stays");

@@ -11,12 +11,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import software.amazon.awssdk.awscore.exception.AwsServiceException;
-import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.services.sagemaker.SageMakerClient;
-import software.amazon.awssdk.services.sagemaker.model.DescribeModelResponse;
-import software.amazon.awssdk.services.sagemaker.model.ProductionVariant;
 
 /**
  * The detective guard: an EventBridge target for CloudTrail's SageMaker CreateEndpoint,
@@ -26,27 +20,28 @@ import software.amazon.awssdk.services.sagemaker.model.ProductionVariant;
  * endpoint or endpoint config, stops the transform job). One JSON audit record per event goes to
  * standard output (CloudWatch Logs); malformed or unexpected events are recorded and ignored,
  * never thrown. Events are parsed with Jackson rather than aws-lambda-java-events, to keep the
- * jar's dependencies as they are.
+ * jar's dependencies as they are; SageMaker is called through {@link GuardSageMaker}, which keeps
+ * the jar a few MB.
  */
 public final class GuardHandler implements RequestStreamHandler {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final SageMakerClient sageMaker;
+  private final GuardSageMaker sageMaker;
   private final ApprovedPairs approved;
   private final PrintStream audit;
 
-  /** For Lambda: the default SageMaker client, approved pairs from {@value ApprovedPairs#ENV_VAR}. */
+  /** For Lambda: SageMaker in the function's region, approved pairs from {@value ApprovedPairs#ENV_VAR}. */
   public GuardHandler() {
-    this(SageMakerClient.builder().httpClientBuilder(UrlConnectionHttpClient.builder()).build(),
+    this(GuardSageMaker.create(null, null, null),
         ApprovedPairs.fromJson(System.getenv(ApprovedPairs.ENV_VAR)));
   }
 
-  public GuardHandler(SageMakerClient sageMaker, ApprovedPairs approved) {
+  public GuardHandler(GuardSageMaker sageMaker, ApprovedPairs approved) {
     this(sageMaker, approved, System.out);
   }
 
-  public GuardHandler(SageMakerClient sageMaker, ApprovedPairs approved, PrintStream audit) {
+  public GuardHandler(GuardSageMaker sageMaker, ApprovedPairs approved, PrintStream audit) {
     if (sageMaker == null || approved == null || audit == null) {
       throw new IllegalArgumentException("sageMaker, approved and audit: required");
     }
@@ -103,10 +98,8 @@ public final class GuardHandler implements RequestStreamHandler {
     try {
       call.run();
       return action;
-    } catch (SdkException e) {
-      String code = e instanceof AwsServiceException a && a.awsErrorDetails() != null
-          ? a.awsErrorDetails().errorCode() : e.getClass().getSimpleName();
-      return action + " FAILED (" + code + ")";
+    } catch (GuardSageMaker.CallFailed e) {
+      return action + " FAILED (" + e.errorCode() + ")";
     }
   }
 
@@ -123,7 +116,7 @@ public final class GuardHandler implements RequestStreamHandler {
       return ignored(eventId, "CreateEndpointConfig", "malformed event: no endpointConfigName or productionVariants[].modelName");
     }
     return decide(eventId, "CreateEndpointConfig", caller, models, unapproved(caller, models),
-        "DeleteEndpointConfig " + config, () -> sageMaker.deleteEndpointConfig(b -> b.endpointConfigName(config)));
+        "DeleteEndpointConfig " + config, () -> sageMaker.deleteEndpointConfig(config));
   }
 
   private Verdict endpoint(String eventId, String caller, JsonNode req) {
@@ -135,16 +128,14 @@ public final class GuardHandler implements RequestStreamHandler {
     List<String> models = new ArrayList<>();
     String why;
     try {
-      for (ProductionVariant v : sageMaker.describeEndpointConfig(b -> b.endpointConfigName(config)).productionVariants()) {
-        models.add(v.modelName());
-      }
+      models.addAll(sageMaker.endpointConfigModels(config));
       why = models.isEmpty() ? "endpoint config " + config + " names no model" : unapproved(caller, models);
-    } catch (SdkException e) {
+    } catch (GuardSageMaker.CallFailed e) {
       // Fail closed: an endpoint whose models cannot be verified is not approved.
       why = "endpoint config " + config + " could not be read, so its models cannot be verified";
     }
     return decide(eventId, "CreateEndpoint", caller, models, why,
-        "DeleteEndpoint " + endpoint, () -> sageMaker.deleteEndpoint(b -> b.endpointName(endpoint)));
+        "DeleteEndpoint " + endpoint, () -> sageMaker.deleteEndpoint(endpoint));
   }
 
   private Verdict transformJob(String eventId, String caller, JsonNode req) {
@@ -154,7 +145,7 @@ public final class GuardHandler implements RequestStreamHandler {
       return ignored(eventId, "CreateTransformJob", "malformed event: no transformJobName or modelName");
     }
     return decide(eventId, "CreateTransformJob", caller, List.of(model), unapproved(caller, List.of(model)),
-        "StopTransformJob " + job, () -> sageMaker.stopTransformJob(b -> b.transformJobName(job)));
+        "StopTransformJob " + job, () -> sageMaker.stopTransformJob(job));
   }
 
   /**
@@ -170,16 +161,10 @@ public final class GuardHandler implements RequestStreamHandler {
       if (!approved.approvesName(caller, m)) {
         return "(" + caller + ", " + m + ") is not an approved pair";
       }
-      List<String> images = new ArrayList<>();
+      List<String> images;
       try {
-        DescribeModelResponse d = sageMaker.describeModel(b -> b.modelName(m));
-        if (d.primaryContainer() != null && d.primaryContainer().image() != null) {
-          images.add(d.primaryContainer().image());
-        }
-        if (d.hasContainers()) {
-          d.containers().stream().filter(x -> x.image() != null).forEach(x -> images.add(x.image()));
-        }
-      } catch (SdkException e) {
+        images = sageMaker.modelImages(m);
+      } catch (GuardSageMaker.CallFailed e) {
         return "model " + m + " could not be read, so its image cannot be verified";
       }
       if (images.isEmpty()) {

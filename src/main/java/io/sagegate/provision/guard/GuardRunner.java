@@ -5,10 +5,6 @@ import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.sagemaker.SageMakerClient;
-import software.amazon.awssdk.services.sagemaker.SageMakerClientBuilder;
 
 /**
  * Runs the guard's handler locally on one recorded CloudTrail event (an EventBridge event as the
@@ -26,15 +22,8 @@ public final class GuardRunner {
   /** Feeds {@code event} to a guard with {@code approved}; returns the verdict (also written to {@code audit}). */
   public static GuardHandler.Verdict run(Path event, ApprovedPairs approved, URI endpointUrl, String region,
       PrintStream audit) throws IOException {
-    SageMakerClientBuilder b = SageMakerClient.builder().httpClientBuilder(UrlConnectionHttpClient.builder());
-    if (endpointUrl != null) {
-      b.endpointOverride(endpointUrl);
-    }
-    if (region != null) {
-      b.region(Region.of(region));
-    }
     byte[] bytes = Files.readAllBytes(event);
-    try (SageMakerClient sm = b.build()) {
+    try (GuardSageMaker sm = GuardSageMaker.create(endpointUrl, region, null)) {
       GuardHandler.Verdict v = new GuardHandler(sm, approved, audit).handle(bytes);
       audit.println(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(v));
       audit.flush();
