@@ -76,6 +76,11 @@ class DashboardMetricsIntegrationTest {
           - id: all
             effect: allow
             principal: {groups: [risk]}
+        limits:
+          - id: probe
+            principal: {subjects: [bob]}
+            rate: 1
+            per: 1h
         """.formatted(aws.region(), aws.accountId(), aws.uri(), aws.roleArn("scorer-invoke"));
     Path file = dir.resolve("gateway.yaml");
     Files.writeString(file, yaml);
@@ -96,6 +101,10 @@ class DashboardMetricsIntegrationTest {
     assertEquals(200, viaAws.statusCode(), viaAws.body());
     assertEquals(200, HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", token, "{\"text\":\"good\"}")).statusCode());
     assertEquals(401, HttpCalls.send(HttpCalls.post(port, "/endpoints/scorer/invocations", null, "{}")).statusCode());
+    // A limit's refusal, so the limits row's refusal counter exists (it is created per limit).
+    String bob = issuer.mint("bob", List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    assertEquals(200, HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", bob, "{\"text\":\"ok\"}")).statusCode());
+    assertEquals(429, HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", bob, "{\"text\":\"ok\"}")).statusCode());
     HttpResponse<String> stream = HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations-response-stream",
         token, "{\"text\":\"great product\",\"stream\":true}"));
     assertEquals(200, stream.statusCode(), stream.body());
