@@ -83,6 +83,10 @@ class TokenLimitRedisIntegrationTest {
   }
 
   private int start(long burst) throws Exception {
+    return start(burst, "open");
+  }
+
+  private int start(long burst, String onStoreError) throws Exception {
     String yaml = """
         server: {port: 0, managementPort: 0, eventLoops: 1}
         auth: {discoveryUrl: %s, issuer: %s, audiences: [%s]}
@@ -107,7 +111,9 @@ class TokenLimitRedisIntegrationTest {
             burst: %d
             dailyQuota: 1000000
             estimate: {bytesPerToken: 4, completionTokens: 256}
-        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, redis.url(), burst, burst);
+            onStoreError: %s
+        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, redis.url(), burst, burst,
+        onStoreError);
     vertx = Vertx.vertx();
     audit = new RecordingAuditSink();
     assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "tokens.yaml"),
@@ -196,6 +202,30 @@ class TokenLimitRedisIntegrationTest {
     HttpResponse<String> bad = HttpCalls.send(HttpCalls.post(port, PATH, t, "{\"messages\":"));
     assertEquals(400, bad.statusCode(), bad.body());
     assertEquals(used, charged());
+  }
+
+  @Test
+  void withTheStoreDownALocalTokenLimitChargesTheRealUsageInTheReplica() throws Exception {
+    long burst = 100;
+    int port = start(burst, "local");
+    redis.stop();
+    String t = token();
+    long estimate = (CHAT.getBytes(StandardCharsets.UTF_8).length + 3) / 4 + 10;
+    int admitted = 0;
+    int status = 200;
+    for (int i = 0; i < 40 && status == 200; i++) {
+      HttpResponse<String> r = HttpCalls.send(HttpCalls.post(port, PATH, t, CHAT));
+      status = r.statusCode();
+      if (status == 200) {
+        admitted++;
+        audit.await(r.headers().firstValue("x-amzn-RequestId").orElseThrow());
+      }
+    }
+    assertEquals(429, status, "the local share never refused");
+    // Charged the estimate alone, the burst would hold 100 / estimate calls; settled against the
+    // real usage (a fifth of it), it holds several times more.
+    assertTrue(admitted > burst / estimate + 1, "admitted " + admitted + " with estimate " + estimate
+        + ": the usage was not settled in the replica");
   }
 
   private static String policyOf(HttpResponse<String> r, String id) {
