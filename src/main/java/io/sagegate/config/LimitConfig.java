@@ -25,7 +25,38 @@ public record LimitConfig(
     long burst,
     long dailyQuota,
     Mode mode,
-    OnStoreError onStoreError) {
+    OnStoreError onStoreError,
+    Unit unit,
+    TokenEstimate estimate) {
+
+  /**
+   * What a limit counts: {@code calls} (the default), or {@code tokens} on the OpenAI-compatible
+   * chat route (rate, burst and dailyQuota are then tokens; other calls are not counted by it).
+   */
+  public enum Unit {
+    CALLS,
+    TOKENS;
+
+    @Override
+    public String toString() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /**
+   * How a {@code tokens} limit estimates a call before it is made: the request body's bytes
+   * divided by {@code bytesPerToken} (default 4) for the prompt, plus the request's
+   * {@code max_completion_tokens} or {@code max_tokens}, or {@code completionTokens} (default 256)
+   * when it sets neither. The real {@code usage} is charged once the answer is in.
+   */
+  public record TokenEstimate(Integer bytesPerToken, Long completionTokens) {
+    public static final TokenEstimate DEFAULT = new TokenEstimate(null, null);
+
+    public TokenEstimate {
+      bytesPerToken = bytesPerToken == null ? 4 : bytesPerToken;
+      completionTokens = completionTokens == null ? 256 : completionTokens;
+    }
+  }
 
   /** {@code enforce} refuses calls over the limit; {@code shadow} counts and logs them only. */
   public enum Mode {
@@ -63,6 +94,12 @@ public record LimitConfig(
     burst = burst == 0 ? rate : burst;
     mode = mode == null ? Mode.ENFORCE : mode;
     onStoreError = onStoreError == null ? OnStoreError.OPEN : onStoreError;
+    unit = unit == null ? Unit.CALLS : unit;
+    estimate = estimate == null ? TokenEstimate.DEFAULT : estimate;
+  }
+
+  public boolean countsTokens() {
+    return unit == Unit.TOKENS;
   }
 
   /** The rule this limit matches like (principal, resource, actions), for the policy engine. */

@@ -96,6 +96,14 @@ final class LimitsValidator {
       if (l.dailyQuota() < 0) {
         error(p + ".dailyQuota", l.dailyQuota(), l.dailyQuota() + " must be 0 (none) or more");
       }
+      if (l.estimate().bytesPerToken() < 1) {
+        error(p + ".estimate.bytesPerToken", l.estimate().bytesPerToken(),
+            l.estimate().bytesPerToken() + " must be 1 or more (the default is 4)");
+      }
+      if (l.estimate().completionTokens() < 0) {
+        error(p + ".estimate.completionTokens", l.estimate().completionTokens(),
+            l.estimate().completionTokens() + " must be 0 or more (the default is 256)");
+      }
       if (l.key().isEmpty() && !l.perEndpoint()) {
         warn(p + ".key", List.of(), "empty and perEndpoint false: every caller shares one count");
       }

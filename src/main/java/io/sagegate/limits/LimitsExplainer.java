@@ -30,7 +30,8 @@ public final class LimitsExplainer {
     }
     for (Quota q : new CompiledLimits(config.limits()).matching(request)) {
       LimitConfig l = q.config();
-      lines.add(l.id() + "  " + l.rate() + " per " + human(l.per()) + ", burst " + l.burst()
+      lines.add(l.id() + "  " + l.rate() + (l.countsTokens() ? " tokens" : "") + " per " + human(l.per())
+          + ", burst " + l.burst()
           + (l.dailyQuota() > 0 ? ", daily quota " + l.dailyQuota() : "")
           + ", " + l.mode() + ", onStoreError " + l.onStoreError()
           + ", counted under key " + q.key(request.caller(), ep));

@@ -33,11 +33,32 @@ public final class LocalLimitStore implements LimitStore {
   }
 
   @Override
-  public Future<Verdict> take(Quota quota, String key, long secondsToDayEnd) {
-    return Future.succeededFuture(takeNow(quota, key, secondsToDayEnd));
+  public Future<Verdict> take(Quota quota, String key, long cost, long secondsToDayEnd) {
+    return Future.succeededFuture(takeNow(quota, key, cost, secondsToDayEnd));
+  }
+
+  @Override
+  public Future<Void> charge(Quota quota, String key, long delta, long secondsToDayEnd) {
+    chargeNow(quota, key, delta);
+    return Future.succeededFuture();
   }
 
   Verdict takeNow(Quota quota, String key, long secondsToDayEnd) {
+    return takeNow(quota, key, 1, secondsToDayEnd);
+  }
+
+  /**
+   * The largest cost this store can ever admit for {@code quota} (its burst, and its daily quota
+   * if smaller, as divided here): a token estimate above it is counted as it, so no call waits
+   * for a bucket that can never hold it.
+   */
+  long maxCost(Quota quota) {
+    long burst = Math.max(1, ceilDiv(quota.burst(), divisor));
+    long daily = quota.dailyQuota() <= 0 ? Long.MAX_VALUE : Math.max(1, ceilDiv(quota.dailyQuota(), divisor));
+    return Math.min(burst, daily);
+  }
+
+  Verdict takeNow(Quota quota, String key, long cost, long secondsToDayEnd) {
     long interval = quota.intervalMicros() * divisor;
     long burst = Math.max(1, ceilDiv(quota.burst(), divisor));
     long daily = quota.dailyQuota() <= 0 ? 0 : Math.max(1, ceilDiv(quota.dailyQuota(), divisor));
@@ -51,23 +72,38 @@ public final class LocalLimitStore implements LimitStore {
         s.dayUsed = 0;
       }
       long tat = Math.max(s.tat, now);
-      long newTat = tat + interval;
+      long newTat = tat + interval * cost;
       long allowAt = newTat - burst * interval;
       if (now < allowAt) {
         return new Verdict(false, false, burst, window, 0, allowAt - now, tat - now, daily,
             daily > 0 ? daily - s.dayUsed : -1);
       }
-      if (daily > 0 && s.dayUsed + 1 > daily) {
+      if (daily > 0 && s.dayUsed + cost > daily) {
         long remaining = Math.max(0, (now - (tat - burst * interval)) / interval);
         return new Verdict(false, true, burst, window, remaining, secondsToDayEnd * 1_000_000,
             tat - now, daily, 0);
       }
       s.tat = newTat;
       if (daily > 0) {
-        s.dayUsed++;
+        s.dayUsed += cost;
       }
       return new Verdict(true, false, burst, window, (now - allowAt) / interval, 0, newTat - now,
           daily, daily > 0 ? daily - s.dayUsed : -1);
+    }
+  }
+
+  void chargeNow(Quota quota, String key, long delta) {
+    long interval = quota.intervalMicros() * divisor;
+    long today = LocalDate.now(ZoneOffset.UTC).toEpochDay();
+    State s = states.get(key, k -> new State());
+    synchronized (s) {
+      long now = System.nanoTime() / 1000;
+      s.tat = Math.max(s.tat, now) + delta * interval;
+      if (s.day != today) {
+        s.day = today;
+        s.dayUsed = 0;
+      }
+      s.dayUsed = Math.max(0, s.dayUsed + delta);
     }
   }
 

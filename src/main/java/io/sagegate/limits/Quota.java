@@ -46,6 +46,23 @@ public final class Quota {
     return config.dailyQuota();
   }
 
+  /** Whether this limit counts tokens (on the OpenAI-compatible chat route) rather than calls. */
+  public boolean countsTokens() {
+    return config.countsTokens();
+  }
+
+  /**
+   * The tokens a chat call is estimated to cost before it is made: its body's bytes divided by
+   * {@code estimate.bytesPerToken} (rounded up) for the prompt, plus {@code maxTokens} (the
+   * request's {@code max_completion_tokens} or {@code max_tokens}), or
+   * {@code estimate.completionTokens} when the request sets neither ({@code maxTokens} < 0).
+   */
+  public long estimate(long bodyBytes, long maxTokens) {
+    LimitConfig.TokenEstimate e = config.estimate();
+    long prompt = -Math.floorDiv(-Math.max(0, bodyBytes), e.bytesPerToken());
+    return prompt + (maxTokens >= 0 ? maxTokens : e.completionTokens());
+  }
+
   /**
    * The counted key: the limit id, the endpoint (lower-cased; unless perEndpoint is false) and the
    * caller's value of each key part, escaped so that no two callers share a key and no value can

@@ -35,10 +35,19 @@ public final class Quotas {
   /** How one limit came out for a call. */
   public enum Kind { COUNTED, STORE_OPEN, STORE_CLOSED }
 
-  /** One limit's outcome: its verdict (null when the store failed and no count was made). */
-  public record Outcome(Quota quota, Kind kind, Verdict verdict, boolean local) {
+  /**
+   * One limit's outcome: its verdict (null when the store failed and no count was made), the key
+   * counted, the units charged ({@code cost}: 1 for a call, the estimate for tokens) and whether
+   * they were charged in this replica ({@code local}) rather than in the shared store.
+   */
+  public record Outcome(Quota quota, Kind kind, Verdict verdict, boolean local, String key, long cost) {
     public boolean refuses() {
       return kind == Kind.STORE_CLOSED || (verdict != null && !verdict.admitted());
+    }
+
+    /** Whether units were charged for this call (so a token estimate is to be settled). */
+    public boolean charged() {
+      return kind == Kind.COUNTED && verdict != null && verdict.admitted();
     }
   }
 
@@ -77,13 +86,22 @@ public final class Quotas {
 
   /** Counts one call against each of {@code quotas}; never fails (store failures are outcomes). */
   public Future<List<Outcome>> check(List<Quota> quotas, Caller caller, EndpointConfig endpoint) {
+    return check(quotas, caller, endpoint, -1, -1);
+  }
+
+  /**
+   * Counts one call against each of {@code quotas}, a {@code tokens} limit by its estimate from
+   * {@code bodyBytes} and {@code maxTokens} (see {@link Quota#estimate}); never fails.
+   */
+  public Future<List<Outcome>> check(List<Quota> quotas, Caller caller, EndpointConfig endpoint,
+      long bodyBytes, long maxTokens) {
     long toDayEnd = secondsToDayEnd();
     if (quotas.size() == 1) {
-      return checkOne(quotas.get(0), caller, endpoint, toDayEnd).map(List::of);
+      return checkOne(quotas.get(0), caller, endpoint, toDayEnd, bodyBytes, maxTokens).map(List::of);
     }
     List<Future<Outcome>> all = new ArrayList<>(quotas.size());
     for (Quota q : quotas) {
-      all.add(checkOne(q, caller, endpoint, toDayEnd));
+      all.add(checkOne(q, caller, endpoint, toDayEnd, bodyBytes, maxTokens));
     }
     return Future.all(all).map(cf -> {
       List<Outcome> out = new ArrayList<>(all.size());
@@ -94,52 +112,88 @@ public final class Quotas {
     });
   }
 
-  private Future<Outcome> checkOne(Quota q, Caller caller, EndpointConfig endpoint, long toDayEnd) {
+  private Future<Outcome> checkOne(Quota q, Caller caller, EndpointConfig endpoint, long toDayEnd,
+      long bodyBytes, long maxTokens) {
     String key = q.key(caller, endpoint);
     long now = System.nanoTime();
-    Long until = q.shadow() ? null : over.getIfPresent(key);
+    long estimate = q.countsTokens() ? q.estimate(bodyBytes, maxTokens) : 1;
+    // A token refusal holds for its cost only (a smaller call may fit), so it is not remembered.
+    Long until = q.shadow() || q.countsTokens() ? null : over.getIfPresent(key);
     if (until != null) {
       if (now - until < 0) {
         // Known to be over until its reset: refused here, no store call.
         long retry = (until - now) / 1000;
         return Future.succeededFuture(new Outcome(q, Kind.COUNTED,
-            new Verdict(false, false, q.burst(), 0, 0, retry, retry, q.dailyQuota(), -1), false));
+            new Verdict(false, false, q.burst(), 0, 0, retry, retry, q.dailyQuota(), -1), false, key, 0));
       }
       over.invalidate(key);
     }
     if (redis == null) {
-      return Future.succeededFuture(counted(q, key, alone.takeNow(q, key, toDayEnd), toDayEnd, now, false));
+      long cost = Math.min(estimate, alone.maxCost(q));
+      return Future.succeededFuture(counted(q, key, alone.takeNow(q, key, cost, toDayEnd), toDayEnd, now,
+          false, cost));
     }
     if (storeDown.get() && now - storeDownUntil < 0) {
-      return Future.succeededFuture(fallback(q, key, toDayEnd));
+      return Future.succeededFuture(fallback(q, key, toDayEnd, estimate));
     }
-    return redis.take(q, key, toDayEnd).transform(ar -> {
+    long cost = Math.min(estimate, RedisLimitStore.maxCost(q));
+    return redis.take(q, key, cost, toDayEnd).transform(ar -> {
       if (ar.succeeded()) {
         storeUp();
-        return Future.succeededFuture(counted(q, key, ar.result(), toDayEnd, System.nanoTime(), false));
+        return Future.succeededFuture(counted(q, key, ar.result(), toDayEnd, System.nanoTime(), false, cost));
       }
       storeFailed(ar.cause());
-      return Future.succeededFuture(fallback(q, key, toDayEnd));
+      return Future.succeededFuture(fallback(q, key, toDayEnd, estimate));
     });
   }
 
-  private Outcome counted(Quota q, String key, Verdict v, long toDayEnd, long now, boolean local) {
+  private Outcome counted(Quota q, String key, Verdict v, long toDayEnd, long now, boolean local, long cost) {
     if (v.refusedByDay()) {
       v = new Verdict(false, true, v.limit(), v.windowSeconds(), v.remaining(), toDayEnd * 1_000_000,
           v.resetMicros(), v.dailyQuota(), 0);
     }
-    if (!v.admitted() && !q.shadow() && !local) {
+    if (!v.admitted() && !q.shadow() && !local && !q.countsTokens()) {
       over.put(key, now + v.retryAfterMicros() * 1000);
     }
-    return new Outcome(q, Kind.COUNTED, v, local);
+    return new Outcome(q, Kind.COUNTED, v, local, key, cost);
   }
 
-  private Outcome fallback(Quota q, String key, long toDayEnd) {
+  private Outcome fallback(Quota q, String key, long toDayEnd, long estimate) {
     return switch (q.config().onStoreError()) {
-      case OPEN -> new Outcome(q, Kind.STORE_OPEN, null, false);
-      case CLOSED -> new Outcome(q, Kind.STORE_CLOSED, null, false);
-      case LOCAL -> counted(q, key, share.takeNow(q, key, toDayEnd), toDayEnd, System.nanoTime(), true);
+      case OPEN -> new Outcome(q, Kind.STORE_OPEN, null, false, key, 0);
+      case CLOSED -> new Outcome(q, Kind.STORE_CLOSED, null, false, key, 0);
+      case LOCAL -> {
+        long cost = Math.min(estimate, share.maxCost(q));
+        yield counted(q, key, share.takeNow(q, key, cost, toDayEnd), toDayEnd, System.nanoTime(), true, cost);
+      }
     };
+  }
+
+  /**
+   * Settles a {@code tokens} limit's estimate against the tokens the call really used: charges
+   * the difference (a credit when the estimate was too high) where the estimate was charged (the
+   * shared store, or this replica for a {@code local} limit while the store was down). A failed
+   * store call counts as a store error; the difference is then lost.
+   */
+  public void settle(Outcome o, long used) {
+    long delta = used - o.cost();
+    if (!o.charged() || !o.quota().countsTokens() || delta == 0) {
+      return;
+    }
+    long toDayEnd = secondsToDayEnd();
+    if (o.local()) {
+      share.chargeNow(o.quota(), o.key(), delta);
+    } else if (redis == null) {
+      alone.chargeNow(o.quota(), o.key(), delta);
+    } else {
+      redis.charge(o.quota(), o.key(), delta, toDayEnd).onComplete(ar -> {
+        if (ar.succeeded()) {
+          storeUp();
+        } else {
+          storeFailed(ar.cause());
+        }
+      });
+    }
   }
 
   private void storeFailed(Throwable cause) {

@@ -28,8 +28,9 @@ public final class RedisLimitStore implements LimitStore {
   /**
    * GCRA with a burst, and an optional daily count. KEYS[1]: the theoretical arrival time in
    * microseconds; KEYS[2]: today's count. ARGV: emission interval (µs), burst, daily quota (0:
-   * none), seconds until the day ends. Returns {admitted (1, 0: rate, -1: day), retry-after µs,
-   * remaining, reset µs, calls left today}. A refused call is not charged.
+   * none), seconds until the day ends, cost (units charged: 1 for a call, a token estimate).
+   * Returns {admitted (1, 0: rate, -1: day), retry-after µs, remaining, reset µs, units left
+   * today}. A refused call is not charged.
    */
   static final String SCRIPT = """
       local t = redis.call('TIME')
@@ -37,26 +38,54 @@ public final class RedisLimitStore implements LimitStore {
       local interval = tonumber(ARGV[1])
       local burst = tonumber(ARGV[2])
       local quota = tonumber(ARGV[3])
+      local cost = tonumber(ARGV[5])
       local tat = tonumber(redis.call('GET', KEYS[1]))
       if not tat or tat < now then tat = now end
-      local new_tat = tat + interval
+      local new_tat = tat + interval * cost
       local allow_at = new_tat - burst * interval
       local used = 0
       if quota > 0 then used = tonumber(redis.call('GET', KEYS[2])) or 0 end
       if now < allow_at then
         return {0, allow_at - now, 0, tat - now, quota - used}
       end
-      if quota > 0 and used + 1 > quota then
+      if quota > 0 and used + cost > quota then
         return {-1, 0, math.floor((now - (tat - burst * interval)) / interval), tat - now, 0}
       end
       redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
       if quota > 0 then
-        used = redis.call('INCR', KEYS[2])
-        if used == 1 then redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]) + 3600) end
+        used = redis.call('INCRBY', KEYS[2], cost)
+        if used == cost then redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]) + 3600) end
       end
       return {1, 0, math.floor((now - allow_at) / interval), new_tat - now, quota - used}
       """;
   static final String SHA = sha1(SCRIPT);
+
+  /**
+   * Charges a difference unconditionally (a token estimate settled against the real usage).
+   * KEYS as above; ARGV: emission interval (µs), units to add (a credit when negative), daily quota
+   * (0: none), seconds until the day ends. A charge may put the bucket in debt; a credit never
+   * fills it past full, nor today's count below zero.
+   */
+  static final String CHARGE = """
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+      local interval = tonumber(ARGV[1])
+      local delta = tonumber(ARGV[2])
+      local tat = tonumber(redis.call('GET', KEYS[1]))
+      if not tat or tat < now then tat = now end
+      local new_tat = tat + delta * interval
+      if new_tat > now then
+        redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
+      else
+        redis.call('DEL', KEYS[1])
+      end
+      if tonumber(ARGV[3]) > 0 then
+        local used = math.max(0, (tonumber(redis.call('GET', KEYS[2])) or 0) + delta)
+        redis.call('SET', KEYS[2], used, 'EX', tonumber(ARGV[4]) + 3600)
+      end
+      return 1
+      """;
+  static final String CHARGE_SHA = sha1(CHARGE);
 
   private final Redis redis;
   private final long timeoutMs;
@@ -85,21 +114,46 @@ public final class RedisLimitStore implements LimitStore {
   }
 
   @Override
-  public Future<Verdict> take(Quota quota, String key, long secondsToDayEnd) {
+  public Future<Verdict> take(Quota quota, String key, long cost, long secondsToDayEnd) {
     String tag = "sagegate:{" + key + "}";
-    Request evalsha = script(Request.cmd(Command.EVALSHA).arg(SHA), quota, tag, secondsToDayEnd);
+    Request evalsha = script(Request.cmd(Command.EVALSHA).arg(SHA), quota, tag, secondsToDayEnd, cost);
     return redis.send(evalsha)
         .recover(err -> err.getMessage() != null && err.getMessage().startsWith("NOSCRIPT")
-            ? redis.send(script(Request.cmd(Command.EVAL).arg(SCRIPT), quota, tag, secondsToDayEnd))
+            ? redis.send(script(Request.cmd(Command.EVAL).arg(SCRIPT), quota, tag, secondsToDayEnd, cost))
             : Future.failedFuture(err))
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)
         .map(r -> verdict(quota, r));
   }
 
-  private static Request script(Request r, Quota q, String tag, long secondsToDayEnd) {
+  @Override
+  public Future<Void> charge(Quota quota, String key, long delta, long secondsToDayEnd) {
+    String tag = "sagegate:{" + key + "}";
+    return redis.send(charge(Request.cmd(Command.EVALSHA).arg(CHARGE_SHA), quota, tag, delta, secondsToDayEnd))
+        .recover(err -> err.getMessage() != null && err.getMessage().startsWith("NOSCRIPT")
+            ? redis.send(charge(Request.cmd(Command.EVAL).arg(CHARGE), quota, tag, delta, secondsToDayEnd))
+            : Future.failedFuture(err))
+        .timeout(timeoutMs, TimeUnit.MILLISECONDS)
+        .mapEmpty();
+  }
+
+  /** The largest cost the shared bucket can ever admit: its burst, or its daily quota if smaller. */
+  static long maxCost(Quota q) {
+    return q.dailyQuota() > 0 ? Math.min(q.burst(), q.dailyQuota()) : q.burst();
+  }
+
+  private static Request script(Request r, Quota q, String tag, long secondsToDayEnd, long cost) {
+    return keys(r, tag).arg(q.intervalMicros()).arg(q.burst()).arg(Math.max(0, q.dailyQuota()))
+        .arg(secondsToDayEnd).arg(cost);
+  }
+
+  private static Request charge(Request r, Quota q, String tag, long delta, long secondsToDayEnd) {
+    return keys(r, tag).arg(q.intervalMicros()).arg(delta).arg(Math.max(0, q.dailyQuota()))
+        .arg(secondsToDayEnd);
+  }
+
+  private static Request keys(Request r, String tag) {
     String day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
-    return r.arg(2).arg(tag + ":tat").arg(tag + ":day:" + day)
-        .arg(q.intervalMicros()).arg(q.burst()).arg(Math.max(0, q.dailyQuota())).arg(secondsToDayEnd);
+    return r.arg(2).arg(tag + ":tat").arg(tag + ":day:" + day);
   }
 
   private static Verdict verdict(Quota q, Response r) {

@@ -53,6 +53,20 @@ public record ChatRequest(Buffer body, boolean stream, boolean includeUsage, Str
         model != null && model.isTextual() ? model.asText() : null, json);
   }
 
+  /**
+   * The request's {@code max_completion_tokens}, else its {@code max_tokens} (whole numbers of 0
+   * or more), or -1 when it sets neither.
+   */
+  public long maxTokens() {
+    for (String field : new String[] {"max_completion_tokens", "max_tokens"}) {
+      JsonNode n = json.get(field);
+      if (n != null && n.canConvertToLong() && n.asLong() >= 0) {
+        return n.asLong();
+      }
+    }
+    return -1;
+  }
+
   /** This request asking upstream for {@code stream_options.include_usage}. */
   public ChatRequest withUsage() {
     ObjectNode copy = json.deepCopy();

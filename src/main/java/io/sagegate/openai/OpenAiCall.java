@@ -32,6 +32,7 @@ public final class OpenAiCall {
   private boolean stream;
   private boolean usageAdded;
   private String model;
+  private long maxTokens = -1;
 
   public OpenAiCall(Route route, String component) {
     this.route = route;
@@ -63,6 +64,18 @@ public final class OpenAiCall {
   /** The body's {@code model}, as the client wrote it (forwarded unchanged); null when absent. */
   public String model() {
     return model;
+  }
+
+  /**
+   * The request's {@code max_completion_tokens}, else its {@code max_tokens}, or -1 when it sets
+   * neither (a token limit's estimate then takes its own default).
+   */
+  public long maxTokens() {
+    return maxTokens;
+  }
+
+  public void maxTokens(long maxTokens) {
+    this.maxTokens = maxTokens;
   }
 
   public void body(boolean stream, boolean usageAdded, String model) {

@@ -51,6 +51,27 @@ class LimitsCliTest {
   }
 
   @Test
+  void checkReportsABadTokenLimitWithItsField(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("bad.yaml");
+    Files.writeString(file, BASE + """
+        limits:
+          - id: a
+            unit: tokens
+            rate: 1000
+            estimate: {bytesPerToken: 0, completionTokens: -1}
+          - id: b
+            unit: words
+            rate: 5
+        """);
+    CheckCommandTest.Run r = run(new CheckCommand(), "--config", file.toString());
+    assertEquals(1, r.code(), r.out() + r.err());
+    String all = r.out() + r.err();
+    assertTrue(all.contains("limits[0].estimate.bytesPerToken"), all);
+    assertTrue(all.contains("limits[0].estimate.completionTokens"), all);
+    assertTrue(all.contains("limits[1].unit") && all.contains("calls, tokens"), all);
+  }
+
+  @Test
   void checkRefusesAZeroConcurrencyCap(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("bad.yaml");
     Files.writeString(file, BASE.replace("maxConcurrency: 8", "maxConcurrency: 0"));

@@ -48,7 +48,7 @@ class RedisLimitStoreTest {
 
   private static Quota quota(long rate, long burst, long daily) {
     return new Quota(new LimitConfig("q", null, null, null, null, null, null, rate,
-        Duration.ofSeconds(1), burst, daily, null, null));
+        Duration.ofSeconds(1), burst, daily, null, null, null, null));
   }
 
   @Test

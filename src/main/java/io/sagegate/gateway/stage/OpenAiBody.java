@@ -93,6 +93,7 @@ public final class OpenAiBody implements Stage {
         chat = chat.withUsage();
       }
       call.body(chat.stream(), addUsage, chat.model());
+      call.maxTokens(chat.maxTokens());
       Action action = chat.stream() ? Action.INVOKE_STREAM : Action.INVOKE;
       ex.operation(action, ex.endpointName());
       ex.audit().action = action.ruleName();

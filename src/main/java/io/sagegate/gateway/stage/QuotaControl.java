@@ -1,6 +1,8 @@
 package io.sagegate.gateway.stage;
 
+import io.sagegate.audit.AuditRecord;
 import io.sagegate.authz.AccessRequest;
+import io.sagegate.backend.OpenAiCall;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
@@ -50,12 +52,20 @@ public final class QuotaControl implements Stage {
     List<Quota> applying = limits.matching(new AccessRequest(ex.caller(), ex.endpoint(), ex.action(),
         ex.audit().sourceIp, h == null ? null : h.targetVariant(), h == null ? null : h.targetModel(),
         h == null ? null : h.inferenceComponent()));
+    OpenAiCall chat = ex.openAi() != null && ex.openAi().route() == OpenAiCall.Route.CHAT_COMPLETIONS
+        ? ex.openAi() : null;
+    if (chat == null && !applying.isEmpty()) {
+      // A tokens limit counts the OpenAI-compatible chat route only: no other call reports usage.
+      applying = applying.stream().filter(q -> !q.countsTokens()).toList();
+    }
     if (applying.isEmpty()) {
       ex.next();
       return;
     }
     ex.holdBody();
-    quotas.check(applying, ex.caller(), ex.endpoint())
+    // On the chat route OpenAiBody has read the body already: its size goes into the estimate.
+    long bodyBytes = chat != null && ex.body() != null ? ex.body().length() : -1;
+    quotas.check(applying, ex.caller(), ex.endpoint(), bodyBytes, chat == null ? -1 : chat.maxTokens())
         .onComplete(ar -> ex.onLoop(() -> {
           if (ar.failed()) {
             ex.fail(ar.cause());
@@ -93,7 +103,9 @@ public final class QuotaControl implements Stage {
       ex.audit().limitId = id;
       metrics.refused(id, endpoint);
       boolean day = refusing.verdict().refusedByDay();
-      ex.fail(LimitErrors.throttled((day ? "Daily quota" : "Rate limit") + " '" + id
+      String what = refusing.quota().countsTokens() ? (day ? "Daily token quota" : "Token rate limit")
+          : (day ? "Daily quota" : "Rate limit");
+      ex.fail(LimitErrors.throttled(what + " '" + id
               + "' exceeded for endpoint " + endpoint + "; retry later",
           (retryMicros + 999_999) / 1_000_000, day ? LimitErrors.DAILY_QUOTA : LimitErrors.QUOTA));
       return;
@@ -107,7 +119,42 @@ public final class QuotaControl implements Stage {
       return;
     }
     ex.audit().limitId = applied.toString();
+    settleTokens(ex, outcomes);
     ex.next();
+  }
+
+  /**
+   * Once the call ends, its tokens limits are charged the real usage ({@code usage} as metered
+   * into the audit record) in place of the estimate: the difference is charged, or credited. A call
+   * that never reached the model is credited its whole estimate; one whose model reported no usage
+   * keeps it.
+   */
+  private void settleTokens(Exchange ex, List<Quotas.Outcome> outcomes) {
+    List<Quotas.Outcome> tokens = null;
+    for (Quotas.Outcome o : outcomes) {
+      if (o.quota().countsTokens() && o.charged()) {
+        tokens = tokens == null ? new java.util.ArrayList<>(2) : tokens;
+        tokens.add(o);
+      }
+    }
+    if (tokens == null) {
+      return;
+    }
+    List<Quotas.Outcome> settle = tokens;
+    ex.onEnd(() -> {
+      AuditRecord a = ex.audit();
+      long used;
+      if (a.promptTokens >= 0 || a.completionTokens >= 0) {
+        used = Math.max(0, a.promptTokens) + Math.max(0, a.completionTokens);
+      } else if (a.backendStatus == 0) {
+        used = 0;
+      } else {
+        return;
+      }
+      for (Quotas.Outcome o : settle) {
+        quotas.settle(o, used);
+      }
+    });
   }
 
   private void shadow(Exchange ex, Quotas.Outcome o, String endpoint) {
