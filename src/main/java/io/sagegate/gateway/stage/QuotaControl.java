@@ -2,7 +2,7 @@ package io.sagegate.gateway.stage;
 
 import io.sagegate.audit.AuditRecord;
 import io.sagegate.authz.AccessRequest;
-import io.sagegate.backend.OpenAiCall;
+import io.sagegate.openai.OpenAiCall;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
