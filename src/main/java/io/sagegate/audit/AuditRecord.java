@@ -15,13 +15,16 @@ public final class AuditRecord {
   public final Instant time;
   public final long startNanos;
   public final String requestId;
+
   /** The client's address: the TCP peer, or the address a trusted proxy forwarded for. */
   public final String sourceIp;
+
   /**
    * The TCP peer (a trusted proxy, or the load balancer that sent a PROXY protocol header) when it
    * is not {@link #sourceIp}; otherwise null.
    */
   public final String peerIp;
+
   public final String method;
 
   public String subject;
@@ -34,11 +37,13 @@ public final class AuditRecord {
   public String inferenceComponent;
   public String decision;
   public String ruleId;
+
   /**
    * The limit (a {@code limits} id, or {@code maxConcurrency}, {@code maxInFlight}) that refused
    * the call, or, for an admitted call, the quota limits that applied (comma-separated).
    */
   public String limitId;
+
   public int status;
   public String errorType;
   public String errorReason;
@@ -48,13 +53,16 @@ public final class AuditRecord {
   public String roleArn;
   public String sessionName;
   public String sourceIdentity;
+
   /**
-   * The OpenAI-compatible route the call came by ({@code openai/v1/chat/completions} or
-   * {@code openai/v1/models}); null on the SageMaker Runtime routes.
+   * The OpenAI-compatible route the call came by ({@code openai/v1/chat/completions} or {@code
+   * openai/v1/models}); null on the SageMaker Runtime routes.
    */
   public String api;
+
   /** Tokens the model reported in OpenAI {@code usage}; -1 when it reported none. */
   public long promptTokens = -1;
+
   public long completionTokens = -1;
   public long bytesIn;
   public long bytesOut;
@@ -62,13 +70,19 @@ public final class AuditRecord {
   public long backendNanos = -1;
   public long totalNanos = -1;
 
-  public AuditRecord(Instant time, long startNanos, String requestId, String sourceIp, String method) {
+  public AuditRecord(
+      Instant time, long startNanos, String requestId, String sourceIp, String method) {
     this(time, startNanos, requestId, sourceIp, null, method);
   }
 
   /** A record whose client ({@code sourceIp}) came through the proxy {@code peerIp}. */
-  public AuditRecord(Instant time, long startNanos, String requestId, String sourceIp,
-      String peerIp, String method) {
+  public AuditRecord(
+      Instant time,
+      long startNanos,
+      String requestId,
+      String sourceIp,
+      String peerIp,
+      String method) {
     this.time = time;
     this.startNanos = startNanos;
     this.requestId = requestId;

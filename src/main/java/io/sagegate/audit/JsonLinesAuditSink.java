@@ -37,31 +37,38 @@ import org.slf4j.LoggerFactory;
  * buffer, which is how Envoy writes its access logs too. A record reaches the output at most about
  * {@value #LINGER_MS} ms after its request ends.
  *
- * <p>A write that fails (a closed stdout pipe, a full disk, a file that cannot be opened) loses
- * the records it held: they are counted ({@link #failedRecords()}), the sink is unhealthy until a
- * later write succeeds, and the change is logged once each way. A file is opened again on the
- * next write after a failure, so the sink recovers once the disk has room or the file can be
- * written.
+ * <p>A write that fails (a closed stdout pipe, a full disk, a file that cannot be opened) loses the
+ * records it held: they are counted ({@link #failedRecords()}), the sink is unhealthy until a later
+ * write succeeds, and the change is logged once each way. A file is opened again on the next write
+ * after a failure, so the sink recovers once the disk has room or the file can be written.
  */
 public final class JsonLinesAuditSink implements AuditSink {
 
   private static final Logger LOG = LoggerFactory.getLogger(JsonLinesAuditSink.class);
   private static final JsonFactory JSON = new JsonFactory();
+
   /** How long the writer rests between rounds, so records gather into one write. */
   static final long LINGER_MS = 5;
+
   /** A lane this full wakes the writer early. */
   static final int EARLY_WAKE_BYTES = 256 * 1024;
+
   /** A lane this full is written by its own thread: the output has stalled. */
   static final int MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
   private final OutputStream out;
-  /** One lane per thread that writes records, kept for the sink's life (event loops live as long). */
+
+  /**
+   * One lane per thread that writes records, kept for the sink's life (event loops live as long).
+   */
   private final List<Lane> lanes = new CopyOnWriteArrayList<>();
+
   private final ThreadLocal<Lane> lane = ThreadLocal.withInitial(this::newLane);
   private final Thread writer;
   private volatile boolean closed;
   private volatile boolean healthy = true;
-  private final java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong failed =
+      new java.util.concurrent.atomic.AtomicLong();
 
   public JsonLinesAuditSink(OutputStream out) {
     this.out = out;
@@ -71,9 +78,9 @@ public final class JsonLinesAuditSink implements AuditSink {
   }
 
   /**
-   * The sink {@code settings} name. A file that cannot be opened now does not stop the gateway:
-   * the sink starts unhealthy (so {@code /readyz} says so and, with {@code audit.onFailure:
-   * refuse}, calls are refused) and tries again with every write.
+   * The sink {@code settings} name. A file that cannot be opened now does not stop the gateway: the
+   * sink starts unhealthy (so {@code /readyz} says so and, with {@code audit.onFailure: refuse},
+   * calls are refused) and tries again with every write.
    */
   public static JsonLinesAuditSink create(AuditSettings settings) {
     if (settings.sink().equals("file")) {
@@ -103,8 +110,10 @@ public final class JsonLinesAuditSink implements AuditSink {
     failed.addAndGet(records);
     if (healthy) {
       healthy = false;
-      LOG.error("Audit records cannot be written ({}): records are lost and counted in"
-          + " sagegate_audit_records_failed_total, /readyz answers 503 until a write succeeds", e.toString());
+      LOG.error(
+          "Audit records cannot be written ({}): records are lost and counted in"
+              + " sagegate_audit_records_failed_total, /readyz answers 503 until a write succeeds",
+          e.toString());
     }
   }
 
@@ -173,7 +182,8 @@ public final class JsonLinesAuditSink implements AuditSink {
       pending = own.buffer.size();
     }
     if (closed || pending >= MAX_PENDING_BYTES) {
-      // The writer has stopped, or cannot keep up with the output: write it here, so nothing is lost.
+      // The writer has stopped, or cannot keep up with the output: write it here, so nothing is
+      // lost.
       writeOut(own);
     } else if (pending >= EARLY_WAKE_BYTES) {
       LockSupport.unpark(writer);
@@ -233,13 +243,14 @@ public final class JsonLinesAuditSink implements AuditSink {
   }
 
   /**
-   * One thread's pending records and the buffer that takes over while they are written. The
-   * encoder writes to the lane, which passes the bytes on to whichever buffer is current, so the
-   * encoder (and its Jackson generator) lives as long as the lane.
+   * One thread's pending records and the buffer that takes over while they are written. The encoder
+   * writes to the lane, which passes the bytes on to whichever buffer is current, so the encoder
+   * (and its Jackson generator) lives as long as the lane.
    */
   private static final class Lane extends OutputStream {
     /** Held while a buffer is taken and written, so two takers never share the spare. */
     final Object taking = new Object();
+
     Chunk buffer = new Chunk();
     Chunk spare = new Chunk();
     final Encoder encoder = new Encoder(this, true);
@@ -255,7 +266,9 @@ public final class JsonLinesAuditSink implements AuditSink {
     }
   }
 
-  /** A growable byte buffer whose array is written out directly (no copy, no locking of its own). */
+  /**
+   * A growable byte buffer whose array is written out directly (no copy, no locking of its own).
+   */
   static final class Chunk extends OutputStream {
     private byte[] bytes = new byte[64 * 1024];
     private int size;
@@ -305,8 +318,8 @@ public final class JsonLinesAuditSink implements AuditSink {
 
   /**
    * Encodes records with one Jackson generator kept for the encoder's life, straight into the
-   * lane's buffer. Jackson's own number and date helpers were the writer thread's main cost
-   * ({@code Instant.toString} and {@code Double.toString} were half of it in a profile at 40 000
+   * lane's buffer. Jackson's own number and date helpers were the writer thread's main cost ({@code
+   * Instant.toString} and {@code Double.toString} were half of it in a profile at 40 000
    * records/s), so the two are written here: the time as ISO-8601 UTC with microseconds, its
    * date-and-seconds part formatted once per second, and latencies as milliseconds with up to three
    * decimals. Not thread-safe: each lane's encoder is guarded by its lane.
@@ -318,11 +331,13 @@ public final class JsonLinesAuditSink implements AuditSink {
     private final boolean newline;
     private JsonGenerator g;
     private long second = Long.MIN_VALUE;
+
     /**
-     * "yyyy-MM-ddTHH:mm:ss." of {@link #second}, then six digits and 'Z': 40 chars hold any
-     * Instant (a year of up to ten digits and its sign).
+     * "yyyy-MM-ddTHH:mm:ss." of {@link #second}, then six digits and 'Z': 40 chars hold any Instant
+     * (a year of up to ten digits and its sign).
      */
     private final char[] time = new char[40];
+
     private int prefixLength;
     private final char[] number = new char[24];
 

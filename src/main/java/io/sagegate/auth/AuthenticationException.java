@@ -65,6 +65,7 @@ public final class AuthenticationException extends GatewayException {
     }
     String description = message.replace('"', '\'').replace('\\', '/');
     return "Bearer realm=\"sagegate\", error=\"invalid_token\", error_description=\""
-        + description + "\"";
+        + description
+        + "\"";
   }
 }

@@ -17,8 +17,8 @@ public interface Authenticator {
   boolean ready();
 
   /**
-   * The readiness contributor: null when ready, else why not (e.g. the identity provider could
-   * not be reached), as {@code /readyz} and the log show it.
+   * The readiness contributor: null when ready, else why not (e.g. the identity provider could not
+   * be reached), as {@code /readyz} and the log show it.
    */
   default String notReadyReason() {
     return ready() ? null : "signing keys not loaded";

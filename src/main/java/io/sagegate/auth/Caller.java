@@ -97,8 +97,10 @@ public record Caller(
       return List.of();
     }
     if (value instanceof Collection<?> c) {
-      return c.stream().filter(v -> v != null && !(v instanceof Map) && !(v instanceof Collection))
-          .map(String::valueOf).toList();
+      return c.stream()
+          .filter(v -> v != null && !(v instanceof Map) && !(v instanceof Collection))
+          .map(String::valueOf)
+          .toList();
     }
     if (value instanceof Map) {
       return List.of();
@@ -107,7 +109,9 @@ public record Caller(
   }
 
   private static String asString(Object value) {
-    return value == null || value instanceof Map || value instanceof Collection ? null : String.valueOf(value);
+    return value == null || value instanceof Map || value instanceof Collection
+        ? null
+        : String.valueOf(value);
   }
 
   private static Set<String> scopeSet(Object value) {

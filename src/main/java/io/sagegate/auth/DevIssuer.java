@@ -34,8 +34,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The local development token issuer, for laptops with no identity provider. Its RSA signing key
- * is generated on first use and kept as a JWK file, readable by the owner only, under {@link
+ * The local development token issuer, for laptops with no identity provider. Its RSA signing key is
+ * generated on first use and kept as a JWK file, readable by the owner only, under {@link
  * #defaultDir()} — never in the repository. The gateway trusts its public key when {@code
  * auth.devIssuer} is true; the {@code token} command mints tokens with it.
  */
@@ -70,8 +70,8 @@ public final class DevIssuer {
 
   /**
    * The key directory: {@code $SAGEGATE_HOME/dev-issuer} if {@code SAGEGATE_HOME} is set, else
-   * {@code $HOME/.sagegate/dev-issuer}, else (no {@code HOME}) under the JVM's home
-   * ({@code user.home}). {@code serve} and {@code token} both use it, so they always agree.
+   * {@code $HOME/.sagegate/dev-issuer}, else (no {@code HOME}) under the JVM's home ({@code
+   * user.home}). {@code serve} and {@code token} both use it, so they always agree.
    */
   public static Path defaultDir() {
     return defaultDir(System.getenv(), System.getProperty("user.home"));
@@ -91,8 +91,8 @@ public final class DevIssuer {
   }
 
   /**
-   * Loads the signing key from {@code dir}, generating and storing it (owner-only permissions)
-   * if there is none yet. Blocking: call it off the event loop.
+   * Loads the signing key from {@code dir}, generating and storing it (owner-only permissions) if
+   * there is none yet. Blocking: call it off the event loop.
    *
    * @throws UncheckedIOException if the directory or key file cannot be read or written
    * @throws IllegalStateException if the key file is not an RSA private JWK
@@ -107,11 +107,12 @@ public final class DevIssuer {
         return new DevIssuer(read(file), file, false);
       }
       createDirectories(dir);
-      RSAKey generated = new RSAKeyGenerator(2048)
-          .keyUse(KeyUse.SIGNATURE)
-          .algorithm(JWSAlgorithm.RS256)
-          .keyIDFromThumbprint(true)
-          .generate();
+      RSAKey generated =
+          new RSAKeyGenerator(2048)
+              .keyUse(KeyUse.SIGNATURE)
+              .algorithm(JWSAlgorithm.RS256)
+              .keyIDFromThumbprint(true)
+              .generate();
       if (!publish(dir, file, generated.toJSONString())) {
         // Another process created the key first: use theirs so both agree.
         return new DevIssuer(read(file), file, false);
@@ -147,8 +148,10 @@ public final class DevIssuer {
     try {
       Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
       if (!OWNER_FILE.containsAll(perms)) {
-        LOG.warn("Development issuer key {} is readable by others ({}); run chmod 600 on it",
-            file, PosixFilePermissions.toString(perms));
+        LOG.warn(
+            "Development issuer key {} is readable by others ({}); run chmod 600 on it",
+            file,
+            PosixFilePermissions.toString(perms));
       }
     } catch (UnsupportedOperationException | IOException e) {
       // Not a POSIX file system: nothing to check.
@@ -171,16 +174,17 @@ public final class DevIssuer {
   }
 
   /**
-   * Writes the key to a temporary owner-only file, then links it into place so that no reader
-   * ever sees a half-written key and a concurrent creator cannot overwrite it.
+   * Writes the key to a temporary owner-only file, then links it into place so that no reader ever
+   * sees a half-written key and a concurrent creator cannot overwrite it.
    *
    * @return false if the key file appeared meanwhile
    */
   private static boolean publish(Path dir, Path file, String json) throws IOException {
     boolean posix = posix(dir);
-    FileAttribute<?>[] attrs = posix
-        ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_FILE)}
-        : new FileAttribute<?>[0];
+    FileAttribute<?>[] attrs =
+        posix
+            ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_FILE)}
+            : new FileAttribute<?>[0];
     Path tmp = Files.createTempFile(dir, ".signing-key", ".tmp", attrs);
     try {
       Files.writeString(tmp, json, StandardCharsets.UTF_8);
@@ -247,7 +251,8 @@ public final class DevIssuer {
         claims.claim(e.getKey(), e.getValue());
       }
     }
-    claims.issuer(AuthSettings.DEV_ISSUER)
+    claims
+        .issuer(AuthSettings.DEV_ISSUER)
         .audience(AuthSettings.DEV_AUDIENCE)
         .subject(subject)
         .issueTime(Date.from(now))
@@ -263,12 +268,13 @@ public final class DevIssuer {
     if (tenant != null && !tenant.isBlank()) {
       claims.claim("tenant", tenant);
     }
-    SignedJWT jwt = new SignedJWT(
-        new JWSHeader.Builder(JWSAlgorithm.RS256)
-            .keyID(key.getKeyID())
-            .type(JOSEObjectType.JWT)
-            .build(),
-        claims.build());
+    SignedJWT jwt =
+        new SignedJWT(
+            new JWSHeader.Builder(JWSAlgorithm.RS256)
+                .keyID(key.getKeyID())
+                .type(JOSEObjectType.JWT)
+                .build(),
+            claims.build());
     try {
       jwt.sign(signer);
     } catch (JOSEException e) {

@@ -88,8 +88,8 @@ abstract class JwksLoader {
     try {
       set = JWKSet.parse(json);
     } catch (ParseException e) {
-      throw new IllegalStateException("JWKS from " + source + " is not a valid JWK set: "
-          + e.getMessage());
+      throw new IllegalStateException(
+          "JWKS from " + source + " is not a valid JWK set: " + e.getMessage());
     }
     JWKSet publicKeys = set.toPublicJWKSet();
     if (publicKeys.getKeys().isEmpty()) {
@@ -104,10 +104,13 @@ abstract class JwksLoader {
     private final String jwksUri;
 
     Remote(Vertx vertx, String jwksUri) {
-      this.client = WebClient.create(vertx, new WebClientOptions()
-          .setConnectTimeout((int) HTTP_TIMEOUT_MILLIS)
-          .setUserAgent("sagegate")
-          .setFollowRedirects(true));
+      this.client =
+          WebClient.create(
+              vertx,
+              new WebClientOptions()
+                  .setConnectTimeout((int) HTTP_TIMEOUT_MILLIS)
+                  .setUserAgent("sagegate")
+                  .setFollowRedirects(true));
       this.jwksUri = jwksUri;
     }
 
@@ -123,12 +126,16 @@ abstract class JwksLoader {
 
     Future<String> get(String url, String what) {
       try {
-        return client.getAbs(url)
+        return client
+            .getAbs(url)
             .timeout(HTTP_TIMEOUT_MILLIS)
             .putHeader("Accept", "application/json")
             .send()
-            .recover(e -> Future.failedFuture(new IllegalStateException(
-                "Could not fetch " + what + " from " + url + ": " + e.getMessage(), e)))
+            .recover(
+                e ->
+                    Future.failedFuture(
+                        new IllegalStateException(
+                            "Could not fetch " + what + " from " + url + ": " + e.getMessage(), e)))
             .compose(response -> body(response, url, what));
       } catch (RuntimeException e) {
         // getAbs throws for a URL it cannot parse.
@@ -139,17 +146,18 @@ abstract class JwksLoader {
 
     private static Future<String> body(HttpResponse<Buffer> response, String url, String what) {
       if (response.statusCode() != 200) {
-        return Future.failedFuture(new IllegalStateException(
-            "Could not fetch " + what + " from " + url + ": HTTP " + response.statusCode()));
+        return Future.failedFuture(
+            new IllegalStateException(
+                "Could not fetch " + what + " from " + url + ": HTTP " + response.statusCode()));
       }
       Buffer body = response.body();
       if (body == null || body.length() == 0) {
-        return Future.failedFuture(
-            new IllegalStateException(what + " from " + url + " is empty"));
+        return Future.failedFuture(new IllegalStateException(what + " from " + url + " is empty"));
       }
       if (body.length() > MAX_DOCUMENT_BYTES) {
-        return Future.failedFuture(new IllegalStateException(
-            what + " from " + url + " exceeds " + MAX_DOCUMENT_BYTES + " bytes"));
+        return Future.failedFuture(
+            new IllegalStateException(
+                what + " from " + url + " exceeds " + MAX_DOCUMENT_BYTES + " bytes"));
       }
       return Future.succeededFuture(body.toString());
     }
@@ -171,9 +179,9 @@ abstract class JwksLoader {
   }
 
   /**
-   * OIDC discovery: the discovery document names the JWKS URL and must name the configured
-   * issuer (OpenID Connect Discovery 1.0, section 4.3). The JWKS URL is resolved once and reused
-   * by refreshes.
+   * OIDC discovery: the discovery document names the JWKS URL and must name the configured issuer
+   * (OpenID Connect Discovery 1.0, section 4.3). The JWKS URL is resolved once and reused by
+   * refreshes.
    */
   static final class Discovery extends Remote {
     private final String discoveryUrl;
@@ -192,27 +200,34 @@ abstract class JwksLoader {
       if (known != null) {
         return Future.succeededFuture(known);
       }
-      return get(discoveryUrl, "OIDC discovery document").map(body -> {
-        JsonObject doc;
-        try {
-          doc = new JsonObject(body);
-        } catch (DecodeException | ClassCastException e) {
-          throw new IllegalStateException(
-              "OIDC discovery document at " + discoveryUrl + " is not a JSON object");
-        }
-        Object docIssuer = doc.getValue("issuer");
-        if (!Objects.equals(docIssuer, issuer)) {
-          throw new IllegalStateException("OIDC discovery document at " + discoveryUrl
-              + " names issuer " + docIssuer + ", but auth.issuer is " + issuer);
-        }
-        Object uri = doc.getValue("jwks_uri");
-        if (!(uri instanceof String s) || s.isBlank()) {
-          throw new IllegalStateException(
-              "OIDC discovery document at " + discoveryUrl + " has no jwks_uri");
-        }
-        resolvedJwksUri = s;
-        return s;
-      });
+      return get(discoveryUrl, "OIDC discovery document")
+          .map(
+              body -> {
+                JsonObject doc;
+                try {
+                  doc = new JsonObject(body);
+                } catch (DecodeException | ClassCastException e) {
+                  throw new IllegalStateException(
+                      "OIDC discovery document at " + discoveryUrl + " is not a JSON object");
+                }
+                Object docIssuer = doc.getValue("issuer");
+                if (!Objects.equals(docIssuer, issuer)) {
+                  throw new IllegalStateException(
+                      "OIDC discovery document at "
+                          + discoveryUrl
+                          + " names issuer "
+                          + docIssuer
+                          + ", but auth.issuer is "
+                          + issuer);
+                }
+                Object uri = doc.getValue("jwks_uri");
+                if (!(uri instanceof String s) || s.isBlank()) {
+                  throw new IllegalStateException(
+                      "OIDC discovery document at " + discoveryUrl + " has no jwks_uri");
+                }
+                resolvedJwksUri = s;
+                return s;
+              });
     }
 
     @Override
@@ -234,9 +249,14 @@ abstract class JwksLoader {
 
     @Override
     Future<JWKSet> load() {
-      return vertx.fileSystem().readFile(file)
-          .recover(e -> Future.failedFuture(new IllegalStateException(
-              "Could not read static JWKS file " + file + ": " + e.getMessage(), e)))
+      return vertx
+          .fileSystem()
+          .readFile(file)
+          .recover(
+              e ->
+                  Future.failedFuture(
+                      new IllegalStateException(
+                          "Could not read static JWKS file " + file + ": " + e.getMessage(), e)))
           .map(body -> parsePublic(body.toString(), "file " + file));
     }
 
@@ -264,16 +284,24 @@ abstract class JwksLoader {
     @Override
     Future<JWKSet> load() {
       // Key generation and file IO block: off the event loop.
-      return vertx.executeBlocking(() -> {
-            DevIssuer issuer = DevIssuer.loadOrCreate(dir);
-            if (issuer.created()) {
-              LOG.info("Generated the development issuer key {}", issuer.keyFile());
-            }
-            return issuer.publicKeys();
-          })
-          .recover(e -> Future.failedFuture(new IllegalStateException(
-              "Could not load the development issuer key from " + dir + ": " + e.getMessage(),
-              e)));
+      return vertx
+          .executeBlocking(
+              () -> {
+                DevIssuer issuer = DevIssuer.loadOrCreate(dir);
+                if (issuer.created()) {
+                  LOG.info("Generated the development issuer key {}", issuer.keyFile());
+                }
+                return issuer.publicKeys();
+              })
+          .recover(
+              e ->
+                  Future.failedFuture(
+                      new IllegalStateException(
+                          "Could not load the development issuer key from "
+                              + dir
+                              + ": "
+                              + e.getMessage(),
+                          e)));
     }
 
     @Override

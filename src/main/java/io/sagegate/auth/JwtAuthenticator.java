@@ -7,9 +7,9 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import com.nimbusds.jose.Algorithm;
 import com.nimbusds.jose.Header;
 import com.nimbusds.jose.JOSEException;
-import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.BadJWSException;
 import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
@@ -54,8 +54,8 @@ import org.slf4j.LoggerFactory;
  * for remote sources, and once (rate-limited) for a token with an unknown key id (rotation). A
  * failed refresh keeps the previous keys. This class does the token checks only.
  *
- * <p>Signature verification itself (tens of microseconds for RSA-2048) runs on the calling
- * thread: it is CPU work shorter than a context switch to a worker, not blocking I/O.
+ * <p>Signature verification itself (tens of microseconds for RSA-2048) runs on the calling thread:
+ * it is CPU work shorter than a context switch to a worker, not blocking I/O.
  */
 public final class JwtAuthenticator implements Authenticator {
 
@@ -97,21 +97,31 @@ public final class JwtAuthenticator implements Authenticator {
     }
     this.requiredClaims = Set.copyOf(required);
     if (settings.audiences().isEmpty()) {
-      LOG.warn("auth.audiences is empty: tokens of issuer {} are accepted whatever their audience",
+      LOG.warn(
+          "auth.audiences is empty: tokens of issuer {} are accepted whatever their audience",
           settings.issuer());
     }
 
     // Maintenance (draining the read buffer, eviction, expiry) on the reading thread, the event
     // loop, instead of ForkJoinPool.commonPool(): its default hand-off woke a pool thread ~2 400
     // times a second at 20 000 req/s, each wake-up preempting the event loop on the same core.
-    this.cache = Caffeine.newBuilder()
-        .executor(Runnable::run)
-        .maximumSize(settings.tokenCacheSize())
-        .ticker(ticker)
-        .expireAfter(Expiry.<TokenKey, Caller>creating((key, caller) -> untilExpiry(caller)))
-        .build();
-    this.keyRing = new KeyRing(vertx, settings, registry, loader, ticker, firstRetryDelay,
-        maxRetryDelay, cache::invalidateAll);
+    this.cache =
+        Caffeine.newBuilder()
+            .executor(Runnable::run)
+            .maximumSize(settings.tokenCacheSize())
+            .ticker(ticker)
+            .expireAfter(Expiry.<TokenKey, Caller>creating((key, caller) -> untilExpiry(caller)))
+            .build();
+    this.keyRing =
+        new KeyRing(
+            vertx,
+            settings,
+            registry,
+            loader,
+            ticker,
+            firstRetryDelay,
+            maxRetryDelay,
+            cache::invalidateAll);
 
     DefaultJWTClaimsVerifier<SecurityContext> claimsVerifier =
         new DefaultJWTClaimsVerifier<>(
@@ -124,21 +134,25 @@ public final class JwtAuthenticator implements Authenticator {
             return Date.from(clock.instant());
           }
         };
-    claimsVerifier.setMaxClockSkew((int) Math.min(Integer.MAX_VALUE, settings.leeway().toSeconds()));
+    claimsVerifier.setMaxClockSkew(
+        (int) Math.min(Integer.MAX_VALUE, settings.leeway().toSeconds()));
     processor = new DefaultJWTProcessor<>();
     processor.setJWSKeySelector(new JWSVerificationKeySelector<>(algorithms, keyRing.source()));
     processor.setJWTClaimsSetVerifier(claimsVerifier);
     // Plain JWTs and RFC 9068 access tokens; no typ at all is accepted too.
-    processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(
-        JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), new JOSEObjectType("application/at+jwt"),
-        null));
+    processor.setJWSTypeVerifier(
+        new DefaultJOSEObjectTypeVerifier<>(
+            JOSEObjectType.JWT,
+            new JOSEObjectType("at+jwt"),
+            new JOSEObjectType("application/at+jwt"),
+            null));
   }
 
   /**
    * Validates {@code settings}, loads the signing keys and starts periodic refreshes.
    *
-   * @param devKeyDir where the development issuer key lives when {@code settings.devIssuer()};
-   *     null for {@link DevIssuer#defaultDir()}
+   * @param devKeyDir where the development issuer key lives when {@code settings.devIssuer()}; null
+   *     for {@link DevIssuer#defaultDir()}
    * @return completes once keys are loaded; fails with a message naming the bad setting, URL or
    *     file
    */
@@ -157,12 +171,22 @@ public final class JwtAuthenticator implements Authenticator {
       Clock clock) {
     JwtAuthenticator authenticator;
     try {
-      authenticator = create(vertx, settings, registry, devKeyDir, ticker, clock,
-          KeyRing.FIRST_RETRY_DELAY, KeyRing.MAX_RETRY_DELAY);
+      authenticator =
+          create(
+              vertx,
+              settings,
+              registry,
+              devKeyDir,
+              ticker,
+              clock,
+              KeyRing.FIRST_RETRY_DELAY,
+              KeyRing.MAX_RETRY_DELAY);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
-    return authenticator.keyRing.loadOnce()
+    return authenticator
+        .keyRing
+        .loadOnce()
         .map(authenticator)
         .onFailure(e -> authenticator.close());
   }
@@ -170,43 +194,62 @@ public final class JwtAuthenticator implements Authenticator {
   /**
    * Validates {@code settings} and loads the signing keys, retrying in the background if the first
    * attempt fails: an identity provider that cannot be reached yet does not stop the gateway from
-   * starting. Completes once the first attempt has ended, loaded or not. Until
-   * keys load, {@link #notReadyReason()} says why, and failed loads are retried with doubling
-   * delays from 1 s up to 30 s ({@link KeyRing}).
+   * starting. Completes once the first attempt has ended, loaded or not. Until keys load, {@link
+   * #notReadyReason()} says why, and failed loads are retried with doubling delays from 1 s up to
+   * 30 s ({@link KeyRing}).
    *
    * @return fails only for invalid settings, with a message naming the bad setting
    */
   public static Future<JwtAuthenticator> open(
       Vertx vertx, AuthSettings settings, MeterRegistry registry, Path devKeyDir) {
-    return open(vertx, settings, registry, devKeyDir, KeyRing.FIRST_RETRY_DELAY,
-        KeyRing.MAX_RETRY_DELAY);
+    return open(
+        vertx, settings, registry, devKeyDir, KeyRing.FIRST_RETRY_DELAY, KeyRing.MAX_RETRY_DELAY);
   }
 
   /** As {@link #open(Vertx, AuthSettings, MeterRegistry, Path)} with a test's retry delays. */
-  static Future<JwtAuthenticator> open(Vertx vertx, AuthSettings settings,
-      MeterRegistry registry, Path devKeyDir, Duration firstRetryDelay, Duration maxRetryDelay) {
+  static Future<JwtAuthenticator> open(
+      Vertx vertx,
+      AuthSettings settings,
+      MeterRegistry registry,
+      Path devKeyDir,
+      Duration firstRetryDelay,
+      Duration maxRetryDelay) {
     JwtAuthenticator authenticator;
     try {
-      authenticator = create(vertx, settings, registry, devKeyDir, Ticker.systemTicker(),
-          Clock.systemUTC(), firstRetryDelay, maxRetryDelay);
+      authenticator =
+          create(
+              vertx,
+              settings,
+              registry,
+              devKeyDir,
+              Ticker.systemTicker(),
+              Clock.systemUTC(),
+              firstRetryDelay,
+              maxRetryDelay);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
     return authenticator.keyRing.loadInBackground().map(authenticator);
   }
 
-  private static JwtAuthenticator create(Vertx vertx, AuthSettings settings,
-      MeterRegistry registry, Path devKeyDir, Ticker ticker, Clock clock,
-      Duration firstRetryDelay, Duration maxRetryDelay) {
+  private static JwtAuthenticator create(
+      Vertx vertx,
+      AuthSettings settings,
+      MeterRegistry registry,
+      Path devKeyDir,
+      Ticker ticker,
+      Clock clock,
+      Duration firstRetryDelay,
+      Duration maxRetryDelay) {
     AuthSettings effective = validate(settings);
     JwksLoader loader = JwksLoader.from(vertx, effective, devKeyDir);
-    return new JwtAuthenticator(vertx, effective, registry, loader, ticker, clock,
-        firstRetryDelay, maxRetryDelay);
+    return new JwtAuthenticator(
+        vertx, effective, registry, loader, ticker, clock, firstRetryDelay, maxRetryDelay);
   }
 
   /**
-   * Checks settings beyond the record's defaults; the development issuer gets its fixed issuer
-   * and audience when none are configured.
+   * Checks settings beyond the record's defaults; the development issuer gets its fixed issuer and
+   * audience when none are configured.
    */
   static AuthSettings validate(AuthSettings s) {
     if (s == null) {
@@ -218,14 +261,20 @@ public final class JwtAuthenticator implements Authenticator {
       if (issuer == null || issuer.isBlank()) {
         issuer = AuthSettings.DEV_ISSUER;
       } else if (!issuer.equals(AuthSettings.DEV_ISSUER)) {
-        throw new IllegalArgumentException("auth.issuer must be " + AuthSettings.DEV_ISSUER
-            + " (or unset) when auth.devIssuer is true, got " + issuer);
+        throw new IllegalArgumentException(
+            "auth.issuer must be "
+                + AuthSettings.DEV_ISSUER
+                + " (or unset) when auth.devIssuer is true, got "
+                + issuer);
       }
       if (audiences.isEmpty()) {
         audiences = List.of(AuthSettings.DEV_AUDIENCE);
       } else if (!audiences.contains(AuthSettings.DEV_AUDIENCE)) {
-        throw new IllegalArgumentException("auth.audiences must include "
-            + AuthSettings.DEV_AUDIENCE + " when auth.devIssuer is true, got " + audiences);
+        throw new IllegalArgumentException(
+            "auth.audiences must include "
+                + AuthSettings.DEV_AUDIENCE
+                + " when auth.devIssuer is true, got "
+                + audiences);
       }
     }
     if (issuer == null || issuer.isBlank()) {
@@ -245,19 +294,36 @@ public final class JwtAuthenticator implements Authenticator {
     if (issuer.equals(s.issuer()) && audiences.equals(s.audiences())) {
       return s;
     }
-    return new AuthSettings(issuer, audiences, s.discoveryUrl(), s.jwksUri(), s.staticJwksFile(),
-        s.devIssuer(), s.algorithms(), s.leeway(), s.maxTokenBytes(), s.keyRefreshInterval(),
-        s.minKeyRefreshInterval(), s.tokenCacheSize(), s.claims());
+    return new AuthSettings(
+        issuer,
+        audiences,
+        s.discoveryUrl(),
+        s.jwksUri(),
+        s.staticJwksFile(),
+        s.devIssuer(),
+        s.algorithms(),
+        s.leeway(),
+        s.maxTokenBytes(),
+        s.keyRefreshInterval(),
+        s.minKeyRefreshInterval(),
+        s.tokenCacheSize(),
+        s.claims());
   }
 
-  /** The configured names, each checked against the one allow-list, {@link AuthSettings#ALGORITHMS}. */
+  /**
+   * The configured names, each checked against the one allow-list, {@link AuthSettings#ALGORITHMS}.
+   */
   private static Set<JWSAlgorithm> parseAlgorithms(List<String> names) {
     Set<JWSAlgorithm> out = new LinkedHashSet<>();
     for (String name : names) {
       if (!AuthSettings.ALGORITHMS.contains(name)) {
-        throw new IllegalArgumentException("auth.algorithms: " + name + " is not supported;"
-            + " only asymmetric signature algorithms (" + String.join(", ",
-                AuthSettings.ALGORITHMS.stream().sorted().toList()) + ") are allowed");
+        throw new IllegalArgumentException(
+            "auth.algorithms: "
+                + name
+                + " is not supported;"
+                + " only asymmetric signature algorithms ("
+                + String.join(", ", AuthSettings.ALGORITHMS.stream().sorted().toList())
+                + ") are allowed");
       }
       out.add(JWSAlgorithm.parse(name));
     }
@@ -270,7 +336,8 @@ public final class JwtAuthenticator implements Authenticator {
       return fail(Reason.MISSING, "Bearer token is empty");
     }
     if (token.length() > settings.maxTokenBytes()) {
-      return fail(Reason.TOO_LARGE,
+      return fail(
+          Reason.TOO_LARGE,
           "Bearer token exceeds the limit of " + settings.maxTokenBytes() + " bytes");
     }
     // Keyed by the token itself, as Envoy's JWT cache is: an exact match. A SHA-256 digest of
@@ -291,20 +358,24 @@ public final class JwtAuthenticator implements Authenticator {
     }
     if (!keyRing.loaded()) {
       // Not the caller's fault: the identity provider's keys could not be loaded yet.
-      return Future.failedFuture(Errors.serviceUnavailable(
-              "The token issuer's signing keys are not available yet; retry shortly")
-          .withAuditReason("authentication:" + Reason.KEYS_UNAVAILABLE.label()));
+      return Future.failedFuture(
+          Errors.serviceUnavailable(
+                  "The token issuer's signing keys are not available yet; retry shortly")
+              .withAuditReason("authentication:" + Reason.KEYS_UNAVAILABLE.label()));
     }
     String kid = jwt.getHeader().getKeyID();
     if (kid == null || keyRing.knows(kid)) {
       return verify(jwt, cacheKey);
     }
     // Unknown key id: perhaps the issuer rotated keys. Refresh once (rate-limited) and retry.
-    return keyRing.refresh("unknown_kid", false)
-        .transform(ar -> keyRing.knows(kid)
-            ? verify(jwt, cacheKey)
-            : fail(Reason.UNKNOWN_KID,
-                "Token key id is not among the issuer's signing keys"));
+    return keyRing
+        .refresh("unknown_kid", false)
+        .transform(
+            ar ->
+                keyRing.knows(kid)
+                    ? verify(jwt, cacheKey)
+                    : fail(
+                        Reason.UNKNOWN_KID, "Token key id is not among the issuer's signing keys"));
   }
 
   @Override
@@ -333,18 +404,24 @@ public final class JwtAuthenticator implements Authenticator {
       char c = token.charAt(i);
       if (c == '.') {
         dots++;
-      } else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || c == '-' || c == '_')) {
+      } else if (!((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '_')) {
         // Strict base64url: a decoder that skips other characters would accept a token with
         // junk appended (a comma, a space and more).
-        throw new AuthenticationException(Reason.MALFORMED,
+        throw new AuthenticationException(
+            Reason.MALFORMED,
             "Bearer token is not a JWT: only base64url characters and two dots are allowed");
       }
     }
     if (dots != 2) {
-      throw new AuthenticationException(Reason.MALFORMED, dots == 4
-          ? "Encrypted tokens (JWE) are not accepted; send a signed JWT"
-          : "Bearer token is not a JWT: expected three base64url parts header.payload.signature");
+      throw new AuthenticationException(
+          Reason.MALFORMED,
+          dots == 4
+              ? "Encrypted tokens (JWE) are not accepted; send a signed JWT"
+              : "Bearer token is not a JWT: expected three base64url parts header.payload.signature");
     }
     // The header first: an unsecured or disallowed algorithm is refused by name, whatever
     // else is wrong with the token.
@@ -353,23 +430,30 @@ public final class JwtAuthenticator implements Authenticator {
       header = Header.parse(new Base64URL(token.substring(0, token.indexOf('.'))));
     } catch (ParseException e) {
       // The parser's message may quote the header; keep it out of the answer.
-      throw new AuthenticationException(Reason.MALFORMED,
+      throw new AuthenticationException(
+          Reason.MALFORMED,
           "Bearer token is not a well-formed JWT: its header is not valid base64url JSON");
     }
     if (Algorithm.NONE.equals(header.getAlgorithm())) {
-      throw new AuthenticationException(Reason.ALGORITHM,
+      throw new AuthenticationException(
+          Reason.ALGORITHM,
           "Unsecured tokens (alg none) are not accepted; allowed algorithms: " + allowedNames);
     }
-    if (!(header instanceof JWSHeader jwsHeader) || !algorithms.contains(jwsHeader.getAlgorithm())) {
-      throw new AuthenticationException(Reason.ALGORITHM, "Token algorithm "
-          + printable(header.getAlgorithm().getName()) + " is not accepted; allowed algorithms: "
-          + allowedNames);
+    if (!(header instanceof JWSHeader jwsHeader)
+        || !algorithms.contains(jwsHeader.getAlgorithm())) {
+      throw new AuthenticationException(
+          Reason.ALGORITHM,
+          "Token algorithm "
+              + printable(header.getAlgorithm().getName())
+              + " is not accepted; allowed algorithms: "
+              + allowedNames);
     }
     Set<String> critical = header.getCriticalParams();
     if (critical != null && !critical.isEmpty()) {
       // RFC 7515 4.1.11: a recipient must refuse a token whose critical parameters it does not
       // understand; this gateway understands none.
-      throw new AuthenticationException(Reason.UNSUPPORTED_CRIT,
+      throw new AuthenticationException(
+          Reason.UNSUPPORTED_CRIT,
           "Token header marks parameters critical (crit) that are not supported: "
               + printable(String.join(",", new java.util.TreeSet<>(critical))));
     }
@@ -377,24 +461,28 @@ public final class JwtAuthenticator implements Authenticator {
     try {
       jwt = SignedJWT.parse(token);
     } catch (ParseException e) {
-      throw new AuthenticationException(Reason.MALFORMED,
+      throw new AuthenticationException(
+          Reason.MALFORMED,
           "Bearer token is not a well-formed JWT: expected base64url header.payload.signature");
     }
     Map<String, Object> payload = jwt.getPayload().toJSONObject();
     if (payload == null) {
-      throw new AuthenticationException(Reason.MALFORMED,
+      throw new AuthenticationException(
+          Reason.MALFORMED,
           "Bearer token is not a well-formed JWT: its payload is not a JSON object");
     }
     for (String name : TIME_CLAIMS) {
       if (payload.containsKey(name) && !(payload.get(name) instanceof Number)) {
-        throw new AuthenticationException(Reason.INVALID_CLAIMS,
+        throw new AuthenticationException(
+            Reason.INVALID_CLAIMS,
             "Token claim " + name + " must be a number (seconds since the epoch)");
       }
     }
     try {
       jwt.getJWTClaimsSet();
     } catch (ParseException e) {
-      throw new AuthenticationException(Reason.MALFORMED,
+      throw new AuthenticationException(
+          Reason.MALFORMED,
           "Bearer token is not a well-formed JWT: its payload is not a JSON object");
     }
     return jwt;
@@ -421,15 +509,19 @@ public final class JwtAuthenticator implements Authenticator {
     }
     Date issued = claims.getIssueTime();
     if (issued != null && issued.toInstant().isAfter(clock.instant().plus(settings.leeway()))) {
-      return fail(Reason.INVALID_CLAIMS,
+      return fail(
+          Reason.INVALID_CLAIMS,
           "Token was issued in the future (its iat is beyond the allowed clock skew)");
     }
     // JSON-shaped claims (dates as epoch seconds, null-valued claims left out) rather than
     // getClaims(): Caller copies them with Map.copyOf, which refuses nulls.
     Caller caller = Caller.fromClaims(claims.toJSONObject(), settings.claims());
     if (caller.subject() == null || caller.subject().isBlank()) {
-      return fail(Reason.CLAIMS,
-          "Token claim " + settings.claims().subject() + " (the subject) must be a non-empty string");
+      return fail(
+          Reason.CLAIMS,
+          "Token claim "
+              + settings.claims().subject()
+              + " (the subject) must be a non-empty string");
     }
     cache.put(cacheKey, caller);
     return Future.succeededFuture(caller);
@@ -445,16 +537,17 @@ public final class JwtAuthenticator implements Authenticator {
       return new AuthenticationException(Reason.EXPIRED, "Token has expired");
     }
     if (m.startsWith("JWT before use time")) {
-      return new AuthenticationException(Reason.NOT_YET_VALID,
-          "Token is not valid yet (its nbf is in the future)");
+      return new AuthenticationException(
+          Reason.NOT_YET_VALID, "Token is not valid yet (its nbf is in the future)");
     }
     if (m.startsWith("JWT audience rejected") || m.startsWith("JWT missing required audience")) {
-      return new AuthenticationException(Reason.AUDIENCE,
+      return new AuthenticationException(
+          Reason.AUDIENCE,
           "Token audience is not accepted; expected one of " + settings.audiences());
     }
     if (m.startsWith("JWT iss claim")) {
-      return new AuthenticationException(Reason.ISSUER,
-          "Token issuer is not accepted; expected " + settings.issuer());
+      return new AuthenticationException(
+          Reason.ISSUER, "Token issuer is not accepted; expected " + settings.issuer());
     }
     JWTClaimsSet claims;
     try {
@@ -468,9 +561,11 @@ public final class JwtAuthenticator implements Authenticator {
         missing.add(name);
       }
     }
-    return new AuthenticationException(Reason.CLAIMS, missing.isEmpty()
-        ? "Token claims are not accepted"
-        : "Token lacks required claims: " + String.join(", ", missing));
+    return new AuthenticationException(
+        Reason.CLAIMS,
+        missing.isEmpty()
+            ? "Token claims are not accepted"
+            : "Token lacks required claims: " + String.join(", ", missing));
   }
 
   private Duration untilExpiry(Caller caller) {
@@ -506,13 +601,12 @@ public final class JwtAuthenticator implements Authenticator {
     return cleaned.length() > 32 ? cleaned.substring(0, 32) + "..." : cleaned;
   }
 
-
   /**
-   * A token as a cache key: equal only to the very same token, hashed over its last characters
-   * (the signature's, as random as a hash) instead of all of them. String.hashCode over a whole
-   * 600-1000 character token showed up at about 2% of the CPU per request on Java 17. Equality
-   * stays exact, so a shared hash can only ever cost a longer lookup, never a wrong caller; and
-   * only verified tokens are ever stored.
+   * A token as a cache key: equal only to the very same token, hashed over its last characters (the
+   * signature's, as random as a hash) instead of all of them. String.hashCode over a whole 600-1000
+   * character token showed up at about 2% of the CPU per request on Java 17. Equality stays exact,
+   * so a shared hash can only ever cost a longer lookup, never a wrong caller; and only verified
+   * tokens are ever stored.
    */
   private static final class TokenKey {
     private static final int HASHED_CHARS = 32;

@@ -24,9 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The issuer's signing keys: loaded from the one configured source ({@link JwksLoader}), refreshed
- * periodically (remote sources) and on an unknown key id (rotation, rate-limited), and retried
- * with capped backoff while none could be loaded yet. A failed refresh keeps the keys already
- * loaded, so an identity provider that goes away at runtime does not stop verified callers.
+ * periodically (remote sources) and on an unknown key id (rotation, rate-limited), and retried with
+ * capped backoff while none could be loaded yet. A failed refresh keeps the keys already loaded, so
+ * an identity provider that goes away at runtime does not stop verified callers.
  *
  * <p>{@link #notReadyReason()} is the readiness contributor: null once keys are loaded, else why
  * not (the last load's failure), for {@code /readyz}.
@@ -37,6 +37,7 @@ final class KeyRing {
 
   /** First retry after a failed initial load; doubles up to {@link #MAX_RETRY_DELAY}. */
   static final Duration FIRST_RETRY_DELAY = Duration.ofSeconds(1);
+
   static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(30);
 
   private static final Logger LOG = LoggerFactory.getLogger(KeyRing.class);
@@ -64,8 +65,15 @@ final class KeyRing {
    * @param onKeysWithdrawn called when a refresh drops a key that was loaded before (tokens it
    *     verified must be verified again)
    */
-  KeyRing(Vertx vertx, AuthSettings settings, MeterRegistry registry, JwksLoader loader,
-      Ticker ticker, Duration firstRetryDelay, Duration maxRetryDelay, Runnable onKeysWithdrawn) {
+  KeyRing(
+      Vertx vertx,
+      AuthSettings settings,
+      MeterRegistry registry,
+      JwksLoader loader,
+      Ticker ticker,
+      Duration firstRetryDelay,
+      Duration maxRetryDelay,
+      Runnable onKeysWithdrawn) {
     this.vertx = vertx;
     this.settings = settings;
     this.loader = loader;
@@ -75,11 +83,13 @@ final class KeyRing {
     this.onKeysWithdrawn = onKeysWithdrawn;
     for (String trigger : List.of("start", "periodic", "unknown_kid")) {
       for (String result : List.of("ok", "failed")) {
-        refreshCounters.put(trigger + "/" + result, Counter.builder(REFRESH_METRIC)
-            .description("JWKS key set loads, by what triggered them and how they ended")
-            .tag("trigger", trigger)
-            .tag("result", result)
-            .register(registry));
+        refreshCounters.put(
+            trigger + "/" + result,
+            Counter.builder(REFRESH_METRIC)
+                .description("JWKS key set loads, by what triggered them and how they ended")
+                .tag("trigger", trigger)
+                .tag("result", result)
+                .register(registry));
       }
     }
   }
@@ -116,8 +126,8 @@ final class KeyRing {
    * one succeeds; periodic refresh starts then. Each failure is logged with the next attempt's
    * delay and is the readiness reason meanwhile.
    *
-   * @return completes (never fails) once the first attempt has ended, loaded or not, so a
-   *     gateway that can reach its identity provider is ready as soon as it listens
+   * @return completes (never fails) once the first attempt has ended, loaded or not, so a gateway
+   *     that can reach its identity provider is ready as soon as it listens
    */
   Future<Void> loadInBackground() {
     Promise<Void> first = Promise.promise();
@@ -130,20 +140,26 @@ final class KeyRing {
       first.tryComplete();
       return;
     }
-    refresh("start", true).onComplete(ar -> {
-      first.tryComplete();
-      if (ar.succeeded()) {
-        schedulePeriodicRefresh();
-        return;
-      }
-      if (closed) {
-        return;
-      }
-      LOG.warn("Not ready: could not load the signing keys from {}: {}; retrying in {} ms",
-          loader.describe(), ar.cause().getMessage(), nextDelay.toMillis());
-      Duration after = backoff(nextDelay, maxRetryDelay);
-      retryTimer = vertx.setTimer(Math.max(1, nextDelay.toMillis()), id -> attempt(after, first));
-    });
+    refresh("start", true)
+        .onComplete(
+            ar -> {
+              first.tryComplete();
+              if (ar.succeeded()) {
+                schedulePeriodicRefresh();
+                return;
+              }
+              if (closed) {
+                return;
+              }
+              LOG.warn(
+                  "Not ready: could not load the signing keys from {}: {}; retrying in {} ms",
+                  loader.describe(),
+                  ar.cause().getMessage(),
+                  nextDelay.toMillis());
+              Duration after = backoff(nextDelay, maxRetryDelay);
+              retryTimer =
+                  vertx.setTimer(Math.max(1, nextDelay.toMillis()), id -> attempt(after, first));
+            });
   }
 
   /** The delay after {@code delay}: doubled, at most {@code cap}. */
@@ -154,8 +170,8 @@ final class KeyRing {
 
   /**
    * Reloads the key set. Concurrent callers share the one refresh in flight; an unforced refresh
-   * (unknown kid) starts at most once per {@code minKeyRefreshInterval} and otherwise completes
-   * at once without loading.
+   * (unknown kid) starts at most once per {@code minKeyRefreshInterval} and otherwise completes at
+   * once without loading.
    */
   Future<Void> refresh(String trigger, boolean force) {
     Promise<Void> promise;
@@ -167,7 +183,8 @@ final class KeyRing {
         return refreshInFlight;
       }
       long now = ticker.read();
-      if (!force && refreshedOnce
+      if (!force
+          && refreshedOnce
           && now - lastRefreshNanos < settings.minKeyRefreshInterval().toNanos()) {
         return Future.succeededFuture();
       }
@@ -176,23 +193,29 @@ final class KeyRing {
       promise = Promise.promise();
       refreshInFlight = promise.future();
     }
-    loader.load().onComplete(ar -> {
-      if (ar.succeeded()) {
-        install(ar.result());
-        refreshCounters.get(trigger + "/ok").increment();
-      } else {
-        refreshCounters.get(trigger + "/failed").increment();
-        notReadyReason = "signing keys not loaded: " + ar.cause().getMessage();
-        if (keys.get() != null && !closed) {
-          LOG.warn("JWKS refresh ({}) from {} failed; keeping the previous keys: {}",
-              trigger, loader.describe(), ar.cause().getMessage());
-        }
-      }
-      synchronized (refreshLock) {
-        refreshInFlight = null;
-      }
-      promise.handle(ar.mapEmpty());
-    });
+    loader
+        .load()
+        .onComplete(
+            ar -> {
+              if (ar.succeeded()) {
+                install(ar.result());
+                refreshCounters.get(trigger + "/ok").increment();
+              } else {
+                refreshCounters.get(trigger + "/failed").increment();
+                notReadyReason = "signing keys not loaded: " + ar.cause().getMessage();
+                if (keys.get() != null && !closed) {
+                  LOG.warn(
+                      "JWKS refresh ({}) from {} failed; keeping the previous keys: {}",
+                      trigger,
+                      loader.describe(),
+                      ar.cause().getMessage());
+                }
+              }
+              synchronized (refreshLock) {
+                refreshInFlight = null;
+              }
+              promise.handle(ar.mapEmpty());
+            });
     return promise.future();
   }
 
@@ -200,8 +223,8 @@ final class KeyRing {
     ImmutableJWKSet<SecurityContext> previous = keys.getAndSet(new ImmutableJWKSet<>(fresh));
     Set<String> freshIds = fresh.getKeys().stream().map(JWK::getKeyID).collect(Collectors.toSet());
     if (previous != null) {
-      boolean removed = previous.getJWKSet().getKeys().stream()
-          .anyMatch(k -> !freshIds.contains(k.getKeyID()));
+      boolean removed =
+          previous.getJWKSet().getKeys().stream().anyMatch(k -> !freshIds.contains(k.getKeyID()));
       if (removed) {
         // A key was withdrawn (perhaps compromised): tokens verified with it must verify again.
         onKeysWithdrawn.run();
@@ -214,8 +237,9 @@ final class KeyRing {
     if (!loader.periodic() || closed || periodicTimer >= 0) {
       return;
     }
-    periodicTimer = vertx.setPeriodic(settings.keyRefreshInterval().toMillis(),
-        id -> refresh("periodic", true));
+    periodicTimer =
+        vertx.setPeriodic(
+            settings.keyRefreshInterval().toMillis(), id -> refresh("periodic", true));
   }
 
   void close() {

@@ -5,8 +5,8 @@ import io.sagegate.config.EndpointConfig;
 
 /**
  * Everything a decision may look at: the caller, the endpoint (with its tags), the action, the
- * source address, the SageMaker target headers and an async call's input location. Null targets
- * and a null input location mean the request named none.
+ * source address, the SageMaker target headers and an async call's input location. Null targets and
+ * a null input location mean the request named none.
  */
 public record AccessRequest(
     Caller caller,
@@ -19,8 +19,14 @@ public record AccessRequest(
     String inputLocation) {
 
   /** A request that names no input location (a synchronous call). */
-  public AccessRequest(Caller caller, EndpointConfig endpoint, Action action, String sourceIp,
-      String targetVariant, String targetModel, String inferenceComponent) {
+  public AccessRequest(
+      Caller caller,
+      EndpointConfig endpoint,
+      Action action,
+      String sourceIp,
+      String targetVariant,
+      String targetModel,
+      String inferenceComponent) {
     this(caller, endpoint, action, sourceIp, targetVariant, targetModel, inferenceComponent, null);
   }
 }

@@ -3,22 +3,22 @@ package io.sagegate.authz;
 import io.sagegate.config.RuleConfig;
 
 /**
- * The answer to an access request, as a value: allowed or denied, with the rule that decided it.
- * A denial with no rule is the implicit default deny. Only an engine that cannot run throws.
+ * The answer to an access request, as a value: allowed or denied, with the rule that decided it. A
+ * denial with no rule is the implicit default deny. Only an engine that cannot run throws.
  */
 public record Decision(boolean allowed, RuleConfig rule, String reason) {
 
   public static final String DEFAULT_DENY = "default-deny";
 
   /**
-   * The rule id audited (and explained) for a request to an endpoint that is not configured: it
-   * is denied before any rule is looked at.
+   * The rule id audited (and explained) for a request to an endpoint that is not configured: it is
+   * denied before any rule is looked at.
    */
   public static final String UNKNOWN_ENDPOINT = "unknown-endpoint";
 
   /**
-   * The rule id audited (and explained) for an async call the rules allow but whose input
-   * location lies outside the endpoint's {@code asyncInputPrefixes} ({@link InputLocations}).
+   * The rule id audited (and explained) for an async call the rules allow but whose input location
+   * lies outside the endpoint's {@code asyncInputPrefixes} ({@link InputLocations}).
    */
   public static final String INPUT_LOCATION_NOT_ALLOWED = "endpoint-input-prefixes";
 
@@ -41,7 +41,10 @@ public record Decision(boolean allowed, RuleConfig rule, String reason) {
     return new Decision(false, null, "no rule allows this request");
   }
 
-  /** The id of the deciding rule, or {@value #DEFAULT_DENY} (or {@value #INPUT_LOCATION_NOT_ALLOWED}). */
+  /**
+   * The id of the deciding rule, or {@value #DEFAULT_DENY} (or {@value
+   * #INPUT_LOCATION_NOT_ALLOWED}).
+   */
   public String ruleId() {
     if (rule != null) {
       return rule.id();

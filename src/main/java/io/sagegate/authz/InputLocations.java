@@ -5,10 +5,10 @@ import io.sagegate.config.EndpointConfig;
 
 /**
  * The endpoint's own limit on async input: a {@code sagemaker} endpoint's async call must name an
- * input location under one of its {@code backend.asyncInputPrefixes} (none listed: no async
- * input is allowed). Checked with the rules, before any credentials are obtained, by the gateway
- * and by {@code explain} alike; a rule's own {@code conditions.inputLocations} is part of its
- * match ({@link PolicyEngine}).
+ * input location under one of its {@code backend.asyncInputPrefixes} (none listed: no async input
+ * is allowed). Checked with the rules, before any credentials are obtained, by the gateway and by
+ * {@code explain} alike; a rule's own {@code conditions.inputLocations} is part of its match
+ * ({@link PolicyEngine}).
  */
 public final class InputLocations {
 
@@ -19,7 +19,8 @@ public final class InputLocations {
 
   /** Whether the endpoint takes {@code location} for {@code action}; true for other actions. */
   public static boolean endpointAllows(EndpointConfig endpoint, Action action, String location) {
-    if (action != Action.INVOKE_ASYNC || endpoint.backend() == null
+    if (action != Action.INVOKE_ASYNC
+        || endpoint.backend() == null
         || !BackendConfig.SAGEMAKER.equals(endpoint.backend().type())) {
       return true;
     }

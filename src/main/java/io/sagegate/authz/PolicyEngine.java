@@ -12,14 +12,14 @@ import java.util.Map;
 
 /**
  * Decides access requests against the configured rules, IAM-like: a rule matches when its
- * principal, resource, actions and conditions all match; any matching deny wins (the first in
- * file order is named); otherwise the first matching allow decides; otherwise the request is
- * denied by default.
+ * principal, resource, actions and conditions all match; any matching deny wins (the first in file
+ * order is named); otherwise the first matching allow decides; otherwise the request is denied by
+ * default.
  *
  * <p>Immutable and thread-safe: patterns and networks are compiled once, here, so that a decision
- * is a loop over precompiled rules. A reload builds a new engine. Every condition, an async
- * call's S3 input location included, is part of whether a rule matches: a rule whose condition
- * does not hold does not match, so it neither denies nor allows.
+ * is a loop over precompiled rules. A reload builds a new engine. Every condition, an async call's
+ * S3 input location included, is part of whether a rule matches: a rule whose condition does not
+ * hold does not match, so it neither denies nor allows.
  */
 public final class PolicyEngine {
 
@@ -41,8 +41,8 @@ public final class PolicyEngine {
   /**
    * Compiles {@code rules}.
    *
-   * @throws IllegalArgumentException naming the rule and field if a rule has no effect, an
-   *     unknown action, an empty pattern or a malformed CIDR (a validated config has none)
+   * @throws IllegalArgumentException naming the rule and field if a rule has no effect, an unknown
+   *     action, an empty pattern or a malformed CIDR (a validated config has none)
    */
   public PolicyEngine(List<RuleConfig> rules) {
     this.rules = List.copyOf(rules);
@@ -111,8 +111,10 @@ public final class PolicyEngine {
     private static final Glob[] NONE = new Glob[0];
 
     final RuleConfig rule;
+
     /** The decision this rule makes, built once: deciding allocates nothing. */
     final Decision decision;
+
     final Glob[] subjects;
     final Glob[] groups;
     final Glob[] scopes;
@@ -129,6 +131,7 @@ public final class PolicyEngine {
     final Glob[] variants;
     final Glob[] models;
     final Glob[] components;
+
     /** {@code conditions.inputLocations}: S3 prefixes; an unparseable one matches nothing. */
     final List<String> inputLocations;
 
@@ -138,8 +141,10 @@ public final class PolicyEngine {
       if (rule.effect() == null) {
         throw new IllegalArgumentException(p + ".effect: required");
       }
-      decision = rule.effect() == RuleConfig.Effect.DENY
-          ? Decision.explicitDeny(rule) : Decision.allow(rule);
+      decision =
+          rule.effect() == RuleConfig.Effect.DENY
+              ? Decision.explicitDeny(rule)
+              : Decision.allow(rule);
       RuleConfig.Principal pr = rule.principal();
       subjects = globs(p + ".principal.subjects", pr.subjects(), false);
       groups = globs(p + ".principal.groups", pr.groups(), false);
@@ -150,23 +155,31 @@ public final class PolicyEngine {
       claimPaths = new String[claimNames.length][];
       for (int i = 0; i < claimNames.length; i++) {
         claimPaths[i] = claimNames[i].split("\\.");
-        claimPatterns[i] = globs(p + ".principal.claims." + claimNames[i],
-            pr.claims().get(claimNames[i]), false);
+        claimPatterns[i] =
+            globs(p + ".principal.claims." + claimNames[i], pr.claims().get(claimNames[i]), false);
       }
       endpoints = globs(p + ".resource.endpoints", rule.resource().endpoints(), true);
       tagKeys = rule.resource().tags().keySet().toArray(new String[0]);
       tagPatterns = new Glob[tagKeys.length][];
       for (int i = 0; i < tagKeys.length; i++) {
-        tagPatterns[i] = globs(p + ".resource.tags." + tagKeys[i],
-            rule.resource().tags().get(tagKeys[i]), false);
+        tagPatterns[i] =
+            globs(
+                p + ".resource.tags." + tagKeys[i], rule.resource().tags().get(tagKeys[i]), false);
       }
       boolean any = false;
       for (String a : rule.actions()) {
         if ("*".equals(a)) {
           any = true;
         } else {
-          Action action = Action.fromRuleName(a).orElseThrow(() -> new IllegalArgumentException(
-              p + ".actions: '" + a + "' is not one of invoke, invoke-stream, invoke-async, *"));
+          Action action =
+              Action.fromRuleName(a)
+                  .orElseThrow(
+                      () ->
+                          new IllegalArgumentException(
+                              p
+                                  + ".actions: '"
+                                  + a
+                                  + "' is not one of invoke, invoke-stream, invoke-async, *"));
           actions[action.ordinal()] = true;
         }
       }
@@ -203,8 +216,8 @@ public final class PolicyEngine {
         return "principal.tenants";
       }
       for (int i = 0; i < claimNames.length; i++) {
-        if (caller == null || !anyValue(claimPatterns[i],
-            claim(caller.claims(), claimNames[i], claimPaths[i]))) {
+        if (caller == null
+            || !anyValue(claimPatterns[i], claim(caller.claims(), claimNames[i], claimPaths[i]))) {
           return "principal.claims." + claimNames[i];
         }
       }
@@ -241,8 +254,8 @@ public final class PolicyEngine {
     }
 
     /**
-     * {@link Caller#claim} with the dotted path split once, at construction: the whole name
-     * first, then the path into nested objects.
+     * {@link Caller#claim} with the dotted path split once, at construction: the whole name first,
+     * then the path into nested objects.
      */
     private static Object claim(Map<String, Object> claims, String name, String[] path) {
       Object whole = claims.get(name);
@@ -266,7 +279,9 @@ public final class PolicyEngine {
       }
       if (value instanceof Collection<?> c) {
         for (Object v : c) {
-          if (v != null && !(v instanceof Map) && !(v instanceof Collection)
+          if (v != null
+              && !(v instanceof Map)
+              && !(v instanceof Collection)
               && any(patterns, String.valueOf(v))) {
             return true;
           }

@@ -8,26 +8,29 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * An S3 location {@code s3://bucket/key} in normal form, for checking that an async input
- * location falls under an allowed prefix. Hand-written because no library in the build parses
- * S3 URIs with these rules: the bucket is compared exactly (so {@code s3://bucket-evil/} is not
- * under {@code s3://bucket/}), the key as a string prefix, and a key with {@code .} or {@code ..}
- * segments, backslashes, percent-escapes or control characters is refused outright rather than
- * resolved (S3 keys are literal, but a gateway must not guess what a later reader will resolve).
- * {@code https://bucket.s3.region.amazonaws.com/key} and path-style
- * {@code https://s3.region.amazonaws.com/bucket/key} forms are accepted too.
+ * An S3 location {@code s3://bucket/key} in normal form, for checking that an async input location
+ * falls under an allowed prefix. Hand-written because no library in the build parses S3 URIs with
+ * these rules: the bucket is compared exactly (so {@code s3://bucket-evil/} is not under {@code
+ * s3://bucket/}), the key as a string prefix, and a key with {@code .} or {@code ..} segments,
+ * backslashes, percent-escapes or control characters is refused outright rather than resolved (S3
+ * keys are literal, but a gateway must not guess what a later reader will resolve). {@code
+ * https://bucket.s3.region.amazonaws.com/key} and path-style {@code
+ * https://s3.region.amazonaws.com/bucket/key} forms are accepted too.
  */
 public record S3Location(String bucket, String key) {
 
   /**
    * S3's own hosts, which take the bucket as the first path segment: {@code s3.amazonaws.com},
    * {@code s3.REGION.amazonaws.com}, {@code s3.dualstack.REGION.amazonaws.com} and the legacy
-   * {@code s3-REGION.amazonaws.com}. Only these: a virtual-hosted bucket may itself be named
-   * {@code s3-...} or {@code s3.<...>}, and is then the bucket, not path-style.
+   * {@code s3-REGION.amazonaws.com}. Only these: a virtual-hosted bucket may itself be named {@code
+   * s3-...} or {@code s3.<...>}, and is then the bucket, not path-style.
    */
-  private static final String S3_SUFFIX = "s3(?:\\.dualstack)?(?:\\.[a-z0-9-]+)?\\.amazonaws\\.com(?:\\.cn)?"
-      + "|s3-[a-z0-9-]+\\.amazonaws\\.com(?:\\.cn)?";
+  private static final String S3_SUFFIX =
+      "s3(?:\\.dualstack)?(?:\\.[a-z0-9-]+)?\\.amazonaws\\.com(?:\\.cn)?"
+          + "|s3-[a-z0-9-]+\\.amazonaws\\.com(?:\\.cn)?";
+
   private static final Pattern PATH_STYLE_HOST = Pattern.compile(S3_SUFFIX);
+
   /** {@code BUCKET.} followed by one of S3's hosts (the longest bucket that fits). */
   private static final Pattern VIRTUAL_HOST = Pattern.compile("(.+)\\.(?:" + S3_SUFFIX + ")");
 
@@ -52,7 +55,11 @@ public record S3Location(String bucket, String key) {
       }
       String host = uri.getHost();
       String path = uri.getRawPath() == null ? "" : uri.getRawPath();
-      if (host == null || uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getPort() != -1) {
+      if (host == null
+          || uri.getRawUserInfo() != null
+          || uri.getRawQuery() != null
+          || uri.getRawFragment() != null
+          || uri.getPort() != -1) {
         return Optional.empty();
       }
       host = host.toLowerCase(Locale.ROOT);
@@ -74,7 +81,9 @@ public record S3Location(String bucket, String key) {
     if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
       return Optional.empty();
     }
-    if (key.contains("\\") || key.contains("%") || key.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+    if (key.contains("\\")
+        || key.contains("%")
+        || key.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
       return Optional.empty();
     }
     for (String segment : key.split("/", -1)) {
@@ -90,7 +99,9 @@ public record S3Location(String bucket, String key) {
     return bucket.equals(prefix.bucket) && key.startsWith(prefix.key);
   }
 
-  /** Whether {@code location} lies under one of {@code prefixes} (unparseable ones match nothing). */
+  /**
+   * Whether {@code location} lies under one of {@code prefixes} (unparseable ones match nothing).
+   */
   public static boolean isUnderAny(String location, List<String> prefixes) {
     Optional<S3Location> loc = parse(location);
     if (loc.isEmpty()) {

@@ -1,9 +1,9 @@
 package io.sagegate.aws;
 
+import io.sagegate.backend.InterruptibleStream;
 import io.sagegate.eventstream.EventStreamException;
 import io.sagegate.eventstream.EventStreamFrames;
 import io.sagegate.eventstream.EventStreamParser;
-import io.sagegate.backend.InterruptibleStream;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
@@ -12,26 +12,32 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Relays SageMaker's response event stream to the caller frame by frame: the upstream bytes are
- * checked by {@link EventStreamParser} (lengths, CRCs) and each complete frame is passed on as
- * its exact upstream bytes, as soon as it is complete. Bytes of an incomplete frame are held
- * back, so the caller never receives half a frame. If the upstream sends junk, breaks off inside
- * a frame or fails, the caller's stream ends with an {@code InternalStreamFailure} frame (the
- * only way to report an error once the 200 has been sent) and the upstream request is reset.
+ * checked by {@link EventStreamParser} (lengths, CRCs) and each complete frame is passed on as its
+ * exact upstream bytes, as soon as it is complete. Bytes of an incomplete frame are held back, so
+ * the caller never receives half a frame. If the upstream sends junk, breaks off inside a frame or
+ * fails, the caller's stream ends with an {@code InternalStreamFailure} frame (the only way to
+ * report an error once the 200 has been sent) and the upstream request is reset.
  *
  * <p>Flow control is the upstream response's: pause, resume and fetch are passed through.
  */
 final class EventStreamRelay implements InterruptibleStream {
 
   private static final Logger LOG = LoggerFactory.getLogger(EventStreamRelay.class);
-  static final String FAILURE_MESSAGE = "The response stream from SageMaker Runtime was interrupted";
+  static final String FAILURE_MESSAGE =
+      "The response stream from SageMaker Runtime was interrupted";
 
   private final ReadStream<Buffer> upstream;
   private final Runnable abort;
   private final String endpoint;
+
   /** Frames the parser accepted that have not been passed on yet. */
   private int accepted;
-  /** Counts the frames it accepts: those are passed on, as their exact bytes, from {@link #pending}. */
+
+  /**
+   * Counts the frames it accepts: those are passed on, as their exact bytes, from {@link #pending}.
+   */
   private final EventStreamParser parser = new EventStreamParser(frame -> accepted++);
+
   private Buffer pending = Buffer.buffer();
   private Handler<Buffer> handler;
   private Handler<Void> endHandler;
@@ -71,7 +77,10 @@ final class EventStreamRelay implements InterruptibleStream {
       pending = pending.getBuffer(offset, pending.length());
     }
     if (invalid != null && !done) {
-      LOG.warn("SageMaker sent an invalid event stream for endpoint {}: {}", endpoint, invalid.getMessage());
+      LOG.warn(
+          "SageMaker sent an invalid event stream for endpoint {}: {}",
+          endpoint,
+          invalid.getMessage());
       fail();
     }
   }
@@ -131,8 +140,8 @@ final class EventStreamRelay implements InterruptibleStream {
   }
 
   /**
-   * Accepted but never called: once the 200 is out, every upstream failure ends the stream with
-   * an InternalStreamFailure frame instead.
+   * Accepted but never called: once the 200 is out, every upstream failure ends the stream with an
+   * InternalStreamFailure frame instead.
    */
   @Override
   public ReadStream<Buffer> exceptionHandler(Handler<Throwable> handler) {

@@ -8,15 +8,16 @@ import io.vertx.core.Future;
 import java.util.function.Supplier;
 
 /**
- * The AWS path of a gateway that started without a {@code sagemaker} endpoint: built the first
- * time a reload adds one (from the aws settings the gateway started with), then kept for every
- * later reload until shutdown (a reload that built it and was then refused {@link #release}s it). So endpoints reload live whatever their backend type, and a gateway
- * that never serves SageMaker never builds AWS clients.
+ * The AWS path of a gateway that started without a {@code sagemaker} endpoint: built the first time
+ * a reload adds one (from the aws settings the gateway started with), then kept for every later
+ * reload until shutdown (a reload that built it and was then refused {@link #release}s it). So
+ * endpoints reload live whatever their backend type, and a gateway that never serves SageMaker
+ * never builds AWS clients.
  *
- * <p>{@link #backends()} builds the path (on the reload's context, before the new configuration
- * is swapped in); a failure throws, which refuses the reload and keeps the last good
- * configuration. {@link #credentials()} only reads the built path: one volatile read per request
- * on endpoints added this way.
+ * <p>{@link #backends()} builds the path (on the reload's context, before the new configuration is
+ * swapped in); a failure throws, which refuses the reload and keeps the last good configuration.
+ * {@link #credentials()} only reads the built path: one volatile read per request on endpoints
+ * added this way.
  */
 public final class LazyAwsPath implements AutoCloseable {
 
@@ -24,7 +25,9 @@ public final class LazyAwsPath implements AutoCloseable {
   private volatile AwsPath path;
   private boolean closed;
 
-  /** @param build makes the AWS path; called at most once successfully */
+  /**
+   * @param build makes the AWS path; called at most once successfully
+   */
   public LazyAwsPath(Supplier<AwsPath> build) {
     this.build = build;
   }
@@ -65,15 +68,17 @@ public final class LazyAwsPath implements AutoCloseable {
   }
 
   /**
-   * STS sessions for {@code sagemaker} endpoints. Such an endpoint is served only once a reload
-   * has built its backend, hence the path; the 503 is for a request that could arrive otherwise.
+   * STS sessions for {@code sagemaker} endpoints. Such an endpoint is served only once a reload has
+   * built its backend, hence the path; the 503 is for a request that could arrive otherwise.
    */
   public CredentialsProvider credentials() {
     return (caller, endpoint, action, decision) -> {
       AwsPath p = path;
       return p == null
-          ? Future.failedFuture(Errors.serviceUnavailable("Could not obtain credentials for endpoint " + endpoint.name())
-              .withAuditReason("sts:aws_path_not_built"))
+          ? Future.failedFuture(
+              Errors.serviceUnavailable(
+                      "Could not obtain credentials for endpoint " + endpoint.name())
+                  .withAuditReason("sts:aws_path_not_built"))
           : p.sts().credentialsFor(caller, endpoint, action, decision);
     };
   }

@@ -14,25 +14,37 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns a SageMaker Runtime error answer into the caller's error, keeping SageMaker's model:
  * ModelError 424 (with OriginalStatusCode, OriginalMessage, LogStreamArn), ValidationError 400
- * (SageMaker's message, which can name the account, goes only to the log), ModelNotReadyException 429,
- * ServiceUnavailable 503, InternalFailure 500, InternalDependencyException 530, AccessDenied 403
- * (IAM enforcing the session policy). Infrastructure messages are never relayed: they go to the
+ * (SageMaker's message, which can name the account, goes only to the log), ModelNotReadyException
+ * 429, ServiceUnavailable 503, InternalFailure 500, InternalDependencyException 530, AccessDenied
+ * 403 (IAM enforcing the session policy). Infrastructure messages are never relayed: they go to the
  * audit reason ({@code sagemaker:<code>}) and the log. Anything unrecognised is a 502.
  */
 final class SageMakerErrors {
 
   private static final Logger LOG = LoggerFactory.getLogger(SageMakerErrors.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** Errors after which the same request may be sent again. */
-  static final Set<String> RETRYABLE = Set.of("ServiceUnavailable", "InternalFailure", "InternalDependencyException");
-  private static final Set<String> SIGNATURE_ERRORS = Set.of(
-      "InvalidSignatureException", "IncompleteSignature", "IncompleteSignatureException",
-      "UnrecognizedClientException", "ExpiredTokenException", "InvalidClientTokenId",
-      "MissingAuthenticationTokenException", "SignatureDoesNotMatch");
+  static final Set<String> RETRYABLE =
+      Set.of("ServiceUnavailable", "InternalFailure", "InternalDependencyException");
+
+  private static final Set<String> SIGNATURE_ERRORS =
+      Set.of(
+          "InvalidSignatureException",
+          "IncompleteSignature",
+          "IncompleteSignatureException",
+          "UnrecognizedClientException",
+          "ExpiredTokenException",
+          "InvalidClientTokenId",
+          "MissingAuthenticationTokenException",
+          "SignatureDoesNotMatch");
 
   private SageMakerErrors() {}
 
-  /** The error code of an answer: from {@code x-amzn-ErrorType}, else the body's {@code __type} / {@code code}. */
+  /**
+   * The error code of an answer: from {@code x-amzn-ErrorType}, else the body's {@code __type} /
+   * {@code code}.
+   */
   static String code(int status, MultiMap headers, JsonNode body) {
     String raw = headers.get(SageMakerHeaders.ERROR_TYPE);
     if (raw == null && body != null) {
@@ -64,14 +76,20 @@ final class SageMakerErrors {
     }
   }
 
-  static GatewayException map(String endpoint, String action, int status, MultiMap headers, Buffer rawBody) {
+  static GatewayException map(
+      String endpoint, String action, int status, MultiMap headers, Buffer rawBody) {
     JsonNode body = parse(rawBody);
     String code = code(status, headers, body);
     String message = body == null ? null : text(body, "message", "Message");
     String requestId = headers.get(SageMakerHeaders.REQUEST_ID);
     if (code == null) {
-      LOG.warn("SageMaker answered {} for endpoint {} without an error type (request id {})", status, endpoint, requestId);
-      return Errors.badGateway("SageMaker Runtime returned an unexpected answer for endpoint " + endpoint)
+      LOG.warn(
+          "SageMaker answered {} for endpoint {} without an error type (request id {})",
+          status,
+          endpoint,
+          requestId);
+      return Errors.badGateway(
+              "SageMaker Runtime returned an unexpected answer for endpoint " + endpoint)
           .withAuditReason("sagemaker:unparseable_" + status);
     }
     GatewayException e;
@@ -85,31 +103,71 @@ final class SageMakerErrors {
       case "ValidationError", "ValidationException" ->
           // SageMaker's wording can name the account, ARNs or resources the caller cannot see:
           // it goes to the log, not to the caller.
-          e = Errors.validation("SageMaker Runtime rejected the request for endpoint " + endpoint + " as invalid");
-      case "ModelNotReadyException" -> e = new GatewayException(429, Errors.MODEL_NOT_READY,
-          "The model of endpoint " + endpoint + " is not ready to serve requests");
-      case "ServiceUnavailable" -> e = Errors.serviceUnavailable("SageMaker Runtime is unavailable for endpoint " + endpoint);
-      case "InternalFailure" -> e = new GatewayException(500, Errors.INTERNAL_FAILURE,
-          "SageMaker Runtime failed to process the request for endpoint " + endpoint);
-      case "InternalDependencyException" -> e = new GatewayException(530, Errors.INTERNAL_DEPENDENCY,
-          "A dependency of SageMaker Runtime failed for endpoint " + endpoint);
+          e =
+              Errors.validation(
+                  "SageMaker Runtime rejected the request for endpoint "
+                      + endpoint
+                      + " as invalid");
+      case "ModelNotReadyException" ->
+          e =
+              new GatewayException(
+                  429,
+                  Errors.MODEL_NOT_READY,
+                  "The model of endpoint " + endpoint + " is not ready to serve requests");
+      case "ServiceUnavailable" ->
+          e =
+              Errors.serviceUnavailable(
+                  "SageMaker Runtime is unavailable for endpoint " + endpoint);
+      case "InternalFailure" ->
+          e =
+              new GatewayException(
+                  500,
+                  Errors.INTERNAL_FAILURE,
+                  "SageMaker Runtime failed to process the request for endpoint " + endpoint);
+      case "InternalDependencyException" ->
+          e =
+              new GatewayException(
+                  530,
+                  Errors.INTERNAL_DEPENDENCY,
+                  "A dependency of SageMaker Runtime failed for endpoint " + endpoint);
       case "AccessDeniedException", "AccessDenied" -> e = Errors.accessDenied(endpoint, action);
-      case "ThrottlingException", "Throttling" -> e = new GatewayException(429, "ThrottlingException",
-          "SageMaker Runtime throttled requests for endpoint " + endpoint);
+      case "ThrottlingException", "Throttling" ->
+          e =
+              new GatewayException(
+                  429,
+                  "ThrottlingException",
+                  "SageMaker Runtime throttled requests for endpoint " + endpoint);
       default -> {
         if (SIGNATURE_ERRORS.contains(code)) {
-          LOG.warn("SageMaker refused the gateway's signature or session for endpoint {}: {} (request id {})",
-              endpoint, code, requestId);
+          LOG.warn(
+              "SageMaker refused the gateway's signature or session for endpoint {}: {} (request id {})",
+              endpoint,
+              code,
+              requestId);
         }
-        e = Errors.badGateway("SageMaker Runtime returned an unexpected error for endpoint " + endpoint);
+        e =
+            Errors.badGateway(
+                "SageMaker Runtime returned an unexpected error for endpoint " + endpoint);
       }
     }
     if ("ValidationError".equals(code) || "ValidationException".equals(code)) {
       // A caller's mistake, not an operator's: not a warning. The message may quote the request.
-      LOG.info("SageMaker answered {} {} for endpoint {} (request id {})", status, code, endpoint, requestId);
-      LOG.debug("SageMaker's {} for endpoint {} (request id {}): {}", code, endpoint, requestId, message);
+      LOG.info(
+          "SageMaker answered {} {} for endpoint {} (request id {})",
+          status,
+          code,
+          endpoint,
+          requestId);
+      LOG.debug(
+          "SageMaker's {} for endpoint {} (request id {}): {}", code, endpoint, requestId, message);
     } else if (!"ModelError".equals(code)) {
-      LOG.warn("SageMaker answered {} {} for endpoint {} (request id {}): {}", status, code, endpoint, requestId, message);
+      LOG.warn(
+          "SageMaker answered {} {} for endpoint {} (request id {}): {}",
+          status,
+          code,
+          endpoint,
+          requestId,
+          message);
     }
     return e.withAuditReason("sagemaker:" + code);
   }

@@ -28,7 +28,9 @@ public final class SessionPolicy {
 
   /** The IAM action a session for {@code action} needs. */
   public static String iamAction(Action action) {
-    return action == Action.INVOKE_ASYNC ? "sagemaker:InvokeEndpointAsync" : "sagemaker:InvokeEndpoint";
+    return action == Action.INVOKE_ASYNC
+        ? "sagemaker:InvokeEndpointAsync"
+        : "sagemaker:InvokeEndpoint";
   }
 
   /**
@@ -36,10 +38,17 @@ public final class SessionPolicy {
    *
    * @param accountId the endpoint's account; null takes the role's account
    */
-  public static String endpointArn(String roleArn, String region, String accountId, String endpointName) {
+  public static String endpointArn(
+      String roleArn, String region, String accountId, String endpointName) {
     Matcher m = parseRole(roleArn);
     String account = accountId != null ? accountId : m.group(2);
-    return "arn:" + m.group(1) + ":sagemaker:" + region + ":" + account + ":endpoint/"
+    return "arn:"
+        + m.group(1)
+        + ":sagemaker:"
+        + region
+        + ":"
+        + account
+        + ":endpoint/"
         + endpointName.toLowerCase(Locale.ROOT);
   }
 
@@ -53,13 +62,16 @@ public final class SessionPolicy {
     return of(endpointArn, action, false);
   }
 
-  /** The IAM action SageMaker's OpenAI-compatible path needs besides InvokeEndpoint (resource {@code *}). */
+  /**
+   * The IAM action SageMaker's OpenAI-compatible path needs besides InvokeEndpoint (resource {@code
+   * *}).
+   */
   public static final String CALL_WITH_BEARER_TOKEN = "sagemaker:CallWithBearerToken";
 
   /**
-   * The policy JSON for one action on one endpoint; with {@code bearerToken} (an endpoint served
-   * on the OpenAI-compatible path) it also allows {@value #CALL_WITH_BEARER_TOKEN}, which takes
-   * no resource but {@code *}.
+   * The policy JSON for one action on one endpoint; with {@code bearerToken} (an endpoint served on
+   * the OpenAI-compatible path) it also allows {@value #CALL_WITH_BEARER_TOKEN}, which takes no
+   * resource but {@code *}.
    */
   public static String of(String endpointArn, Action action, boolean bearerToken) {
     ObjectNode policy = JSON.createObjectNode();
@@ -84,7 +96,8 @@ public final class SessionPolicy {
       throw new IllegalStateException("cannot write the session policy", e);
     }
     if (text.length() >= MAX_LENGTH) {
-      throw new IllegalStateException("session policy is " + text.length() + " characters, STS allows < " + MAX_LENGTH);
+      throw new IllegalStateException(
+          "session policy is " + text.length() + " characters, STS allows < " + MAX_LENGTH);
     }
     return text;
   }
@@ -92,7 +105,10 @@ public final class SessionPolicy {
   static Matcher parseRole(String roleArn) {
     Matcher m = ROLE_ARN.matcher(roleArn == null ? "" : roleArn);
     if (!m.matches()) {
-      throw new IllegalArgumentException("roleArn: '" + roleArn + "' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)");
+      throw new IllegalArgumentException(
+          "roleArn: '"
+              + roleArn
+              + "' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)");
     }
     return m;
   }

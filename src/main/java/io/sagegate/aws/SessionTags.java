@@ -16,9 +16,9 @@ import software.amazon.awssdk.services.sts.model.Tag;
  * The STS session tags of a caller: for each configured tag key, the value of the claim it is read
  * from. Keys are checked once, at construction (a bad key is a configuration error); values per
  * caller. A value STS would refuse is refused here with 403 and a message naming the tag, rather
- * than silently dropped (a dropped tag would widen what ABAC policies let the session do). A
- * claim the token does not carry yields no tag. Tags are kept sorted by key so that the same
- * caller always yields the same list (they are part of the credentials cache key).
+ * than silently dropped (a dropped tag would widen what ABAC policies let the session do). A claim
+ * the token does not carry yields no tag. Tags are kept sorted by key so that the same caller
+ * always yields the same list (they are part of the credentials cache key).
  */
 public final class SessionTags {
 
@@ -28,6 +28,7 @@ public final class SessionTags {
   private static final Pattern CHARS = Pattern.compile("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
 
   private final Map<String, String> tagToClaim;
+
   /** The claim names of {@link #tagToClaim}'s values, in its (key) order. */
   private final String[] claimNames;
 
@@ -38,19 +39,29 @@ public final class SessionTags {
   public SessionTags(Map<String, String> tagToClaim) {
     if (tagToClaim.size() > MAX_TAGS) {
       throw new IllegalArgumentException(
-          "aws.sessionTags: " + tagToClaim.size() + " tags configured, STS allows at most " + MAX_TAGS);
+          "aws.sessionTags: "
+              + tagToClaim.size()
+              + " tags configured, STS allows at most "
+              + MAX_TAGS);
     }
     for (Map.Entry<String, String> e : tagToClaim.entrySet()) {
       String key = e.getKey();
-      if (key == null || key.isEmpty() || key.length() > MAX_KEY_LENGTH || !CHARS.matcher(key).matches()) {
-        throw new IllegalArgumentException("aws.sessionTags: tag key '" + key
-            + "' must be 1 to 128 characters of letters, digits, spaces and _.:/=+-@");
+      if (key == null
+          || key.isEmpty()
+          || key.length() > MAX_KEY_LENGTH
+          || !CHARS.matcher(key).matches()) {
+        throw new IllegalArgumentException(
+            "aws.sessionTags: tag key '"
+                + key
+                + "' must be 1 to 128 characters of letters, digits, spaces and _.:/=+-@");
       }
       if (key.regionMatches(true, 0, "aws:", 0, 4)) {
-        throw new IllegalArgumentException("aws.sessionTags: tag key '" + key + "' uses the reserved prefix aws:");
+        throw new IllegalArgumentException(
+            "aws.sessionTags: tag key '" + key + "' uses the reserved prefix aws:");
       }
       if (e.getValue() == null || e.getValue().isBlank()) {
-        throw new IllegalArgumentException("aws.sessionTags." + key + ": the claim name is missing");
+        throw new IllegalArgumentException(
+            "aws.sessionTags." + key + ": the claim name is missing");
       }
     }
     this.tagToClaim = new TreeMap<>(tagToClaim);
@@ -58,9 +69,9 @@ public final class SessionTags {
   }
 
   /**
-   * The raw claim values the tags of {@link #of} are made from, one per configured tag in key
-   * order (null where the claim is absent). Callers whose lists are equal get equal tags (or the
-   * same refusal): the credentials cache keys its hit path on this list, which is cheap to build,
+   * The raw claim values the tags of {@link #of} are made from, one per configured tag in key order
+   * (null where the claim is absent). Callers whose lists are equal get equal tags (or the same
+   * refusal): the credentials cache keys its hit path on this list, which is cheap to build,
    * instead of validating and building the tags per request.
    */
   public List<Object> claimValues(Map<String, Object> claims) {
@@ -77,8 +88,8 @@ public final class SessionTags {
   /**
    * The tags for a caller, sorted by key.
    *
-   * @throws GatewayException 403 AccessDeniedException naming the tag whose claim value STS
-   *     cannot take
+   * @throws GatewayException 403 AccessDeniedException naming the tag whose claim value STS cannot
+   *     take
    */
   public List<Tag> of(Map<String, Object> claims) {
     List<Tag> tags = new ArrayList<>();
@@ -95,11 +106,16 @@ public final class SessionTags {
         throw refuse(e.getKey(), "claim " + e.getValue() + " is not a single value");
       }
       if (value.length() > MAX_VALUE_LENGTH) {
-        throw refuse(e.getKey(), "claim " + e.getValue() + " is longer than " + MAX_VALUE_LENGTH + " characters");
+        throw refuse(
+            e.getKey(),
+            "claim " + e.getValue() + " is longer than " + MAX_VALUE_LENGTH + " characters");
       }
       if (!CHARS.matcher(value).matches()) {
-        throw refuse(e.getKey(), "claim " + e.getValue()
-            + " holds characters STS does not allow in a tag value (letters, digits, spaces and _.:/=+-@ only)");
+        throw refuse(
+            e.getKey(),
+            "claim "
+                + e.getValue()
+                + " holds characters STS does not allow in a tag value (letters, digits, spaces and _.:/=+-@ only)");
       }
       tags.add(Tag.builder().key(e.getKey()).value(value).build());
     }
@@ -107,7 +123,9 @@ public final class SessionTags {
   }
 
   private static GatewayException refuse(String tag, String why) {
-    return new GatewayException(403, Errors.ACCESS_DENIED,
+    return new GatewayException(
+            403,
+            Errors.ACCESS_DENIED,
             "Caller's claims cannot be used as session tag " + tag + ": " + why)
         .withAuditReason("sts:invalid_session_tag");
   }

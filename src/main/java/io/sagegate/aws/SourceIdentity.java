@@ -17,10 +17,10 @@ import java.util.regex.Pattern;
  * <b>injective</b>, so that one caller can never end up with another caller's identity:
  *
  * <ul>
- *   <li>A subject that already fits (allowed characters, 2..64 long) and does not end in the
- *       digest suffix form {@code .} + 16 hex digits is used unchanged.
- *   <li>Any other subject is mapped to its allowed characters (others replaced by {@code -}), cut to
- *       47 characters, followed by {@code .} and the first 16 hex digits (64 bits) of
+ *   <li>A subject that already fits (allowed characters, 2..64 long) and does not end in the digest
+ *       suffix form {@code .} + 16 hex digits is used unchanged.
+ *   <li>Any other subject is mapped to its allowed characters (others replaced by {@code -}), cut
+ *       to 47 characters, followed by {@code .} and the first 16 hex digits (64 bits) of
  *       SHA-256(subject). So {@code a/b} becomes {@code a-b.<digest>} and never equals the
  *       unchanged {@code a-b}; two mapped subjects collide only if their SHA-256 digests share 64
  *       bits.
@@ -60,16 +60,21 @@ public final class SourceIdentity {
     }
     StringBuilder kept = new StringBuilder();
     int limit = MAX_LENGTH - 1 - DIGEST_HEX;
-    subject.codePoints().limit(limit).forEach(cp -> {
-      String c = new String(Character.toChars(cp));
-      kept.append(ALLOWED_CHAR.matcher(c).matches() ? c : "-");
-    });
+    subject
+        .codePoints()
+        .limit(limit)
+        .forEach(
+            cp -> {
+              String c = new String(Character.toChars(cp));
+              kept.append(ALLOWED_CHAR.matcher(c).matches() ? c : "-");
+            });
     return kept + "." + digest(subject);
   }
 
   private static String digest(String subject) {
     try {
-      byte[] hash = MessageDigest.getInstance("SHA-256").digest(subject.getBytes(StandardCharsets.UTF_8));
+      byte[] hash =
+          MessageDigest.getInstance("SHA-256").digest(subject.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(hash).substring(0, DIGEST_HEX);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is not available", e);
@@ -77,7 +82,8 @@ public final class SourceIdentity {
   }
 
   private static GatewayException refuse(String why) {
-    return new GatewayException(403, Errors.ACCESS_DENIED, "Subject cannot be used as SourceIdentity: " + why)
+    return new GatewayException(
+            403, Errors.ACCESS_DENIED, "Subject cannot be used as SourceIdentity: " + why)
         .withAuditReason("sts:invalid_source_identity");
   }
 }

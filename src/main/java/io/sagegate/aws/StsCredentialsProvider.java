@@ -44,14 +44,14 @@ import software.amazon.awssdk.services.sts.model.Tag;
 /**
  * Credentials for the AWS path: one STS AssumeRole session per caller, endpoint and action, scoped
  * by an inline {@link SessionPolicy} to exactly that endpoint and action, carrying the caller's
- * {@link SourceIdentity} (also the session name, so CloudTrail names the caller) and
- * {@link SessionTags}.
+ * {@link SourceIdentity} (also the session name, so CloudTrail names the caller) and {@link
+ * SessionTags}.
  *
  * <p>The role is the deciding rule's {@code roleArn}, else the endpoint backend's. Sessions are
  * cached (Caffeine, bounded by {@code aws.credentialCacheSize}) by role, endpoint ARN, IAM action,
- * SourceIdentity and tags: concurrent identical requests share one STS call; a session is
- * refreshed in the background {@code aws.refreshAhead} before its nominal end (the old one is
- * served meanwhile) and never served later than one minute before it expires.
+ * SourceIdentity and tags: concurrent identical requests share one STS call; a session is refreshed
+ * in the background {@code aws.refreshAhead} before its nominal end (the old one is served
+ * meanwhile) and never served later than one minute before it expires.
  *
  * <p>Failures: STS AccessDenied (trust policy, ExternalId, missing sts:TagSession or
  * sts:SetSourceIdentity) answers 403, anything else 503; STS's own code and message go only to the
@@ -64,37 +64,58 @@ public final class StsCredentialsProvider implements CredentialsProvider {
   public static final int MIN_DURATION_SECONDS = 900;
   public static final int MAX_DURATION_SECONDS = 43_200;
   public static final int ROLE_CHAINING_MAX_SECONDS = 3_600;
+
   /** Never hand out a session closer than this to its expiration. */
   public static final Duration EXPIRY_MARGIN = Duration.ofMinutes(1);
 
   private static final Logger LOG = LoggerFactory.getLogger(StsCredentialsProvider.class);
+
   /**
-   * Caffeine logs every failed asynchronous load with a stack trace (through JUL, at WARNING);
-   * this class already logs one line that tells the operator what to fix, so Caffeine's copy is
-   * kept to SEVERE. Held in a field: JUL keeps loggers only weakly.
+   * Caffeine logs every failed asynchronous load with a stack trace (through JUL, at WARNING); this
+   * class already logs one line that tells the operator what to fix, so Caffeine's copy is kept to
+   * SEVERE. Held in a field: JUL keeps loggers only weakly.
    */
   private static final java.util.logging.Logger CAFFEINE_LOG = quietCaffeine();
 
   private static java.util.logging.Logger quietCaffeine() {
-    java.util.logging.Logger logger = java.util.logging.Logger.getLogger("com.github.benmanes.caffeine");
+    java.util.logging.Logger logger =
+        java.util.logging.Logger.getLogger("com.github.benmanes.caffeine");
     logger.setLevel(java.util.logging.Level.SEVERE);
     return logger;
   }
+
   private static final List<String> ERROR_CODES =
-      List.of("AccessDenied", "PackedPolicyTooLarge", "MalformedPolicyDocument", "RegionDisabled", "Throttling", "other");
+      List.of(
+          "AccessDenied",
+          "PackedPolicyTooLarge",
+          "MalformedPolicyDocument",
+          "RegionDisabled",
+          "Throttling",
+          "other");
 
   /** What identifies a session; everything the AssumeRole call is built from. */
-  record Key(String roleArn, String endpointArn, String iamAction, String policy, String sourceIdentity, List<Tag> tags) {}
+  record Key(
+      String roleArn,
+      String endpointArn,
+      String iamAction,
+      String policy,
+      String sourceIdentity,
+      List<Tag> tags) {}
 
   /**
    * What a {@link Key} is computed from, as it arrives with each request: role ARN, endpoint name,
    * IAM action, subject and the raw tag claim values ({@link SessionTags#claimValues}). The Key is
-   * a function of these (region and account are fixed per provider), so the hit path looks the
-   * Key up by them instead of parsing the role ARN, mapping the subject, validating the tags and
+   * a function of these (region and account are fixed per provider), so the hit path looks the Key
+   * up by them instead of parsing the role ARN, mapping the subject, validating the tags and
    * rendering the policy JSON per request. Only successfully computed Keys are remembered: invalid
    * inputs are refused (and logged) on every request as before.
    */
-  private record Inputs(String roleArn, String endpointName, String iamAction, String subject, List<Object> tagClaims,
+  private record Inputs(
+      String roleArn,
+      String endpointName,
+      String iamAction,
+      String subject,
+      List<Object> tagClaims,
       boolean bearerToken) {}
 
   private final Vertx vertx;
@@ -118,13 +139,23 @@ public final class StsCredentialsProvider implements CredentialsProvider {
    * @param region the region of the endpoints ({@link AwsClients#region()})
    */
   public StsCredentialsProvider(
-      Vertx vertx, StsAsyncClient sts, AwsSettings settings, Region region, MeterRegistry registry) {
+      Vertx vertx,
+      StsAsyncClient sts,
+      AwsSettings settings,
+      Region region,
+      MeterRegistry registry) {
     this(vertx, sts, settings, region, registry, Ticker.systemTicker(), Clock.systemUTC());
   }
 
   /** With a cache ticker and a clock for expirations: tests move time with these. */
-  StsCredentialsProvider(Vertx vertx, StsAsyncClient sts, AwsSettings settings, Region region,
-      MeterRegistry registry, Ticker ticker, Clock clock) {
+  StsCredentialsProvider(
+      Vertx vertx,
+      StsAsyncClient sts,
+      AwsSettings settings,
+      Region region,
+      MeterRegistry registry,
+      Ticker ticker,
+      Clock clock) {
     this.vertx = vertx;
     this.clock = clock;
     this.sts = sts;
@@ -134,17 +165,32 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     this.sessionTags = new SessionTags(settings.sessionTags());
     this.durationSeconds = durationSeconds(settings);
     String cacheHelp = "Scoped STS sessions asked for, by whether the cache had one";
-    this.hits = Counter.builder("sagegate.credentials.cache").description(cacheHelp)
-        .tag("result", "hit").register(registry);
-    this.misses = Counter.builder("sagegate.credentials.cache").description(cacheHelp)
-        .tag("result", "miss").register(registry);
-    this.refreshes = Counter.builder("sagegate.credentials.refreshes")
-        .description("Cached STS sessions refreshed ahead of their expiry").register(registry);
-    this.stsDuration = io.sagegate.metrics.DurationBuckets.apply(Timer.builder("sagegate.sts.duration")
-        .description("Time STS AssumeRole calls took")).register(registry);
+    this.hits =
+        Counter.builder("sagegate.credentials.cache")
+            .description(cacheHelp)
+            .tag("result", "hit")
+            .register(registry);
+    this.misses =
+        Counter.builder("sagegate.credentials.cache")
+            .description(cacheHelp)
+            .tag("result", "miss")
+            .register(registry);
+    this.refreshes =
+        Counter.builder("sagegate.credentials.refreshes")
+            .description("Cached STS sessions refreshed ahead of their expiry")
+            .register(registry);
+    this.stsDuration =
+        io.sagegate.metrics.DurationBuckets.apply(
+                Timer.builder("sagegate.sts.duration")
+                    .description("Time STS AssumeRole calls took"))
+            .register(registry);
     for (String code : ERROR_CODES) {
-      errors.put(code, Counter.builder("sagegate.sts.errors")
-          .description("STS calls that failed, by STS error code").tag("code", code).register(registry));
+      errors.put(
+          code,
+          Counter.builder("sagegate.sts.errors")
+              .description("STS calls that failed, by STS error code")
+              .tag("code", code)
+              .register(registry));
     }
     Duration refreshAfter = Duration.ofSeconds(durationSeconds).minus(settings.refreshAhead());
     if (refreshAfter.compareTo(Duration.ofMinutes(1)) < 0) {
@@ -154,23 +200,33 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     // the default hand-off to ForkJoinPool.commonPool() costs a thread wake-up per drain. It is
     // in-memory work only; the loader itself already starts its STS call on the calling thread
     // and returns at once.
-    this.cache = Caffeine.newBuilder()
-        .executor(Runnable::run)
-        .maximumSize(settings.credentialCacheSize())
-        .refreshAfterWrite(refreshAfter)
-        .ticker(ticker)
-        .expireAfter(new UntilExpiration())
-        .buildAsync(new Loader());
-    this.keys = Caffeine.newBuilder().executor(Runnable::run).maximumSize(settings.credentialCacheSize()).build();
+    this.cache =
+        Caffeine.newBuilder()
+            .executor(Runnable::run)
+            .maximumSize(settings.credentialCacheSize())
+            .refreshAfterWrite(refreshAfter)
+            .ticker(ticker)
+            .expireAfter(new UntilExpiration())
+            .buildAsync(new Loader());
+    this.keys =
+        Caffeine.newBuilder()
+            .executor(Runnable::run)
+            .maximumSize(settings.credentialCacheSize())
+            .build();
   }
 
-  /** Built from the gateway's clients: {@code new StsCredentialsProvider(vertx, clients.sts(), settings, clients.region(), registry)}. */
+  /**
+   * Built from the gateway's clients: {@code new StsCredentialsProvider(vertx, clients.sts(),
+   * settings, clients.region(), registry)}.
+   */
   public static StsCredentialsProvider create(
       Vertx vertx, AwsClients clients, AwsSettings settings, MeterRegistry registry) {
     return new StsCredentialsProvider(vertx, clients.sts(), settings, clients.region(), registry);
   }
 
-  /** {@code aws.sessionDuration} clamped to STS's 900..43200 s, and to one hour under role chaining. */
+  /**
+   * {@code aws.sessionDuration} clamped to STS's 900..43200 s, and to one hour under role chaining.
+   */
   public static int durationSeconds(AwsSettings settings) {
     long s = settings.sessionDuration().toSeconds();
     long max = settings.roleChaining() ? ROLE_CHAINING_MAX_SECONDS : MAX_DURATION_SECONDS;
@@ -182,8 +238,14 @@ public final class StsCredentialsProvider implements CredentialsProvider {
       Caller caller, EndpointConfig endpoint, Action action, Decision decision) {
     String iamAction = SessionPolicy.iamAction(action);
     // bearerToken too: a reload that puts the endpoint on the OpenAI path changes its policy.
-    Inputs inputs = new Inputs(roleArn(endpoint, decision), endpoint.name(), iamAction, caller.subject(),
-        sessionTags.claimValues(caller.claims()), endpoint.backend().openaiEnabled());
+    Inputs inputs =
+        new Inputs(
+            roleArn(endpoint, decision),
+            endpoint.name(),
+            iamAction,
+            caller.subject(),
+            sessionTags.claimValues(caller.claims()),
+            endpoint.backend().openaiEnabled());
     Key key = keys.getIfPresent(inputs);
     if (key == null) {
       try {
@@ -199,7 +261,9 @@ public final class StsCredentialsProvider implements CredentialsProvider {
       // A session already at hand on an event loop: hand it out directly. This is what the
       // context-bound future below amounts to there (its callbacks run on this thread at once),
       // without the promise, the whenComplete stage and the recover stage per request.
-      if (present.isDone() && !present.isCompletedExceptionally() && Context.isOnEventLoopThread()) {
+      if (present.isDone()
+          && !present.isCompletedExceptionally()
+          && Context.isOnEventLoopThread()) {
         return Future.succeededFuture(present.join());
       }
     } else {
@@ -208,11 +272,19 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     CompletableFuture<ScopedCredentials> result = present != null ? present : cache.get(key);
     Key attempted = key;
     return Future.fromCompletionStage(result, vertx.getOrCreateContext())
-        .recover(t -> Future.failedFuture(attempt(translate(unwrap(t), endpoint.name(), attempted.roleArn()),
-            attempted.roleArn(), attempted.sourceIdentity())));
+        .recover(
+            t ->
+                Future.failedFuture(
+                    attempt(
+                        translate(unwrap(t), endpoint.name(), attempted.roleArn()),
+                        attempted.roleArn(),
+                        attempted.sourceIdentity())));
   }
 
-  /** The deciding rule's role, else the endpoint backend's (may be null or blank: refused by {@link #key}). */
+  /**
+   * The deciding rule's role, else the endpoint backend's (may be null or blank: refused by {@link
+   * #key}).
+   */
   private static String roleArn(EndpointConfig endpoint, Decision decision) {
     return decision != null && decision.rule() != null && decision.rule().roleArn() != null
         ? decision.rule().roleArn()
@@ -222,17 +294,21 @@ public final class StsCredentialsProvider implements CredentialsProvider {
   Key key(Caller caller, EndpointConfig endpoint, Action action, Decision decision) {
     String roleArn = roleArn(endpoint, decision);
     if (roleArn == null || roleArn.isBlank()) {
-      LOG.warn("endpoint {} has backend type sagemaker but no roleArn on the endpoint or rule {}: set backend.roleArn",
-          endpoint.name(), decision == null ? "-" : decision.ruleId());
+      LOG.warn(
+          "endpoint {} has backend type sagemaker but no roleArn on the endpoint or rule {}: set backend.roleArn",
+          endpoint.name(),
+          decision == null ? "-" : decision.ruleId());
       throw unavailable(endpoint.name()).withAuditReason("sts:no_role_configured");
     }
     // From here on a refusal names the attempt (what is derived so far) for the audit record.
     String endpointArn;
     try {
-      endpointArn = SessionPolicy.endpointArn(roleArn, region.id(), settings.accountId(), endpoint.name());
+      endpointArn =
+          SessionPolicy.endpointArn(roleArn, region.id(), settings.accountId(), endpoint.name());
     } catch (IllegalArgumentException e) {
       LOG.warn("endpoint {}: {}", endpoint.name(), e.getMessage());
-      throw attempt(unavailable(endpoint.name()).withAuditReason("sts:invalid_role_arn"), roleArn, null);
+      throw attempt(
+          unavailable(endpoint.name()).withAuditReason("sts:invalid_role_arn"), roleArn, null);
     }
     String sourceIdentity;
     try {
@@ -251,23 +327,29 @@ public final class StsCredentialsProvider implements CredentialsProvider {
       policy = SessionPolicy.of(endpointArn, action, endpoint.backend().openaiEnabled());
     } catch (IllegalStateException e) {
       LOG.warn("endpoint {}: {}", endpoint.name(), e.getMessage());
-      throw attempt(unavailable(endpoint.name()).withAuditReason("sts:policy_too_large"), roleArn, sourceIdentity);
+      throw attempt(
+          unavailable(endpoint.name()).withAuditReason("sts:policy_too_large"),
+          roleArn,
+          sourceIdentity);
     }
-    return new Key(roleArn, endpointArn, SessionPolicy.iamAction(action), policy, sourceIdentity, tags);
+    return new Key(
+        roleArn, endpointArn, SessionPolicy.iamAction(action), policy, sourceIdentity, tags);
   }
 
   private CompletableFuture<ScopedCredentials> assume(Key key) {
     List<String> tagKeys = key.tags().stream().map(Tag::key).toList();
-    AssumeRoleRequest.Builder request = AssumeRoleRequest.builder()
-        .roleArn(key.roleArn())
-        .roleSessionName(key.sourceIdentity())
-        .sourceIdentity(key.sourceIdentity())
-        .policy(key.policy())
-        .durationSeconds(durationSeconds)
-        .externalId(settings.externalId());
+    AssumeRoleRequest.Builder request =
+        AssumeRoleRequest.builder()
+            .roleArn(key.roleArn())
+            .roleSessionName(key.sourceIdentity())
+            .sourceIdentity(key.sourceIdentity())
+            .policy(key.policy())
+            .durationSeconds(durationSeconds)
+            .externalId(settings.externalId());
     if (!key.tags().isEmpty()) {
       request.tags(key.tags());
-      List<String> transitive = settings.transitiveTagKeys().stream().filter(tagKeys::contains).toList();
+      List<String> transitive =
+          settings.transitiveTagKeys().stream().filter(tagKeys::contains).toList();
       if (!transitive.isEmpty()) {
         request.transitiveTagKeys(transitive);
       }
@@ -280,13 +362,15 @@ public final class StsCredentialsProvider implements CredentialsProvider {
 
   private static ScopedCredentials toScoped(Key key, AssumeRoleResponse r) {
     var c = r.credentials();
-    AwsSessionCredentials credentials = AwsSessionCredentials.builder()
-        .accessKeyId(c.accessKeyId())
-        .secretAccessKey(c.secretAccessKey())
-        .sessionToken(c.sessionToken())
-        .expirationTime(c.expiration())
-        .build();
-    return new ScopedCredentials(credentials, key.roleArn(), key.sourceIdentity(), key.sourceIdentity(), c.expiration());
+    AwsSessionCredentials credentials =
+        AwsSessionCredentials.builder()
+            .accessKeyId(c.accessKeyId())
+            .secretAccessKey(c.secretAccessKey())
+            .sessionToken(c.sessionToken())
+            .expirationTime(c.expiration())
+            .build();
+    return new ScopedCredentials(
+        credentials, key.roleArn(), key.sourceIdentity(), key.sourceIdentity(), c.expiration());
   }
 
   private GatewayException translate(Throwable t, String endpointName, String roleArn) {
@@ -297,18 +381,28 @@ public final class StsCredentialsProvider implements CredentialsProvider {
       String code = errorCode(ase);
       String label = label(code);
       errors.get(label).increment();
-      LOG.warn("STS AssumeRole of {} for endpoint {} failed: {} ({}). {}",
-          roleArn, endpointName, code, ase.awsErrorDetails() == null ? "" : ase.awsErrorDetails().errorMessage(),
+      LOG.warn(
+          "STS AssumeRole of {} for endpoint {} failed: {} ({}). {}",
+          roleArn,
+          endpointName,
+          code,
+          ase.awsErrorDetails() == null ? "" : ase.awsErrorDetails().errorMessage(),
           advice(label));
-      GatewayException e = label.equals("AccessDenied")
-          ? new GatewayException(403, Errors.ACCESS_DENIED,
-              "The gateway is not allowed to obtain credentials for endpoint " + endpointName)
-          : unavailable(endpointName);
+      GatewayException e =
+          label.equals("AccessDenied")
+              ? new GatewayException(
+                  403,
+                  Errors.ACCESS_DENIED,
+                  "The gateway is not allowed to obtain credentials for endpoint " + endpointName)
+              : unavailable(endpointName);
       return e.withAuditReason("sts:" + code);
     }
     errors.get("other").increment();
-    LOG.warn("STS AssumeRole of {} for endpoint {} failed: {}. Check that STS (aws.stsEndpoint) is reachable",
-        roleArn, endpointName, t.toString());
+    LOG.warn(
+        "STS AssumeRole of {} for endpoint {} failed: {}. Check that STS (aws.stsEndpoint) is reachable",
+        roleArn,
+        endpointName,
+        t.toString());
     return unavailable(endpointName).withAuditReason("sts:unreachable");
   }
 
@@ -337,22 +431,27 @@ public final class StsCredentialsProvider implements CredentialsProvider {
 
   private static String advice(String label) {
     return switch (label) {
-      case "AccessDenied" -> "Fix: the gateway's identity needs sts:AssumeRole on the role, and the role's trust policy"
-          + " must allow it sts:AssumeRole, sts:TagSession and sts:SetSourceIdentity, with an sts:ExternalId"
-          + " condition equal to aws.externalId if it has one";
+      case "AccessDenied" ->
+          "Fix: the gateway's identity needs sts:AssumeRole on the role, and the role's trust policy"
+              + " must allow it sts:AssumeRole, sts:TagSession and sts:SetSourceIdentity, with an sts:ExternalId"
+              + " condition equal to aws.externalId if it has one";
       case "PackedPolicyTooLarge" -> "Fix: fewer or shorter session tags (aws.sessionTags)";
-      case "MalformedPolicyDocument" -> "Fix: the session policy or a tag was rejected; check endpoint name and aws.accountId";
-      case "RegionDisabled" -> "Fix: activate STS in this region (IAM account settings) or set aws.stsEndpoint";
-      case "Throttling" -> "STS throttled the gateway; raise aws.credentialCacheSize or the session duration";
+      case "MalformedPolicyDocument" ->
+          "Fix: the session policy or a tag was rejected; check endpoint name and aws.accountId";
+      case "RegionDisabled" ->
+          "Fix: activate STS in this region (IAM account settings) or set aws.stsEndpoint";
+      case "Throttling" ->
+          "STS throttled the gateway; raise aws.credentialCacheSize or the session duration";
       default -> "";
     };
   }
 
   /**
-   * {@code failure} naming the role and the SourceIdentity (also the session name, see
-   * {@link #assume}) it was refused for; null where not derived yet.
+   * {@code failure} naming the role and the SourceIdentity (also the session name, see {@link
+   * #assume}) it was refused for; null where not derived yet.
    */
-  private static CredentialsException attempt(GatewayException failure, String roleArn, String sourceIdentity) {
+  private static CredentialsException attempt(
+      GatewayException failure, String roleArn, String sourceIdentity) {
     return failure instanceof CredentialsException c
         ? c
         : new CredentialsException(failure, roleArn, sourceIdentity, sourceIdentity);
@@ -363,7 +462,8 @@ public final class StsCredentialsProvider implements CredentialsProvider {
   }
 
   private static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
+    while ((t instanceof CompletionException
+            || t instanceof java.util.concurrent.ExecutionException)
         && t.getCause() != null) {
       t = t.getCause();
     }
@@ -377,7 +477,8 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     }
 
     @Override
-    public CompletableFuture<ScopedCredentials> asyncReload(Key key, ScopedCredentials old, Executor executor) {
+    public CompletableFuture<ScopedCredentials> asyncReload(
+        Key key, ScopedCredentials old, Executor executor) {
       refreshes.increment();
       return assume(key);
     }
@@ -397,12 +498,14 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     }
 
     @Override
-    public long expireAfterUpdate(Key key, ScopedCredentials value, long currentTime, long currentDuration) {
+    public long expireAfterUpdate(
+        Key key, ScopedCredentials value, long currentTime, long currentDuration) {
       return nanosLeft(value);
     }
 
     @Override
-    public long expireAfterRead(Key key, ScopedCredentials value, long currentTime, long currentDuration) {
+    public long expireAfterRead(
+        Key key, ScopedCredentials value, long currentTime, long currentDuration) {
       return currentDuration;
     }
   }

@@ -1,14 +1,14 @@
 package io.sagegate.backend;
 
-import io.sagegate.openai.OpenAiCall;
 import io.sagegate.error.Errors;
+import io.sagegate.openai.OpenAiCall;
 import io.vertx.core.Future;
 
 /**
- * Serves invocations for endpoints, with SageMaker Runtime semantics: the three operations of
- * the runtime API. A model that answers with an error fails the future with a ModelError
- * (424); a backend that cannot be reached, or answers garbage, with 502; one that does not
- * answer in time with 504. Never puts upstream infrastructure text into the caller's message.
+ * Serves invocations for endpoints, with SageMaker Runtime semantics: the three operations of the
+ * runtime API. A model that answers with an error fails the future with a ModelError (424); a
+ * backend that cannot be reached, or answers garbage, with 502; one that does not answer in time
+ * with 504. Never puts upstream infrastructure text into the caller's message.
  */
 public interface Backend {
 
@@ -25,7 +25,9 @@ public interface Backend {
   default Future<BackendResponse> invokeAsync(Invocation invocation) {
     return Future.failedFuture(
         Errors.validation(
-            "Endpoint " + invocation.endpoint().name() + " does not support asynchronous inference"));
+            "Endpoint "
+                + invocation.endpoint().name()
+                + " does not support asynchronous inference"));
   }
 
   /**
@@ -34,8 +36,13 @@ public interface Backend {
    * Errors as for the other operations. By default the route is not served (404).
    */
   default Future<BackendResponse> chatCompletions(Invocation invocation, OpenAiCall call) {
-    return Future.failedFuture(new io.sagegate.error.GatewayException(404, Errors.UNKNOWN_OPERATION,
-        "Endpoint " + invocation.endpoint().name() + " is not served on the OpenAI-compatible path"));
+    return Future.failedFuture(
+        new io.sagegate.error.GatewayException(
+            404,
+            Errors.UNKNOWN_OPERATION,
+            "Endpoint "
+                + invocation.endpoint().name()
+                + " is not served on the OpenAI-compatible path"));
   }
 
   /** Whether the last health check passed ({@code GET /ping} for containers). */

@@ -6,9 +6,9 @@ import io.vertx.core.streams.ReadStream;
 
 /**
  * A backend's successful answer. {@code headers} are the SageMaker Runtime response headers to
- * relay to the caller (Content-Type, X-Amzn-Invoked-Production-Variant, ...). Exactly one of
- * {@code body} (buffered) and {@code stream} (streamed, with {@code cancel} to abort the
- * upstream call when the caller goes away) is set.
+ * relay to the caller (Content-Type, X-Amzn-Invoked-Production-Variant, ...). Exactly one of {@code
+ * body} (buffered) and {@code stream} (streamed, with {@code cancel} to abort the upstream call
+ * when the caller goes away) is set.
  */
 public record BackendResponse(
     int status,
@@ -18,12 +18,17 @@ public record BackendResponse(
     Runnable cancel,
     String upstreamRequestId) {
 
-  public static BackendResponse buffered(int status, MultiMap headers, Buffer body, String upstreamRequestId) {
+  public static BackendResponse buffered(
+      int status, MultiMap headers, Buffer body, String upstreamRequestId) {
     return new BackendResponse(status, headers, body, null, () -> {}, upstreamRequestId);
   }
 
   public static BackendResponse streamed(
-      int status, MultiMap headers, ReadStream<Buffer> stream, Runnable cancel, String upstreamRequestId) {
+      int status,
+      MultiMap headers,
+      ReadStream<Buffer> stream,
+      Runnable cancel,
+      String upstreamRequestId) {
     return new BackendResponse(status, headers, null, stream, cancel, upstreamRequestId);
   }
 

@@ -11,8 +11,14 @@ public final class Backends {
     return (EndpointConfig endpoint) -> {
       BackendFactory factory = copy.get(endpoint.backend().type());
       if (factory == null) {
-        throw new IllegalArgumentException("endpoints[" + endpoint.name() + "].backend.type: '"
-            + endpoint.backend().type() + "' is not available here (available: " + copy.keySet() + ")");
+        throw new IllegalArgumentException(
+            "endpoints["
+                + endpoint.name()
+                + "].backend.type: '"
+                + endpoint.backend().type()
+                + "' is not available here (available: "
+                + copy.keySet()
+                + ")");
       }
       return factory.create(endpoint);
     };

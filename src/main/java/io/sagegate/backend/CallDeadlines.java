@@ -8,21 +8,21 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The whole-call deadlines of one backend's in-flight calls, enforced by one periodic sweep
- * instead of one Vert.x timer per call.
+ * The whole-call deadlines of one backend's in-flight calls, enforced by one periodic sweep instead
+ * of one Vert.x timer per call.
  *
  * <p>Why hand-written: a Vert.x timer per call costs a {@code ConcurrentHashMap} put and remove
- * plus an insert into and removal from Netty's scheduled-task priority queue, which a profile
- * under load showed as ~6% of the gateway's CPU. All calls of one backend share one timeout, so
- * their deadlines are in insertion order: an intrusive doubly-linked list (the {@link Entry} is
- * the call itself) gives O(1) {@link #arm arm} at the tail and O(1) {@link #disarm disarm} on
- * completion, without allocating; the sweep only ever looks at the head.
+ * plus an insert into and removal from Netty's scheduled-task priority queue, which a profile under
+ * load showed as ~6% of the gateway's CPU. All calls of one backend share one timeout, so their
+ * deadlines are in insertion order: an intrusive doubly-linked list (the {@link Entry} is the call
+ * itself) gives O(1) {@link #arm arm} at the tail and O(1) {@link #disarm disarm} on completion,
+ * without allocating; the sweep only ever looks at the head.
  *
  * <p>Accuracy: an entry expires no earlier than {@code timeoutMs} after {@link #arm}, and at most
- * one {@link #sweepPeriodMs() sweep period} later (plus however late the event loop runs the
- * sweep timer and then the entry's context). {@link Entry#expired()} runs on the Vert.x context
- * that was current when the entry was armed, because a call's promise and request must only be
- * touched from there.
+ * one {@link #sweepPeriodMs() sweep period} later (plus however late the event loop runs the sweep
+ * timer and then the entry's context). {@link Entry#expired()} runs on the Vert.x context that was
+ * current when the entry was armed, because a call's promise and request must only be touched from
+ * there.
  *
  * <p>Thread safety: a backend is shared by all event loops, so the list is guarded by one lock,
  * held only for a few pointer writes (uncontended in the common case; if it ever shows up
@@ -32,12 +32,13 @@ public final class CallDeadlines {
 
   /** Shortest sweep period: a tiny timeout must not make the sweep spin. */
   public static final long MIN_SWEEP_PERIOD_MS = 5;
+
   /** Longest sweep period: a long timeout still fires at most this late. */
   public static final long MAX_SWEEP_PERIOD_MS = 250;
 
   /**
-   * One call's deadline. Extend it (the call object itself), so that arming allocates nothing.
-   * An entry can be armed again after it was disarmed or has expired.
+   * One call's deadline. Extend it (the call object itself), so that arming allocates nothing. An
+   * entry can be armed again after it was disarmed or has expired.
    */
   public abstract static class Entry {
     private Entry prev;
@@ -82,11 +83,11 @@ public final class CallDeadlines {
   }
 
   /**
-   * The sweep period for a timeout: a twentieth of it, so an entry fires at most 5% late,
-   * clamped to [{@value #MIN_SWEEP_PERIOD_MS}, {@value #MAX_SWEEP_PERIOD_MS}] ms: below 5 ms the
-   * idle wake-ups would cost more than they buy; above 250 ms a lateness of a quarter second
-   * starts to be noticed by a caller waiting on a long (e.g. SageMaker's 60 s) timeout. An idle
-   * sweep is one lock and one clock read, so even 200 wake-ups a second are negligible.
+   * The sweep period for a timeout: a twentieth of it, so an entry fires at most 5% late, clamped
+   * to [{@value #MIN_SWEEP_PERIOD_MS}, {@value #MAX_SWEEP_PERIOD_MS}] ms: below 5 ms the idle
+   * wake-ups would cost more than they buy; above 250 ms a lateness of a quarter second starts to
+   * be noticed by a caller waiting on a long (e.g. SageMaker's 60 s) timeout. An idle sweep is one
+   * lock and one clock read, so even 200 wake-ups a second are negligible.
    */
   public static long sweepPeriodMs(long timeoutMs) {
     return Math.max(MIN_SWEEP_PERIOD_MS, Math.min(MAX_SWEEP_PERIOD_MS, timeoutMs / 20));
@@ -136,8 +137,8 @@ public final class CallDeadlines {
   /**
    * Disarms {@code entry}, so that it does not expire.
    *
-   * @return true when it was armed; false when it was not, or the sweep has taken it already
-   *     (its {@link Entry#expired()} then runs or has run)
+   * @return true when it was armed; false when it was not, or the sweep has taken it already (its
+   *     {@link Entry#expired()} then runs or has run)
    */
   public boolean disarm(Entry entry) {
     synchronized (lock) {
@@ -158,8 +159,8 @@ public final class CallDeadlines {
   }
 
   /**
-   * Stops the sweep. Entries armed now never expire (the owner fails its in-flight calls itself
-   * if it needs to); arming afterwards is allowed but nothing expires any more.
+   * Stops the sweep. Entries armed now never expire (the owner fails its in-flight calls itself if
+   * it needs to); arming afterwards is allowed but nothing expires any more.
    */
   public void close() {
     synchronized (lock) {

@@ -5,10 +5,9 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
 
 /**
- * A response stream that reports an upstream failure in-band (SageMaker's
- * {@code InternalStreamFailure} exception event) and then ends normally, because the 200 is
- * already out. It keeps the reason, so that the request's audit record does not read like a
- * complete answer.
+ * A response stream that reports an upstream failure in-band (SageMaker's {@code
+ * InternalStreamFailure} exception event) and then ends normally, because the 200 is already out.
+ * It keeps the reason, so that the request's audit record does not read like a complete answer.
  */
 public interface InterruptibleStream extends ReadStream<Buffer> {
 

@@ -5,14 +5,17 @@ public final class SageMakerHeaders {
 
   public static final String CONTENT_TYPE = "Content-Type";
   public static final String ACCEPT = "Accept";
+
   /** InvokeEndpointWithResponseStream names Accept and Content-Type with this prefix. */
   public static final String STREAM_ACCEPT = "X-Amzn-SageMaker-Accept";
+
   public static final String STREAM_CONTENT_TYPE = "X-Amzn-SageMaker-Content-Type";
 
   public static final String CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes";
   public static final String TARGET_MODEL = "X-Amzn-SageMaker-Target-Model";
   public static final String TARGET_VARIANT = "X-Amzn-SageMaker-Target-Variant";
-  public static final String TARGET_CONTAINER_HOSTNAME = "X-Amzn-SageMaker-Target-Container-Hostname";
+  public static final String TARGET_CONTAINER_HOSTNAME =
+      "X-Amzn-SageMaker-Target-Container-Hostname";
   public static final String INFERENCE_ID = "X-Amzn-SageMaker-Inference-Id";
   public static final String ENABLE_EXPLANATIONS = "X-Amzn-SageMaker-Enable-Explanations";
   public static final String INFERENCE_COMPONENT = "X-Amzn-SageMaker-Inference-Component";
@@ -20,7 +23,8 @@ public final class SageMakerHeaders {
 
   public static final String INPUT_LOCATION = "X-Amzn-SageMaker-InputLocation";
   public static final String REQUEST_TTL_SECONDS = "X-Amzn-SageMaker-RequestTTLSeconds";
-  public static final String INVOCATION_TIMEOUT_SECONDS = "X-Amzn-SageMaker-InvocationTimeoutSeconds";
+  public static final String INVOCATION_TIMEOUT_SECONDS =
+      "X-Amzn-SageMaker-InvocationTimeoutSeconds";
   public static final String S3_OUTPUT_PATH_EXTENSION = "X-Amzn-SageMaker-S3OutputPathExtension";
   public static final String FILENAME = "X-Amzn-SageMaker-Filename";
 

@@ -12,9 +12,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code check [--config FILE]}: validates a configuration and prints every error, one a line,
- * so a file can be checked before it is deployed (or in CI). Exit code 0 when valid, 1 when not.
- * Without {@code --config}, checks the embedded default.
+ * {@code check [--config FILE]}: validates a configuration and prints every error, one a line, so a
+ * file can be checked before it is deployed (or in CI). Exit code 0 when valid, 1 when not. Without
+ * {@code --config}, checks the embedded default.
  */
 @Command(
     name = "check",
@@ -27,7 +27,9 @@ public class CheckCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+  @Option(
+      names = {"-c", "--config"},
+      paramLabel = "FILE",
       description = "Configuration file (default: the embedded default, conf/local.yaml).")
   Path config;
 
@@ -40,14 +42,16 @@ public class CheckCommand implements Callable<Integer> {
     String name = config == null ? ConfigLoader.EMBEDDED_NAME : config.toString();
     ConfigLoader.Loaded loaded;
     try {
-      loaded = config == null
-          ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME)
-          : ConfigLoader.read(config);
+      loaded =
+          config == null
+              ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME)
+              : ConfigLoader.read(config);
     } catch (ConfigException e) {
       for (ConfigError error : e.errors()) {
         err.println(error);
       }
-      err.println(name + ": " + e.errors().size() + (e.errors().size() == 1 ? " error" : " errors"));
+      err.println(
+          name + ": " + e.errors().size() + (e.errors().size() == 1 ? " error" : " errors"));
       err.flush();
       return 1;
     }
@@ -55,8 +59,13 @@ public class CheckCommand implements Callable<Integer> {
       err.println("warning: " + warning);
     }
     err.flush();
-    out.println(name + ": OK (" + loaded.config().endpoints().size() + " endpoints, "
-        + loaded.config().rules().size() + " rules)");
+    out.println(
+        name
+            + ": OK ("
+            + loaded.config().endpoints().size()
+            + " endpoints, "
+            + loaded.config().rules().size()
+            + " rules)");
     out.flush();
     return 0;
   }

@@ -14,9 +14,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code config --effective [--config FILE]}: prints the configuration the gateway would run
- * with, every default filled in, secrets redacted ({@code aws.externalId}, credentials in URLs).
- * An invalid file is reported as {@code check} reports it, exit code 1.
+ * {@code config --effective [--config FILE]}: prints the configuration the gateway would run with,
+ * every default filled in, secrets redacted ({@code aws.externalId}, credentials in URLs). An
+ * invalid file is reported as {@code check} reports it, exit code 1.
  */
 @Command(
     name = "config",
@@ -29,11 +29,15 @@ public class ConfigCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--effective", required = true,
+  @Option(
+      names = "--effective",
+      required = true,
       description = "Print the effective configuration as YAML.")
   boolean effective;
 
-  @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+  @Option(
+      names = {"-c", "--config"},
+      paramLabel = "FILE",
       description = "Configuration file (default: the embedded default, conf/local.yaml).")
   Path config;
 
@@ -45,9 +49,10 @@ public class ConfigCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     GatewayConfig loaded;
     try {
-      loaded = config == null
-          ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME).config()
-          : ConfigLoader.read(config).config();
+      loaded =
+          config == null
+              ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME).config()
+              : ConfigLoader.read(config).config();
     } catch (ConfigException e) {
       for (ConfigError error : e.errors()) {
         err.println(error);

@@ -6,9 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sagegate.auth.Caller;
 import io.sagegate.authz.AccessRequest;
 import io.sagegate.authz.Action;
-import io.sagegate.openai.OpenAiCall;
-import io.sagegate.match.Cidr;
-import io.sagegate.openai.OpenAiRoutes;
 import io.sagegate.authz.Decision;
 import io.sagegate.authz.InputLocations;
 import io.sagegate.authz.PolicyEngine;
@@ -18,6 +15,9 @@ import io.sagegate.config.ConfigLoader;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;
 import io.sagegate.config.RuleConfig;
+import io.sagegate.match.Cidr;
+import io.sagegate.openai.OpenAiCall;
+import io.sagegate.openai.OpenAiRoutes;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -45,7 +45,8 @@ import picocli.CommandLine.Spec;
     customSynopsis = {
       "explain [-hV] [-c=FILE] --claims=JSON --endpoint=NAME [--path=PATH] [--action=ACTION]",
       "        [--source-ip=IP] [--target-variant=V] [--target-model=M] [--inference-component=C]",
-      "        [--input-location=S3URI] [--log-format=text|json] [--log-level=LEVEL]"},
+      "        [--input-location=S3URI] [--log-format=text|json] [--log-level=LEVEL]"
+    },
     exitCodeOnInvalidInput = 1,
     description = "Show the access decision for a caller's claims and a request, and why.",
     exitCodeListHeading = "Exit codes:%n",
@@ -60,41 +61,66 @@ public class ExplainCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+  @Option(
+      names = {"-c", "--config"},
+      paramLabel = "FILE",
       description = "Configuration file (default: the embedded default, conf/local.yaml).")
   Path config;
 
-  @Option(names = "--claims", paramLabel = "JSON",
-      description = "Required. The token's claims as a JSON object, e.g. '{\"sub\":\"bob\",\"groups\":[\"analysts\"]}'.")
+  @Option(
+      names = "--claims",
+      paramLabel = "JSON",
+      description =
+          "Required. The token's claims as a JSON object, e.g. '{\"sub\":\"bob\",\"groups\":[\"analysts\"]}'.")
   String claims;
 
-  @Option(names = "--endpoint", paramLabel = "NAME", description = "Required. The endpoint invoked.")
+  @Option(
+      names = "--endpoint",
+      paramLabel = "NAME",
+      description = "Required. The endpoint invoked.")
   String endpoint;
 
-  @Option(names = "--action", paramLabel = "ACTION", defaultValue = "invoke",
+  @Option(
+      names = "--action",
+      paramLabel = "ACTION",
+      defaultValue = "invoke",
       description = "invoke, invoke-stream or invoke-async (default: ${DEFAULT-VALUE}).")
   String action;
 
   @Option(names = "--source-ip", paramLabel = "IP", description = "The caller's address.")
   String sourceIp;
 
-  @Option(names = "--target-variant", paramLabel = "V", description = "X-Amzn-SageMaker-Target-Variant.")
+  @Option(
+      names = "--target-variant",
+      paramLabel = "V",
+      description = "X-Amzn-SageMaker-Target-Variant.")
   String targetVariant;
 
-  @Option(names = "--target-model", paramLabel = "M", description = "X-Amzn-SageMaker-Target-Model.")
+  @Option(
+      names = "--target-model",
+      paramLabel = "M",
+      description = "X-Amzn-SageMaker-Target-Model.")
   String targetModel;
 
-  @Option(names = "--inference-component", paramLabel = "C",
+  @Option(
+      names = "--inference-component",
+      paramLabel = "C",
       description = "X-Amzn-SageMaker-Inference-Component.")
   String inferenceComponent;
 
-  @Option(names = "--input-location", paramLabel = "S3URI",
-      description = "X-Amzn-SageMaker-InputLocation of an invoke-async call, e.g. s3://bucket/in/x.json.")
+  @Option(
+      names = "--input-location",
+      paramLabel = "S3URI",
+      description =
+          "X-Amzn-SageMaker-InputLocation of an invoke-async call, e.g. s3://bucket/in/x.json.")
   String inputLocation;
 
-  @Option(names = "--path", paramLabel = "PATH",
-      description = "The request path instead of --endpoint, e.g. /endpoints/llm/openai/v1/chat/completions or "
-          + "/endpoints/llm/inference-components/c1/openai/v1/chat/completions (the component from the path).")
+  @Option(
+      names = "--path",
+      paramLabel = "PATH",
+      description =
+          "The request path instead of --endpoint, e.g. /endpoints/llm/openai/v1/chat/completions or "
+              + "/endpoints/llm/inference-components/c1/openai/v1/chat/completions (the component from the path).")
   String path;
 
   public ExplainCommand() {}
@@ -125,26 +151,37 @@ public class ExplainCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         return bad(err, "--path: " + e.getMessage());
       }
-      if (openAi == null && !List.of("invocations", "invocations-response-stream", "async-invocations").contains(rest)) {
-        return bad(err, "--path: '" + path + "' is no operation of the gateway (/endpoints/{name}/invocations, ..."
-            + "/openai/v1/chat/completions, .../inference-components/{c}/openai/v1/chat/completions, .../openai/v1/models)");
+      if (openAi == null
+          && !List.of("invocations", "invocations-response-stream", "async-invocations")
+              .contains(rest)) {
+        return bad(
+            err,
+            "--path: '"
+                + path
+                + "' is no operation of the gateway (/endpoints/{name}/invocations, ..."
+                + "/openai/v1/chat/completions, .../inference-components/{c}/openai/v1/chat/completions, .../openai/v1/models)");
       }
       String named = path.substring(prefix.length(), slash);
       if (endpoint != null && !endpoint.equalsIgnoreCase(named)) {
-        return bad(err, "--endpoint: '" + endpoint + "' differs from the endpoint in --path ('" + named + "')");
+        return bad(
+            err,
+            "--endpoint: '" + endpoint + "' differs from the endpoint in --path ('" + named + "')");
       }
       endpoint = named;
       if (openAi != null && inferenceComponent != null) {
-        return bad(err, "--inference-component: the OpenAI-compatible path takes the component in --path, not the header");
+        return bad(
+            err,
+            "--inference-component: the OpenAI-compatible path takes the component in --path, not the header");
       }
       if (openAi != null) {
         inferenceComponent = openAi.component();
       } else {
-        action = switch (rest) {
-          case "invocations-response-stream" -> "invoke-stream";
-          case "async-invocations" -> "invoke-async";
-          default -> "invoke";
-        };
+        action =
+            switch (rest) {
+              case "invocations-response-stream" -> "invoke-stream";
+              case "async-invocations" -> "invoke-async";
+              default -> "invoke";
+            };
       }
     }
     if (endpoint == null || endpoint.isBlank()) {
@@ -152,12 +189,22 @@ public class ExplainCommand implements Callable<Integer> {
     }
     Optional<Action> parsedAction = Action.fromRuleName(action);
     if (parsedAction.isEmpty()) {
-      return bad(err, "--action: '" + action + "' is not one of " + Arrays.stream(Action.values())
-          .map(Action::ruleName).collect(Collectors.joining(", ")));
+      return bad(
+          err,
+          "--action: '"
+              + action
+              + "' is not one of "
+              + Arrays.stream(Action.values())
+                  .map(Action::ruleName)
+                  .collect(Collectors.joining(", ")));
     }
     if (inputLocation != null && parsedAction.get() != Action.INVOKE_ASYNC) {
-      return bad(err, "--input-location: only an invoke-async call has one (the gateway refuses"
-          + " the header on " + parsedAction.get().ruleName() + ")");
+      return bad(
+          err,
+          "--input-location: only an invoke-async call has one (the gateway refuses"
+              + " the header on "
+              + parsedAction.get().ruleName()
+              + ")");
     }
     if (sourceIp != null && Cidr.parseAddress(sourceIp) == null) {
       return bad(err, "--source-ip: '" + sourceIp + "' is not an IPv4 or IPv6 address");
@@ -166,22 +213,32 @@ public class ExplainCommand implements Callable<Integer> {
     try {
       JsonNode node = JSON.readTree(claims);
       if (node == null || !node.isObject()) {
-        return bad(err, "--claims: expected a JSON object such as {\"sub\":\"bob\"}, not "
-            + (node == null ? "nothing" : node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT)));
+        return bad(
+            err,
+            "--claims: expected a JSON object such as {\"sub\":\"bob\"}, not "
+                + (node == null
+                    ? "nothing"
+                    : node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT)));
       }
-      claimMap = JSON.convertValue(node, JSON.getTypeFactory()
-          .constructMapType(Map.class, String.class, Object.class));
+      claimMap =
+          JSON.convertValue(
+              node, JSON.getTypeFactory().constructMapType(Map.class, String.class, Object.class));
     } catch (JsonProcessingException e) {
-      return bad(err, "--claims: not valid JSON: " + e.getOriginalMessage()
-          + (e.getLocation() == null ? "" : " (at character " + e.getLocation().getCharOffset()
-              + ")"));
+      return bad(
+          err,
+          "--claims: not valid JSON: "
+              + e.getOriginalMessage()
+              + (e.getLocation() == null
+                  ? ""
+                  : " (at character " + e.getLocation().getCharOffset() + ")"));
     }
     GatewayConfig gateway;
     String source = config == null ? ConfigLoader.EMBEDDED_NAME : config.toString();
     try {
-      gateway = config == null
-          ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME).config()
-          : ConfigLoader.read(config).config();
+      gateway =
+          config == null
+              ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME).config()
+              : ConfigLoader.read(config).config();
     } catch (ConfigException e) {
       for (ConfigError error : e.errors()) {
         err.println(error);
@@ -194,14 +251,29 @@ public class ExplainCommand implements Callable<Integer> {
     if (target.isEmpty()) {
       out.println("Decision:     DENY");
       out.println("Rule:         " + Decision.UNKNOWN_ENDPOINT); // as the audit record names it
-      out.println("Description:  endpoint '" + endpoint + "' is not configured in " + source
-          + " (configured: " + gateway.endpoints().stream().map(EndpointConfig::name)
-              .collect(Collectors.joining(", ")) + ")");
+      out.println(
+          "Description:  endpoint '"
+              + endpoint
+              + "' is not configured in "
+              + source
+              + " (configured: "
+              + gateway.endpoints().stream()
+                  .map(EndpointConfig::name)
+                  .collect(Collectors.joining(", "))
+              + ")");
       return DENIED;
     }
     EndpointConfig ep = target.get();
-    AccessRequest request = new AccessRequest(caller, ep, parsedAction.get(), sourceIp,
-        targetVariant, targetModel, inferenceComponent, inputLocation);
+    AccessRequest request =
+        new AccessRequest(
+            caller,
+            ep,
+            parsedAction.get(),
+            sourceIp,
+            targetVariant,
+            targetModel,
+            inferenceComponent,
+            inputLocation);
     PolicyEngine engine = new PolicyEngine(gateway.rules());
     // As the gateway decides: the rules, then the endpoint's own async input prefixes.
     Decision decision = InputLocations.decide(engine.decide(request), request);
@@ -209,71 +281,105 @@ public class ExplainCommand implements Callable<Integer> {
 
     out.println("Decision:     " + (decision.allowed() ? "ALLOW" : "DENY"));
     out.println("Rule:         " + decision.ruleId());
-    out.println("Description:  " + (decision.rule() == null
-        ? (decision.allowed() || Decision.DEFAULT_DENY.equals(decision.ruleId())
-            ? "no rule allows this request" : decision.reason())
-        : Optional.ofNullable(decision.rule().description()).orElse("(none)")));
+    out.println(
+        "Description:  "
+            + (decision.rule() == null
+                ? (decision.allowed() || Decision.DEFAULT_DENY.equals(decision.ruleId())
+                    ? "no rule allows this request"
+                    : decision.reason())
+                : Optional.ofNullable(decision.rule().description()).orElse("(none)")));
     out.println("Reason:       " + decision.reason());
-    List<String> others = evaluation.stream()
-        .filter(m -> m.matched() && m.rule() != decision.rule())
-        .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
-        .toList();
+    List<String> others =
+        evaluation.stream()
+            .filter(m -> m.matched() && m.rule() != decision.rule())
+            .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
+            .toList();
     out.println("Also matched: " + (others.isEmpty() ? "(none)" : String.join(", ", others)));
     out.println();
     out.println("Request:");
-    out.println("  caller      subject=" + orNone(caller.subject())
-        + " groups=" + caller.groups().stream().sorted().toList()
-        + " scopes=" + caller.scopes().stream().sorted().toList()
-        + " tenant=" + orNone(caller.tenant()));
+    out.println(
+        "  caller      subject="
+            + orNone(caller.subject())
+            + " groups="
+            + caller.groups().stream().sorted().toList()
+            + " scopes="
+            + caller.scopes().stream().sorted().toList()
+            + " tenant="
+            + orNone(caller.tenant()));
     out.println("  endpoint    " + ep.name() + " tags=" + new TreeMap<>(ep.tags()));
     out.println("  action      " + parsedAction.get().ruleName());
     if (openAi != null) {
-      out.println("  route       OpenAI-compatible " + openAi.route().path()
-          + (openAi.route() == OpenAiCall.Route.CHAT_COMPLETIONS
-              ? " (invoke; invoke-stream when the body says \"stream\": true)" : "")
-          + (ep.backend().openaiEnabled() ? "" : "; the endpoint is not served there (backend.openai): the gateway answers 404"));
+      out.println(
+          "  route       OpenAI-compatible "
+              + openAi.route().path()
+              + (openAi.route() == OpenAiCall.Route.CHAT_COMPLETIONS
+                  ? " (invoke; invoke-stream when the body says \"stream\": true)"
+                  : "")
+              + (ep.backend().openaiEnabled()
+                  ? ""
+                  : "; the endpoint is not served there (backend.openai): the gateway answers 404"));
     }
     out.println("  source ip   " + orNone(sourceIp));
-    out.println("  targets     variant=" + orNone(targetVariant) + " model=" + orNone(targetModel)
-        + " inference-component=" + orNone(inferenceComponent));
+    out.println(
+        "  targets     variant="
+            + orNone(targetVariant)
+            + " model="
+            + orNone(targetModel)
+            + " inference-component="
+            + orNone(inferenceComponent));
     if (parsedAction.get() == Action.INVOKE_ASYNC) {
-      out.println("  input       " + orNone(inputLocation) + " (endpoint prefixes: "
-          + (ep.backend() == null ? List.of() : ep.backend().asyncInputPrefixes()) + ")");
+      out.println(
+          "  input       "
+              + orNone(inputLocation)
+              + " (endpoint prefixes: "
+              + (ep.backend() == null ? List.of() : ep.backend().asyncInputPrefixes())
+              + ")");
     }
     out.println();
     out.println("Rules, in order (any matching deny wins, then the first matching allow):");
-    int width = evaluation.stream().mapToInt(m -> String.valueOf(m.rule().id()).length()).max()
-        .orElse(0);
+    int width =
+        evaluation.stream().mapToInt(m -> String.valueOf(m.rule().id()).length()).max().orElse(0);
     for (PolicyEngine.RuleMatch m : evaluation) {
       String id = String.valueOf(m.rule().id());
-      out.println("  " + id + " ".repeat(width - id.length()) + "  " + effect(m.rule())
-          + (m.rule().effect() == RuleConfig.Effect.DENY ? "   " : "  ")
-          + (m.matched() ? "matches" : "does not match: " + m.failedOn()));
+      out.println(
+          "  "
+              + id
+              + " ".repeat(width - id.length())
+              + "  "
+              + effect(m.rule())
+              + (m.rule().effect() == RuleConfig.Effect.DENY ? "   " : "  ")
+              + (m.matched() ? "matches" : "does not match: " + m.failedOn()));
     }
     io.sagegate.limits.LimitsExplainer.print(out, gateway, request);
     if (sourceIp == null) {
       // The gateway always has the caller's address; without one here, a sourceCidrs condition
       // counts as not met, so a deny limited to a network never applies. Say which rules that is.
-      List<String> byAddress = evaluation.stream()
-          .filter(m -> "conditions.sourceCidrs".equals(m.failedOn()))
-          .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
-          .toList();
+      List<String> byAddress =
+          evaluation.stream()
+              .filter(m -> "conditions.sourceCidrs".equals(m.failedOn()))
+              .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
+              .toList();
       if (!byAddress.isEmpty()) {
-        err.println("explain: no --source-ip given: " + String.join(", ", byAddress)
-            + " match this request up to a sourceCidrs condition, which the gateway decides on the"
-            + " caller's address; the decision above counts it as not met: give --source-ip to decide it");
+        err.println(
+            "explain: no --source-ip given: "
+                + String.join(", ", byAddress)
+                + " match this request up to a sourceCidrs condition, which the gateway decides on the"
+                + " caller's address; the decision above counts it as not met: give --source-ip to decide it");
       }
     }
     if (inputLocation == null && parsedAction.get() == Action.INVOKE_ASYNC) {
-      List<String> byLocation = evaluation.stream()
-          .filter(m -> "conditions.inputLocations".equals(m.failedOn()))
-          .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
-          .toList();
+      List<String> byLocation =
+          evaluation.stream()
+              .filter(m -> "conditions.inputLocations".equals(m.failedOn()))
+              .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
+              .toList();
       if (!byLocation.isEmpty()) {
-        err.println("explain: no --input-location given: " + String.join(", ", byLocation)
-            + " match this request up to an inputLocations condition, which the gateway decides on"
-            + " the call's input location; the decision above counts it as not met: give"
-            + " --input-location to decide it");
+        err.println(
+            "explain: no --input-location given: "
+                + String.join(", ", byLocation)
+                + " match this request up to an inputLocations condition, which the gateway decides on"
+                + " the call's input location; the decision above counts it as not met: give"
+                + " --input-location to decide it");
       }
     }
     return decision.allowed() ? ALLOWED : DENIED;

@@ -25,20 +25,28 @@ public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   // Logging options for every subcommand (`sagegate serve --log-format json`); applied as soon as
-  // they are parsed, before the command runs. They win over SAGEGATE_LOG_FORMAT / SAGEGATE_LOG_LEVEL.
-  @CommandLine.Option(names = "--log-format", scope = CommandLine.ScopeType.INHERIT, paramLabel = "text|json",
+  // they are parsed, before the command runs. They win over SAGEGATE_LOG_FORMAT /
+  // SAGEGATE_LOG_LEVEL.
+  @CommandLine.Option(
+      names = "--log-format",
+      scope = CommandLine.ScopeType.INHERIT,
+      paramLabel = "text|json",
       description = "Log lines as plain text (default) or JSON lines (env SAGEGATE_LOG_FORMAT).")
   void logFormat(LogSettings.Format format) {
     LogSettings.apply(format, null);
   }
 
-  @CommandLine.Option(names = "--log-level", scope = CommandLine.ScopeType.INHERIT, paramLabel = "LEVEL",
+  @CommandLine.Option(
+      names = "--log-level",
+      scope = CommandLine.ScopeType.INHERIT,
+      paramLabel = "LEVEL",
       description = "trace, debug, info (default), warn or error (env SAGEGATE_LOG_LEVEL).")
   void logLevel(String level) {
     try {
       LogSettings.apply(null, level);
     } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--log-level: " + e.getMessage());
+      throw new CommandLine.ParameterException(
+          spec.commandLine(), "--log-level: " + e.getMessage());
     }
   }
 
@@ -56,7 +64,8 @@ public final class Main implements Runnable {
   private static boolean isServer(String[] args) {
     String first = args.length > 0 ? args[0] : "";
     return (first.equals("serve") || first.equals("demo-model"))
-        && java.util.Arrays.stream(args).noneMatch(a -> a.equals("-h") || a.equals("--help") || a.equals("-V"));
+        && java.util.Arrays.stream(args)
+            .noneMatch(a -> a.equals("-h") || a.equals("--help") || a.equals("-V"));
   }
 
   @Override

@@ -25,8 +25,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
@@ -43,14 +43,15 @@ import software.amazon.awssdk.services.sts.StsClientBuilder;
 /**
  * {@code sagegate provision}: one declarative spec to least-privilege SageMaker infrastructure
  * through CloudFormation. {@code render} writes the template, {@code deploy} applies it through a
- * change set, {@code destroy} deletes the stack, {@code diff} compares the gateway's rules with
- * the generated IAM. Exit codes: 0 success (diff: no difference), 1 failure (diff: differences),
- * 2 bad input.
+ * change set, {@code destroy} deletes the stack, {@code diff} compares the gateway's rules with the
+ * generated IAM. Exit codes: 0 success (diff: no difference), 1 failure (diff: differences), 2 bad
+ * input.
  */
 @Command(
     name = "provision",
     mixinStandardHelpOptions = true,
-    description = "Provision SageMaker endpoints and least-privilege IAM from a spec (CloudFormation).",
+    description =
+        "Provision SageMaker endpoints and least-privilege IAM from a spec (CloudFormation).",
     subcommands = {
       ProvisionCommand.Render.class,
       ProvisionCommand.Deploy.class,
@@ -61,6 +62,7 @@ import software.amazon.awssdk.services.sts.StsClientBuilder;
 public class ProvisionCommand implements Callable<Integer> {
 
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
   /** Deploys send compact JSON: CloudFormation's inline template limit is 51,200 bytes. */
   static final ObjectMapper COMPACT = new ObjectMapper();
 
@@ -68,13 +70,17 @@ public class ProvisionCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    System.err.println("provision: choose a subcommand: render, deploy, destroy, diff, guard-test (--help)");
+    System.err.println(
+        "provision: choose a subcommand: render, deploy, destroy, diff, guard-test (--help)");
     return 2;
   }
 
   /** Options every subcommand that renders shares. */
   abstract static class SpecCommand implements Callable<Integer> {
-    @Option(names = "--spec", required = true, description = "Provisioning spec (YAML), e.g. conf/provision.yaml")
+    @Option(
+        names = "--spec",
+        required = true,
+        description = "Provisioning spec (YAML), e.g. conf/provision.yaml")
     Path spec;
 
     @Spec CommandSpec commandSpec;
@@ -127,10 +133,15 @@ public class ProvisionCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "render", mixinStandardHelpOptions = true,
+  @Command(
+      name = "render",
+      mixinStandardHelpOptions = true,
       description = "Write the CloudFormation template (JSON) for one environment.")
   public static class Render extends SpecCommand {
-    @Option(names = "--env", required = true, description = "Environment of the spec (dev, staging, prod)")
+    @Option(
+        names = "--env",
+        required = true,
+        description = "Environment of the spec (dev, staging, prod)")
     String env;
 
     @Option(names = "--out", description = "Write here instead of standard output")
@@ -152,21 +163,32 @@ public class ProvisionCommand implements Callable<Integer> {
 
   /** Options of the commands that call CloudFormation. */
   abstract static class AwsCommand extends SpecCommand {
-    @Option(names = "--env", required = true, description = "Environment of the spec (dev, staging, prod)")
+    @Option(
+        names = "--env",
+        required = true,
+        description = "Environment of the spec (dev, staging, prod)")
     String env;
 
-    @Option(names = "--endpoint-url", description = "CloudFormation endpoint (VPC endpoint, emulator)")
+    @Option(
+        names = "--endpoint-url",
+        description = "CloudFormation endpoint (VPC endpoint, emulator)")
     URI endpointUrl;
 
     @Option(names = "--region", description = "Region (default: the environment's)")
     String region;
 
-    @Option(names = "--profile", description = "AWS profile whose credentials to use (default: the environment's"
-        + " profile in the spec, else the SDK's default chain)")
+    @Option(
+        names = "--profile",
+        description =
+            "AWS profile whose credentials to use (default: the environment's"
+                + " profile in the spec, else the SDK's default chain)")
     String profile;
 
-    @Option(names = "--sts-endpoint-url", description = "STS endpoint for the account check (default: --endpoint-url"
-        + " when given, as with an emulator serving every service, else STS's regional endpoint)")
+    @Option(
+        names = "--sts-endpoint-url",
+        description =
+            "STS endpoint for the account check (default: --endpoint-url"
+                + " when given, as with an emulator serving every service, else STS's regional endpoint)")
     URI stsEndpointUrl;
 
     Region region(ProvisionSpec s) {
@@ -175,26 +197,33 @@ public class ProvisionCommand implements Callable<Integer> {
 
     AwsCredentialsProvider credentials(ProvisionSpec s) {
       String p = profile != null ? profile : s.environment(env).profile();
-      return p == null ? DefaultCredentialsProvider.builder().build() : ProfileCredentialsProvider.create(p);
+      return p == null
+          ? DefaultCredentialsProvider.builder().build()
+          : ProfileCredentialsProvider.create(p);
     }
 
     CloudFormationClient client(ProvisionSpec s) {
-      CloudFormationClientBuilder b = CloudFormationClient.builder()
-          .httpClientBuilder(UrlConnectionHttpClient.builder())
-          .credentialsProvider(credentials(s))
-          .region(region(s));
+      CloudFormationClientBuilder b =
+          CloudFormationClient.builder()
+              .httpClientBuilder(UrlConnectionHttpClient.builder())
+              .credentialsProvider(credentials(s))
+              .region(region(s));
       if (endpointUrl != null) {
         b.endpointOverride(endpointUrl);
       }
       return b.build();
     }
 
-    /** Refuses, before any change, credentials of another account than the environment's; returns the caller's ARN. */
+    /**
+     * Refuses, before any change, credentials of another account than the environment's; returns
+     * the caller's ARN.
+     */
     String checkAccount(ProvisionSpec s, String verb) {
-      StsClientBuilder b = StsClient.builder()
-          .httpClientBuilder(UrlConnectionHttpClient.builder())
-          .credentialsProvider(credentials(s))
-          .region(region(s));
+      StsClientBuilder b =
+          StsClient.builder()
+              .httpClientBuilder(UrlConnectionHttpClient.builder())
+              .credentialsProvider(credentials(s))
+              .region(region(s));
       URI sts = stsEndpointUrl != null ? stsEndpointUrl : endpointUrl;
       if (sts != null) {
         b.endpointOverride(sts);
@@ -207,26 +236,35 @@ public class ProvisionCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "deploy", mixinStandardHelpOptions = true,
+  @Command(
+      name = "deploy",
+      mixinStandardHelpOptions = true,
       description = "Create or update the environment's stack through a change set, and wait.")
   public static class Deploy extends AwsCommand {
-    @Option(names = "--s3-bucket", description = "Upload the template to this bucket (in the stack's account and"
-        + " region) and pass CloudFormation its URL; needed for templates over 51,200 bytes, as with"
-        + " 'aws cloudformation deploy --s3-bucket'")
+    @Option(
+        names = "--s3-bucket",
+        description =
+            "Upload the template to this bucket (in the stack's account and"
+                + " region) and pass CloudFormation its URL; needed for templates over 51,200 bytes, as with"
+                + " 'aws cloudformation deploy --s3-bucket'")
     String s3Bucket;
 
-    @Option(names = "--s3-prefix", description = "Key prefix in --s3-bucket (the key is PREFIX/<sha256>.json)")
+    @Option(
+        names = "--s3-prefix",
+        description = "Key prefix in --s3-bucket (the key is PREFIX/<sha256>.json)")
     String s3Prefix;
 
-    @Option(names = "--s3-endpoint-url", description = "S3 endpoint for --s3-bucket (VPC endpoint, emulator;"
-        + " path-style addressing)")
+    @Option(
+        names = "--s3-endpoint-url",
+        description =
+            "S3 endpoint for --s3-bucket (VPC endpoint, emulator;" + " path-style addressing)")
     URI s3EndpointUrl;
 
     @Override
     int run() throws IOException, ConfigException {
       if (s3Bucket == null && (s3Prefix != null || s3EndpointUrl != null)) {
-        throw new IllegalArgumentException((s3Prefix != null ? "--s3-prefix" : "--s3-endpoint-url")
-            + ": needs --s3-bucket");
+        throw new IllegalArgumentException(
+            (s3Prefix != null ? "--s3-prefix" : "--s3-endpoint-url") + ": needs --s3-bucket");
       }
       ProvisionSpec s = loadSpec();
       String body = render(renderer(s, env), false);
@@ -234,22 +272,30 @@ public class ProvisionCommand implements Callable<Integer> {
       String who = checkAccount(s, "deploy");
       String role = AccountCheck.roleOf(who);
       if (!renderer.approvedPairs().asMap().containsKey(role.toLowerCase(java.util.Locale.ROOT))) {
-        err.printf("warning: %s is not approved by the environment's guard: it will remove the SageMaker endpoints this"
-            + " deploy creates; add %s to environments.%s.guard.approvedCallers%n", who, role, env);
+        err.printf(
+            "warning: %s is not approved by the environment's guard: it will remove the SageMaker endpoints this"
+                + " deploy creates; add %s to environments.%s.guard.approvedCallers%n",
+            who, role, env);
       }
-      try (CloudFormationClient cfn = client(s); S3Client s3 = s3Bucket == null ? null : s3Client(s)) {
+      try (CloudFormationClient cfn = client(s);
+          S3Client s3 = s3Bucket == null ? null : s3Client(s)) {
         TemplateBucket templates = s3 == null ? null : new TemplateBucket(s3, s3Bucket, s3Prefix);
-        StackDeployer.Result r = new StackDeployer(cfn, templates, out, err)
-            .deploy(TemplateRenderer.stackName(s, env), body, Map.of("env", env, "managed-by", "sagegate"));
+        StackDeployer.Result r =
+            new StackDeployer(cfn, templates, out, err)
+                .deploy(
+                    TemplateRenderer.stackName(s, env),
+                    body,
+                    Map.of("env", env, "managed-by", "sagegate"));
         return r.ok() ? 0 : 1;
       }
     }
 
     private S3Client s3Client(ProvisionSpec s) {
-      S3ClientBuilder b = S3Client.builder()
-          .httpClientBuilder(UrlConnectionHttpClient.builder())
-          .credentialsProvider(credentials(s))
-          .region(region(s));
+      S3ClientBuilder b =
+          S3Client.builder()
+              .httpClientBuilder(UrlConnectionHttpClient.builder())
+              .credentialsProvider(credentials(s))
+              .region(region(s));
       if (s3EndpointUrl != null) {
         // Emulators and custom endpoints serve buckets by path, not by virtual host name.
         b.endpointOverride(s3EndpointUrl).forcePathStyle(true);
@@ -258,7 +304,10 @@ public class ProvisionCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "destroy", mixinStandardHelpOptions = true, description = "Delete the environment's stack, and wait.")
+  @Command(
+      name = "destroy",
+      mixinStandardHelpOptions = true,
+      description = "Delete the environment's stack, and wait.")
   public static class Destroy extends AwsCommand {
     @Override
     int run() {
@@ -270,18 +319,27 @@ public class ProvisionCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "diff", mixinStandardHelpOptions = true,
-      description = "Differences between what the gateway's rules allow and what the generated IAM allows; "
-          + "exit 0 when none, 1 when some.")
+  @Command(
+      name = "diff",
+      mixinStandardHelpOptions = true,
+      description =
+          "Differences between what the gateway's rules allow and what the generated IAM allows; "
+              + "exit 0 when none, 1 when some.")
   public static class Diff extends SpecCommand {
     @Option(names = "--config", required = true, description = "The gateway configuration in force")
     Path config;
 
-    @Option(names = "--env", description = "Only this environment (default: every environment whose"
-        + " gatewayConfig is the --config file)")
+    @Option(
+        names = "--env",
+        description =
+            "Only this environment (default: every environment whose"
+                + " gatewayConfig is the --config file)")
     String env;
 
-    @Option(names = "--template", description = "Compare this template (e.g. the deployed one) instead of rendering the spec; needs --env")
+    @Option(
+        names = "--template",
+        description =
+            "Compare this template (e.g. the deployed one) instead of rendering the spec; needs --env")
     Path template;
 
     @Override
@@ -293,17 +351,25 @@ public class ProvisionCommand implements Callable<Integer> {
       }
       // Without --env, the configuration in force is compared with the environments that use it:
       // comparing a dev configuration with prod's roles would report drift that is not there.
-      List<String> envs = env != null ? List.of(env) : new ArrayList<>(s.environments().keySet().stream()
-          .filter(e -> sameFile(s.gatewayConfigFile(e), config)).toList());
+      List<String> envs =
+          env != null
+              ? List.of(env)
+              : new ArrayList<>(
+                  s.environments().keySet().stream()
+                      .filter(e -> sameFile(s.gatewayConfigFile(e), config))
+                      .toList());
       if (envs.isEmpty()) {
-        throw new IllegalArgumentException("--config: no environment of the spec uses " + config
-            + " as its gatewayConfig; name one with --env");
+        throw new IllegalArgumentException(
+            "--config: no environment of the spec uses "
+                + config
+                + " as its gatewayConfig; name one with --env");
       }
       int total = 0;
       for (String e : envs) {
         ProvisionSpec.Environment environment = s.environment(e);
         JsonNode t = template != null ? JSON.readTree(template.toFile()) : renderer(s, e).render();
-        List<String> diffs = IamDiff.differences(t, live, environment.region(), environment.account());
+        List<String> diffs =
+            IamDiff.differences(t, live, environment.region(), environment.account());
         for (String d : diffs) {
           out.println(e + ": " + d);
         }
@@ -322,19 +388,30 @@ public class ProvisionCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "guard-test", mixinStandardHelpOptions = true,
-      description = "Feed a recorded CloudTrail event (as EventBridge delivers it) to the guard's handler, with the"
-          + " approved (role, model, image) entries the environment's guard would have, against a SageMaker"
-          + " endpoint URL; prints the guard's audit record. The handler really remediates at that endpoint."
-          + " Exit 0 approved or ignored, 1 unapproved.")
+  @Command(
+      name = "guard-test",
+      mixinStandardHelpOptions = true,
+      description =
+          "Feed a recorded CloudTrail event (as EventBridge delivers it) to the guard's handler, with the"
+              + " approved (role, model, image) entries the environment's guard would have, against a SageMaker"
+              + " endpoint URL; prints the guard's audit record. The handler really remediates at that endpoint."
+              + " Exit 0 approved or ignored, 1 unapproved.")
   public static class GuardTest extends SpecCommand {
-    @Option(names = "--env", required = true, description = "Environment of the spec whose guard to run")
+    @Option(
+        names = "--env",
+        required = true,
+        description = "Environment of the spec whose guard to run")
     String env;
 
-    @Option(names = "--event", required = true, description = "The CloudTrail event (JSON), e.g. from EventBridge or CloudTrail")
+    @Option(
+        names = "--event",
+        required = true,
+        description = "The CloudTrail event (JSON), e.g. from EventBridge or CloudTrail")
     Path event;
 
-    @Option(names = "--endpoint-url", description = "SageMaker endpoint (emulator, sandbox); default: the region's")
+    @Option(
+        names = "--endpoint-url",
+        description = "SageMaker endpoint (emulator, sandbox); default: the region's")
     URI endpointUrl;
 
     @Option(names = "--region", description = "Region (default: the environment's)")
@@ -349,8 +426,15 @@ public class ProvisionCommand implements Callable<Integer> {
       TemplateRenderer r = renderer(s, env);
       java.io.ByteArrayOutputStream audit = new java.io.ByteArrayOutputStream();
       GuardHandler.Verdict v;
-      try (java.io.PrintStream p = new java.io.PrintStream(audit, true, java.nio.charset.StandardCharsets.UTF_8)) {
-        v = GuardRunner.run(event, r.approvedPairs(), endpointUrl, region != null ? region : s.environment(env).region(), p);
+      try (java.io.PrintStream p =
+          new java.io.PrintStream(audit, true, java.nio.charset.StandardCharsets.UTF_8)) {
+        v =
+            GuardRunner.run(
+                event,
+                r.approvedPairs(),
+                endpointUrl,
+                region != null ? region : s.environment(env).region(),
+                p);
       }
       out.print(audit.toString(java.nio.charset.StandardCharsets.UTF_8));
       err.printf("guard: %s (%s)%n", v.decision(), v.reason());

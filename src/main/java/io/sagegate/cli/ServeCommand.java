@@ -27,11 +27,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code sagegate serve}: runs the gateway. Without {@code --config} it serves the embedded
- * default (conf/local.yaml): two demo endpoints on the built-in demo model and the local
- * development token issuer, so it runs on a laptop with no AWS account.
+ * {@code sagegate serve}: runs the gateway. Without {@code --config} it serves the embedded default
+ * (conf/local.yaml): two demo endpoints on the built-in demo model and the local development token
+ * issuer, so it runs on a laptop with no AWS account.
  */
-@Command(name = "serve", mixinStandardHelpOptions = true,
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
     description = "Run the gateway (the embedded default without --config).")
 public final class ServeCommand implements Callable<Integer> {
 
@@ -43,13 +45,19 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--port", description = "Traffic port (default: server.port, 8080).")
   Integer port;
 
-  @Option(names = "--management-port", description = "Management port (default: server.managementPort, 9464).")
+  @Option(
+      names = "--management-port",
+      description = "Management port (default: server.managementPort, 9464).")
   Integer managementPort;
 
-  @Option(names = "--key-dir", description = "Development issuer key folder (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--key-dir",
+      description = "Development issuer key folder (default: ${DEFAULT-VALUE}).")
   Path keyDir = DevIssuer.defaultDir();
 
-  @Option(names = "--reload-interval", description = "How often the config file is checked (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--reload-interval",
+      description = "How often the config file is checked (default: ${DEFAULT-VALUE}).")
   Duration reloadInterval = Duration.ofSeconds(2);
 
   @Override
@@ -65,9 +73,11 @@ public final class ServeCommand implements Callable<Integer> {
     // One event loop per traffic listener (server.eventLoops, default one per core); Vert.x's
     // default of two per core only adds switching for a proxy that never blocks. The native
     // transport (epoll on Linux) when its library loads, else Java NIO.
-    Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions()
-        .setEventLoopPoolSize(cfg.server().effectiveEventLoops())
-        .setPreferNativeTransport(true));
+    Vertx vertx =
+        Vertx.vertx(
+            new io.vertx.core.VertxOptions()
+                .setEventLoopPoolSize(cfg.server().effectiveEventLoops())
+                .setPreferNativeTransport(true));
     logTransport(vertx);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new JvmMemoryMetrics().bindTo(registry);
@@ -78,8 +88,7 @@ public final class ServeCommand implements Callable<Integer> {
     JsonLinesAuditSink audit = JsonLinesAuditSink.create(cfg.audit());
     GatewayAssembly assembly;
     try {
-      assembly = GatewayAssembly.start(vertx, cfg, registry, audit, keyDir)
-          .await();
+      assembly = GatewayAssembly.start(vertx, cfg, registry, audit, keyDir).await();
     } catch (Exception e) {
       System.err.println("sagegate could not start: " + e.getMessage());
       vertx.close();
@@ -88,22 +97,23 @@ public final class ServeCommand implements Callable<Integer> {
     Gateway gateway = assembly.gateway();
     if (config != null) {
       GatewayConfig started = cfg;
-      ConfigWatcher.startAsync(vertx, config, started, assembly::reload, registry, reloadInterval,
-          this::withPorts);
+      ConfigWatcher.startAsync(
+          vertx, config, started, assembly::reload, registry, reloadInterval, this::withPorts);
     }
     printBanner(cfg, gateway);
     // SIGTERM and SIGINT drain the gateway and end with exit status 0 (Shutdown); any other way
     // the JVM shuts down (System.exit elsewhere) still drains in the shutdown hook.
     Shutdown shutdown = new Shutdown(cfg, assembly, vertx, audit);
     CountDownLatch signalled = new CountDownLatch(1);
-    Shutdown.onSignals(() -> {
-      if (signalled.getCount() == 0) {
-        LOG.warn("Second stop signal: exiting now, without waiting for calls in flight");
-        audit.flush();
-        Runtime.getRuntime().halt(1);
-      }
-      signalled.countDown();
-    });
+    Shutdown.onSignals(
+        () -> {
+          if (signalled.getCount() == 0) {
+            LOG.warn("Second stop signal: exiting now, without waiting for calls in flight");
+            audit.flush();
+            Runtime.getRuntime().halt(1);
+          }
+          signalled.countDown();
+        });
     // A signal not taken above (a JVM without sun.misc.Signal) still drains, in the shutdown hook,
     // while this thread waits here for good.
     Runtime.getRuntime().addShutdownHook(new Thread(shutdown::run, "sagegate-shutdown"));
@@ -159,8 +169,12 @@ public final class ServeCommand implements Callable<Integer> {
           sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> stop.run());
           term |= name.equals("TERM");
         } catch (Throwable e) {
-          // One signal the JVM cannot take (or a JVM without sun.misc.Signal): the others still drain.
-          LOG.warn("SIG{} is not handled ({}): it stops the gateway through the shutdown hook", name, e.toString());
+          // One signal the JVM cannot take (or a JVM without sun.misc.Signal): the others still
+          // drain.
+          LOG.warn(
+              "SIG{} is not handled ({}): it stops the gateway through the shutdown hook",
+              name,
+              e.toString());
         }
       }
       return term;
@@ -171,7 +185,8 @@ public final class ServeCommand implements Callable<Integer> {
     if (vertx.isNativeTransportEnabled()) {
       LOG.info("Network transport: native (epoll)");
     } else {
-      LOG.info("Network transport: Java NIO (native transport unavailable: {})",
+      LOG.info(
+          "Network transport: Java NIO (native transport unavailable: {})",
           String.valueOf(vertx.unavailableNativeTransportCause()));
     }
   }
@@ -180,11 +195,20 @@ public final class ServeCommand implements Callable<Integer> {
     if (port == null && managementPort == null) {
       return cfg;
     }
-    var server = cfg.server().withPorts(
-        port == null ? cfg.server().port() : port,
-        managementPort == null ? cfg.server().managementPort() : managementPort);
-    return new GatewayConfig(server, cfg.auth(), cfg.audit(), cfg.aws(), cfg.endpoints(), cfg.rules(),
-        cfg.admission(), cfg.limits());
+    var server =
+        cfg.server()
+            .withPorts(
+                port == null ? cfg.server().port() : port,
+                managementPort == null ? cfg.server().managementPort() : managementPort);
+    return new GatewayConfig(
+        server,
+        cfg.auth(),
+        cfg.audit(),
+        cfg.aws(),
+        cfg.endpoints(),
+        cfg.rules(),
+        cfg.admission(),
+        cfg.limits());
   }
 
   private void printBanner(GatewayConfig cfg, Gateway gateway) {
@@ -193,53 +217,83 @@ public final class ServeCommand implements Callable<Integer> {
 
   /**
    * What {@code serve} prints once it listens: the ports, the endpoints and rule ids, where the
-   * development issuer's key is and how to get a token, and a curl line for a demo endpoint
-   * (only when one is configured: elsewhere it would not work), with a second one on its
+   * development issuer's key is and how to get a token, and a curl line for a demo endpoint (only
+   * when one is configured: elsewhere it would not work), with a second one on its
    * OpenAI-compatible path when it serves that path.
    */
   static String banner(GatewayConfig cfg, int port, int managementPort, Path keyDir, String jar) {
     StringBuilder b = new StringBuilder();
-    b.append("\nsagegate is serving on http://localhost:").append(port)
-        .append("  (management: http://localhost:").append(managementPort)
+    b.append("\nsagegate is serving on http://localhost:")
+        .append(port)
+        .append("  (management: http://localhost:")
+        .append(managementPort)
         .append("/metrics, /healthz, /readyz)\n");
     b.append("Endpoints:\n");
-    cfg.endpoints().forEach(e -> b.append("  ").append(e.name()).append("  tags ").append(e.tags())
-        .append("  backend ").append(e.backend().type()).append('\n'));
+    cfg.endpoints()
+        .forEach(
+            e ->
+                b.append("  ")
+                    .append(e.name())
+                    .append("  tags ")
+                    .append(e.tags())
+                    .append("  backend ")
+                    .append(e.backend().type())
+                    .append('\n'));
     if (cfg.endpoints().isEmpty()) {
       b.append("  (none)\n");
     }
-    b.append("Rules: ").append(cfg.rules().isEmpty() ? "(none: every call is denied)"
-        : String.join(", ", cfg.rules().stream().map(r -> r.id()).toList())).append('\n');
+    b.append("Rules: ")
+        .append(
+            cfg.rules().isEmpty()
+                ? "(none: every call is denied)"
+                : String.join(", ", cfg.rules().stream().map(r -> r.id()).toList()))
+        .append('\n');
     if (cfg.auth().devIssuer()) {
       b.append("Development issuer key: ").append(keyDir.toAbsolutePath()).append('\n');
       b.append("Get a development token (local issuer):\n");
       b.append("  TOKEN=$(").append(jar).append(" token --sub alice --groups data-scientists)\n");
       // The demo call only where it works: a demo endpoint is configured.
-      cfg.endpoints().stream().filter(e -> e.backend().type().equals(BackendConfig.DEMO))
+      cfg.endpoints().stream()
+          .filter(e -> e.backend().type().equals(BackendConfig.DEMO))
           .map(e -> e.name())
           .sorted(java.util.Comparator.comparing(n -> !n.equals("sentiment-test")))
           .findFirst()
-          .ifPresent(example -> {
-            b.append("Call the demo model:\n");
-            b.append("  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json'"
-                + " -d '{\"text\":\"great product\"}' localhost:").append(port)
-                .append("/endpoints/").append(example).append("/invocations\n");
-          });
+          .ifPresent(
+              example -> {
+                b.append("Call the demo model:\n");
+                b.append(
+                        "  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json'"
+                            + " -d '{\"text\":\"great product\"}' localhost:")
+                    .append(port)
+                    .append("/endpoints/")
+                    .append(example)
+                    .append("/invocations\n");
+              });
       // The same with an OpenAI client's call, where a demo endpoint serves that path (by default).
-      cfg.endpoints().stream().filter(e -> e.backend().type().equals(BackendConfig.DEMO) && e.backend().openaiEnabled())
+      cfg.endpoints().stream()
+          .filter(e -> e.backend().type().equals(BackendConfig.DEMO) && e.backend().openaiEnabled())
           .map(e -> e.name())
           .sorted(java.util.Comparator.comparing(n -> !n.equals("sentiment-test")))
           .findFirst()
-          .ifPresent(example -> {
-            b.append("Or as an OpenAI client calls it (base URL http://localhost:").append(port)
-                .append("/endpoints/").append(example).append("/openai/v1, api_key $TOKEN):\n");
-            b.append("  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json'"
-                + " -d '{\"model\":\"sagegate-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"great product\"}]}'"
-                + " localhost:").append(port)
-                .append("/endpoints/").append(example).append("/openai/v1/chat/completions\n");
-          });
+          .ifPresent(
+              example -> {
+                b.append("Or as an OpenAI client calls it (base URL http://localhost:")
+                    .append(port)
+                    .append("/endpoints/")
+                    .append(example)
+                    .append("/openai/v1, api_key $TOKEN):\n");
+                b.append(
+                        "  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json'"
+                            + " -d '{\"model\":\"sagegate-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"great product\"}]}'"
+                            + " localhost:")
+                    .append(port)
+                    .append("/endpoints/")
+                    .append(example)
+                    .append("/openai/v1/chat/completions\n");
+              });
     }
-    b.append("Audit records go to ").append(cfg.audit().sink().equals("file") ? cfg.audit().file() : "stdout")
+    b.append("Audit records go to ")
+        .append(cfg.audit().sink().equals("file") ? cfg.audit().file() : "stdout")
         .append("; logs to stderr.\n");
     return b.toString();
   }
@@ -247,10 +301,13 @@ public final class ServeCommand implements Callable<Integer> {
   /** How to run this very jar from the current directory, for the printed commands. */
   private static String jarCommand() {
     try {
-      Path jar = Path.of(ServeCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      Path jar =
+          Path.of(ServeCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       Path cwd = Path.of("").toAbsolutePath();
       Path shown = jar.startsWith(cwd) ? cwd.relativize(jar) : jar;
-      return shown.toString().endsWith(".jar") ? "java -jar " + shown : "java -jar target/sagegate.jar";
+      return shown.toString().endsWith(".jar")
+          ? "java -jar " + shown
+          : "java -jar target/sagegate.jar";
     } catch (Exception e) {
       return "java -jar target/sagegate.jar";
     }

@@ -25,15 +25,15 @@ import picocli.CommandLine.TypeConversionException;
 
 /**
  * {@code sagegate token}: mints a token from the local development issuer, so a laptop with no
- * identity provider can call the gateway. Prints only the token on stdout, for
- * {@code TOKEN=$(java -jar target/sagegate.jar token --sub alice --groups data-scientists)}.
+ * identity provider can call the gateway. Prints only the token on stdout, for {@code TOKEN=$(java
+ * -jar target/sagegate.jar token --sub alice --groups data-scientists)}.
  */
 @Command(
     name = "token",
     mixinStandardHelpOptions = true,
     description = {
-        "Mint a bearer token from the local development issuer (auth.devIssuer: true).",
-        "The signing key is created on first use under the key directory, readable by you only."
+      "Mint a bearer token from the local development issuer (auth.devIssuer: true).",
+      "The signing key is created on first use under the key directory, readable by you only."
     })
 public class TokenCommand implements Callable<Integer> {
 
@@ -47,29 +47,44 @@ public class TokenCommand implements Callable<Integer> {
   @Option(names = "--sub", required = true, description = "Subject (sub claim), e.g. alice.")
   String subject;
 
-  @Option(names = "--groups", split = ",", paramLabel = "GROUP",
+  @Option(
+      names = "--groups",
+      split = ",",
+      paramLabel = "GROUP",
       description = "Groups, comma-separated or repeated.")
   List<String> groups = new ArrayList<>();
 
-  @Option(names = "--scopes", split = ",", paramLabel = "SCOPE",
+  @Option(
+      names = "--scopes",
+      split = ",",
+      paramLabel = "SCOPE",
       description = "Scopes, comma-separated or repeated; sent as a space-separated scope claim.")
   List<String> scopes = new ArrayList<>();
 
   @Option(names = "--tenant", description = "Tenant claim.")
   String tenant;
 
-  @Option(names = "--ttl", defaultValue = DEFAULT_TTL, converter = TtlConverter.class,
+  @Option(
+      names = "--ttl",
+      defaultValue = DEFAULT_TTL,
+      converter = TtlConverter.class,
       description = "Lifetime, e.g. 15m, 1h, 3600s, 1d or PT1H (default: ${DEFAULT-VALUE}).")
   Duration ttl;
 
-  @Option(names = "--claim", paramLabel = "KEY=VALUE",
-      description = "Extra claim, repeatable. A value that parses as JSON is used as JSON"
-          + " (numbers, true, arrays, objects); anything else is a string.")
+  @Option(
+      names = "--claim",
+      paramLabel = "KEY=VALUE",
+      description =
+          "Extra claim, repeatable. A value that parses as JSON is used as JSON"
+              + " (numbers, true, arrays, objects); anything else is a string.")
   Map<String, String> claims = new LinkedHashMap<>();
 
-  @Option(names = "--key-dir", paramLabel = "DIR",
-      description = "Development issuer key directory (default: $SAGEGATE_HOME/dev-issuer or"
-          + " ~/.sagegate/dev-issuer).")
+  @Option(
+      names = "--key-dir",
+      paramLabel = "DIR",
+      description =
+          "Development issuer key directory (default: $SAGEGATE_HOME/dev-issuer or"
+              + " ~/.sagegate/dev-issuer).")
   Path keyDir;
 
   public TokenCommand() {}
@@ -126,12 +141,13 @@ public class TokenCommand implements Callable<Integer> {
       Matcher m = SHORT.matcher(v);
       if (m.matches()) {
         long n = Long.parseLong(m.group(1));
-        d = switch (m.group(2)) {
-          case "s" -> Duration.ofSeconds(n);
-          case "m" -> Duration.ofMinutes(n);
-          case "h" -> Duration.ofHours(n);
-          default -> Duration.ofDays(n);
-        };
+        d =
+            switch (m.group(2)) {
+              case "s" -> Duration.ofSeconds(n);
+              case "m" -> Duration.ofMinutes(n);
+              case "h" -> Duration.ofHours(n);
+              default -> Duration.ofDays(n);
+            };
       } else {
         try {
           d = Duration.parse(value.trim().toUpperCase(Locale.ROOT));

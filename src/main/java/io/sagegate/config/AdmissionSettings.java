@@ -6,19 +6,19 @@ import java.util.Locale;
 
 /**
  * Gateway-wide admission: caps on open traffic connections ({@code maxConnections}) and calls in
- * flight ({@code maxInFlight}), 0 meaning no cap (the defaults), and the shared store of the
- * quotas in {@code limits} ({@code store}). Read at start; changing them needs a restart.
+ * flight ({@code maxInFlight}), 0 meaning no cap (the defaults), and the shared store of the quotas
+ * in {@code limits} ({@code store}). Read at start; changing them needs a restart.
  */
 public record AdmissionSettings(int maxConnections, int maxInFlight, Store store) {
 
   public AdmissionSettings {
     if (maxConnections < 0) {
-      throw new IllegalArgumentException("admission.maxConnections: " + maxConnections
-          + " must be 0 (no cap) or more");
+      throw new IllegalArgumentException(
+          "admission.maxConnections: " + maxConnections + " must be 0 (no cap) or more");
     }
     if (maxInFlight < 0) {
-      throw new IllegalArgumentException("admission.maxInFlight: " + maxInFlight
-          + " must be 0 (no cap) or more");
+      throw new IllegalArgumentException(
+          "admission.maxInFlight: " + maxInFlight + " must be 0 (no cap) or more");
     }
     store = store == null ? Store.NONE : store;
   }
@@ -28,13 +28,13 @@ public record AdmissionSettings(int maxConnections, int maxInFlight, Store store
   }
 
   /**
-   * The Redis server (or cluster) the replicas share their counts in. {@code url}
-   * ({@code redis://host:6379}, {@code rediss://} for TLS; user and password may be given in it
-   * or, better, through {@code SAGEGATE_REDIS_URL}); {@code type} standalone (default) or
-   * cluster, whose {@code urls} are the seed nodes; {@code timeout} bounds each call (default
-   * 100ms); {@code replicas} is the number of gateway replicas, by which a limit with
-   * {@code onStoreError: local} is divided while the store is unreachable (default 1). Without a
-   * url, limits are counted in each replica alone.
+   * The Redis server (or cluster) the replicas share their counts in. {@code url} ({@code
+   * redis://host:6379}, {@code rediss://} for TLS; user and password may be given in it or, better,
+   * through {@code SAGEGATE_REDIS_URL}); {@code type} standalone (default) or cluster, whose {@code
+   * urls} are the seed nodes; {@code timeout} bounds each call (default 100ms); {@code replicas} is
+   * the number of gateway replicas, by which a limit with {@code onStoreError: local} is divided
+   * while the store is unreachable (default 1). Without a url, limits are counted in each replica
+   * alone.
    */
   public record Store(String url, List<String> urls, String type, Duration timeout, int replicas) {
     public static final Store NONE = new Store(null, null, null, null, 0);
@@ -43,13 +43,13 @@ public record AdmissionSettings(int maxConnections, int maxInFlight, Store store
       urls = urls == null ? List.of() : List.copyOf(urls);
       type = type == null ? "standalone" : type.toLowerCase(Locale.ROOT);
       if (!type.equals("standalone") && !type.equals("cluster")) {
-        throw new IllegalArgumentException("admission.store.type: '" + type
-            + "' is not one of standalone, cluster");
+        throw new IllegalArgumentException(
+            "admission.store.type: '" + type + "' is not one of standalone, cluster");
       }
       timeout = timeout == null ? Duration.ofMillis(100) : timeout;
       if (replicas < 0) {
-        throw new IllegalArgumentException("admission.store.replicas: " + replicas
-            + " must be 1 or more");
+        throw new IllegalArgumentException(
+            "admission.store.replicas: " + replicas + " must be 1 or more");
       }
       replicas = replicas == 0 ? 1 : replicas;
     }

@@ -1,9 +1,9 @@
 package io.sagegate.config;
 
 /**
- * Where audit records go: {@code stdout} (default) or {@code file} (appended, one JSON a line);
- * and what the gateway does while the sink cannot write ({@code onFailure}): {@code refuse}
- * (default) answers new calls 503 rather than serve them unaudited, {@code continue} keeps serving.
+ * Where audit records go: {@code stdout} (default) or {@code file} (appended, one JSON a line); and
+ * what the gateway does while the sink cannot write ({@code onFailure}): {@code refuse} (default)
+ * answers new calls 503 rather than serve them unaudited, {@code continue} keeps serving.
  */
 public record AuditSettings(String sink, String file, String onFailure) {
 
@@ -20,7 +20,8 @@ public record AuditSettings(String sink, String file, String onFailure) {
     }
     onFailure = onFailure == null ? REFUSE : onFailure;
     if (!onFailure.equals(REFUSE) && !onFailure.equals(CONTINUE)) {
-      throw new IllegalArgumentException("audit.onFailure: '" + onFailure + "' is not one of refuse, continue");
+      throw new IllegalArgumentException(
+          "audit.onFailure: '" + onFailure + "' is not one of refuse, continue");
     }
   }
 

@@ -29,17 +29,19 @@ public record AuthSettings(
 
   /**
    * The JWT signature algorithms that may be configured: asymmetric only, never {@code none} or
-   * HMAC (an HMAC "verified" with a public key is the key-confusion hole). The one allow-list:
-   * both {@code check} and the authenticator read it.
+   * HMAC (an HMAC "verified" with a public key is the key-confusion hole). The one allow-list: both
+   * {@code check} and the authenticator read it.
    */
-  public static final Set<String> ALGORITHMS = Set.of(
-      "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA");
+  public static final Set<String> ALGORITHMS =
+      Set.of(
+          "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA");
 
   public AuthSettings {
     audiences = audiences == null ? List.of() : List.copyOf(audiences);
-    algorithms = algorithms == null || algorithms.isEmpty()
-        ? List.of("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
-        : List.copyOf(algorithms);
+    algorithms =
+        algorithms == null || algorithms.isEmpty()
+            ? List.of("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
+            : List.copyOf(algorithms);
     leeway = leeway == null ? Duration.ofSeconds(30) : leeway;
     maxTokenBytes = maxTokenBytes <= 0 ? 8 * 1024 : maxTokenBytes;
     keyRefreshInterval = keyRefreshInterval == null ? Duration.ofMinutes(10) : keyRefreshInterval;
@@ -51,6 +53,18 @@ public record AuthSettings(
 
   public static AuthSettings devDefaults() {
     return new AuthSettings(
-        DEV_ISSUER, List.of(DEV_AUDIENCE), null, null, null, true, null, null, 0, null, null, 0, null);
+        DEV_ISSUER,
+        List.of(DEV_AUDIENCE),
+        null,
+        null,
+        null,
+        true,
+        null,
+        null,
+        0,
+        null,
+        null,
+        0,
+        null);
   }
 }

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The gateway's own AWS identity and how it assumes scoped invoke roles. {@code null} endpoint
- * URLs mean the SDK's regional defaults; set them for VPC interface endpoints, FIPS endpoints or
+ * The gateway's own AWS identity and how it assumes scoped invoke roles. {@code null} endpoint URLs
+ * mean the SDK's regional defaults; set them for VPC interface endpoints, FIPS endpoints or
  * emulators.
  *
  * @param sessionTags STS session tag key to the claim it is read from (e.g. {@code team: team})

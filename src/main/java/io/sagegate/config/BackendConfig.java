@@ -11,14 +11,14 @@ import java.util.List;
  *       url} ({@code GET /ping}, {@code POST /invocations}).
  *   <li>{@code demo}: a container backend pointed at the built-in demo model server, which the
  *       gateway starts itself.
- *   <li>{@code sagemaker}: SageMaker Runtime, under scoped STS credentials (the AWS path):
- *       {@code roleArn} is the invoke role to assume (a rule's own roleArn takes precedence),
- *       {@code asyncInputPrefixes} the S3 prefixes an async input location must fall under.
+ *   <li>{@code sagemaker}: SageMaker Runtime, under scoped STS credentials (the AWS path): {@code
+ *       roleArn} is the invoke role to assume (a rule's own roleArn takes precedence), {@code
+ *       asyncInputPrefixes} the S3 prefixes an async input location must fall under.
  * </ul>
  *
  * Timeouts default to SageMaker's: 60 s for the model's answer. {@code variant} names the
- * production variant a container backend reports (default AllTraffic). {@code openai} says how
- * the endpoint serves the OpenAI-compatible routes ({@link OpenAiSettings}).
+ * production variant a container backend reports (default AllTraffic). {@code openai} says how the
+ * endpoint serves the OpenAI-compatible routes ({@link OpenAiSettings}).
  */
 public record BackendConfig(
     String type,
@@ -46,15 +46,31 @@ public record BackendConfig(
   }
 
   /** Without OpenAI settings (the defaults apply). */
-  public BackendConfig(String type, String url, Duration connectTimeout, Duration timeout, int maxConnections,
-      String variant, String roleArn, List<String> asyncInputPrefixes) {
-    this(type, url, connectTimeout, timeout, maxConnections, variant, roleArn, asyncInputPrefixes, null);
+  public BackendConfig(
+      String type,
+      String url,
+      Duration connectTimeout,
+      Duration timeout,
+      int maxConnections,
+      String variant,
+      String roleArn,
+      List<String> asyncInputPrefixes) {
+    this(
+        type,
+        url,
+        connectTimeout,
+        timeout,
+        maxConnections,
+        variant,
+        roleArn,
+        asyncInputPrefixes,
+        null);
   }
 
   /**
    * Whether the endpoint is served on the OpenAI-compatible routes: as configured, else yes for
-   * container and demo backends, and no for {@code sagemaker} ones, whose sessions and invoke
-   * roles then also need {@code sagemaker:CallWithBearerToken}, so it is opted into.
+   * container and demo backends, and no for {@code sagemaker} ones, whose sessions and invoke roles
+   * then also need {@code sagemaker:CallWithBearerToken}, so it is opted into.
    */
   public boolean openaiEnabled() {
     return openai.enabled() != null ? openai.enabled() : !SAGEMAKER.equals(type);

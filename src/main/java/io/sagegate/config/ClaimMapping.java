@@ -1,9 +1,9 @@
 package io.sagegate.config;
 
 /**
- * Which token claims hold the caller's subject, groups (or roles), scopes and tenant. A dotted
- * name reaches into nested objects: {@code realm_access.roles}. Claim names that themselves
- * contain a dot or colon, such as {@code cognito:groups}, are looked up whole first.
+ * Which token claims hold the caller's subject, groups (or roles), scopes and tenant. A dotted name
+ * reaches into nested objects: {@code realm_access.roles}. Claim names that themselves contain a
+ * dot or colon, such as {@code cognito:groups}, are looked up whole first.
  */
 public record ClaimMapping(String subject, String groups, String scopes, String tenant) {
 

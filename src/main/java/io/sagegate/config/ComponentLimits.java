@@ -1,8 +1,8 @@
 package io.sagegate.config;
 
 /**
- * Limits of one inference component of an endpoint: its own {@code maxConcurrency} (calls in
- * flight that name it in {@code X-Amzn-SageMaker-Inference-Component}), optionally adaptive.
+ * Limits of one inference component of an endpoint: its own {@code maxConcurrency} (calls in flight
+ * that name it in {@code X-Amzn-SageMaker-Inference-Component}), optionally adaptive.
  */
 public record ComponentLimits(Integer maxConcurrency, Boolean adaptiveConcurrency) {
 

@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * A configuration that cannot be used, with every problem found in it (not just the first), so
- * that one run of {@code check} shows all there is to fix.
+ * A configuration that cannot be used, with every problem found in it (not just the first), so that
+ * one run of {@code check} shows all there is to fix.
  */
 public class ConfigException extends Exception {
 

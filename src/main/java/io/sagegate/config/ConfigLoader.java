@@ -37,12 +37,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads the YAML configuration (the format of {@code conf/local.yaml}) into a validated
- * {@link GatewayConfig}, or fails with a {@link ConfigException} listing every problem found.
+ * Reads the YAML configuration (the format of {@code conf/local.yaml}) into a validated {@link
+ * GatewayConfig}, or fails with a {@link ConfigException} listing every problem found.
  *
- * <p>To report every problem rather than the first, each section, endpoint and rule is bound on
- * its own; when binding fails, the offending field is reported, removed and the element bound
- * again, so one typo does not hide the next. {@link ConfigValidator} then checks what bound.
+ * <p>To report every problem rather than the first, each section, endpoint and rule is bound on its
+ * own; when binding fails, the offending field is reported, removed and the element bound again, so
+ * one typo does not hide the next. {@link ConfigValidator} then checks what bound.
  */
 public final class ConfigLoader {
 
@@ -50,30 +50,37 @@ public final class ConfigLoader {
 
   /** The classpath resource holding the embedded default (a copy of conf/local.yaml). */
   public static final String EMBEDDED_RESOURCE = "/io/sagegate/local.yaml";
+
   /** The name the embedded default is reported under. */
   public static final String EMBEDDED_NAME = "embedded default (conf/local.yaml)";
 
   private static final List<String> SECTIONS =
       List.of("server", "auth", "audit", "aws", "endpoints", "rules", "admission", "limits");
   private static final int MAX_RETRIES = 64;
-  /** Maps keyed by tag or claim names rather than by record fields. */
-  private static final Pattern USER_KEYED_MAPS = Pattern.compile(
-      "(^endpoints\\[\\d+]\\.tags|^rules\\[\\d+]\\.resource\\.tags"
-          + "|^rules\\[\\d+]\\.principal\\.claims|^aws\\.sessionTags"
-          + "|^limits\\[\\d+]\\.resource\\.tags|^limits\\[\\d+]\\.principal\\.claims)$");
-  private static final Pattern FIELD_PREFIX = Pattern.compile("^([A-Za-z0-9_.\\[\\]]+): (.*)$",
-      Pattern.DOTALL);
 
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-      .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-  private static final ObjectMapper BINDER = JsonMapper.builder()
-      .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
-      .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-      .addModule(new SimpleModule("sagegate-durations")
-          .addDeserializer(Duration.class, new DurationDeserializer()))
-      .build();
+  /** Maps keyed by tag or claim names rather than by record fields. */
+  private static final Pattern USER_KEYED_MAPS =
+      Pattern.compile(
+          "(^endpoints\\[\\d+]\\.tags|^rules\\[\\d+]\\.resource\\.tags"
+              + "|^rules\\[\\d+]\\.principal\\.claims|^aws\\.sessionTags"
+              + "|^limits\\[\\d+]\\.resource\\.tags|^limits\\[\\d+]\\.principal\\.claims)$");
+
+  private static final Pattern FIELD_PREFIX =
+      Pattern.compile("^([A-Za-z0-9_.\\[\\]]+): (.*)$", Pattern.DOTALL);
+
+  private static final ObjectMapper YAML =
+      new ObjectMapper(new YAMLFactory())
+          .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+  private static final ObjectMapper BINDER =
+      JsonMapper.builder()
+          .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+          .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+          .addModule(
+              new SimpleModule("sagegate-durations")
+                  .addDeserializer(Duration.class, new DurationDeserializer()))
+          .build();
 
   /** A configuration and the warnings found in it (doubtful settings it still works with). */
   public record Loaded(GatewayConfig config, List<ConfigError> warnings) {
@@ -89,7 +96,9 @@ public final class ConfigLoader {
     return logged(read(file));
   }
 
-  /** Parses and validates YAML text; {@code sourceName} is the file name errors are reported under. */
+  /**
+   * Parses and validates YAML text; {@code sourceName} is the file name errors are reported under.
+   */
   public static GatewayConfig parse(String yaml, String sourceName) throws ConfigException {
     return logged(read(yaml, sourceName));
   }
@@ -103,8 +112,8 @@ public final class ConfigLoader {
     try {
       return parse(embeddedYaml(), EMBEDDED_NAME);
     } catch (ConfigException e) {
-      throw new IllegalStateException("the embedded default configuration is invalid:\n"
-          + e.getMessage(), e);
+      throw new IllegalStateException(
+          "the embedded default configuration is invalid:\n" + e.getMessage(), e);
     }
   }
 
@@ -126,8 +135,9 @@ public final class ConfigLoader {
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException | UncheckedIOException e) {
-      throw new ConfigException(List.of(new ConfigError(file.toString(), "", null,
-          "cannot read the file: " + describe(e))));
+      throw new ConfigException(
+          List.of(
+              new ConfigError(file.toString(), "", null, "cannot read the file: " + describe(e))));
     }
     return read(text, file.toString());
   }
@@ -165,27 +175,50 @@ public final class ConfigLoader {
         root = YAML.readTree(yaml);
       } catch (JsonProcessingException e) {
         JsonLocation loc = e.getLocation();
-        String where = loc == null ? "" : "line " + loc.getLineNr() + ", column "
-            + loc.getColumnNr() + ": ";
-        throw new ConfigException(List.of(new ConfigError(file, "", null,
-            "not valid YAML: " + where + firstLine(e.getOriginalMessage()))));
+        String where =
+            loc == null ? "" : "line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ": ";
+        throw new ConfigException(
+            List.of(
+                new ConfigError(
+                    file,
+                    "",
+                    null,
+                    "not valid YAML: " + where + firstLine(e.getOriginalMessage()))));
       }
       if (root == null || root.isMissingNode() || root.isNull()) {
-        throw new ConfigException(List.of(new ConfigError(file, "", null,
-            "the file is empty (expected " + String.join(", ", SECTIONS) + ")")));
+        throw new ConfigException(
+            List.of(
+                new ConfigError(
+                    file,
+                    "",
+                    null,
+                    "the file is empty (expected " + String.join(", ", SECTIONS) + ")")));
       }
       if (!root.isObject()) {
-        throw new ConfigException(List.of(new ConfigError(file, "", root.asText(),
-            "expected a mapping with " + String.join(", ", SECTIONS) + ", not "
-                + kind(root))));
+        throw new ConfigException(
+            List.of(
+                new ConfigError(
+                    file,
+                    "",
+                    root.asText(),
+                    "expected a mapping with "
+                        + String.join(", ", SECTIONS)
+                        + ", not "
+                        + kind(root))));
       }
       ObjectNode work = root.deepCopy();
       dropNullListEntries(work, "");
       for (Iterator<String> it = work.fieldNames(); it.hasNext(); ) {
         String name = it.next();
         if (!SECTIONS.contains(name)) {
-          report(name, null, "unknown section" + didYouMean(name, SECTIONS)
-              + " (known: " + String.join(", ", SECTIONS) + ")");
+          report(
+              name,
+              null,
+              "unknown section"
+                  + didYouMean(name, SECTIONS)
+                  + " (known: "
+                  + String.join(", ", SECTIONS)
+                  + ")");
         }
       }
       ServerSettings server = bind(work.get("server"), "server", ServerSettings.class);
@@ -193,17 +226,18 @@ public final class ConfigLoader {
       AuditSettings audit = bind(work.get("audit"), "audit", AuditSettings.class);
       AwsSettings aws = bind(work.get("aws"), "aws", AwsSettings.class);
       List<EndpointConfig> endpoints = new ArrayList<>();
-      int[] endpointIndex = bindList(work.get("endpoints"), "endpoints", EndpointConfig.class,
-          endpoints);
+      int[] endpointIndex =
+          bindList(work.get("endpoints"), "endpoints", EndpointConfig.class, endpoints);
       List<RuleConfig> rules = new ArrayList<>();
       int[] ruleIndex = bindList(work.get("rules"), "rules", RuleConfig.class, rules);
 
-      AdmissionSettings admission = bind(work.get("admission"), "admission", AdmissionSettings.class);
+      AdmissionSettings admission =
+          bind(work.get("admission"), "admission", AdmissionSettings.class);
       List<LimitConfig> limits = new ArrayList<>();
       int[] limitIndex = bindList(work.get("limits"), "limits", LimitConfig.class, limits);
 
-      GatewayConfig config = new GatewayConfig(server, auth, audit, aws, endpoints, rules,
-          admission, limits);
+      GatewayConfig config =
+          new GatewayConfig(server, auth, audit, aws, endpoints, rules, admission, limits);
       ConfigValidator.Result result =
           ConfigValidator.validate(file, config, root, endpointIndex, ruleIndex, reported);
       errors.addAll(result.errors());
@@ -224,8 +258,8 @@ public final class ConfigLoader {
         return new int[0];
       }
       if (!node.isArray()) {
-        report(field, node.isValueNode() ? node.asText() : null,
-            "expected a list, not " + kind(node));
+        report(
+            field, node.isValueNode() ? node.asText() : null, "expected a list, not " + kind(node));
         return new int[0];
       }
       int[] index = new int[node.size()];
@@ -245,7 +279,9 @@ public final class ConfigLoader {
         return null;
       }
       if (!node.isObject()) {
-        report(field, node.isValueNode() ? node.asText() : null,
+        report(
+            field,
+            node.isValueNode() ? node.asText() : null,
             "expected a mapping, not " + kind(node));
         return null;
       }
@@ -267,7 +303,10 @@ public final class ConfigLoader {
     }
 
     /** Reports a binding failure; true when the offending field was removed and a retry helps. */
-    private boolean handle(JsonMappingException e, String base, List<JsonMappingException.Reference> path,
+    private boolean handle(
+        JsonMappingException e,
+        String base,
+        List<JsonMappingException.Reference> path,
         ObjectNode work) {
       Throwable cause = rootCause(e);
       if (cause instanceof IllegalArgumentException || cause instanceof NullPointerException) {
@@ -301,23 +340,41 @@ public final class ConfigLoader {
       String field = join(base, path);
       Object value = valueNode == null ? null : valueNode.isValueNode() ? valueNode.asText() : null;
       if (e instanceof UnrecognizedPropertyException u) {
-        List<String> known = u.getKnownPropertyIds() == null ? List.of()
-            : u.getKnownPropertyIds().stream().map(String::valueOf).toList();
-        report(field, u.getPropertyName(), "unknown field" + didYouMean(u.getPropertyName(), known)
-            + (known.isEmpty() ? "" : " (known: " + String.join(", ", sortedCopy(known)) + ")"));
-      } else if (e instanceof InvalidFormatException f && f.getTargetType() != null
+        List<String> known =
+            u.getKnownPropertyIds() == null
+                ? List.of()
+                : u.getKnownPropertyIds().stream().map(String::valueOf).toList();
+        report(
+            field,
+            u.getPropertyName(),
+            "unknown field"
+                + didYouMean(u.getPropertyName(), known)
+                + (known.isEmpty()
+                    ? ""
+                    : " (known: " + String.join(", ", sortedCopy(known)) + ")"));
+      } else if (e instanceof InvalidFormatException f
+          && f.getTargetType() != null
           && f.getTargetType().isEnum()) {
-        String allowed = Arrays.stream(f.getTargetType().getEnumConstants())
-            .map(c -> c.toString().toLowerCase(java.util.Locale.ROOT))
-            .collect(Collectors.joining(", "));
+        String allowed =
+            Arrays.stream(f.getTargetType().getEnumConstants())
+                .map(c -> c.toString().toLowerCase(java.util.Locale.ROOT))
+                .collect(Collectors.joining(", "));
         report(field, f.getValue(), "'" + f.getValue() + "' is not one of " + allowed);
       } else if (e instanceof InvalidFormatException f && f.getTargetType() == Duration.class) {
         report(field, f.getValue(), "'" + f.getValue() + "' " + DurationDeserializer.EXPECTED);
       } else if (e instanceof MismatchedInputException mi) {
-        String got = valueNode == null ? "nothing" : kind(valueNode)
-            + (valueNode.isValueNode() ? " '" + valueNode.asText() + "'" : "");
-        report(field, value, "expected "
-            + (listExpected ? "a list" : expected(mi.getTargetType())) + ", not " + got);
+        String got =
+            valueNode == null
+                ? "nothing"
+                : kind(valueNode)
+                    + (valueNode.isValueNode() ? " '" + valueNode.asText() + "'" : "");
+        report(
+            field,
+            value,
+            "expected "
+                + (listExpected ? "a list" : expected(mi.getTargetType()))
+                + ", not "
+                + got);
       } else {
         report(field, value, firstLine(e.getOriginalMessage()));
       }
@@ -332,8 +389,8 @@ public final class ConfigLoader {
     /**
      * Removes fields written without a value ({@code principal:}), so that the default applies,
      * except in maps whose keys the user names (tags, claims, session tags), where that is an
-     * error; and reports and removes {@code null} list entries ({@code groups: [a, ~]}), which
-     * the records' List.copyOf would otherwise refuse without saying where.
+     * error; and reports and removes {@code null} list entries ({@code groups: [a, ~]}), which the
+     * records' List.copyOf would otherwise refuse without saying where.
      */
     private void dropNullListEntries(JsonNode node, String field) {
       if (node.isObject()) {
@@ -343,21 +400,27 @@ public final class ConfigLoader {
             String name = field.isEmpty() ? e.getKey() : field + "." + e.getKey();
             if (USER_KEYED_MAPS.matcher(field).find()) {
               // A tag or claim with no value must not silently drop out of a rule and widen it.
-              errors.add(new ConfigError(file, name, null,
-                  "no value (write one, or \"*\" for any value)"));
+              errors.add(
+                  new ConfigError(
+                      file, name, null, "no value (write one, or \"*\" for any value)"));
               reported.add(name);
             }
             it.remove(); // "key:" with no value is the same as no key: the default applies
             continue;
           }
-          dropNullListEntries(e.getValue(), field.isEmpty() ? e.getKey() : field + "." + e.getKey());
+          dropNullListEntries(
+              e.getValue(), field.isEmpty() ? e.getKey() : field + "." + e.getKey());
         }
       } else if (node.isArray()) {
         ArrayNode array = (ArrayNode) node;
         for (int i = array.size() - 1; i >= 0; i--) {
           if (array.get(i).isNull()) {
-            errors.add(new ConfigError(file, field + "[" + i + "]", null,
-                "empty list entry (remove it, or quote it if it is meant to be a value)"));
+            errors.add(
+                new ConfigError(
+                    file,
+                    field + "[" + i + "]",
+                    null,
+                    "empty list entry (remove it, or quote it if it is meant to be a value)"));
             array.remove(i);
           } else {
             dropNullListEntries(array.get(i), field + "[" + i + "]");
@@ -390,8 +453,10 @@ public final class ConfigLoader {
       if (n == null) {
         return null;
       }
-      n = r.getFieldName() != null ? n.get(r.getFieldName())
-          : r.getIndex() >= 0 ? n.get(r.getIndex()) : n;
+      n =
+          r.getFieldName() != null
+              ? n.get(r.getFieldName())
+              : r.getIndex() >= 0 ? n.get(r.getIndex()) : n;
     }
     return n;
   }
@@ -485,7 +550,8 @@ public final class ConfigLoader {
     String best = null;
     int bestDistance = 3;
     for (String k : known) {
-      int d = distance(name.toLowerCase(java.util.Locale.ROOT), k.toLowerCase(java.util.Locale.ROOT));
+      int d =
+          distance(name.toLowerCase(java.util.Locale.ROOT), k.toLowerCase(java.util.Locale.ROOT));
       if (d < bestDistance) {
         best = k;
         bestDistance = d;

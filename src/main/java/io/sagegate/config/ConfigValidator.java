@@ -15,9 +15,9 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Checks a bound configuration for everything its types cannot say, and reports every problem,
- * each with file, field path and value, instead of stopping at the first. Problems that make the
- * gateway refuse the file are errors; doubtful but workable settings are warnings.
+ * Checks a bound configuration for everything its types cannot say, and reports every problem, each
+ * with file, field path and value, instead of stopping at the first. Problems that make the gateway
+ * refuse the file are errors; doubtful but workable settings are warnings.
  */
 public final class ConfigValidator {
 
@@ -33,10 +33,13 @@ public final class ConfigValidator {
       Pattern.compile("^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$");
   private static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-\\d+$");
   private static final Pattern ACCOUNT_ID = Pattern.compile("^\\d{12}$");
+
   /** STS AssumeRole's ExternalId: 2 to 1224 characters of {@code [\w+=,.@:/-]}. */
   private static final Pattern EXTERNAL_ID = Pattern.compile("^[\\w+=,.@:/-]{2,1224}$");
+
   /** STS's session tag key: 1 to 128 characters of {@code [\p{L}\p{Z}\p{N}_.:/=+\-@]}. */
   private static final Pattern TAG_KEY = Pattern.compile("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$");
+
   private static final int MAX_TAG_KEY_LENGTH = 128;
   private static final int MAX_SESSION_TAGS = 50;
   private static final List<String> BACKEND_TYPES =
@@ -54,8 +57,13 @@ public final class ConfigValidator {
 
   /** Validates a configuration built in code (list positions are the indices reported). */
   public static Result validate(String file, GatewayConfig config) {
-    return validate(file, config, null, identity(config.endpoints().size()),
-        identity(config.rules().size()), Set.of());
+    return validate(
+        file,
+        config,
+        null,
+        identity(config.endpoints().size()),
+        identity(config.rules().size()),
+        Set.of());
   }
 
   /**
@@ -64,8 +72,13 @@ public final class ConfigValidator {
    * missing from the config), and fields in {@code alreadyReported} (reported while binding) are
    * not reported again.
    */
-  static Result validate(String file, GatewayConfig config, JsonNode root, int[] endpointIndex,
-      int[] ruleIndex, Set<String> alreadyReported) {
+  static Result validate(
+      String file,
+      GatewayConfig config,
+      JsonNode root,
+      int[] endpointIndex,
+      int[] ruleIndex,
+      Set<String> alreadyReported) {
     ConfigValidator v = new ConfigValidator(file, alreadyReported);
     v.server(config.server(), root);
     v.auth(config.auth(), root);
@@ -84,7 +97,9 @@ public final class ConfigValidator {
       error("server.host", s.host(), "must not be empty");
     }
     if (s.port() != 0 && s.port() == s.managementPort()) {
-      error("server.managementPort", s.managementPort(),
+      error(
+          "server.managementPort",
+          s.managementPort(),
           s.managementPort() + " is also server.port; the two listeners need different ports");
     }
     positive(root, "server", "maxBodyBytes");
@@ -97,8 +112,12 @@ public final class ConfigValidator {
       try {
         // Every address of its family, however written (0.0.0.0/0, ::/0, ::ffff:0:0/96).
         if (Cidr.parse(cidr).prefixLength() == 0) {
-          warn(field, cidr, quote(cidr) + " trusts every address: any client can set the source"
-              + " address its rules and audit record see with X-Forwarded-For");
+          warn(
+              field,
+              cidr,
+              quote(cidr)
+                  + " trusts every address: any client can set the source"
+                  + " address its rules and audit record see with X-Forwarded-For");
         }
       } catch (IllegalArgumentException e) {
         error(field, cidr, e.getMessage());
@@ -122,24 +141,32 @@ public final class ConfigValidator {
     if (a.devIssuer()) {
       sources.add("devIssuer");
     }
-    boolean sourceUnreadable = alreadyReported.contains("auth.devIssuer")
-        || alreadyReported.contains("auth.discoveryUrl") || alreadyReported.contains("auth.jwksUri")
-        || alreadyReported.contains("auth.staticJwksFile");
+    boolean sourceUnreadable =
+        alreadyReported.contains("auth.devIssuer")
+            || alreadyReported.contains("auth.discoveryUrl")
+            || alreadyReported.contains("auth.jwksUri")
+            || alreadyReported.contains("auth.staticJwksFile");
     if (sourceUnreadable) {
       // The key source itself failed to bind and is reported; what is left proves nothing.
     } else if (sources.isEmpty()) {
-      error("auth", null,
+      error(
+          "auth",
+          null,
           "no key source: set exactly one of discoveryUrl, jwksUri, staticJwksFile, devIssuer");
     } else if (sources.size() > 1) {
-      error("auth", sources, "more than one key source (" + String.join(", ", sources)
-          + "): set exactly one of discoveryUrl, jwksUri, staticJwksFile, devIssuer");
+      error(
+          "auth",
+          sources,
+          "more than one key source ("
+              + String.join(", ", sources)
+              + "): set exactly one of discoveryUrl, jwksUri, staticJwksFile, devIssuer");
     }
     if (!a.devIssuer() && !present(a.issuer()) && !sourceUnreadable) {
       error("auth.issuer", a.issuer(), "required (the expected 'iss' claim) unless devIssuer");
     }
     if (!a.devIssuer() && a.audiences().isEmpty()) {
-      warn("auth.audiences", null,
-          "empty: tokens for any audience of this issuer will be accepted");
+      warn(
+          "auth.audiences", null, "empty: tokens for any audience of this issuer will be accepted");
     }
     for (int i = 0; i < a.audiences().size(); i++) {
       notBlank("auth.audiences[" + i + "]", a.audiences().get(i));
@@ -147,8 +174,13 @@ public final class ConfigValidator {
     for (int i = 0; i < a.algorithms().size(); i++) {
       String alg = a.algorithms().get(i);
       if (!AuthSettings.ALGORITHMS.contains(alg)) {
-        error("auth.algorithms[" + i + "]", alg, quote(alg) + " is not allowed (only "
-            + String.join(", ", sorted(AuthSettings.ALGORITHMS)) + "; never none or HS*)");
+        error(
+            "auth.algorithms[" + i + "]",
+            alg,
+            quote(alg)
+                + " is not allowed (only "
+                + String.join(", ", sorted(AuthSettings.ALGORITHMS))
+                + "; never none or HS*)");
       }
     }
     if (a.leeway().isNegative()) {
@@ -182,39 +214,60 @@ public final class ConfigValidator {
     if (d.compareTo(Duration.ofMinutes(15)) < 0 || d.compareTo(Duration.ofHours(12)) > 0) {
       error("aws.sessionDuration", d, quote(d) + " is outside STS's 15m to 12h");
     } else if (a.roleChaining() && d.compareTo(Duration.ofHours(1)) > 0) {
-      error("aws.sessionDuration", d,
+      error(
+          "aws.sessionDuration",
+          d,
           quote(d) + " exceeds 1h, the most STS allows a chained role session");
     }
     positiveDuration("aws.refreshAhead", a.refreshAhead());
     if (a.refreshAhead().compareTo(d) >= 0) {
-      error("aws.refreshAhead", a.refreshAhead(),
+      error(
+          "aws.refreshAhead",
+          a.refreshAhead(),
           quote(a.refreshAhead()) + " must be shorter than aws.sessionDuration (" + human(d) + ")");
     }
     // STS's AssumeRole limits (botocore's sts model): refused by STS on every request otherwise.
     if (a.externalId() != null && !EXTERNAL_ID.matcher(a.externalId()).matches()) {
       // The value is not echoed: it is part of what the invoke roles' trust policies check.
-      error("aws.externalId", null, "must be 2 to 1224 characters of letters, digits and _+=,.@:/- (STS's limit)");
+      error(
+          "aws.externalId",
+          null,
+          "must be 2 to 1224 characters of letters, digits and _+=,.@:/- (STS's limit)");
     }
     if (a.sessionTags().size() > MAX_SESSION_TAGS) {
-      error("aws.sessionTags", a.sessionTags().size(),
+      error(
+          "aws.sessionTags",
+          a.sessionTags().size(),
           a.sessionTags().size() + " tags configured; STS allows at most " + MAX_SESSION_TAGS);
     }
     Map<String, String> tagKeysIgnoringCase = new HashMap<>();
     for (String key : new java.util.TreeSet<>(a.sessionTags().keySet())) {
       String prior = tagKeysIgnoringCase.putIfAbsent(key.toLowerCase(Locale.ROOT), key);
       if (prior != null) {
-        error("aws.sessionTags", key, quote(prior) + " and " + quote(key)
-            + " are the same session tag key to STS (tag keys are case-insensitive)");
+        error(
+            "aws.sessionTags",
+            key,
+            quote(prior)
+                + " and "
+                + quote(key)
+                + " are the same session tag key to STS (tag keys are case-insensitive)");
       }
     }
     for (Map.Entry<String, String> e : a.sessionTags().entrySet()) {
       if (e.getKey().isBlank()) {
         error("aws.sessionTags", e.getKey(), "a session tag key must not be empty");
-      } else if (e.getKey().length() > MAX_TAG_KEY_LENGTH || !TAG_KEY.matcher(e.getKey()).matches()) {
-        error("aws.sessionTags." + e.getKey(), e.getKey(), quote(e.getKey())
-            + " is not a session tag key (1 to 128 letters, digits, spaces and _.:/=+-@)");
+      } else if (e.getKey().length() > MAX_TAG_KEY_LENGTH
+          || !TAG_KEY.matcher(e.getKey()).matches()) {
+        error(
+            "aws.sessionTags." + e.getKey(),
+            e.getKey(),
+            quote(e.getKey())
+                + " is not a session tag key (1 to 128 letters, digits, spaces and _.:/=+-@)");
       } else if (e.getKey().regionMatches(true, 0, "aws:", 0, 4)) {
-        error("aws.sessionTags." + e.getKey(), e.getKey(), quote(e.getKey()) + " uses the prefix aws:, reserved by AWS");
+        error(
+            "aws.sessionTags." + e.getKey(),
+            e.getKey(),
+            quote(e.getKey()) + " uses the prefix aws:, reserved by AWS");
       }
       notBlank("aws.sessionTags." + e.getKey(), e.getValue());
     }
@@ -237,17 +290,31 @@ public final class ConfigValidator {
         error(p + ".name", name, "required");
       } else {
         if (name.length() > EndpointConfig.NAME_MAX) {
-          error(p + ".name", name, quote(name) + " is " + name.length()
-              + " characters; SageMaker endpoint names have at most " + EndpointConfig.NAME_MAX);
+          error(
+              p + ".name",
+              name,
+              quote(name)
+                  + " is "
+                  + name.length()
+                  + " characters; SageMaker endpoint names have at most "
+                  + EndpointConfig.NAME_MAX);
         }
         if (!EndpointConfig.matchesNamePattern(name)) {
-          error(p + ".name", name, quote(name)
-              + " is not a SageMaker endpoint name (letters, digits and inner hyphens)");
+          error(
+              p + ".name",
+              name,
+              quote(name)
+                  + " is not a SageMaker endpoint name (letters, digits and inner hyphens)");
         }
         String prior = seen.putIfAbsent(GatewayConfig.key(name), p);
         if (prior != null) {
-          error(p + ".name", name, quote(name) + " is already the name of " + prior
-              + " (endpoint names are case-insensitive)");
+          error(
+              p + ".name",
+              name,
+              quote(name)
+                  + " is already the name of "
+                  + prior
+                  + " (endpoint names are case-insensitive)");
         }
       }
       for (Map.Entry<String, String> t : e.tags().entrySet()) {
@@ -257,7 +324,8 @@ public final class ConfigValidator {
           notBlank(p + ".tags." + t.getKey(), t.getValue());
         }
       }
-      backend(p + ".backend", e, config, root == null ? null : root.path("endpoints").path(index[n]));
+      backend(
+          p + ".backend", e, config, root == null ? null : root.path("endpoints").path(index[n]));
     }
   }
 
@@ -268,7 +336,9 @@ public final class ConfigValidator {
       return;
     }
     if (!BACKEND_TYPES.contains(b.type())) {
-      error(p + ".type", b.type(),
+      error(
+          p + ".type",
+          b.type(),
           quote(b.type()) + " is not one of " + String.join(", ", BACKEND_TYPES));
     }
     if (BackendConfig.CONTAINER.equals(b.type())) {
@@ -297,15 +367,21 @@ public final class ConfigValidator {
     }
     if (BackendConfig.SAGEMAKER.equals(b.type())) {
       if (!present(config.aws().region())) {
-        error("aws.region", config.aws().region(),
+        error(
+            "aws.region",
+            config.aws().region(),
             "required: endpoint " + quote(e.name()) + " has a sagemaker backend");
       }
       if (b.roleArn() == null) {
         for (RuleConfig r : config.rules()) {
           if (r.effect() == RuleConfig.Effect.ALLOW && r.roleArn() == null && canMatch(r, e)) {
-            warn(p + ".roleArn", null, "not set, and allow rule " + quote(r.id())
-                + " that can match this endpoint names no roleArn either: calls it allows"
-                + " have no invoke role to assume");
+            warn(
+                p + ".roleArn",
+                null,
+                "not set, and allow rule "
+                    + quote(r.id())
+                    + " that can match this endpoint names no roleArn either: calls it allows"
+                    + " have no invoke role to assume");
           }
         }
       }
@@ -332,8 +408,12 @@ public final class ConfigValidator {
         anyAllow = true;
       }
       RuleConfig.Principal pr = r.principal();
-      if (r.effect() == RuleConfig.Effect.ALLOW && pr.subjects().isEmpty() && pr.groups().isEmpty()
-          && pr.scopes().isEmpty() && pr.tenants().isEmpty() && pr.claims().isEmpty()) {
+      if (r.effect() == RuleConfig.Effect.ALLOW
+          && pr.subjects().isEmpty()
+          && pr.groups().isEmpty()
+          && pr.scopes().isEmpty()
+          && pr.tenants().isEmpty()
+          && pr.claims().isEmpty()) {
         warn(p + ".principal", null, "not set: the rule allows every authenticated caller");
       }
       globs(p + ".principal.subjects", pr.subjects());
@@ -356,13 +436,17 @@ public final class ConfigValidator {
         }
       }
       if (r.actions().isEmpty()) {
-        error(p + ".actions", List.of(), "is empty, so the rule can never match; write [\"*\"] for"
-            + " every action");
+        error(
+            p + ".actions",
+            List.of(),
+            "is empty, so the rule can never match; write [\"*\"] for" + " every action");
       }
       for (int i = 0; i < r.actions().size(); i++) {
         String a = r.actions().get(i);
         if (!"*".equals(a) && !RuleConfig.ACTIONS.contains(a)) {
-          error(p + ".actions[" + i + "]", a,
+          error(
+              p + ".actions[" + i + "]",
+              a,
               quote(a) + " is not one of " + String.join(", ", RuleConfig.ACTIONS) + ", *");
         }
       }
@@ -380,24 +464,35 @@ public final class ConfigValidator {
         // A target condition is met only by a request that names a target. Target models and
         // inference components must be named on the endpoints that have them; a variant need not,
         // and SageMaker then picks one by weight.
-        warn(p + ".conditions.targetVariants", c.targetVariants(), "this deny on "
-            + quoted(c.targetVariants()) + " does not apply to a request that names no variant,"
-            + " which SageMaker routes by weight, perhaps to one of them; to keep callers off a"
-            + " variant, allow only the others (an allow on targetVariants needs the request to"
-            + " name one)");
+        warn(
+            p + ".conditions.targetVariants",
+            c.targetVariants(),
+            "this deny on "
+                + quoted(c.targetVariants())
+                + " does not apply to a request that names no variant,"
+                + " which SageMaker routes by weight, perhaps to one of them; to keep callers off a"
+                + " variant, allow only the others (an allow on targetVariants needs the request to"
+                + " name one)");
       }
       globs(p + ".conditions.targetModels", c.targetModels());
       globs(p + ".conditions.inferenceComponents", c.inferenceComponents());
       for (int i = 0; i < c.inputLocations().size(); i++) {
         s3(p + ".conditions.inputLocations[" + i + "]", c.inputLocations().get(i));
       }
-      if (!c.inputLocations().isEmpty() && !r.actions().isEmpty()
-          && !r.actions().contains("*") && !r.actions().contains("invoke-async")) {
+      if (!c.inputLocations().isEmpty()
+          && !r.actions().isEmpty()
+          && !r.actions().contains("*")
+          && !r.actions().contains("invoke-async")) {
         // Only an async call has an input location: the condition is part of the match, so the
         // rule can never match.
-        warn(p + ".conditions.inputLocations", c.inputLocations(), "only an invoke-async call"
-            + " has an input location, and this rule's actions " + r.actions() + " exclude it:"
-            + " the rule never matches");
+        warn(
+            p + ".conditions.inputLocations",
+            c.inputLocations(),
+            "only an invoke-async call"
+                + " has an input location, and this rule's actions "
+                + r.actions()
+                + " exclude it:"
+                + " the rule never matches");
       }
       if (r.roleArn() != null) {
         roleArn(p + ".roleArn", r.roleArn());
@@ -410,10 +505,16 @@ public final class ConfigValidator {
       // tags only is exempt: it is the guard written ahead of the endpoints it is for (the
       // environments' configs share "contractors never reach env=prod").
       boolean tagsCount = r.effect() != RuleConfig.Effect.DENY && !res.tags().isEmpty();
-      if ((!res.endpoints().isEmpty() || tagsCount) && !config.endpoints().isEmpty()
+      if ((!res.endpoints().isEmpty() || tagsCount)
+          && !config.endpoints().isEmpty()
           && config.endpoints().stream().noneMatch(e -> canMatch(r, e))) {
-        warn(p + ".resource", res, describe(res) + " match none of the configured endpoints ("
-            + endpointNames(config) + ")");
+        warn(
+            p + ".resource",
+            res,
+            describe(res)
+                + " match none of the configured endpoints ("
+                + endpointNames(config)
+                + ")");
       }
     }
     if (!anyAllow) {
@@ -426,11 +527,16 @@ public final class ConfigValidator {
   /** Whether the rule's resource part can match the endpoint (ignoring who asks and how). */
   static boolean canMatch(RuleConfig r, EndpointConfig e) {
     try {
-      boolean name = r.resource().endpoints().isEmpty() || r.resource().endpoints().stream()
-          .anyMatch(g -> Glob.compile(g, true).matches(e.name()));
-      return name && r.resource().tags().entrySet().stream().allMatch(t ->
-          t.getValue().stream().anyMatch(g -> Glob.compile(g, false)
-              .matches(e.tags().get(t.getKey()))));
+      boolean name =
+          r.resource().endpoints().isEmpty()
+              || r.resource().endpoints().stream()
+                  .anyMatch(g -> Glob.compile(g, true).matches(e.name()));
+      return name
+          && r.resource().tags().entrySet().stream()
+              .allMatch(
+                  t ->
+                      t.getValue().stream()
+                          .anyMatch(g -> Glob.compile(g, false).matches(e.tags().get(t.getKey()))));
     } catch (IllegalArgumentException badGlob) {
       return false; // reported as its own error
     }
@@ -443,21 +549,27 @@ public final class ConfigValidator {
       parts.add("endpoints " + quoted(res.endpoints()));
     }
     if (!res.tags().isEmpty()) {
-      parts.add("tags {" + res.tags().entrySet().stream().sorted(Map.Entry.comparingByKey())
-          .map(t -> t.getKey() + ": " + quoted(t.getValue()))
-          .collect(java.util.stream.Collectors.joining(", ")) + "}");
+      parts.add(
+          "tags {"
+              + res.tags().entrySet().stream()
+                  .sorted(Map.Entry.comparingByKey())
+                  .map(t -> t.getKey() + ": " + quoted(t.getValue()))
+                  .collect(java.util.stream.Collectors.joining(", "))
+              + "}");
     }
     return String.join(" and ", parts);
   }
 
   private static String quoted(List<String> values) {
-    return values.stream().map(ConfigValidator::quote)
+    return values.stream()
+        .map(ConfigValidator::quote)
         .collect(java.util.stream.Collectors.joining(", ", "[", "]"));
   }
 
   private static String endpointNames(GatewayConfig config) {
     List<String> names = config.endpoints().stream().map(EndpointConfig::name).toList();
-    return names.size() <= 10 ? String.join(", ", names)
+    return names.size() <= 10
+        ? String.join(", ", names)
         : String.join(", ", names.subList(0, 10)) + ", ... " + (names.size() - 10) + " more";
   }
 
@@ -531,8 +643,10 @@ public final class ConfigValidator {
 
   private void roleArn(String field, String value) {
     if (!ROLE_ARN.matcher(value).matches()) {
-      error(field, value, quote(value)
-          + " is not an IAM role ARN (arn:aws:iam::123456789012:role/name)");
+      error(
+          field,
+          value,
+          quote(value) + " is not an IAM role ARN (arn:aws:iam::123456789012:role/name)");
     }
   }
 
@@ -554,7 +668,9 @@ public final class ConfigValidator {
 
   private boolean suppressed(String field) {
     for (String r : alreadyReported) {
-      if (field.equals(r) || field.startsWith(r + ".") || field.startsWith(r + "[")
+      if (field.equals(r)
+          || field.startsWith(r + ".")
+          || field.startsWith(r + "[")
           || r.startsWith(field + ".") && field.contains("[")) {
         return true;
       }

@@ -23,16 +23,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reloads endpoints and rules when the configuration file changes, without a restart. Polls the
- * file (a content hash, so a touch alone does nothing); reading and parsing run on a worker
- * thread, never on the event loop. A file that fails validation is logged, error by error, and
- * counted ({@code sagegate.config.reloads{result=failed}}); the last good configuration keeps
- * serving. Server, auth, audit and aws settings are read only at start: changing them logs a
- * warning that a restart is needed, and the file's endpoints and rules are validated against the
- * settings the gateway started with (a first sagemaker endpoint is refused, like an invalid file,
- * when the gateway started without usable aws settings).
+ * file (a content hash, so a touch alone does nothing); reading and parsing run on a worker thread,
+ * never on the event loop. A file that fails validation is logged, error by error, and counted
+ * ({@code sagegate.config.reloads{result=failed}}); the last good configuration keeps serving.
+ * Server, auth, audit and aws settings are read only at start: changing them logs a warning that a
+ * restart is needed, and the file's endpoints and rules are validated against the settings the
+ * gateway started with (a first sagemaker endpoint is refused, like an invalid file, when the
+ * gateway started without usable aws settings).
  *
- * <p>Polling rather than a WatchService: it works the same on every file system (including
- * mounted ConfigMaps, whose files change by symlink swap) and needs no thread of its own.
+ * <p>Polling rather than a WatchService: it works the same on every file system (including mounted
+ * ConfigMaps, whose files change by symlink swap) and needs no thread of its own.
  */
 public final class ConfigWatcher implements AutoCloseable {
 
@@ -40,6 +40,7 @@ public final class ConfigWatcher implements AutoCloseable {
 
   /** Counter name; tagged result=ok or result=failed. */
   public static final String RELOADS = "sagegate.config.reloads";
+
   public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(5);
 
   private final Vertx vertx;
@@ -50,22 +51,35 @@ public final class ConfigWatcher implements AutoCloseable {
   private final Counter failed;
   private final long timerId;
   private volatile GatewayConfig current;
+
   /** Hash of the last content examined; touched only by one check at a time (see {@link #tail}). */
   private volatile String lastHash;
+
   private Future<ReloadResult> tail;
 
-  private ConfigWatcher(Vertx vertx, Path file, GatewayConfig initial,
-      Function<GatewayConfig, Future<?>> onReload, MeterRegistry registry, Duration pollInterval,
+  private ConfigWatcher(
+      Vertx vertx,
+      Path file,
+      GatewayConfig initial,
+      Function<GatewayConfig, Future<?>> onReload,
+      MeterRegistry registry,
+      Duration pollInterval,
       UnaryOperator<GatewayConfig> startupOverrides) {
     this.vertx = vertx;
     this.startupOverrides = startupOverrides;
     this.file = file;
     this.current = initial;
     this.onReload = onReload;
-    this.ok = Counter.builder(RELOADS).tag("result", "ok")
-        .description("Configuration reloads, by result").register(registry);
-    this.failed = Counter.builder(RELOADS).tag("result", "failed")
-        .description("Configuration reloads, by result").register(registry);
+    this.ok =
+        Counter.builder(RELOADS)
+            .tag("result", "ok")
+            .description("Configuration reloads, by result")
+            .register(registry);
+    this.failed =
+        Counter.builder(RELOADS)
+            .tag("result", "failed")
+            .description("Configuration reloads, by result")
+            .register(registry);
     this.tail = Future.succeededFuture(ReloadResult.unchanged(initial));
     this.timerId = vertx.setPeriodic(pollInterval.toMillis(), id -> poll());
   }
@@ -75,41 +89,62 @@ public final class ConfigWatcher implements AutoCloseable {
    *
    * @param initial the configuration serving now (loaded from {@code file})
    * @param onReload called on a Vert.x context with each new configuration (the running server,
-   *     auth, audit and aws settings with the file's endpoints and rules); if it throws, the
-   *     reload counts as failed and the previous configuration stays current
+   *     auth, audit and aws settings with the file's endpoints and rules); if it throws, the reload
+   *     counts as failed and the previous configuration stays current
    */
-  public static ConfigWatcher start(Vertx vertx, Path file, GatewayConfig initial,
-      Consumer<GatewayConfig> onReload, MeterRegistry registry, Duration pollInterval) {
+  public static ConfigWatcher start(
+      Vertx vertx,
+      Path file,
+      GatewayConfig initial,
+      Consumer<GatewayConfig> onReload,
+      MeterRegistry registry,
+      Duration pollInterval) {
     Objects.requireNonNull(onReload, "onReload");
-    return startAsync(vertx, file, initial, config -> {
-      onReload.accept(config);
-      return Future.succeededFuture();
-    }, registry, pollInterval);
+    return startAsync(
+        vertx,
+        file,
+        initial,
+        config -> {
+          onReload.accept(config);
+          return Future.succeededFuture();
+        },
+        registry,
+        pollInterval);
   }
 
   /**
    * Starts polling {@code file} every {@code pollInterval}, handing each new configuration to a
    * hook that may need I/O first (e.g. starting a server the new configuration needs).
    *
-   * @param onReload called on a Vert.x context with each new configuration (as for
-   *     {@link #start}); the reload counts as done when its future succeeds, and as failed, the
-   *     previous configuration staying current, if it fails or the hook throws. The next check
-   *     waits for it.
+   * @param onReload called on a Vert.x context with each new configuration (as for {@link #start});
+   *     the reload counts as done when its future succeeds, and as failed, the previous
+   *     configuration staying current, if it fails or the hook throws. The next check waits for it.
    */
-  public static ConfigWatcher startAsync(Vertx vertx, Path file, GatewayConfig initial,
-      Function<GatewayConfig, Future<?>> onReload, MeterRegistry registry, Duration pollInterval) {
-    return startAsync(vertx, file, initial, onReload, registry, pollInterval, UnaryOperator.identity());
+  public static ConfigWatcher startAsync(
+      Vertx vertx,
+      Path file,
+      GatewayConfig initial,
+      Function<GatewayConfig, Future<?>> onReload,
+      MeterRegistry registry,
+      Duration pollInterval) {
+    return startAsync(
+        vertx, file, initial, onReload, registry, pollInterval, UnaryOperator.identity());
   }
 
   /**
    * As {@link #startAsync(Vertx, Path, GatewayConfig, Function, MeterRegistry, Duration)}, for a
-   * gateway whose {@code initial} configuration is the file with command-line settings laid over
-   * it (serve's {@code --port}, {@code --management-port}): {@code startupOverrides} lays the same
-   * settings over each reloaded file before it is compared, so they are not taken for changes
-   * to the file's server settings.
+   * gateway whose {@code initial} configuration is the file with command-line settings laid over it
+   * (serve's {@code --port}, {@code --management-port}): {@code startupOverrides} lays the same
+   * settings over each reloaded file before it is compared, so they are not taken for changes to
+   * the file's server settings.
    */
-  public static ConfigWatcher startAsync(Vertx vertx, Path file, GatewayConfig initial,
-      Function<GatewayConfig, Future<?>> onReload, MeterRegistry registry, Duration pollInterval,
+  public static ConfigWatcher startAsync(
+      Vertx vertx,
+      Path file,
+      GatewayConfig initial,
+      Function<GatewayConfig, Future<?>> onReload,
+      MeterRegistry registry,
+      Duration pollInterval,
       UnaryOperator<GatewayConfig> startupOverrides) {
     Objects.requireNonNull(startupOverrides, "startupOverrides");
     Objects.requireNonNull(vertx, "vertx");
@@ -120,12 +155,13 @@ public final class ConfigWatcher implements AutoCloseable {
     if (pollInterval == null || pollInterval.toMillis() < 1) {
       throw new IllegalArgumentException("pollInterval: must be at least 1ms, was " + pollInterval);
     }
-    return new ConfigWatcher(vertx, file, initial, onReload, registry, pollInterval, startupOverrides);
+    return new ConfigWatcher(
+        vertx, file, initial, onReload, registry, pollInterval, startupOverrides);
   }
 
   /**
-   * Checks the file now (after any check in progress) and applies it if it changed. For tests
-   * and for an operator-triggered reload.
+   * Checks the file now (after any check in progress) and applies it if it changed. For tests and
+   * for an operator-triggered reload.
    */
   public synchronized Future<ReloadResult> checkNow() {
     Future<ReloadResult> next = tail.transform(ignored -> check());
@@ -151,13 +187,17 @@ public final class ConfigWatcher implements AutoCloseable {
   }
 
   private Future<ReloadResult> check() {
-    return vertx.executeBlocking(this::examine, false).compose(this::apply)
-        .otherwise(t -> {
-          LOG.error("config reload of {} failed unexpectedly: {}", file, t.toString());
-          failed.increment();
-          return ReloadResult.rejected(current,
-              List.of(new ConfigError(file.toString(), "", null, "reload failed: " + t)));
-        });
+    return vertx
+        .executeBlocking(this::examine, false)
+        .compose(this::apply)
+        .otherwise(
+            t -> {
+              LOG.error("config reload of {} failed unexpectedly: {}", file, t.toString());
+              failed.increment();
+              return ReloadResult.rejected(
+                  current,
+                  List.of(new ConfigError(file.toString(), "", null, "reload failed: " + t)));
+            });
   }
 
   /** On a worker thread: read, hash, parse, compare. RELOADED here means "to apply". */
@@ -172,8 +212,17 @@ public final class ConfigWatcher implements AutoCloseable {
         return ReloadResult.unchanged(running);
       }
       lastHash = marker;
-      return ReloadResult.rejected(running, List.of(new ConfigError(file.toString(), "", null,
-          "cannot read the file: " + e.getClass().getSimpleName() + ": " + e.getMessage())));
+      return ReloadResult.rejected(
+          running,
+          List.of(
+              new ConfigError(
+                  file.toString(),
+                  "",
+                  null,
+                  "cannot read the file: "
+                      + e.getClass().getSimpleName()
+                      + ": "
+                      + e.getMessage())));
     }
     String hash = sha256(bytes);
     if (hash.equals(lastHash)) {
@@ -207,13 +256,21 @@ public final class ConfigWatcher implements AutoCloseable {
     if (!restart.isEmpty()) {
       LOG.warn("{}: changes to {} are not applied until restart", file, String.join(", ", restart));
     }
-    if (next.endpoints().equals(running.endpoints()) && next.rules().equals(running.rules())
+    if (next.endpoints().equals(running.endpoints())
+        && next.rules().equals(running.rules())
         && next.limits().equals(running.limits())) {
       return ReloadResult.unchanged(running);
     }
-    GatewayConfig merged = new GatewayConfig(running.server(), running.auth(),
-        running.audit(), running.aws(), next.endpoints(), next.rules(), running.admission(),
-        next.limits());
+    GatewayConfig merged =
+        new GatewayConfig(
+            running.server(),
+            running.auth(),
+            running.audit(),
+            running.aws(),
+            next.endpoints(),
+            next.rules(),
+            running.admission(),
+            next.limits());
     List<ConfigError> asRunning = errorsUnderRunningSettings(merged, running);
     if (!asRunning.isEmpty()) {
       return ReloadResult.rejected(running, asRunning);
@@ -225,18 +282,25 @@ public final class ConfigWatcher implements AutoCloseable {
   }
 
   /**
-   * The file is valid on its own, but its endpoints and rules run under the server, auth, audit
-   * and aws settings the gateway started with: e.g. the first sagemaker endpoint needs the aws
-   * settings it started with, not the file's new ones. What {@code merged} breaks that the running
+   * The file is valid on its own, but its endpoints and rules run under the server, auth, audit and
+   * aws settings the gateway started with: e.g. the first sagemaker endpoint needs the aws settings
+   * it started with, not the file's new ones. What {@code merged} breaks that the running
    * configuration did not, each error saying so.
    */
-  private List<ConfigError> errorsUnderRunningSettings(GatewayConfig merged, GatewayConfig running) {
+  private List<ConfigError> errorsUnderRunningSettings(
+      GatewayConfig merged, GatewayConfig running) {
     List<ConfigError> before = ConfigValidator.validate(file.toString(), running).errors();
     return ConfigValidator.validate(file.toString(), merged).errors().stream()
         .filter(e -> !before.contains(e))
-        .map(e -> new ConfigError(e.file(), e.field(), e.value(), e.message()
-            + " (checked against the settings the gateway started with; server, auth, audit and aws"
-            + " changes apply only after a restart)"))
+        .map(
+            e ->
+                new ConfigError(
+                    e.file(),
+                    e.field(),
+                    e.value(),
+                    e.message()
+                        + " (checked against the settings the gateway started with; server, auth, audit and aws"
+                        + " changes apply only after a restart)"))
         .toList();
   }
 
@@ -250,20 +314,34 @@ public final class ConfigWatcher implements AutoCloseable {
         } catch (RuntimeException e) {
           applied = Future.failedFuture(e);
         }
-        return (applied == null ? Future.succeededFuture() : applied).transform(ar -> {
-          if (ar.failed()) {
-            failed.increment();
-            LOG.error("{}: reload refused by the gateway, previous configuration kept: {}", file,
-                ar.cause().getMessage());
-            return Future.succeededFuture(ReloadResult.rejected(current, List.of(new ConfigError(
-                file.toString(), "", null, "refused: " + ar.cause().getMessage()))));
-          }
-          current = result.config();
-          ok.increment();
-          LOG.info("{}: reloaded ({} endpoints, {} rules)", file, result.config().endpoints().size(),
-              result.config().rules().size());
-          return Future.succeededFuture(result);
-        });
+        return (applied == null ? Future.succeededFuture() : applied)
+            .transform(
+                ar -> {
+                  if (ar.failed()) {
+                    failed.increment();
+                    LOG.error(
+                        "{}: reload refused by the gateway, previous configuration kept: {}",
+                        file,
+                        ar.cause().getMessage());
+                    return Future.succeededFuture(
+                        ReloadResult.rejected(
+                            current,
+                            List.of(
+                                new ConfigError(
+                                    file.toString(),
+                                    "",
+                                    null,
+                                    "refused: " + ar.cause().getMessage()))));
+                  }
+                  current = result.config();
+                  ok.increment();
+                  LOG.info(
+                      "{}: reloaded ({} endpoints, {} rules)",
+                      file,
+                      result.config().endpoints().size(),
+                      result.config().rules().size());
+                  return Future.succeededFuture(result);
+                });
       }
       case REJECTED -> {
         failed.increment();

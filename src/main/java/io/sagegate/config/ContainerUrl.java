@@ -29,7 +29,9 @@ public record ContainerUrl(boolean ssl, String host, int port, String pathPrefix
     }
     boolean ssl = scheme.equals("https");
     if (url.getRawUserInfo() != null
-        || (url.getHost() == null && url.getRawAuthority() != null && url.getRawAuthority().indexOf('@') >= 0)) {
+        || (url.getHost() == null
+            && url.getRawAuthority() != null
+            && url.getRawAuthority().indexOf('@') >= 0)) {
       // The backend would not send them: credentials in the URL would only sit in the config.
       throw new IllegalArgumentException("must not carry user information");
     }
@@ -59,14 +61,16 @@ public record ContainerUrl(boolean ssl, String host, int port, String pathPrefix
   }
 
   /**
-   * The URL as it may be shown in an error: user information (a password, say) replaced by
-   * {@code ***}, so that {@code check} and the start's error never print it.
+   * The URL as it may be shown in an error: user information (a password, say) replaced by {@code
+   * ***}, so that {@code check} and the start's error never print it.
    */
   public static String redacted(String url) {
     int scheme = url.indexOf("://");
     int at = url.indexOf('@', scheme < 0 ? 0 : scheme + 3);
     int slash = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
-    return scheme < 0 || at < 0 || (slash >= 0 && slash < at) ? url : url.substring(0, scheme + 3) + "***" + url.substring(at);
+    return scheme < 0 || at < 0 || (slash >= 0 && slash < at)
+        ? url
+        : url.substring(0, scheme + 3) + "***" + url.substring(at);
   }
 
   private static int port(String text) {
@@ -87,8 +91,13 @@ public record ContainerUrl(boolean ssl, String host, int port, String pathPrefix
     }
     for (int i = 0; i < host.length(); i++) {
       char c = host.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || c == '-' || c == '_' || c == '.';
+      boolean ok =
+          (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')
+              || c == '-'
+              || c == '_'
+              || c == '.';
       if (!ok) {
         return false;
       }

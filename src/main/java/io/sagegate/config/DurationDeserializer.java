@@ -12,10 +12,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads durations as people write them in YAML: {@code 500ms}, {@code 30s}, {@code 10m},
- * {@code 1h}, {@code 2d}, or ISO-8601 ({@code PT30S}). Hand-written because jackson-datatype-jsr310
- * reads only ISO-8601 or bare numbers (whose unit is then a guess), and it is not on the
- * classpath; a bare number is rejected here for the same reason.
+ * Reads durations as people write them in YAML: {@code 500ms}, {@code 30s}, {@code 10m}, {@code
+ * 1h}, {@code 2d}, or ISO-8601 ({@code PT30S}). Hand-written because jackson-datatype-jsr310 reads
+ * only ISO-8601 or bare numbers (whose unit is then a guess), and it is not on the classpath; a
+ * bare number is rejected here for the same reason.
  */
 final class DurationDeserializer extends StdScalarDeserializer<Duration> {
 
@@ -28,11 +28,12 @@ final class DurationDeserializer extends StdScalarDeserializer<Duration> {
 
   @Override
   public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-    String text = p.currentToken() == JsonToken.VALUE_STRING
-        || p.currentToken() == JsonToken.VALUE_NUMBER_INT
-        || p.currentToken() == JsonToken.VALUE_NUMBER_FLOAT
-        ? p.getText().trim()
-        : null;
+    String text =
+        p.currentToken() == JsonToken.VALUE_STRING
+                || p.currentToken() == JsonToken.VALUE_NUMBER_INT
+                || p.currentToken() == JsonToken.VALUE_NUMBER_FLOAT
+            ? p.getText().trim()
+            : null;
     if (text == null) {
       return (Duration) ctxt.handleUnexpectedToken(Duration.class, p);
     }

@@ -37,9 +37,11 @@ public final class EffectiveConfig {
    */
   static final Set<String> SECRET_KEYS = Set.of("aws.externalId");
 
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
-      .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-      .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+  private static final ObjectMapper YAML =
+      new ObjectMapper(
+          new YAMLFactory()
+              .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+              .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
 
   private EffectiveConfig() {}
 
@@ -53,9 +55,8 @@ public final class EffectiveConfig {
   }
 
   /**
-   * Every configuration key, dotted, with {@code []} for a list's entries
-   * ({@code server.port}, {@code endpoints[].backend.url}); maps whose keys the user chooses
-   * (tags, claims) are one key.
+   * Every configuration key, dotted, with {@code []} for a list's entries ({@code server.port},
+   * {@code endpoints[].backend.url}); maps whose keys the user chooses (tags, claims) are one key.
    */
   public static Set<String> keys() {
     Set<String> keys = new TreeSet<>();
@@ -86,8 +87,10 @@ public final class EffectiveConfig {
   }
 
   private static Class<?> element(Type listType) {
-    return listType instanceof ParameterizedType p && p.getActualTypeArguments()[0] instanceof Class<?> c
-        ? c : Object.class;
+    return listType instanceof ParameterizedType p
+            && p.getActualTypeArguments()[0] instanceof Class<?> c
+        ? c
+        : Object.class;
   }
 
   private static Object tree(Object value, String path) {

@@ -5,12 +5,16 @@ import java.util.Map;
 /**
  * One endpoint the gateway exposes: its SageMaker name (checked against SageMaker's pattern), its
  * tags (matched by rules) and the backend that serves it. {@code maxConcurrency} caps its calls in
- * flight in each replica (none when absent), adapting below that cap when
- * {@code adaptiveConcurrency} is true; {@code inferenceComponents} caps calls per inference
- * component the same way.
+ * flight in each replica (none when absent), adapting below that cap when {@code
+ * adaptiveConcurrency} is true; {@code inferenceComponents} caps calls per inference component the
+ * same way.
  */
-public record EndpointConfig(String name, Map<String, String> tags, BackendConfig backend,
-    Integer maxConcurrency, Boolean adaptiveConcurrency,
+public record EndpointConfig(
+    String name,
+    Map<String, String> tags,
+    BackendConfig backend,
+    Integer maxConcurrency,
+    Boolean adaptiveConcurrency,
     Map<String, ComponentLimits> inferenceComponents) {
 
   /**
@@ -18,6 +22,7 @@ public record EndpointConfig(String name, Map<String, String> tags, BackendConfi
    * definition, read by {@code check} and by the gateway's path parsing.
    */
   public static final String NAME_PATTERN = "^[a-zA-Z0-9](-*[a-zA-Z0-9])*$";
+
   /** SageMaker's endpoint name length limit. */
   public static final int NAME_MAX = 63;
 
@@ -39,8 +44,8 @@ public record EndpointConfig(String name, Map<String, String> tags, BackendConfi
 
   /**
    * {@value #NAME_PATTERN}, checked by hand rather than with the regular expression: the gateway
-   * checks it on every request, and a regex match was a visible share of that cost. ASCII
-   * letters, digits and hyphens, starting and ending with a letter or digit.
+   * checks it on every request, and a regex match was a visible share of that cost. ASCII letters,
+   * digits and hyphens, starting and ending with a letter or digit.
    */
   public static boolean matchesNamePattern(String name) {
     int n = name.length();
@@ -49,7 +54,10 @@ public record EndpointConfig(String name, Map<String, String> tags, BackendConfi
     }
     for (int i = 0; i < n; i++) {
       char c = name.charAt(i);
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) {
+      if (!((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '-')) {
         return false;
       }
     }

@@ -8,9 +8,9 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * The whole, validated configuration. Immutable; a reload builds a new one and swaps it in.
- * Server, auth, audit, aws and admission settings are read at start; endpoints, rules and limits
- * reload live.
+ * The whole, validated configuration. Immutable; a reload builds a new one and swaps it in. Server,
+ * auth, audit, aws and admission settings are read at start; endpoints, rules and limits reload
+ * live.
  */
 public record GatewayConfig(
     ServerSettings server,
@@ -34,14 +34,19 @@ public record GatewayConfig(
   }
 
   /** A configuration without admission settings or limits. */
-  public GatewayConfig(ServerSettings server, AuthSettings auth, AuditSettings audit,
-      AwsSettings aws, List<EndpointConfig> endpoints, List<RuleConfig> rules) {
+  public GatewayConfig(
+      ServerSettings server,
+      AuthSettings auth,
+      AuditSettings audit,
+      AwsSettings aws,
+      List<EndpointConfig> endpoints,
+      List<RuleConfig> rules) {
     this(server, auth, audit, aws, endpoints, rules, null, null);
   }
 
   /**
-   * Endpoints by lower-cased name: SageMaker endpoint names are case-insensitive, so
-   * {@code Fraud-Scorer} is the same endpoint as {@code fraud-scorer} and meets the same rules.
+   * Endpoints by lower-cased name: SageMaker endpoint names are case-insensitive, so {@code
+   * Fraud-Scorer} is the same endpoint as {@code fraud-scorer} and meets the same rules.
    */
   public Map<String, EndpointConfig> endpointsByKey() {
     return endpoints.stream()

@@ -6,11 +6,11 @@ import java.util.Locale;
 
 /**
  * One shared quota, declared beside the rules: whom it applies to (principal, resource, actions,
- * matched as a rule's are), the key it counts under (claim values, and the endpoint unless
- * {@code perEndpoint: false}), a rate of {@code rate} calls per {@code per} with bursts of up to
- * {@code burst} (GCRA, so no double burst at window edges), an optional {@code dailyQuota} (a UTC
- * calendar day), whether it refuses ({@code enforce}) or only counts and logs ({@code shadow}),
- * and what it does when the shared store cannot be reached ({@code onStoreError}).
+ * matched as a rule's are), the key it counts under (claim values, and the endpoint unless {@code
+ * perEndpoint: false}), a rate of {@code rate} calls per {@code per} with bursts of up to {@code
+ * burst} (GCRA, so no double burst at window edges), an optional {@code dailyQuota} (a UTC calendar
+ * day), whether it refuses ({@code enforce}) or only counts and logs ({@code shadow}), and what it
+ * does when the shared store cannot be reached ({@code onStoreError}).
  */
 public record LimitConfig(
     String id,
@@ -44,10 +44,10 @@ public record LimitConfig(
   }
 
   /**
-   * How a {@code tokens} limit estimates a call before it is made: the request body's bytes
-   * divided by {@code bytesPerToken} (default 4) for the prompt, plus the request's
-   * {@code max_completion_tokens} or {@code max_tokens}, or {@code completionTokens} (default 256)
-   * when it sets neither. The real {@code usage} is charged once the answer is in.
+   * How a {@code tokens} limit estimates a call before it is made: the request body's bytes divided
+   * by {@code bytesPerToken} (default 4) for the prompt, plus the request's {@code
+   * max_completion_tokens} or {@code max_tokens}, or {@code completionTokens} (default 256) when it
+   * sets neither. The real {@code usage} is charged once the answer is in.
    */
   public record TokenEstimate(Integer bytesPerToken, Long completionTokens) {
     public static final TokenEstimate DEFAULT = new TokenEstimate(null, null);
@@ -104,7 +104,7 @@ public record LimitConfig(
 
   /** The rule this limit matches like (principal, resource, actions), for the policy engine. */
   public RuleConfig asRule() {
-    return new RuleConfig(id, RuleConfig.Effect.ALLOW, description, principal, resource, actions,
-        null, null);
+    return new RuleConfig(
+        id, RuleConfig.Effect.ALLOW, description, principal, resource, actions, null, null);
   }
 }

@@ -9,14 +9,15 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Checks what the types of the admission settings, the endpoints' concurrency caps and the
- * {@code limits} cannot say, as {@link ConfigValidator} checks the rest: every problem, each with
- * file, field path and value.
+ * Checks what the types of the admission settings, the endpoints' concurrency caps and the {@code
+ * limits} cannot say, as {@link ConfigValidator} checks the rest: every problem, each with file,
+ * field path and value.
  */
 final class LimitsValidator {
 
   /** A limit id: it appears in headers, keys, metric labels and audit records. */
   static final Pattern LIMIT_ID = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
+
   /** Key parts that are not claim names. */
   static final Set<String> KEY_FIELDS = Set.of("subject", "tenant", "issuer");
 
@@ -30,8 +31,12 @@ final class LimitsValidator {
     this.alreadyReported = alreadyReported;
   }
 
-  static ConfigValidator.Result validate(String file, GatewayConfig config, int[] endpointIndex,
-      int[] limitIndex, Set<String> alreadyReported) {
+  static ConfigValidator.Result validate(
+      String file,
+      GatewayConfig config,
+      int[] endpointIndex,
+      int[] limitIndex,
+      Set<String> alreadyReported) {
     LimitsValidator v = new LimitsValidator(file, alreadyReported);
     v.endpoints(config, endpointIndex);
     v.limits(config, limitIndex);
@@ -62,7 +67,9 @@ final class LimitsValidator {
       error(p + ".maxConcurrency", max, max + " must be 1 or more (leave it out for no cap)");
     }
     if (Boolean.TRUE.equals(adaptive) && max == null) {
-      error(p + ".adaptiveConcurrency", true,
+      error(
+          p + ".adaptiveConcurrency",
+          true,
           "needs maxConcurrency: the adaptive limit moves between 1 and that cap");
     }
   }
@@ -73,10 +80,18 @@ final class LimitsValidator {
       LimitConfig l = config.limits().get(n);
       String p = "limits[" + index[n] + "]";
       if (l.id() == null || l.id().isBlank()) {
-        error(p + ".id", l.id(), "required (a name for the limit, used in headers, metrics and audit)");
+        error(
+            p + ".id",
+            l.id(),
+            "required (a name for the limit, used in headers, metrics and audit)");
       } else if (!LIMIT_ID.matcher(l.id()).matches()) {
-        error(p + ".id", l.id(), "'" + l.id() + "' must be 1 to 64 letters, digits, '.', '_' or '-',"
-            + " starting with a letter or digit");
+        error(
+            p + ".id",
+            l.id(),
+            "'"
+                + l.id()
+                + "' must be 1 to 64 letters, digits, '.', '_' or '-',"
+                + " starting with a letter or digit");
       } else {
         String prior = ids.putIfAbsent(l.id(), p);
         if (prior != null) {
@@ -84,8 +99,12 @@ final class LimitsValidator {
         }
       }
       if (l.rate() < 1 && !alreadyReported.contains(p + ".rate")) {
-        error(p + ".rate", l.rate(), l.rate() == 0 ? "required: calls allowed per 'per' (e.g. rate: 10, per: 1s)"
-            : l.rate() + " must be 1 or more");
+        error(
+            p + ".rate",
+            l.rate(),
+            l.rate() == 0
+                ? "required: calls allowed per 'per' (e.g. rate: 10, per: 1s)"
+                : l.rate() + " must be 1 or more");
       }
       if ((l.per().isZero() || l.per().isNegative()) && !alreadyReported.contains(p + ".per")) {
         error(p + ".per", l.per(), "must be longer than zero");
@@ -97,11 +116,15 @@ final class LimitsValidator {
         error(p + ".dailyQuota", l.dailyQuota(), l.dailyQuota() + " must be 0 (none) or more");
       }
       if (l.estimate().bytesPerToken() < 1) {
-        error(p + ".estimate.bytesPerToken", l.estimate().bytesPerToken(),
+        error(
+            p + ".estimate.bytesPerToken",
+            l.estimate().bytesPerToken(),
             l.estimate().bytesPerToken() + " must be 1 or more (the default is 4)");
       }
       if (l.estimate().completionTokens() < 0) {
-        error(p + ".estimate.completionTokens", l.estimate().completionTokens(),
+        error(
+            p + ".estimate.completionTokens",
+            l.estimate().completionTokens(),
             l.estimate().completionTokens() + " must be 0 or more (the default is 256)");
       }
       if (l.key().isEmpty() && !l.perEndpoint()) {
@@ -110,7 +133,8 @@ final class LimitsValidator {
       for (int i = 0; i < l.key().size(); i++) {
         String k = l.key().get(i);
         if (k == null || k.isBlank()) {
-          error(p + ".key[" + i + "]", k, "a key part must name subject, tenant, issuer or a claim");
+          error(
+              p + ".key[" + i + "]", k, "a key part must name subject, tenant, issuer or a claim");
         }
       }
       // Principal, resource and actions are checked as a rule's are (the policy engine matches
@@ -120,29 +144,40 @@ final class LimitsValidator {
       patterns(p + ".principal.groups", pr.groups());
       patterns(p + ".principal.scopes", pr.scopes());
       patterns(p + ".principal.tenants", pr.tenants());
-      pr.claims().forEach((claim, values) -> {
-        if (claim == null || claim.isEmpty()) {
-          error(p + ".principal.claims", claim, "a claim name must not be empty");
-        }
-        patterns(p + ".principal.claims." + claim, values);
-      });
+      pr.claims()
+          .forEach(
+              (claim, values) -> {
+                if (claim == null || claim.isEmpty()) {
+                  error(p + ".principal.claims", claim, "a claim name must not be empty");
+                }
+                patterns(p + ".principal.claims." + claim, values);
+              });
       patterns(p + ".resource.endpoints", l.resource().endpoints());
       l.resource().tags().forEach((tag, values) -> patterns(p + ".resource.tags." + tag, values));
       for (String a : l.actions()) {
         if (!"*".equals(a) && !RuleConfig.ACTIONS.contains(a)) {
-          error(p + ".actions", a, "'" + a + "' is not one of invoke, invoke-stream, invoke-async, *");
+          error(
+              p + ".actions",
+              a,
+              "'" + a + "' is not one of invoke, invoke-stream, invoke-async, *");
         }
       }
       for (String pattern : l.resource().endpoints()) {
-        if (pattern != null && !pattern.contains("*") && !pattern.contains("?")
+        if (pattern != null
+            && !pattern.contains("*")
+            && !pattern.contains("?")
             && config.endpoint(pattern).isEmpty()) {
-          warn(p + ".resource.endpoints", pattern, "'" + pattern + "' is not a configured endpoint");
+          warn(
+              p + ".resource.endpoints", pattern, "'" + pattern + "' is not a configured endpoint");
         }
       }
     }
     if (!config.limits().isEmpty() && !config.admission().store().configured()) {
-      warn("admission.store", null, "not set: limits are counted in each replica alone"
-          + " (with several replicas, each admits the whole limit)");
+      warn(
+          "admission.store",
+          null,
+          "not set: limits are counted in each replica alone"
+              + " (with several replicas, each admits the whole limit)");
     }
   }
 

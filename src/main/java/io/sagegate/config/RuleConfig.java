@@ -4,11 +4,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One access rule, IAM-like: an effect, whom it applies to (principal), which endpoints
- * (resource), which actions, and optional conditions. Within a list any entry may match; across
- * fields all must. An absent field matches everything. Patterns are globs ({@code *}, {@code ?}).
- * {@code roleArn}, on an allow rule, names the IAM invoke role assumed for calls it allows (on
- * the AWS path); it takes precedence over the endpoint backend's own roleArn.
+ * One access rule, IAM-like: an effect, whom it applies to (principal), which endpoints (resource),
+ * which actions, and optional conditions. Within a list any entry may match; across fields all
+ * must. An absent field matches everything. Patterns are globs ({@code *}, {@code ?}). {@code
+ * roleArn}, on an allow rule, names the IAM invoke role assumed for calls it allows (on the AWS
+ * path); it takes precedence over the endpoint backend's own roleArn.
  */
 public record RuleConfig(
     String id,
@@ -21,10 +21,11 @@ public record RuleConfig(
     String roleArn) {
 
   /**
-   * The action names rules are written with (besides {@code *}): the one list
-   * {@link io.sagegate.authz.Action} is built on and {@link ConfigValidator} checks against.
+   * The action names rules are written with (besides {@code *}): the one list {@link
+   * io.sagegate.authz.Action} is built on and {@link ConfigValidator} checks against.
    */
   public static final String INVOKE = "invoke";
+
   public static final String INVOKE_STREAM = "invoke-stream";
   public static final String INVOKE_ASYNC = "invoke-async";
   public static final List<String> ACTIONS = List.of(INVOKE, INVOKE_STREAM, INVOKE_ASYNC);
@@ -70,9 +71,9 @@ public record RuleConfig(
   }
 
   /**
-   * Further conditions on the request. For a target list, the request must name one of the
-   * listed values (a request that names none does not meet the condition). {@code inputLocations}
-   * are S3 prefixes an async input location must fall under.
+   * Further conditions on the request. For a target list, the request must name one of the listed
+   * values (a request that names none does not meet the condition). {@code inputLocations} are S3
+   * prefixes an async input location must fall under.
    */
   public record Conditions(
       List<String> sourceCidrs,
@@ -86,7 +87,8 @@ public record RuleConfig(
       sourceCidrs = sourceCidrs == null ? List.of() : List.copyOf(sourceCidrs);
       targetVariants = targetVariants == null ? List.of() : List.copyOf(targetVariants);
       targetModels = targetModels == null ? List.of() : List.copyOf(targetModels);
-      inferenceComponents = inferenceComponents == null ? List.of() : List.copyOf(inferenceComponents);
+      inferenceComponents =
+          inferenceComponents == null ? List.of() : List.copyOf(inferenceComponents);
       inputLocations = inputLocations == null ? List.of() : List.copyOf(inputLocations);
     }
   }

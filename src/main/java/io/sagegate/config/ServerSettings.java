@@ -5,23 +5,24 @@ import java.util.List;
 
 /**
  * Listener and request limits. Defaults: traffic on 8080, management on 9464, a 6 MiB body limit
- * (SageMaker's), 16 KiB of request headers, and one event loop (with its own traffic listener)
- * per available core ({@code eventLoops: 0}).
+ * (SageMaker's), 16 KiB of request headers, and one event loop (with its own traffic listener) per
+ * available core ({@code eventLoops: 0}).
  *
  * <p>{@code trustedProxies} (CIDRs, default none) are the load balancers and ingress proxies whose
- * {@code X-Forwarded-For} is believed: with none, the client address is the TCP peer and the
- * header is ignored, so no client can choose the address its rules and audit record see.
- * {@code proxyProtocol} (default off) makes the traffic listener expect a PROXY protocol header
- * (v1 or v2, as an AWS NLB sends) on every connection and take the client address from it.
+ * {@code X-Forwarded-For} is believed: with none, the client address is the TCP peer and the header
+ * is ignored, so no client can choose the address its rules and audit record see. {@code
+ * proxyProtocol} (default off) makes the traffic listener expect a PROXY protocol header (v1 or v2,
+ * as an AWS NLB sends) on every connection and take the client address from it.
  *
- * <p>On SIGTERM or SIGINT the gateway drains: {@code /readyz} answers 503 at once, traffic is
- * still served for {@code drainDelay} (default 5 s, so load balancers and Kubernetes endpoints stop
- * sending), then the listeners stop accepting connections and the calls in flight have up to
- * {@code drainTimeout} (default 60 s) to finish.
- * <p>{@code headerTimeout} (default 10 s) bounds how long a request's head may take to arrive
- * once its first byte has: a slower one is answered 408 (a slowloris holds no connection longer).
- * {@code http2} (default off) also serves HTTP/2 cleartext (h2c, by prior knowledge or upgrade);
- * SageMaker Runtime is HTTP/1.1, so without it only HTTP/1.x is spoken.
+ * <p>On SIGTERM or SIGINT the gateway drains: {@code /readyz} answers 503 at once, traffic is still
+ * served for {@code drainDelay} (default 5 s, so load balancers and Kubernetes endpoints stop
+ * sending), then the listeners stop accepting connections and the calls in flight have up to {@code
+ * drainTimeout} (default 60 s) to finish.
+ *
+ * <p>{@code headerTimeout} (default 10 s) bounds how long a request's head may take to arrive once
+ * its first byte has: a slower one is answered 408 (a slowloris holds no connection longer). {@code
+ * http2} (default off) also serves HTTP/2 cleartext (h2c, by prior knowledge or upgrade); SageMaker
+ * Runtime is HTTP/1.1, so without it only HTTP/1.x is spoken.
  */
 public record ServerSettings(
     String host,
@@ -39,8 +40,10 @@ public record ServerSettings(
     Duration drainTimeout) {
 
   public static final long SAGEMAKER_MAX_BODY_BYTES = 6L * 1024 * 1024;
+
   /** How long a request's head (request line and headers) may take to arrive: nginx's is 60 s. */
   public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+
   public static final Duration DEFAULT_DRAIN_DELAY = Duration.ofSeconds(5);
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(60);
 
@@ -52,17 +55,20 @@ public record ServerSettings(
     trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
     headerTimeout = headerTimeout == null ? DEFAULT_HEADER_TIMEOUT : headerTimeout;
     if (eventLoops < 0) {
-      throw new IllegalArgumentException("server.eventLoops: " + eventLoops + " must be 0 (one per core) or more");
+      throw new IllegalArgumentException(
+          "server.eventLoops: " + eventLoops + " must be 0 (one per core) or more");
     }
     requirePort("server.port", port);
     requirePort("server.managementPort", managementPort);
     drainDelay = drainDelay == null ? DEFAULT_DRAIN_DELAY : drainDelay;
     drainTimeout = drainTimeout == null ? DEFAULT_DRAIN_TIMEOUT : drainTimeout;
     if (drainDelay.isNegative()) {
-      throw new IllegalArgumentException("server.drainDelay: " + drainDelay + " must not be negative");
+      throw new IllegalArgumentException(
+          "server.drainDelay: " + drainDelay + " must not be negative");
     }
     if (drainTimeout.isNegative()) {
-      throw new IllegalArgumentException("server.drainTimeout: " + drainTimeout + " must not be negative");
+      throw new IllegalArgumentException(
+          "server.drainTimeout: " + drainTimeout + " must not be negative");
     }
   }
 
@@ -73,7 +79,8 @@ public record ServerSettings(
   }
 
   public static ServerSettings defaults() {
-    return new ServerSettings(null, 8080, 9464, 0, 0, null, 0, List.of(), false, null, false, null, null);
+    return new ServerSettings(
+        null, 8080, 9464, 0, 0, null, 0, List.of(), false, null, false, null, null);
   }
 
   /** The number of event loops and traffic listeners: {@code eventLoops}, or one per core. */
@@ -82,7 +89,19 @@ public record ServerSettings(
   }
 
   public ServerSettings withPorts(int port, int managementPort) {
-    return new ServerSettings(host, port, managementPort, maxBodyBytes, maxHeaderBytes, idleTimeout, eventLoops,
-        trustedProxies, proxyProtocol, headerTimeout, http2, drainDelay, drainTimeout);
+    return new ServerSettings(
+        host,
+        port,
+        managementPort,
+        maxBodyBytes,
+        maxHeaderBytes,
+        idleTimeout,
+        eventLoops,
+        trustedProxies,
+        proxyProtocol,
+        headerTimeout,
+        http2,
+        drainDelay,
+        drainTimeout);
   }
 }

@@ -4,10 +4,10 @@ import io.sagegate.error.GatewayException;
 
 /**
  * Credentials could not be obtained, and this is what was asked for: the role, session name and
- * SourceIdentity of the attempt (each null when not derived before the refusal, e.g. a subject
- * that cannot be a SourceIdentity leaves only the role). The caller is answered exactly as for
- * the wrapped error; the attempt goes only to the audit record, so a refused or failed STS call
- * still tells the security team which role was tried for whom.
+ * SourceIdentity of the attempt (each null when not derived before the refusal, e.g. a subject that
+ * cannot be a SourceIdentity leaves only the role). The caller is answered exactly as for the
+ * wrapped error; the attempt goes only to the audit record, so a refused or failed STS call still
+ * tells the security team which role was tried for whom.
  *
  * <p>The {@code with*} methods of GatewayException return a plain GatewayException without the
  * attempt: add details before wrapping.
@@ -20,8 +20,14 @@ public final class CredentialsException extends GatewayException {
 
   public CredentialsException(
       GatewayException failure, String roleArn, String sessionName, String sourceIdentity) {
-    super(failure.status(), failure.errorType(), failure.getMessage(), failure.extraFields(),
-        failure.headers(), failure.auditReason(), failure.getCause());
+    super(
+        failure.status(),
+        failure.errorType(),
+        failure.getMessage(),
+        failure.extraFields(),
+        failure.headers(),
+        failure.auditReason(),
+        failure.getCause());
     this.roleArn = roleArn;
     this.sessionName = sessionName;
     this.sourceIdentity = sourceIdentity;

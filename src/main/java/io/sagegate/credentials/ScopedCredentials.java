@@ -5,8 +5,8 @@ import software.amazon.awssdk.auth.credentials.AwsCredentials;
 
 /**
  * Credentials obtained for one caller and endpoint: the AWS credentials of an assumed, narrowly
- * scoped session, and what the audit record names (role, session name, SourceIdentity).
- * {@link #NONE} for backends that need no AWS credentials.
+ * scoped session, and what the audit record names (role, session name, SourceIdentity). {@link
+ * #NONE} for backends that need no AWS credentials.
  */
 public record ScopedCredentials(
     AwsCredentials credentials,
@@ -24,6 +24,12 @@ public record ScopedCredentials(
   @Override
   public String toString() {
     // Never print the secret parts.
-    return "ScopedCredentials[role=" + roleArn + ", session=" + sessionName + ", expiration=" + expiration + "]";
+    return "ScopedCredentials[role="
+        + roleArn
+        + ", session="
+        + sessionName
+        + ", expiration="
+        + expiration
+        + "]";
   }
 }

@@ -32,10 +32,10 @@ import java.util.Set;
  *   <li>The {@code X-Amzn-SageMaker-Custom-Attributes} header is echoed back.
  *   <li>A body that is not a JSON object with a string {@code text}: 400 {@code {"error":...}}.
  *   <li>{@code POST /v1/chat/completions} (OpenAI chat completions, as vLLM serves them): the
- *       sentiment of the last user message as the assistant's reply, with {@code usage} (words
- *       as tokens); with {@code "stream":true} server-sent events, one chunk per word, the usage
- *       chunk when {@code stream_options.include_usage} asks, then {@code data: [DONE]}. A body
- *       without {@code messages}: 400 in OpenAI's error envelope.
+ *       sentiment of the last user message as the assistant's reply, with {@code usage} (words as
+ *       tokens); with {@code "stream":true} server-sent events, one chunk per word, the usage chunk
+ *       when {@code stream_options.include_usage} asks, then {@code data: [DONE]}. A body without
+ *       {@code messages}: 400 in OpenAI's error envelope.
  *   <li>Other paths 404, other methods 405, each with a JSON error body.
  * </ul>
  */
@@ -43,17 +43,53 @@ public final class DemoModelServer {
 
   public static final String MODEL = "sagegate-demo";
   public static final String CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes";
+
   /** The container contract's payload limit (SageMaker's 6 MiB). */
   public static final long MAX_BODY_BYTES = 6L * 1024 * 1024;
+
   /** The pause between streamed words: the demo's imitation of a model generating. */
   public static final long STREAM_PAUSE_MS = 10;
 
-  private static final Set<String> POSITIVE = Set.of(
-      "good", "great", "excellent", "love", "loved", "amazing", "happy", "fantastic", "wonderful",
-      "best", "nice", "perfect", "like", "awesome", "recommend", "fast", "reliable", "legit");
-  private static final Set<String> NEGATIVE = Set.of(
-      "bad", "terrible", "awful", "hate", "hated", "poor", "worst", "horrible", "broken", "sad",
-      "slow", "disappointing", "fraud", "scam", "refund", "stolen", "suspicious", "unauthorized");
+  private static final Set<String> POSITIVE =
+      Set.of(
+          "good",
+          "great",
+          "excellent",
+          "love",
+          "loved",
+          "amazing",
+          "happy",
+          "fantastic",
+          "wonderful",
+          "best",
+          "nice",
+          "perfect",
+          "like",
+          "awesome",
+          "recommend",
+          "fast",
+          "reliable",
+          "legit");
+  private static final Set<String> NEGATIVE =
+      Set.of(
+          "bad",
+          "terrible",
+          "awful",
+          "hate",
+          "hated",
+          "poor",
+          "worst",
+          "horrible",
+          "broken",
+          "sad",
+          "slow",
+          "disappointing",
+          "fraud",
+          "scam",
+          "refund",
+          "stolen",
+          "suspicious",
+          "unauthorized");
 
   private final Vertx vertx;
   private final String endpointName;
@@ -68,10 +104,11 @@ public final class DemoModelServer {
   }
 
   /**
-   * Starts a demo model server for {@code endpointName} on {@code host}:{@code port} (port 0
-   * picks a free one).
+   * Starts a demo model server for {@code endpointName} on {@code host}:{@code port} (port 0 picks
+   * a free one).
    */
-  public static Future<DemoModelServer> start(Vertx vertx, String endpointName, String host, int port) {
+  public static Future<DemoModelServer> start(
+      Vertx vertx, String endpointName, String host, int port) {
     Objects.requireNonNull(vertx, "vertx");
     if (endpointName == null || endpointName.isBlank()) {
       return Future.failedFuture(new IllegalArgumentException("endpointName is required"));
@@ -80,7 +117,8 @@ public final class DemoModelServer {
       return Future.failedFuture(new IllegalArgumentException("host is required"));
     }
     if (port < 0 || port > 65535) {
-      return Future.failedFuture(new IllegalArgumentException("port must be 0 to 65535, got " + port));
+      return Future.failedFuture(
+          new IllegalArgumentException("port must be 0 to 65535, got " + port));
     }
     HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port));
     String urlHost = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
@@ -114,24 +152,34 @@ public final class DemoModelServer {
   private Router router() {
     Router router = Router.router(vertx);
     for (String prefix : new String[] {"", "/models/:endpoint"}) {
-      router.get(prefix + "/ping").handler(ctx -> json(ctx.response(), 200, new JsonObject().put("status", "ok")));
-      router.post(prefix + "/invocations")
+      router
+          .get(prefix + "/ping")
+          .handler(ctx -> json(ctx.response(), 200, new JsonObject().put("status", "ok")));
+      router
+          .post(prefix + "/invocations")
           .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
           .handler(this::invocations);
-      router.post(prefix + "/v1/chat/completions")
+      router
+          .post(prefix + "/v1/chat/completions")
           .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
           .handler(this::chatCompletions);
     }
     router.errorHandler(404, ctx -> error(ctx, 404, "no such path: " + ctx.request().path()));
-    router.errorHandler(405, ctx -> error(ctx, 405, "method " + ctx.request().method() + " is not allowed on "
-        + ctx.request().path()));
+    router.errorHandler(
+        405,
+        ctx ->
+            error(
+                ctx,
+                405,
+                "method " + ctx.request().method() + " is not allowed on " + ctx.request().path()));
     router.errorHandler(413, ctx -> error(ctx, 413, "body exceeds " + MAX_BODY_BYTES + " bytes"));
     router.errorHandler(500, ctx -> error(ctx, 500, "demo model failed"));
     return router;
   }
 
   private void invocations(RoutingContext ctx) {
-    String endpointName = ctx.pathParam("endpoint") != null ? ctx.pathParam("endpoint") : this.endpointName;
+    String endpointName =
+        ctx.pathParam("endpoint") != null ? ctx.pathParam("endpoint") : this.endpointName;
     Buffer body = ctx.body().buffer();
     JsonObject input;
     try {
@@ -157,10 +205,10 @@ public final class DemoModelServer {
     if (Boolean.TRUE.equals(input.getValue("stream"))) {
       stream(resp, words, result.copy().put("endpoint", endpointName));
     } else {
-      json(resp, 200, new JsonObject()
-          .put("endpoint", endpointName)
-          .put("model", MODEL)
-          .mergeIn(result));
+      json(
+          resp,
+          200,
+          new JsonObject().put("endpoint", endpointName).put("model", MODEL).mergeIn(result));
     }
   }
 
@@ -176,15 +224,18 @@ public final class DemoModelServer {
       openAiError(ctx.response(), 400, "body must be a JSON object (a chat completion request)");
       return;
     }
-    if (!(input.getValue("messages") instanceof io.vertx.core.json.JsonArray messages) || messages.isEmpty()) {
+    if (!(input.getValue("messages") instanceof io.vertx.core.json.JsonArray messages)
+        || messages.isEmpty()) {
       openAiError(ctx.response(), 400, "field \"messages\" must be a non-empty array");
       return;
     }
     String last = "";
     int promptTokens = 0;
     for (Object m : messages) {
-      if (!(m instanceof JsonObject message) || !(message.getValue("content") instanceof String content)) {
-        openAiError(ctx.response(), 400, "each message must be an object with a string \"content\"");
+      if (!(m instanceof JsonObject message)
+          || !(message.getValue("content") instanceof String content)) {
+        openAiError(
+            ctx.response(), 400, "each message must be an object with a string \"content\"");
         return;
       }
       promptTokens += words(content).size();
@@ -194,36 +245,57 @@ public final class DemoModelServer {
     }
     String model = input.getValue("model") instanceof String m ? m : MODEL;
     JsonObject verdict = classify(words(last));
-    String reply = "Sentiment: " + verdict.getString("label") + " (score " + verdict.getDouble("score") + ")";
+    String reply =
+        "Sentiment: " + verdict.getString("label") + " (score " + verdict.getDouble("score") + ")";
     List<String> replyWords = List.of(reply.split(" "));
-    JsonObject usage = new JsonObject().put("prompt_tokens", promptTokens)
-        .put("completion_tokens", replyWords.size()).put("total_tokens", promptTokens + replyWords.size());
+    JsonObject usage =
+        new JsonObject()
+            .put("prompt_tokens", promptTokens)
+            .put("completion_tokens", replyWords.size())
+            .put("total_tokens", promptTokens + replyWords.size());
     String id = "chatcmpl-demo-" + Integer.toHexString(last.hashCode());
     HttpServerResponse resp = ctx.response();
     if (Boolean.TRUE.equals(input.getValue("stream"))) {
-      JsonObject options = input.getValue("stream_options") instanceof JsonObject o ? o : new JsonObject();
+      JsonObject options =
+          input.getValue("stream_options") instanceof JsonObject o ? o : new JsonObject();
       boolean includeUsage = Boolean.TRUE.equals(options.getValue("include_usage"));
-      resp.setChunked(true).setStatusCode(200)
+      resp.setChunked(true)
+          .setStatusCode(200)
           .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream")
           .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache");
-      JsonObject head = chunk(id, model, new JsonObject().put("role", "assistant").put("content", ""), null);
+      JsonObject head =
+          chunk(id, model, new JsonObject().put("role", "assistant").put("content", ""), null);
       resp.write(sse(head));
       writeChatWord(resp, id, model, replyWords, 0, includeUsage ? usage : null);
       return;
     }
-    json(resp, 200, new JsonObject()
-        .put("id", id)
-        .put("object", "chat.completion")
-        .put("created", 0)
-        .put("model", model)
-        .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject()
-            .put("index", 0)
-            .put("message", new JsonObject().put("role", "assistant").put("content", reply))
-            .put("finish_reason", "stop")))
-        .put("usage", usage));
+    json(
+        resp,
+        200,
+        new JsonObject()
+            .put("id", id)
+            .put("object", "chat.completion")
+            .put("created", 0)
+            .put("model", model)
+            .put(
+                "choices",
+                new io.vertx.core.json.JsonArray()
+                    .add(
+                        new JsonObject()
+                            .put("index", 0)
+                            .put(
+                                "message",
+                                new JsonObject().put("role", "assistant").put("content", reply))
+                            .put("finish_reason", "stop")))
+            .put("usage", usage));
   }
 
-  private void writeChatWord(HttpServerResponse resp, String id, String model, List<String> words, int i,
+  private void writeChatWord(
+      HttpServerResponse resp,
+      String id,
+      String model,
+      List<String> words,
+      int i,
       JsonObject usage) {
     if (resp.closed()) {
       return;
@@ -231,8 +303,15 @@ public final class DemoModelServer {
     if (i == words.size()) {
       StringBuilder tail = new StringBuilder(sse(chunk(id, model, new JsonObject(), "stop")));
       if (usage != null) {
-        tail.append(sse(new JsonObject().put("id", id).put("object", "chat.completion.chunk").put("created", 0)
-            .put("model", model).put("choices", new io.vertx.core.json.JsonArray()).put("usage", usage)));
+        tail.append(
+            sse(
+                new JsonObject()
+                    .put("id", id)
+                    .put("object", "chat.completion.chunk")
+                    .put("created", 0)
+                    .put("model", model)
+                    .put("choices", new io.vertx.core.json.JsonArray())
+                    .put("usage", usage)));
       }
       resp.end(tail.append("data: [DONE]\n\n").toString());
       return;
@@ -243,10 +322,19 @@ public final class DemoModelServer {
   }
 
   private static JsonObject chunk(String id, String model, JsonObject delta, String finishReason) {
-    return new JsonObject().put("id", id).put("object", "chat.completion.chunk").put("created", 0)
+    return new JsonObject()
+        .put("id", id)
+        .put("object", "chat.completion.chunk")
+        .put("created", 0)
         .put("model", model)
-        .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject()
-            .put("index", 0).put("delta", delta).put("finish_reason", finishReason)));
+        .put(
+            "choices",
+            new io.vertx.core.json.JsonArray()
+                .add(
+                    new JsonObject()
+                        .put("index", 0)
+                        .put("delta", delta)
+                        .put("finish_reason", finishReason)));
   }
 
   private static String sse(JsonObject data) {
@@ -254,8 +342,16 @@ public final class DemoModelServer {
   }
 
   private static void openAiError(HttpServerResponse resp, int status, String message) {
-    json(resp, status, new JsonObject().put("error", new JsonObject()
-        .put("message", message).put("type", "invalid_request_error").putNull("code")));
+    json(
+        resp,
+        status,
+        new JsonObject()
+            .put(
+                "error",
+                new JsonObject()
+                    .put("message", message)
+                    .put("type", "invalid_request_error")
+                    .putNull("code")));
   }
 
   private void stream(HttpServerResponse resp, List<String> words, JsonObject result) {
@@ -287,7 +383,9 @@ public final class DemoModelServer {
     return out;
   }
 
-  /** The lexicon's verdict: the label, a score in [0.5, 1.0] rounded to 2 places, the word count. */
+  /**
+   * The lexicon's verdict: the label, a score in [0.5, 1.0] rounded to 2 places, the word count.
+   */
   static JsonObject classify(List<String> words) {
     int pos = 0;
     int neg = 0;
@@ -313,6 +411,8 @@ public final class DemoModelServer {
     if (resp.headWritten()) {
       return;
     }
-    resp.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.encode());
+    resp.setStatusCode(status)
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(body.encode());
   }
 }

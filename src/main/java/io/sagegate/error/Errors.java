@@ -2,9 +2,9 @@ package io.sagegate.error;
 
 /**
  * The errors the gateway answers with. Types and statuses follow SageMaker Runtime where they
- * overlap (ValidationError 400, ModelError 424, ModelNotReadyException 429, ServiceUnavailable
- * 503, InternalFailure 500, InternalDependencyException 530); the gateway's own failures use
- * their conventional HTTP statuses.
+ * overlap (ValidationError 400, ModelError 424, ModelNotReadyException 429, ServiceUnavailable 503,
+ * InternalFailure 500, InternalDependencyException 530); the gateway's own failures use their
+ * conventional HTTP statuses.
  */
 public final class Errors {
 
@@ -22,11 +22,15 @@ public final class Errors {
   public static final String METHOD_NOT_ALLOWED = "MethodNotAllowedException";
   public static final String UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaTypeException";
   public static final String BAD_GATEWAY = "BadGatewayException";
+
   /** The exception event that ends a response stream cut off upstream (after the 200). */
   public static final String INTERNAL_STREAM_FAILURE = "InternalStreamFailure";
+
   public static final String GATEWAY_TIMEOUT = "GatewayTimeoutException";
+
   /** 408: the request (its headers) did not arrive in time. SageMaker has no such answer. */
   public static final String REQUEST_TIMEOUT = "RequestTimeoutException";
+
   /** 505: an HTTP version other than 1.0 and 1.1 (or 2 where it is configured). */
   public static final String HTTP_VERSION_NOT_SUPPORTED = "HttpVersionNotSupportedException";
 
@@ -76,8 +80,11 @@ public final class Errors {
         new GatewayException(
                 424,
                 MODEL_ERROR,
-                "Received client error (" + originalStatus + ") from model with message \""
-                    + originalMessage + "\"")
+                "Received client error ("
+                    + originalStatus
+                    + ") from model with message \""
+                    + originalMessage
+                    + "\"")
             .withField("OriginalStatusCode", originalStatus)
             .withField("OriginalMessage", originalMessage);
     return logStreamArn == null ? e : e.withField("LogStreamArn", logStreamArn);

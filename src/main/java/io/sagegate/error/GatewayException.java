@@ -5,12 +5,12 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A request that cannot be served, carrying what the caller is told: an HTTP status, an error
- * type in SageMaker Runtime's vocabulary ({@code x-amzn-ErrorType}) and a message that names
- * what is wrong. The one failure handler turns it into the response; nothing else writes errors.
+ * A request that cannot be served, carrying what the caller is told: an HTTP status, an error type
+ * in SageMaker Runtime's vocabulary ({@code x-amzn-ErrorType}) and a message that names what is
+ * wrong. The one failure handler turns it into the response; nothing else writes errors.
  *
- * <p>{@code auditReason} is an operator-facing detail (for example the STS error code) that goes
- * to the audit record and the log but never to the caller.
+ * <p>{@code auditReason} is an operator-facing detail (for example the STS error code) that goes to
+ * the audit record and the log but never to the caller.
  */
 public class GatewayException extends RuntimeException {
 
@@ -66,20 +66,24 @@ public class GatewayException extends RuntimeException {
   public GatewayException withField(String name, Object value) {
     Map<String, Object> fields = new LinkedHashMap<>(extraFields);
     fields.put(name, value);
-    return new GatewayException(status, errorType, getMessage(), fields, headers, auditReason, getCause());
+    return new GatewayException(
+        status, errorType, getMessage(), fields, headers, auditReason, getCause());
   }
 
   public GatewayException withHeader(String name, String value) {
     Map<String, String> h = new LinkedHashMap<>(headers);
     h.put(name, value);
-    return new GatewayException(status, errorType, getMessage(), extraFields, h, auditReason, getCause());
+    return new GatewayException(
+        status, errorType, getMessage(), extraFields, h, auditReason, getCause());
   }
 
   public GatewayException withAuditReason(String reason) {
-    return new GatewayException(status, errorType, getMessage(), extraFields, headers, reason, getCause());
+    return new GatewayException(
+        status, errorType, getMessage(), extraFields, headers, reason, getCause());
   }
 
   public GatewayException withCause(Throwable cause) {
-    return new GatewayException(status, errorType, getMessage(), extraFields, headers, auditReason, cause);
+    return new GatewayException(
+        status, errorType, getMessage(), extraFields, headers, auditReason, cause);
   }
 }

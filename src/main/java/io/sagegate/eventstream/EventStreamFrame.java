@@ -8,12 +8,13 @@ import java.util.Objects;
  * SageMaker's response stream uses.
  *
  * @param messageType {@code :message-type}: {@code event}, {@code exception} or {@code error}
- * @param type {@code :event-type} for events, {@code :exception-type} for exceptions,
- *     {@code :error-code} for errors; null if absent
+ * @param type {@code :event-type} for events, {@code :exception-type} for exceptions, {@code
+ *     :error-code} for errors; null if absent
  * @param contentType {@code :content-type}, null if absent
  * @param payload the frame's payload bytes (never null)
  */
-public record EventStreamFrame(String messageType, String type, String contentType, byte[] payload) {
+public record EventStreamFrame(
+    String messageType, String type, String contentType, byte[] payload) {
 
   public EventStreamFrame {
     Objects.requireNonNull(payload, "payload");

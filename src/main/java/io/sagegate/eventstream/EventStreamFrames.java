@@ -12,10 +12,10 @@ import software.amazon.eventstream.HeaderValue;
 import software.amazon.eventstream.Message;
 
 /**
- * Encodes the frames of SageMaker's {@code InvokeEndpointWithResponseStream} response
- * ({@code ResponseStream} in the sagemaker-runtime service model): {@code PayloadPart} events and
- * the {@code ModelStreamError} / {@code InternalStreamFailure} exceptions. Framing and CRCs come
- * from {@code software.amazon.eventstream}, the library the AWS SDK itself uses.
+ * Encodes the frames of SageMaker's {@code InvokeEndpointWithResponseStream} response ({@code
+ * ResponseStream} in the sagemaker-runtime service model): {@code PayloadPart} events and the
+ * {@code ModelStreamError} / {@code InternalStreamFailure} exceptions. Framing and CRCs come from
+ * {@code software.amazon.eventstream}, the library the AWS SDK itself uses.
  */
 public final class EventStreamFrames {
 

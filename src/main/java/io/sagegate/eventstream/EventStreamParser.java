@@ -10,18 +10,18 @@ import software.amazon.eventstream.HeaderValue;
 import software.amazon.eventstream.Message;
 
 /**
- * Incremental decoder for an {@code application/vnd.amazon.eventstream} body: feed it the chunks
- * as they arrive (a frame may span chunks, a chunk may hold several frames) and it hands each
- * complete frame to the handler, in order.
+ * Incremental decoder for an {@code application/vnd.amazon.eventstream} body: feed it the chunks as
+ * they arrive (a frame may span chunks, a chunk may hold several frames) and it hands each complete
+ * frame to the handler, in order.
  *
  * <p>Decoding and both CRC checks are {@code software.amazon.eventstream.Message.decode}'s. Only
- * the length-prefixed buffering is done here, rather than with the library's
- * {@code MessageDecoder}, for two reasons a gateway needs: the prelude is checked as soon as its
- * 12 bytes are in (so junk from upstream fails at once instead of waiting for a "length" of a
- * gigabyte), and {@link #end()} can tell a clean end from a truncated frame.
+ * the length-prefixed buffering is done here, rather than with the library's {@code
+ * MessageDecoder}, for two reasons a gateway needs: the prelude is checked as soon as its 12 bytes
+ * are in (so junk from upstream fails at once instead of waiting for a "length" of a gigabyte), and
+ * {@link #end()} can tell a clean end from a truncated frame.
  *
- * <p>Not thread-safe: feed it from one thread (the connection's event loop). After a failure
- * every further call throws too.
+ * <p>Not thread-safe: feed it from one thread (the connection's event loop). After a failure every
+ * further call throws too.
  */
 public final class EventStreamParser {
 
@@ -44,8 +44,8 @@ public final class EventStreamParser {
   public EventStreamParser(Consumer<EventStreamFrame> handler, int maxFrameBytes) {
     this.handler = Objects.requireNonNull(handler, "handler");
     if (maxFrameBytes < OVERHEAD_BYTES) {
-      throw new IllegalArgumentException("maxFrameBytes must be at least " + OVERHEAD_BYTES
-          + ", was " + maxFrameBytes);
+      throw new IllegalArgumentException(
+          "maxFrameBytes must be at least " + OVERHEAD_BYTES + ", was " + maxFrameBytes);
     }
     this.maxFrameBytes = maxFrameBytes;
   }
@@ -90,8 +90,12 @@ public final class EventStreamParser {
       throw failure;
     }
     if (pending.length() > 0) {
-      throw fail("event stream ended inside a frame (" + pending.length()
-          + " bytes left over after " + framesDecoded + " complete frames)");
+      throw fail(
+          "event stream ended inside a frame ("
+              + pending.length()
+              + " bytes left over after "
+              + framesDecoded
+              + " complete frames)");
     }
   }
 
@@ -105,16 +109,28 @@ public final class EventStreamParser {
     crc.update(pending.getBytes(pos, pos + 8));
     long expected = Integer.toUnsignedLong(pending.getInt(pos + 8));
     if (crc.getValue() != expected) {
-      throw fail("event stream prelude CRC mismatch at frame " + (framesDecoded + 1)
-          + " (not an event stream, or corrupted)");
+      throw fail(
+          "event stream prelude CRC mismatch at frame "
+              + (framesDecoded + 1)
+              + " (not an event stream, or corrupted)");
     }
     if (total < OVERHEAD_BYTES || total > maxFrameBytes) {
-      throw fail("event stream frame length " + Integer.toUnsignedString(total)
-          + " outside [" + OVERHEAD_BYTES + ", " + maxFrameBytes + "]");
+      throw fail(
+          "event stream frame length "
+              + Integer.toUnsignedString(total)
+              + " outside ["
+              + OVERHEAD_BYTES
+              + ", "
+              + maxFrameBytes
+              + "]");
     }
     if (headersLength < 0 || headersLength > total - OVERHEAD_BYTES) {
-      throw fail("event stream headers length " + Integer.toUnsignedString(headersLength)
-          + " does not fit a frame of " + total + " bytes");
+      throw fail(
+          "event stream headers length "
+              + Integer.toUnsignedString(headersLength)
+              + " does not fit a frame of "
+              + total
+              + " bytes");
     }
   }
 
@@ -139,7 +155,9 @@ public final class EventStreamParser {
       type = string(headers, EventStreamFrames.EVENT_TYPE);
     }
     return new EventStreamFrame(
-        messageType, type, string(headers, EventStreamFrames.HEADER_CONTENT_TYPE),
+        messageType,
+        type,
+        string(headers, EventStreamFrames.HEADER_CONTENT_TYPE),
         message.getPayload());
   }
 

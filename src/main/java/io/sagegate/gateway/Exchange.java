@@ -5,9 +5,9 @@ import io.sagegate.auth.Caller;
 import io.sagegate.authz.Action;
 import io.sagegate.authz.Decision;
 import io.sagegate.backend.InvocationHeaders;
-import io.sagegate.openai.OpenAiCall;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.credentials.ScopedCredentials;
+import io.sagegate.openai.OpenAiCall;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -26,11 +26,12 @@ import org.slf4j.LoggerFactory;
  * another thread (a key fetch or STS call shared with a request on another event loop, an SDK
  * thread); {@link #next()}, {@link #fail(Throwable)} and {@link #onLoop(Runnable)} then carry on
  * from the exchange's own loop, so its unsynchronised state is only ever touched there. (Vert.x
- * would accept a response write from another thread and queue it, but the stage that made it
- * would already have raced the loop for the exchange.) It is our own small type rather than vertx-web's RoutingContext: the traffic path needs no routing (one
- * operation parser decides the path), and a RoutingContext per request (its route iteration,
- * parsed Accept/Content-Type headers, request wrapper and string-keyed data map) cost about a tenth
- * of the gateway's CPU per request under load.
+ * would accept a response write from another thread and queue it, but the stage that made it would
+ * already have raced the loop for the exchange.) It is our own small type rather than vertx-web's
+ * RoutingContext: the traffic path needs no routing (one operation parser decides the path), and a
+ * RoutingContext per request (its route iteration, parsed Accept/Content-Type headers, request
+ * wrapper and string-keyed data map) cost about a tenth of the gateway's CPU per request under
+ * load.
  */
 public final class Exchange {
 
@@ -45,15 +46,20 @@ public final class Exchange {
   private final HttpServerRequest request;
   private final Stage[] stages;
   private final FailureHandler failureHandler;
+
   /** The event loop this exchange belongs to (its connection's), and that loop's context. */
   private final Thread loop;
+
   private final Context context;
   private int nextStage;
   private boolean failed;
+
   /** Counts next(), fail() and later() calls: how a returning stage is seen to have moved on. */
   private int moves;
+
   private Runnable onCallerGone;
   private boolean bodyHeld;
+
   /** What runs once the exchange has ended (admission permits given back); usually nothing. */
   private java.util.List<Runnable> onEnd;
 
@@ -78,9 +84,9 @@ public final class Exchange {
   }
 
   /**
-   * Runs {@code action} on this exchange's event loop: at once when called there (the usual
-   * case, which costs one thread comparison), else queued to that loop. Stages that answer the
-   * caller from an asynchronous callback write the response through it.
+   * Runs {@code action} on this exchange's event loop: at once when called there (the usual case,
+   * which costs one thread comparison), else queued to that loop. Stages that answer the caller
+   * from an asynchronous callback write the response through it.
    */
   public void onLoop(Runnable action) {
     if (Thread.currentThread() == loop || context == null) {
@@ -116,11 +122,11 @@ public final class Exchange {
   }
 
   /**
-   * Says that the running stage finishes asynchronously: it will call {@link #next()} or
-   * {@link #fail(Throwable)} from a callback. A stage that returns without calling one of the
-   * three, and without having ended the response itself, fails the exchange at once with a {@link StageContractException} (a 500 naming the
-   * stage), instead of leaving the caller waiting for the idle timeout. {@link #holdBody()} says
-   * it too.
+   * Says that the running stage finishes asynchronously: it will call {@link #next()} or {@link
+   * #fail(Throwable)} from a callback. A stage that returns without calling one of the three, and
+   * without having ended the response itself, fails the exchange at once with a {@link
+   * StageContractException} (a 500 naming the stage), instead of leaving the caller waiting for the
+   * idle timeout. {@link #holdBody()} says it too.
    */
   public void later() {
     moves++;
@@ -131,8 +137,10 @@ public final class Exchange {
     private static final long serialVersionUID = 1L;
 
     StageContractException(Stage stage) {
-      super("Pipeline stage " + stage.getClass().getName()
-          + " returned without calling next(), fail() or later()");
+      super(
+          "Pipeline stage "
+              + stage.getClass().getName()
+              + " returned without calling next(), fail() or later()");
     }
   }
 
@@ -153,9 +161,10 @@ public final class Exchange {
 
   /**
    * Holds the request body back, and says the stage finishes {@link #later()}. A stage before
-   * BodyReader that finishes asynchronously must call this before it returns: body chunks that arrive while no stage reads them would otherwise be
-   * lost. Stages that finish at once need not (Vert.x delivers the body only after the request
-   * handler returns), and skipping it saves a pause and a resume task per request.
+   * BodyReader that finishes asynchronously must call this before it returns: body chunks that
+   * arrive while no stage reads them would otherwise be lost. Stages that finish at once need not
+   * (Vert.x delivers the body only after the request handler returns), and skipping it saves a
+   * pause and a resume task per request.
    */
   public void holdBody() {
     later();

@@ -1,5 +1,8 @@
 package io.sagegate.gateway;
 
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.handler.codec.PrematureChannelClosureException;
+import io.netty.handler.codec.TooLongFrameException;
 import io.sagegate.audit.AuditRecord;
 import io.sagegate.audit.AuditSink;
 import io.sagegate.auth.Authenticator;
@@ -17,10 +20,10 @@ import io.sagegate.gateway.stage.AuditGuard;
 import io.sagegate.gateway.stage.Authentication;
 import io.sagegate.gateway.stage.BodyReader;
 import io.sagegate.gateway.stage.ConcurrencyControl;
-import io.sagegate.gateway.stage.InFlightAdmission;
 import io.sagegate.gateway.stage.CredentialsStage;
 import io.sagegate.gateway.stage.ErrorResponder;
 import io.sagegate.gateway.stage.HeaderValidation;
+import io.sagegate.gateway.stage.InFlightAdmission;
 import io.sagegate.gateway.stage.Invoke;
 import io.sagegate.gateway.stage.OpenAiBody;
 import io.sagegate.gateway.stage.OpenAiEndpoint;
@@ -28,20 +31,17 @@ import io.sagegate.gateway.stage.OperationResolver;
 import io.sagegate.gateway.stage.QuotaControl;
 import io.sagegate.gateway.stage.RequestTracking;
 import io.sagegate.metrics.GatewayMetrics;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.netty.handler.codec.PrematureChannelClosureException;
-import io.netty.handler.codec.TooLongFrameException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -55,8 +55,10 @@ import org.slf4j.LoggerFactory;
 public final class Gateway {
 
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+
   /** How often a drain looks whether the calls in flight have ended. */
   private static final long DRAIN_POLL_MS = 50;
+
   /** How long calls ended at the drain deadline get to close before the listeners force it. */
   private static final long FORCE_CLOSE_GRACE_MS = 2_000;
 
@@ -77,8 +79,10 @@ public final class Gateway {
   private final InFlightCalls calls = new InFlightCalls(state::get);
   private final Readiness readiness = new Readiness();
   private volatile boolean draining;
+
   /** Admission control (issue 18): gateway-wide caps and per-endpoint concurrency limits. */
   private final io.sagegate.limits.LimitMetrics limitMetrics;
+
   private final io.sagegate.limits.InFlightCap inFlight;
   private final io.sagegate.limits.InFlightCap connections;
   private final io.sagegate.limits.ConcurrencyLimits concurrency =
@@ -98,14 +102,20 @@ public final class Gateway {
     this.inFlight = new io.sagegate.limits.InFlightCap(config.admission().maxInFlight());
     this.connections = new io.sagegate.limits.InFlightCap(config.admission().maxConnections());
     this.quotas = new io.sagegate.limits.Quotas(vertx, config.admission(), limitMetrics);
-    this.tracking = new RequestTracking(components.audit(), metrics, calls,
-        TrustedProxies.of(server.trustedProxies()), server.proxyProtocol());
+    this.tracking =
+        new RequestTracking(
+            components.audit(),
+            metrics,
+            calls,
+            TrustedProxies.of(server.trustedProxies()),
+            server.proxyProtocol());
     this.refuseUnaudited = config.audit().refuseOnFailure();
     if (server.proxyProtocol()) {
       LOG.info("Traffic connections must start with a PROXY protocol header; it names the peer");
     }
     if (!server.trustedProxies().isEmpty()) {
-      LOG.info("Client addresses taken from X-Forwarded-For when the peer is in {}",
+      LOG.info(
+          "Client addresses taken from X-Forwarded-For when the peer is in {}",
           server.trustedProxies());
     }
     state.set(GatewayState.build(config, components.authorizers(), components.backends(), null));
@@ -119,8 +129,8 @@ public final class Gateway {
   }
 
   /**
-   * {@code sagegate_draining} (1 while shutting down), {@code sagegate_audit_sink_healthy} (0
-   * while audit records cannot be written) and {@code sagegate_audit_records_failed_total}.
+   * {@code sagegate_draining} (1 while shutting down), {@code sagegate_audit_sink_healthy} (0 while
+   * audit records cannot be written) and {@code sagegate_audit_records_failed_total}.
    */
   private void registerLifecycleMeters() {
     var registry = components.registry();
@@ -128,12 +138,14 @@ public final class Gateway {
         .description("1 while the gateway drains calls in flight before it exits, else 0")
         .register(registry);
     AuditSink audit = components.audit();
-    io.micrometer.core.instrument.Gauge.builder("sagegate.audit.sink.healthy", audit, a -> a.healthy() ? 1 : 0)
+    io.micrometer.core.instrument.Gauge.builder(
+            "sagegate.audit.sink.healthy", audit, a -> a.healthy() ? 1 : 0)
         .description("1 while audit records are written, 0 while the audit sink cannot write")
         .register(registry);
-    io.micrometer.core.instrument.FunctionCounter.builder("sagegate.audit.records.failed", audit,
-            a -> (double) a.failedRecords())
-        .description("Audit records that could not be written (closed output, full disk, unwritable file)")
+    io.micrometer.core.instrument.FunctionCounter.builder(
+            "sagegate.audit.records.failed", audit, a -> (double) a.failedRecords())
+        .description(
+            "Audit records that could not be written (closed output, full disk, unwritable file)")
         .register(registry);
   }
 
@@ -144,10 +156,13 @@ public final class Gateway {
   private void registerHealthGauges(GatewayConfig config) {
     for (var endpoint : config.endpoints()) {
       String key = GatewayConfig.key(endpoint.name());
-      io.micrometer.core.instrument.Gauge.builder("sagegate.backend.healthy", state, s -> {
-            Backend backend = s.get().backends().get(key);
-            return backend == null ? Double.NaN : backend.healthy() ? 1 : 0;
-          })
+      io.micrometer.core.instrument.Gauge.builder(
+              "sagegate.backend.healthy",
+              state,
+              s -> {
+                Backend backend = s.get().backends().get(key);
+                return backend == null ? Double.NaN : backend.healthy() ? 1 : 0;
+              })
           .description("Whether the endpoint's backend passes its health check")
           .tag("endpoint", endpoint.name())
           .strongReference(true)
@@ -168,7 +183,9 @@ public final class Gateway {
     }
     // A listener that cannot bind (port in use) leaves nothing running: the backends built for
     // the first snapshot are closed before the failure is reported.
-    return gateway.listen(config.server()).map(gateway)
+    return gateway
+        .listen(config.server())
+        .map(gateway)
         .recover(err -> gateway.closeBackends().transform(ignored -> Future.failedFuture(err)));
   }
 
@@ -177,45 +194,51 @@ public final class Gateway {
    * every failure goes to the one ErrorResponder.
    */
   Pipeline pipeline(ServerSettings server) {
-    return new Pipeline(List.of(
-        // 1. Request id, audit record and metrics open here and close when the response ends (or
-        //    the caller goes), so every request below, failed or not, is recorded exactly once.
-        //    Stages 2-5 read no body: one that waits on I/O holds it back (Exchange.holdBody).
-        tracking,
-        //    With audit.onFailure: refuse, nothing is served while the audit sink cannot write
-        //    (the refusal itself is recorded, and is the probe that ends the refusal).
-        new AuditGuard(components.audit(), refuseUnaudited),
-        // 1b. The gateway-wide cap on calls in flight: after tracking, so a refusal is recorded;
-        //     before everything else, so an overload costs as little as possible.
-        new InFlightAdmission(inFlight, limitMetrics),
-        // 2. Which operation and endpoint name: strict, on the raw path. No I/O, so it runs
-        //    before authentication and answers 404/405/400 without looking at the token.
-        new OperationResolver(),
-        // 3. Who is calling: bearer token verified (async unless cached; the body is held meanwhile).
-        new Authentication(components.authenticator()),
-        // 4. SageMaker headers checked; before the decision, which may match on targets.
-        new HeaderValidation(),
-        // 4a. OpenAI-compatible chat route only: the body read and checked before the decision,
-        //     because "stream": true makes the action invoke-stream (the caller is known by now).
-        new OpenAiBody(server.maxBodyBytes()),
-        // 5. Endpoint resolved and the rules decide; unknown and forbidden answer alike.
-        new AccessControl(),
-        // 5a. OpenAI-compatible routes only: an endpoint not served there is a 404, and the
-        //     models list is answered from configuration (no body, no credentials, no backend).
-        new OpenAiEndpoint(),
-        // 5b. The endpoint's (and inference component's) maxConcurrency: it needs the endpoint,
-        //     and an allowed call only; before the body is read and before any STS or backend call.
-        new ConcurrencyControl(concurrency, limitMetrics),
-        // 5c. The shared quotas (limits): after the concurrency cap, so a call refused there is
-        //     not charged; one store round trip (the body is held meanwhile); before the body.
-        new QuotaControl(quotas, limitMetrics),
-        // 6. Only an allowed call has its body read, bounded by the size limit.
-        new BodyReader(server.maxBodyBytes()),
-        // 7. Credentials for this caller and endpoint (STS on the AWS path), after the body so
-        //    no STS call is spent on a request that is then refused.
-        new CredentialsStage(components.credentials()),
-        // 8. The backend answers; the response is relayed (streamed where asked).
-        new Invoke(metrics)),
+    return new Pipeline(
+        List.of(
+            // 1. Request id, audit record and metrics open here and close when the response ends
+            // (or
+            //    the caller goes), so every request below, failed or not, is recorded exactly once.
+            //    Stages 2-5 read no body: one that waits on I/O holds it back (Exchange.holdBody).
+            tracking,
+            //    With audit.onFailure: refuse, nothing is served while the audit sink cannot write
+            //    (the refusal itself is recorded, and is the probe that ends the refusal).
+            new AuditGuard(components.audit(), refuseUnaudited),
+            // 1b. The gateway-wide cap on calls in flight: after tracking, so a refusal is
+            // recorded;
+            //     before everything else, so an overload costs as little as possible.
+            new InFlightAdmission(inFlight, limitMetrics),
+            // 2. Which operation and endpoint name: strict, on the raw path. No I/O, so it runs
+            //    before authentication and answers 404/405/400 without looking at the token.
+            new OperationResolver(),
+            // 3. Who is calling: bearer token verified (async unless cached; the body is held
+            // meanwhile).
+            new Authentication(components.authenticator()),
+            // 4. SageMaker headers checked; before the decision, which may match on targets.
+            new HeaderValidation(),
+            // 4a. OpenAI-compatible chat route only: the body read and checked before the decision,
+            //     because "stream": true makes the action invoke-stream (the caller is known by
+            // now).
+            new OpenAiBody(server.maxBodyBytes()),
+            // 5. Endpoint resolved and the rules decide; unknown and forbidden answer alike.
+            new AccessControl(),
+            // 5a. OpenAI-compatible routes only: an endpoint not served there is a 404, and the
+            //     models list is answered from configuration (no body, no credentials, no backend).
+            new OpenAiEndpoint(),
+            // 5b. The endpoint's (and inference component's) maxConcurrency: it needs the endpoint,
+            //     and an allowed call only; before the body is read and before any STS or backend
+            // call.
+            new ConcurrencyControl(concurrency, limitMetrics),
+            // 5c. The shared quotas (limits): after the concurrency cap, so a call refused there is
+            //     not charged; one store round trip (the body is held meanwhile); before the body.
+            new QuotaControl(quotas, limitMetrics),
+            // 6. Only an allowed call has its body read, bounded by the size limit.
+            new BodyReader(server.maxBodyBytes()),
+            // 7. Credentials for this caller and endpoint (STS on the AWS path), after the body so
+            //    no STS call is spent on a request that is then refused.
+            new CredentialsStage(components.credentials()),
+            // 8. The backend answers; the response is relayed (streamed where asked).
+            new Invoke(metrics)),
         new ErrorResponder(metrics));
   }
 
@@ -224,66 +247,106 @@ public final class Gateway {
     // outside a verticle would serve every connection on a single loop, whatever the number of
     // cores. Instances of one deployment share their port (port 0 too), and Vert.x spreads
     // connections over them.
-    HttpServerOptions options = new HttpServerOptions()
-        .setHost(server.host())
-        .setPort(server.port())
-        .setMaxHeaderSize(server.maxHeaderBytes())
-        .setMaxInitialLineLength(8192)
-        // In milliseconds: whole seconds made a sub-second idleTimeout 0, which turns it off.
-        .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, server.idleTimeout().toMillis()))
-        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
-        .setCompressionSupported(false)
-        // SageMaker Runtime is HTTP/1.1; HTTP/2 cleartext (prior knowledge or upgrade) only
-        // when configured. Vert.x's default would serve it.
-        .setHttp2ClearTextEnabled(server.http2())
-        .setUseProxyProtocol(server.proxyProtocol());
+    HttpServerOptions options =
+        new HttpServerOptions()
+            .setHost(server.host())
+            .setPort(server.port())
+            .setMaxHeaderSize(server.maxHeaderBytes())
+            .setMaxInitialLineLength(8192)
+            // In milliseconds: whole seconds made a sub-second idleTimeout 0, which turns it off.
+            .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, server.idleTimeout().toMillis()))
+            .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
+            .setCompressionSupported(false)
+            // SageMaker Runtime is HTTP/1.1; HTTP/2 cleartext (prior knowledge or upgrade) only
+            // when configured. Vert.x's default would serve it.
+            .setHttp2ClearTextEnabled(server.http2())
+            .setUseProxyProtocol(server.proxyProtocol());
     HttpGuard.Events guardEvents = new GuardEvents(server);
-    Future<String> trafficFuture = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
-      @Override
-      public Future<?> start() {
-        return vertx.createHttpServer(options)
-            // Header timeout, bad versions, empty header names, malformed chunked bodies:
-            // Vert.x has no hook for these, HttpGuard does them around Netty's decoder. Past
-            // admission.maxConnections a connection is closed unread instead.
-            .connectionHandler(connection -> {
-              if (connectionOpened(connection)) {
-                HttpGuard.install(connection, server.headerTimeout(), guardEvents);
+    Future<String> trafficFuture =
+        vertx.deployVerticle(
+            () ->
+                new io.vertx.core.VerticleBase() {
+                  @Override
+                  public Future<?> start() {
+                    return vertx
+                        .createHttpServer(options)
+                        // Header timeout, bad versions, empty header names, malformed chunked
+                        // bodies:
+                        // Vert.x has no hook for these, HttpGuard does them around Netty's decoder.
+                        // Past
+                        // admission.maxConnections a connection is closed unread instead.
+                        .connectionHandler(
+                            connection -> {
+                              if (connectionOpened(connection)) {
+                                HttpGuard.install(connection, server.headerTimeout(), guardEvents);
+                              }
+                            })
+                        .invalidRequestHandler(Gateway.this::invalidRequest)
+                        .requestHandler(pipeline(server))
+                        .listen()
+                        .onSuccess(traffic::add);
+                  }
+                },
+            new io.vertx.core.DeploymentOptions().setInstances(server.effectiveEventLoops()));
+    trafficFuture =
+        trafficFuture.recover(
+            err ->
+                Future.failedFuture(
+                    listenFailure("traffic", "server.port, --port", server.port(), err)));
+    Future<HttpServer> managementFuture =
+        trafficFuture.compose(
+            id -> {
+              trafficDeployment = id;
+              return vertx
+                  .createHttpServer(
+                      new HttpServerOptions()
+                          .setHost(server.host())
+                          .setPort(server.managementPort()))
+                  .requestHandler(
+                      new ManagementRoutes(vertx, components.registry(), readiness).router())
+                  .listen()
+                  .recover(
+                      err ->
+                          Future.failedFuture(
+                              listenFailure(
+                                  "management",
+                                  "server.managementPort, --management-port",
+                                  server.managementPort(),
+                                  err)));
+            });
+    return managementFuture
+        .onSuccess(m -> management = m)
+        .onFailure(
+            err -> {
+              if (trafficDeployment != null) {
+                vertx.undeploy(trafficDeployment);
               }
             })
-            .invalidRequestHandler(Gateway.this::invalidRequest)
-            .requestHandler(pipeline(server))
-            .listen()
-            .onSuccess(traffic::add);
-      }
-    }, new io.vertx.core.DeploymentOptions().setInstances(server.effectiveEventLoops()));
-    trafficFuture = trafficFuture.recover(err ->
-        Future.failedFuture(listenFailure("traffic", "server.port, --port", server.port(), err)));
-    Future<HttpServer> managementFuture = trafficFuture.compose(id -> {
-      trafficDeployment = id;
-      return vertx.createHttpServer(new HttpServerOptions()
-              .setHost(server.host()).setPort(server.managementPort()))
-          .requestHandler(new ManagementRoutes(vertx, components.registry(), readiness).router())
-          .listen()
-          .recover(err -> Future.failedFuture(listenFailure(
-              "management", "server.managementPort, --management-port", server.managementPort(), err)));
-    });
-    return managementFuture.onSuccess(m -> management = m)
-        .onFailure(err -> {
-          if (trafficDeployment != null) {
-            vertx.undeploy(trafficDeployment);
-          }
-        })
         .mapEmpty();
   }
 
   /** A listener that cannot bind, named: which listener, which port, and where it is set. */
-  static IllegalStateException listenFailure(String listener, String setting, int port, Throwable err) {
+  static IllegalStateException listenFailure(
+      String listener, String setting, int port, Throwable err) {
     String text = String.valueOf(err.getMessage());
     boolean inUse = err instanceof java.net.BindException || text.contains("in use");
-    String message = inUse
-        ? "the " + listener + " listener cannot listen on port " + port + ": the port is already in use ("
-            + setting + ")"
-        : "the " + listener + " listener cannot listen on port " + port + " (" + setting + "): " + text;
+    String message =
+        inUse
+            ? "the "
+                + listener
+                + " listener cannot listen on port "
+                + port
+                + ": the port is already in use ("
+                + setting
+                + ")"
+            : "the "
+                + listener
+                + " listener cannot listen on port "
+                + port
+                + " ("
+                + setting
+                + "): "
+                + text;
     return new IllegalStateException(message, err);
   }
 
@@ -307,10 +370,10 @@ public final class Gateway {
   }
 
   /**
-   * Requests the HTTP decoder could not read (headers or request line too long, bad syntax, an
-   * HTTP version other than 1.x, an empty header name) never reach the pipeline; they are
-   * answered and audited here, so they too get one record. A caller that hung up in the middle of
-   * its headers is not answered (nobody is there), and its record says it left.
+   * Requests the HTTP decoder could not read (headers or request line too long, bad syntax, an HTTP
+   * version other than 1.x, an empty header name) never reach the pipeline; they are answered and
+   * audited here, so they too get one record. A caller that hung up in the middle of its headers is
+   * not answered (nobody is there), and its record says it left.
    */
   private void invalidRequest(HttpServerRequest request) {
     AuditRecord record = tracking.begin(request);
@@ -323,10 +386,16 @@ public final class Gateway {
       return;
     } else if (cause instanceof GatewayException marked) {
       error = marked; // HttpGuard's: a bad version or an empty header name
-    } else if (cause instanceof TooLongFrameException && cause.getMessage() != null
+    } else if (cause instanceof TooLongFrameException
+        && cause.getMessage() != null
         && cause.getMessage().toLowerCase(Locale.ROOT).contains("header")) {
-      error = new GatewayException(431, Errors.HEADERS_TOO_LARGE,
-          "Request headers exceed the limit of " + state.get().config().server().maxHeaderBytes() + " bytes");
+      error =
+          new GatewayException(
+              431,
+              Errors.HEADERS_TOO_LARGE,
+              "Request headers exceed the limit of "
+                  + state.get().config().server().maxHeaderBytes()
+                  + " bytes");
     } else if (cause instanceof TooLongFrameException) {
       error = new GatewayException(414, Errors.VALIDATION_ERROR, "Request line is too long");
     } else {
@@ -350,26 +419,42 @@ public final class Gateway {
     @Override
     public HttpGuard.RawAnswer headTimedOut(HttpConnection connection) {
       AuditRecord record = tracking.begin(connection);
-      GatewayException error = new GatewayException(408, Errors.REQUEST_TIMEOUT,
-          "The request headers did not arrive within " + server.headerTimeout().toMillis() + " ms")
-          .withAuditReason("http:header_timeout");
+      GatewayException error =
+          new GatewayException(
+                  408,
+                  Errors.REQUEST_TIMEOUT,
+                  "The request headers did not arrive within "
+                      + server.headerTimeout().toMillis()
+                      + " ms")
+              .withAuditReason("http:header_timeout");
       record.status = error.status();
       record.errorType = error.errorType();
       record.errorReason = error.auditReason();
       byte[] body = ErrorResponder.json(error).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      String head = "HTTP/1.1 408 Request Timeout\r\n"
-          + "Content-Type: application/json\r\n"
-          + io.sagegate.backend.SageMakerHeaders.ERROR_TYPE + ": " + error.errorType() + "\r\n"
-          + io.sagegate.backend.SageMakerHeaders.REQUEST_ID + ": " + record.requestId + "\r\n"
-          + "Content-Length: " + body.length + "\r\n"
-          + "Connection: close\r\n\r\n";
+      String head =
+          "HTTP/1.1 408 Request Timeout\r\n"
+              + "Content-Type: application/json\r\n"
+              + io.sagegate.backend.SageMakerHeaders.ERROR_TYPE
+              + ": "
+              + error.errorType()
+              + "\r\n"
+              + io.sagegate.backend.SageMakerHeaders.REQUEST_ID
+              + ": "
+              + record.requestId
+              + "\r\n"
+              + "Content-Length: "
+              + body.length
+              + "\r\n"
+              + "Connection: close\r\n\r\n";
       byte[] headBytes = head.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
       byte[] bytes = java.util.Arrays.copyOf(headBytes, headBytes.length + body.length);
       System.arraycopy(body, 0, bytes, headBytes.length, body.length);
-      return new HttpGuard.RawAnswer(bytes, written -> {
-        record.bytesOut = written;
-        tracking.finish(record);
-      });
+      return new HttpGuard.RawAnswer(
+          bytes,
+          written -> {
+            record.bytesOut = written;
+            tracking.finish(record);
+          });
     }
 
     @Override
@@ -393,13 +478,17 @@ public final class Gateway {
   /** Applies a reloaded configuration: endpoints and rules change, listeners do not. */
   public void apply(GatewayConfig config) {
     GatewayState previous = state.get();
-    GatewayState next = GatewayState.build(config, components.authorizers(), components.backends(), previous);
+    GatewayState next =
+        GatewayState.build(config, components.authorizers(), components.backends(), previous);
     state.set(next);
     registerHealthGauges(config);
     // A backend this reload retired is closed once the calls still using it have ended, so a
     // stream in progress on a changed endpoint finishes on the backend it started with.
     calls.retire(next.retiredSince(previous));
-    LOG.info("Configuration applied: {} endpoints, {} rules", config.endpoints().size(), config.rules().size());
+    LOG.info(
+        "Configuration applied: {} endpoints, {} rules",
+        config.endpoints().size(),
+        config.rules().size());
   }
 
   public GatewayState state() {
@@ -415,7 +504,8 @@ public final class Gateway {
   }
 
   /** What a drain did, for the log and the caller. */
-  public record DrainResult(int inFlightAtStart, long completed, int endedAtDeadline, long millis) {}
+  public record DrainResult(
+      int inFlightAtStart, long completed, int endedAtDeadline, long millis) {}
 
   /**
    * Drains the gateway for shutdown: {@code /readyz} answers 503 at once and traffic is still
@@ -431,40 +521,58 @@ public final class Gateway {
     draining = true;
     calls.draining(true);
     int atStart = calls.size();
-    LOG.info("Draining: /readyz answers 503; serving for {} more, then no new connections; {} calls in"
-        + " flight, up to {} for calls to finish", delay, atStart, timeout);
+    LOG.info(
+        "Draining: /readyz answers 503; serving for {} more, then no new connections; {} calls in"
+            + " flight, up to {} for calls to finish",
+        delay,
+        atStart,
+        timeout);
     Promise<DrainResult> done = Promise.promise();
-    vertx.setTimer(Math.max(1, delay.toMillis()), t -> {
-      // Vert.x's own grace runs past ours: calls still open at our deadline are ended by us
-      // first, so their records say why.
-      long grace = timeout.toMillis() + FORCE_CLOSE_GRACE_MS;
-      for (HttpServer server : traffic) {
-        server.shutdown(grace, TimeUnit.MILLISECONDS);
-      }
-      long deadline = System.nanoTime() + timeout.toNanos();
-      int[] ended = {-1};
-      long[] cutAt = {0};
-      vertx.setPeriodic(DRAIN_POLL_MS, id -> {
-        long now = System.nanoTime();
-        boolean idle = calls.size() == 0;
-        if (!idle && ended[0] < 0 && now >= deadline) {
-          ended[0] = calls.endAll();
-          cutAt[0] = now;
-          LOG.warn("Drain deadline ({}) reached: ending {} calls still in flight", timeout, ended[0]);
-          return;
-        }
-        if (idle || (ended[0] >= 0 && now - cutAt[0] >= TimeUnit.MILLISECONDS.toNanos(FORCE_CLOSE_GRACE_MS))) {
-          vertx.cancelTimer(id);
-          int cut = Math.max(ended[0], 0);
-          long completed = calls.closedCount() - closedBefore - cut;
-          DrainResult result = new DrainResult(atStart, completed, cut,
-              TimeUnit.NANOSECONDS.toMillis(now - start));
-          LOG.info("Drained in {} ms: {} calls completed, {} ended at the deadline, {} still open",
-              result.millis(), result.completed(), result.endedAtDeadline(), calls.size());
-          done.complete(result);
-        }
-      });
-    });
+    vertx.setTimer(
+        Math.max(1, delay.toMillis()),
+        t -> {
+          // Vert.x's own grace runs past ours: calls still open at our deadline are ended by us
+          // first, so their records say why.
+          long grace = timeout.toMillis() + FORCE_CLOSE_GRACE_MS;
+          for (HttpServer server : traffic) {
+            server.shutdown(grace, TimeUnit.MILLISECONDS);
+          }
+          long deadline = System.nanoTime() + timeout.toNanos();
+          int[] ended = {-1};
+          long[] cutAt = {0};
+          vertx.setPeriodic(
+              DRAIN_POLL_MS,
+              id -> {
+                long now = System.nanoTime();
+                boolean idle = calls.size() == 0;
+                if (!idle && ended[0] < 0 && now >= deadline) {
+                  ended[0] = calls.endAll();
+                  cutAt[0] = now;
+                  LOG.warn(
+                      "Drain deadline ({}) reached: ending {} calls still in flight",
+                      timeout,
+                      ended[0]);
+                  return;
+                }
+                if (idle
+                    || (ended[0] >= 0
+                        && now - cutAt[0] >= TimeUnit.MILLISECONDS.toNanos(FORCE_CLOSE_GRACE_MS))) {
+                  vertx.cancelTimer(id);
+                  int cut = Math.max(ended[0], 0);
+                  long completed = calls.closedCount() - closedBefore - cut;
+                  DrainResult result =
+                      new DrainResult(
+                          atStart, completed, cut, TimeUnit.NANOSECONDS.toMillis(now - start));
+                  LOG.info(
+                      "Drained in {} ms: {} calls completed, {} ended at the deadline, {} still open",
+                      result.millis(),
+                      result.completed(),
+                      result.endedAtDeadline(),
+                      calls.size());
+                  done.complete(result);
+                }
+              });
+        });
     return done.future();
   }
 
@@ -482,16 +590,18 @@ public final class Gateway {
       closing.add(management.close());
     }
     Future<Void> servers = Future.all(closing).mapEmpty();
-    return servers.eventually(this::closeBackends).eventually(() -> {
-      quotas.close();
-      return Future.succeededFuture();
-    });
+    return servers
+        .eventually(this::closeBackends)
+        .eventually(
+            () -> {
+              quotas.close();
+              return Future.succeededFuture();
+            });
   }
 
   private Future<Void> closeBackends() {
     List<Backend> all = new java.util.ArrayList<>(state.get().backends().values());
     all.addAll(calls.retiring());
-    return Future.all(all.stream().map(Backend::close).toList())
-        .mapEmpty();
+    return Future.all(all.stream().map(Backend::close).toList()).mapEmpty();
   }
 }

@@ -33,10 +33,10 @@ public record GatewayState(
   }
 
   /**
-   * Builds the next snapshot. If an endpoint's backend (or the rules) cannot be built, the
-   * backends already built for this snapshot are closed before the failure is thrown, so a
-   * refused reload or start leaves no client or connection pool behind; the backends reused from
-   * {@code previous} are left alone (they keep serving).
+   * Builds the next snapshot. If an endpoint's backend (or the rules) cannot be built, the backends
+   * already built for this snapshot are closed before the failure is thrown, so a refused reload or
+   * start leaves no client or connection pool behind; the backends reused from {@code previous} are
+   * left alone (they keep serving).
    *
    * @param previous the snapshot being replaced, or null at start
    * @throws RuntimeException from the backend factory or the authorizer, after the cleanup
@@ -77,8 +77,6 @@ public record GatewayState(
 
   /** Backends of the previous snapshot that this one no longer uses. */
   public List<Backend> retiredSince(GatewayState previous) {
-    return previous.backends.values().stream()
-        .filter(b -> !backends.containsValue(b))
-        .toList();
+    return previous.backends.values().stream().filter(b -> !backends.containsValue(b)).toList();
   }
 }

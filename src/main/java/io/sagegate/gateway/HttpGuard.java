@@ -34,17 +34,17 @@ import java.util.function.Consumer;
  * connection, around Netty's request decoder:
  *
  * <ul>
- *   <li>a request's head (request line and headers) must arrive within {@code headerTimeout} of
- *       its first byte, or it is answered 408 and the connection closed (a slowloris);
- *   <li>an HTTP version other than 1.0 or 1.1 (Vert.x answers those with a bare 501 that echoes
- *       the version, past the server's invalid request handler), and a header with an empty name
- *       (which Netty's decoder accepts), are marked as decoding failures, so that they reach the
- *       gateway's invalid request handler and are answered there, in SageMaker's error shape;
- *   <li>a malformed chunked body (bad size, overflow, broken framing) is marked with the error
- *       the gateway answers it with, so the request's stages can answer it before Vert.x closes
- *       the connection;
- *   <li>a caller that hangs up before its request line is complete is reported, so it too has
- *       its audit record;
+ *   <li>a request's head (request line and headers) must arrive within {@code headerTimeout} of its
+ *       first byte, or it is answered 408 and the connection closed (a slowloris);
+ *   <li>an HTTP version other than 1.0 or 1.1 (Vert.x answers those with a bare 501 that echoes the
+ *       version, past the server's invalid request handler), and a header with an empty name (which
+ *       Netty's decoder accepts), are marked as decoding failures, so that they reach the gateway's
+ *       invalid request handler and are answered there, in SageMaker's error shape;
+ *   <li>a malformed chunked body (bad size, overflow, broken framing) is marked with the error the
+ *       gateway answers it with, so the request's stages can answer it before Vert.x closes the
+ *       connection;
+ *   <li>a caller that hangs up before its request line is complete is reported, so it too has its
+ *       audit record;
  *   <li>before Vert.x closes a connection idle for {@code server.idleTimeout}, the request in
  *       progress on it, if any, is told, so it is answered (and audited) as the gateway's doing,
  *       not as a caller who left.
@@ -66,7 +66,10 @@ public final class HttpGuard {
     void leftMidHead(HttpConnection connection);
   }
 
-  /** A response written as bytes (no request object exists for it); {@code written} is told the bytes sent. */
+  /**
+   * A response written as bytes (no request object exists for it); {@code written} is told the
+   * bytes sent.
+   */
   record RawAnswer(byte[] bytes, java.util.function.LongConsumer written) {}
 
   private static final AttributeKey<HttpGuard> KEY = AttributeKey.valueOf("sagegate.httpGuard");
@@ -78,13 +81,18 @@ public final class HttpGuard {
   private final HttpConnection connection;
   private final long headTimeoutNanos;
   private final Events events;
+
   /** Between requests: the next bytes are a request's head. */
   private boolean awaitingHead = true;
+
   private long headBytes;
   private boolean timedOut;
+
   /** The gateway (Vert.x) is closing the connection. */
   private boolean closing;
+
   private ScheduledFuture<?> timer;
+
   /** Run before the gateway closes the connection (idle): the request in progress answers. */
   private Consumer<GatewayException> inProgress;
 
@@ -113,10 +121,11 @@ public final class HttpGuard {
 
   /**
    * Registers what the request now in progress on {@code connection} does if the gateway ends it
-   * (an idle connection): it is failed with the given error, answered and audited as such.
-   * Cleared with null once the request has ended.
+   * (an idle connection): it is failed with the given error, answered and audited as such. Cleared
+   * with null once the request has ended.
    */
-  public static void whileInProgress(HttpConnection connection, Consumer<GatewayException> onGatewayEnd) {
+  public static void whileInProgress(
+      HttpConnection connection, Consumer<GatewayException> onGatewayEnd) {
     if (connection instanceof ConnectionBase base) {
       HttpGuard guard = base.channel().attr(KEY).get();
       // Not once the connection was upgraded to HTTP/2: its streams are not the guard's.
@@ -132,7 +141,8 @@ public final class HttpGuard {
   private void startClock() {
     if (timer == null && clockContext != null) {
       ChannelHandlerContext ctx = clockContext;
-      timer = ctx.executor().schedule(() -> headTimedOut(ctx), headTimeoutNanos, TimeUnit.NANOSECONDS);
+      timer =
+          ctx.executor().schedule(() -> headTimedOut(ctx), headTimeoutNanos, TimeUnit.NANOSECONDS);
     }
   }
 
@@ -151,13 +161,18 @@ public final class HttpGuard {
     timedOut = true;
     RawAnswer answer = events.headTimedOut(connection);
     // Written from before the decoder, past Vert.x: no request object exists for this answer.
-    ctx.writeAndFlush(Unpooled.wrappedBuffer(answer.bytes())).addListener(f -> {
-      answer.written().accept(f.isSuccess() ? answer.bytes().length : 0);
-      ctx.close();
-    });
+    ctx.writeAndFlush(Unpooled.wrappedBuffer(answer.bytes()))
+        .addListener(
+            f -> {
+              answer.written().accept(f.isSuccess() ? answer.bytes().length : 0);
+              ctx.close();
+            });
   }
 
-  /** Before the decoder: sees the bytes as they arrive, so the clock starts with a head's first byte. */
+  /**
+   * Before the decoder: sees the bytes as they arrive, so the clock starts with a head's first
+   * byte.
+   */
   private final class HeadClock extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
@@ -205,9 +220,13 @@ public final class HttpGuard {
    * written before a close that Vert.x starts itself.
    */
   private final class HeadCheck extends ChannelDuplexHandler {
-    /** A request (or body) that failed decoding has passed: the connection carries nothing after it. */
+    /**
+     * A request (or body) that failed decoding has passed: the connection carries nothing after it.
+     */
     private boolean failedHead;
+
     private boolean dropping;
+
     /** A request ended during the current read. */
     private boolean requestEnded;
 
@@ -231,11 +250,13 @@ public final class HttpGuard {
         check(request);
         failedHead = request.decoderResult().isFailure();
       }
-      if (msg instanceof HttpContent content && !(msg instanceof HttpRequest)
+      if (msg instanceof HttpContent content
+          && !(msg instanceof HttpRequest)
           && content.decoderResult().isFailure()
           && !(content.decoderResult().cause() instanceof GatewayException)) {
-        ((DecoderResultProvider) content).setDecoderResult(
-            DecoderResult.failure(malformedBody(content.decoderResult().cause())));
+        ((DecoderResultProvider) content)
+            .setDecoderResult(
+                DecoderResult.failure(malformedBody(content.decoderResult().cause())));
       }
       if (msg instanceof LastHttpContent last && last.decoderResult().isSuccess() && !failedHead) {
         awaitingHead = true;
@@ -248,7 +269,8 @@ public final class HttpGuard {
 
     /**
      * A read that ended a request may have brought the start of the next one too (pipelined, or
-     * read before the guard was in place): the decoder is inside it, and its clock starts now. An idle keep-alive connection has none, and is left to the idle timeout.
+     * read before the guard was in place): the decoder is inside it, and its clock starts now. An
+     * idle keep-alive connection has none, and is left to the idle timeout.
      */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
@@ -269,17 +291,20 @@ public final class HttpGuard {
         inProgress = null;
         // Vert.x closes the connection on this event (flushing first): the request is answered
         // now, so its record says the gateway ended it, not that its caller left.
-        request.accept(new GatewayException(408, Errors.REQUEST_TIMEOUT,
-            "Nothing was received or sent on the connection within the idle timeout")
-            .withAuditReason("http:idle_timeout"));
+        request.accept(
+            new GatewayException(
+                    408,
+                    Errors.REQUEST_TIMEOUT,
+                    "Nothing was received or sent on the connection within the idle timeout")
+                .withAuditReason("http:idle_timeout"));
       }
       ctx.fireUserEventTriggered(evt);
     }
 
     /**
-     * Vert.x closes a connection from its own handler's context after a decoding failure or when
-     * it is idle, which passes by its flush-before-close: the answer written just before (the
-     * 400 to a malformed body, say) would be dropped unsent. It is flushed here first.
+     * Vert.x closes a connection from its own handler's context after a decoding failure or when it
+     * is idle, which passes by its flush-before-close: the answer written just before (the 400 to a
+     * malformed body, say) would be dropped unsent. It is flushed here first.
      */
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
@@ -321,7 +346,10 @@ public final class HttpGuard {
     }
   }
 
-  /** Marks a head Vert.x would otherwise answer with a bare 501 (a version) or accept (an empty name). */
+  /**
+   * Marks a head Vert.x would otherwise answer with a bare 501 (a version) or accept (an empty
+   * name).
+   */
   private static void check(HttpRequest request) {
     if (request.decoderResult().isFailure()) {
       return;
@@ -329,20 +357,27 @@ public final class HttpGuard {
     HttpVersion version = request.protocolVersion();
     GatewayException error = null;
     if (!version.equals(HttpVersion.HTTP_1_1) && !version.equals(HttpVersion.HTTP_1_0)) {
-      error = "HTTP".equals(version.protocolName())
-          ? new GatewayException(505, Errors.HTTP_VERSION_NOT_SUPPORTED,
-              "HTTP version " + version.majorVersion() + "." + version.minorVersion()
-                  + " is not supported; use HTTP/1.1")
-              .withAuditReason("http:unsupported_version")
-          : Errors.validation("The request line's protocol is not HTTP; use HTTP/1.1")
-              .withAuditReason("http:malformed_version");
+      error =
+          "HTTP".equals(version.protocolName())
+              ? new GatewayException(
+                      505,
+                      Errors.HTTP_VERSION_NOT_SUPPORTED,
+                      "HTTP version "
+                          + version.majorVersion()
+                          + "."
+                          + version.minorVersion()
+                          + " is not supported; use HTTP/1.1")
+                  .withAuditReason("http:unsupported_version")
+              : Errors.validation("The request line's protocol is not HTTP; use HTTP/1.1")
+                  .withAuditReason("http:malformed_version");
       // Answered as HTTP/1.1: Vert.x answers in the request's version, which would echo it.
       request.setProtocolVersion(HttpVersion.HTTP_1_1);
     } else {
       for (Map.Entry<String, String> header : request.headers()) {
         if (header.getKey().isBlank()) {
-          error = Errors.validation("The request has a header with an empty header name")
-              .withAuditReason("http:invalid_request");
+          error =
+              Errors.validation("The request has a header with an empty header name")
+                  .withAuditReason("http:invalid_request");
           break;
         }
       }
@@ -353,9 +388,10 @@ public final class HttpGuard {
   }
 
   private static GatewayException malformedBody(Throwable cause) {
-    String what = cause instanceof NumberFormatException
-        ? "a chunk size is not a hexadecimal number, or is too large"
-        : "its chunk framing is broken";
+    String what =
+        cause instanceof NumberFormatException
+            ? "a chunk size is not a hexadecimal number, or is too large"
+            : "its chunk framing is broken";
     return Errors.validation("The chunked request body is malformed: " + what)
         .withAuditReason("http:malformed_body");
   }

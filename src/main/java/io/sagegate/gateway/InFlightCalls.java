@@ -15,21 +15,25 @@ import org.slf4j.LoggerFactory;
 /**
  * The calls in flight, each with the configuration snapshot it is served with. A reload that
  * retires a backend hands it here; it is closed once no call in flight uses it (the calls are
- * bounded by their own timeouts), so a stream in progress on an endpoint a reload changed
- * finishes on the backend it started with. At shutdown the gateway waits here for the calls to
- * finish and ends those still open at the deadline ({@link #endAll}).
+ * bounded by their own timeouts), so a stream in progress on an endpoint a reload changed finishes
+ * on the backend it started with. At shutdown the gateway waits here for the calls to finish and
+ * ends those still open at the deadline ({@link #endAll}).
  */
 final class InFlightCalls implements RequestTracking.Calls {
 
   private static final Logger LOG = LoggerFactory.getLogger(InFlightCalls.class);
+
   /** Audit reason of a call the gateway ended because it was shutting down. */
   static final String SHUTDOWN_REASON = "gateway:shutdown";
 
   private final Supplier<GatewayState> state;
+
   /** Each call in flight and its snapshot. */
   private final ConcurrentHashMap<Exchange, GatewayState> open = new ConcurrentHashMap<>();
+
   /** Calls the gateway ended at shutdown: their records say so, whatever else happened. */
   private final Set<Exchange> ended = ConcurrentHashMap.newKeySet();
+
   private final List<Backend> retiring = new CopyOnWriteArrayList<>();
   private final AtomicLong closedCount = new AtomicLong();
   private volatile boolean draining;
@@ -138,13 +142,16 @@ final class InFlightCalls implements RequestTracking.Calls {
     for (Exchange ex : open.keySet()) {
       n++;
       ended.add(ex);
-      ex.onLoop(() -> {
-        ex.fail(Errors.serviceUnavailable("The gateway is shutting down").withAuditReason(SHUTDOWN_REASON));
-        ex.callerGone();
-        if (!ex.response().ended() && ex.request().connection() != null) {
-          ex.request().connection().close();
-        }
-      });
+      ex.onLoop(
+          () -> {
+            ex.fail(
+                Errors.serviceUnavailable("The gateway is shutting down")
+                    .withAuditReason(SHUTDOWN_REASON));
+            ex.callerGone();
+            if (!ex.response().ended() && ex.request().connection() != null) {
+              ex.request().connection().close();
+            }
+          });
     }
     return n;
   }

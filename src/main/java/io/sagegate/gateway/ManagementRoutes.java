@@ -25,21 +25,37 @@ final class ManagementRoutes {
 
   Router router() {
     Router router = Router.router(vertx);
-    router.get("/healthz").handler(ctx -> ctx.response()
-        .putHeader("Content-Type", "application/json").end("{\"status\":\"ok\"}"));
-    router.get("/readyz").handler(ctx -> {
-      List<String> reasons = readiness.reasons();
-      JsonObject body = reasons.isEmpty()
-          ? new JsonObject().put("status", "ready")
-          : new JsonObject().put("status", "not ready").put("reason", String.join("; ", reasons))
-              .put("reasons", new JsonArray(reasons));
-      ctx.response().setStatusCode(reasons.isEmpty() ? 200 : 503)
-          .putHeader("Content-Type", "application/json")
-          .end(body.encode());
-    });
-    router.get("/metrics").handler(ctx -> ctx.response()
-        .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        .end(registry.scrape()));
+    router
+        .get("/healthz")
+        .handler(
+            ctx ->
+                ctx.response()
+                    .putHeader("Content-Type", "application/json")
+                    .end("{\"status\":\"ok\"}"));
+    router
+        .get("/readyz")
+        .handler(
+            ctx -> {
+              List<String> reasons = readiness.reasons();
+              JsonObject body =
+                  reasons.isEmpty()
+                      ? new JsonObject().put("status", "ready")
+                      : new JsonObject()
+                          .put("status", "not ready")
+                          .put("reason", String.join("; ", reasons))
+                          .put("reasons", new JsonArray(reasons));
+              ctx.response()
+                  .setStatusCode(reasons.isEmpty() ? 200 : 503)
+                  .putHeader("Content-Type", "application/json")
+                  .end(body.encode());
+            });
+    router
+        .get("/metrics")
+        .handler(
+            ctx ->
+                ctx.response()
+                    .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                    .end(registry.scrape()));
     return router;
   }
 }

@@ -5,9 +5,9 @@ import io.vertx.core.http.HttpServerRequest;
 import java.util.List;
 
 /**
- * The traffic server's request handler: every request runs the same stages, in order, as one
- * {@link Exchange}; any failure goes to the one failure handler. The order itself is written down
- * in {@link Gateway#pipeline}.
+ * The traffic server's request handler: every request runs the same stages, in order, as one {@link
+ * Exchange}; any failure goes to the one failure handler. The order itself is written down in
+ * {@link Gateway#pipeline}.
  */
 public final class Pipeline implements Handler<HttpServerRequest> {
 

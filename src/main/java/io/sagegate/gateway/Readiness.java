@@ -26,7 +26,10 @@ public final class Readiness {
     contributors.add(contributor);
   }
 
-  /** The reasons the gateway is not ready, in the order the contributors were added; empty when ready. */
+  /**
+   * The reasons the gateway is not ready, in the order the contributors were added; empty when
+   * ready.
+   */
   public List<String> reasons() {
     List<String> reasons = new ArrayList<>();
     for (Contributor c : contributors) {

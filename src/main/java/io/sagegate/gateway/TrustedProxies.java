@@ -6,13 +6,13 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Finds the client's address behind the load balancers and ingress proxies named in
- * {@code server.trustedProxies}, the way Envoy's trusted hops and nginx's {@code real_ip_recursive}
- * do. Only when the TCP peer is itself a trusted proxy is {@code X-Forwarded-For} read: right to
- * left (the proxy nearest to us appended the rightmost entry), skipping addresses that are
- * themselves trusted proxies; the first untrusted address is the client. Entries further left were
- * written by someone we do not trust and are never read, so a client cannot choose its address by
- * sending the header itself.
+ * Finds the client's address behind the load balancers and ingress proxies named in {@code
+ * server.trustedProxies}, the way Envoy's trusted hops and nginx's {@code real_ip_recursive} do.
+ * Only when the TCP peer is itself a trusted proxy is {@code X-Forwarded-For} read: right to left
+ * (the proxy nearest to us appended the rightmost entry), skipping addresses that are themselves
+ * trusted proxies; the first untrusted address is the client. Entries further left were written by
+ * someone we do not trust and are never read, so a client cannot choose its address by sending the
+ * header itself.
  *
  * <p>An entry that is not an IP literal ({@code unknown}, a host name, an empty entry or line,
  * garbage) ends the walk: the last address read before it (a trusted proxy, or the peer) is used.
@@ -59,8 +59,8 @@ public final class TrustedProxies {
   }
 
   /**
-   * The client's address, reading {@code X-Forwarded-For} from {@code headers} only if the peer
-   * is a trusted proxy.
+   * The client's address, reading {@code X-Forwarded-For} from {@code headers} only if the peer is
+   * a trusted proxy.
    */
   public String clientAddress(String peer, MultiMap headers) {
     byte[] peerBytes = Cidr.parseAddress(peer);
@@ -117,11 +117,12 @@ public final class TrustedProxies {
   }
 
   /**
-   * The peer's text when the client is the peer's address written otherwise, so that callers
-   * can tell "the client is the peer" by comparing text (the audit record's {@code peerIp}).
-   * The bytes are already parsed: a compare of at most 16 bytes, no allocation.
+   * The peer's text when the client is the peer's address written otherwise, so that callers can
+   * tell "the client is the peer" by comparing text (the audit record's {@code peerIp}). The bytes
+   * are already parsed: a compare of at most 16 bytes, no allocation.
    */
-  private static String peerIfSame(String client, byte[] clientBytes, String peer, byte[] peerBytes) {
+  private static String peerIfSame(
+      String client, byte[] clientBytes, String peer, byte[] peerBytes) {
     return client != peer && Arrays.equals(clientBytes, peerBytes) ? peer : client;
   }
 
@@ -138,9 +139,9 @@ public final class TrustedProxies {
   }
 
   /**
-   * The entry in {@code s[from, to)}, trimmed, without a port ({@code 203.0.113.7:5123},
-   * {@code [2001:db8::1]:5123}; some proxies write one) or IPv6 brackets; null if it is empty or
-   * its brackets or port are malformed. The caller checks it is an IP literal.
+   * The entry in {@code s[from, to)}, trimmed, without a port ({@code 203.0.113.7:5123}, {@code
+   * [2001:db8::1]:5123}; some proxies write one) or IPv6 brackets; null if it is empty or its
+   * brackets or port are malformed. The caller checks it is an IP literal.
    */
   static String address(String s, int from, int to) {
     while (from < to && isSpace(s.charAt(from))) {
@@ -154,7 +155,9 @@ public final class TrustedProxies {
     }
     if (s.charAt(from) == '[') {
       int close = s.indexOf(']', from);
-      if (close < 0 || close >= to || close == from + 1
+      if (close < 0
+          || close >= to
+          || close == from + 1
           || close + 1 < to && !isPort(s, close + 2, to, s.charAt(close + 1))) {
         return null;
       }

@@ -7,9 +7,9 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A cap on calls in flight to one endpoint (or one inference component of it), in this replica.
- * A call takes a permit before any STS or backend call and gives it back when its response ends;
- * none left means the call is refused at once, never queued. Fixed: a counter. Adaptive: Netflix's
+ * A cap on calls in flight to one endpoint (or one inference component of it), in this replica. A
+ * call takes a permit before any STS or backend call and gives it back when its response ends; none
+ * left means the call is refused at once, never queued. Fixed: a counter. Adaptive: Netflix's
  * concurrency-limits (Gradient2, which lowers the limit when latency rises over its long-term
  * average and raises it again when it falls), between 1 and {@code maxConcurrency}.
  */
@@ -17,7 +17,9 @@ public abstract sealed class ConcurrencyLimiter {
 
   /** A call's hold on the limiter; released once, when its response ends. */
   public interface Permit {
-    /** @param ok whether the call ended well (adaptive limits learn from good calls only) */
+    /**
+     * @param ok whether the call ended well (adaptive limits learn from good calls only)
+     */
     void release(boolean ok);
   }
 
@@ -89,11 +91,8 @@ public abstract sealed class ConcurrencyLimiter {
 
     Adaptive(int max) {
       super(max, true);
-      this.limit = Gradient2Limit.newBuilder()
-          .initialLimit(max)
-          .minLimit(1)
-          .maxConcurrency(max)
-          .build();
+      this.limit =
+          Gradient2Limit.newBuilder().initialLimit(max).minLimit(1).maxConcurrency(max).build();
       this.limiter = SimpleLimiter.newBuilder().limit(limit).build();
     }
 

@@ -21,7 +21,9 @@ public final class ConcurrencyLimits {
     if (endpoint.maxConcurrency() == null) {
       return null;
     }
-    return limiter(GatewayConfig.key(endpoint.name()), endpoint.maxConcurrency(),
+    return limiter(
+        GatewayConfig.key(endpoint.name()),
+        endpoint.maxConcurrency(),
         endpoint.adaptiveConcurrency());
   }
 
@@ -34,8 +36,10 @@ public final class ConcurrencyLimits {
     if (c == null || c.maxConcurrency() == null) {
       return null;
     }
-    return limiter(GatewayConfig.key(endpoint.name()) + "/" + component.toLowerCase(Locale.ROOT),
-        c.maxConcurrency(), c.adaptiveConcurrency());
+    return limiter(
+        GatewayConfig.key(endpoint.name()) + "/" + component.toLowerCase(Locale.ROOT),
+        c.maxConcurrency(),
+        c.adaptiveConcurrency());
   }
 
   private ConcurrencyLimiter limiter(String key, int max, boolean adaptive) {
@@ -43,7 +47,11 @@ public final class ConcurrencyLimits {
     if (current != null && current.sameSettings(max, adaptive)) {
       return current;
     }
-    return limiters.compute(key, (k, existing) -> existing != null && existing.sameSettings(max, adaptive)
-        ? existing : ConcurrencyLimiter.of(max, adaptive));
+    return limiters.compute(
+        key,
+        (k, existing) ->
+            existing != null && existing.sameSettings(max, adaptive)
+                ? existing
+                : ConcurrencyLimiter.of(max, adaptive));
   }
 }

@@ -11,7 +11,9 @@ public final class InFlightCap {
   private final int max;
   private final AtomicInteger used = new AtomicInteger();
 
-  /** @param max the cap; 0 for none */
+  /**
+   * @param max the cap; 0 for none
+   */
   public InFlightCap(int max) {
     this.max = max;
   }

@@ -4,9 +4,9 @@ import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 
 /**
- * The refusals of admission control. {@code ThrottlingException} is the error type AWS SDKs'
- * retry modes (botocore's legacy, standard and adaptive) treat as throttling: they back off and
- * retry, and the adaptive mode slows its sending rate too.
+ * The refusals of admission control. {@code ThrottlingException} is the error type AWS SDKs' retry
+ * modes (botocore's legacy, standard and adaptive) treat as throttling: they back off and retry,
+ * and the adaptive mode slows its sending rate too.
  */
 public final class LimitErrors {
 
@@ -21,14 +21,16 @@ public final class LimitErrors {
   public static final String STORE_UNAVAILABLE = "limit:store_unavailable";
 
   /** 429 ThrottlingException with {@code Retry-After} (whole seconds, at least 1). */
-  public static GatewayException throttled(String message, long retryAfterSeconds, String auditReason) {
+  public static GatewayException throttled(
+      String message, long retryAfterSeconds, String auditReason) {
     return new GatewayException(429, THROTTLING, message)
         .withHeader(RETRY_AFTER, Long.toString(Math.max(1, retryAfterSeconds)))
         .withAuditReason(auditReason);
   }
 
   /** 503 ServiceUnavailable with {@code Retry-After}: the gateway as a whole is full. */
-  public static GatewayException unavailable(String message, long retryAfterSeconds, String auditReason) {
+  public static GatewayException unavailable(
+      String message, long retryAfterSeconds, String auditReason) {
     return Errors.serviceUnavailable(message)
         .withHeader(RETRY_AFTER, Long.toString(Math.max(1, retryAfterSeconds)))
         .withAuditReason(auditReason);

@@ -21,9 +21,9 @@ public interface LimitStore {
   Future<Verdict> take(Quota quota, String key, long cost, long secondsToDayEnd);
 
   /**
-   * Charges {@code delta} more units to {@code key} (a credit when negative), unconditionally:
-   * the difference between a token estimate and the real usage, once the answer is in. A charge
-   * may put the key in debt (later calls wait for it); a credit never fills it past full.
+   * Charges {@code delta} more units to {@code key} (a credit when negative), unconditionally: the
+   * difference between a token estimate and the real usage, once the answer is in. A charge may put
+   * the key in debt (later calls wait for it); a credit never fills it past full.
    */
   Future<Void> charge(Quota quota, String key, long delta, long secondsToDayEnd);
 }

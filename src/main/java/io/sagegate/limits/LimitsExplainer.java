@@ -19,22 +19,42 @@ public final class LimitsExplainer {
     List<String> lines = new ArrayList<>();
     EndpointConfig ep = request.endpoint();
     if (ep.maxConcurrency() != null) {
-      lines.add("maxConcurrency  " + ep.maxConcurrency() + " calls in flight per replica on endpoint "
-          + ep.name() + (ep.adaptiveConcurrency() ? " (adaptive, at most)" : ""));
+      lines.add(
+          "maxConcurrency  "
+              + ep.maxConcurrency()
+              + " calls in flight per replica on endpoint "
+              + ep.name()
+              + (ep.adaptiveConcurrency() ? " (adaptive, at most)" : ""));
     }
     String ic = request.inferenceComponent();
     ComponentLimits c = ic == null ? null : ep.inferenceComponents().get(ic);
     if (c != null && c.maxConcurrency() != null) {
-      lines.add("maxConcurrency  " + c.maxConcurrency() + " calls in flight per replica on inference"
-          + " component " + ic + (c.adaptiveConcurrency() ? " (adaptive, at most)" : ""));
+      lines.add(
+          "maxConcurrency  "
+              + c.maxConcurrency()
+              + " calls in flight per replica on inference"
+              + " component "
+              + ic
+              + (c.adaptiveConcurrency() ? " (adaptive, at most)" : ""));
     }
     for (Quota q : new CompiledLimits(config.limits()).matching(request)) {
       LimitConfig l = q.config();
-      lines.add(l.id() + "  " + l.rate() + (l.countsTokens() ? " tokens" : "") + " per " + human(l.per())
-          + ", burst " + l.burst()
-          + (l.dailyQuota() > 0 ? ", daily quota " + l.dailyQuota() : "")
-          + ", " + l.mode() + ", onStoreError " + l.onStoreError()
-          + ", counted under key " + q.key(request.caller(), ep));
+      lines.add(
+          l.id()
+              + "  "
+              + l.rate()
+              + (l.countsTokens() ? " tokens" : "")
+              + " per "
+              + human(l.per())
+              + ", burst "
+              + l.burst()
+              + (l.dailyQuota() > 0 ? ", daily quota " + l.dailyQuota() : "")
+              + ", "
+              + l.mode()
+              + ", onStoreError "
+              + l.onStoreError()
+              + ", counted under key "
+              + q.key(request.caller(), ep));
     }
     if (lines.isEmpty()) {
       lines.add("(none)");
@@ -54,5 +74,4 @@ public final class LimitsExplainer {
     String s = d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
     return s.endsWith(".0s") ? s.replace(".0s", "s") : s;
   }
-
 }

@@ -23,10 +23,8 @@ public final class LocalLimitStore implements LimitStore {
   }
 
   private final int divisor;
-  private final Cache<String, State> states = Caffeine.newBuilder()
-      .expireAfterAccess(Duration.ofHours(25))
-      .maximumSize(1_000_000)
-      .build();
+  private final Cache<String, State> states =
+      Caffeine.newBuilder().expireAfterAccess(Duration.ofHours(25)).maximumSize(1_000_000).build();
 
   public LocalLimitStore(int divisor) {
     this.divisor = Math.max(1, divisor);
@@ -48,13 +46,16 @@ public final class LocalLimitStore implements LimitStore {
   }
 
   /**
-   * The largest cost this store can ever admit for {@code quota} (its burst, and its daily quota
-   * if smaller, as divided here): a token estimate above it is counted as it, so no call waits
-   * for a bucket that can never hold it.
+   * The largest cost this store can ever admit for {@code quota} (its burst, and its daily quota if
+   * smaller, as divided here): a token estimate above it is counted as it, so no call waits for a
+   * bucket that can never hold it.
    */
   long maxCost(Quota quota) {
     long burst = Math.max(1, ceilDiv(quota.burst(), divisor));
-    long daily = quota.dailyQuota() <= 0 ? Long.MAX_VALUE : Math.max(1, ceilDiv(quota.dailyQuota(), divisor));
+    long daily =
+        quota.dailyQuota() <= 0
+            ? Long.MAX_VALUE
+            : Math.max(1, ceilDiv(quota.dailyQuota(), divisor));
     return Math.min(burst, daily);
   }
 
@@ -75,20 +76,44 @@ public final class LocalLimitStore implements LimitStore {
       long newTat = tat + interval * cost;
       long allowAt = newTat - burst * interval;
       if (now < allowAt) {
-        return new Verdict(false, false, burst, window, 0, allowAt - now, tat - now, daily,
+        return new Verdict(
+            false,
+            false,
+            burst,
+            window,
+            0,
+            allowAt - now,
+            tat - now,
+            daily,
             daily > 0 ? daily - s.dayUsed : -1);
       }
       if (daily > 0 && s.dayUsed + cost > daily) {
         long remaining = Math.max(0, (now - (tat - burst * interval)) / interval);
-        return new Verdict(false, true, burst, window, remaining, secondsToDayEnd * 1_000_000,
-            tat - now, daily, 0);
+        return new Verdict(
+            false,
+            true,
+            burst,
+            window,
+            remaining,
+            secondsToDayEnd * 1_000_000,
+            tat - now,
+            daily,
+            0);
       }
       s.tat = newTat;
       if (daily > 0) {
         s.dayUsed += cost;
       }
-      return new Verdict(true, false, burst, window, (now - allowAt) / interval, 0, newTat - now,
-          daily, daily > 0 ? daily - s.dayUsed : -1);
+      return new Verdict(
+          true,
+          false,
+          burst,
+          window,
+          (now - allowAt) / interval,
+          0,
+          newTat - now,
+          daily,
+          daily > 0 ? daily - s.dayUsed : -1);
     }
   }
 

@@ -54,8 +54,8 @@ public final class Quota {
   /**
    * The tokens a chat call is estimated to cost before it is made: its body's bytes divided by
    * {@code estimate.bytesPerToken} (rounded up) for the prompt, plus {@code maxTokens} (the
-   * request's {@code max_completion_tokens} or {@code max_tokens}), or
-   * {@code estimate.completionTokens} when the request sets neither ({@code maxTokens} < 0).
+   * request's {@code max_completion_tokens} or {@code max_tokens}), or {@code
+   * estimate.completionTokens} when the request sets neither ({@code maxTokens} < 0).
    */
   public long estimate(long bodyBytes, long maxTokens) {
     LimitConfig.TokenEstimate e = config.estimate();
@@ -85,15 +85,16 @@ public final class Quota {
     if (caller == null) {
       return "~";
     }
-    String v = switch (part) {
-      case "subject" -> caller.subject();
-      case "tenant" -> caller.tenant();
-      case "issuer" -> caller.issuer();
-      default -> {
-        List<String> values = Caller.values(Caller.claim(caller.claims(), part));
-        yield values.isEmpty() ? null : String.join(",", values.stream().sorted().toList());
-      }
-    };
+    String v =
+        switch (part) {
+          case "subject" -> caller.subject();
+          case "tenant" -> caller.tenant();
+          case "issuer" -> caller.issuer();
+          default -> {
+            List<String> values = Caller.values(Caller.claim(caller.claims(), part));
+            yield values.isEmpty() ? null : String.join(",", values.stream().sorted().toList());
+          }
+        };
     return v == null ? "~" : v;
   }
 

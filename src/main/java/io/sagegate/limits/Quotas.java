@@ -29,18 +29,24 @@ import org.slf4j.LoggerFactory;
 public final class Quotas {
 
   private static final Logger LOG = LoggerFactory.getLogger(Quotas.class);
+
   /** How long the store is left alone after it failed. */
   static final long RETRY_STORE_AFTER_NANOS = Duration.ofSeconds(1).toNanos();
 
   /** How one limit came out for a call. */
-  public enum Kind { COUNTED, STORE_OPEN, STORE_CLOSED }
+  public enum Kind {
+    COUNTED,
+    STORE_OPEN,
+    STORE_CLOSED
+  }
 
   /**
    * One limit's outcome: its verdict (null when the store failed and no count was made), the key
    * counted, the units charged ({@code cost}: 1 for a call, the estimate for tokens) and whether
    * they were charged in this replica ({@code local}) rather than in the shared store.
    */
-  public record Outcome(Quota quota, Kind kind, Verdict verdict, boolean local, String key, long cost) {
+  public record Outcome(
+      Quota quota, Kind kind, Verdict verdict, boolean local, String key, long cost) {
     public boolean refuses() {
       return kind == Kind.STORE_CLOSED || (verdict != null && !verdict.admitted());
     }
@@ -55,21 +61,26 @@ public final class Quotas {
   private final LocalLimitStore alone = new LocalLimitStore(1);
   private final LocalLimitStore share;
   private final LimitMetrics metrics;
-  private final Cache<String, Long> over = Caffeine.newBuilder()
-      .expireAfterWrite(Duration.ofHours(25))
-      .maximumSize(100_000)
-      .build();
+  private final Cache<String, Long> over =
+      Caffeine.newBuilder().expireAfterWrite(Duration.ofHours(25)).maximumSize(100_000).build();
   private volatile long storeDownUntil;
   private final AtomicBoolean storeDown = new AtomicBoolean();
   private volatile CompiledLimits compiled = CompiledLimits.NONE;
 
   public Quotas(Vertx vertx, AdmissionSettings settings, LimitMetrics metrics) {
-    this.redis = settings.store().configured() ? new RedisLimitStore(vertx, settings.store()) : null;
+    this.redis =
+        settings.store().configured() ? new RedisLimitStore(vertx, settings.store()) : null;
     this.share = new LocalLimitStore(settings.store().replicas());
     this.metrics = metrics;
     if (redis != null) {
-      redis.warmUp().onFailure(err -> LOG.warn("Limit store not reachable at start ({}); calls will"
-          + " try it again and follow their onStoreError meanwhile", err.toString()));
+      redis
+          .warmUp()
+          .onFailure(
+              err ->
+                  LOG.warn(
+                      "Limit store not reachable at start ({}); calls will"
+                          + " try it again and follow their onStoreError meanwhile",
+                      err.toString()));
     }
   }
 
@@ -93,27 +104,35 @@ public final class Quotas {
    * Counts one call against each of {@code quotas}, a {@code tokens} limit by its estimate from
    * {@code bodyBytes} and {@code maxTokens} (see {@link Quota#estimate}); never fails.
    */
-  public Future<List<Outcome>> check(List<Quota> quotas, Caller caller, EndpointConfig endpoint,
-      long bodyBytes, long maxTokens) {
+  public Future<List<Outcome>> check(
+      List<Quota> quotas, Caller caller, EndpointConfig endpoint, long bodyBytes, long maxTokens) {
     long toDayEnd = secondsToDayEnd();
     if (quotas.size() == 1) {
-      return checkOne(quotas.get(0), caller, endpoint, toDayEnd, bodyBytes, maxTokens).map(List::of);
+      return checkOne(quotas.get(0), caller, endpoint, toDayEnd, bodyBytes, maxTokens)
+          .map(List::of);
     }
     List<Future<Outcome>> all = new ArrayList<>(quotas.size());
     for (Quota q : quotas) {
       all.add(checkOne(q, caller, endpoint, toDayEnd, bodyBytes, maxTokens));
     }
-    return Future.all(all).map(cf -> {
-      List<Outcome> out = new ArrayList<>(all.size());
-      for (Future<Outcome> f : all) {
-        out.add(f.result());
-      }
-      return out;
-    });
+    return Future.all(all)
+        .map(
+            cf -> {
+              List<Outcome> out = new ArrayList<>(all.size());
+              for (Future<Outcome> f : all) {
+                out.add(f.result());
+              }
+              return out;
+            });
   }
 
-  private Future<Outcome> checkOne(Quota q, Caller caller, EndpointConfig endpoint, long toDayEnd,
-      long bodyBytes, long maxTokens) {
+  private Future<Outcome> checkOne(
+      Quota q,
+      Caller caller,
+      EndpointConfig endpoint,
+      long toDayEnd,
+      long bodyBytes,
+      long maxTokens) {
     String key = q.key(caller, endpoint);
     long now = System.nanoTime();
     long estimate = q.countsTokens() ? q.estimate(bodyBytes, maxTokens) : 1;
@@ -123,34 +142,54 @@ public final class Quotas {
       if (now - until < 0) {
         // Known to be over until its reset: refused here, no store call.
         long retry = (until - now) / 1000;
-        return Future.succeededFuture(new Outcome(q, Kind.COUNTED,
-            new Verdict(false, false, q.burst(), 0, 0, retry, retry, q.dailyQuota(), -1), false, key, 0));
+        return Future.succeededFuture(
+            new Outcome(
+                q,
+                Kind.COUNTED,
+                new Verdict(false, false, q.burst(), 0, 0, retry, retry, q.dailyQuota(), -1),
+                false,
+                key,
+                0));
       }
       over.invalidate(key);
     }
     if (redis == null) {
       long cost = Math.min(estimate, alone.maxCost(q));
-      return Future.succeededFuture(counted(q, key, alone.takeNow(q, key, cost, toDayEnd), toDayEnd, now,
-          false, cost));
+      return Future.succeededFuture(
+          counted(q, key, alone.takeNow(q, key, cost, toDayEnd), toDayEnd, now, false, cost));
     }
     if (storeDown.get() && now - storeDownUntil < 0) {
       return Future.succeededFuture(fallback(q, key, toDayEnd, estimate));
     }
     long cost = Math.min(estimate, RedisLimitStore.maxCost(q));
-    return redis.take(q, key, cost, toDayEnd).transform(ar -> {
-      if (ar.succeeded()) {
-        storeUp();
-        return Future.succeededFuture(counted(q, key, ar.result(), toDayEnd, System.nanoTime(), false, cost));
-      }
-      storeFailed(ar.cause());
-      return Future.succeededFuture(fallback(q, key, toDayEnd, estimate));
-    });
+    return redis
+        .take(q, key, cost, toDayEnd)
+        .transform(
+            ar -> {
+              if (ar.succeeded()) {
+                storeUp();
+                return Future.succeededFuture(
+                    counted(q, key, ar.result(), toDayEnd, System.nanoTime(), false, cost));
+              }
+              storeFailed(ar.cause());
+              return Future.succeededFuture(fallback(q, key, toDayEnd, estimate));
+            });
   }
 
-  private Outcome counted(Quota q, String key, Verdict v, long toDayEnd, long now, boolean local, long cost) {
+  private Outcome counted(
+      Quota q, String key, Verdict v, long toDayEnd, long now, boolean local, long cost) {
     if (v.refusedByDay()) {
-      v = new Verdict(false, true, v.limit(), v.windowSeconds(), v.remaining(), toDayEnd * 1_000_000,
-          v.resetMicros(), v.dailyQuota(), 0);
+      v =
+          new Verdict(
+              false,
+              true,
+              v.limit(),
+              v.windowSeconds(),
+              v.remaining(),
+              toDayEnd * 1_000_000,
+              v.resetMicros(),
+              v.dailyQuota(),
+              0);
     }
     if (!v.admitted() && !q.shadow() && !local && !q.countsTokens()) {
       over.put(key, now + v.retryAfterMicros() * 1000);
@@ -164,16 +203,17 @@ public final class Quotas {
       case CLOSED -> new Outcome(q, Kind.STORE_CLOSED, null, false, key, 0);
       case LOCAL -> {
         long cost = Math.min(estimate, share.maxCost(q));
-        yield counted(q, key, share.takeNow(q, key, cost, toDayEnd), toDayEnd, System.nanoTime(), true, cost);
+        yield counted(
+            q, key, share.takeNow(q, key, cost, toDayEnd), toDayEnd, System.nanoTime(), true, cost);
       }
     };
   }
 
   /**
-   * Settles a {@code tokens} limit's estimate against the tokens the call really used: charges
-   * the difference (a credit when the estimate was too high) where the estimate was charged (the
-   * shared store, or this replica for a {@code local} limit while the store was down). A failed
-   * store call counts as a store error; the difference is then lost.
+   * Settles a {@code tokens} limit's estimate against the tokens the call really used: charges the
+   * difference (a credit when the estimate was too high) where the estimate was charged (the shared
+   * store, or this replica for a {@code local} limit while the store was down). A failed store call
+   * counts as a store error; the difference is then lost.
    */
   public void settle(Outcome o, long used) {
     long delta = used - o.cost();
@@ -186,13 +226,16 @@ public final class Quotas {
     } else if (redis == null) {
       alone.chargeNow(o.quota(), o.key(), delta);
     } else {
-      redis.charge(o.quota(), o.key(), delta, toDayEnd).onComplete(ar -> {
-        if (ar.succeeded()) {
-          storeUp();
-        } else {
-          storeFailed(ar.cause());
-        }
-      });
+      redis
+          .charge(o.quota(), o.key(), delta, toDayEnd)
+          .onComplete(
+              ar -> {
+                if (ar.succeeded()) {
+                  storeUp();
+                } else {
+                  storeFailed(ar.cause());
+                }
+              });
     }
   }
 
@@ -200,8 +243,9 @@ public final class Quotas {
     metrics.storeError();
     storeDownUntil = System.nanoTime() + RETRY_STORE_AFTER_NANOS;
     if (storeDown.compareAndSet(false, true)) {
-      LOG.warn("Limit store unreachable ({}): each limit follows its onStoreError (open allows,"
-          + " closed answers 503, local counts in this replica) until it answers again",
+      LOG.warn(
+          "Limit store unreachable ({}): each limit follows its onStoreError (open allows,"
+              + " closed answers 503, local counts in this replica) until it answers again",
           cause.toString());
     }
   }

@@ -4,14 +4,14 @@ import io.vertx.core.http.HttpServerResponse;
 import java.util.List;
 
 /**
- * The rate-limit headers of a limited route, on every answer (written before the response head,
- * so before the first byte of a stream): the IETF draft's {@code RateLimit-Policy} and
- * {@code RateLimit} (draft-ietf-httpapi-ratelimit-headers-08 and later: one item per policy, named
- * by the limit id; a daily quota is a second policy {@code "<id>-daily"}), and, for older
- * clients, {@code X-RateLimit-Limit/Remaining/Reset} for the most constraining of them. For a
- * GCRA bucket, {@code q} is the burst, {@code w} the seconds it takes to refill from empty,
- * {@code r} the calls left now and {@code t} the seconds until the bucket is full again.
- * {@code X-RateLimit-Reset} is in seconds from now, as {@code t}.
+ * The rate-limit headers of a limited route, on every answer (written before the response head, so
+ * before the first byte of a stream): the IETF draft's {@code RateLimit-Policy} and {@code
+ * RateLimit} (draft-ietf-httpapi-ratelimit-headers-08 and later: one item per policy, named by the
+ * limit id; a daily quota is a second policy {@code "<id>-daily"}), and, for older clients, {@code
+ * X-RateLimit-Limit/Remaining/Reset} for the most constraining of them. For a GCRA bucket, {@code
+ * q} is the burst, {@code w} the seconds it takes to refill from empty, {@code r} the calls left
+ * now and {@code t} the seconds until the bucket is full again. {@code X-RateLimit-Reset} is in
+ * seconds from now, as {@code t}.
  */
 public final class RateLimitHeaders {
 
@@ -33,8 +33,10 @@ public final class RateLimitHeaders {
       Quota q = o.quota();
       Verdict v = o.verdict();
       long limit = v == null ? q.burst() : v.limit();
-      long window = v == null || v.windowSeconds() <= 0
-          ? seconds(q.burst() * q.intervalMicros()) : v.windowSeconds();
+      long window =
+          v == null || v.windowSeconds() <= 0
+              ? seconds(q.burst() * q.intervalMicros())
+              : v.windowSeconds();
       item(policy, q.id()).append(";q=").append(limit).append(";w=").append(Math.max(1, window));
       if (q.dailyQuota() > 0) {
         long daily = v == null || v.dailyQuota() <= 0 ? q.dailyQuota() : v.dailyQuota();
@@ -52,7 +54,11 @@ public final class RateLimitHeaders {
       }
       if (q.dailyQuota() > 0 && v.dayRemaining() >= 0) {
         long dayReset = Quotas.secondsToDayEnd();
-        item(current, q.id() + "-daily").append(";r=").append(v.dayRemaining()).append(";t=").append(dayReset);
+        item(current, q.id() + "-daily")
+            .append(";r=")
+            .append(v.dayRemaining())
+            .append(";t=")
+            .append(dayReset);
         if (v.dayRemaining() < xRemaining) {
           xLimit = v.dailyQuota();
           xRemaining = v.dayRemaining();

@@ -17,11 +17,11 @@ import java.util.HexFormat;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Limits shared by every replica through Redis, with the non-blocking Vert.x client: one call
- * per limit, one atomic Lua script run by {@code EVALSHA} (the script is sent again with
- * {@code EVAL} only when the server does not know it, after a restart or failover). The script
- * reads Redis's own clock ({@code TIME}), so replicas with skewed clocks count alike. Both keys of
- * a call share one hash tag, so the script is valid on Redis Cluster.
+ * Limits shared by every replica through Redis, with the non-blocking Vert.x client: one call per
+ * limit, one atomic Lua script run by {@code EVALSHA} (the script is sent again with {@code EVAL}
+ * only when the server does not know it, after a restart or failover). The script reads Redis's own
+ * clock ({@code TIME}), so replicas with skewed clocks count alike. Both keys of a call share one
+ * hash tag, so the script is valid on Redis Cluster.
  */
 public final class RedisLimitStore implements LimitStore {
 
@@ -32,7 +32,8 @@ public final class RedisLimitStore implements LimitStore {
    * Returns {admitted (1, 0: rate, -1: day), retry-after µs, remaining, reset µs, units left
    * today}. A refused call is not charged.
    */
-  static final String SCRIPT = """
+  static final String SCRIPT =
+      """
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
       local interval = tonumber(ARGV[1])
@@ -58,15 +59,17 @@ public final class RedisLimitStore implements LimitStore {
       end
       return {1, 0, math.floor((now - allow_at) / interval), new_tat - now, quota - used}
       """;
+
   static final String SHA = sha1(SCRIPT);
 
   /**
-   * Charges a difference unconditionally (a token estimate settled against the real usage).
-   * KEYS as above; ARGV: emission interval (µs), units to add (a credit when negative), daily quota
-   * (0: none), seconds until the day ends. A charge may put the bucket in debt; a credit never
-   * fills it past full, nor today's count below zero.
+   * Charges a difference unconditionally (a token estimate settled against the real usage). KEYS as
+   * above; ARGV: emission interval (µs), units to add (a credit when negative), daily quota (0:
+   * none), seconds until the day ends. A charge may put the bucket in debt; a credit never fills it
+   * past full, nor today's count below zero.
    */
-  static final String CHARGE = """
+  static final String CHARGE =
+      """
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
       local interval = tonumber(ARGV[1])
@@ -85,22 +88,28 @@ public final class RedisLimitStore implements LimitStore {
       end
       return 1
       """;
+
   static final String CHARGE_SHA = sha1(CHARGE);
 
   private final Redis redis;
   private final long timeoutMs;
 
   public RedisLimitStore(Vertx vertx, AdmissionSettings.Store settings) {
-    RedisOptions options = new RedisOptions()
-        .setType(settings.type().equals("cluster") ? RedisClientType.CLUSTER : RedisClientType.STANDALONE)
-        .setEndpoints(settings.endpoints())
-        .setMaxPoolSize(16)
-        .setMaxPoolWaiting(4096)
-        .setMaxWaitingHandlers(4096)
-        .setNetClientOptions(new NetClientOptions()
-            .setConnectTimeout((int) Math.max(1, settings.timeout().toMillis()))
-            .setTcpNoDelay(true)
-            .setTcpKeepAlive(true));
+    RedisOptions options =
+        new RedisOptions()
+            .setType(
+                settings.type().equals("cluster")
+                    ? RedisClientType.CLUSTER
+                    : RedisClientType.STANDALONE)
+            .setEndpoints(settings.endpoints())
+            .setMaxPoolSize(16)
+            .setMaxPoolWaiting(4096)
+            .setMaxWaitingHandlers(4096)
+            .setNetClientOptions(
+                new NetClientOptions()
+                    .setConnectTimeout((int) Math.max(1, settings.timeout().toMillis()))
+                    .setTcpNoDelay(true)
+                    .setTcpKeepAlive(true));
     this.redis = Redis.createClient(vertx, options);
     this.timeoutMs = Math.max(1, settings.timeout().toMillis());
   }
@@ -116,11 +125,21 @@ public final class RedisLimitStore implements LimitStore {
   @Override
   public Future<Verdict> take(Quota quota, String key, long cost, long secondsToDayEnd) {
     String tag = "sagegate:{" + key + "}";
-    Request evalsha = script(Request.cmd(Command.EVALSHA).arg(SHA), quota, tag, secondsToDayEnd, cost);
-    return redis.send(evalsha)
-        .recover(err -> err.getMessage() != null && err.getMessage().startsWith("NOSCRIPT")
-            ? redis.send(script(Request.cmd(Command.EVAL).arg(SCRIPT), quota, tag, secondsToDayEnd, cost))
-            : Future.failedFuture(err))
+    Request evalsha =
+        script(Request.cmd(Command.EVALSHA).arg(SHA), quota, tag, secondsToDayEnd, cost);
+    return redis
+        .send(evalsha)
+        .recover(
+            err ->
+                err.getMessage() != null && err.getMessage().startsWith("NOSCRIPT")
+                    ? redis.send(
+                        script(
+                            Request.cmd(Command.EVAL).arg(SCRIPT),
+                            quota,
+                            tag,
+                            secondsToDayEnd,
+                            cost))
+                    : Future.failedFuture(err))
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)
         .map(r -> verdict(quota, r));
   }
@@ -128,26 +147,46 @@ public final class RedisLimitStore implements LimitStore {
   @Override
   public Future<Void> charge(Quota quota, String key, long delta, long secondsToDayEnd) {
     String tag = "sagegate:{" + key + "}";
-    return redis.send(charge(Request.cmd(Command.EVALSHA).arg(CHARGE_SHA), quota, tag, delta, secondsToDayEnd))
-        .recover(err -> err.getMessage() != null && err.getMessage().startsWith("NOSCRIPT")
-            ? redis.send(charge(Request.cmd(Command.EVAL).arg(CHARGE), quota, tag, delta, secondsToDayEnd))
-            : Future.failedFuture(err))
+    return redis
+        .send(
+            charge(
+                Request.cmd(Command.EVALSHA).arg(CHARGE_SHA), quota, tag, delta, secondsToDayEnd))
+        .recover(
+            err ->
+                err.getMessage() != null && err.getMessage().startsWith("NOSCRIPT")
+                    ? redis.send(
+                        charge(
+                            Request.cmd(Command.EVAL).arg(CHARGE),
+                            quota,
+                            tag,
+                            delta,
+                            secondsToDayEnd))
+                    : Future.failedFuture(err))
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)
         .mapEmpty();
   }
 
-  /** The largest cost the shared bucket can ever admit: its burst, or its daily quota if smaller. */
+  /**
+   * The largest cost the shared bucket can ever admit: its burst, or its daily quota if smaller.
+   */
   static long maxCost(Quota q) {
     return q.dailyQuota() > 0 ? Math.min(q.burst(), q.dailyQuota()) : q.burst();
   }
 
   private static Request script(Request r, Quota q, String tag, long secondsToDayEnd, long cost) {
-    return keys(r, tag).arg(q.intervalMicros()).arg(q.burst()).arg(Math.max(0, q.dailyQuota()))
-        .arg(secondsToDayEnd).arg(cost);
+    return keys(r, tag)
+        .arg(q.intervalMicros())
+        .arg(q.burst())
+        .arg(Math.max(0, q.dailyQuota()))
+        .arg(secondsToDayEnd)
+        .arg(cost);
   }
 
   private static Request charge(Request r, Quota q, String tag, long delta, long secondsToDayEnd) {
-    return keys(r, tag).arg(q.intervalMicros()).arg(delta).arg(Math.max(0, q.dailyQuota()))
+    return keys(r, tag)
+        .arg(q.intervalMicros())
+        .arg(delta)
+        .arg(Math.max(0, q.dailyQuota()))
         .arg(secondsToDayEnd);
   }
 
@@ -161,9 +200,16 @@ public final class RedisLimitStore implements LimitStore {
     long window = -Math.floorDiv(-q.burst() * q.intervalMicros(), 1_000_000);
     long daily = Math.max(0, q.dailyQuota());
     long dayRemaining = daily > 0 ? Math.max(0, r.get(4).toLong()) : -1;
-    return new Verdict(admitted == 1, admitted == -1, q.burst(), window,
-        Math.max(0, r.get(2).toLong()), Math.max(0, r.get(1).toLong()), Math.max(0, r.get(3).toLong()),
-        daily, dayRemaining);
+    return new Verdict(
+        admitted == 1,
+        admitted == -1,
+        q.burst(),
+        window,
+        Math.max(0, r.get(2).toLong()),
+        Math.max(0, r.get(1).toLong()),
+        Math.max(0, r.get(3).toLong()),
+        daily,
+        dayRemaining);
   }
 
   public void close() {
@@ -172,8 +218,9 @@ public final class RedisLimitStore implements LimitStore {
 
   private static String sha1(String text) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1")
-          .digest(text.getBytes(StandardCharsets.UTF_8)));
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-1 is missing from this JVM", e);
     }

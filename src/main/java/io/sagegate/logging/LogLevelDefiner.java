@@ -29,7 +29,8 @@ public final class LogLevelDefiner extends PropertyDefinerBase {
     if (LEVELS.contains(level)) {
       return level;
     }
-    addWarn(ENV + "='" + env + "' is not one of trace, debug, info, warn, error, off; logging at INFO");
+    addWarn(
+        ENV + "='" + env + "' is not one of trace, debug, info, warn, error, off; logging at INFO");
     return "INFO";
   }
 }

@@ -6,12 +6,15 @@ import java.util.Locale;
 import org.slf4j.LoggerFactory;
 
 /**
- * The log format and level chosen on the command line. They win over the environment
- * ({@code SAGEGATE_LOG_FORMAT}, {@code SAGEGATE_LOG_LEVEL}), which logback.xml reads itself.
+ * The log format and level chosen on the command line. They win over the environment ({@code
+ * SAGEGATE_LOG_FORMAT}, {@code SAGEGATE_LOG_LEVEL}), which logback.xml reads itself.
  */
 public final class LogSettings {
 
-  public enum Format { TEXT, JSON }
+  public enum Format {
+    TEXT,
+    JSON
+  }
 
   public static final String FORMAT_PROPERTY = "sagegate.log.format";
   public static final String LEVEL_PROPERTY = "sagegate.log.level";

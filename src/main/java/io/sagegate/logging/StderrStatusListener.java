@@ -5,8 +5,8 @@ import ch.qos.logback.core.status.StatusListener;
 
 /**
  * Logback's own warnings and errors (a bad level in SAGEGATE_LOG_LEVEL, say) go to stderr. Without
- * a listener logback prints them to stdout, which carries only audit records and command output
- * (a token from {@code sagegate token}).
+ * a listener logback prints them to stdout, which carries only audit records and command output (a
+ * token from {@code sagegate token}).
  */
 public final class StderrStatusListener implements StatusListener {
 

@@ -8,12 +8,12 @@ import java.util.Arrays;
  * An IPv4 or IPv6 network in CIDR notation ({@code 10.0.0.0/8}, {@code 2001:db8::/32}; a bare
  * address means a single host; an IPv4-mapped network such as {@code ::ffff:10.0.0.0/104} is the
  * IPv4 network it maps, {@code 10.0.0.0/8}, as mapped addresses are their IPv4 address).
- * Hand-written because none of the libraries on the classpath
- * offers a CIDR matcher (Vert.x, Netty's IpSubnetFilterRule is tied to its handler pipeline, and
- * Guava is not here); it is a byte comparison on {@link InetAddress#getAddress()}.
+ * Hand-written because none of the libraries on the classpath offers a CIDR matcher (Vert.x,
+ * Netty's IpSubnetFilterRule is tied to its handler pipeline, and Guava is not here); it is a byte
+ * comparison on {@link InetAddress#getAddress()}.
  *
- * <p>Addresses are parsed only as literals, never resolved: {@link #parseAddress} rejects
- * anything that is not a dotted quad or contains no colon, so no text can cause a DNS lookup.
+ * <p>Addresses are parsed only as literals, never resolved: {@link #parseAddress} rejects anything
+ * that is not a dotted quad or contains no colon, so no text can cause a DNS lookup.
  */
 public final class Cidr {
 
@@ -57,8 +57,14 @@ public final class Cidr {
         prefix = -1;
       }
       if (prefix < skipped || prefix > max) {
-        throw new IllegalArgumentException("'" + text + "' is not a CIDR: prefix length must be "
-            + skipped + " to " + max + (skipped > 0 ? " for an IPv4-mapped network" : ""));
+        throw new IllegalArgumentException(
+            "'"
+                + text
+                + "' is not a CIDR: prefix length must be "
+                + skipped
+                + " to "
+                + max
+                + (skipped > 0 ? " for an IPv4-mapped network" : ""));
       }
     }
     prefix -= skipped;
@@ -125,10 +131,10 @@ public final class Cidr {
   }
 
   /**
-   * Whether two address literals name the same address, whatever their text form: {@code ::1}
-   * and {@code 0:0:0:0:0:0:0:1}, an IPv4-mapped IPv6 address ({@code ::ffff:10.0.0.1}) and its
-   * IPv4 address, an address with and without its IPv6 zone. Never resolves names; text that is
-   * not an address literal is the same only as identical text, null as nothing.
+   * Whether two address literals name the same address, whatever their text form: {@code ::1} and
+   * {@code 0:0:0:0:0:0:0:1}, an IPv4-mapped IPv6 address ({@code ::ffff:10.0.0.1}) and its IPv4
+   * address, an address with and without its IPv6 zone. Never resolves names; text that is not an
+   * address literal is the same only as identical text, null as nothing.
    *
    * <p>Equal text answers without parsing, and two dotted quads are compared without allocating
    * (the common case on the request path, e.g. a PROXY header's source against the TCP peer);
@@ -154,7 +160,9 @@ public final class Cidr {
     if (bits < 0) {
       return null;
     }
-    return new byte[] {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8), (byte) bits};
+    return new byte[] {
+      (byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8), (byte) bits
+    };
   }
 
   /** A dotted quad's 32 bits, or -1 if {@code s} is not one; allocates nothing. */

@@ -3,12 +3,12 @@ package io.sagegate.match;
 import java.util.regex.Pattern;
 
 /**
- * A rule pattern: {@code *} matches any run of characters, {@code ?} one character, everything
- * else itself. Compiled once, when the policy is built. Patterns with {@code ?} become a
- * {@link Pattern}; the common forms (a lone {@code *}, a literal, {@code team-*}, {@code *-prod},
- * {@code a*b*c}) are matched piece by piece with {@link String#regionMatches}, which costs a
- * fraction of a regex match and allocates nothing (the policy benchmark showed regex matching
- * dominating decisions over large rule sets).
+ * A rule pattern: {@code *} matches any run of characters, {@code ?} one character, everything else
+ * itself. Compiled once, when the policy is built. Patterns with {@code ?} become a {@link
+ * Pattern}; the common forms (a lone {@code *}, a literal, {@code team-*}, {@code *-prod}, {@code
+ * a*b*c}) are matched piece by piece with {@link String#regionMatches}, which costs a fraction of a
+ * regex match and allocates nothing (the policy benchmark showed regex matching dominating
+ * decisions over large rule sets).
  */
 public final class Glob {
 
@@ -16,6 +16,7 @@ public final class Glob {
   private final boolean ignoreCase;
   private final boolean any;
   private final Pattern regex;
+
   /** The literal pieces between stars, when the pattern has no {@code ?}. */
   private final String[] pieces;
 

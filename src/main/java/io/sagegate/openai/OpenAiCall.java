@@ -86,6 +86,8 @@ public final class OpenAiCall {
 
   /** The path after the endpoint name, as AWS spells it; for the audit record and messages. */
   public String path() {
-    return (component == null ? "" : "inference-components/" + component + "/") + "openai/v1/" + route.path();
+    return (component == null ? "" : "inference-components/" + component + "/")
+        + "openai/v1/"
+        + route.path();
   }
 }

@@ -13,26 +13,35 @@ import java.util.regex.Pattern;
 /**
  * Errors on the OpenAI-compatible routes, in the envelope OpenAI clients parse: {@code
  * {"error":{"message","type","code"}}}. The status stays what it is on every other route; {@code
- * type} is OpenAI's word for that status and {@code code} the gateway's error type (the same as
- * the {@code x-amzn-ErrorType} header). Upstream text (a container's or SageMaker's message) is
- * passed on only through {@link #sanitize}: account ids, console URLs, ARNs and stack traces are
- * removed first.
+ * type} is OpenAI's word for that status and {@code code} the gateway's error type (the same as the
+ * {@code x-amzn-ErrorType} header). Upstream text (a container's or SageMaker's message) is passed
+ * on only through {@link #sanitize}: account ids, console URLs, ARNs and stack traces are removed
+ * first.
  */
 public final class OpenAiErrors {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** How much of an upstream message is passed on at most. */
   public static final int MAX_MESSAGE_CHARS = 1024;
 
-  private static final Pattern ARN = Pattern.compile("arn:aws[a-zA-Z-]*:[a-z0-9-]+:[a-z0-9-]*:\\d{12}:[^\\s\"',;)]*");
-  private static final Pattern URL = Pattern.compile("https?://[^\\s\"'<>)]*(console\\.aws|amazonaws\\.com|aws\\.amazon\\.com)[^\\s\"'<>)]*",
-      Pattern.CASE_INSENSITIVE);
+  private static final Pattern ARN =
+      Pattern.compile("arn:aws[a-zA-Z-]*:[a-z0-9-]+:[a-z0-9-]*:\\d{12}:[^\\s\"',;)]*");
+  private static final Pattern URL =
+      Pattern.compile(
+          "https?://[^\\s\"'<>)]*(console\\.aws|amazonaws\\.com|aws\\.amazon\\.com)[^\\s\"'<>)]*",
+          Pattern.CASE_INSENSITIVE);
   private static final Pattern ACCOUNT = Pattern.compile("(?<![0-9])\\d{12}(?![0-9])");
+
   /** Java, Python and Node stack frames, and what introduces them. */
-  private static final Pattern STACK = Pattern.compile(
-      "(?s)(Traceback \\(most recent call last\\):.*$)|(\\n\\s*at [\\w$.<>/]+\\(.*$)|(\\n\\s*File \".*$)");
-  private static final Pattern NO_CAPACITY = Pattern.compile("no capacity|insufficient capacity|scal(ed|ing) (up )?from zero",
-      Pattern.CASE_INSENSITIVE);
+  private static final Pattern STACK =
+      Pattern.compile(
+          "(?s)(Traceback \\(most recent call last\\):.*$)|(\\n\\s*at [\\w$.<>/]+\\(.*$)|(\\n\\s*File \".*$)");
+
+  private static final Pattern NO_CAPACITY =
+      Pattern.compile(
+          "no capacity|insufficient capacity|scal(ed|ing) (up )?from zero",
+          Pattern.CASE_INSENSITIVE);
 
   private OpenAiErrors() {}
 
@@ -70,7 +79,8 @@ public final class OpenAiErrors {
       return JSON.writeValueAsString(root);
     } catch (JsonProcessingException ex) {
       return "{\"error\":{\"message\":\"The gateway failed to process the request\",\"type\":\"server_error\",\"code\":\""
-          + Errors.INTERNAL_FAILURE + "\"}}";
+          + Errors.INTERNAL_FAILURE
+          + "\"}}";
     }
   }
 
@@ -104,7 +114,9 @@ public final class OpenAiErrors {
     return sanitize(text);
   }
 
-  /** Removes account ids, ARNs, AWS console and service URLs and stack traces; bounds the length. */
+  /**
+   * Removes account ids, ARNs, AWS console and service URLs and stack traces; bounds the length.
+   */
   public static String sanitize(String text) {
     if (text == null) {
       return "";
@@ -128,8 +140,11 @@ public final class OpenAiErrors {
   public static GatewayException upstream(String endpointName, int status, byte[] body) {
     String message = upstreamMessage(body);
     if (noCapacity(message)) {
-      return Errors.serviceUnavailable("Endpoint " + endpointName + " has no capacity for the model now;"
-              + " it is scaling up, retry later")
+      return Errors.serviceUnavailable(
+              "Endpoint "
+                  + endpointName
+                  + " has no capacity for the model now;"
+                  + " it is scaling up, retry later")
           .withHeader("Retry-After", Integer.toString(NO_CAPACITY_RETRY_AFTER_SECONDS))
           .withAuditReason("openai:no_capacity");
     }
@@ -137,8 +152,8 @@ public final class OpenAiErrors {
   }
 
   /**
-   * Whether an upstream error says the model has no capacity now (an inference component scaled
-   * to zero answers so, and the call starts its scale-up): a 503 with Retry-After then.
+   * Whether an upstream error says the model has no capacity now (an inference component scaled to
+   * zero answers so, and the call starts its scale-up): a 503 with Retry-After then.
    */
   public static boolean noCapacity(String message) {
     return message != null && NO_CAPACITY.matcher(message.toLowerCase(Locale.ROOT)).find();

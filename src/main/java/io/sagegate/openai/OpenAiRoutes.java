@@ -1,24 +1,29 @@
 package io.sagegate.openai;
 
-import io.sagegate.openai.OpenAiCall;
 import java.util.regex.Pattern;
 
 /**
- * The OpenAI-compatible routes, mirroring SageMaker Runtime's: after {@code /endpoints/{EndpointName}/},
- * either {@code openai/v1/...} or {@code inference-components/{ComponentName}/openai/v1/...}, with
- * {@code chat/completions} or {@code models}. Matched on the raw path like the other operations,
- * so encoded slashes, dot segments and trailing slashes match nothing.
+ * The OpenAI-compatible routes, mirroring SageMaker Runtime's: after {@code
+ * /endpoints/{EndpointName}/}, either {@code openai/v1/...} or {@code
+ * inference-components/{ComponentName}/openai/v1/...}, with {@code chat/completions} or {@code
+ * models}. Matched on the raw path like the other operations, so encoded slashes, dot segments and
+ * trailing slashes match nothing.
  */
 public final class OpenAiRoutes {
 
   private static final String COMPONENTS = "inference-components/";
   private static final String OPENAI = "openai/v1/";
+
   /** SageMaker's inference component name pattern, at most 63 characters. */
-  private static final Pattern COMPONENT = Pattern.compile("^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$");
+  private static final Pattern COMPONENT =
+      Pattern.compile("^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$");
 
   private OpenAiRoutes() {}
 
-  /** Whether {@code rest} (the path after the endpoint name and its slash) is meant for these routes. */
+  /**
+   * Whether {@code rest} (the path after the endpoint name and its slash) is meant for these
+   * routes.
+   */
   public static boolean claims(String rest) {
     return rest.startsWith(OPENAI) || rest.startsWith(COMPONENTS);
   }
@@ -26,7 +31,8 @@ public final class OpenAiRoutes {
   /**
    * The call {@code rest} names, or null when it names no route here.
    *
-   * @throws IllegalArgumentException when the inference component name is malformed (the message names it)
+   * @throws IllegalArgumentException when the inference component name is malformed (the message
+   *     names it)
    */
   public static OpenAiCall parse(String rest) {
     String component = null;
@@ -43,8 +49,12 @@ public final class OpenAiRoutes {
       }
       if (component.length() > 63 || !COMPONENT.matcher(component).matches()) {
         String shown = component.length() > 80 ? component.substring(0, 80) + "..." : component;
-        throw new IllegalArgumentException("Inference component name '" + shown.replaceAll("[^\\x20-\\x7e]", "?")
-            + "' must match " + COMPONENT.pattern() + " and be at most 63 characters");
+        throw new IllegalArgumentException(
+            "Inference component name '"
+                + shown.replaceAll("[^\\x20-\\x7e]", "?")
+                + "' must match "
+                + COMPONENT.pattern()
+                + " and be at most 63 characters");
       }
     }
     if (!tail.startsWith(OPENAI)) {

@@ -9,13 +9,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 
 /**
- * A chat completion stream (server-sent events) passed through event by event, reading the
- * {@code usage} a chunk carries (the last one seen wins). When the gateway itself asked upstream
- * for {@code stream_options.include_usage} ({@code dropUsageChunk}), the usage-only chunk that
- * brings (no {@code choices}, a {@code usage}) is metered and left out, so the client sees the
- * stream it asked for. Everything else, {@code data: [DONE]} and comments included, passes
- * unchanged; an event is handed on once its blank line has arrived, and whatever is left at the
- * end is handed on as it is.
+ * A chat completion stream (server-sent events) passed through event by event, reading the {@code
+ * usage} a chunk carries (the last one seen wins). When the gateway itself asked upstream for
+ * {@code stream_options.include_usage} ({@code dropUsageChunk}), the usage-only chunk that brings
+ * (no {@code choices}, a {@code usage}) is metered and left out, so the client sees the stream it
+ * asked for. Everything else, {@code data: [DONE]} and comments included, passes unchanged; an
+ * event is handed on once its blank line has arrived, and whatever is left at the end is handed on
+ * as it is.
  */
 public final class SseUsageStream implements ReadStream<Buffer> {
 
@@ -104,16 +104,19 @@ public final class SseUsageStream implements ReadStream<Buffer> {
 
   @Override
   public SseUsageStream endHandler(Handler<Void> endHandler) {
-    source.endHandler(endHandler == null ? null : v -> {
-      if (pending.length() > 0 && handler != null) {
-        Buffer rest = pending;
-        pending = Buffer.buffer();
-        if (keep(rest)) {
-          handler.handle(rest);
-        }
-      }
-      endHandler.handle(null);
-    });
+    source.endHandler(
+        endHandler == null
+            ? null
+            : v -> {
+              if (pending.length() > 0 && handler != null) {
+                Buffer rest = pending;
+                pending = Buffer.buffer();
+                if (keep(rest)) {
+                  handler.handle(rest);
+                }
+              }
+              endHandler.handle(null);
+            });
     return this;
   }
 

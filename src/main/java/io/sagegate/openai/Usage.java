@@ -23,7 +23,8 @@ public record Usage(long promptTokens, long completionTokens) {
     if ((p == null || !p.canConvertToLong()) && (c == null || !c.canConvertToLong())) {
       return null;
     }
-    return new Usage(p != null && p.canConvertToLong() ? Math.max(0, p.asLong()) : -1,
+    return new Usage(
+        p != null && p.canConvertToLong() ? Math.max(0, p.asLong()) : -1,
         c != null && c.canConvertToLong() ? Math.max(0, c.asLong()) : -1);
   }
 

@@ -3,8 +3,8 @@ package io.sagegate.provision;
 import io.sagegate.authz.S3Location;
 
 /**
- * The ARNs the templates name, for one account and region. S3 URIs are parsed by
- * {@link S3Location} (the one S3 URI parser; the spec is checked with it on load).
+ * The ARNs the templates name, for one account and region. S3 URIs are parsed by {@link S3Location}
+ * (the one S3 URI parser; the spec is checked with it on load).
  */
 final class Arns {
 
@@ -22,7 +22,14 @@ final class Arns {
 
   /** A SageMaker resource: ARNs carry names in lower case. */
   String sageMaker(String type, String name) {
-    return "arn:aws:sagemaker:" + region + ":" + account + ":" + type + "/" + ProvisionSpec.lower(name);
+    return "arn:aws:sagemaker:"
+        + region
+        + ":"
+        + account
+        + ":"
+        + type
+        + "/"
+        + ProvisionSpec.lower(name);
   }
 
   /** Everything SageMaker in this account and region, for trust conditions. */
@@ -38,12 +45,17 @@ final class Arns {
     return "arn:aws:ec2:" + region + ":" + account + ":" + type + "/" + id;
   }
 
-  /** The service name that {@code kms:ViaService} carries for calls made through {@code service}. */
+  /**
+   * The service name that {@code kms:ViaService} carries for calls made through {@code service}.
+   */
   String via(String service) {
     return service + "." + region + ".amazonaws.com";
   }
 
-  /** Objects at or under an S3 URI: an exact object for a {@code .tar.gz}, else the prefix and below. */
+  /**
+   * Objects at or under an S3 URI: an exact object for a {@code .tar.gz}, else the prefix and
+   * below.
+   */
   static String s3Objects(String s3Uri) {
     S3Location l = s3(s3Uri);
     return "arn:aws:s3:::" + l.bucket() + "/" + l.key() + (l.key().endsWith(".tar.gz") ? "" : "*");
@@ -54,8 +66,10 @@ final class Arns {
   }
 
   static S3Location s3(String s3Uri) {
-    return S3Location.parse(s3Uri).filter(l -> s3Uri.startsWith("s3://"))
-        .orElseThrow(() -> new IllegalArgumentException("'" + s3Uri + "' is not an s3:// location"));
+    return S3Location.parse(s3Uri)
+        .filter(l -> s3Uri.startsWith("s3://"))
+        .orElseThrow(
+            () -> new IllegalArgumentException("'" + s3Uri + "' is not an s3:// location"));
   }
 
   /** {@code ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO[:TAG|@DIGEST]} to the repository ARN. */

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * CloudFormation template building blocks as plain maps, in the order given, so rendering the
- * same spec twice gives the same bytes: resources, intrinsic functions, outputs, logical ids.
+ * CloudFormation template building blocks as plain maps, in the order given, so rendering the same
+ * spec twice gives the same bytes: resources, intrinsic functions, outputs, logical ids.
  */
 final class Cfn {
 

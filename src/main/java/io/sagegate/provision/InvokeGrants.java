@@ -1,11 +1,11 @@
 package io.sagegate.provision;
 
 import io.sagegate.authz.Action;
-import io.sagegate.match.Glob;
 import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;
 import io.sagegate.config.RuleConfig;
+import io.sagegate.match.Glob;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -20,8 +20,8 @@ import java.util.TreeSet;
  * the endpoint backend's), every configured sagemaker endpoint its resource (name globs, tag
  * patterns) can match, and the IAM actions behind its rule actions. A deny rule that applies to
  * everyone, unconditionally, removes what it denies; any other deny only narrows per caller and
- * never widens anything, so it is ignored here. Matching follows the PolicyEngine's: endpoint
- * globs case-insensitive, tag patterns case-sensitive.
+ * never widens anything, so it is ignored here. Matching follows the PolicyEngine's: endpoint globs
+ * case-insensitive, tag patterns case-sensitive.
  */
 public final class InvokeGrants {
 
@@ -30,19 +30,26 @@ public final class InvokeGrants {
 
   /** Role name to endpoint (lower case) to IAM action to rule ids. */
   private final Map<String, Map<String, Map<String, Set<String>>>> grants = new TreeMap<>();
+
   private final Map<String, String> roleArns = new TreeMap<>();
+
   /** Roles granted InvokeEndpoint on an endpoint served on the OpenAI-compatible path. */
   private final Set<String> bearerRoles = new TreeSet<>();
 
   public static final String INVOKE = "sagemaker:InvokeEndpoint";
   public static final String INVOKE_ASYNC = "sagemaker:InvokeEndpointAsync";
-  /** What SageMaker's OpenAI-compatible path needs besides InvokeEndpoint; its only resource is {@code *}. */
+
+  /**
+   * What SageMaker's OpenAI-compatible path needs besides InvokeEndpoint; its only resource is
+   * {@code *}.
+   */
   public static final String CALL_WITH_BEARER_TOKEN = "sagemaker:CallWithBearerToken";
 
   public InvokeGrants(GatewayConfig config) {
-    List<EndpointConfig> sagemaker = config.endpoints().stream()
-        .filter(e -> e.backend() != null && BackendConfig.SAGEMAKER.equals(e.backend().type()))
-        .toList();
+    List<EndpointConfig> sagemaker =
+        config.endpoints().stream()
+            .filter(e -> e.backend() != null && BackendConfig.SAGEMAKER.equals(e.backend().type()))
+            .toList();
     for (RuleConfig rule : config.rules()) {
       if (rule.effect() != RuleConfig.Effect.ALLOW) {
         continue;
@@ -58,7 +65,8 @@ public final class InvokeGrants {
           }
           String role = roleName(roleArn);
           roleArns.putIfAbsent(role, roleArn);
-          grants.computeIfAbsent(role, k -> new TreeMap<>())
+          grants
+              .computeIfAbsent(role, k -> new TreeMap<>())
               .computeIfAbsent(GatewayConfig.key(e.name()), k -> new TreeMap<>())
               .computeIfAbsent(iamAction(a), k -> new TreeSet<>())
               .add(rule.id());
@@ -99,14 +107,20 @@ public final class InvokeGrants {
   /** Endpoint (lower case) to IAM actions, for one role. */
   public Map<String, Set<String>> endpointsFor(String roleName) {
     Map<String, Set<String>> out = new TreeMap<>();
-    grants.getOrDefault(roleName, Map.of()).forEach((ep, actions) -> out.put(ep, new TreeSet<>(actions.keySet())));
+    grants
+        .getOrDefault(roleName, Map.of())
+        .forEach((ep, actions) -> out.put(ep, new TreeSet<>(actions.keySet())));
     return out;
   }
 
   public List<Grant> all() {
     List<Grant> out = new ArrayList<>();
-    grants.forEach((role, eps) -> eps.forEach((ep, actions) -> actions.forEach(
-        (action, rules) -> out.add(new Grant(role, ep, action, rules)))));
+    grants.forEach(
+        (role, eps) ->
+            eps.forEach(
+                (ep, actions) ->
+                    actions.forEach(
+                        (action, rules) -> out.add(new Grant(role, ep, action, rules)))));
     return out;
   }
 
@@ -134,7 +148,8 @@ public final class InvokeGrants {
 
   static boolean resourceMatches(RuleConfig rule, EndpointConfig e) {
     List<String> names = rule.resource().endpoints();
-    if (!names.isEmpty() && names.stream().noneMatch(g -> Glob.compile(g, true).matches(e.name()))) {
+    if (!names.isEmpty()
+        && names.stream().noneMatch(g -> Glob.compile(g, true).matches(e.name()))) {
       return false;
     }
     for (Map.Entry<String, List<String>> tag : rule.resource().tags().entrySet()) {

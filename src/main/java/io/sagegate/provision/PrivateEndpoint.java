@@ -12,22 +12,26 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The private path to SageMaker Runtime, for an environment whose spec names a VPC
- * ({@code vpcId}): an interface VPC endpoint for {@code com.amazonaws.REGION.sagemaker.runtime}
- * (private DNS on) in the environment's subnets, behind a security group that admits HTTPS only
- * from the gateway's pods (their security groups or CIDRs), with an endpoint policy that lets only
- * the gateway's invoke roles invoke the spec's endpoints. The invoke roles' grants are conditioned
- * on {@code aws:SourceVpce} equal to this endpoint, so session credentials taken out of the
- * cluster are useless elsewhere.
+ * The private path to SageMaker Runtime, for an environment whose spec names a VPC ({@code vpcId}):
+ * an interface VPC endpoint for {@code com.amazonaws.REGION.sagemaker.runtime} (private DNS on) in
+ * the environment's subnets, behind a security group that admits HTTPS only from the gateway's pods
+ * (their security groups or CIDRs), with an endpoint policy that lets only the gateway's invoke
+ * roles invoke the spec's endpoints. The invoke roles' grants are conditioned on {@code
+ * aws:SourceVpce} equal to this endpoint, so session credentials taken out of the cluster are
+ * useless elsewhere.
  */
 final class PrivateEndpoint {
 
   static final String SOURCE_VPCE = "aws:SourceVpce";
   static final String ENDPOINT = "SageMakerRuntimeVpcEndpoint";
   static final String SECURITY_GROUP = "SageMakerRuntimeVpcEndpointSecurityGroup";
+
   /** The invoke actions the endpoint policy allows, and only these. */
-  static final List<String> ACTIONS = List.of("sagemaker:InvokeEndpoint",
-      "sagemaker:InvokeEndpointWithResponseStream", "sagemaker:InvokeEndpointAsync");
+  static final List<String> ACTIONS =
+      List.of(
+          "sagemaker:InvokeEndpoint",
+          "sagemaker:InvokeEndpointWithResponseStream",
+          "sagemaker:InvokeEndpointAsync");
 
   private final StackContext c;
 
@@ -39,32 +43,58 @@ final class PrivateEndpoint {
     return c.e.vpcId() != null;
   }
 
-  /** The value {@code aws:SourceVpce} must equal: this endpoint's id; null when none is declared. */
+  /**
+   * The value {@code aws:SourceVpce} must equal: this endpoint's id; null when none is declared.
+   */
   Object sourceVpce() {
     return declared() ? ref(ENDPOINT) : null;
   }
 
-  void addTo(Map<String, Object> resources, Map<String, Object> outputs, List<String> invokeRoleArns) {
+  void addTo(
+      Map<String, Object> resources, Map<String, Object> outputs, List<String> invokeRoleArns) {
     if (!declared()) {
       return;
     }
     List<Object> ingress = new ArrayList<>();
     for (String sg : c.e.gatewaySecurityGroups()) {
-      ingress.add(ordered("IpProtocol", "tcp", "FromPort", 443, "ToPort", 443, "SourceSecurityGroupId", sg,
-          "Description", "HTTPS from the gateway pods"));
+      ingress.add(
+          ordered(
+              "IpProtocol",
+              "tcp",
+              "FromPort",
+              443,
+              "ToPort",
+              443,
+              "SourceSecurityGroupId",
+              sg,
+              "Description",
+              "HTTPS from the gateway pods"));
     }
     for (String cidr : c.e.gatewayCidrs()) {
-      ingress.add(ordered("IpProtocol", "tcp", "FromPort", 443, "ToPort", 443, "CidrIp", cidr,
-          "Description", "HTTPS from the gateway pods"));
+      ingress.add(
+          ordered(
+              "IpProtocol",
+              "tcp",
+              "FromPort",
+              443,
+              "ToPort",
+              443,
+              "CidrIp",
+              cidr,
+              "Description",
+              "HTTPS from the gateway pods"));
     }
     Map<String, Object> sg = new LinkedHashMap<>();
-    sg.put("GroupDescription", "sagegate " + c.env + ": HTTPS to SageMaker Runtime from the gateway pods only");
+    sg.put(
+        "GroupDescription",
+        "sagegate " + c.env + ": HTTPS to SageMaker Runtime from the gateway pods only");
     sg.put("VpcId", c.e.vpcId());
     sg.put("SecurityGroupIngress", ingress);
     sg.put("Tags", c.tags(Map.of()));
     resources.put(SECURITY_GROUP, resource("AWS::EC2::SecurityGroup", sg));
 
-    List<String> endpoints = c.spec.endpoints().stream().map(x -> c.arns.sageMaker("endpoint", x.name())).toList();
+    List<String> endpoints =
+        c.spec.endpoints().stream().map(x -> c.arns.sageMaker("endpoint", x.name())).toList();
     Map<String, Object> statement = new LinkedHashMap<>();
     statement.put("Sid", "GatewayInvokeRolesOnSpecEndpoints");
     statement.put("Effect", "Allow");
@@ -82,12 +112,26 @@ final class PrivateEndpoint {
     props.put("PolicyDocument", Iam.document(List.of(statement)));
     resources.put(ENDPOINT, resource("AWS::EC2::VPCEndpoint", props));
 
-    outputs.put("SageMakerRuntimeVpcEndpointId", output(ref(ENDPOINT), "The SageMaker Runtime VPC endpoint (aws:SourceVpce of the invoke roles)"));
+    outputs.put(
+        "SageMakerRuntimeVpcEndpointId",
+        output(
+            ref(ENDPOINT),
+            "The SageMaker Runtime VPC endpoint (aws:SourceVpce of the invoke roles)"));
     // DnsEntries are "HOSTED_ZONE:DNS_NAME"; the first is the regional name.
-    Map<String, Object> dns = ordered("Fn::Select", List.of(1, ordered("Fn::Split", List.of(":",
-        ordered("Fn::Select", List.of(0, getAtt(ENDPOINT, "DnsEntries")))))));
+    Map<String, Object> dns =
+        ordered(
+            "Fn::Select",
+            List.of(
+                1,
+                ordered(
+                    "Fn::Split",
+                    List.of(
+                        ":", ordered("Fn::Select", List.of(0, getAtt(ENDPOINT, "DnsEntries")))))));
     outputs.put("SageMakerRuntimeVpcEndpointDns", output(dns, "The VPC endpoint's own DNS name"));
-    outputs.put("SageMakerRuntimeEndpointUrl", output(ordered("Fn::Join", List.of("", List.of("https://", dns))),
-        "For the gateway's aws.sagemakerRuntimeEndpoint setting"));
+    outputs.put(
+        "SageMakerRuntimeEndpointUrl",
+        output(
+            ordered("Fn::Join", List.of("", List.of("https://", dns))),
+            "For the gateway's aws.sagemakerRuntimeEndpoint setting"));
   }
 }

@@ -3,10 +3,10 @@ package io.sagegate.provision;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.sagegate.authz.S3Location;
 import java.io.IOException;
@@ -40,23 +40,37 @@ public record ProvisionSpec(
 
   /** SageMaker's name pattern for models, endpoint configs and endpoints. */
   static final Pattern SAGEMAKER_NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$");
+
   static final Pattern ACCOUNT = Pattern.compile("^\\d{12}$");
   static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-\\d$");
   static final Pattern SUBNET = Pattern.compile("^subnet-([0-9a-f]{8}|[0-9a-f]{17})$");
   static final Pattern SECURITY_GROUP = Pattern.compile("^sg-([0-9a-f]{8}|[0-9a-f]{17})$");
   static final Pattern VPC = Pattern.compile("^vpc-([0-9a-f]{8}|[0-9a-f]{17})$");
-  static final Pattern KMS_KEY_ID = Pattern.compile("^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$");
-  static final Pattern CIDR = Pattern.compile("^((25[0-5]|2[0-4]\\d|1?\\d?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1?\\d?\\d)/(3[0-2]|[12]?\\d)$");
+  static final Pattern KMS_KEY_ID =
+      Pattern.compile(
+          "^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$");
+  static final Pattern CIDR =
+      Pattern.compile(
+          "^((25[0-5]|2[0-4]\\d|1?\\d?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1?\\d?\\d)/(3[0-2]|[12]?\\d)$");
+
   /** AWS managed policies far broader than any persona: rejected as extra managed policies. */
-  static final Set<String> TOO_BROAD = Set.of(
-      "arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/PowerUserAccess",
-      "arn:aws:iam::aws:policy/IAMFullAccess", "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
-      "arn:aws:iam::aws:policy/AmazonS3FullAccess");
-  static final Set<String> KINDS = Set.of("data-scientist", "ml-engineer", "app-consumer", "compute");
+  static final Set<String> TOO_BROAD =
+      Set.of(
+          "arn:aws:iam::aws:policy/AdministratorAccess",
+          "arn:aws:iam::aws:policy/PowerUserAccess",
+          "arn:aws:iam::aws:policy/IAMFullAccess",
+          "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+          "arn:aws:iam::aws:policy/AmazonS3FullAccess");
+
+  static final Set<String> KINDS =
+      Set.of("data-scientist", "ml-engineer", "app-consumer", "compute");
 
   public ProvisionSpec {
     stackName = stackName == null ? "sagegate" : stackName;
-    environments = environments == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(environments));
+    environments =
+        environments == null
+            ? Map.of()
+            : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(environments));
     models = models == null ? List.of() : List.copyOf(models);
     endpointConfigs = endpointConfigs == null ? List.of() : List.copyOf(endpointConfigs);
     endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
@@ -64,10 +78,10 @@ public record ProvisionSpec(
   }
 
   /**
-   * One deployment target. {@code tags} are applied to every resource, with {@code env} set.
-   * {@code profile}: the AWS profile {@code deploy} and {@code destroy} use for it (overridden by
-   * {@code --profile}). {@code vpcId}: when set, the private SageMaker Runtime endpoint is rendered
-   * in {@code subnets}, admitting {@code gatewaySecurityGroups} and {@code gatewayCidrs}.
+   * One deployment target. {@code tags} are applied to every resource, with {@code env} set. {@code
+   * profile}: the AWS profile {@code deploy} and {@code destroy} use for it (overridden by {@code
+   * --profile}). {@code vpcId}: when set, the private SageMaker Runtime endpoint is rendered in
+   * {@code subnets}, admitting {@code gatewaySecurityGroups} and {@code gatewayCidrs}.
    */
   public record Environment(
       String account,
@@ -87,7 +101,8 @@ public record ProvisionSpec(
       subnets = subnets == null ? List.of() : List.copyOf(subnets);
       securityGroups = securityGroups == null ? List.of() : List.copyOf(securityGroups);
       tags = tags == null ? Map.of() : Map.copyOf(tags);
-      gatewaySecurityGroups = gatewaySecurityGroups == null ? List.of() : List.copyOf(gatewaySecurityGroups);
+      gatewaySecurityGroups =
+          gatewaySecurityGroups == null ? List.of() : List.copyOf(gatewaySecurityGroups);
       gatewayCidrs = gatewayCidrs == null ? List.of() : List.copyOf(gatewayCidrs);
     }
   }
@@ -139,7 +154,11 @@ public record ProvisionSpec(
   public record DataCapture(String destination, Integer samplingPercentage) {}
 
   public record EndpointConfigSpec(
-      String name, List<Variant> variants, DataCapture dataCapture, Boolean kms, Map<String, String> tags) {
+      String name,
+      List<Variant> variants,
+      DataCapture dataCapture,
+      Boolean kms,
+      Map<String, String> tags) {
     public EndpointConfigSpec {
       variants = variants == null ? List.of() : List.copyOf(variants);
       tags = tags == null ? Map.of() : Map.copyOf(tags);
@@ -216,8 +235,12 @@ public record ProvisionSpec(
           return a;
         }
       }
-      throw new IllegalArgumentException("'" + name + "' is not an activity (one of "
-          + java.util.Arrays.stream(values()).map(a -> a.ruleName).toList() + ")");
+      throw new IllegalArgumentException(
+          "'"
+              + name
+              + "' is not an activity (one of "
+              + java.util.Arrays.stream(values()).map(a -> a.ruleName).toList()
+              + ")");
     }
 
     static List<String> defaultsFor(String kind) {
@@ -225,7 +248,8 @@ public record ProvisionSpec(
         // People invoke through the gateway, not directly: invoke-endpoints is in no person's
         // defaults, and `provision diff` reports every persona that can invoke directly.
         case "data-scientist" -> List.of("read-logs-metrics", "s3-read", "s3-write");
-        case "ml-engineer" -> List.of("manage-models", "manage-endpoints", "read-logs-metrics", "s3-read");
+        case "ml-engineer" ->
+            List.of("manage-models", "manage-endpoints", "read-logs-metrics", "s3-read");
         case "app-consumer" -> List.of("invoke-endpoints");
         case "compute" -> List.of("run-model", "s3-read");
         default -> List.of();
@@ -249,34 +273,55 @@ public record ProvisionSpec(
 
   /** The gateway configuration file for {@code env}, resolved against the spec's directory. */
   public Path gatewayConfigFile(String env) {
-    String file = environment(env).gatewayConfig() != null ? environment(env).gatewayConfig() : gatewayConfig;
+    String file =
+        environment(env).gatewayConfig() != null ? environment(env).gatewayConfig() : gatewayConfig;
     if (file == null) {
-      throw new IllegalArgumentException("gatewayConfig: required (the gateway configuration the invoke roles derive from)");
+      throw new IllegalArgumentException(
+          "gatewayConfig: required (the gateway configuration the invoke roles derive from)");
     }
     return baseDir == null ? Path.of(file) : baseDir.resolve(file);
   }
 
   public ProvisionSpec withBaseDir(Path dir) {
-    return new ProvisionSpec(stackName, gatewayConfig, gateway, environments, models,
-        endpointConfigs, endpoints, personas, dir);
+    return new ProvisionSpec(
+        stackName,
+        gatewayConfig,
+        gateway,
+        environments,
+        models,
+        endpointConfigs,
+        endpoints,
+        personas,
+        dir);
   }
 
   /** Reads and validates a spec; problems name the file and field. */
   public static ProvisionSpec load(Path file) {
-    ObjectMapper yaml = new ObjectMapper(new YAMLFactory())
-        .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+    ObjectMapper yaml =
+        new ObjectMapper(new YAMLFactory())
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
     ProvisionSpec spec;
     try {
       spec = yaml.readValue(Files.readString(file), ProvisionSpec.class);
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(file + ": no such file");
     } catch (UnrecognizedPropertyException e) {
-      List<String> known = e.getKnownPropertyIds() == null ? List.of()
-          : e.getKnownPropertyIds().stream().map(String::valueOf).sorted().toList();
-      throw new IllegalArgumentException(file + ": " + specPath(e) + ": unknown field '" + e.getPropertyName()
-          + "' (known: " + String.join(", ", known) + ")");
+      List<String> known =
+          e.getKnownPropertyIds() == null
+              ? List.of()
+              : e.getKnownPropertyIds().stream().map(String::valueOf).sorted().toList();
+      throw new IllegalArgumentException(
+          file
+              + ": "
+              + specPath(e)
+              + ": unknown field '"
+              + e.getPropertyName()
+              + "' (known: "
+              + String.join(", ", known)
+              + ")");
     } catch (MismatchedInputException e) {
-      throw new IllegalArgumentException(file + ": " + specPath(e) + ": expected " + expected(e.getTargetType()));
+      throw new IllegalArgumentException(
+          file + ": " + specPath(e) + ": expected " + expected(e.getTargetType()));
     } catch (JsonMappingException e) {
       throw new IllegalArgumentException(file + ": " + specPath(e) + ": " + e.getOriginalMessage());
     } catch (IOException e) {
@@ -296,8 +341,8 @@ public record ProvisionSpec(
   }
 
   /**
-   * Where in the spec a Jackson error is, in the spec's own terms:
-   * {@code environments.staging.account}, {@code models[0].instanceTyp}; never Java class names.
+   * Where in the spec a Jackson error is, in the spec's own terms: {@code
+   * environments.staging.account}, {@code models[0].instanceTyp}; never Java class names.
    */
   static String specPath(JsonMappingException e) {
     StringBuilder b = new StringBuilder();
@@ -318,7 +363,10 @@ public record ProvisionSpec(
     if (type == String.class) {
       return "text";
     }
-    if (type == Integer.class || type == int.class || type == Double.class || type == double.class) {
+    if (type == Integer.class
+        || type == int.class
+        || type == Double.class
+        || type == double.class) {
       return "a number";
     }
     if (type == Boolean.class || type == boolean.class) {
@@ -338,63 +386,121 @@ public record ProvisionSpec(
       throw new IllegalArgumentException("gateway: roleName and trustedBy are required");
     }
     trust("gateway.trustedBy", gateway.trustedBy());
-    environments.forEach((name, e) -> {
-      String p = "environments." + name;
-      format(e.account(), ACCOUNT, p + ".account", "12 digits (an AWS account id)");
-      format(e.region(), REGION, p + ".region", "an AWS region such as eu-west-1");
-      for (int j = 0; j < e.subnets().size(); j++) {
-        format(e.subnets().get(j), SUBNET, p + ".subnets[" + j + "]", "a subnet id (subnet- and 8 or 17 hex digits)");
-      }
-      for (int j = 0; j < e.securityGroups().size(); j++) {
-        format(e.securityGroups().get(j), SECURITY_GROUP, p + ".securityGroups[" + j + "]",
-            "a security group id (sg- and 8 or 17 hex digits)");
-      }
-      if (e.vpcId() != null) {
-        format(e.vpcId(), VPC, p + ".vpcId", "a VPC id (vpc- and 8 or 17 hex digits)");
-        require(!e.subnets().isEmpty(), p + ".subnets", null, "required: the SageMaker Runtime VPC endpoint goes in them");
-        require(!e.gatewaySecurityGroups().isEmpty() || !e.gatewayCidrs().isEmpty(), p + ".gatewaySecurityGroups/gatewayCidrs",
-            null, "at least one is required with vpcId: the VPC endpoint admits only the gateway's pods");
-      }
-      for (int j = 0; j < e.gatewaySecurityGroups().size(); j++) {
-        format(e.gatewaySecurityGroups().get(j), SECURITY_GROUP, p + ".gatewaySecurityGroups[" + j + "]",
-            "a security group id (sg- and 8 or 17 hex digits)");
-      }
-      for (int j = 0; j < e.gatewayCidrs().size(); j++) {
-        format(e.gatewayCidrs().get(j), CIDR, p + ".gatewayCidrs[" + j + "]", "an IPv4 CIDR such as 10.0.0.0/16");
-      }
-      require(e.vpcId() != null || (e.gatewaySecurityGroups().isEmpty() && e.gatewayCidrs().isEmpty()),
-          p + ".vpcId", null, "required: gatewaySecurityGroups/gatewayCidrs are for the VPC endpoint in it");
-      for (String[] k : new String[][] {{"dataKmsKey", e.dataKmsKey()}, {"volumeKmsKey", e.volumeKmsKey()}}) {
-        if (k[1] != null) {
-          String prefix = "arn:aws:kms:" + e.region() + ":" + e.account() + ":key/";
-          boolean ok = k[1].startsWith(prefix) && KMS_KEY_ID.matcher(k[1].substring(prefix.length())).matches();
-          require(ok, p + "." + k[0], null, "expected a KMS key ARN in the environment's region and account ("
-              + prefix + "<key id, a UUID>), got '" + k[1] + "'");
-        }
-      }
-      require(e.guard() != null && e.guard().codeBucket() != null && e.guard().codeKey() != null,
-          p + ".guard", null, "codeBucket and codeKey (the sagegate jar for the guard Lambda) are required");
-      require(!e.subnets().isEmpty() || models.stream().noneMatch(Model::inVpc), p + ".subnets", null,
-          "required: a model runs in the VPC");
-      require(!e.securityGroups().isEmpty() || models.stream().noneMatch(Model::inVpc),
-          p + ".securityGroups", null, "required: a model runs in the VPC");
-      boolean kms = personas.stream().anyMatch(Persona::kms);
-      boolean vpc = personas.stream().anyMatch(Persona::vpc);
-      require(!kms || (e.volumeKmsKey() != null && e.dataKmsKey() != null), p + ".volumeKmsKey/dataKmsKey", null,
-          "required: a persona is KMS-constrained, and a constraint without a key would constrain nothing");
-      require(!vpc || (!e.subnets().isEmpty() && !e.securityGroups().isEmpty()), p + ".subnets/securityGroups", null,
-          "required: a persona is VPC-constrained");
-    });
+    environments.forEach(
+        (name, e) -> {
+          String p = "environments." + name;
+          format(e.account(), ACCOUNT, p + ".account", "12 digits (an AWS account id)");
+          format(e.region(), REGION, p + ".region", "an AWS region such as eu-west-1");
+          for (int j = 0; j < e.subnets().size(); j++) {
+            format(
+                e.subnets().get(j),
+                SUBNET,
+                p + ".subnets[" + j + "]",
+                "a subnet id (subnet- and 8 or 17 hex digits)");
+          }
+          for (int j = 0; j < e.securityGroups().size(); j++) {
+            format(
+                e.securityGroups().get(j),
+                SECURITY_GROUP,
+                p + ".securityGroups[" + j + "]",
+                "a security group id (sg- and 8 or 17 hex digits)");
+          }
+          if (e.vpcId() != null) {
+            format(e.vpcId(), VPC, p + ".vpcId", "a VPC id (vpc- and 8 or 17 hex digits)");
+            require(
+                !e.subnets().isEmpty(),
+                p + ".subnets",
+                null,
+                "required: the SageMaker Runtime VPC endpoint goes in them");
+            require(
+                !e.gatewaySecurityGroups().isEmpty() || !e.gatewayCidrs().isEmpty(),
+                p + ".gatewaySecurityGroups/gatewayCidrs",
+                null,
+                "at least one is required with vpcId: the VPC endpoint admits only the gateway's pods");
+          }
+          for (int j = 0; j < e.gatewaySecurityGroups().size(); j++) {
+            format(
+                e.gatewaySecurityGroups().get(j),
+                SECURITY_GROUP,
+                p + ".gatewaySecurityGroups[" + j + "]",
+                "a security group id (sg- and 8 or 17 hex digits)");
+          }
+          for (int j = 0; j < e.gatewayCidrs().size(); j++) {
+            format(
+                e.gatewayCidrs().get(j),
+                CIDR,
+                p + ".gatewayCidrs[" + j + "]",
+                "an IPv4 CIDR such as 10.0.0.0/16");
+          }
+          require(
+              e.vpcId() != null
+                  || (e.gatewaySecurityGroups().isEmpty() && e.gatewayCidrs().isEmpty()),
+              p + ".vpcId",
+              null,
+              "required: gatewaySecurityGroups/gatewayCidrs are for the VPC endpoint in it");
+          for (String[] k :
+              new String[][] {{"dataKmsKey", e.dataKmsKey()}, {"volumeKmsKey", e.volumeKmsKey()}}) {
+            if (k[1] != null) {
+              String prefix = "arn:aws:kms:" + e.region() + ":" + e.account() + ":key/";
+              boolean ok =
+                  k[1].startsWith(prefix)
+                      && KMS_KEY_ID.matcher(k[1].substring(prefix.length())).matches();
+              require(
+                  ok,
+                  p + "." + k[0],
+                  null,
+                  "expected a KMS key ARN in the environment's region and account ("
+                      + prefix
+                      + "<key id, a UUID>), got '"
+                      + k[1]
+                      + "'");
+            }
+          }
+          require(
+              e.guard() != null && e.guard().codeBucket() != null && e.guard().codeKey() != null,
+              p + ".guard",
+              null,
+              "codeBucket and codeKey (the sagegate jar for the guard Lambda) are required");
+          require(
+              !e.subnets().isEmpty() || models.stream().noneMatch(Model::inVpc),
+              p + ".subnets",
+              null,
+              "required: a model runs in the VPC");
+          require(
+              !e.securityGroups().isEmpty() || models.stream().noneMatch(Model::inVpc),
+              p + ".securityGroups",
+              null,
+              "required: a model runs in the VPC");
+          boolean kms = personas.stream().anyMatch(Persona::kms);
+          boolean vpc = personas.stream().anyMatch(Persona::vpc);
+          require(
+              !kms || (e.volumeKmsKey() != null && e.dataKmsKey() != null),
+              p + ".volumeKmsKey/dataKmsKey",
+              null,
+              "required: a persona is KMS-constrained, and a constraint without a key would constrain nothing");
+          require(
+              !vpc || (!e.subnets().isEmpty() && !e.securityGroups().isEmpty()),
+              p + ".subnets/securityGroups",
+              null,
+              "required: a persona is VPC-constrained");
+        });
     for (int i = 0; i < models.size(); i++) {
       Model m = models.get(i);
       String p = "models[" + i + "]";
       name(p + ".name", m.name());
       require(m.image() != null, p + ".image", null, "required");
-      require(m.modelDataUrl() == null || s3(m.modelDataUrl()), p + ".modelDataUrl",
-          m.modelDataUrl(), "must be an s3:// location");
-      require(m.executionRole() == null || personas.stream().anyMatch(
-          x -> x.name().equals(m.executionRole()) && "compute".equals(x.kind())),
-          p + ".executionRole", m.executionRole(), "must name a persona of kind compute");
+      require(
+          m.modelDataUrl() == null || s3(m.modelDataUrl()),
+          p + ".modelDataUrl",
+          m.modelDataUrl(),
+          "must be an s3:// location");
+      require(
+          m.executionRole() == null
+              || personas.stream()
+                  .anyMatch(x -> x.name().equals(m.executionRole()) && "compute".equals(x.kind())),
+          p + ".executionRole",
+          m.executionRole(),
+          "must name a persona of kind compute");
     }
     for (int i = 0; i < endpointConfigs.size(); i++) {
       EndpointConfigSpec c = endpointConfigs.get(i);
@@ -404,33 +510,54 @@ public record ProvisionSpec(
       for (int j = 0; j < c.variants().size(); j++) {
         Variant v = c.variants().get(j);
         String q = p + ".variants[" + j + "]";
-        require(models.stream().anyMatch(m -> m.name().equals(v.model())), q + ".model", v.model(),
+        require(
+            models.stream().anyMatch(m -> m.name().equals(v.model())),
+            q + ".model",
+            v.model(),
             "is not a model of the spec");
-        require((v.instanceType() != null) != (v.serverless() != null), q, null,
+        require(
+            (v.instanceType() != null) != (v.serverless() != null),
+            q,
+            null,
             "exactly one of instanceType (with instanceCount) or serverless is required");
         if (v.serverless() != null) {
-          require(v.serverless().memoryMb() != null && v.serverless().maxConcurrency() != null,
-              q + ".serverless", null, "memoryMb and maxConcurrency are required");
+          require(
+              v.serverless().memoryMb() != null && v.serverless().maxConcurrency() != null,
+              q + ".serverless",
+              null,
+              "memoryMb and maxConcurrency are required");
         }
       }
       if (c.dataCapture() != null) {
-        require(c.dataCapture().destination() != null && s3(c.dataCapture().destination()),
-            p + ".dataCapture.destination", c.dataCapture().destination(), "must be an s3:// location");
+        require(
+            c.dataCapture().destination() != null && s3(c.dataCapture().destination()),
+            p + ".dataCapture.destination",
+            c.dataCapture().destination(),
+            "must be an s3:// location");
       }
     }
     for (int i = 0; i < endpoints.size(); i++) {
       Endpoint e = endpoints.get(i);
       String p = "endpoints[" + i + "]";
       name(p + ".name", e.name());
-      require(endpointConfigs.stream().anyMatch(c -> c.name().equals(e.config())), p + ".config",
-          e.config(), "is not an endpoint configuration of the spec");
+      require(
+          endpointConfigs.stream().anyMatch(c -> c.name().equals(e.config())),
+          p + ".config",
+          e.config(),
+          "is not an endpoint configuration of the spec");
     }
     for (int i = 0; i < personas.size(); i++) {
       Persona x = personas.get(i);
       String p = "personas[" + i + "]";
-      require(x.name() != null && x.name().matches("[a-z0-9-]{1,32}"), p + ".name", x.name(),
+      require(
+          x.name() != null && x.name().matches("[a-z0-9-]{1,32}"),
+          p + ".name",
+          x.name(),
           "must be 1 to 32 of a-z, 0-9, -");
-      require(x.kind() != null && KINDS.contains(x.kind()), p + ".kind", x.kind(),
+      require(
+          x.kind() != null && KINDS.contains(x.kind()),
+          p + ".kind",
+          x.kind(),
           "must be one of " + KINDS);
       try {
         x.effectiveActivities();
@@ -441,8 +568,15 @@ public record ProvisionSpec(
         require(s3(s), p + ".s3Read/s3Write", s, "must be an s3:// prefix");
       }
       for (String m : x.managedPolicies()) {
-        require(m.startsWith("arn:aws:iam::"), p + ".managedPolicies", m, "must be a managed policy ARN");
-        require(!TOO_BROAD.contains(m), p + ".managedPolicies", m,
+        require(
+            m.startsWith("arn:aws:iam::"),
+            p + ".managedPolicies",
+            m,
+            "must be a managed policy ARN");
+        require(
+            !TOO_BROAD.contains(m),
+            p + ".managedPolicies",
+            m,
             "is far broader than a least-privilege persona; write the few statements needed instead");
       }
       if (x.trustedBy() != null) {
@@ -458,8 +592,11 @@ public record ProvisionSpec(
 
   private static void format(String value, Pattern pattern, String field, String expected) {
     if (value == null || !pattern.matcher(value).matches()) {
-      throw new IllegalArgumentException(field + ": expected " + expected
-          + (value == null ? ", got nothing" : ", got '" + value + "'"));
+      throw new IllegalArgumentException(
+          field
+              + ": expected "
+              + expected
+              + (value == null ? ", got nothing" : ", got '" + value + "'"));
     }
   }
 
@@ -468,15 +605,29 @@ public record ProvisionSpec(
   }
 
   private static void trust(String field, Trust t) {
-    require((t.aws() != null) != (t.oidcProvider() != null), field, null,
+    require(
+        (t.aws() != null) != (t.oidcProvider() != null),
+        field,
+        null,
         "exactly one of aws (a principal ARN) or oidcProvider (with subject) is required");
-    require(t.aws() == null || t.aws().startsWith("arn:aws"), field + ".aws", t.aws(), "must be an ARN");
-    require(t.oidcProvider() == null || (t.oidcProvider().contains(":oidc-provider/") && t.subject() != null),
-        field + ".oidcProvider", t.oidcProvider(), "must be an oidc-provider ARN, with subject set");
+    require(
+        t.aws() == null || t.aws().startsWith("arn:aws"),
+        field + ".aws",
+        t.aws(),
+        "must be an ARN");
+    require(
+        t.oidcProvider() == null
+            || (t.oidcProvider().contains(":oidc-provider/") && t.subject() != null),
+        field + ".oidcProvider",
+        t.oidcProvider(),
+        "must be an oidc-provider ARN, with subject set");
   }
 
   private static void name(String field, String value) {
-    require(value != null && SAGEMAKER_NAME.matcher(value).matches(), field, value,
+    require(
+        value != null && SAGEMAKER_NAME.matcher(value).matches(),
+        field,
+        value,
         "must match SageMaker's name pattern (letters, digits, hyphens; up to 63)");
   }
 

@@ -31,11 +31,16 @@ final class StackContext {
     this.sageMaker = new SageMakerResources(this);
   }
 
-  /** The name of a role the stack creates: {@code <stack>-<suffix>}, at most IAM's 64 characters. */
+  /**
+   * The name of a role the stack creates: {@code <stack>-<suffix>}, at most IAM's 64 characters.
+   */
   String roleName(String suffix) {
     String name = stack + "-" + suffix;
     if (name.length() > 64) {
-      throw new IllegalArgumentException("role name '" + name + "' is longer than IAM's 64 characters: shorten stackName or the name");
+      throw new IllegalArgumentException(
+          "role name '"
+              + name
+              + "' is longer than IAM's 64 characters: shorten stackName or the name");
     }
     return name;
   }
@@ -54,11 +59,18 @@ final class StackContext {
     if (statements.isEmpty()) {
       return List.of();
     }
-    return List.of(ordered("PolicyName", "sagegate-least-privilege", "PolicyDocument", Iam.document(statements)));
+    return List.of(
+        ordered(
+            "PolicyName", "sagegate-least-privilege", "PolicyDocument", Iam.document(statements)));
   }
 
-  Map<String, Object> role(String kind, String name, Map<String, Object> trust,
-      List<Object> policies, List<String> managed, List<String> dependsOn) {
+  Map<String, Object> role(
+      String kind,
+      String name,
+      Map<String, Object> trust,
+      List<Object> policies,
+      List<String> managed,
+      List<String> dependsOn) {
     Map<String, Object> props = new LinkedHashMap<>();
     props.put("RoleName", name);
     props.put("AssumeRolePolicyDocument", trust);

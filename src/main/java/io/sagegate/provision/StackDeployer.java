@@ -47,7 +47,8 @@ public final class StackDeployer {
   }
 
   /** A deployer that uploads every template to {@code templates} when it is not null. */
-  public StackDeployer(CloudFormationClient cfn, TemplateBucket templates, PrintWriter out, PrintWriter err) {
+  public StackDeployer(
+      CloudFormationClient cfn, TemplateBucket templates, PrintWriter out, PrintWriter err) {
     this.cfn = cfn;
     this.templates = templates;
     this.out = out;
@@ -64,11 +65,16 @@ public final class StackDeployer {
     if (templates != null) {
       String key = templates.upload(template);
       templateUrl = templates.url(key);
-      err.printf("template (%d bytes) uploaded to s3://%s/%s%n", template.length, templates.bucket(), key);
+      err.printf(
+          "template (%d bytes) uploaded to s3://%s/%s%n", template.length, templates.bucket(), key);
     } else if (template.length > MAX_TEMPLATE_BODY) {
-      throw new IllegalArgumentException("template is " + template.length
-          + " bytes, over CloudFormation's inline limit of " + MAX_TEMPLATE_BODY + " bytes: deploy it through"
-          + " an S3 bucket in the stack's account and region with --s3-bucket BUCKET [--s3-prefix PREFIX]");
+      throw new IllegalArgumentException(
+          "template is "
+              + template.length
+              + " bytes, over CloudFormation's inline limit of "
+              + MAX_TEMPLATE_BODY
+              + " bytes: deploy it through"
+              + " an S3 bucket in the stack's account and region with --s3-bucket BUCKET [--s3-prefix PREFIX]");
     } else {
       err.printf("template (%d bytes) passed inline%n", template.length);
     }
@@ -76,24 +82,35 @@ public final class StackDeployer {
     Stack existing = find(stackName);
     boolean create = existing == null || existing.stackStatus() == StackStatus.REVIEW_IN_PROGRESS;
     String changeSet = "sagegate-" + Instant.now().getEpochSecond();
-    err.printf("%s stack %s: creating change set %s%n", create ? "new" : "existing", stackName, changeSet);
-    cfn.createChangeSet(b -> b.stackName(stackName).changeSetName(changeSet)
-        .changeSetType(create ? ChangeSetType.CREATE : ChangeSetType.UPDATE)
-        .templateBody(url == null ? templateBody : null) // exactly one of the two is set
-        .templateURL(url)
-        .capabilities(Capability.CAPABILITY_NAMED_IAM)
-        .tags(tags.entrySet().stream().map(t -> Tag.builder().key(t.getKey()).value(t.getValue()).build()).toList()));
+    err.printf(
+        "%s stack %s: creating change set %s%n", create ? "new" : "existing", stackName, changeSet);
+    cfn.createChangeSet(
+        b ->
+            b.stackName(stackName)
+                .changeSetName(changeSet)
+                .changeSetType(create ? ChangeSetType.CREATE : ChangeSetType.UPDATE)
+                .templateBody(url == null ? templateBody : null) // exactly one of the two is set
+                .templateURL(url)
+                .capabilities(Capability.CAPABILITY_NAMED_IAM)
+                .tags(
+                    tags.entrySet().stream()
+                        .map(t -> Tag.builder().key(t.getKey()).value(t.getValue()).build())
+                        .toList()));
     try {
-      cfn.waiter().waitUntilChangeSetCreateComplete(b -> b.stackName(stackName).changeSetName(changeSet));
+      cfn.waiter()
+          .waitUntilChangeSetCreateComplete(b -> b.stackName(stackName).changeSetName(changeSet));
     } catch (SdkException e) {
       // The waiter fails on FAILED, and "no changes" is a FAILED change set too: the change set's
       // own status and reason, read next, say which; the waiter's text would only confuse.
     }
-    DescribeChangeSetResponse cs = cfn.describeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
+    DescribeChangeSetResponse cs =
+        cfn.describeChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
     if (cs.status() == ChangeSetStatus.FAILED) {
       String reason = String.valueOf(cs.statusReason());
       cfn.deleteChangeSet(b -> b.stackName(stackName).changeSetName(changeSet));
-      if (reason.contains("didn't contain changes") || reason.contains("No updates") || reason.contains("no changes")) {
+      if (reason.contains("didn't contain changes")
+          || reason.contains("No updates")
+          || reason.contains("no changes")) {
         err.printf("stack %s is up to date: nothing to change%n", stackName);
         Stack s = find(stackName);
         return new Result(true, s == null ? "NONE" : s.stackStatusAsString(), outputs(s));
@@ -104,7 +121,11 @@ public final class StackDeployer {
     err.printf("changes (%d):%n", cs.changes().size());
     for (Change c : cs.changes()) {
       var rc = c.resourceChange();
-      err.printf("  %-8s %-40s %-32s%s%n", rc.actionAsString(), rc.logicalResourceId(), rc.resourceType(),
+      err.printf(
+          "  %-8s %-40s %-32s%s%n",
+          rc.actionAsString(),
+          rc.logicalResourceId(),
+          rc.resourceType(),
           rc.replacement() == null ? "" : " replacement=" + rc.replacementAsString());
     }
     err.printf("executing change set %s%n", changeSet);
@@ -115,7 +136,9 @@ public final class StackDeployer {
       // CloudFormation's own code and reason, not the SDK's request decoration.
       String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
       String message = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorMessage();
-      String why = (code == null ? "HTTP " + e.statusCode() : code) + (message == null ? " (no reason given)" : ": " + message);
+      String why =
+          (code == null ? "HTTP " + e.statusCode() : code)
+              + (message == null ? " (no reason given)" : ": " + message);
       err.printf("change set %s could not be executed: %s%n", changeSet, why);
       Stack s = find(stackName);
       reportFailure(stackName, s == null ? "NONE" : s.stackStatusAsString());
@@ -129,11 +152,15 @@ public final class StackDeployer {
       }
     } catch (SdkException e) {
       // The stack's status and its failed events, reported next, name what went wrong.
-      err.printf("stack %s did not reach %s%n", stackName, create ? "CREATE_COMPLETE" : "UPDATE_COMPLETE");
+      err.printf(
+          "stack %s did not reach %s%n", stackName, create ? "CREATE_COMPLETE" : "UPDATE_COMPLETE");
     }
     Stack s = find(stackName);
     String status = s == null ? "DELETED" : s.stackStatusAsString();
-    boolean ok = s != null && (s.stackStatus() == StackStatus.CREATE_COMPLETE || s.stackStatus() == StackStatus.UPDATE_COMPLETE);
+    boolean ok =
+        s != null
+            && (s.stackStatus() == StackStatus.CREATE_COMPLETE
+                || s.stackStatus() == StackStatus.UPDATE_COMPLETE);
     if (!ok) {
       reportFailure(stackName, status);
     } else {
@@ -168,13 +195,18 @@ public final class StackDeployer {
   }
 
   private void reportFailure(String stackName, String status) {
-    err.printf("stack %s FAILED, final status %s%s%n", stackName, status,
-        status.contains("ROLLBACK") ? " (changes were rolled back)" : "");
+    err.printf(
+        "stack %s FAILED, final status %s%s%n",
+        stackName, status, status.contains("ROLLBACK") ? " (changes were rolled back)" : "");
     List<StackEvent> events = cfn.describeStackEvents(b -> b.stackName(stackName)).stackEvents();
     for (StackEvent ev : events) {
       if (ev.resourceStatusAsString() != null && ev.resourceStatusAsString().endsWith("FAILED")) {
-        err.printf("  %s %s (%s): %s%n", ev.resourceStatusAsString(), ev.logicalResourceId(),
-            ev.resourceType(), ev.resourceStatusReason());
+        err.printf(
+            "  %s %s (%s): %s%n",
+            ev.resourceStatusAsString(),
+            ev.logicalResourceId(),
+            ev.resourceType(),
+            ev.resourceStatusReason());
       }
     }
   }

@@ -23,14 +23,18 @@ import java.util.Set;
  * parts: roles ({@link PolicyStatements}: persona, execution, gateway, and the invoke roles derived
  * from the gateway's rules by {@link InvokeGrants}), SageMaker resources ({@link
  * SageMakerResources}), the private SageMaker Runtime endpoint ({@link PrivateEndpoint}) and the
- * guard ({@link GuardResources}). Every policy names resource ARNs literally ({@link Arns}), so
- * the policies can be checked statically and compared with the rules ({@link IamDiff}).
+ * guard ({@link GuardResources}). Every policy names resource ARNs literally ({@link Arns}), so the
+ * policies can be checked statically and compared with the rules ({@link IamDiff}).
  */
 public final class TemplateRenderer {
 
-  /** Template Metadata key naming what a role is for: persona, execution, gateway, invoke, guard. */
+  /**
+   * Template Metadata key naming what a role is for: persona, execution, gateway, invoke, guard.
+   */
   public static final String ROLE_KIND = "SagegateRoleKind";
-  public static final String GUARD_HANDLER = "io.sagegate.provision.guard.GuardHandler::handleRequest";
+
+  public static final String GUARD_HANDLER =
+      "io.sagegate.provision.guard.GuardHandler::handleRequest";
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -67,25 +71,54 @@ public final class TemplateRenderer {
     // Execution roles: compute personas, and one generated role per model that names none.
     for (Persona p : spec.personas()) {
       if ("compute".equals(p.kind())) {
-        List<Model> runs = spec.models().stream().filter(m -> p.name().equals(m.executionRole())).toList();
-        resources.put(id("Role", p.name()), c.role("execution", c.roleName(p.name()), statements.executionTrust(),
-            StackContext.policies(statements.persona(p, runs)), p.managedPolicies(), List.of()));
-        outputs.put(id("RoleArn", p.name()), output(getAtt(id("Role", p.name()), "Arn"), "Execution role " + p.name()));
+        List<Model> runs =
+            spec.models().stream().filter(m -> p.name().equals(m.executionRole())).toList();
+        resources.put(
+            id("Role", p.name()),
+            c.role(
+                "execution",
+                c.roleName(p.name()),
+                statements.executionTrust(),
+                StackContext.policies(statements.persona(p, runs)),
+                p.managedPolicies(),
+                List.of()));
+        outputs.put(
+            id("RoleArn", p.name()),
+            output(getAtt(id("Role", p.name()), "Arn"), "Execution role " + p.name()));
       }
     }
     for (Model m : spec.models()) {
       if (m.executionRoleArn() == null && m.executionRole() == null) {
-        resources.put(id("ExecRole", m.name()), c.role("execution", c.roleName("exec-" + m.name()),
-            statements.executionTrust(), StackContext.policies(statements.runModel(List.of(m))), List.of(), List.of()));
+        resources.put(
+            id("ExecRole", m.name()),
+            c.role(
+                "execution",
+                c.roleName("exec-" + m.name()),
+                statements.executionTrust(),
+                StackContext.policies(statements.runModel(List.of(m))),
+                List.of(),
+                List.of()));
       }
     }
     // Persona roles.
     for (Persona p : spec.personas()) {
       if (!"compute".equals(p.kind())) {
-        Trust trust = p.trustedBy() != null ? p.trustedBy() : new Trust("arn:aws:iam::" + c.e.account() + ":root", null, null);
-        resources.put(id("Role", p.name()), c.role("persona", c.roleName(p.name()), statements.trust(trust),
-            StackContext.policies(statements.persona(p, List.of())), p.managedPolicies(), List.of()));
-        outputs.put(id("RoleArn", p.name()), output(getAtt(id("Role", p.name()), "Arn"), "Persona role " + p.name()));
+        Trust trust =
+            p.trustedBy() != null
+                ? p.trustedBy()
+                : new Trust("arn:aws:iam::" + c.e.account() + ":root", null, null);
+        resources.put(
+            id("Role", p.name()),
+            c.role(
+                "persona",
+                c.roleName(p.name()),
+                statements.trust(trust),
+                StackContext.policies(statements.persona(p, List.of())),
+                p.managedPolicies(),
+                List.of()));
+        outputs.put(
+            id("RoleArn", p.name()),
+            output(getAtt(id("Role", p.name()), "Arn"), "Persona role " + p.name()));
       }
     }
     // Invoke roles from the rules, and the gateway role that assumes them.
@@ -98,31 +131,58 @@ public final class TemplateRenderer {
       String name = r.getKey();
       checkAccount(name, r.getValue());
       invokeArns.add(c.arns.role(name));
-      List<Map<String, Object>> st = statements.invoke(grants.endpointsFor(name), privateEndpoint.sourceVpce());
+      List<Map<String, Object>> st =
+          statements.invoke(grants.endpointsFor(name), privateEndpoint.sourceVpce());
       if (grants.bearerRoles().contains(name)) {
         // SageMaker's OpenAI-compatible path: the bearer token needs this, on no resource but *.
         st = new ArrayList<>(st);
-        st.add(allow("CallWithBearerToken", List.of(InvokeGrants.CALL_WITH_BEARER_TOKEN), List.of("*")).build());
+        st.add(
+            allow("CallWithBearerToken", List.of(InvokeGrants.CALL_WITH_BEARER_TOKEN), List.of("*"))
+                .build());
       }
-      Map<String, Object> res = c.role("invoke", name, statements.invokeTrust(gatewayRoleArn, externalId),
-          StackContext.policies(st), List.of(), List.of(id("Role", "gateway")));
+      Map<String, Object> res =
+          c.role(
+              "invoke",
+              name,
+              statements.invokeTrust(gatewayRoleArn, externalId),
+              StackContext.policies(st),
+              List.of(),
+              List.of(id("Role", "gateway")));
       resources.put(id("InvokeRole", name), res);
-      outputs.put(id("InvokeRoleArn", name), output(getAtt(id("InvokeRole", name), "Arn"), "Invoke role " + name));
+      outputs.put(
+          id("InvokeRoleArn", name),
+          output(getAtt(id("InvokeRole", name), "Arn"), "Invoke role " + name));
     }
     List<Map<String, Object>> gw = new ArrayList<>();
     if (!invokeArns.isEmpty()) {
-      gw.add(allow("AssumeInvokeRoles",
-          List.of("sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"), invokeArns).build());
+      gw.add(
+          allow(
+                  "AssumeInvokeRoles",
+                  List.of("sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"),
+                  invokeArns)
+              .build());
     }
-    resources.put(id("Role", "gateway"), c.role("gateway", gatewayRoleName, statements.trust(spec.gateway().trustedBy()),
-        StackContext.policies(gw), List.of(), List.of()));
-    outputs.put("GatewayRoleArn", output(getAtt(id("Role", "gateway"), "Arn"), "The gateway's own role"));
-    outputs.put("ExternalId", output(externalId, "ExternalId the gateway presents to its invoke roles"));
+    resources.put(
+        id("Role", "gateway"),
+        c.role(
+            "gateway",
+            gatewayRoleName,
+            statements.trust(spec.gateway().trustedBy()),
+            StackContext.policies(gw),
+            List.of(),
+            List.of()));
+    outputs.put(
+        "GatewayRoleArn", output(getAtt(id("Role", "gateway"), "Arn"), "The gateway's own role"));
+    outputs.put(
+        "ExternalId", output(externalId, "ExternalId the gateway presents to its invoke roles"));
 
     c.sageMaker.addTo(resources, outputs);
     for (String ep : grantedEndpoints(grants)) {
       if (spec.endpoints().stream().noneMatch(x -> GatewayConfig.key(x.name()).equals(ep))) {
-        warnings.add("endpoint '" + ep + "' is granted to an invoke role by the rules but not provisioned by this spec");
+        warnings.add(
+            "endpoint '"
+                + ep
+                + "' is granted to an invoke role by the rules but not provisioned by this spec");
       }
     }
     privateEndpoint.addTo(resources, outputs, invokeArns);
@@ -130,7 +190,11 @@ public final class TemplateRenderer {
 
     Map<String, Object> template = new LinkedHashMap<>();
     template.put("AWSTemplateFormatVersion", "2010-09-09");
-    template.put("Description", "sagegate " + c.env + ": SageMaker endpoints, least-privilege roles and the guard (generated by `sagegate provision render`; do not edit)");
+    template.put(
+        "Description",
+        "sagegate "
+            + c.env
+            + ": SageMaker endpoints, least-privilege roles and the guard (generated by `sagegate provision render`; do not edit)");
     template.put("Resources", resources);
     template.put("Outputs", outputs);
     return JSON.valueToTree(template);
@@ -141,7 +205,9 @@ public final class TemplateRenderer {
     return guard.approvedPairs();
   }
 
-  /** The SageMaker name of the spec's model {@code name} in this environment ({@code name-<hash>}). */
+  /**
+   * The SageMaker name of the spec's model {@code name} in this environment ({@code name-<hash>}).
+   */
   public String modelName(String name) {
     return c.sageMaker.modelName(name);
   }
@@ -158,14 +224,25 @@ public final class TemplateRenderer {
     if (gatewayConfig.aws().externalId() != null) {
       return gatewayConfig.aws().externalId();
     }
-    throw new IllegalArgumentException("gateway.externalId: required (or aws.externalId in the gateway configuration): invoke roles require it");
+    throw new IllegalArgumentException(
+        "gateway.externalId: required (or aws.externalId in the gateway configuration): invoke roles require it");
   }
 
   private void checkAccount(String name, String arn) {
     String[] parts = arn.split(":");
     if (parts.length > 4 && !parts[4].equals(c.e.account())) {
-      warnings.add("invoke role " + name + ": the gateway configuration names it in account " + parts[4]
-          + ", environment " + c.env + " is account " + c.e.account() + " (the role is created in " + c.e.account() + ")");
+      warnings.add(
+          "invoke role "
+              + name
+              + ": the gateway configuration names it in account "
+              + parts[4]
+              + ", environment "
+              + c.env
+              + " is account "
+              + c.e.account()
+              + " (the role is created in "
+              + c.e.account()
+              + ")");
     }
   }
 

@@ -1,7 +1,7 @@
 package io.sagegate.audit;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -55,8 +55,13 @@ class JsonLinesAuditSinkTest {
 
   @Test
   void timeIsIsoUtcWithMicroseconds() throws Exception {
-    for (String s : List.of("2026-11-22T10:38:55.123456789Z", "2026-11-22T10:38:00Z",
-        "1970-01-01T00:00:00.000001Z", "2024-02-29T23:59:59.999999Z", "2026-01-01T00:00:00.5Z")) {
+    for (String s :
+        List.of(
+            "2026-11-22T10:38:55.123456789Z",
+            "2026-11-22T10:38:00Z",
+            "1970-01-01T00:00:00.000001Z",
+            "2024-02-29T23:59:59.999999Z",
+            "2026-01-01T00:00:00.5Z")) {
       Instant t = Instant.parse(s);
       String written = encode(record(t, "r")).get("time").asText();
       assertEquals(27, written.length(), written);
@@ -70,9 +75,12 @@ class JsonLinesAuditSinkTest {
     // One encoder over many records: the cached date-and-seconds part must change with the second.
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     JsonLinesAuditSink.Encoder encoder = new JsonLinesAuditSink.Encoder(out, true);
-    List<Instant> times = List.of(Instant.parse("2026-11-22T10:38:55.9Z"),
-        Instant.parse("2026-11-22T10:38:56.1Z"), Instant.parse("2026-11-22T10:38:55.2Z"),
-        Instant.parse("2027-01-01T00:00:00Z"));
+    List<Instant> times =
+        List.of(
+            Instant.parse("2026-11-22T10:38:55.9Z"),
+            Instant.parse("2026-11-22T10:38:56.1Z"),
+            Instant.parse("2026-11-22T10:38:55.2Z"),
+            Instant.parse("2027-01-01T00:00:00Z"));
     times.forEach(t -> encoder.write(record(t, "r")));
     encoder.flush();
     List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
@@ -83,8 +91,17 @@ class JsonLinesAuditSinkTest {
 
   @Test
   void latenciesAreMillisecondsWithUpToThreeDecimals() throws Exception {
-    long[][] cases = {{0, 0}, {-1, 0}, {40_000, 40}, {12_345_000, 12_345}, {1_000_000_000, 1_000_000},
-        {1_499, 1}, {1_500, 2}, {999_999, 1_000}, {100_000, 100}};
+    long[][] cases = {
+      {0, 0},
+      {-1, 0},
+      {40_000, 40},
+      {12_345_000, 12_345},
+      {1_000_000_000, 1_000_000},
+      {1_499, 1},
+      {1_500, 2},
+      {999_999, 1_000},
+      {100_000, 100}
+    };
     String[] texts = {"0.0", "0.0", "0.04", "12.345", "1000.0", "0.001", "0.002", "1.0", "0.1"};
     for (int i = 0; i < cases.length; i++) {
       AuditRecord r = record(Instant.EPOCH, "r");
@@ -92,7 +109,8 @@ class JsonLinesAuditSinkTest {
       r.backendNanos = cases[i][0] < 0 ? 0 : cases[i][0];
       String json = new String(JsonLinesAuditSink.toJson(r), StandardCharsets.UTF_8);
       assertTrue(json.contains("\"latencyMs\":" + texts[i] + ","), json);
-      assertEquals(cases[i][1] / 1_000.0, JSON.readTree(json).get("backendLatencyMs").asDouble(), 1e-9);
+      assertEquals(
+          cases[i][1] / 1_000.0, JSON.readTree(json).get("backendLatencyMs").asDouble(), 1e-9);
     }
   }
 
@@ -104,8 +122,18 @@ class JsonLinesAuditSinkTest {
     JsonNode json = encode(r);
     assertEquals(401, json.get("status").asInt());
     assertEquals("UnauthorizedException", json.get("errorType").asText());
-    for (String absent : List.of("subject", "issuer", "jti", "endpoint", "decision", "ruleId",
-        "backendStatus", "roleArn", "backendLatencyMs", "peerIp")) {
+    for (String absent :
+        List.of(
+            "subject",
+            "issuer",
+            "jti",
+            "endpoint",
+            "decision",
+            "ruleId",
+            "backendStatus",
+            "roleArn",
+            "backendLatencyMs",
+            "peerIp")) {
       assertFalse(json.has(absent), absent);
     }
   }
@@ -113,16 +141,35 @@ class JsonLinesAuditSinkTest {
   @Test
   void peerIpFollowsSourceIpOnlyWhenAProxyForwardedTheCall() throws Exception {
     AuditRecord direct = record(Instant.EPOCH, "r1");
-    assertEquals(List.of("time", "requestId", "sourceIp", "method", "status", "bytesIn",
-        "bytesOut", "latencyMs"), fieldNames(encode(direct)));
+    assertEquals(
+        List.of(
+            "time",
+            "requestId",
+            "sourceIp",
+            "method",
+            "status",
+            "bytesIn",
+            "bytesOut",
+            "latencyMs"),
+        fieldNames(encode(direct)));
 
     AuditRecord proxied =
         new AuditRecord(Instant.EPOCH, 0, "r2", "203.0.113.7", "10.0.0.5", "POST");
     JsonNode json = encode(proxied);
     assertEquals("203.0.113.7", json.get("sourceIp").asText());
     assertEquals("10.0.0.5", json.get("peerIp").asText());
-    assertEquals(List.of("time", "requestId", "sourceIp", "peerIp", "method", "status", "bytesIn",
-        "bytesOut", "latencyMs"), fieldNames(json));
+    assertEquals(
+        List.of(
+            "time",
+            "requestId",
+            "sourceIp",
+            "peerIp",
+            "method",
+            "status",
+            "bytesIn",
+            "bytesOut",
+            "latencyMs"),
+        fieldNames(json));
   }
 
   @Test
@@ -134,11 +181,13 @@ class JsonLinesAuditSinkTest {
     List<Thread> started = new java.util.ArrayList<>();
     for (int t = 0; t < threads; t++) {
       String prefix = "t" + t + "-";
-      Thread thread = new Thread(() -> {
-        for (int i = 0; i < each; i++) {
-          sink.write(record(Instant.EPOCH, prefix + i));
-        }
-      });
+      Thread thread =
+          new Thread(
+              () -> {
+                for (int i = 0; i < each; i++) {
+                  sink.write(record(Instant.EPOCH, prefix + i));
+                }
+              });
       thread.start();
       started.add(thread);
     }
@@ -158,14 +207,16 @@ class JsonLinesAuditSinkTest {
 
   @Test
   void theWriterThreadWritesTheOutputNotTheCaller() throws Exception {
-    java.util.concurrent.CompletableFuture<String> writtenBy = new java.util.concurrent.CompletableFuture<>();
-    ByteArrayOutputStream out = new ByteArrayOutputStream() {
-      @Override
-      public synchronized void write(byte[] b, int off, int len) {
-        super.write(b, off, len);
-        writtenBy.complete(Thread.currentThread().getName());
-      }
-    };
+    java.util.concurrent.CompletableFuture<String> writtenBy =
+        new java.util.concurrent.CompletableFuture<>();
+    ByteArrayOutputStream out =
+        new ByteArrayOutputStream() {
+          @Override
+          public synchronized void write(byte[] b, int off, int len) {
+            super.write(b, off, len);
+            writtenBy.complete(Thread.currentThread().getName());
+          }
+        };
     JsonLinesAuditSink sink = new JsonLinesAuditSink(out);
     sink.write(record(Instant.EPOCH, "r1"));
     assertEquals("sagegate-audit", writtenBy.get(5, java.util.concurrent.TimeUnit.SECONDS));
@@ -177,37 +228,42 @@ class JsonLinesAuditSinkTest {
   void aStalledOutputHoldsTheCallerInsteadOfLosingRecords() throws Exception {
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch stalled = new java.util.concurrent.CountDownLatch(1);
-    ByteArrayOutputStream out = new ByteArrayOutputStream() {
-      @Override
-      public void write(byte[] b, int off, int len) {
-        stalled.countDown();
-        try {
-          release.await(AWAIT_SECONDS, SECONDS); // a terminal or pipe nobody reads
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        synchronized (this) {
-          super.write(b, off, len);
-        }
-      }
-    };
+    ByteArrayOutputStream out =
+        new ByteArrayOutputStream() {
+          @Override
+          public void write(byte[] b, int off, int len) {
+            stalled.countDown();
+            try {
+              release.await(AWAIT_SECONDS, SECONDS); // a terminal or pipe nobody reads
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            synchronized (this) {
+              super.write(b, off, len);
+            }
+          }
+        };
     JsonLinesAuditSink sink = new JsonLinesAuditSink(out);
     int n = 60_000; // about 5 MB per 20 000 records: well over what a lane may hold
-    java.util.concurrent.atomic.AtomicInteger written = new java.util.concurrent.atomic.AtomicInteger();
-    Thread producer = new Thread(() -> {
-      for (int i = 0; i < n; i++) {
-        AuditRecord r = record(Instant.EPOCH, "req-" + i);
-        r.subject = "a-subject-long-enough-to-make-records-of-a-realistic-size";
-        r.endpoint = "sentiment-test";
-        sink.write(r);
-        written.incrementAndGet();
-      }
-    });
+    java.util.concurrent.atomic.AtomicInteger written =
+        new java.util.concurrent.atomic.AtomicInteger();
+    Thread producer =
+        new Thread(
+            () -> {
+              for (int i = 0; i < n; i++) {
+                AuditRecord r = record(Instant.EPOCH, "req-" + i);
+                r.subject = "a-subject-long-enough-to-make-records-of-a-realistic-size";
+                r.endpoint = "sentiment-test";
+                sink.write(r);
+                written.incrementAndGet();
+              }
+            });
     producer.start();
     assertTrue(stalled.await(5, java.util.concurrent.TimeUnit.SECONDS));
     // The producer must end up waiting for the output, not buffering without bound.
     long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
-    while (producer.getState() != Thread.State.BLOCKED && producer.isAlive()
+    while (producer.getState() != Thread.State.BLOCKED
+        && producer.isAlive()
         && System.nanoTime() < deadline) {
       Thread.onSpinWait();
     }

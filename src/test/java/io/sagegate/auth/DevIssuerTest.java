@@ -34,8 +34,8 @@ class DevIssuerTest {
     DevIssuer first = DevIssuer.loadOrCreate(dir);
     assertTrue(first.created());
     assertEquals(dir.resolve(DevIssuer.KEY_FILE), first.keyFile());
-    assertEquals("rw-------",
-        PosixFilePermissions.toString(Files.getPosixFilePermissions(first.keyFile())));
+    assertEquals(
+        "rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(first.keyFile())));
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
     // Only the key file: no temporary file left behind.
     try (var files = Files.list(dir)) {
@@ -55,9 +55,14 @@ class DevIssuerTest {
   @Test
   void mintedTokenVerifiesThroughTheAuthenticator(Vertx vertx) throws Exception {
     DevIssuer issuer = DevIssuer.loadOrCreate(home);
-    String token = issuer.mint("alice", List.of("data-scientists", "analysts"),
-        List.of("invoke", "read"), "acme", Duration.ofMinutes(15),
-        Map.of("team", "risk"));
+    String token =
+        issuer.mint(
+            "alice",
+            List.of("data-scientists", "analysts"),
+            List.of("invoke", "read"),
+            "acme",
+            Duration.ofMinutes(15),
+            Map.of("team", "risk"));
 
     SignedJWT jwt = SignedJWT.parse(token);
     assertEquals("RS256", jwt.getHeader().getAlgorithm().getName());
@@ -65,8 +70,10 @@ class DevIssuerTest {
     assertEquals("invoke read", jwt.getJWTClaimsSet().getClaim("scope"));
     assertTrue(jwt.getJWTClaimsSet().getJWTID() != null);
 
-    JwtAuthenticator auth = await(JwtAuthenticator.start(
-        vertx, AuthSettings.devDefaults(), new SimpleMeterRegistry(), home));
+    JwtAuthenticator auth =
+        await(
+            JwtAuthenticator.start(
+                vertx, AuthSettings.devDefaults(), new SimpleMeterRegistry(), home));
     try {
       Caller caller = await(auth.authenticate(token));
       assertEquals("alice", caller.subject());
@@ -75,8 +82,9 @@ class DevIssuerTest {
       assertEquals(Set.of("invoke", "read"), caller.scopes());
       assertEquals("acme", caller.tenant());
       assertEquals("risk", caller.claims().get("team"));
-      long ttl = caller.expiresAt().getEpochSecond() - jwt.getJWTClaimsSet().getIssueTime()
-          .toInstant().getEpochSecond();
+      long ttl =
+          caller.expiresAt().getEpochSecond()
+              - jwt.getJWTClaimsSet().getIssueTime().toInstant().getEpochSecond();
       assertEquals(15 * 60, ttl);
     } finally {
       auth.close();
@@ -86,12 +94,14 @@ class DevIssuerTest {
   @Test
   void authenticatorCreatesTheDevKeyWhenThereIsNone(Vertx vertx) {
     Path dir = home.resolve("fresh");
-    JwtAuthenticator auth = await(JwtAuthenticator.start(
-        vertx, AuthSettings.devDefaults(), new SimpleMeterRegistry(), dir));
+    JwtAuthenticator auth =
+        await(
+            JwtAuthenticator.start(
+                vertx, AuthSettings.devDefaults(), new SimpleMeterRegistry(), dir));
     try {
       assertTrue(Files.exists(dir.resolve(DevIssuer.KEY_FILE)));
-      String token = DevIssuer.loadOrCreate(dir).mint("bob", null, null, null,
-          Duration.ofMinutes(1), null);
+      String token =
+          DevIssuer.loadOrCreate(dir).mint("bob", null, null, null, Duration.ofMinutes(1), null);
       assertEquals("bob", await(auth.authenticate(token)).subject());
     } finally {
       auth.close();
@@ -101,12 +111,16 @@ class DevIssuerTest {
   @Test
   void reservedClaimsAndBadArgumentsAreRefused() {
     DevIssuer issuer = DevIssuer.loadOrCreate(home);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> issuer.mint("a", null, null, null, Duration.ofMinutes(1), Map.of("iss", "evil")));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> issuer.mint("a", null, null, null, Duration.ofMinutes(1), Map.of("iss", "evil")));
     assertTrue(e.getMessage().contains("iss"), e.getMessage());
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> issuer.mint(" ", null, null, null, Duration.ofMinutes(1), null));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> issuer.mint("a", null, null, null, Duration.ZERO, null));
   }
 
@@ -120,19 +134,34 @@ class DevIssuerTest {
 
   @Test
   void devIssuerRejectsAConflictingIssuerSetting(Vertx vertx) {
-    AuthSettings wrong = new AuthSettings("https://elsewhere", List.of("sagegate"), null, null,
-        null, true, null, null, 0, null, null, 0, null);
-    Throwable e = TestTokens.awaitFailure(
-        JwtAuthenticator.start(vertx, wrong, new SimpleMeterRegistry(), home));
+    AuthSettings wrong =
+        new AuthSettings(
+            "https://elsewhere",
+            List.of("sagegate"),
+            null,
+            null,
+            null,
+            true,
+            null,
+            null,
+            0,
+            null,
+            null,
+            0,
+            null);
+    Throwable e =
+        TestTokens.awaitFailure(
+            JwtAuthenticator.start(vertx, wrong, new SimpleMeterRegistry(), home));
     assertTrue(e.getMessage().contains("auth.issuer"), e.getMessage());
   }
 
   @Test
   void defaultDirFollowsSagegateHome() {
     String env = System.getenv("SAGEGATE_HOME");
-    Path expected = env != null && !env.isBlank()
-        ? Path.of(env, "dev-issuer")
-        : Path.of(System.getProperty("user.home"), ".sagegate", "dev-issuer");
+    Path expected =
+        env != null && !env.isBlank()
+            ? Path.of(env, "dev-issuer")
+            : Path.of(System.getProperty("user.home"), ".sagegate", "dev-issuer");
     assertEquals(expected, DevIssuer.defaultDir());
   }
 }

@@ -49,8 +49,20 @@ class JwtAuthenticatorOidcTest {
   }
 
   private AuthSettings settings(String issuer, String discoveryUrl, String jwksUri) {
-    return new AuthSettings(issuer, List.of("sagegate"), discoveryUrl, jwksUri, null, false,
-        null, null, 0, null, null, 0, new ClaimMapping(null, "realm_access.roles", null, null));
+    return new AuthSettings(
+        issuer,
+        List.of("sagegate"),
+        discoveryUrl,
+        jwksUri,
+        null,
+        false,
+        null,
+        null,
+        0,
+        null,
+        null,
+        0,
+        new ClaimMapping(null, "realm_access.roles", null, null));
   }
 
   private String issuer() {
@@ -58,37 +70,65 @@ class JwtAuthenticatorOidcTest {
   }
 
   private String token(String subject, List<String> audience) {
-    return server.issueToken(IDP, "client-1", new DefaultOAuth2TokenCallback(IDP, subject, "JWT",
-        audience, Map.of("realm_access", Map.of("roles", List.of("analysts"))), 3600))
+    return server
+        .issueToken(
+            IDP,
+            "client-1",
+            new DefaultOAuth2TokenCallback(
+                IDP,
+                subject,
+                "JWT",
+                audience,
+                Map.of("realm_access", Map.of("roles", List.of("analysts"))),
+                3600))
         .serialize();
   }
 
   @Test
   void discoverySourceVerifiesTheProvidersTokens() {
-    auth = await(JwtAuthenticator.start(vertx,
-        settings(issuer(), server.wellKnownUrl(IDP).toString(), null), registry, null));
+    auth =
+        await(
+            JwtAuthenticator.start(
+                vertx,
+                settings(issuer(), server.wellKnownUrl(IDP).toString(), null),
+                registry,
+                null));
     assertTrue(auth.ready());
     Caller caller = await(auth.authenticate(token("alice", List.of("sagegate"))));
     assertEquals("alice", caller.subject());
     assertEquals(issuer(), caller.issuer());
     assertEquals(Set.of("analysts"), caller.groups());
-    assertEquals(Reason.AUDIENCE,
+    assertEquals(
+        Reason.AUDIENCE,
         rejection(auth.authenticate(token("alice", List.of("someone-else")))).reason());
   }
 
   @Test
   void jwksUriSourceVerifiesTheProvidersTokens() {
-    auth = await(JwtAuthenticator.start(vertx,
-        settings(issuer(), null, server.jwksUrl(IDP).toString()), registry, null));
+    auth =
+        await(
+            JwtAuthenticator.start(
+                vertx, settings(issuer(), null, server.jwksUrl(IDP).toString()), registry, null));
     assertEquals("bob", await(auth.authenticate(token("bob", List.of("sagegate")))).subject());
   }
 
   @Test
   void tokenOfAnotherIssuerOnTheSameProviderIsRejected() {
-    auth = await(JwtAuthenticator.start(vertx,
-        settings(issuer(), server.wellKnownUrl(IDP).toString(), null), registry, null));
-    String foreign = server.issueToken("other", "client-1", new DefaultOAuth2TokenCallback(
-        "other", "mallory", "JWT", List.of("sagegate"), Map.of(), 3600)).serialize();
+    auth =
+        await(
+            JwtAuthenticator.start(
+                vertx,
+                settings(issuer(), server.wellKnownUrl(IDP).toString(), null),
+                registry,
+                null));
+    String foreign =
+        server
+            .issueToken(
+                "other",
+                "client-1",
+                new DefaultOAuth2TokenCallback(
+                    "other", "mallory", "JWT", List.of("sagegate"), Map.of(), 3600))
+            .serialize();
     // Its key id is not in this issuer's JWKS: a refresh is tried (rate-limited), then refused.
     assertEquals(Reason.UNKNOWN_KID, rejection(auth.authenticate(foreign)).reason());
   }
@@ -96,19 +136,28 @@ class JwtAuthenticatorOidcTest {
   @Test
   void discoveryNamingAnotherIssuerFailsStart() {
     String discovery = server.wellKnownUrl(IDP).toString();
-    Throwable e = awaitFailure(JwtAuthenticator.start(vertx,
-        settings("https://expected.example", discovery, null), registry, null));
+    Throwable e =
+        awaitFailure(
+            JwtAuthenticator.start(
+                vertx, settings("https://expected.example", discovery, null), registry, null));
     assertTrue(e.getMessage().contains(discovery), e.getMessage());
     assertTrue(e.getMessage().contains("https://expected.example"), e.getMessage());
-    assertEquals(1.0, registry.get(JwtAuthenticator.REFRESH_METRIC)
-        .tag("trigger", "start").tag("result", "failed").counter().count());
+    assertEquals(
+        1.0,
+        registry
+            .get(JwtAuthenticator.REFRESH_METRIC)
+            .tag("trigger", "start")
+            .tag("result", "failed")
+            .counter()
+            .count());
   }
 
   @Test
   void unreachableJwksFailsStartNamingTheUrl() {
     String closed = "http://127.0.0.1:1/jwks";
-    Throwable e = awaitFailure(JwtAuthenticator.start(vertx, settings(issuer(), null, closed), registry,
-        null));
+    Throwable e =
+        awaitFailure(
+            JwtAuthenticator.start(vertx, settings(issuer(), null, closed), registry, null));
     assertTrue(e.getMessage().contains(closed), e.getMessage());
   }
 }

@@ -20,7 +20,6 @@ import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.util.Base64URL;
-import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sagegate.auth.AuthenticationException.Reason;
@@ -73,13 +72,24 @@ class JwtAuthenticatorTest {
   }
 
   private AuthSettings settings(Duration leeway, ClaimMapping mapping) {
-    return new AuthSettings(ISSUER, List.of(AUDIENCE, "other-api"), null, null,
-        jwksFile.toString(), false, null, leeway, 0, null, null, 0, mapping);
+    return new AuthSettings(
+        ISSUER,
+        List.of(AUDIENCE, "other-api"),
+        null,
+        null,
+        jwksFile.toString(),
+        false,
+        null,
+        leeway,
+        0,
+        null,
+        null,
+        0,
+        mapping);
   }
 
   private JwtAuthenticator start(AuthSettings settings) {
-    JwtAuthenticator a =
-        await(JwtAuthenticator.start(vertx, settings, registry, null, time, time));
+    JwtAuthenticator a = await(JwtAuthenticator.start(vertx, settings, registry, null, time, time));
     started.add(a);
     return a;
   }
@@ -96,12 +106,15 @@ class JwtAuthenticatorTest {
   void validTokenYieldsCallerWithGroupsScopesAndTenant() {
     JwtAuthenticator auth = start();
     assertTrue(auth.ready());
-    String token = sign(key, claims(now())
-        .jwtID("t-1")
-        .claim("groups", List.of("data-scientists", "analysts"))
-        .claim("scope", "invoke read")
-        .claim("tenant", "acme")
-        .build());
+    String token =
+        sign(
+            key,
+            claims(now())
+                .jwtID("t-1")
+                .claim("groups", List.of("data-scientists", "analysts"))
+                .claim("scope", "invoke read")
+                .claim("tenant", "acme")
+                .build());
     Caller caller = await(auth.authenticate(token));
     assertEquals("alice", caller.subject());
     assertEquals(ISSUER, caller.issuer());
@@ -110,29 +123,46 @@ class JwtAuthenticatorTest {
     assertEquals(Set.of("invoke", "read"), caller.scopes());
     assertEquals("acme", caller.tenant());
     assertEquals(now().plusSeconds(3600).getEpochSecond(), caller.expiresAt().getEpochSecond());
-    assertEquals(1.0, registry.get(JwtAuthenticator.REFRESH_METRIC)
-        .tag("trigger", "start").tag("result", "ok").counter().count());
+    assertEquals(
+        1.0,
+        registry
+            .get(JwtAuthenticator.REFRESH_METRIC)
+            .tag("trigger", "start")
+            .tag("result", "ok")
+            .counter()
+            .count());
   }
 
   @Test
   void nestedKeycloakRolesAreMappedToGroups() {
-    JwtAuthenticator auth = start(settings(Duration.ofSeconds(30),
-        new ClaimMapping(null, "realm_access.roles", null, null)));
-    String token = sign(key, claims(now())
-        .claim("realm_access", Map.of("roles", List.of("ml-engineers", "offline_access")))
-        .build());
-    assertEquals(Set.of("ml-engineers", "offline_access"),
-        await(auth.authenticate(token)).groups());
+    JwtAuthenticator auth =
+        start(
+            settings(
+                Duration.ofSeconds(30), new ClaimMapping(null, "realm_access.roles", null, null)));
+    String token =
+        sign(
+            key,
+            claims(now())
+                .claim("realm_access", Map.of("roles", List.of("ml-engineers", "offline_access")))
+                .build());
+    assertEquals(
+        Set.of("ml-engineers", "offline_access"), await(auth.authenticate(token)).groups());
   }
 
   @Test
   void cognitoGroupsClaimIsMappedWhole() {
-    JwtAuthenticator auth = start(settings(Duration.ofSeconds(30),
-        new ClaimMapping("username", "cognito:groups", null, null)));
-    String token = sign(key, claims(now())
-        .claim("username", "bob")
-        .claim("cognito:groups", List.of("analysts"))
-        .build());
+    JwtAuthenticator auth =
+        start(
+            settings(
+                Duration.ofSeconds(30),
+                new ClaimMapping("username", "cognito:groups", null, null)));
+    String token =
+        sign(
+            key,
+            claims(now())
+                .claim("username", "bob")
+                .claim("cognito:groups", List.of("analysts"))
+                .build());
     Caller caller = await(auth.authenticate(token));
     assertEquals("bob", caller.subject());
     assertEquals(Set.of("analysts"), caller.groups());
@@ -142,18 +172,28 @@ class JwtAuthenticatorTest {
   void aGroupsClaimThatIsOneStringIsOneGroupWhileAScopeStringIsSplit() {
     // Some IdPs send a lone group as a string; group names may hold spaces. Splitting it like a
     // scope string would make "Domain Admins" a member of a group named "Admins".
-    JwtAuthenticator auth = start(settings(Duration.ofSeconds(30),
-        new ClaimMapping(null, null, "scp", null)));
-    Caller caller = await(auth.authenticate(sign(key, claims(now())
-        .claim("groups", "Domain Admins")
-        .claim("scp", "invoke read")
-        .build())));
+    JwtAuthenticator auth =
+        start(settings(Duration.ofSeconds(30), new ClaimMapping(null, null, "scp", null)));
+    Caller caller =
+        await(
+            auth.authenticate(
+                sign(
+                    key,
+                    claims(now())
+                        .claim("groups", "Domain Admins")
+                        .claim("scp", "invoke read")
+                        .build())));
     assertEquals(Set.of("Domain Admins"), caller.groups());
     assertEquals(Set.of("invoke", "read"), caller.scopes());
-    Caller arrays = await(auth.authenticate(sign(key, claims(now())
-        .claim("groups", List.of("Domain Admins", "analysts"))
-        .claim("scp", List.of("invoke"))
-        .build())));
+    Caller arrays =
+        await(
+            auth.authenticate(
+                sign(
+                    key,
+                    claims(now())
+                        .claim("groups", List.of("Domain Admins", "analysts"))
+                        .claim("scp", List.of("invoke"))
+                        .build())));
     assertEquals(Set.of("Domain Admins", "analysts"), arrays.groups());
     assertEquals(Set.of("invoke"), arrays.scopes());
   }
@@ -163,8 +203,15 @@ class JwtAuthenticatorTest {
     JwtAuthenticator auth = start();
     String token = sign(key, claims(now()).claim("tenant", null).claim("groups", null).build());
     // Nimbus drops null claims when signing; build the payload by hand to be sure they arrive.
-    String payload = "{\"iss\":\"" + ISSUER + "\",\"aud\":\"" + AUDIENCE + "\",\"sub\":\"alice\","
-        + "\"exp\":" + now().plusSeconds(600).getEpochSecond() + ",\"tenant\":null}";
+    String payload =
+        "{\"iss\":\""
+            + ISSUER
+            + "\",\"aud\":\""
+            + AUDIENCE
+            + "\",\"sub\":\"alice\","
+            + "\"exp\":"
+            + now().plusSeconds(600).getEpochSecond()
+            + ",\"tenant\":null}";
     String withNull = signRaw(payload);
     Caller caller = await(auth.authenticate(withNull));
     assertEquals("alice", caller.subject());
@@ -174,9 +221,10 @@ class JwtAuthenticatorTest {
 
   private String signRaw(String payloadJson) {
     try {
-      com.nimbusds.jose.JWSObject jws = new com.nimbusds.jose.JWSObject(
-          new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(),
-          new com.nimbusds.jose.Payload(payloadJson));
+      com.nimbusds.jose.JWSObject jws =
+          new com.nimbusds.jose.JWSObject(
+              new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(),
+              new com.nimbusds.jose.Payload(payloadJson));
       jws.sign(new com.nimbusds.jose.crypto.RSASSASigner(key));
       return jws.serialize();
     } catch (JOSEException e) {
@@ -192,30 +240,55 @@ class JwtAuthenticatorTest {
     String base = "\"iss\":\"" + ISSUER + "\",\"aud\":\"" + AUDIENCE + "\",\"sub\":\"alice\"";
     for (String bad : List.of("null", "\"" + exp + "\"", "true", "[" + exp + "]", "{}")) {
       assertReason(Reason.INVALID_CLAIMS, auth, signRaw("{" + base + ",\"exp\":" + bad + "}"));
-      assertReason(Reason.INVALID_CLAIMS, auth,
+      assertReason(
+          Reason.INVALID_CLAIMS,
+          auth,
           signRaw("{" + base + ",\"exp\":" + exp + ",\"nbf\":" + bad + "}"));
-      assertReason(Reason.INVALID_CLAIMS, auth,
+      assertReason(
+          Reason.INVALID_CLAIMS,
+          auth,
           signRaw("{" + base + ",\"exp\":" + exp + ",\"iat\":" + bad + "}"));
     }
-    AuthenticationException e = assertReason(Reason.INVALID_CLAIMS, auth,
-        signRaw("{" + base + ",\"exp\":null}"));
+    AuthenticationException e =
+        assertReason(Reason.INVALID_CLAIMS, auth, signRaw("{" + base + ",\"exp\":null}"));
     assertTrue(e.getMessage().contains("exp") && e.getMessage().contains("number"), e.getMessage());
     assertEquals("authentication:invalid_claims", e.auditReason());
     // Numbers, integral or not, are fine; exp is still required.
-    assertEquals("alice", await(auth.authenticate(signRaw("{" + base + ",\"exp\":" + exp
-        + ".5,\"nbf\":" + (exp - 1200) + ",\"iat\":" + (exp - 600) + "}"))).subject());
+    assertEquals(
+        "alice",
+        await(
+                auth.authenticate(
+                    signRaw(
+                        "{"
+                            + base
+                            + ",\"exp\":"
+                            + exp
+                            + ".5,\"nbf\":"
+                            + (exp - 1200)
+                            + ",\"iat\":"
+                            + (exp - 600)
+                            + "}")))
+            .subject());
     assertReason(Reason.CLAIMS, auth, signRaw("{" + base + ",\"iat\":" + (exp - 600) + "}"));
   }
 
   @Test
   void anIssueTimeFurtherInTheFutureThanTheLeewayIsRefused() {
     JwtAuthenticator auth = start(settings(Duration.ofSeconds(30), null));
-    assertReason(Reason.INVALID_CLAIMS, auth,
+    assertReason(
+        Reason.INVALID_CLAIMS,
+        auth,
         sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(31))).build()));
-    assertReason(Reason.INVALID_CLAIMS, auth,
+    assertReason(
+        Reason.INVALID_CLAIMS,
+        auth,
         sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(3600))).build()));
-    assertEquals("alice", await(auth.authenticate(
-        sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(30))).build()))).subject());
+    assertEquals(
+        "alice",
+        await(
+                auth.authenticate(
+                    sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(30))).build())))
+            .subject());
   }
 
   @Test
@@ -238,31 +311,32 @@ class JwtAuthenticatorTest {
   @Test
   void expiredTokenIsRejected() {
     JwtAuthenticator auth = start();
-    String token = sign(key, claims(now())
-        .expirationTime(Date.from(now().minusSeconds(31 + 60))).build());
+    String token =
+        sign(key, claims(now()).expirationTime(Date.from(now().minusSeconds(31 + 60))).build());
     assertReason(Reason.EXPIRED, auth, token);
   }
 
   @Test
   void notYetValidTokenIsRejected() {
     JwtAuthenticator auth = start();
-    String token = sign(key, claims(now()).notBeforeTime(Date.from(now().plusSeconds(120))).build());
+    String token =
+        sign(key, claims(now()).notBeforeTime(Date.from(now().plusSeconds(120))).build());
     assertReason(Reason.NOT_YET_VALID, auth, token);
   }
 
   @Test
   void leewayIsHonouredForExpiryAndNotBefore() {
     JwtAuthenticator auth = start(settings(Duration.ofSeconds(30), null));
-    String justExpired = sign(key, claims(now())
-        .expirationTime(Date.from(now().minusSeconds(20))).build());
-    String almostValid = sign(key, claims(now())
-        .notBeforeTime(Date.from(now().plusSeconds(20))).build());
+    String justExpired =
+        sign(key, claims(now()).expirationTime(Date.from(now().minusSeconds(20))).build());
+    String almostValid =
+        sign(key, claims(now()).notBeforeTime(Date.from(now().plusSeconds(20))).build());
     assertEquals("alice", await(auth.authenticate(justExpired)).subject());
     assertEquals("alice", await(auth.authenticate(almostValid)).subject());
 
     JwtAuthenticator strict = start(settings(Duration.ZERO, null));
-    String expired = sign(key, claims(now())
-        .expirationTime(Date.from(now().minusSeconds(20))).build());
+    String expired =
+        sign(key, claims(now()).expirationTime(Date.from(now().minusSeconds(20))).build());
     assertReason(Reason.EXPIRED, strict, expired);
     assertReason(Reason.NOT_YET_VALID, strict, almostValid);
   }
@@ -270,8 +344,9 @@ class JwtAuthenticatorTest {
   @Test
   void wrongIssuerIsRejected() {
     JwtAuthenticator auth = start();
-    AuthenticationException e = assertReason(Reason.ISSUER, auth,
-        sign(key, claims(now()).issuer("https://evil.test").build()));
+    AuthenticationException e =
+        assertReason(
+            Reason.ISSUER, auth, sign(key, claims(now()).issuer("https://evil.test").build()));
     assertTrue(e.getMessage().contains(ISSUER), e.getMessage());
     assertFalse(e.getMessage().contains("evil"), e.getMessage());
   }
@@ -280,8 +355,7 @@ class JwtAuthenticatorTest {
   void wrongOrMissingAudienceIsRejected() {
     JwtAuthenticator auth = start();
     assertReason(Reason.AUDIENCE, auth, sign(key, claims(now()).audience("billing").build()));
-    assertReason(Reason.AUDIENCE, auth,
-        sign(key, claims(now()).audience((String) null).build()));
+    assertReason(Reason.AUDIENCE, auth, sign(key, claims(now()).audience((String) null).build()));
   }
 
   @Test
@@ -294,10 +368,10 @@ class JwtAuthenticatorTest {
         assertReason(Reason.CLAIMS, auth, sign(key, claims(now()).expirationTime(null).build()));
     assertTrue(noExp.getMessage().contains("exp"), noExp.getMessage());
     // A subject that is an object, not a string, is no subject either.
-    JwtAuthenticator mapped = start(settings(Duration.ofSeconds(30),
-        new ClaimMapping("user", null, null, null)));
-    assertReason(Reason.CLAIMS, mapped,
-        sign(key, claims(now()).claim("user", Map.of("id", 1)).build()));
+    JwtAuthenticator mapped =
+        start(settings(Duration.ofSeconds(30), new ClaimMapping("user", null, null, null)));
+    assertReason(
+        Reason.CLAIMS, mapped, sign(key, claims(now()).claim("user", Map.of("id", 1)).build()));
   }
 
   @Test
@@ -316,9 +390,10 @@ class JwtAuthenticatorTest {
     // The classic key-confusion attack: HS256 with the RSA public key as the HMAC secret.
     JwtAuthenticator auth = start();
     byte[] publicKeyBytes = key.toRSAPublicKey().getEncoded();
-    SignedJWT forged = new SignedJWT(
-        new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(key.getKeyID()).build(),
-        claims(now()).build());
+    SignedJWT forged =
+        new SignedJWT(
+            new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(key.getKeyID()).build(),
+            claims(now()).build());
     forged.sign(new MACSigner(publicKeyBytes));
     AuthenticationException e = assertReason(Reason.ALGORITHM, auth, forged.serialize());
     assertTrue(e.getMessage().contains("HS256"), e.getMessage());
@@ -326,20 +401,49 @@ class JwtAuthenticatorTest {
 
   @Test
   void hmacAlgorithmsCannotBeConfigured() {
-    AuthSettings hmac = new AuthSettings(ISSUER, List.of(AUDIENCE), null, null,
-        jwksFile.toString(), false, List.of("RS256", "HS256"), null, 0, null, null, 0, null);
+    AuthSettings hmac =
+        new AuthSettings(
+            ISSUER,
+            List.of(AUDIENCE),
+            null,
+            null,
+            jwksFile.toString(),
+            false,
+            List.of("RS256", "HS256"),
+            null,
+            0,
+            null,
+            null,
+            0,
+            null);
     Throwable e = awaitFailure(JwtAuthenticator.start(vertx, hmac, registry, null));
     assertTrue(e.getMessage().contains("HS256"), e.getMessage());
   }
 
   @Test
   void algorithmOutsideTheAllowListIsRejected() {
-    AuthSettings rs512Only = new AuthSettings(ISSUER, List.of(AUDIENCE), null, null,
-        jwksFile.toString(), false, List.of("RS512"), null, 0, null, null, 0, null);
+    AuthSettings rs512Only =
+        new AuthSettings(
+            ISSUER,
+            List.of(AUDIENCE),
+            null,
+            null,
+            jwksFile.toString(),
+            false,
+            List.of("RS512"),
+            null,
+            0,
+            null,
+            null,
+            0,
+            null);
     JwtAuthenticator auth = start(rs512Only);
     assertReason(Reason.ALGORITHM, auth, sign(key, claims(now()).build()));
-    String rs512 = sign(key, new JWSHeader.Builder(JWSAlgorithm.RS512).keyID("key-1").build(),
-        claims(now()).build());
+    String rs512 =
+        sign(
+            key,
+            new JWSHeader.Builder(JWSAlgorithm.RS512).keyID("key-1").build(),
+            claims(now()).build());
     assertEquals("alice", await(auth.authenticate(rs512)).subject());
   }
 
@@ -348,8 +452,9 @@ class JwtAuthenticatorTest {
     JwtAuthenticator auth = start();
     String token = sign(key, claims(now()).claim("groups", List.of("analysts")).build());
     String[] parts = token.split("\\.");
-    String forgedPayload = Base64URL.encode(claims(now())
-        .claim("groups", List.of("ml-engineers")).build().toString()).toString();
+    String forgedPayload =
+        Base64URL.encode(claims(now()).claim("groups", List.of("ml-engineers")).build().toString())
+            .toString();
     assertReason(Reason.SIGNATURE, auth, parts[0] + "." + forgedPayload + "." + parts[2]);
   }
 
@@ -362,8 +467,9 @@ class JwtAuthenticatorTest {
     await(auth.authenticate(token));
     String[] parts = token.split("\\.");
     // Same length as the real payload, so the forgery's cache hash is the real token's.
-    String forgedPayload = Base64URL.encode(claims(now())
-        .claim("groups", List.of("engineer")).build().toString()).toString();
+    String forgedPayload =
+        Base64URL.encode(claims(now()).claim("groups", List.of("engineer")).build().toString())
+            .toString();
     String forged = parts[0] + "." + forgedPayload + "." + parts[2];
     assertEquals(token.length(), forged.length());
     assertReason(Reason.SIGNATURE, auth, forged);
@@ -383,19 +489,46 @@ class JwtAuthenticatorTest {
     RSAKey attacker = newKey("attacker");
     // jku / x5u / an embedded jwk name the attacker's key: none is fetched or trusted. An
     // unreachable URL makes any attempt to fetch fail the test by hanging or erroring.
-    assertReason(Reason.UNKNOWN_KID, auth, sign(attacker, new JWSHeader.Builder(JWSAlgorithm.RS256)
-        .keyID("attacker").jwkURL(new java.net.URI("http://127.0.0.1:9/jwks")).build(),
-        claims(now()).build()));
-    assertReason(Reason.SIGNATURE, auth, sign(attacker, new JWSHeader.Builder(JWSAlgorithm.RS256)
-        .keyID(key.getKeyID()).x509CertURL(new java.net.URI("http://127.0.0.1:9/x5u")).build(),
-        claims(now()).build()));
-    assertReason(Reason.SIGNATURE, auth, sign(attacker, new JWSHeader.Builder(JWSAlgorithm.RS256)
-        .jwk(attacker.toPublicJWK()).build(), claims(now()).build()));
+    assertReason(
+        Reason.UNKNOWN_KID,
+        auth,
+        sign(
+            attacker,
+            new JWSHeader.Builder(JWSAlgorithm.RS256)
+                .keyID("attacker")
+                .jwkURL(new java.net.URI("http://127.0.0.1:9/jwks"))
+                .build(),
+            claims(now()).build()));
+    assertReason(
+        Reason.SIGNATURE,
+        auth,
+        sign(
+            attacker,
+            new JWSHeader.Builder(JWSAlgorithm.RS256)
+                .keyID(key.getKeyID())
+                .x509CertURL(new java.net.URI("http://127.0.0.1:9/x5u"))
+                .build(),
+            claims(now()).build()));
+    assertReason(
+        Reason.SIGNATURE,
+        auth,
+        sign(
+            attacker,
+            new JWSHeader.Builder(JWSAlgorithm.RS256).jwk(attacker.toPublicJWK()).build(),
+            claims(now()).build()));
     // A header the gateway does not understand but the issuer marked critical (RFC 7515 4.1.11):
     // its own reason, not a signature failure (the signature is the issuer's own).
-    assertReason(Reason.UNSUPPORTED_CRIT, auth, sign(key, new JWSHeader.Builder(JWSAlgorithm.RS256)
-        .keyID(key.getKeyID()).criticalParams(Set.of("x-bind")).customParam("x-bind", "v")
-        .build(), claims(now()).build()));
+    assertReason(
+        Reason.UNSUPPORTED_CRIT,
+        auth,
+        sign(
+            key,
+            new JWSHeader.Builder(JWSAlgorithm.RS256)
+                .keyID(key.getKeyID())
+                .criticalParams(Set.of("x-bind"))
+                .customParam("x-bind", "v")
+                .build(),
+            claims(now()).build()));
   }
 
   @Test
@@ -404,15 +537,20 @@ class JwtAuthenticatorTest {
     Files.writeString(jwksFile, TestTokens.publicJwks(key, second));
     JwtAuthenticator auth = start();
     JWSHeader noKid = new JWSHeader.Builder(JWSAlgorithm.RS256).build();
-    assertEquals("alice", await(auth.authenticate(sign(key, noKid, claims(now()).build()))).subject());
-    assertEquals("alice",
-        await(auth.authenticate(sign(second, noKid, claims(now()).build()))).subject());
+    assertEquals(
+        "alice", await(auth.authenticate(sign(key, noKid, claims(now()).build()))).subject());
+    assertEquals(
+        "alice", await(auth.authenticate(sign(second, noKid, claims(now()).build()))).subject());
     assertReason(Reason.SIGNATURE, auth, sign(newKey("x"), noKid, claims(now()).build()));
     // ES256 (allowed) naming the RSA key's kid, signed with an EC key of that kid.
-    com.nimbusds.jose.jwk.ECKey ec = new com.nimbusds.jose.jwk.gen.ECKeyGenerator(
-        com.nimbusds.jose.jwk.Curve.P_256).keyID(key.getKeyID()).generate();
-    SignedJWT confused = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256)
-        .keyID(key.getKeyID()).build(), claims(now()).build());
+    com.nimbusds.jose.jwk.ECKey ec =
+        new com.nimbusds.jose.jwk.gen.ECKeyGenerator(com.nimbusds.jose.jwk.Curve.P_256)
+            .keyID(key.getKeyID())
+            .generate();
+    SignedJWT confused =
+        new SignedJWT(
+            new JWSHeader.Builder(JWSAlgorithm.ES256).keyID(key.getKeyID()).build(),
+            claims(now()).build());
     confused.sign(new com.nimbusds.jose.crypto.ECDSASigner(ec));
     assertReason(Reason.SIGNATURE, auth, confused.serialize());
   }
@@ -422,24 +560,52 @@ class JwtAuthenticatorTest {
     // On a whole second, so exp + leeway can equal now exactly.
     time.advance(Duration.ofNanos(1_000_000_000L - now().getNano()));
     JwtAuthenticator auth = start(settings(Duration.ofSeconds(30), null));
-    assertReason(Reason.EXPIRED, auth, sign(key, claims(now())
-        .expirationTime(Date.from(now().minusSeconds(30))).build()));
-    assertEquals("alice", await(auth.authenticate(sign(key, claims(now())
-        .expirationTime(Date.from(now().minusSeconds(29))).build()))).subject());
-    assertEquals("alice", await(auth.authenticate(sign(key, claims(now())
-        .notBeforeTime(Date.from(now().plusSeconds(29))).build()))).subject());
-    assertReason(Reason.NOT_YET_VALID, auth, sign(key, claims(now())
-        .notBeforeTime(Date.from(now().plusSeconds(31))).build()));
+    assertReason(
+        Reason.EXPIRED,
+        auth,
+        sign(key, claims(now()).expirationTime(Date.from(now().minusSeconds(30))).build()));
+    assertEquals(
+        "alice",
+        await(
+                auth.authenticate(
+                    sign(
+                        key,
+                        claims(now()).expirationTime(Date.from(now().minusSeconds(29))).build())))
+            .subject());
+    assertEquals(
+        "alice",
+        await(
+                auth.authenticate(
+                    sign(
+                        key,
+                        claims(now()).notBeforeTime(Date.from(now().plusSeconds(29))).build())))
+            .subject());
+    assertReason(
+        Reason.NOT_YET_VALID,
+        auth,
+        sign(key, claims(now()).notBeforeTime(Date.from(now().plusSeconds(31))).build()));
   }
 
   @Test
   void aNestedClaimPathThroughANonObjectYieldsNothing() {
-    JwtAuthenticator auth = start(settings(Duration.ofSeconds(30),
-        new ClaimMapping(null, "realm_access.roles", null, null)));
-    assertEquals(Set.of(), await(auth.authenticate(sign(key, claims(now())
-        .claim("realm_access", "roles").build()))).groups());
-    assertEquals(Set.of(), await(auth.authenticate(sign(key, claims(now())
-        .claim("realm_access", List.of(Map.of("roles", List.of("admin")))).build()))).groups());
+    JwtAuthenticator auth =
+        start(
+            settings(
+                Duration.ofSeconds(30), new ClaimMapping(null, "realm_access.roles", null, null)));
+    assertEquals(
+        Set.of(),
+        await(auth.authenticate(sign(key, claims(now()).claim("realm_access", "roles").build())))
+            .groups());
+    assertEquals(
+        Set.of(),
+        await(
+                auth.authenticate(
+                    sign(
+                        key,
+                        claims(now())
+                            .claim("realm_access", List.of(Map.of("roles", List.of("admin"))))
+                            .build())))
+            .groups());
   }
 
   @Test
@@ -487,8 +653,14 @@ class JwtAuthenticatorTest {
     assertReason(Reason.UNKNOWN_KID, auth, token);
     time.advance(Duration.ofSeconds(31));
     assertEquals("alice", await(auth.authenticate(token)).subject());
-    assertEquals(1.0, registry.get(JwtAuthenticator.REFRESH_METRIC)
-        .tag("trigger", "unknown_kid").tag("result", "ok").counter().count());
+    assertEquals(
+        1.0,
+        registry
+            .get(JwtAuthenticator.REFRESH_METRIC)
+            .tag("trigger", "unknown_kid")
+            .tag("result", "ok")
+            .counter()
+            .count());
   }
 
   @Test
@@ -498,15 +670,13 @@ class JwtAuthenticatorTest {
     Caller first = await(auth.authenticate(token));
     assertSame(first, await(auth.authenticate(token)));
     assertEquals(1, auth.cachedTokens());
-    assertNotSame(first,
-        await(auth.authenticate(sign(key, claims(now()).jwtID("other").build()))));
+    assertNotSame(first, await(auth.authenticate(sign(key, claims(now()).jwtID("other").build()))));
   }
 
   @Test
   void cachedTokenExpiresAtItsExp() {
     JwtAuthenticator auth = start(settings(Duration.ZERO, null));
-    String token = sign(key, claims(now())
-        .expirationTime(Date.from(now().plusSeconds(5))).build());
+    String token = sign(key, claims(now()).expirationTime(Date.from(now().plusSeconds(5))).build());
     Caller first = await(auth.authenticate(token));
     assertEquals(Duration.between(now(), first.expiresAt()), auth.cacheLifetime(first));
     time.advance(Duration.ofSeconds(4));
@@ -529,13 +699,27 @@ class JwtAuthenticatorTest {
 
   @Test
   void startFailsWhenNoOrSeveralKeySourcesAreSet() {
-    AuthSettings none = new AuthSettings(ISSUER, List.of(AUDIENCE), null, null, null, false,
-        null, null, 0, null, null, 0, null);
+    AuthSettings none =
+        new AuthSettings(
+            ISSUER, List.of(AUDIENCE), null, null, null, false, null, null, 0, null, null, 0, null);
     Throwable e = awaitFailure(JwtAuthenticator.start(vertx, none, registry, dir));
-    assertTrue(e.getMessage().contains("discoveryUrl") && e.getMessage().contains("none"),
-        e.getMessage());
-    AuthSettings two = new AuthSettings(ISSUER, List.of(AUDIENCE), null, "http://localhost:1/j",
-        jwksFile.toString(), false, null, null, 0, null, null, 0, null);
+    assertTrue(
+        e.getMessage().contains("discoveryUrl") && e.getMessage().contains("none"), e.getMessage());
+    AuthSettings two =
+        new AuthSettings(
+            ISSUER,
+            List.of(AUDIENCE),
+            null,
+            "http://localhost:1/j",
+            jwksFile.toString(),
+            false,
+            null,
+            null,
+            0,
+            null,
+            null,
+            0,
+            null);
     e = awaitFailure(JwtAuthenticator.start(vertx, two, registry, dir));
     assertTrue(e.getMessage().contains("jwksUri, staticJwksFile"), e.getMessage());
   }
@@ -543,23 +727,62 @@ class JwtAuthenticatorTest {
   @Test
   void startFailsNamingAMissingOrInvalidStaticFile() throws Exception {
     Path missing = dir.resolve("nope.json");
-    AuthSettings s = new AuthSettings(ISSUER, List.of(AUDIENCE), null, null, missing.toString(),
-        false, null, null, 0, null, null, 0, null);
+    AuthSettings s =
+        new AuthSettings(
+            ISSUER,
+            List.of(AUDIENCE),
+            null,
+            null,
+            missing.toString(),
+            false,
+            null,
+            null,
+            0,
+            null,
+            null,
+            0,
+            null);
     Throwable e = awaitFailure(JwtAuthenticator.start(vertx, s, registry, null));
     assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
 
     Path invalid = dir.resolve("invalid.json");
     Files.writeString(invalid, "{\"keys\": 3}");
-    s = new AuthSettings(ISSUER, List.of(AUDIENCE), null, null, invalid.toString(),
-        false, null, null, 0, null, null, 0, null);
+    s =
+        new AuthSettings(
+            ISSUER,
+            List.of(AUDIENCE),
+            null,
+            null,
+            invalid.toString(),
+            false,
+            null,
+            null,
+            0,
+            null,
+            null,
+            0,
+            null);
     e = awaitFailure(JwtAuthenticator.start(vertx, s, registry, null));
     assertTrue(e.getMessage().contains(invalid.toString()), e.getMessage());
   }
 
   @Test
   void startFailsWithoutAnIssuer() {
-    AuthSettings s = new AuthSettings(null, List.of(AUDIENCE), null, null, jwksFile.toString(),
-        false, null, null, 0, null, null, 0, null);
+    AuthSettings s =
+        new AuthSettings(
+            null,
+            List.of(AUDIENCE),
+            null,
+            null,
+            jwksFile.toString(),
+            false,
+            null,
+            null,
+            0,
+            null,
+            null,
+            0,
+            null);
     Throwable e = awaitFailure(JwtAuthenticator.start(vertx, s, registry, null));
     assertTrue(e.getMessage().contains("auth.issuer"), e.getMessage());
   }
@@ -584,5 +807,4 @@ class JwtAuthenticatorTest {
     }
     return e;
   }
-
 }

@@ -58,20 +58,31 @@ class JwtKeyRotationTest {
   void setUp(Vertx vertx) {
     this.vertx = vertx;
     body = publicJwks(keyA);
-    http = await(vertx.createHttpServer().requestHandler(req -> {
-      if (!req.path().equals("/jwks")) {
-        req.response().setStatusCode(404).end();
-        return;
-      }
-      int n = fetches.incrementAndGet();
-      String answer = body;
-      int code = status;
-      Promise<Void> held = gate;
-      Future<Void> release = held == null ? Future.succeededFuture() : held.future();
-      arrived(n).tryComplete();
-      release.onComplete(v -> req.response().setStatusCode(code)
-          .putHeader("Content-Type", "application/json").end(answer));
-    }).listen(0, "127.0.0.1"));
+    http =
+        await(
+            vertx
+                .createHttpServer()
+                .requestHandler(
+                    req -> {
+                      if (!req.path().equals("/jwks")) {
+                        req.response().setStatusCode(404).end();
+                        return;
+                      }
+                      int n = fetches.incrementAndGet();
+                      String answer = body;
+                      int code = status;
+                      Promise<Void> held = gate;
+                      Future<Void> release =
+                          held == null ? Future.succeededFuture() : held.future();
+                      arrived(n).tryComplete();
+                      release.onComplete(
+                          v ->
+                              req.response()
+                                  .setStatusCode(code)
+                                  .putHeader("Content-Type", "application/json")
+                                  .end(answer));
+                    })
+                .listen(0, "127.0.0.1"));
   }
 
   @AfterEach
@@ -91,21 +102,39 @@ class JwtKeyRotationTest {
   }
 
   private JwtAuthenticator start(Duration keyRefreshInterval) {
-    AuthSettings settings = new AuthSettings(TestTokens.ISSUER, List.of(TestTokens.AUDIENCE),
-        null, jwksUrl(), null, false, null, null, 0, keyRefreshInterval, Duration.ofSeconds(30),
-        0, null);
+    AuthSettings settings =
+        new AuthSettings(
+            TestTokens.ISSUER,
+            List.of(TestTokens.AUDIENCE),
+            null,
+            jwksUrl(),
+            null,
+            false,
+            null,
+            null,
+            0,
+            keyRefreshInterval,
+            Duration.ofSeconds(30),
+            0,
+            null);
     auth = await(JwtAuthenticator.start(vertx, settings, registry, null, time, time));
     assertEquals(1, fetches.get());
     return auth;
   }
 
   private double refreshes(String trigger, String result) {
-    return registry.get(JwtAuthenticator.REFRESH_METRIC)
-        .tag("trigger", trigger).tag("result", result).counter().count();
+    return registry
+        .get(JwtAuthenticator.REFRESH_METRIC)
+        .tag("trigger", trigger)
+        .tag("result", result)
+        .counter()
+        .count();
   }
 
   private String tokenWithKid(RSAKey key, String kid, String jti) {
-    return sign(key, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(kid).build(),
+    return sign(
+        key,
+        new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(kid).build(),
         claims(time.instant()).jwtID(jti).build());
   }
 
@@ -134,13 +163,15 @@ class JwtKeyRotationTest {
     assertEquals(2, fetches.get(), "one refresh for the whole flood");
 
     for (int i = 50; i < 100; i++) {
-      assertEquals(Reason.UNKNOWN_KID,
+      assertEquals(
+          Reason.UNKNOWN_KID,
           rejection(auth.authenticate(tokenWithKid(keyB, "random-" + i, "f" + i))).reason());
     }
     assertEquals(2, fetches.get(), "no refresh again within minKeyRefreshInterval");
 
     time.advance(Duration.ofSeconds(31));
-    assertEquals(Reason.UNKNOWN_KID,
+    assertEquals(
+        Reason.UNKNOWN_KID,
         rejection(auth.authenticate(tokenWithKid(keyB, "random-x", "x"))).reason());
     assertEquals(3, fetches.get(), "the next interval allows one more refresh");
     assertEquals(2.0, refreshes("unknown_kid", "ok"));
@@ -202,7 +233,8 @@ class JwtKeyRotationTest {
 
     body = publicJwks(keyA);
     time.advance(Duration.ofSeconds(31));
-    assertEquals(Reason.UNKNOWN_KID,
+    assertEquals(
+        Reason.UNKNOWN_KID,
         rejection(auth.authenticate(tokenWithKid(keyA, "key-c", "c"))).reason());
     assertEquals(2, fetches.get());
     // key-b is gone: its token is verified again instead of served from the cache.
@@ -216,10 +248,25 @@ class JwtKeyRotationTest {
   @Test
   void openedWhileTheJwksFailsIsNotReadyAndRetriesUntilItLoads() throws Exception {
     status = 503;
-    AuthSettings settings = new AuthSettings(TestTokens.ISSUER, List.of(TestTokens.AUDIENCE),
-        null, jwksUrl(), null, false, null, null, 0, null, null, 0, null);
-    auth = await(JwtAuthenticator.open(vertx, settings, registry, null, Duration.ofMillis(20),
-        Duration.ofMillis(100)));
+    AuthSettings settings =
+        new AuthSettings(
+            TestTokens.ISSUER,
+            List.of(TestTokens.AUDIENCE),
+            null,
+            jwksUrl(),
+            null,
+            false,
+            null,
+            null,
+            0,
+            null,
+            null,
+            0,
+            null);
+    auth =
+        await(
+            JwtAuthenticator.open(
+                vertx, settings, registry, null, Duration.ofMillis(20), Duration.ofMillis(100)));
     assertFalse(auth.ready());
     String reason = auth.notReadyReason();
     assertTrue(reason.contains(jwksUrl()) && reason.contains("HTTP 503"), reason);
@@ -233,18 +280,31 @@ class JwtKeyRotationTest {
       Thread.sleep(10); // polling a bounded condition
     }
     assertEquals(null, auth.notReadyReason());
-    assertEquals("alice",
-        await(auth.authenticate(tokenWithKid(keyA, "key-a", "after-retry"))).subject());
+    assertEquals(
+        "alice", await(auth.authenticate(tokenWithKid(keyA, "key-a", "after-retry"))).subject());
   }
 
   @Test
   void jwksNotFoundFailsStartNamingTheUrl() {
     String missing = "http://127.0.0.1:" + http.actualPort() + "/missing";
-    AuthSettings settings = new AuthSettings(TestTokens.ISSUER, List.of(TestTokens.AUDIENCE),
-        null, missing, null, false, null, null, 0, null, null, 0, null);
+    AuthSettings settings =
+        new AuthSettings(
+            TestTokens.ISSUER,
+            List.of(TestTokens.AUDIENCE),
+            null,
+            missing,
+            null,
+            false,
+            null,
+            null,
+            0,
+            null,
+            null,
+            0,
+            null);
     Throwable e = awaitFailure(JwtAuthenticator.start(vertx, settings, registry, null));
-    assertTrue(e.getMessage().contains(missing) && e.getMessage().contains("HTTP 404"),
-        e.getMessage());
+    assertTrue(
+        e.getMessage().contains(missing) && e.getMessage().contains("HTTP 404"), e.getMessage());
     assertFalse(e.getMessage().isBlank());
   }
 }

@@ -49,8 +49,8 @@ final class TestTokens {
   }
 
   static String sign(RSAKey key, JWTClaimsSet claims) {
-    return sign(key, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(),
-        claims);
+    return sign(
+        key, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(), claims);
   }
 
   static String sign(RSAKey key, JWSHeader header, JWTClaimsSet claims) {

@@ -25,8 +25,8 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 /**
  * The cost of one access decision: the demo rules, and 200 rules (deny rules with CIDR and claim
- * conditions among them) to show how it grows. Not a test; run it with
- * {@code mvn -o -q test-compile && java -cp target/test-classes:target/classes:$(cat cp.txt)
+ * conditions among them) to show how it grows. Not a test; run it with {@code mvn -o -q
+ * test-compile && java -cp target/test-classes:target/classes:$(cat cp.txt)
  * io.sagegate.authz.PolicyEngineBenchmark} after {@code mvn dependency:build-classpath
  * -Dmdep.outputFile=cp.txt}.
  */
@@ -49,26 +49,53 @@ public class PolicyEngineBenchmark {
     demo = new PolicyEngine(config.rules());
     List<RuleConfig> rules = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
-      rules.add(new RuleConfig("deny-" + i, RuleConfig.Effect.DENY, null,
-          new RuleConfig.Principal(null, null, null, null, Map.of("realm_access.roles",
-              List.of("blocked-" + i))), null, null,
-          new RuleConfig.Conditions(List.of("10." + i + ".0.0/16"), null, null, null, null), null));
+      rules.add(
+          new RuleConfig(
+              "deny-" + i,
+              RuleConfig.Effect.DENY,
+              null,
+              new RuleConfig.Principal(
+                  null, null, null, null, Map.of("realm_access.roles", List.of("blocked-" + i))),
+              null,
+              null,
+              new RuleConfig.Conditions(List.of("10." + i + ".0.0/16"), null, null, null, null),
+              null));
     }
     for (int i = 0; i < 150; i++) {
-      rules.add(new RuleConfig("allow-" + i, RuleConfig.Effect.ALLOW, null,
-          new RuleConfig.Principal(null, List.of("team-" + i, "team-" + i + "-*"), null, null,
-              null),
-          new RuleConfig.Resource(List.of("model-" + i + "-*"), null), List.of("invoke"), null,
-          null));
+      rules.add(
+          new RuleConfig(
+              "allow-" + i,
+              RuleConfig.Effect.ALLOW,
+              null,
+              new RuleConfig.Principal(
+                  null, List.of("team-" + i, "team-" + i + "-*"), null, null, null),
+              new RuleConfig.Resource(List.of("model-" + i + "-*"), null),
+              List.of("invoke"),
+              null,
+              null));
     }
     rules.addAll(config.rules());
     large = new PolicyEngine(rules);
     EndpointConfig fraud = config.endpoint("fraud-scorer").orElseThrow();
-    analyst = new AccessRequest(Caller.fromClaims(Map.of("sub", "bob", "groups",
-        List.of("analysts")), ClaimMapping.defaults()), fraud, Action.INVOKE, "10.200.1.1", null,
-        null, null);
-    nobody = new AccessRequest(Caller.fromClaims(Map.of("sub", "eve"), ClaimMapping.defaults()),
-        fraud, Action.INVOKE, "192.168.1.1", null, null, null);
+    analyst =
+        new AccessRequest(
+            Caller.fromClaims(
+                Map.of("sub", "bob", "groups", List.of("analysts")), ClaimMapping.defaults()),
+            fraud,
+            Action.INVOKE,
+            "10.200.1.1",
+            null,
+            null,
+            null);
+    nobody =
+        new AccessRequest(
+            Caller.fromClaims(Map.of("sub", "eve"), ClaimMapping.defaults()),
+            fraud,
+            Action.INVOKE,
+            "192.168.1.1",
+            null,
+            null,
+            null);
   }
 
   @Benchmark

@@ -16,8 +16,10 @@ class SageMakerAsyncPrefixTest {
   void locationsUnderThePrefixPass() {
     assertTrue(S3Location.isUnderAny("s3://bucket/inputs/a.json", PREFIXES));
     assertTrue(S3Location.isUnderAny("s3://bucket/inputs/team/x/y.csv", PREFIXES));
-    assertTrue(S3Location.isUnderAny("https://bucket.s3.us-east-1.amazonaws.com/inputs/a.json", PREFIXES));
-    assertTrue(S3Location.isUnderAny("https://s3.us-east-1.amazonaws.com/bucket/inputs/a.json", PREFIXES));
+    assertTrue(
+        S3Location.isUnderAny("https://bucket.s3.us-east-1.amazonaws.com/inputs/a.json", PREFIXES));
+    assertTrue(
+        S3Location.isUnderAny("https://s3.us-east-1.amazonaws.com/bucket/inputs/a.json", PREFIXES));
     assertTrue(S3Location.isUnderAny("s3://bucket/anything", List.of("s3://bucket/")));
   }
 
@@ -28,7 +30,8 @@ class SageMakerAsyncPrefixTest {
     assertFalse(S3Location.isUnderAny("s3://bucketinputs/a", List.of("s3://bucket")));
     assertFalse(S3Location.isUnderAny("s3://bucket/other/a.json", PREFIXES));
     assertFalse(S3Location.isUnderAny("s3://other/inputs/a.json", PREFIXES));
-    assertFalse(S3Location.isUnderAny("https://bucket-evil.s3.us-east-1.amazonaws.com/inputs/a", PREFIXES));
+    assertFalse(
+        S3Location.isUnderAny("https://bucket-evil.s3.us-east-1.amazonaws.com/inputs/a", PREFIXES));
     assertFalse(S3Location.isUnderAny("https://evil.example.com/bucket/inputs/a", PREFIXES));
   }
 
@@ -51,19 +54,32 @@ class SageMakerAsyncPrefixTest {
   @Test
   void bucketsNamedLikeS3HostsAreNotReadAsPathStyle() {
     // The bucket is s3-data; the path merely starts with bucket/inputs/.
-    assertFalse(S3Location.isUnderAny("https://s3-data.s3.us-east-1.amazonaws.com/bucket/inputs/a", PREFIXES));
-    assertFalse(S3Location.isUnderAny("https://s3.data.s3.us-east-1.amazonaws.com/bucket/inputs/a", PREFIXES));
-    assertTrue(S3Location.isUnderAny("https://s3-data.s3.us-east-1.amazonaws.com/inputs/a",
-        List.of("s3://s3-data/inputs/")));
+    assertFalse(
+        S3Location.isUnderAny(
+            "https://s3-data.s3.us-east-1.amazonaws.com/bucket/inputs/a", PREFIXES));
+    assertFalse(
+        S3Location.isUnderAny(
+            "https://s3.data.s3.us-east-1.amazonaws.com/bucket/inputs/a", PREFIXES));
+    assertTrue(
+        S3Location.isUnderAny(
+            "https://s3-data.s3.us-east-1.amazonaws.com/inputs/a",
+            List.of("s3://s3-data/inputs/")));
     assertFalse(S3Location.isUnderAny("https://s3.evil.example.com/bucket/inputs/a", PREFIXES));
     assertFalse(S3Location.isUnderAny("https://s3-evil.example.com/bucket/inputs/a", PREFIXES));
-    assertFalse(S3Location.isUnderAny("https://bucket.s3.evil.com.amazonaws.com.example.org/inputs/a", PREFIXES));
-    assertFalse(S3Location.isUnderAny("https://x@bucket.s3.us-east-1.amazonaws.com/inputs/a", PREFIXES));
+    assertFalse(
+        S3Location.isUnderAny(
+            "https://bucket.s3.evil.com.amazonaws.com.example.org/inputs/a", PREFIXES));
+    assertFalse(
+        S3Location.isUnderAny("https://x@bucket.s3.us-east-1.amazonaws.com/inputs/a", PREFIXES));
     // S3's own path-style and virtual-hosted forms still pass.
     assertTrue(S3Location.isUnderAny("https://s3.amazonaws.com/bucket/inputs/a", PREFIXES));
-    assertTrue(S3Location.isUnderAny("https://s3-us-west-2.amazonaws.com/bucket/inputs/a", PREFIXES));
-    assertTrue(S3Location.isUnderAny("https://s3.dualstack.us-east-1.amazonaws.com/bucket/inputs/a", PREFIXES));
+    assertTrue(
+        S3Location.isUnderAny("https://s3-us-west-2.amazonaws.com/bucket/inputs/a", PREFIXES));
+    assertTrue(
+        S3Location.isUnderAny(
+            "https://s3.dualstack.us-east-1.amazonaws.com/bucket/inputs/a", PREFIXES));
     assertTrue(S3Location.isUnderAny("https://bucket.s3.amazonaws.com/inputs/a", PREFIXES));
-    assertTrue(S3Location.isUnderAny("https://bucket.s3-us-west-2.amazonaws.com/inputs/a", PREFIXES));
+    assertTrue(
+        S3Location.isUnderAny("https://bucket.s3-us-west-2.amazonaws.com/inputs/a", PREFIXES));
   }
 }

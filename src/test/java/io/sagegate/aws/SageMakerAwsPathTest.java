@@ -33,33 +33,82 @@ class SageMakerAwsPathTest {
   @Test
   void wiresCredentialsAndBackendsFromConfig() throws Exception {
     Vertx vertx = Vertx.vertx();
-    try (SageMakerEmulator emulator = SageMakerBackendEmulatorTest.await(SageMakerEmulator.start(vertx))) {
+    try (SageMakerEmulator emulator =
+        SageMakerBackendEmulatorTest.await(SageMakerEmulator.start(vertx))) {
       emulator.addCredentials("AKIAPATHTEST00000001", "path-secret");
       String role = emulator.roleArn("path-role");
-      emulator.addRole(SageMakerEmulator.Role.allowing(role, "AKIAPATHTEST00000001", null,
-          List.of("sagemaker:InvokeEndpoint"), List.of("*")));
+      emulator.addRole(
+          SageMakerEmulator.Role.allowing(
+              role,
+              "AKIAPATHTEST00000001",
+              null,
+              List.of("sagemaker:InvokeEndpoint"),
+              List.of("*")));
       emulator.endpoint("scorer");
-      EndpointConfig sm = new EndpointConfig("scorer", Map.of(),
-          new BackendConfig("sagemaker", null, null, null, 0, null, role, null));
-      EndpointConfig container = new EndpointConfig("local", Map.of(),
-          new BackendConfig("container", "http://127.0.0.1:1", null, null, 0, null, null, null));
-      AwsSettings aws = new AwsSettings(emulator.region(), null, emulator.uri().toString(), emulator.uri().toString(),
-          null, null, null, null, false, 0, null);
-      GatewayConfig config = new GatewayConfig(null, null, null, aws, List.of(sm, container), List.of());
+      EndpointConfig sm =
+          new EndpointConfig(
+              "scorer",
+              Map.of(),
+              new BackendConfig("sagemaker", null, null, null, 0, null, role, null));
+      EndpointConfig container =
+          new EndpointConfig(
+              "local",
+              Map.of(),
+              new BackendConfig(
+                  "container", "http://127.0.0.1:1", null, null, 0, null, null, null));
+      AwsSettings aws =
+          new AwsSettings(
+              emulator.region(),
+              null,
+              emulator.uri().toString(),
+              emulator.uri().toString(),
+              null,
+              null,
+              null,
+              null,
+              false,
+              0,
+              null);
+      GatewayConfig config =
+          new GatewayConfig(null, null, null, aws, List.of(sm, container), List.of());
       assertTrue(AwsPath.needed(config));
-      assertFalse(AwsPath.needed(new GatewayConfig(null, null, null, aws, List.of(container), List.of())));
+      assertFalse(
+          AwsPath.needed(new GatewayConfig(null, null, null, aws, List.of(container), List.of())));
 
-      try (AwsPath path = AwsPath.create(vertx, config, new SimpleMeterRegistry(),
-          StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIAPATHTEST00000001", "path-secret")))) {
+      try (AwsPath path =
+          AwsPath.create(
+              vertx,
+              config,
+              new SimpleMeterRegistry(),
+              StaticCredentialsProvider.create(
+                  AwsBasicCredentials.create("AKIAPATHTEST00000001", "path-secret")))) {
         Caller caller = new Caller("bob", "iss", null, null, null, null, Map.of(), null);
-        Decision allow = Decision.allow(new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, null, null));
-        assertSame(ScopedCredentials.NONE, SageMakerBackendEmulatorTest.await(
-            path.credentials().credentialsFor(caller, container, Action.INVOKE, allow)));
-        ScopedCredentials creds = SageMakerBackendEmulatorTest.await(
-            path.credentials().credentialsFor(caller, sm, Action.INVOKE, allow));
+        Decision allow =
+            Decision.allow(
+                new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, null, null));
+        assertSame(
+            ScopedCredentials.NONE,
+            SageMakerBackendEmulatorTest.await(
+                path.credentials().credentialsFor(caller, container, Action.INVOKE, allow)));
+        ScopedCredentials creds =
+            SageMakerBackendEmulatorTest.await(
+                path.credentials().credentialsFor(caller, sm, Action.INVOKE, allow));
         assertEquals("bob", creds.sourceIdentity());
-        BackendResponse r = SageMakerBackendEmulatorTest.await(path.backends().create(sm).invoke(
-            new Invocation("req", sm, Action.INVOKE, caller, InvocationHeaders.EMPTY, Buffer.buffer("{}"), creds, allow, null)));
+        BackendResponse r =
+            SageMakerBackendEmulatorTest.await(
+                path.backends()
+                    .create(sm)
+                    .invoke(
+                        new Invocation(
+                            "req",
+                            sm,
+                            Action.INVOKE,
+                            caller,
+                            InvocationHeaders.EMPTY,
+                            Buffer.buffer("{}"),
+                            creds,
+                            allow,
+                            null)));
         assertEquals(200, r.status());
       }
     } finally {

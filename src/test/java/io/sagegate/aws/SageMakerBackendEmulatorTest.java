@@ -11,9 +11,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sagegate.auth.Caller;
 import io.sagegate.authz.Action;
 import io.sagegate.authz.Decision;
-import io.sagegate.eventstream.EventStreamFrame;
-import io.sagegate.eventstream.EventStreamFrames;
-import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.Invocation;
@@ -24,6 +21,9 @@ import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.RuleConfig;
 import io.sagegate.error.GatewayException;
+import io.sagegate.eventstream.EventStreamFrame;
+import io.sagegate.eventstream.EventStreamFrames;
+import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.gateway.CredentialsStageRun;
 import io.sagegate.testsupport.StderrCapture;
 import io.sagegate.testsupport.aws.SageMakerEmulator;
@@ -74,18 +74,41 @@ class SageMakerBackendEmulatorTest {
     emulator = await(SageMakerEmulator.start(vertx));
     emulator.addCredentials(GATEWAY_KEY, GATEWAY_SECRET);
     role = emulator.roleArn("sagegate-invoke");
-    emulator.addRole(Role.allowing(role, GATEWAY_KEY, EXTERNAL_ID,
-        List.of("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"),
-        List.of("arn:aws:sagemaker:" + emulator.region() + ":" + emulator.accountId() + ":endpoint/*")));
+    emulator.addRole(
+        Role.allowing(
+            role,
+            GATEWAY_KEY,
+            EXTERNAL_ID,
+            List.of("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"),
+            List.of(
+                "arn:aws:sagemaker:"
+                    + emulator.region()
+                    + ":"
+                    + emulator.accountId()
+                    + ":endpoint/*")));
     AwsSettings settings = settings(EXTERNAL_ID);
-    clients = AwsClients.create(settings, StaticCredentialsProvider.create(AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)));
+    clients =
+        AwsClients.create(
+            settings,
+            StaticCredentialsProvider.create(
+                AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)));
     provider = StsCredentialsProvider.create(vertx, clients, settings, new SimpleMeterRegistry());
     factory = SageMakerBackendFactory.create(vertx, clients);
   }
 
   static AwsSettings settings(String externalId) {
-    return new AwsSettings(emulator.region(), null, emulator.uri().toString(), emulator.uri().toString(),
-        externalId, null, Map.of("team", "team"), List.of("team"), false, 100, null);
+    return new AwsSettings(
+        emulator.region(),
+        null,
+        emulator.uri().toString(),
+        emulator.uri().toString(),
+        externalId,
+        null,
+        Map.of("team", "team"),
+        List.of("team"),
+        false,
+        100,
+        null);
   }
 
   @AfterAll
@@ -118,7 +141,9 @@ class SageMakerBackendEmulatorTest {
   }
 
   static EndpointConfig endpoint(String name, Duration timeout, List<String> asyncPrefixes) {
-    return new EndpointConfig(name, Map.of(),
+    return new EndpointConfig(
+        name,
+        Map.of(),
         new BackendConfig("sagemaker", null, null, timeout, 0, null, role, asyncPrefixes));
   }
 
@@ -127,11 +152,13 @@ class SageMakerBackendEmulatorTest {
   }
 
   static Caller caller(String subject) {
-    return new Caller(subject, "iss", null, null, null, null, Map.of("sub", subject, "team", "risk"), null);
+    return new Caller(
+        subject, "iss", null, null, null, null, Map.of("sub", subject, "team", "risk"), null);
   }
 
   static Decision allow(RuleConfig.Conditions conditions) {
-    return Decision.allow(new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, conditions, null));
+    return Decision.allow(
+        new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, conditions, null));
   }
 
   static InvocationHeaders headers(Action action, String... pairs) {
@@ -143,30 +170,58 @@ class SageMakerBackendEmulatorTest {
   }
 
   /** Obtains credentials for {@code credentialsEndpoint} and calls {@code ep} with them. */
-  static Future<BackendResponse> call(EndpointConfig credentialsEndpoint, EndpointConfig ep, Action action,
-      InvocationHeaders headers, Buffer body, Decision decision) {
+  static Future<BackendResponse> call(
+      EndpointConfig credentialsEndpoint,
+      EndpointConfig ep,
+      Action action,
+      InvocationHeaders headers,
+      Buffer body,
+      Decision decision) {
     Backend backend = factory.create(ep);
-    return provider.credentialsFor(caller("alice"), credentialsEndpoint, action, decision).compose(creds -> {
-      Invocation inv = new Invocation("req-1", ep, action, caller("alice"), headers, body, creds, decision, null);
-      return switch (action) {
-        case INVOKE -> backend.invoke(inv);
-        case INVOKE_STREAM -> backend.invokeStream(inv);
-        case INVOKE_ASYNC -> backend.invokeAsync(inv);
-      };
-    });
+    return provider
+        .credentialsFor(caller("alice"), credentialsEndpoint, action, decision)
+        .compose(
+            creds -> {
+              Invocation inv =
+                  new Invocation(
+                      "req-1", ep, action, caller("alice"), headers, body, creds, decision, null);
+              return switch (action) {
+                case INVOKE -> backend.invoke(inv);
+                case INVOKE_STREAM -> backend.invokeStream(inv);
+                case INVOKE_ASYNC -> backend.invokeAsync(inv);
+              };
+            });
   }
 
-  static Future<BackendResponse> invoke(EndpointConfig ep, Action action, InvocationHeaders headers, String body) {
+  static Future<BackendResponse> invoke(
+      EndpointConfig ep, Action action, InvocationHeaders headers, String body) {
     return call(ep, ep, action, headers, Buffer.buffer(body), allow(null));
   }
 
   @Test
   void signedInvokeIsAcceptedAndHeadersMapBothWays() throws Exception {
-    emulator.endpoint("fraud-scorer").variant("Blue").okBody("{\"score\":0.1}".getBytes(StandardCharsets.UTF_8), "application/json");
-    BackendResponse r = await(invoke(endpoint("Fraud-Scorer"), Action.INVOKE,
-        headers(Action.INVOKE, "Content-Type", "application/json", "Accept", "application/json",
-            SageMakerHeaders.CUSTOM_ATTRIBUTES, "trace=1", SageMakerHeaders.TARGET_VARIANT, "Blue",
-            SageMakerHeaders.INFERENCE_ID, "inf-1"), "{\"x\":1}"));
+    emulator
+        .endpoint("fraud-scorer")
+        .variant("Blue")
+        .okBody("{\"score\":0.1}".getBytes(StandardCharsets.UTF_8), "application/json");
+    BackendResponse r =
+        await(
+            invoke(
+                endpoint("Fraud-Scorer"),
+                Action.INVOKE,
+                headers(
+                    Action.INVOKE,
+                    "Content-Type",
+                    "application/json",
+                    "Accept",
+                    "application/json",
+                    SageMakerHeaders.CUSTOM_ATTRIBUTES,
+                    "trace=1",
+                    SageMakerHeaders.TARGET_VARIANT,
+                    "Blue",
+                    SageMakerHeaders.INFERENCE_ID,
+                    "inf-1"),
+                "{\"x\":1}"));
     assertEquals(200, r.status());
     assertEquals("{\"score\":0.1}", r.body().toString());
     assertEquals("application/json", r.headers().get("Content-Type"));
@@ -189,8 +244,11 @@ class SageMakerBackendEmulatorTest {
   void stsSessionCarriesExternalIdTagsAndSourceIdentity() throws Exception {
     emulator.endpoint("tags-ep");
     await(invoke(endpoint("tags-ep"), Action.INVOKE, headers(Action.INVOKE), "{}"));
-    Session s = emulator.sessions().values().stream()
-        .filter(x -> x.policy() != null && x.policy().contains("endpoint/tags-ep")).findFirst().orElseThrow();
+    Session s =
+        emulator.sessions().values().stream()
+            .filter(x -> x.policy() != null && x.policy().contains("endpoint/tags-ep"))
+            .findFirst()
+            .orElseThrow();
     assertEquals(EXTERNAL_ID, s.externalId());
     assertEquals("alice", s.sourceIdentity());
     assertEquals("alice", s.roleSessionName());
@@ -201,23 +259,39 @@ class SageMakerBackendEmulatorTest {
   @Test
   void sessionPolicyDeniesAnotherEndpoint() throws Exception {
     // Credentials scoped to endpoint a used on endpoint b: IAM (the emulator) refuses.
-    GatewayException e = assertThrows(GatewayException.class, () -> await(call(endpoint("endpoint-a"),
-        endpoint("endpoint-b"), Action.INVOKE, headers(Action.INVOKE), Buffer.buffer("{}"), allow(null))));
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () ->
+                await(
+                    call(
+                        endpoint("endpoint-a"),
+                        endpoint("endpoint-b"),
+                        Action.INVOKE,
+                        headers(Action.INVOKE),
+                        Buffer.buffer("{}"),
+                        allow(null))));
     assertEquals(403, e.status());
     assertEquals("AccessDeniedException", e.errorType());
     assertEquals("sagemaker:AccessDeniedException", e.auditReason());
-    assertFalse(e.getMessage().contains("arn:aws:sts"), "IAM's text stays out of the caller's message");
+    assertFalse(
+        e.getMessage().contains("arn:aws:sts"), "IAM's text stays out of the caller's message");
     assertEquals(1, emulator.requests(SageMakerEmulator.INVOKE).size(), "no retry of a 403");
   }
 
   @Test
   void wrongExternalIdIsRefusedWith403() throws Exception {
     AwsSettings wrong = settings("not-the-external-id");
-    try (AwsClients c = AwsClients.create(wrong,
-        StaticCredentialsProvider.create(AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))) {
-      StsCredentialsProvider p = StsCredentialsProvider.create(vertx, c, wrong, new SimpleMeterRegistry());
+    try (AwsClients c =
+        AwsClients.create(
+            wrong,
+            StaticCredentialsProvider.create(
+                AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))) {
+      StsCredentialsProvider p =
+          StsCredentialsProvider.create(vertx, c, wrong, new SimpleMeterRegistry());
       CredentialsStageRun.Outcome refused =
-          CredentialsStageRun.run(vertx, p, caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null));
+          CredentialsStageRun.run(
+              vertx, p, caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null));
       GatewayException e = refused.error();
       assertEquals(403, e.status());
       assertEquals("sts:AccessDenied", e.auditReason());
@@ -230,11 +304,16 @@ class SageMakerBackendEmulatorTest {
   void untrustedGatewayIdentityIsRefusedWith403() throws Exception {
     emulator.addCredentials("AKIAUNTRUSTED0000001", "other-secret");
     AwsSettings s = settings(EXTERNAL_ID);
-    try (AwsClients c = AwsClients.create(s,
-        StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIAUNTRUSTED0000001", "other-secret")))) {
-      StsCredentialsProvider p = StsCredentialsProvider.create(vertx, c, s, new SimpleMeterRegistry());
+    try (AwsClients c =
+        AwsClients.create(
+            s,
+            StaticCredentialsProvider.create(
+                AwsBasicCredentials.create("AKIAUNTRUSTED0000001", "other-secret")))) {
+      StsCredentialsProvider p =
+          StsCredentialsProvider.create(vertx, c, s, new SimpleMeterRegistry());
       CredentialsStageRun.Outcome refused =
-          CredentialsStageRun.run(vertx, p, caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null));
+          CredentialsStageRun.run(
+              vertx, p, caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null));
       GatewayException e = refused.error();
       assertEquals(403, e.status());
       assertEquals("sts:AccessDenied", e.auditReason());
@@ -245,14 +324,29 @@ class SageMakerBackendEmulatorTest {
   @Test
   void stsRefusalOtherThanAccessDeniedIs503WithTheCodeOnlyInTheAuditReason() throws Exception {
     // Two hours asked, the role allows one: STS answers ValidationError.
-    AwsSettings tooLong = new AwsSettings(emulator.region(), null, emulator.uri().toString(), null, EXTERNAL_ID,
-        Duration.ofHours(2), null, null, false, 10, null);
-    try (AwsClients c = AwsClients.create(tooLong,
-        StaticCredentialsProvider.create(AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))) {
+    AwsSettings tooLong =
+        new AwsSettings(
+            emulator.region(),
+            null,
+            emulator.uri().toString(),
+            null,
+            EXTERNAL_ID,
+            Duration.ofHours(2),
+            null,
+            null,
+            false,
+            10,
+            null);
+    try (AwsClients c =
+        AwsClients.create(
+            tooLong,
+            StaticCredentialsProvider.create(
+                AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))) {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       StsCredentialsProvider p = StsCredentialsProvider.create(vertx, c, tooLong, registry);
       CredentialsStageRun.Outcome failed =
-          CredentialsStageRun.run(vertx, p, caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null));
+          CredentialsStageRun.run(
+              vertx, p, caller("alice"), endpoint("x-ep"), Action.INVOKE, allow(null));
       GatewayException e = failed.error();
       assertEquals(503, e.status());
       assertEquals("ServiceUnavailable", e.errorType());
@@ -266,21 +360,28 @@ class SageMakerBackendEmulatorTest {
   @Test
   void modelErrorKeepsSageMakersFields() throws Exception {
     emulator.endpoint("model-err", Behaviour.MODEL_ERROR).modelError(400, "bad input row 3");
-    GatewayException e = assertThrows(GatewayException.class,
-        () -> await(invoke(endpoint("model-err"), Action.INVOKE, headers(Action.INVOKE), "{}")));
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () ->
+                await(invoke(endpoint("model-err"), Action.INVOKE, headers(Action.INVOKE), "{}")));
     assertEquals(424, e.status());
     assertEquals("ModelError", e.errorType());
     assertEquals(400, e.extraFields().get("OriginalStatusCode"));
     assertEquals("bad input row 3", e.extraFields().get("OriginalMessage"));
     assertTrue(e.extraFields().containsKey("LogStreamArn"));
-    assertEquals(1, emulator.requests(SageMakerEmulator.INVOKE).size(), "ModelError is never retried");
+    assertEquals(
+        1, emulator.requests(SageMakerEmulator.INVOKE).size(), "ModelError is never retried");
   }
 
   @Test
   void modelNotReadyIs429WithoutRetry() throws Exception {
     emulator.endpoint("not-ready", Behaviour.MODEL_NOT_READY);
-    GatewayException e = assertThrows(GatewayException.class,
-        () -> await(invoke(endpoint("not-ready"), Action.INVOKE, headers(Action.INVOKE), "{}")));
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () ->
+                await(invoke(endpoint("not-ready"), Action.INVOKE, headers(Action.INVOKE), "{}")));
     assertEquals(429, e.status());
     assertEquals("ModelNotReadyException", e.errorType());
     assertEquals(1, emulator.requests(SageMakerEmulator.INVOKE).size());
@@ -289,8 +390,12 @@ class SageMakerBackendEmulatorTest {
   @Test
   void serviceUnavailableIsRetriedTwiceThen503() throws Exception {
     emulator.endpoint("unavailable", Behaviour.SERVICE_UNAVAILABLE);
-    GatewayException e = assertThrows(GatewayException.class,
-        () -> await(invoke(endpoint("unavailable"), Action.INVOKE, headers(Action.INVOKE), "{}")));
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () ->
+                await(
+                    invoke(endpoint("unavailable"), Action.INVOKE, headers(Action.INVOKE), "{}")));
     assertEquals(503, e.status());
     assertEquals("ServiceUnavailable", e.errorType());
     assertEquals("sagemaker:ServiceUnavailable", e.auditReason());
@@ -300,8 +405,10 @@ class SageMakerBackendEmulatorTest {
   @Test
   void internalFailureIs500AfterRetries() throws Exception {
     emulator.endpoint("internal", Behaviour.INTERNAL_FAILURE);
-    GatewayException e = assertThrows(GatewayException.class,
-        () -> await(invoke(endpoint("internal"), Action.INVOKE, headers(Action.INVOKE), "{}")));
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () -> await(invoke(endpoint("internal"), Action.INVOKE, headers(Action.INVOKE), "{}")));
     assertEquals(500, e.status());
     assertEquals("InternalFailure", e.errorType());
     assertEquals(3, emulator.requests(SageMakerEmulator.INVOKE).size());
@@ -310,8 +417,16 @@ class SageMakerBackendEmulatorTest {
   @Test
   void noAnswerIs504() throws Exception {
     emulator.endpoint("hangs", Behaviour.HANG);
-    GatewayException e = assertThrows(GatewayException.class,
-        () -> await(invoke(endpoint("hangs", Duration.ofMillis(400), List.of()), Action.INVOKE, headers(Action.INVOKE), "{}")));
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () ->
+                await(
+                    invoke(
+                        endpoint("hangs", Duration.ofMillis(400), List.of()),
+                        Action.INVOKE,
+                        headers(Action.INVOKE),
+                        "{}")));
     assertEquals(504, e.status());
     assertEquals("GatewayTimeoutException", e.errorType());
   }
@@ -322,8 +437,16 @@ class SageMakerBackendEmulatorTest {
     GatewayException e;
     String log;
     try (StderrCapture err = StderrCapture.start()) {
-      e = assertThrows(GatewayException.class,
-          () -> await(invoke(endpoint("stalls", Duration.ofMillis(400), List.of()), Action.INVOKE, headers(Action.INVOKE), "{}")));
+      e =
+          assertThrows(
+              GatewayException.class,
+              () ->
+                  await(
+                      invoke(
+                          endpoint("stalls", Duration.ofMillis(400), List.of()),
+                          Action.INVOKE,
+                          headers(Action.INVOKE),
+                          "{}")));
       // The upstream request is reset, not left open.
       await(emulator.endpoint("stalls").awaitEarlyCloses(1));
       log = err.text();
@@ -332,13 +455,24 @@ class SageMakerBackendEmulatorTest {
     assertEquals("GatewayTimeoutException", e.errorType());
     assertEquals("sagemaker:timeout", e.auditReason());
     // Logged once: the reset that cuts the call off is not reported again as a failure.
-    assertEquals(1, log.lines().filter(l -> l.contains("call for endpoint stalls failed")).count(), log);
+    assertEquals(
+        1, log.lines().filter(l -> l.contains("call for endpoint stalls failed")).count(), log);
   }
 
   @Test
   void oversizedBodyIsRefusedBeforeAnyCall() throws Exception {
-    GatewayException e = assertThrows(GatewayException.class, () -> await(call(endpoint("big"), endpoint("big"),
-        Action.INVOKE, headers(Action.INVOKE), Buffer.buffer(new byte[6 * 1024 * 1024 + 1]), allow(null))));
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () ->
+                await(
+                    call(
+                        endpoint("big"),
+                        endpoint("big"),
+                        Action.INVOKE,
+                        headers(Action.INVOKE),
+                        Buffer.buffer(new byte[6 * 1024 * 1024 + 1]),
+                        allow(null))));
     assertEquals(413, e.status());
     assertTrue(emulator.requests(SageMakerEmulator.INVOKE).isEmpty());
   }
@@ -348,30 +482,50 @@ class SageMakerBackendEmulatorTest {
     emulator.endpoint("large");
     byte[] body = new byte[1024 * 1024];
     java.util.Arrays.fill(body, (byte) 'a');
-    BackendResponse r = await(call(endpoint("large"), endpoint("large"), Action.INVOKE,
-        headers(Action.INVOKE, "Content-Type", "text/plain"), Buffer.buffer(body), allow(null)));
+    BackendResponse r =
+        await(
+            call(
+                endpoint("large"),
+                endpoint("large"),
+                Action.INVOKE,
+                headers(Action.INVOKE, "Content-Type", "text/plain"),
+                Buffer.buffer(body),
+                allow(null)));
     assertEquals(200, r.status());
     assertArrayEquals(body, emulator.requests(SageMakerEmulator.INVOKE).get(0).body());
   }
 
   @Test
   void streamPartsAreRelayedOneAtATime() throws Exception {
-    SageMakerEmulator.Endpoint ep = emulator.endpoint("streamer").streamTextParts("one", "two", "three").manualRelease(true);
-    BackendResponse r = await(invoke(endpoint("streamer"), Action.INVOKE_STREAM,
-        headers(Action.INVOKE_STREAM, SageMakerHeaders.STREAM_ACCEPT, "application/jsonlines"), "{}"));
+    SageMakerEmulator.Endpoint ep =
+        emulator.endpoint("streamer").streamTextParts("one", "two", "three").manualRelease(true);
+    BackendResponse r =
+        await(
+            invoke(
+                endpoint("streamer"),
+                Action.INVOKE_STREAM,
+                headers(
+                    Action.INVOKE_STREAM, SageMakerHeaders.STREAM_ACCEPT, "application/jsonlines"),
+                "{}"));
     assertEquals(200, r.status());
     assertEquals(EventStreamFrames.CONTENT_TYPE, r.headers().get("Content-Type"));
-    assertEquals("application/jsonlines", emulator.requests(SageMakerEmulator.INVOKE_STREAM).get(0)
-        .header(SageMakerHeaders.STREAM_ACCEPT));
+    assertEquals(
+        "application/jsonlines",
+        emulator
+            .requests(SageMakerEmulator.INVOKE_STREAM)
+            .get(0)
+            .header(SageMakerHeaders.STREAM_ACCEPT));
     List<CompletableFuture<EventStreamFrame>> frames = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
       frames.add(new CompletableFuture<>());
     }
     List<EventStreamFrame> got = new ArrayList<>();
-    EventStreamParser parser = new EventStreamParser(f -> {
-      got.add(f);
-      frames.get(got.size() - 1).complete(f);
-    });
+    EventStreamParser parser =
+        new EventStreamParser(
+            f -> {
+              got.add(f);
+              frames.get(got.size() - 1).complete(f);
+            });
     CompletableFuture<Void> ended = new CompletableFuture<>();
     r.stream().handler(parser::feed);
     r.stream().endHandler(v -> ended.complete(null));
@@ -390,9 +544,18 @@ class SageMakerBackendEmulatorTest {
 
   @Test
   void modelStreamErrorIsRelayed() throws Exception {
-    emulator.endpoint("stream-err").streamTextParts("a").endStreamWithModelError("too slow", "ModelInvocationTimeExceeded");
-    List<EventStreamFrame> frames = readStream(await(invoke(endpoint("stream-err"), Action.INVOKE_STREAM,
-        headers(Action.INVOKE_STREAM), "{}")));
+    emulator
+        .endpoint("stream-err")
+        .streamTextParts("a")
+        .endStreamWithModelError("too slow", "ModelInvocationTimeExceeded");
+    List<EventStreamFrame> frames =
+        readStream(
+            await(
+                invoke(
+                    endpoint("stream-err"),
+                    Action.INVOKE_STREAM,
+                    headers(Action.INVOKE_STREAM),
+                    "{}")));
     assertEquals(2, frames.size());
     assertTrue(frames.get(1).isException());
     assertEquals("ModelStreamError", frames.get(1).type());
@@ -401,8 +564,14 @@ class SageMakerBackendEmulatorTest {
   @Test
   void garbageStreamEndsWithInternalStreamFailure() throws Exception {
     emulator.endpoint("junk-stream", Behaviour.GARBAGE);
-    List<EventStreamFrame> frames = readStream(await(invoke(endpoint("junk-stream"), Action.INVOKE_STREAM,
-        headers(Action.INVOKE_STREAM), "{}")));
+    List<EventStreamFrame> frames =
+        readStream(
+            await(
+                invoke(
+                    endpoint("junk-stream"),
+                    Action.INVOKE_STREAM,
+                    headers(Action.INVOKE_STREAM),
+                    "{}")));
     assertEquals(1, frames.size());
     assertEquals("InternalStreamFailure", frames.get(0).type());
     assertFalse(frames.get(0).payloadText().contains("junk"));
@@ -413,10 +582,12 @@ class SageMakerBackendEmulatorTest {
     EventStreamParser parser = new EventStreamParser(frames::add);
     CompletableFuture<Void> ended = new CompletableFuture<>();
     r.stream().handler(parser::feed);
-    r.stream().endHandler(v -> {
-      parser.end();
-      ended.complete(null);
-    });
+    r.stream()
+        .endHandler(
+            v -> {
+              parser.end();
+              ended.complete(null);
+            });
     r.stream().resume();
     ended.get(30, TimeUnit.SECONDS);
     return frames;
@@ -425,9 +596,20 @@ class SageMakerBackendEmulatorTest {
   @Test
   void asyncInvokeUnderAllowedPrefixAnswers202() throws Exception {
     emulator.endpoint("async-ep");
-    BackendResponse r = await(invoke(endpoint("async-ep"), Action.INVOKE_ASYNC,
-        headers(Action.INVOKE_ASYNC, SageMakerHeaders.INPUT_LOCATION, "s3://inputs-bucket/in/req.json",
-            SageMakerHeaders.INFERENCE_ID, "inf-9", SageMakerHeaders.REQUEST_TTL_SECONDS, "600"), ""));
+    BackendResponse r =
+        await(
+            invoke(
+                endpoint("async-ep"),
+                Action.INVOKE_ASYNC,
+                headers(
+                    Action.INVOKE_ASYNC,
+                    SageMakerHeaders.INPUT_LOCATION,
+                    "s3://inputs-bucket/in/req.json",
+                    SageMakerHeaders.INFERENCE_ID,
+                    "inf-9",
+                    SageMakerHeaders.REQUEST_TTL_SECONDS,
+                    "600"),
+                ""));
     assertEquals(202, r.status());
     assertNotNull(r.headers().get(SageMakerHeaders.OUTPUT_LOCATION));
     assertTrue(r.body().toJsonObject().containsKey("InferenceId"));
@@ -440,22 +622,56 @@ class SageMakerBackendEmulatorTest {
   @Test
   void asyncInputOutsidePrefixesIsRefusedBeforeAnyCall() throws Exception {
     emulator.endpoint("async-ep");
-    for (String bad : List.of("s3://inputs-bucket-evil/in/x", "s3://inputs-bucket/in/../secret/x", "s3://other/in/x")) {
-      GatewayException e = assertThrows(GatewayException.class, () -> await(invoke(endpoint("async-ep"),
-          Action.INVOKE_ASYNC, headers(Action.INVOKE_ASYNC, SageMakerHeaders.INPUT_LOCATION, bad), "")));
+    for (String bad :
+        List.of(
+            "s3://inputs-bucket-evil/in/x",
+            "s3://inputs-bucket/in/../secret/x",
+            "s3://other/in/x")) {
+      GatewayException e =
+          assertThrows(
+              GatewayException.class,
+              () ->
+                  await(
+                      invoke(
+                          endpoint("async-ep"),
+                          Action.INVOKE_ASYNC,
+                          headers(Action.INVOKE_ASYNC, SageMakerHeaders.INPUT_LOCATION, bad),
+                          "")));
       assertEquals(403, e.status(), bad);
       assertTrue(e.getMessage().contains("is not under an allowed prefix"), e.getMessage());
     }
     // The rule's own prefixes narrow the endpoint's further.
-    RuleConfig.Conditions narrow = new RuleConfig.Conditions(null, null, null, null, List.of("s3://inputs-bucket/in/team-a/"));
-    GatewayException e = assertThrows(GatewayException.class, () -> await(call(endpoint("async-ep"), endpoint("async-ep"),
-        Action.INVOKE_ASYNC, headers(Action.INVOKE_ASYNC, SageMakerHeaders.INPUT_LOCATION, "s3://inputs-bucket/in/team-b/x"),
-        Buffer.buffer(), allow(narrow))));
+    RuleConfig.Conditions narrow =
+        new RuleConfig.Conditions(null, null, null, null, List.of("s3://inputs-bucket/in/team-a/"));
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () ->
+                await(
+                    call(
+                        endpoint("async-ep"),
+                        endpoint("async-ep"),
+                        Action.INVOKE_ASYNC,
+                        headers(
+                            Action.INVOKE_ASYNC,
+                            SageMakerHeaders.INPUT_LOCATION,
+                            "s3://inputs-bucket/in/team-b/x"),
+                        Buffer.buffer(),
+                        allow(narrow))));
     assertEquals(403, e.status());
     assertTrue(emulator.requests(SageMakerEmulator.INVOKE_ASYNC).isEmpty());
-    BackendResponse ok = await(call(endpoint("async-ep"), endpoint("async-ep"), Action.INVOKE_ASYNC,
-        headers(Action.INVOKE_ASYNC, SageMakerHeaders.INPUT_LOCATION, "s3://inputs-bucket/in/team-a/x"),
-        Buffer.buffer(), allow(narrow)));
+    BackendResponse ok =
+        await(
+            call(
+                endpoint("async-ep"),
+                endpoint("async-ep"),
+                Action.INVOKE_ASYNC,
+                headers(
+                    Action.INVOKE_ASYNC,
+                    SageMakerHeaders.INPUT_LOCATION,
+                    "s3://inputs-bucket/in/team-a/x"),
+                Buffer.buffer(),
+                allow(narrow)));
     assertEquals(202, ok.status());
   }
 
@@ -467,5 +683,4 @@ class SageMakerBackendEmulatorTest {
     assertEquals(1, emulator.requests(SageMakerEmulator.ASSUME_ROLE).size());
     assertEquals(2, emulator.requests(SageMakerEmulator.INVOKE).size());
   }
-
 }

@@ -46,12 +46,31 @@ class SageMakerBackendMotoTest {
     vertx = Vertx.vertx();
     StsCredentialsProviderMotoTest.setUpIam(moto);
     AwsCredentials gateway = moto.createUser(MotoServer.anyCredentials(), "sagegate-gateway");
-    moto.iam(MotoServer.anyCredentials(), Map.of("Action", "PutUserPolicy", "UserName", "sagegate-gateway",
-        "PolicyName", "assume", "PolicyDocument",
-        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Resource\":\"*\"}]}"));
+    moto.iam(
+        MotoServer.anyCredentials(),
+        Map.of(
+            "Action",
+            "PutUserPolicy",
+            "UserName",
+            "sagegate-gateway",
+            "PolicyName",
+            "assume",
+            "PolicyDocument",
+            "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Resource\":\"*\"}]}"));
     moto.resetAuth(0);
-    AwsSettings settings = new AwsSettings(MotoServer.REGION, null, moto.url(), moto.url(),
-        StsCredentialsProviderMotoTest.EXTERNAL_ID, null, null, null, false, 10, null);
+    AwsSettings settings =
+        new AwsSettings(
+            MotoServer.REGION,
+            null,
+            moto.url(),
+            moto.url(),
+            StsCredentialsProviderMotoTest.EXTERNAL_ID,
+            null,
+            null,
+            null,
+            false,
+            10,
+            null);
     clients = AwsClients.create(settings, StaticCredentialsProvider.create(gateway));
     provider = StsCredentialsProvider.create(vertx, clients, settings, new SimpleMeterRegistry());
     factory = SageMakerBackendFactory.create(vertx, clients);
@@ -74,27 +93,54 @@ class SageMakerBackendMotoTest {
   }
 
   static EndpointConfig endpoint(String name) {
-    return new EndpointConfig(name, Map.of(), new BackendConfig("sagemaker", null, null, null, 0, null,
-        StsCredentialsProviderMotoTest.ROLE, List.of("s3://inputs-bucket/in/")));
+    return new EndpointConfig(
+        name,
+        Map.of(),
+        new BackendConfig(
+            "sagemaker",
+            null,
+            null,
+            null,
+            0,
+            null,
+            StsCredentialsProviderMotoTest.ROLE,
+            List.of("s3://inputs-bucket/in/")));
   }
 
-  static Invocation invocation(EndpointConfig ep, Action action, InvocationHeaders headers, Buffer body) throws Exception {
-    ScopedCredentials creds = StsCredentialsProviderMotoTest.await(provider.credentialsFor(
-        StsCredentialsProviderMotoTest.caller("alice"), ep, action, StsCredentialsProviderMotoTest.allow()));
-    return new Invocation("req", ep, action, StsCredentialsProviderMotoTest.caller("alice"), headers, body, creds);
+  static Invocation invocation(
+      EndpointConfig ep, Action action, InvocationHeaders headers, Buffer body) throws Exception {
+    ScopedCredentials creds =
+        StsCredentialsProviderMotoTest.await(
+            provider.credentialsFor(
+                StsCredentialsProviderMotoTest.caller("alice"),
+                ep,
+                action,
+                StsCredentialsProviderMotoTest.allow()));
+    return new Invocation(
+        "req", ep, action, StsCredentialsProviderMotoTest.caller("alice"), headers, body, creds);
   }
 
   @Test
   void invokeReturnsTheSeededResultWithItsHeaders() throws Exception {
-    moto.seedSageMakerResults("{\"account_id\":\"" + MotoServer.ACCOUNT + "\",\"region\":\"" + MotoServer.REGION + "\","
-        + "\"results\":[{\"Body\":\"{\\\"label\\\":\\\"fraud\\\"}\",\"ContentType\":\"application/json\","
-        + "\"InvokedProductionVariant\":\"prod-variant\",\"CustomAttributes\":\"model=v2\"}]}");
+    moto.seedSageMakerResults(
+        "{\"account_id\":\""
+            + MotoServer.ACCOUNT
+            + "\",\"region\":\""
+            + MotoServer.REGION
+            + "\","
+            + "\"results\":[{\"Body\":\"{\\\"label\\\":\\\"fraud\\\"}\",\"ContentType\":\"application/json\","
+            + "\"InvokedProductionVariant\":\"prod-variant\",\"CustomAttributes\":\"model=v2\"}]}");
     EndpointConfig ep = endpoint("moto-scorer");
     Backend backend = factory.create(ep);
-    InvocationHeaders h = InvocationHeaders.from(MultiMap.caseInsensitiveMultiMap()
-        .add("Content-Type", "application/json").add("Accept", "application/json"), Action.INVOKE);
-    BackendResponse r = StsCredentialsProviderMotoTest.await(
-        backend.invoke(invocation(ep, Action.INVOKE, h, Buffer.buffer("{\"amount\":12}"))));
+    InvocationHeaders h =
+        InvocationHeaders.from(
+            MultiMap.caseInsensitiveMultiMap()
+                .add("Content-Type", "application/json")
+                .add("Accept", "application/json"),
+            Action.INVOKE);
+    BackendResponse r =
+        StsCredentialsProviderMotoTest.await(
+            backend.invoke(invocation(ep, Action.INVOKE, h, Buffer.buffer("{\"amount\":12}"))));
     assertEquals(200, r.status());
     assertEquals("{\"label\":\"fraud\"}", r.body().toString());
     assertEquals("application/json", r.headers().get("Content-Type"));
@@ -104,17 +150,30 @@ class SageMakerBackendMotoTest {
 
   @Test
   void asyncInvokeAnswers202WithLocations() throws Exception {
-    moto.seedSageMakerAsyncResults("{\"account_id\":\"" + MotoServer.ACCOUNT + "\",\"region\":\"" + MotoServer.REGION + "\","
-        + "\"results\":[{\"data\":\"{\\\"done\\\":true}\",\"is_failure\":false}]}");
+    moto.seedSageMakerAsyncResults(
+        "{\"account_id\":\""
+            + MotoServer.ACCOUNT
+            + "\",\"region\":\""
+            + MotoServer.REGION
+            + "\","
+            + "\"results\":[{\"data\":\"{\\\"done\\\":true}\",\"is_failure\":false}]}");
     EndpointConfig ep = endpoint("moto-async");
-    InvocationHeaders h = InvocationHeaders.from(MultiMap.caseInsensitiveMultiMap()
-        .add(SageMakerHeaders.INPUT_LOCATION, "s3://inputs-bucket/in/req-1.json")
-        .add(SageMakerHeaders.INFERENCE_ID, "inf-77"), Action.INVOKE_ASYNC);
-    BackendResponse r = StsCredentialsProviderMotoTest.await(
-        factory.create(ep).invokeAsync(invocation(ep, Action.INVOKE_ASYNC, h, Buffer.buffer())));
+    InvocationHeaders h =
+        InvocationHeaders.from(
+            MultiMap.caseInsensitiveMultiMap()
+                .add(SageMakerHeaders.INPUT_LOCATION, "s3://inputs-bucket/in/req-1.json")
+                .add(SageMakerHeaders.INFERENCE_ID, "inf-77"),
+            Action.INVOKE_ASYNC);
+    BackendResponse r =
+        StsCredentialsProviderMotoTest.await(
+            factory
+                .create(ep)
+                .invokeAsync(invocation(ep, Action.INVOKE_ASYNC, h, Buffer.buffer())));
     assertEquals(202, r.status());
     assertEquals("inf-77", r.body().toJsonObject().getString("InferenceId"));
     assertNotNull(r.headers().get(SageMakerHeaders.OUTPUT_LOCATION));
-    assertTrue(r.headers().get(SageMakerHeaders.OUTPUT_LOCATION).startsWith("s3://"), r.headers().get(SageMakerHeaders.OUTPUT_LOCATION));
+    assertTrue(
+        r.headers().get(SageMakerHeaders.OUTPUT_LOCATION).startsWith("s3://"),
+        r.headers().get(SageMakerHeaders.OUTPUT_LOCATION));
   }
 }

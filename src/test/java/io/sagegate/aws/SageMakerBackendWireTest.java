@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sagegate.authz.Action;
-import io.sagegate.eventstream.EventStreamFrame;
-import io.sagegate.eventstream.EventStreamFrames;
-import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.Invocation;
@@ -17,6 +14,9 @@ import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.credentials.ScopedCredentials;
 import io.sagegate.error.GatewayException;
+import io.sagegate.eventstream.EventStreamFrame;
+import io.sagegate.eventstream.EventStreamFrames;
+import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.testsupport.StderrCapture;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -44,8 +44,8 @@ import software.amazon.awssdk.regions.Region;
 
 /**
  * The sagemaker backend against a real HTTP server scripted per test, for the wire cases the
- * emulator does not script: a caller that goes away, junk or truncation in the middle of a
- * stream, retries that succeed, unparseable and infrastructure errors, refused connections.
+ * emulator does not script: a caller that goes away, junk or truncation in the middle of a stream,
+ * retries that succeed, unparseable and infrastructure errors, refused connections.
  */
 class SageMakerBackendWireTest {
 
@@ -55,18 +55,31 @@ class SageMakerBackendWireTest {
   static volatile Handler<HttpServerRequest> script;
   static final AtomicInteger requests = new AtomicInteger();
 
-  static final ScopedCredentials CREDS = new ScopedCredentials(
-      AwsSessionCredentials.create("ASIATESTTESTTEST0001", "test-secret-not-real", "test-token"),
-      "arn:aws:iam::123456789012:role/r", "alice", "alice", Instant.now().plusSeconds(3600));
+  static final ScopedCredentials CREDS =
+      new ScopedCredentials(
+          AwsSessionCredentials.create(
+              "ASIATESTTESTTEST0001", "test-secret-not-real", "test-token"),
+          "arn:aws:iam::123456789012:role/r",
+          "alice",
+          "alice",
+          Instant.now().plusSeconds(3600));
 
   @BeforeAll
   static void start() throws Exception {
     vertx = Vertx.vertx();
-    server = await(vertx.createHttpServer().requestHandler(req -> {
-      requests.incrementAndGet();
-      req.body().onSuccess(b -> script.handle(req));
-    }).listen(0, "127.0.0.1"));
-    factory = new SageMakerBackendFactory(vertx, URI.create("http://127.0.0.1:" + server.actualPort()), Region.US_EAST_1);
+    server =
+        await(
+            vertx
+                .createHttpServer()
+                .requestHandler(
+                    req -> {
+                      requests.incrementAndGet();
+                      req.body().onSuccess(b -> script.handle(req));
+                    })
+                .listen(0, "127.0.0.1"));
+    factory =
+        new SageMakerBackendFactory(
+            vertx, URI.create("http://127.0.0.1:" + server.actualPort()), Region.US_EAST_1);
   }
 
   @AfterAll
@@ -93,18 +106,41 @@ class SageMakerBackendWireTest {
   }
 
   static Backend backend(SageMakerBackendFactory f) {
-    return f.create(new EndpointConfig("wire-ep", Map.of(),
-        new BackendConfig("sagemaker", null, null, null, 0, null, "arn:aws:iam::123456789012:role/r", List.of())));
+    return f.create(
+        new EndpointConfig(
+            "wire-ep",
+            Map.of(),
+            new BackendConfig(
+                "sagemaker",
+                null,
+                null,
+                null,
+                0,
+                null,
+                "arn:aws:iam::123456789012:role/r",
+                List.of())));
   }
 
   static Invocation invocation(Action action) {
-    return new Invocation("req", new EndpointConfig("wire-ep", Map.of(), new BackendConfig("sagemaker", null, null,
-        null, 0, null, null, null)), action, null, InvocationHeaders.EMPTY, Buffer.buffer("{}"), CREDS);
+    return new Invocation(
+        "req",
+        new EndpointConfig(
+            "wire-ep",
+            Map.of(),
+            new BackendConfig("sagemaker", null, null, null, 0, null, null, null)),
+        action,
+        null,
+        InvocationHeaders.EMPTY,
+        Buffer.buffer("{}"),
+        CREDS);
   }
 
   static void error(HttpServerRequest req, int status, String type, String body) {
-    req.response().setStatusCode(status).putHeader("x-amzn-ErrorType", type)
-        .putHeader("Content-Type", "application/json").end(body);
+    req.response()
+        .setStatusCode(status)
+        .putHeader("x-amzn-ErrorType", type)
+        .putHeader("Content-Type", "application/json")
+        .end(body);
   }
 
   static Buffer frame(String text) {
@@ -114,35 +150,45 @@ class SageMakerBackendWireTest {
   @Test
   void callerGoingAwayResetsTheUpstreamCall() throws Exception {
     CompletableFuture<Void> upstreamClosed = new CompletableFuture<>();
-    script = req -> {
-      req.connection().closeHandler(v -> upstreamClosed.complete(null));
-      req.response().setChunked(true).setStatusCode(200)
-          .putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE).write(frame("first"));
-    };
+    script =
+        req -> {
+          req.connection().closeHandler(v -> upstreamClosed.complete(null));
+          req.response()
+              .setChunked(true)
+              .setStatusCode(200)
+              .putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE)
+              .write(frame("first"));
+        };
     BackendResponse r = await(backend(factory).invokeStream(invocation(Action.INVOKE_STREAM)));
     CompletableFuture<EventStreamFrame> first = new CompletableFuture<>();
     EventStreamParser parser = new EventStreamParser(first::complete);
     r.stream().handler(parser::feed);
     r.stream().resume();
-    assertEquals("first", new String(first.get(30, TimeUnit.SECONDS).payload(), StandardCharsets.UTF_8));
+    assertEquals(
+        "first", new String(first.get(30, TimeUnit.SECONDS).payload(), StandardCharsets.UTF_8));
     r.cancel().run();
     upstreamClosed.get(30, TimeUnit.SECONDS);
   }
 
   /**
-   * An answer that is not HTTP is logged once, by the backend, naming the endpoint; Vert.x does
-   * not log it again at ERROR without it (as it does for a connection with no exception handler).
+   * An answer that is not HTTP is logged once, by the backend, naming the endpoint; Vert.x does not
+   * log it again at ERROR without it (as it does for a connection with no exception handler).
    */
   @Test
   void garbageAnswerIsLoggedWithTheEndpointAndNotAgainByVertx() throws Exception {
-    NetServer junk = await(vertx.createNetServer()
-        .connectHandler(so -> so.handler(b -> so.write("this is not http at all\r\n\r\n")))
-        .listen(0, "127.0.0.1"));
-    SageMakerBackendFactory f = new SageMakerBackendFactory(vertx,
-        URI.create("http://127.0.0.1:" + junk.actualPort()), Region.US_EAST_1);
+    NetServer junk =
+        await(
+            vertx
+                .createNetServer()
+                .connectHandler(so -> so.handler(b -> so.write("this is not http at all\r\n\r\n")))
+                .listen(0, "127.0.0.1"));
+    SageMakerBackendFactory f =
+        new SageMakerBackendFactory(
+            vertx, URI.create("http://127.0.0.1:" + junk.actualPort()), Region.US_EAST_1);
     String log;
     try (StderrCapture err = StderrCapture.start()) {
-      Exception e = assertThrows(Exception.class, () -> await(backend(f).invoke(invocation(Action.INVOKE))));
+      Exception e =
+          assertThrows(Exception.class, () -> await(backend(f).invoke(invocation(Action.INVOKE))));
       assertEquals(502, ((GatewayException) e).status());
       log = err.text();
     } finally {
@@ -154,9 +200,9 @@ class SageMakerBackendWireTest {
   }
 
   /**
-   * A caller that goes away while SageMaker has not answered yet (a slow model: up to the
-   * backend timeout) abandons the upstream call at once, for the buffered and the stream
-   * operation alike, and nothing is retried.
+   * A caller that goes away while SageMaker has not answered yet (a slow model: up to the backend
+   * timeout) abandons the upstream call at once, for the buffered and the stream operation alike,
+   * and nothing is retried.
    */
   @Test
   void callerGoingAwayBeforeTheAnswerResetsTheUpstreamCall() throws Exception {
@@ -164,15 +210,25 @@ class SageMakerBackendWireTest {
       requests.set(0);
       CompletableFuture<Void> received = new CompletableFuture<>();
       CompletableFuture<Void> upstreamClosed = new CompletableFuture<>();
-      script = req -> {
-        req.connection().closeHandler(v -> upstreamClosed.complete(null));
-        received.complete(null);
-        // Never answers.
-      };
+      script =
+          req -> {
+            req.connection().closeHandler(v -> upstreamClosed.complete(null));
+            received.complete(null);
+            // Never answers.
+          };
       io.vertx.core.Promise<Void> gone = io.vertx.core.Promise.promise();
       Invocation base = invocation(action);
-      Invocation inv = new Invocation(base.requestId(), base.endpoint(), action, null, base.headers(), base.body(),
-          CREDS, null, gone.future());
+      Invocation inv =
+          new Invocation(
+              base.requestId(),
+              base.endpoint(),
+              action,
+              null,
+              base.headers(),
+              base.body(),
+              CREDS,
+              null,
+              gone.future());
       Backend b = backend(factory);
       Future<BackendResponse> call = action == Action.INVOKE ? b.invoke(inv) : b.invokeStream(inv);
       received.get(30, TimeUnit.SECONDS);
@@ -186,16 +242,21 @@ class SageMakerBackendWireTest {
   @Test
   void junkMidStreamEndsWithInternalStreamFailureAndNoHalfFrame() throws Exception {
     CompletableFuture<Void> upstreamClosed = new CompletableFuture<>();
-    script = req -> {
-      req.connection().closeHandler(v -> upstreamClosed.complete(null));
-      Buffer second = frame("second");
-      req.response().setChunked(true).setStatusCode(200).putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE);
-      // One chunk: a whole frame, then the first bytes of the next; then junk.
-      req.response().write(frame("first").appendBuffer(second.getBuffer(0, 5)));
-      req.response().write(Buffer.buffer("<html>this is not an event stream</html>"));
-    };
-    List<EventStreamFrame> frames = SageMakerBackendEmulatorTest.readStream(
-        await(backend(factory).invokeStream(invocation(Action.INVOKE_STREAM))));
+    script =
+        req -> {
+          req.connection().closeHandler(v -> upstreamClosed.complete(null));
+          Buffer second = frame("second");
+          req.response()
+              .setChunked(true)
+              .setStatusCode(200)
+              .putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE);
+          // One chunk: a whole frame, then the first bytes of the next; then junk.
+          req.response().write(frame("first").appendBuffer(second.getBuffer(0, 5)));
+          req.response().write(Buffer.buffer("<html>this is not an event stream</html>"));
+        };
+    List<EventStreamFrame> frames =
+        SageMakerBackendEmulatorTest.readStream(
+            await(backend(factory).invokeStream(invocation(Action.INVOKE_STREAM))));
     assertEquals(2, frames.size());
     assertEquals("first", new String(frames.get(0).payload(), StandardCharsets.UTF_8));
     assertEquals("InternalStreamFailure", frames.get(1).type());
@@ -206,13 +267,21 @@ class SageMakerBackendWireTest {
   /** Valid frames arriving in the same chunk as the junk after them still reach the caller. */
   @Test
   void framesBeforeJunkInTheSameChunkAreRelayed() throws Exception {
-    script = req -> {
-      req.response().setChunked(true).setStatusCode(200).putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE);
-      req.response().write(frame("first").appendBuffer(frame("second"))
-          .appendBuffer(Buffer.buffer("<html>this is not an event stream</html>")));
-    };
-    List<EventStreamFrame> frames = SageMakerBackendEmulatorTest.readStream(
-        await(backend(factory).invokeStream(invocation(Action.INVOKE_STREAM))));
+    script =
+        req -> {
+          req.response()
+              .setChunked(true)
+              .setStatusCode(200)
+              .putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE);
+          req.response()
+              .write(
+                  frame("first")
+                      .appendBuffer(frame("second"))
+                      .appendBuffer(Buffer.buffer("<html>this is not an event stream</html>")));
+        };
+    List<EventStreamFrame> frames =
+        SageMakerBackendEmulatorTest.readStream(
+            await(backend(factory).invokeStream(invocation(Action.INVOKE_STREAM))));
     assertEquals(3, frames.size(), frames.toString());
     assertEquals("first", new String(frames.get(0).payload(), StandardCharsets.UTF_8));
     assertEquals("second", new String(frames.get(1).payload(), StandardCharsets.UTF_8));
@@ -221,12 +290,16 @@ class SageMakerBackendWireTest {
 
   @Test
   void streamCutInsideAFrameEndsWithInternalStreamFailure() throws Exception {
-    script = req -> {
-      Buffer second = frame("second");
-      req.response().setChunked(true).setStatusCode(200).putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE);
-      req.response().write(frame("first"));
-      req.response().end(second.getBuffer(0, second.length() - 3));
-    };
+    script =
+        req -> {
+          Buffer second = frame("second");
+          req.response()
+              .setChunked(true)
+              .setStatusCode(200)
+              .putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE);
+          req.response().write(frame("first"));
+          req.response().end(second.getBuffer(0, second.length() - 3));
+        };
     BackendResponse r = await(backend(factory).invokeStream(invocation(Action.INVOKE_STREAM)));
     List<String> interruptions = new java.util.concurrent.CopyOnWriteArrayList<>();
     ((io.sagegate.backend.InterruptibleStream) r.stream()).interruptionHandler(interruptions::add);
@@ -240,13 +313,17 @@ class SageMakerBackendWireTest {
 
   @Test
   void oneServiceUnavailableIsRetriedAndSucceeds() throws Exception {
-    script = req -> {
-      if (requests.get() == 1) {
-        error(req, 503, "ServiceUnavailable", "{\"message\":\"busy\"}");
-      } else {
-        req.response().putHeader("Content-Type", "text/plain").putHeader("x-amzn-RequestId", "rid-2").end("ok");
-      }
-    };
+    script =
+        req -> {
+          if (requests.get() == 1) {
+            error(req, 503, "ServiceUnavailable", "{\"message\":\"busy\"}");
+          } else {
+            req.response()
+                .putHeader("Content-Type", "text/plain")
+                .putHeader("x-amzn-RequestId", "rid-2")
+                .end("ok");
+          }
+        };
     BackendResponse r = await(backend(factory).invoke(invocation(Action.INVOKE)));
     assertEquals("ok", r.body().toString());
     assertEquals("rid-2", r.upstreamRequestId());
@@ -255,9 +332,17 @@ class SageMakerBackendWireTest {
 
   @Test
   void internalDependencyIs530AfterTwoRetriesWithoutUpstreamText() throws Exception {
-    script = req -> error(req, 530, "InternalDependencyException:http://internal.amazon.com/coral/",
-        "{\"message\":\"dependency at ip-10-1-2-3 failed\"}");
-    GatewayException e = assertThrows(GatewayException.class, () -> await(backend(factory).invoke(invocation(Action.INVOKE))));
+    script =
+        req ->
+            error(
+                req,
+                530,
+                "InternalDependencyException:http://internal.amazon.com/coral/",
+                "{\"message\":\"dependency at ip-10-1-2-3 failed\"}");
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () -> await(backend(factory).invoke(invocation(Action.INVOKE))));
     assertEquals(530, e.status());
     assertEquals("InternalDependencyException", e.errorType());
     assertFalse(e.getMessage().contains("ip-10"));
@@ -267,9 +352,17 @@ class SageMakerBackendWireTest {
   @Test
   void validationErrorKeepsItsTypeWithoutUpstreamText() throws Exception {
     // SageMaker's own wording for a missing endpoint names the account.
-    script = req -> error(req, 400, "ValidationError",
-        "{\"message\":\"Endpoint wire-ep of account 123456789012 not found.\"}");
-    GatewayException e = assertThrows(GatewayException.class, () -> await(backend(factory).invoke(invocation(Action.INVOKE))));
+    script =
+        req ->
+            error(
+                req,
+                400,
+                "ValidationError",
+                "{\"message\":\"Endpoint wire-ep of account 123456789012 not found.\"}");
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () -> await(backend(factory).invoke(invocation(Action.INVOKE))));
     assertEquals(400, e.status());
     assertEquals("ValidationError", e.errorType());
     assertEquals("sagemaker:ValidationError", e.auditReason());
@@ -280,8 +373,16 @@ class SageMakerBackendWireTest {
 
   @Test
   void unparseableAnswerIs502AndNotRetried() throws Exception {
-    script = req -> req.response().setStatusCode(502).putHeader("Content-Type", "text/html").end("<html>proxy error</html>");
-    GatewayException e = assertThrows(GatewayException.class, () -> await(backend(factory).invoke(invocation(Action.INVOKE))));
+    script =
+        req ->
+            req.response()
+                .setStatusCode(502)
+                .putHeader("Content-Type", "text/html")
+                .end("<html>proxy error</html>");
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () -> await(backend(factory).invoke(invocation(Action.INVOKE))));
     assertEquals(502, e.status());
     assertEquals("BadGatewayException", e.errorType());
     assertFalse(e.getMessage().contains("proxy error"));
@@ -290,8 +391,17 @@ class SageMakerBackendWireTest {
 
   @Test
   void unknownErrorTypeIs502() throws Exception {
-    script = req -> error(req, 403, "InvalidSignatureException", "{\"message\":\"The request signature we calculated does not match\"}");
-    GatewayException e = assertThrows(GatewayException.class, () -> await(backend(factory).invoke(invocation(Action.INVOKE))));
+    script =
+        req ->
+            error(
+                req,
+                403,
+                "InvalidSignatureException",
+                "{\"message\":\"The request signature we calculated does not match\"}");
+    GatewayException e =
+        assertThrows(
+            GatewayException.class,
+            () -> await(backend(factory).invoke(invocation(Action.INVOKE))));
     assertEquals(502, e.status());
     assertEquals("sagemaker:InvalidSignatureException", e.auditReason());
   }
@@ -299,37 +409,58 @@ class SageMakerBackendWireTest {
   @Test
   void asyncAnswerWithoutInferenceIdIs502() throws Exception {
     script = req -> req.response().setStatusCode(202).end("not json");
-    EndpointConfig ep = new EndpointConfig("wire-ep", Map.of(), new BackendConfig("sagemaker", null, null, null, 0,
-        null, null, List.of("s3://bkt/in/")));
-    InvocationHeaders h = InvocationHeaders.from(io.vertx.core.MultiMap.caseInsensitiveMultiMap()
-        .add("X-Amzn-SageMaker-InputLocation", "s3://bkt/in/x"), Action.INVOKE_ASYNC);
-    Invocation inv = new Invocation("req", ep, Action.INVOKE_ASYNC, null, h, Buffer.buffer(), CREDS);
-    GatewayException e = assertThrows(GatewayException.class, () -> await(factory.create(ep).invokeAsync(inv)));
+    EndpointConfig ep =
+        new EndpointConfig(
+            "wire-ep",
+            Map.of(),
+            new BackendConfig(
+                "sagemaker", null, null, null, 0, null, null, List.of("s3://bkt/in/")));
+    InvocationHeaders h =
+        InvocationHeaders.from(
+            io.vertx.core.MultiMap.caseInsensitiveMultiMap()
+                .add("X-Amzn-SageMaker-InputLocation", "s3://bkt/in/x"),
+            Action.INVOKE_ASYNC);
+    Invocation inv =
+        new Invocation("req", ep, Action.INVOKE_ASYNC, null, h, Buffer.buffer(), CREDS);
+    GatewayException e =
+        assertThrows(GatewayException.class, () -> await(factory.create(ep).invokeAsync(inv)));
     assertEquals(502, e.status());
   }
 
   /**
-   * InvokeEndpointAsync names its content type and accept headers X-Amzn-SageMaker-Content-Type
-   * and X-Amzn-SageMaker-Accept (botocore's model), and takes S3OutputPathExtension and Filename:
-   * a boto3 caller's async headers reach SageMaker as it sent them.
+   * InvokeEndpointAsync names its content type and accept headers X-Amzn-SageMaker-Content-Type and
+   * X-Amzn-SageMaker-Accept (botocore's model), and takes S3OutputPathExtension and Filename: a
+   * boto3 caller's async headers reach SageMaker as it sent them.
    */
   @Test
   void asyncHeadersAsBotocoreNamesThemAreRelayed() throws Exception {
     CompletableFuture<io.vertx.core.MultiMap> seen = new CompletableFuture<>();
-    script = req -> {
-      seen.complete(io.vertx.core.MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
-      req.response().setStatusCode(202).putHeader("X-Amzn-SageMaker-OutputLocation", "s3://bkt/out/1.out")
-          .putHeader("Content-Type", "application/json").end("{\"InferenceId\":\"inf-1\"}");
-    };
-    EndpointConfig ep = new EndpointConfig("wire-ep", Map.of(), new BackendConfig("sagemaker", null, null, null, 0,
-        null, null, List.of("s3://bkt/in/")));
-    InvocationHeaders h = InvocationHeaders.from(io.vertx.core.MultiMap.caseInsensitiveMultiMap()
-        .add("X-Amzn-SageMaker-InputLocation", "s3://bkt/in/x")
-        .add("X-Amzn-SageMaker-Content-Type", "text/csv")
-        .add("X-Amzn-SageMaker-Accept", "application/json")
-        .add("X-Amzn-SageMaker-S3OutputPathExtension", "team-a/run1")
-        .add("X-Amzn-SageMaker-Filename", "result.json"), Action.INVOKE_ASYNC);
-    Invocation inv = new Invocation("req", ep, Action.INVOKE_ASYNC, null, h, Buffer.buffer(), CREDS);
+    script =
+        req -> {
+          seen.complete(io.vertx.core.MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
+          req.response()
+              .setStatusCode(202)
+              .putHeader("X-Amzn-SageMaker-OutputLocation", "s3://bkt/out/1.out")
+              .putHeader("Content-Type", "application/json")
+              .end("{\"InferenceId\":\"inf-1\"}");
+        };
+    EndpointConfig ep =
+        new EndpointConfig(
+            "wire-ep",
+            Map.of(),
+            new BackendConfig(
+                "sagemaker", null, null, null, 0, null, null, List.of("s3://bkt/in/")));
+    InvocationHeaders h =
+        InvocationHeaders.from(
+            io.vertx.core.MultiMap.caseInsensitiveMultiMap()
+                .add("X-Amzn-SageMaker-InputLocation", "s3://bkt/in/x")
+                .add("X-Amzn-SageMaker-Content-Type", "text/csv")
+                .add("X-Amzn-SageMaker-Accept", "application/json")
+                .add("X-Amzn-SageMaker-S3OutputPathExtension", "team-a/run1")
+                .add("X-Amzn-SageMaker-Filename", "result.json"),
+            Action.INVOKE_ASYNC);
+    Invocation inv =
+        new Invocation("req", ep, Action.INVOKE_ASYNC, null, h, Buffer.buffer(), CREDS);
     BackendResponse r = await(factory.create(ep).invokeAsync(inv));
     assertEquals(202, r.status());
     io.vertx.core.MultiMap sent = seen.get(30, TimeUnit.SECONDS);
@@ -345,9 +476,14 @@ class SageMakerBackendWireTest {
     try (ServerSocket s = new ServerSocket(0)) {
       closedPort = s.getLocalPort();
     }
-    SageMakerBackendFactory closed = new SageMakerBackendFactory(vertx, URI.create("http://127.0.0.1:" + closedPort), Region.US_EAST_1);
+    SageMakerBackendFactory closed =
+        new SageMakerBackendFactory(
+            vertx, URI.create("http://127.0.0.1:" + closedPort), Region.US_EAST_1);
     try {
-      GatewayException e = assertThrows(GatewayException.class, () -> await(backend(closed).invoke(invocation(Action.INVOKE))));
+      GatewayException e =
+          assertThrows(
+              GatewayException.class,
+              () -> await(backend(closed).invoke(invocation(Action.INVOKE))));
       assertEquals(502, e.status());
       assertEquals("sagemaker:connect_failed", e.auditReason());
     } finally {
@@ -357,17 +493,33 @@ class SageMakerBackendWireTest {
 
   @Test
   void missingCredentialsAreAnInternalError() throws Exception {
-    Invocation inv = new Invocation("req", invocation(Action.INVOKE).endpoint(), Action.INVOKE, null,
-        InvocationHeaders.EMPTY, Buffer.buffer(), ScopedCredentials.NONE);
-    GatewayException e = assertThrows(GatewayException.class, () -> await(backend(factory).invoke(inv)));
+    Invocation inv =
+        new Invocation(
+            "req",
+            invocation(Action.INVOKE).endpoint(),
+            Action.INVOKE,
+            null,
+            InvocationHeaders.EMPTY,
+            Buffer.buffer(),
+            ScopedCredentials.NONE);
+    GatewayException e =
+        assertThrows(GatewayException.class, () -> await(backend(factory).invoke(inv)));
     assertEquals(500, e.status());
     assertEquals(0, requests.get());
   }
 
   @Test
   void factoryRefusesOtherBackendTypes() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> factory.create(
-        new EndpointConfig("c", Map.of(), new BackendConfig("container", "http://x", null, null, 0, null, null, null))));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                factory.create(
+                    new EndpointConfig(
+                        "c",
+                        Map.of(),
+                        new BackendConfig(
+                            "container", "http://x", null, null, 0, null, null, null))));
     assertTrue(e.getMessage().contains("backend.type"), e.getMessage());
   }
 
@@ -377,19 +529,29 @@ class SageMakerBackendWireTest {
    */
   @Test
   void bufferedAnswerInSeveralChunksIsReassembledInOrder() throws Exception {
-    script = req -> {
-      var resp = req.response().setChunked(true).setStatusCode(200).putHeader("Content-Type", "text/plain");
-      resp.write("alpha-");
-      vertx.setTimer(20, t1 -> {
-        resp.write("beta-");
-        vertx.setTimer(20, t2 -> resp.end("gamma"));
-      });
-    };
+    script =
+        req -> {
+          var resp =
+              req.response()
+                  .setChunked(true)
+                  .setStatusCode(200)
+                  .putHeader("Content-Type", "text/plain");
+          resp.write("alpha-");
+          vertx.setTimer(
+              20,
+              t1 -> {
+                resp.write("beta-");
+                vertx.setTimer(20, t2 -> resp.end("gamma"));
+              });
+        };
     BackendResponse r = await(backend(factory).invoke(invocation(Action.INVOKE)));
     assertEquals("alpha-beta-gamma", r.body().toString());
 
-    script = req -> req.response().setStatusCode(200).putHeader("Content-Type", "text/plain").end("single");
-    assertEquals("single", await(backend(factory).invoke(invocation(Action.INVOKE))).body().toString());
+    script =
+        req ->
+            req.response().setStatusCode(200).putHeader("Content-Type", "text/plain").end("single");
+    assertEquals(
+        "single", await(backend(factory).invoke(invocation(Action.INVOKE))).body().toString());
 
     script = req -> req.response().setStatusCode(200).putHeader("Content-Type", "text/plain").end();
     assertEquals(0, await(backend(factory).invoke(invocation(Action.INVOKE))).body().length());

@@ -22,7 +22,8 @@ class SessionPolicyBearerTokenTest {
     assertEquals("*", bearer.path("Resource").asText());
     assertEquals(ARN, p.path("Statement").get(0).path("Resource").asText());
     assertFalse(SessionPolicy.of(ARN, Action.INVOKE, false).contains("CallWithBearerToken"));
-    assertFalse(SessionPolicy.of(ARN, Action.INVOKE_ASYNC, true).contains("CallWithBearerToken"),
+    assertFalse(
+        SessionPolicy.of(ARN, Action.INVOKE_ASYNC, true).contains("CallWithBearerToken"),
         "the OpenAI path has no async call");
   }
 }

@@ -26,16 +26,21 @@ class SessionPolicyTest {
       JsonNode st = policy.get("Statement").get(0);
       assertEquals("Allow", st.get("Effect").asText());
       assertEquals(arn, st.get("Resource").asText());
-      String expected = action == Action.INVOKE_ASYNC ? "sagemaker:InvokeEndpointAsync" : "sagemaker:InvokeEndpoint";
+      String expected =
+          action == Action.INVOKE_ASYNC
+              ? "sagemaker:InvokeEndpointAsync"
+              : "sagemaker:InvokeEndpoint";
       assertEquals(expected, st.get("Action").asText(), action.toString());
     }
   }
 
   @Test
   void accountFromSettingsWinsAndPartitionFollowsTheRole() {
-    assertEquals("arn:aws:sagemaker:us-east-1:444455556666:endpoint/e",
+    assertEquals(
+        "arn:aws:sagemaker:us-east-1:444455556666:endpoint/e",
         SessionPolicy.endpointArn(ROLE, "us-east-1", "444455556666", "e"));
-    assertEquals("arn:aws-cn:sagemaker:cn-north-1:111122223333:endpoint/e",
+    assertEquals(
+        "arn:aws-cn:sagemaker:cn-north-1:111122223333:endpoint/e",
         SessionPolicy.endpointArn("arn:aws-cn:iam::111122223333:role/r", "cn-north-1", null, "e"));
   }
 
@@ -43,13 +48,18 @@ class SessionPolicyTest {
   void longestEndpointNameStaysUnderTheLimit() {
     String arn = SessionPolicy.endpointArn(ROLE, "ap-southeast-3", null, "e".repeat(63));
     assertTrue(SessionPolicy.of(arn, Action.INVOKE_ASYNC).length() < SessionPolicy.MAX_LENGTH);
-    assertThrows(IllegalStateException.class, () -> SessionPolicy.of("x".repeat(2100), Action.INVOKE));
+    assertThrows(
+        IllegalStateException.class, () -> SessionPolicy.of("x".repeat(2100), Action.INVOKE));
   }
 
   @Test
   void rejectsWhatIsNotARoleArn() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SessionPolicy.endpointArn("arn:aws:iam::111122223333:user/bob", "us-east-1", null, "e"));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                SessionPolicy.endpointArn(
+                    "arn:aws:iam::111122223333:user/bob", "us-east-1", null, "e"));
     assertTrue(e.getMessage().startsWith("roleArn:"), e.getMessage());
   }
 }

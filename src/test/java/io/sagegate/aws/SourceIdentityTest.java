@@ -55,7 +55,9 @@ class SourceIdentityTest {
           String id = SourceIdentity.of(subject);
           assertTrue(id.matches(STS_PATTERN), subject + " -> " + id);
           String previous = seen.put(id, subject);
-          assertTrue(previous == null || previous.equals(subject), previous + " and " + subject + " -> " + id);
+          assertTrue(
+              previous == null || previous.equals(subject),
+              previous + " and " + subject + " -> " + id);
         }
       }
     }

@@ -53,10 +53,14 @@ class StsCredentialsCacheTest {
     emulator = SageMakerBackendEmulatorTest.await(SageMakerEmulator.start(vertx));
     emulator.addCredentials("AKIACACHETEST0000001", "cache-secret");
     role = emulator.roleArn("cache-role");
-    emulator.addRole(SageMakerEmulator.Role.allowing(role, "AKIACACHETEST0000001", null,
-        List.of("sagemaker:InvokeEndpoint"), List.of("*")));
-    clients = AwsClients.create(settings(),
-        StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIACACHETEST0000001", "cache-secret")));
+    emulator.addRole(
+        SageMakerEmulator.Role.allowing(
+            role, "AKIACACHETEST0000001", null, List.of("sagemaker:InvokeEndpoint"), List.of("*")));
+    clients =
+        AwsClients.create(
+            settings(),
+            StaticCredentialsProvider.create(
+                AwsBasicCredentials.create("AKIACACHETEST0000001", "cache-secret")));
   }
 
   @AfterAll
@@ -73,8 +77,18 @@ class StsCredentialsCacheTest {
   }
 
   static AwsSettings settings() {
-    return new AwsSettings(emulator.region(), null, emulator.uri().toString(), null, null,
-        Duration.ofHours(1), null, null, false, 10, Duration.ofMinutes(5));
+    return new AwsSettings(
+        emulator.region(),
+        null,
+        emulator.uri().toString(),
+        null,
+        null,
+        Duration.ofHours(1),
+        null,
+        null,
+        false,
+        10,
+        Duration.ofMinutes(5));
   }
 
   static final class TestClock extends Clock {
@@ -95,11 +109,18 @@ class StsCredentialsCacheTest {
   }
 
   static Future<ScopedCredentials> get(StsCredentialsProvider p, String endpoint) {
-    EndpointConfig ep = new EndpointConfig(endpoint, Map.of(),
-        new BackendConfig("sagemaker", null, null, null, 0, null, role, null));
+    EndpointConfig ep =
+        new EndpointConfig(
+            endpoint,
+            Map.of(),
+            new BackendConfig("sagemaker", null, null, null, 0, null, role, null));
     Caller caller = new Caller("alice", "iss", null, null, null, null, Map.of(), null);
-    return p.credentialsFor(caller, ep, Action.INVOKE,
-        Decision.allow(new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, null, null)));
+    return p.credentialsFor(
+        caller,
+        ep,
+        Action.INVOKE,
+        Decision.allow(
+            new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, null, null)));
   }
 
   /** A fresh emulator and a provider whose cache reads the time as now plus {@code offsetNanos}. */
@@ -107,8 +128,8 @@ class StsCredentialsCacheTest {
     emulator.reset();
     offsetNanos.set(0);
     Ticker ticker = () -> System.nanoTime() + offsetNanos.get();
-    return new StsCredentialsProvider(vertx, clients.sts(), settings(), clients.region(),
-        registry, ticker, new TestClock());
+    return new StsCredentialsProvider(
+        vertx, clients.sts(), settings(), clients.region(), registry, ticker, new TestClock());
   }
 
   @Test
@@ -125,7 +146,10 @@ class StsCredentialsCacheTest {
     Promise<Void> refreshAnswer = emulator.holdStsAnswers();
     offsetNanos.set(TimeUnit.MINUTES.toNanos(56));
     ScopedCredentials stale = SageMakerBackendEmulatorTest.await(get(p, "cache-ep"));
-    assertEquals(first.credentials().accessKeyId(), stale.credentials().accessKeyId(), "old session served while refreshing");
+    assertEquals(
+        first.credentials().accessKeyId(),
+        stale.credentials().accessKeyId(),
+        "old session served while refreshing");
     SageMakerBackendEmulatorTest.await(emulator.awaitRequest(1));
     assertEquals(SageMakerEmulator.ASSUME_ROLE, emulator.requests().get(1).operation());
     refreshAnswer.complete();
@@ -142,7 +166,8 @@ class StsCredentialsCacheTest {
     ScopedCredentials next = SageMakerBackendEmulatorTest.await(get(p, "expiry-ep"));
     assertNotEquals(first.credentials().accessKeyId(), next.credentials().accessKeyId());
     assertEquals(2, emulator.requests(SageMakerEmulator.ASSUME_ROLE).size());
-    assertEquals(2.0, registry.get("sagegate.credentials.cache").tag("result", "miss").counter().count());
+    assertEquals(
+        2.0, registry.get("sagegate.credentials.cache").tag("result", "miss").counter().count());
   }
 
   /**
@@ -155,20 +180,42 @@ class StsCredentialsCacheTest {
   void sessionsFollowTheInputsAndRefusalsAreNotRemembered() throws Exception {
     emulator.reset();
     offsetNanos.set(0);
-    AwsSettings tagged = new AwsSettings(emulator.region(), null, emulator.uri().toString(), null, null,
-        Duration.ofHours(1), Map.of("team", "team"), null, false, 10, Duration.ofMinutes(5));
+    AwsSettings tagged =
+        new AwsSettings(
+            emulator.region(),
+            null,
+            emulator.uri().toString(),
+            null,
+            null,
+            Duration.ofHours(1),
+            Map.of("team", "team"),
+            null,
+            false,
+            10,
+            Duration.ofMinutes(5));
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    StsCredentialsProvider p = new StsCredentialsProvider(vertx, clients.sts(), tagged, clients.region(), registry);
-    EndpointConfig ep = new EndpointConfig("inputs-ep", Map.of(),
-        new BackendConfig("sagemaker", null, null, null, 0, null, role, null));
-    Decision allow = Decision.allow(new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, null, null));
+    StsCredentialsProvider p =
+        new StsCredentialsProvider(vertx, clients.sts(), tagged, clients.region(), registry);
+    EndpointConfig ep =
+        new EndpointConfig(
+            "inputs-ep",
+            Map.of(),
+            new BackendConfig("sagemaker", null, null, null, 0, null, role, null));
+    Decision allow =
+        Decision.allow(
+            new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, null, null));
     Caller risk = new Caller("alice", "iss", null, null, null, null, Map.of("team", "risk"), null);
-    Caller fraud = new Caller("alice", "iss", null, null, null, null, Map.of("team", "fraud"), null);
-    Caller bad = new Caller("alice", "iss", null, null, null, null, Map.of("team", "risk<script>"), null);
+    Caller fraud =
+        new Caller("alice", "iss", null, null, null, null, Map.of("team", "fraud"), null);
+    Caller bad =
+        new Caller("alice", "iss", null, null, null, null, Map.of("team", "risk<script>"), null);
 
-    ScopedCredentials a = SageMakerBackendEmulatorTest.await(p.credentialsFor(risk, ep, Action.INVOKE, allow));
-    ScopedCredentials b = SageMakerBackendEmulatorTest.await(p.credentialsFor(fraud, ep, Action.INVOKE, allow));
-    ScopedCredentials c = SageMakerBackendEmulatorTest.await(p.credentialsFor(risk, ep, Action.INVOKE_STREAM, allow));
+    ScopedCredentials a =
+        SageMakerBackendEmulatorTest.await(p.credentialsFor(risk, ep, Action.INVOKE, allow));
+    ScopedCredentials b =
+        SageMakerBackendEmulatorTest.await(p.credentialsFor(fraud, ep, Action.INVOKE, allow));
+    ScopedCredentials c =
+        SageMakerBackendEmulatorTest.await(p.credentialsFor(risk, ep, Action.INVOKE_STREAM, allow));
     assertNotEquals(a.credentials().accessKeyId(), b.credentials().accessKeyId());
     assertEquals(a.credentials().accessKeyId(), c.credentials().accessKeyId());
     var calls = emulator.requests(SageMakerEmulator.ASSUME_ROLE);
@@ -176,12 +223,18 @@ class StsCredentialsCacheTest {
     assertEquals(Map.of("team", "risk"), calls.get(0).sessionTags());
     assertEquals(Map.of("team", "fraud"), calls.get(1).sessionTags());
     for (int i = 0; i < 2; i++) {
-      Throwable refused = p.credentialsFor(bad, ep, Action.INVOKE, allow)
-          .toCompletionStage().toCompletableFuture().handle((v, t) -> t).get(10, TimeUnit.SECONDS);
+      Throwable refused =
+          p.credentialsFor(bad, ep, Action.INVOKE, allow)
+              .toCompletionStage()
+              .toCompletableFuture()
+              .handle((v, t) -> t)
+              .get(10, TimeUnit.SECONDS);
       assertEquals(403, ((io.sagegate.error.GatewayException) refused).status());
     }
     assertEquals(2, emulator.requests(SageMakerEmulator.ASSUME_ROLE).size());
-    assertEquals(1.0, registry.get("sagegate.credentials.cache").tag("result", "hit").counter().count());
-    assertEquals(2.0, registry.get("sagegate.credentials.cache").tag("result", "miss").counter().count());
+    assertEquals(
+        1.0, registry.get("sagegate.credentials.cache").tag("result", "hit").counter().count());
+    assertEquals(
+        2.0, registry.get("sagegate.credentials.cache").tag("result", "miss").counter().count());
   }
 }

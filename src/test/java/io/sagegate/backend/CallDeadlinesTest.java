@@ -77,14 +77,15 @@ class CallDeadlinesTest {
   /** Runs {@code action} on {@code context} and waits for it. */
   private static void on(Context context, Runnable action) throws Exception {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    context.runOnContext(v -> {
-      try {
-        action.run();
-        done.complete(null);
-      } catch (Throwable t) {
-        done.completeExceptionally(t);
-      }
-    });
+    context.runOnContext(
+        v -> {
+          try {
+            action.run();
+            done.complete(null);
+          } catch (Throwable t) {
+            done.completeExceptionally(t);
+          }
+        });
     done.get(WAIT_S, TimeUnit.SECONDS);
   }
 
@@ -106,27 +107,37 @@ class CallDeadlinesTest {
     assertNotSame(sweepContext, callContext);
     CallDeadlines deadlines = deadlinesOn(sweepContext, timeoutMs);
     long[] armedAt = new long[1];
-    TestEntry entry = new TestEntry(0, e -> t.verify(() -> {
-      long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - armedAt[0]);
-      assertSame(callContext, Vertx.currentContext(), "expired on another context");
-      assertTrue(elapsedMs >= timeoutMs, "expired early: " + elapsedMs + " ms");
-      assertTrue(elapsedMs < timeoutMs + deadlines.sweepPeriodMs() + 2_000, "expired late: " + elapsedMs);
-      assertEquals(0, deadlines.size());
-      // Already taken by the sweep: disarming now is a no-op.
-      assertFalse(deadlines.disarm(e));
-      t.completeNow();
-    }));
-    on(callContext, () -> {
-      armedAt[0] = System.nanoTime();
-      deadlines.arm(entry);
-    });
+    TestEntry entry =
+        new TestEntry(
+            0,
+            e ->
+                t.verify(
+                    () -> {
+                      long elapsedMs =
+                          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - armedAt[0]);
+                      assertSame(callContext, Vertx.currentContext(), "expired on another context");
+                      assertTrue(elapsedMs >= timeoutMs, "expired early: " + elapsedMs + " ms");
+                      assertTrue(
+                          elapsedMs < timeoutMs + deadlines.sweepPeriodMs() + 2_000,
+                          "expired late: " + elapsedMs);
+                      assertEquals(0, deadlines.size());
+                      // Already taken by the sweep: disarming now is a no-op.
+                      assertFalse(deadlines.disarm(e));
+                      t.completeNow();
+                    }));
+    on(
+        callContext,
+        () -> {
+          armedAt[0] = System.nanoTime();
+          deadlines.arm(entry);
+        });
     assertEquals(1, deadlines.size());
   }
 
   @Test
   void armingAnArmedEntryIsRefused() throws Exception {
     CallDeadlines deadlines = deadlinesOn(newContext(), 60_000);
-    TestEntry entry = new TestEntry(0, e -> { });
+    TestEntry entry = new TestEntry(0, e -> {});
     deadlines.arm(entry, newContext());
     assertThrows(IllegalStateException.class, () -> deadlines.arm(entry, newContext()));
     assertTrue(deadlines.disarm(entry));
@@ -143,40 +154,47 @@ class CallDeadlinesTest {
     CallDeadlines deadlines = deadlinesOn(newContext(), 50);
     List<Integer> fired = new ArrayList<>(); // touched on `context` only
     List<TestEntry> entries = new ArrayList<>();
-    Consumer<TestEntry> record = e -> t.verify(() -> {
-      assertSame(context, Vertx.currentContext());
-      fired.add(e.id);
-      if (e.id == n - 1) {
-        // The last entry's deadline is the latest: everything before it was swept by now,
-        // and dispatched ahead of it on this same context.
-        List<Integer> expected = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-          if (i % 3 != 1) {
-            expected.add(i);
+    Consumer<TestEntry> record =
+        e ->
+            t.verify(
+                () -> {
+                  assertSame(context, Vertx.currentContext());
+                  fired.add(e.id);
+                  if (e.id == n - 1) {
+                    // The last entry's deadline is the latest: everything before it was swept by
+                    // now,
+                    // and dispatched ahead of it on this same context.
+                    List<Integer> expected = new ArrayList<>();
+                    for (int i = 0; i < n; i++) {
+                      if (i % 3 != 1) {
+                        expected.add(i);
+                      }
+                    }
+                    assertEquals(expected, fired);
+                    for (TestEntry entry : entries) {
+                      assertEquals(
+                          entry.id % 3 == 1 ? 0 : 1, entry.expiries.get(), "entry " + entry.id);
+                    }
+                    assertEquals(0, deadlines.size());
+                    t.completeNow();
+                  }
+                });
+    on(
+        context,
+        () -> {
+          for (int i = 0; i < n; i++) {
+            TestEntry e = new TestEntry(i, record);
+            entries.add(e);
+            deadlines.arm(e);
           }
-        }
-        assertEquals(expected, fired);
-        for (TestEntry entry : entries) {
-          assertEquals(entry.id % 3 == 1 ? 0 : 1, entry.expiries.get(), "entry " + entry.id);
-        }
-        assertEquals(0, deadlines.size());
-        t.completeNow();
-      }
-    });
-    on(context, () -> {
-      for (int i = 0; i < n; i++) {
-        TestEntry e = new TestEntry(i, record);
-        entries.add(e);
-        deadlines.arm(e);
-      }
-      // Remove from the head, the middle and everywhere in between.
-      for (TestEntry e : entries) {
-        if (e.id % 3 == 1) {
-          assertTrue(deadlines.disarm(e));
-        }
-      }
-      assertEquals(n - n / 3, deadlines.size());
-    });
+          // Remove from the head, the middle and everywhere in between.
+          for (TestEntry e : entries) {
+            if (e.id % 3 == 1) {
+              assertTrue(deadlines.disarm(e));
+            }
+          }
+          assertEquals(n - n / 3, deadlines.size());
+        });
   }
 
   @Test
@@ -186,22 +204,30 @@ class CallDeadlinesTest {
     CallDeadlines closed = deadlinesOn(newContext(), timeoutMs);
     CallDeadlines witness = deadlinesOn(newContext(), timeoutMs);
     TestEntry silenced = new TestEntry(0, e -> t.failNow("a closed sweep expired an entry"));
-    TestEntry later = new TestEntry(1, e -> {
-      // Armed after `silenced`: its deadline has passed too. Even an explicit sweep of the
-      // closed instance expires nothing; any expiry would be queued on this context before
-      // the check below.
-      closed.sweep();
-      context.runOnContext(v -> t.verify(() -> {
-        assertEquals(0, silenced.expiries.get());
-        assertEquals(1, closed.size());
-        t.completeNow();
-      }));
-    });
-    on(context, () -> {
-      closed.arm(silenced);
-      closed.close();
-      witness.arm(later);
-    });
+    TestEntry later =
+        new TestEntry(
+            1,
+            e -> {
+              // Armed after `silenced`: its deadline has passed too. Even an explicit sweep of the
+              // closed instance expires nothing; any expiry would be queued on this context before
+              // the check below.
+              closed.sweep();
+              context.runOnContext(
+                  v ->
+                      t.verify(
+                          () -> {
+                            assertEquals(0, silenced.expiries.get());
+                            assertEquals(1, closed.size());
+                            t.completeNow();
+                          }));
+            });
+    on(
+        context,
+        () -> {
+          closed.arm(silenced);
+          closed.close();
+          witness.arm(later);
+        });
   }
 
   @Test
@@ -213,25 +239,26 @@ class CallDeadlinesTest {
       Context context = newContext();
       CompletableFuture<Void> f = new CompletableFuture<>();
       done.add(f);
-      context.runOnContext(v -> {
-        try {
-          TestEntry[] window = new TestEntry[8];
-          for (int i = 0; i < perLoop; i++) {
-            int slot = i % window.length;
-            if (window[slot] != null) {
-              assertTrue(deadlines.disarm(window[slot]));
+      context.runOnContext(
+          v -> {
+            try {
+              TestEntry[] window = new TestEntry[8];
+              for (int i = 0; i < perLoop; i++) {
+                int slot = i % window.length;
+                if (window[slot] != null) {
+                  assertTrue(deadlines.disarm(window[slot]));
+                }
+                window[slot] = new TestEntry(i, e -> {});
+                deadlines.arm(window[slot]);
+              }
+              for (TestEntry e : window) {
+                assertTrue(deadlines.disarm(e));
+              }
+              f.complete(null);
+            } catch (Throwable e) {
+              f.completeExceptionally(e);
             }
-            window[slot] = new TestEntry(i, e -> { });
-            deadlines.arm(window[slot]);
-          }
-          for (TestEntry e : window) {
-            assertTrue(deadlines.disarm(e));
-          }
-          f.complete(null);
-        } catch (Throwable e) {
-          f.completeExceptionally(e);
-        }
-      });
+          });
     }
     CompletableFuture.allOf(done.toArray(new CompletableFuture[0])).get(WAIT_S, TimeUnit.SECONDS);
     assertEquals(0, deadlines.size());

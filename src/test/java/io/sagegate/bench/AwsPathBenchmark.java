@@ -20,15 +20,14 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.RequestOptions;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -49,12 +48,12 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /**
- * The AWS path's own per-request work, without any network I/O: {@code stsHit} is
- * {@link StsCredentialsProvider#credentialsFor} for a caller whose session is cached (the STS
- * session comes once from the in-process emulator), with 0 or 2 session tags configured;
- * {@code prepare} is {@link SageMakerBackend#prepare}: building, signing (24-byte body, the
- * load benchmark's) and turning the request into Vert.x request options. Both run on a Vert.x
- * event loop, as in the gateway, in batches of {@value #BATCH} per hop. Not a test. Run (about 40 s):
+ * The AWS path's own per-request work, without any network I/O: {@code stsHit} is {@link
+ * StsCredentialsProvider#credentialsFor} for a caller whose session is cached (the STS session
+ * comes once from the in-process emulator), with 0 or 2 session tags configured; {@code prepare} is
+ * {@link SageMakerBackend#prepare}: building, signing (24-byte body, the load benchmark's) and
+ * turning the request into Vert.x request options. Both run on a Vert.x event loop, as in the
+ * gateway, in batches of {@value #BATCH} per hop. Not a test. Run (about 40 s):
  *
  * <pre>
  * mvn -o -q test-compile
@@ -74,9 +73,21 @@ public class AwsPathBenchmark {
   private static final int BATCH = 1000;
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
   private static final String KEY = "AKIABENCHAWSPATH0001";
-  private static final InvocationHeaders HEADERS = new InvocationHeaders("application/json",
-      "application/json", "trace=abc123", null, null, null, "7f1c2e0a-5b1d-4c8e-9f7a-2d3b4c5d6e7f",
-      null, null, null, null, null, null);
+  private static final InvocationHeaders HEADERS =
+      new InvocationHeaders(
+          "application/json",
+          "application/json",
+          "trace=abc123",
+          null,
+          null,
+          null,
+          "7f1c2e0a-5b1d-4c8e-9f7a-2d3b4c5d6e7f",
+          null,
+          null,
+          null,
+          null,
+          null,
+          null);
 
   /** Number of session tags configured (each read from a claim of the caller). */
   @Param({"0", "2"})
@@ -97,39 +108,99 @@ public class AwsPathBenchmark {
   @Setup(Level.Trial)
   public void setUp() throws Exception {
     vertx = Vertx.vertx();
-    emulator = SageMakerEmulator.start(vertx).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    emulator =
+        SageMakerEmulator.start(vertx)
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
     emulator.addCredentials(KEY, "bench-secret");
     String role = emulator.roleArn("bench-invoke");
-    emulator.addRole(SageMakerEmulator.Role.allowing(role, KEY, null,
-        List.of("sagemaker:InvokeEndpoint*"), List.of("*")));
-    Map<String, String> sessionTags = tags == 0 ? Map.of() : Map.of("team", "team", "tenant", "tenant");
-    AwsSettings settings = new AwsSettings(emulator.region(), null, emulator.uri().toString(), null, null,
-        Duration.ofHours(1), sessionTags, null, false, 0, null);
-    clients = AwsClients.create(settings, StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, "bench-secret")));
+    emulator.addRole(
+        SageMakerEmulator.Role.allowing(
+            role, KEY, null, List.of("sagemaker:InvokeEndpoint*"), List.of("*")));
+    Map<String, String> sessionTags =
+        tags == 0 ? Map.of() : Map.of("team", "team", "tenant", "tenant");
+    AwsSettings settings =
+        new AwsSettings(
+            emulator.region(),
+            null,
+            emulator.uri().toString(),
+            null,
+            null,
+            Duration.ofHours(1),
+            sessionTags,
+            null,
+            false,
+            0,
+            null);
+    clients =
+        AwsClients.create(
+            settings,
+            StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, "bench-secret")));
     sts = StsCredentialsProvider.create(vertx, clients, settings, new SimpleMeterRegistry());
-    endpoint = new EndpointConfig("bench", Map.of(),
-        new BackendConfig("sagemaker", null, null, null, 0, null, role, null));
-    caller = new Caller("alice", "https://issuer.example", "jti-1", java.util.Set.of("data-scientists"), null, null,
-        Map.of("sub", "alice", "team", "risk", "tenant", "acme", "groups", List.of("data-scientists")), null);
-    decision = Decision.allow(new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, null, null));
-    ScopedCredentials session = sts.credentialsFor(caller, endpoint, Action.INVOKE, decision)
-        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    factory = new SageMakerBackendFactory(vertx, URI.create("https://runtime.sagemaker.us-east-1.amazonaws.com"),
-        clients.region());
+    endpoint =
+        new EndpointConfig(
+            "bench",
+            Map.of(),
+            new BackendConfig("sagemaker", null, null, null, 0, null, role, null));
+    caller =
+        new Caller(
+            "alice",
+            "https://issuer.example",
+            "jti-1",
+            java.util.Set.of("data-scientists"),
+            null,
+            null,
+            Map.of(
+                "sub",
+                "alice",
+                "team",
+                "risk",
+                "tenant",
+                "acme",
+                "groups",
+                List.of("data-scientists")),
+            null);
+    decision =
+        Decision.allow(
+            new RuleConfig("r", RuleConfig.Effect.ALLOW, null, null, null, null, null, null));
+    ScopedCredentials session =
+        sts.credentialsFor(caller, endpoint, Action.INVOKE, decision)
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
+    factory =
+        new SageMakerBackendFactory(
+            vertx,
+            URI.create("https://runtime.sagemaker.us-east-1.amazonaws.com"),
+            clients.region());
     backend = (SageMakerBackend) factory.create(endpoint);
     context = vertx.getOrCreateContext();
-    invocation = new Invocation("req-1", endpoint, Action.INVOKE, caller, HEADERS,
-        Buffer.buffer("{\"inputs\":\"I love it\"}\n"), session, decision, null);
+    invocation =
+        new Invocation(
+            "req-1",
+            endpoint,
+            Action.INVOKE,
+            caller,
+            HEADERS,
+            Buffer.buffer("{\"inputs\":\"I love it\"}\n"),
+            session,
+            decision,
+            null);
   }
 
   @Setup(Level.Iteration)
   public void checkHitIsSynchronous() throws Exception {
-    onLoop(null, () -> {
-      Future<ScopedCredentials> f = sts.credentialsFor(caller, endpoint, Action.INVOKE, decision);
-      if (!f.succeeded()) {
-        throw new IllegalStateException("the cached session is not handed out synchronously: " + f);
-      }
-    });
+    onLoop(
+        null,
+        () -> {
+          Future<ScopedCredentials> f =
+              sts.credentialsFor(caller, endpoint, Action.INVOKE, decision);
+          if (!f.succeeded()) {
+            throw new IllegalStateException(
+                "the cached session is not handed out synchronously: " + f);
+          }
+        });
   }
 
   @TearDown(Level.Trial)
@@ -144,22 +215,28 @@ public class AwsPathBenchmark {
   @Benchmark
   @OperationsPerInvocation(BATCH)
   public void stsHit(Blackhole bh, Cpu cpu) throws Exception {
-    onLoop(cpu, () -> {
-      for (int i = 0; i < BATCH; i++) {
-        bh.consume(sts.credentialsFor(caller, endpoint, Action.INVOKE, decision).result());
-      }
-    });
+    onLoop(
+        cpu,
+        () -> {
+          for (int i = 0; i < BATCH; i++) {
+            bh.consume(sts.credentialsFor(caller, endpoint, Action.INVOKE, decision).result());
+          }
+        });
   }
 
-  /** The backend's request building, signing and request options (body hash of 24 bytes included). */
+  /**
+   * The backend's request building, signing and request options (body hash of 24 bytes included).
+   */
   @Benchmark
   @OperationsPerInvocation(BATCH)
   public void prepare(Blackhole bh, Cpu cpu) throws Exception {
-    onLoop(cpu, () -> {
-      for (int i = 0; i < BATCH; i++) {
-        bh.consume(backend.prepare(invocation, "invocations"));
-      }
-    });
+    onLoop(
+        cpu,
+        () -> {
+          for (int i = 0; i < BATCH; i++) {
+            bh.consume(backend.prepare(invocation, "invocations"));
+          }
+        });
   }
 
   /**
@@ -169,19 +246,20 @@ public class AwsPathBenchmark {
    */
   private void onLoop(Cpu cpu, Runnable work) throws Exception {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    context.runOnContext(v -> {
-      try {
-        long start = THREADS.getCurrentThreadCpuTime();
-        work.run();
-        if (cpu != null) {
-          cpu.cpuNanos += THREADS.getCurrentThreadCpuTime() - start;
-          cpu.operations += BATCH;
-        }
-        done.complete(null);
-      } catch (RuntimeException e) {
-        done.completeExceptionally(e);
-      }
-    });
+    context.runOnContext(
+        v -> {
+          try {
+            long start = THREADS.getCurrentThreadCpuTime();
+            work.run();
+            if (cpu != null) {
+              cpu.cpuNanos += THREADS.getCurrentThreadCpuTime() - start;
+              cpu.operations += BATCH;
+            }
+            done.complete(null);
+          } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+          }
+        });
     done.get(60, TimeUnit.SECONDS);
   }
 

@@ -20,9 +20,9 @@ import software.amazon.awssdk.regions.Region;
 
 /**
  * What SageMaker's bearer token costs the OpenAI path: {@link BearerTokens#mint} (the SDK signer
- * presigning {@code CallWithBearerToken} in the query string, then base64), paid once per
- * session, and the cached lookup every later call of that session pays instead. Not a test. Run
- * (see bench/AWS.md):
+ * presigning {@code CallWithBearerToken} in the query string, then base64), paid once per session,
+ * and the cached lookup every later call of that session pays instead. Not a test. Run (see
+ * bench/AWS.md):
  *
  * <pre>
  * mvn -o -q test-compile
@@ -40,11 +40,18 @@ import software.amazon.awssdk.regions.Region;
 public class BearerTokenBenchmark {
 
   // Fake, benchmark-only credentials.
-  private final AwsSessionCredentials credentials = AwsSessionCredentials.create(
-      "ASIABENCHMARK0000001", "benchmark-secret-not-an-aws-secret-000000",
-      "IQoJb3JpZ2luX2VjEBenchmarkSessionToken".repeat(20));
-  private final ScopedCredentials session = new ScopedCredentials(credentials,
-      "arn:aws:iam::123456789012:role/bench", "bench", "bench", Instant.now().plus(Duration.ofHours(1)));
+  private final AwsSessionCredentials credentials =
+      AwsSessionCredentials.create(
+          "ASIABENCHMARK0000001",
+          "benchmark-secret-not-an-aws-secret-000000",
+          "IQoJb3JpZ2luX2VjEBenchmarkSessionToken".repeat(20));
+  private final ScopedCredentials session =
+      new ScopedCredentials(
+          credentials,
+          "arn:aws:iam::123456789012:role/bench",
+          "bench",
+          "bench",
+          Instant.now().plus(Duration.ofHours(1)));
   private final BearerTokens tokens = new BearerTokens(Clock.systemUTC());
   private final Clock clock = Clock.systemUTC();
 

@@ -19,10 +19,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * What a call's whole-call timeout costs: a Vert.x timer set and cancelled (what
- * {@code ContainerBackend} did per call) against a {@link CallDeadlines} arm and disarm. Both run
- * on an event loop, as in the gateway, in batches of {@value #BATCH} (one batch per benchmark
- * invocation, so the hand-over to the loop is spread over the batch). Not a test. Run:
+ * What a call's whole-call timeout costs: a Vert.x timer set and cancelled (what {@code
+ * ContainerBackend} did per call) against a {@link CallDeadlines} arm and disarm. Both run on an
+ * event loop, as in the gateway, in batches of {@value #BATCH} (one batch per benchmark invocation,
+ * so the hand-over to the loop is spread over the batch). Not a test. Run:
  *
  * <pre>
  * mvn -o -q test-compile
@@ -49,8 +49,7 @@ public class DeadlineBenchmark {
 
   private static final class Entry extends CallDeadlines.Entry {
     @Override
-    protected void expired() {
-    }
+    protected void expired() {}
   }
 
   @Setup
@@ -76,15 +75,16 @@ public class DeadlineBenchmark {
   @OperationsPerInvocation(BATCH)
   public long vertxTimer() throws Exception {
     CompletableFuture<Long> done = new CompletableFuture<>();
-    context.runOnContext(v -> {
-      long sum = 0;
-      for (int i = 0; i < BATCH; i++) {
-        long id = vertx.setTimer(TIMEOUT_MS, t -> { });
-        sum += id;
-        vertx.cancelTimer(id);
-      }
-      done.complete(sum);
-    });
+    context.runOnContext(
+        v -> {
+          long sum = 0;
+          for (int i = 0; i < BATCH; i++) {
+            long id = vertx.setTimer(TIMEOUT_MS, t -> {});
+            sum += id;
+            vertx.cancelTimer(id);
+          }
+          done.complete(sum);
+        });
     return done.get(10, TimeUnit.SECONDS);
   }
 
@@ -93,14 +93,15 @@ public class DeadlineBenchmark {
   @OperationsPerInvocation(BATCH)
   public int callDeadlines() throws Exception {
     CompletableFuture<Integer> done = new CompletableFuture<>();
-    context.runOnContext(v -> {
-      int n = 0;
-      for (Entry e : entries) {
-        deadlines.arm(e);
-        n += deadlines.disarm(e) ? 1 : 0;
-      }
-      done.complete(n);
-    });
+    context.runOnContext(
+        v -> {
+          int n = 0;
+          for (Entry e : entries) {
+            deadlines.arm(e);
+            n += deadlines.disarm(e) ? 1 : 0;
+          }
+          done.complete(n);
+        });
     return done.get(10, TimeUnit.SECONDS);
   }
 }

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The bench emulator's switches do what bench/AWS.md says: with SageMaker auth checks off an
- * unsigned request (as nginx sends it) reaches the endpoint; with them on it is refused; nothing
- * is recorded either way.
+ * unsigned request (as nginx sends it) reaches the endpoint; with them on it is refused; nothing is
+ * recorded either way.
  */
 class EmulatorServerTest {
 
@@ -30,7 +30,8 @@ class EmulatorServerTest {
   private static Vertx vertx;
   private static SageMakerEmulator open;
   private static SageMakerEmulator checked;
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   @BeforeAll
   static void start() throws Exception {
@@ -47,8 +48,10 @@ class EmulatorServerTest {
   }
 
   private static HttpResponse<String> unsignedInvoke(SageMakerEmulator emulator) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(emulator.uri() + "/endpoints/"
-                + EmulatorServer.ENDPOINT + "/invocations"))
+    return HTTP.send(
+        HttpRequest.newBuilder(
+                URI.create(
+                    emulator.uri() + "/endpoints/" + EmulatorServer.ENDPOINT + "/invocations"))
             .timeout(Duration.ofSeconds(10))
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString("{\"text\":\"great product\"}"))
@@ -68,7 +71,8 @@ class EmulatorServerTest {
   void withAuthChecksAnUnsignedRequestIsRefused() throws Exception {
     HttpResponse<String> resp = unsignedInvoke(checked);
     assertEquals(403, resp.statusCode(), resp.body());
-    assertEquals("MissingAuthenticationTokenException",
+    assertEquals(
+        "MissingAuthenticationTokenException",
         resp.headers().firstValue("X-Amzn-ErrorType").orElse(""));
     assertTrue(checked.requests().isEmpty(), "bench emulator must not record requests");
   }

@@ -32,11 +32,11 @@ import software.amazon.awssdk.regions.Region;
 
 /**
  * What SigV4 signing costs the {@code sagemaker} backend per request, with cached session
- * credentials: building the InvokeEndpoint request and {@link SageMakerBackend#sign} (the
- * backend's own method), for bodies of 0 B, 1 KiB and 1 MiB, next to the SHA-256 of the body
- * alone (the payload hash, which grows with the body) and, for reference, the signer with payload
- * signing off ({@code UNSIGNED-PAYLOAD}: no body hash at all, which the backend does not use).
- * Not a test. Run (see bench/AWS.md):
+ * credentials: building the InvokeEndpoint request and {@link SageMakerBackend#sign} (the backend's
+ * own method), for bodies of 0 B, 1 KiB and 1 MiB, next to the SHA-256 of the body alone (the
+ * payload hash, which grows with the body) and, for reference, the signer with payload signing off
+ * ({@code UNSIGNED-PAYLOAD}: no body hash at all, which the backend does not use). Not a test. Run
+ * (see bench/AWS.md):
  *
  * <pre>
  * mvn -o -q test-compile
@@ -53,18 +53,33 @@ import software.amazon.awssdk.regions.Region;
 @Fork(1)
 public class SigningBenchmark {
 
-  private static final URI RUNTIME = URI.create("https://runtime.sagemaker.us-east-1.amazonaws.com");
+  private static final URI RUNTIME =
+      URI.create("https://runtime.sagemaker.us-east-1.amazonaws.com");
   private static final Region REGION = Region.US_EAST_1;
-  private static final InvocationHeaders HEADERS = new InvocationHeaders("application/json",
-      "application/json", "trace=abc123", null, null, null, "7f1c2e0a-5b1d-4c8e-9f7a-2d3b4c5d6e7f",
-      null, null, null, null, null, null);
+  private static final InvocationHeaders HEADERS =
+      new InvocationHeaders(
+          "application/json",
+          "application/json",
+          "trace=abc123",
+          null,
+          null,
+          null,
+          "7f1c2e0a-5b1d-4c8e-9f7a-2d3b4c5d6e7f",
+          null,
+          null,
+          null,
+          null,
+          null,
+          null);
 
   @Param({"0", "1024", "1048576"})
   public int bodyBytes;
 
   private byte[] body;
+
   /** Cached session credentials, as the STS provider hands them out (STS-shaped values). */
   private AwsSessionCredentials credentials;
+
   private SdkHttpRequest unsigned;
   private final AwsV4HttpSigner signer = AwsV4HttpSigner.create();
 
@@ -72,15 +87,19 @@ public class SigningBenchmark {
   public void setUp() {
     body = new byte[bodyBytes];
     ThreadLocalRandom.current().nextBytes(body);
-    credentials = AwsSessionCredentials.create("ASIAQEXAMPLEBENCH001", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD" + "x".repeat(600));
+    credentials =
+        AwsSessionCredentials.create(
+            "ASIAQEXAMPLEBENCH001",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD" + "x".repeat(600));
     unsigned = request();
   }
 
   private static SdkHttpRequest request() {
     URI uri = URI.create(RUNTIME + "/endpoints/x/invocations");
-    return SageMakerBackend.requestHeaders(SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(uri),
-        HEADERS, Action.INVOKE).build();
+    return SageMakerBackend.requestHeaders(
+            SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(uri), HEADERS, Action.INVOKE)
+        .build();
   }
 
   /** The backend's per-request work: build the request, then sign it (the body hashed inside). */
@@ -102,33 +121,42 @@ public class SigningBenchmark {
   }
 
   /**
-   * Reference, not what the backend does: the same signer with payload signing off
-   * ({@code x-amz-content-sha256: UNSIGNED-PAYLOAD}), i.e. signing with no payload hash at all.
+   * Reference, not what the backend does: the same signer with payload signing off ({@code
+   * x-amz-content-sha256: UNSIGNED-PAYLOAD}), i.e. signing with no payload hash at all.
    */
   @Benchmark
   public SignedRequest signUnsignedPayload() {
-    return signer.sign(r -> r
-        .identity(credentials)
-        .request(unsigned)
-        .payload(ContentStreamProvider.fromByteArrayUnsafe(body))
-        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, SageMakerBackend.SIGNING_NAME)
-        .putProperty(AwsV4HttpSigner.REGION_NAME, REGION.id())
-        .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false));
+    return signer.sign(
+        r ->
+            r.identity(credentials)
+                .request(unsigned)
+                .payload(ContentStreamProvider.fromByteArrayUnsafe(body))
+                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, SageMakerBackend.SIGNING_NAME)
+                .putProperty(AwsV4HttpSigner.REGION_NAME, REGION.id())
+                .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false));
   }
 
   private final Aws4Signer legacySigner = Aws4Signer.create();
 
   /**
-   * Reference, not what the backend does: the SDK's older, deprecated SigV4 signer
-   * ({@code Aws4Signer}, which caches the derived signing key), to check whether it is cheaper.
+   * Reference, not what the backend does: the SDK's older, deprecated SigV4 signer ({@code
+   * Aws4Signer}, which caches the derived signing key), to check whether it is cheaper.
    */
   @Benchmark
   public SdkHttpFullRequest signLegacy() {
-    Aws4SignerParams params = Aws4SignerParams.builder().awsCredentials(credentials)
-        .signingName(SageMakerBackend.SIGNING_NAME).signingRegion(REGION).build();
-    SdkHttpFullRequest full = SdkHttpFullRequest.builder()
-        .method(unsigned.method()).uri(unsigned.getUri()).headers(unsigned.headers())
-        .contentStreamProvider(ContentStreamProvider.fromByteArrayUnsafe(body)).build();
+    Aws4SignerParams params =
+        Aws4SignerParams.builder()
+            .awsCredentials(credentials)
+            .signingName(SageMakerBackend.SIGNING_NAME)
+            .signingRegion(REGION)
+            .build();
+    SdkHttpFullRequest full =
+        SdkHttpFullRequest.builder()
+            .method(unsigned.method())
+            .uri(unsigned.getUri())
+            .headers(unsigned.headers())
+            .contentStreamProvider(ContentStreamProvider.fromByteArrayUnsafe(body))
+            .build();
     return legacySigner.sign(full, params);
   }
 }

@@ -38,14 +38,17 @@ class CheckCommandTest {
   void withoutConfigChecksTheEmbeddedDefault() {
     Run r = run(new CheckCommand());
     assertEquals(0, r.code(), r.err());
-    assertTrue(r.out().startsWith("embedded default (conf/local.yaml): OK (2 endpoints, 4 rules)"),
+    assertTrue(
+        r.out().startsWith("embedded default (conf/local.yaml): OK (2 endpoints, 4 rules)"),
         r.out());
   }
 
   @Test
   void everyErrorIsPrintedOnStderrOneALine() throws Exception {
     Path bad = dir.resolve("bad.yaml");
-    Files.writeString(bad, """
+    Files.writeString(
+        bad,
+        """
         server: {port: 99999}
         endpoints:
           - name: "no spaces allowed"
@@ -60,11 +63,22 @@ class CheckCommandTest {
     assertEquals("", r.out());
     String[] lines = r.err().strip().split("\\R");
     assertEquals(bad + ": server.port: 99999 is not a port (0 to 65535)", lines[0]);
-    assertTrue(r.err().contains(bad + ": endpoints[0].name: 'no spaces allowed' is not a SageMaker"
-        + " endpoint name"), r.err());
-    assertTrue(r.err().contains(bad + ": rules[0].effect: 'alow' is not one of allow, deny"), r.err());
-    assertTrue(r.err().contains(bad + ": rules[0].actions[0]: 'invok' is not one of invoke,"
-        + " invoke-stream, invoke-async, *"), r.err());
+    assertTrue(
+        r.err()
+            .contains(
+                bad
+                    + ": endpoints[0].name: 'no spaces allowed' is not a SageMaker"
+                    + " endpoint name"),
+        r.err());
+    assertTrue(
+        r.err().contains(bad + ": rules[0].effect: 'alow' is not one of allow, deny"), r.err());
+    assertTrue(
+        r.err()
+            .contains(
+                bad
+                    + ": rules[0].actions[0]: 'invok' is not one of invoke,"
+                    + " invoke-stream, invoke-async, *"),
+        r.err());
     assertEquals(bad + ": 4 errors", lines[lines.length - 1]);
     assertEquals(5, lines.length, r.err());
   }
@@ -79,8 +93,8 @@ class CheckCommandTest {
   @Test
   void warningsDoNotFailTheCheck() throws Exception {
     Path f = dir.resolve("deny-only.yaml");
-    Files.writeString(f, "endpoints: [{name: a, backend: {type: demo}}]\n"
-        + "rules: [{id: d, effect: deny}]\n");
+    Files.writeString(
+        f, "endpoints: [{name: a, backend: {type: demo}}]\n" + "rules: [{id: d, effect: deny}]\n");
     Run r = run(new CheckCommand(), "--config", f.toString());
     assertEquals(0, r.code());
     assertTrue(r.err().contains("warning: " + f + ": rules: no allow rule"), r.err());

@@ -17,8 +17,8 @@ import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * The README's command table (and, for provision's subcommands, docs/provision.md) shows every
- * option each command's {@code --help} shows, required ones bare and optional ones in brackets,
- * as the help's own synopsis does. An option added to a command without its documentation, or a
+ * option each command's {@code --help} shows, required ones bare and optional ones in brackets, as
+ * the help's own synopsis does. An option added to a command without its documentation, or a
  * documented option that no longer exists, fails here.
  */
 class CliReferenceTest {
@@ -27,7 +27,8 @@ class CliReferenceTest {
    * Options every command has: picocli's own, and the logging options inherited from the top
    * command, which the README documents once, in its `... --log-format` row (checked below).
    */
-  private static final Set<String> STANDARD = Set.of("--help", "--version", "--log-format", "--log-level");
+  private static final Set<String> STANDARD =
+      Set.of("--help", "--version", "--log-format", "--log-level");
 
   @Test
   void everyCommandsOptionsMatchItsDocumentation() throws Exception {
@@ -49,31 +50,46 @@ class CliReferenceTest {
             continue;
           }
           String full = name + " " + sub.getKey();
-          compare(full, sub.getValue(), docLine(provision, "sagegate " + full), "docs/provision.md", problems);
+          compare(
+              full,
+              sub.getValue(),
+              docLine(provision, "sagegate " + full),
+              "docs/provision.md",
+              problems);
         }
       }
     }
-    if (readme.lines().noneMatch(l -> l.startsWith("| `... --log-format") && l.contains("--log-level"))) {
-      problems.add("README.md's Commands table has no row for the options of every command (--log-format, --log-level)");
+    if (readme
+        .lines()
+        .noneMatch(l -> l.startsWith("| `... --log-format") && l.contains("--log-level"))) {
+      problems.add(
+          "README.md's Commands table has no row for the options of every command (--log-format, --log-level)");
     }
     assertEquals(List.of(), problems);
   }
 
-  private static void compare(String name, CommandLine command, Optional<String> documented, String where,
+  private static void compare(
+      String name,
+      CommandLine command,
+      Optional<String> documented,
+      String where,
       List<String> problems) {
     if (documented.isEmpty()) {
       problems.add(name + ": not in " + where);
       return;
     }
-    Map<String, Boolean> help = options(command.getCommandSpec(),
-        command.getHelp().synopsis(0).replace("\r", ""));
+    Map<String, Boolean> help =
+        options(command.getCommandSpec(), command.getHelp().synopsis(0).replace("\r", ""));
     Map<String, Boolean> doc = options(command.getCommandSpec(), documented.get());
     if (!help.equals(doc)) {
-      problems.add(name + ": --help shows " + describe(help) + " but " + where + " shows " + describe(doc));
+      problems.add(
+          name + ": --help shows " + describe(help) + " but " + where + " shows " + describe(doc));
     }
   }
 
-  /** Long option name to whether it is required (outside any brackets), as a synopsis shows them. */
+  /**
+   * Long option name to whether it is required (outside any brackets), as a synopsis shows them.
+   */
   static Map<String, Boolean> options(CommandSpec spec, String synopsis) {
     Map<String, Boolean> options = new TreeMap<>();
     int depth = 0;
@@ -113,20 +129,28 @@ class CliReferenceTest {
 
   /** The README table row whose first cell starts with the command's name. */
   private static Optional<String> readmeRow(String readme, String name) {
-    return readme.lines()
+    return readme
+        .lines()
         .filter(l -> l.startsWith("| `" + name + " ") || l.startsWith("| `" + name + "`"))
         .map(l -> l.substring(3, l.indexOf('`', 3)))
         .findFirst();
   }
 
-  /** The synopsis line of a subcommand ("sagegate provision render ..."), continuation lines included. */
+  /**
+   * The synopsis line of a subcommand ("sagegate provision render ..."), continuation lines
+   * included.
+   */
   private static Optional<String> docLine(String doc, String prefix) {
     List<String> lines = doc.lines().toList();
     for (int i = 0; i < lines.size(); i++) {
       if (lines.get(i).startsWith(prefix + " ")) {
         StringBuilder line = new StringBuilder(lines.get(i));
-        for (int j = i + 1; j < lines.size() && lines.get(j).startsWith("    ") && !lines.get(j).isBlank()
-            && !lines.get(j).trim().startsWith("sagegate"); j++) {
+        for (int j = i + 1;
+            j < lines.size()
+                && lines.get(j).startsWith("    ")
+                && !lines.get(j).isBlank()
+                && !lines.get(j).trim().startsWith("sagegate");
+            j++) {
           line.append(' ').append(lines.get(j).trim());
         }
         return Optional.of(line.toString());

@@ -23,7 +23,9 @@ class ConfigCommandTest {
   @Test
   void effectivePrintsEveryDefaultAndRedactsSecrets() throws Exception {
     Path file = dir.resolve("gw.yaml");
-    Files.writeString(file, """
+    Files.writeString(
+        file,
+        """
         auth: {devIssuer: true}
         aws: {region: eu-west-1, externalId: the-external-id-s3cr3t}
         endpoints:
@@ -48,7 +50,8 @@ class ConfigCommandTest {
     assertEquals("<redacted>", effective.at("/aws/externalId").asText());
     assertEquals("http://fraud-model:8080", effective.at("/endpoints/0/backend/url").asText());
 
-    // What it prints (its secret put back) is a configuration the gateway reads back to the same one.
+    // What it prints (its secret put back) is a configuration the gateway reads back to the same
+    // one.
     assertEquals(
         ConfigLoader.load(file),
         ConfigLoader.parse(r.out().replace("<redacted>", "the-external-id-s3cr3t"), "effective"));
@@ -72,7 +75,8 @@ class ConfigCommandTest {
   }
 
   private static long durationSeconds(String text) {
-    return text.endsWith("m") ? Long.parseLong(text.replace("m", "")) * 60
+    return text.endsWith("m")
+        ? Long.parseLong(text.replace("m", "")) * 60
         : Long.parseLong(text.replace("s", ""));
   }
 }

@@ -33,11 +33,10 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * {@code explain} is the policy simulator: for the same claims, endpoint, source address and
- * target it must name the decision and the rule that the gateway itself names in the audit record.
- * The gateway runs on a random port against a real OIDC issuer (mock-oauth2-server, through
- * discovery) and reads the very file explain reads; explain gets the claims of the token the
- * gateway verified.
+ * {@code explain} is the policy simulator: for the same claims, endpoint, source address and target
+ * it must name the decision and the rule that the gateway itself names in the audit record. The
+ * gateway runs on a random port against a real OIDC issuer (mock-oauth2-server, through discovery)
+ * and reads the very file explain reads; explain gets the claims of the token the gateway verified.
  */
 class ExplainAgreesWithGatewayIntegrationTest {
 
@@ -60,7 +59,9 @@ class ExplainAgreesWithGatewayIntegrationTest {
     vertx = Vertx.vertx();
     model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
     config = dir.resolve("gateway.yaml");
-    Files.writeString(config, """
+    Files.writeString(
+        config,
+        """
         server: {port: 0, managementPort: 0}
         auth:
           discoveryUrl: %s
@@ -155,11 +156,22 @@ class ExplainAgreesWithGatewayIntegrationTest {
           - id: nia-all
             effect: allow
             principal: {subjects: [nia]}
-        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE,
-        model.url(), model.url()));
+        """
+            .formatted(
+                oidc.wellKnownUrl(ISSUER),
+                oidc.issuerUrl(ISSUER),
+                AUDIENCE,
+                model.url(),
+                model.url()));
     audit = new RecordingAuditSink();
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.read(config).config(),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, dir).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(
+                vertx,
+                ConfigLoader.read(config).config(),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                audit,
+                dir)
+            .await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
@@ -171,9 +183,18 @@ class ExplainAgreesWithGatewayIntegrationTest {
     oidc.shutdown();
   }
 
-  record Case(String subject, Map<String, Object> claims, String endpoint, String variant,
-      String expected, String inputLocation) {
-    Case(String subject, Map<String, Object> claims, String endpoint, String variant,
+  record Case(
+      String subject,
+      Map<String, Object> claims,
+      String endpoint,
+      String variant,
+      String expected,
+      String inputLocation) {
+    Case(
+        String subject,
+        Map<String, Object> claims,
+        String endpoint,
+        String variant,
         String expected) {
       this(subject, claims, endpoint, variant, expected, null);
     }
@@ -190,53 +211,82 @@ class ExplainAgreesWithGatewayIntegrationTest {
 
   @Test
   void explainNamesTheDecisionAndRuleTheGatewayAudits() {
-    List<Case> cases = List.of(
-        new Case("bob", Map.of(), "fraud-scorer", null, "allow bob-risk"),
-        new Case("bob", Map.of(), "sentiment-test", null, "deny default-deny"),
-        new Case("mallory", Map.of("groups", List.of("Admins")), "fraud-scorer", null,
-            "deny loopback-deny"),
-        new Case("carol", Map.of("groups", "Domain Admins"), "fraud-scorer", null,
-            "allow domain-admins"),
-        new Case("dave", Map.of("groups", "Domain Admins"), "sentiment-test", null,
-            "deny default-deny"),
-        new Case("erin", Map.of("realm_access", Map.of("roles", List.of("scorer"))),
-            "fraud-scorer", null, "allow realm-scorers"),
-        new Case("erin", Map.of("realm_access", "scorer"), "fraud-scorer", null,
-            "deny default-deny"),
-        new Case("sam", Map.of("scp", "write read"), "sentiment-test", null, "allow scp-readers"),
-        new Case("sam", Map.of("scp", List.of("read")), "sentiment-test", null,
-            "allow scp-readers"),
-        new Case("vic", Map.of(), "sentiment-test", "variant-b", "allow variant-b"),
-        new Case("vic", Map.of(), "sentiment-test", null, "deny default-deny"),
-        new Case("bob", Map.of(), "no-such-endpoint", null, "deny unknown-endpoint"),
-        // A deny conditioned on a prefix refuses only that prefix.
-        Case.async("ivy", "s3://bucket/fraud/secret/a.json", "deny ivy-secret-deny"),
-        Case.async("ivy", "s3://bucket/fraud/public/a.json", "allow ivy-all"),
-        // A conditional allow whose condition fails does not block a later unconditional one.
-        Case.async("kim", "s3://bucket/private/a.json", "allow kim-all"),
-        Case.async("kim", "s3://bucket/public/a.json", "allow kim-public-only"),
-        // The other order: the first matching allow decides.
-        Case.async("lou", "s3://bucket/private/a.json", "allow lou-all"),
-        Case.async("lou", "s3://bucket/public/a.json", "allow lou-all"),
-        // A deny later in the file still wins where its condition holds.
-        Case.async("max", "s3://bucket/fraud/secret/a.json", "deny max-secret-deny"),
-        Case.async("max", "s3://bucket/fraud/public/a.json", "allow max-all"),
-        // The endpoint's own prefixes refuse what the rules allow, before any STS call; a rule's
-        // deny is still the rule's.
-        Case.async("ivy", "async-scorer", "s3://bucket/other/a.json", "deny endpoint-input-prefixes"),
-        Case.async("ivy", "async-scorer", "s3://bucket/fraud/secret/a.json", "deny ivy-secret-deny"),
-        // A synchronous call names no input location: an inputLocations deny does not apply.
-        new Case("ivy", Map.of(), "sentiment-test", null, "allow ivy-all"),
-        // Variant conditions in both orders too.
-        new Case("nia", Map.of(), "sentiment-test", "variant-a", "deny nia-variant-a-deny"),
-        new Case("nia", Map.of(), "sentiment-test", "variant-b", "allow nia-variant-b-only"),
-        new Case("nia", Map.of(), "sentiment-test", "variant-c", "allow nia-all"));
+    List<Case> cases =
+        List.of(
+            new Case("bob", Map.of(), "fraud-scorer", null, "allow bob-risk"),
+            new Case("bob", Map.of(), "sentiment-test", null, "deny default-deny"),
+            new Case(
+                "mallory",
+                Map.of("groups", List.of("Admins")),
+                "fraud-scorer",
+                null,
+                "deny loopback-deny"),
+            new Case(
+                "carol",
+                Map.of("groups", "Domain Admins"),
+                "fraud-scorer",
+                null,
+                "allow domain-admins"),
+            new Case(
+                "dave",
+                Map.of("groups", "Domain Admins"),
+                "sentiment-test",
+                null,
+                "deny default-deny"),
+            new Case(
+                "erin",
+                Map.of("realm_access", Map.of("roles", List.of("scorer"))),
+                "fraud-scorer",
+                null,
+                "allow realm-scorers"),
+            new Case(
+                "erin",
+                Map.of("realm_access", "scorer"),
+                "fraud-scorer",
+                null,
+                "deny default-deny"),
+            new Case(
+                "sam", Map.of("scp", "write read"), "sentiment-test", null, "allow scp-readers"),
+            new Case(
+                "sam", Map.of("scp", List.of("read")), "sentiment-test", null, "allow scp-readers"),
+            new Case("vic", Map.of(), "sentiment-test", "variant-b", "allow variant-b"),
+            new Case("vic", Map.of(), "sentiment-test", null, "deny default-deny"),
+            new Case("bob", Map.of(), "no-such-endpoint", null, "deny unknown-endpoint"),
+            // A deny conditioned on a prefix refuses only that prefix.
+            Case.async("ivy", "s3://bucket/fraud/secret/a.json", "deny ivy-secret-deny"),
+            Case.async("ivy", "s3://bucket/fraud/public/a.json", "allow ivy-all"),
+            // A conditional allow whose condition fails does not block a later unconditional one.
+            Case.async("kim", "s3://bucket/private/a.json", "allow kim-all"),
+            Case.async("kim", "s3://bucket/public/a.json", "allow kim-public-only"),
+            // The other order: the first matching allow decides.
+            Case.async("lou", "s3://bucket/private/a.json", "allow lou-all"),
+            Case.async("lou", "s3://bucket/public/a.json", "allow lou-all"),
+            // A deny later in the file still wins where its condition holds.
+            Case.async("max", "s3://bucket/fraud/secret/a.json", "deny max-secret-deny"),
+            Case.async("max", "s3://bucket/fraud/public/a.json", "allow max-all"),
+            // The endpoint's own prefixes refuse what the rules allow, before any STS call; a
+            // rule's
+            // deny is still the rule's.
+            Case.async(
+                "ivy", "async-scorer", "s3://bucket/other/a.json", "deny endpoint-input-prefixes"),
+            Case.async(
+                "ivy", "async-scorer", "s3://bucket/fraud/secret/a.json", "deny ivy-secret-deny"),
+            // A synchronous call names no input location: an inputLocations deny does not apply.
+            new Case("ivy", Map.of(), "sentiment-test", null, "allow ivy-all"),
+            // Variant conditions in both orders too.
+            new Case("nia", Map.of(), "sentiment-test", "variant-a", "deny nia-variant-a-deny"),
+            new Case("nia", Map.of(), "sentiment-test", "variant-b", "allow nia-variant-b-only"),
+            new Case("nia", Map.of(), "sentiment-test", "variant-c", "allow nia-all"));
     List<String> disagreements = new ArrayList<>();
     for (Case c : cases) {
       String token = oidc.issueToken(ISSUER, c.subject(), AUDIENCE, c.claims(), 3600).serialize();
       boolean async = c.inputLocation() != null;
-      HttpRequest.Builder request = HttpCalls.post(port, "/endpoints/" + c.endpoint()
-          + (async ? "/async-invocations" : "/invocations"), token, "{}");
+      HttpRequest.Builder request =
+          HttpCalls.post(
+              port,
+              "/endpoints/" + c.endpoint() + (async ? "/async-invocations" : "/invocations"),
+              token,
+              "{}");
       if (c.variant() != null) {
         request.header("X-Amzn-SageMaker-Target-Variant", c.variant());
       }
@@ -244,18 +294,29 @@ class ExplainAgreesWithGatewayIntegrationTest {
         request.header("X-Amzn-SageMaker-InputLocation", c.inputLocation());
       }
       HttpResponse<String> response = HttpCalls.send(request);
-      JsonNode record = audit.await(response.headers().firstValue("x-amzn-RequestId").orElseThrow());
+      JsonNode record =
+          audit.await(response.headers().firstValue("x-amzn-RequestId").orElseThrow());
       String gateway = record.path("decision").asText() + " " + record.path("ruleId").asText();
       assertEquals(c.expected(), gateway, "gateway, " + c);
       // An allowed async call reaches the container backend, which does not do async inference
       // (a 400 after the decision); what matters here is the decision, which was not a 403.
       int allowedStatus = async ? 400 : 200;
-      assertEquals(gateway.startsWith("allow") ? allowedStatus : 403, response.statusCode(),
+      assertEquals(
+          gateway.startsWith("allow") ? allowedStatus : 403,
+          response.statusCode(),
           c + ": " + response.body());
 
-      List<String> args = new ArrayList<>(List.of("--config", config.toString(),
-          "--claims", payload(token), "--endpoint", c.endpoint(),
-          "--source-ip", record.path("sourceIp").asText()));
+      List<String> args =
+          new ArrayList<>(
+              List.of(
+                  "--config",
+                  config.toString(),
+                  "--claims",
+                  payload(token),
+                  "--endpoint",
+                  c.endpoint(),
+                  "--source-ip",
+                  record.path("sourceIp").asText()));
       if (c.variant() != null) {
         args.addAll(List.of("--target-variant", c.variant()));
       }
@@ -279,9 +340,11 @@ class ExplainAgreesWithGatewayIntegrationTest {
   private static String explain(List<String> args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = new CommandLine(new ExplainCommand())
-        .setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
-        .execute(args.toArray(new String[0]));
+    int code =
+        new CommandLine(new ExplainCommand())
+            .setOut(new PrintWriter(out))
+            .setErr(new PrintWriter(err))
+            .execute(args.toArray(new String[0]));
     String decision = line(out.toString(), "Decision:");
     String rule = line(out.toString(), "Rule:");
     if (decision == null || rule == null) {

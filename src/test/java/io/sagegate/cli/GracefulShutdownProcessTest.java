@@ -1,7 +1,7 @@
 package io.sagegate.cli;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,15 +36,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A real gateway process ({@code sagegate serve}, a child JVM on the test classpath) is sent
- * SIGTERM with four response streams in flight: {@code /readyz} turns 503 first, while the
- * streams are still open; the streams then finish with their final event; each has exactly one
- * audit record, none saying {@code caller:gone}; and the process exits with status 0.
+ * SIGTERM with four response streams in flight: {@code /readyz} turns 503 first, while the streams
+ * are still open; the streams then finish with their final event; each has exactly one audit
+ * record, none saying {@code caller:gone}; and the process exits with status 0.
  */
 class GracefulShutdownProcessTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern BANNER =
-      Pattern.compile("serving on http://localhost:(\\d+)\\s+\\(management: http://localhost:(\\d+)");
+      Pattern.compile(
+          "serving on http://localhost:(\\d+)\\s+\\(management: http://localhost:(\\d+)");
 
   @TempDir Path dir;
   private Vertx vertx;
@@ -67,7 +68,9 @@ class GracefulShutdownProcessTest {
     vertx = Vertx.vertx();
     GatedStreamBackend model = GatedStreamBackend.start(vertx).await(AWAIT_SECONDS, SECONDS);
     Path config = dir.resolve("gateway.yaml");
-    Files.writeString(config, """
+    Files.writeString(
+        config,
+        """
         server: {port: 0, managementPort: 0, drainDelay: 1s, drainTimeout: 30s}
         auth: {devIssuer: true}
         endpoints:
@@ -78,13 +81,22 @@ class GracefulShutdownProcessTest {
           - id: streamers
             effect: allow
             principal: {groups: [streamers]}
-        """.formatted(model.url()));
+        """
+            .formatted(model.url()));
     Path home = dir.resolve("home");
     DevIssuer issuer = DevIssuer.loadOrCreate(home.resolve("dev-issuer"));
-    String token = issuer.mint("sam", List.of("streamers"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    String token =
+        issuer.mint("sam", List.of("streamers"), List.of(), null, Duration.ofMinutes(5), Map.of());
 
-    ProcessBuilder pb = new ProcessBuilder(javaBinary(), "-cp", classPath(), "io.sagegate.cli.Main",
-        "serve", "--config", config.toString());
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            javaBinary(),
+            "-cp",
+            classPath(),
+            "io.sagegate.cli.Main",
+            "serve",
+            "--config",
+            config.toString());
     pb.environment().put("SAGEGATE_HOME", home.toString());
     gateway = pb.start();
     Thread out = pump(gateway.getInputStream(), stdout);
@@ -99,14 +111,23 @@ class GracefulShutdownProcessTest {
     for (int i = 0; i < 4; i++) {
       // A connection each: four streams at once, as four callers would hold them.
       // HTTP/1.1, as SageMaker Runtime and its SDK clients speak it.
-      HttpClient own = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(5)).build();
-      streams.add(own.sendAsync(HttpRequest.newBuilder(
-              URI.create("http://127.0.0.1:" + port + "/endpoints/long-stream/invocations-response-stream"))
-          .header("Authorization", "Bearer " + token)
-          .header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString("{\"n\":" + i + "}"))
-          .build(), HttpResponse.BodyHandlers.ofByteArray()));
+      HttpClient own =
+          HttpClient.newBuilder()
+              .version(HttpClient.Version.HTTP_1_1)
+              .connectTimeout(Duration.ofSeconds(5))
+              .build();
+      streams.add(
+          own.sendAsync(
+              HttpRequest.newBuilder(
+                      URI.create(
+                          "http://127.0.0.1:"
+                              + port
+                              + "/endpoints/long-stream/invocations-response-stream"))
+                  .header("Authorization", "Bearer " + token)
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString("{\"n\":" + i + "}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofByteArray()));
     }
     model.awaitStarted(4, Duration.ofSeconds(30));
 
@@ -120,7 +141,8 @@ class GracefulShutdownProcessTest {
       status = readyz(client, management);
     }
     assertEquals(503, status, "/readyz turns 503 once the gateway drains");
-    assertTrue(streams.stream().noneMatch(CompletableFuture::isDone),
+    assertTrue(
+        streams.stream().noneMatch(CompletableFuture::isDone),
         "the streams are still open when /readyz turns 503");
     assertTrue(gateway.isAlive(), "the gateway waits for its calls");
 
@@ -129,13 +151,16 @@ class GracefulShutdownProcessTest {
       HttpResponse<byte[]> r = f.get(30, TimeUnit.SECONDS);
       assertEquals(200, r.statusCode());
       String body = new String(r.body(), StandardCharsets.ISO_8859_1);
-      assertTrue(body.contains(GatedStreamBackend.FIRST.trim()) && body.contains(GatedStreamBackend.FINAL.trim()),
+      assertTrue(
+          body.contains(GatedStreamBackend.FIRST.trim())
+              && body.contains(GatedStreamBackend.FINAL.trim()),
           "every stream ends with its final event: " + body);
     }
     assertTrue(gateway.waitFor(60, TimeUnit.SECONDS), "the gateway exits after draining");
     out.join(10_000); // the rest of its output, up to the end of the stream
     err.join(10_000);
-    assertEquals(0, gateway.exitValue(), "exit status after a drain; stderr:\n" + String.join("\n", stderr));
+    assertEquals(
+        0, gateway.exitValue(), "exit status after a drain; stderr:\n" + String.join("\n", stderr));
 
     List<JsonNode> records = new ArrayList<>();
     for (String line : stdout) {
@@ -143,12 +168,19 @@ class GracefulShutdownProcessTest {
         records.add(JSON.readTree(line));
       }
     }
-    List<JsonNode> streamRecords = records.stream()
-        .filter(r -> "long-stream".equals(r.path("endpoint").asText()))
-        .toList();
-    assertEquals(4, streamRecords.size(), "one audit record per stream: " + records + "\nstdout:\n"
-        + String.join("\n", stdout) + "\nstderr:\n" + String.join("\n", stderr));
-    assertEquals(4, streamRecords.stream().map(r -> r.get("requestId").asText()).distinct().count());
+    List<JsonNode> streamRecords =
+        records.stream().filter(r -> "long-stream".equals(r.path("endpoint").asText())).toList();
+    assertEquals(
+        4,
+        streamRecords.size(),
+        "one audit record per stream: "
+            + records
+            + "\nstdout:\n"
+            + String.join("\n", stdout)
+            + "\nstderr:\n"
+            + String.join("\n", stderr));
+    assertEquals(
+        4, streamRecords.stream().map(r -> r.get("requestId").asText()).distinct().count());
     for (JsonNode r : streamRecords) {
       assertEquals(200, r.get("status").asInt(), r.toString());
       assertFalse(r.has("errorReason"), "no caller:gone, no error: " + r);
@@ -162,40 +194,67 @@ class GracefulShutdownProcessTest {
   void sigintDrainsLikeSigtermAndExitsZero() throws Exception {
     // A process started with SIGINT ignored (a background job of a non-interactive shell) keeps
     // it ignored, as the JVM and shells do; our child would inherit that from this JVM.
-    String ignored = Files.readAllLines(Path.of("/proc/self/status")).stream()
-        .filter(l -> l.startsWith("SigIgn:")).findFirst().map(l -> l.substring(7).trim()).orElse("0");
-    org.junit.jupiter.api.Assumptions.assumeTrue((Long.parseLong(ignored, 16) & 0x2) == 0,
+    String ignored =
+        Files.readAllLines(Path.of("/proc/self/status")).stream()
+            .filter(l -> l.startsWith("SigIgn:"))
+            .findFirst()
+            .map(l -> l.substring(7).trim())
+            .orElse("0");
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        (Long.parseLong(ignored, 16) & 0x2) == 0,
         "this JVM was started with SIGINT ignored; its children cannot take it");
     vertx = Vertx.vertx();
     GatedStreamBackend model = GatedStreamBackend.start(vertx).await();
     Path config = dir.resolve("gateway.yaml");
-    Files.writeString(config, """
+    Files.writeString(
+        config,
+        """
         server: {port: 0, managementPort: 0, drainDelay: 1s, drainTimeout: 30s}
         auth: {devIssuer: true}
         endpoints:
           - {name: long-stream, backend: {type: container, url: %s, timeout: 60s}}
         rules:
           - {id: streamers, effect: allow, principal: {groups: [streamers]}}
-        """.formatted(model.url()));
+        """
+            .formatted(model.url()));
     Path home = dir.resolve("home");
-    String token = DevIssuer.loadOrCreate(home.resolve("dev-issuer"))
-        .mint("sam", List.of("streamers"), List.of(), null, Duration.ofMinutes(5), Map.of());
-    ProcessBuilder pb = new ProcessBuilder(javaBinary(), "-cp", classPath(), "io.sagegate.cli.Main",
-        "serve", "--config", config.toString());
+    String token =
+        DevIssuer.loadOrCreate(home.resolve("dev-issuer"))
+            .mint("sam", List.of("streamers"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            javaBinary(),
+            "-cp",
+            classPath(),
+            "io.sagegate.cli.Main",
+            "serve",
+            "--config",
+            config.toString());
     pb.environment().put("SAGEGATE_HOME", home.toString());
     gateway = pb.start();
     Thread out = pump(gateway.getInputStream(), stdout);
     Thread err = pump(gateway.getErrorStream(), stderr);
     int[] ports = awaitPorts(Duration.ofSeconds(60));
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    CompletableFuture<HttpResponse<String>> stream = HttpClient.newBuilder()
-        .version(HttpClient.Version.HTTP_1_1).build().sendAsync(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + ports[0] + "/endpoints/long-stream/invocations-response-stream"))
-        .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+    CompletableFuture<HttpResponse<String>> stream =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .build()
+            .sendAsync(
+                HttpRequest.newBuilder(
+                        URI.create(
+                            "http://127.0.0.1:"
+                                + ports[0]
+                                + "/endpoints/long-stream/invocations-response-stream"))
+                    .header("Authorization", "Bearer " + token)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
     model.awaitStarted(1, Duration.ofSeconds(30));
 
-    Process kill = new ProcessBuilder("kill", "-INT", Long.toString(gateway.pid())).inheritIO().start();
+    Process kill =
+        new ProcessBuilder("kill", "-INT", Long.toString(gateway.pid())).inheritIO().start();
     assertEquals(0, kill.waitFor(), "SIGINT sent");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     int status = readyz(client, ports[1]);
@@ -231,8 +290,13 @@ class GracefulShutdownProcessTest {
   }
 
   private static int readyz(HttpClient client, int port) throws Exception {
-    return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz"))
-        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    return client
+        .send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz"))
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.discarding())
+        .statusCode();
   }
 
   private int[] awaitPorts(Duration timeout) throws InterruptedException {
@@ -249,20 +313,25 @@ class GracefulShutdownProcessTest {
       }
       TimeUnit.MILLISECONDS.sleep(50);
     }
-    throw new AssertionError("no start banner within " + timeout + ": " + String.join("\n", stderr));
+    throw new AssertionError(
+        "no start banner within " + timeout + ": " + String.join("\n", stderr));
   }
 
   private static Thread pump(InputStream in, List<String> lines) {
-    Thread t = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          lines.add(line);
-        }
-      } catch (Exception ignored) {
-        // the process ended
-      }
-    }, "child-output");
+    Thread t =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                  lines.add(line);
+                }
+              } catch (Exception ignored) {
+                // the process ended
+              }
+            },
+            "child-output");
     t.setDaemon(true);
     t.start();
     return t;
@@ -275,6 +344,8 @@ class GracefulShutdownProcessTest {
   /** The test's own classpath (Surefire's, when the JVM's is its manifest-only booter jar). */
   static String classPath() {
     String surefire = System.getProperty("surefire.test.class.path");
-    return surefire != null && !surefire.isBlank() ? surefire : System.getProperty("java.class.path");
+    return surefire != null && !surefire.isBlank()
+        ? surefire
+        : System.getProperty("java.class.path");
   }
 }

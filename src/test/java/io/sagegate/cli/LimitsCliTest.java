@@ -12,7 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code check} validates limits like rules; {@code explain} lists the limits that would apply. */
 class LimitsCliTest {
 
-  private static final String BASE = """
+  private static final String BASE =
+      """
       auth: {devIssuer: true}
       endpoints:
         - name: fraud-scorer
@@ -28,7 +29,10 @@ class LimitsCliTest {
   @Test
   void checkReportsEveryBadLimitWithItsField(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("bad.yaml");
-    Files.writeString(file, BASE + """
+    Files.writeString(
+        file,
+        BASE
+            + """
         limits:
           - id: a
             rate: 0
@@ -45,7 +49,9 @@ class LimitsCliTest {
     String all = r.out() + r.err();
     assertTrue(all.contains("limits[0].rate"), all);
     assertTrue(all.contains("limits[1].id") && all.contains("also the id of limits[0]"), all);
-    assertTrue(all.contains("limits[1].mode") && all.contains("'enforcing' is not one of enforce, shadow"), all);
+    assertTrue(
+        all.contains("limits[1].mode") && all.contains("'enforcing' is not one of enforce, shadow"),
+        all);
     assertTrue(all.contains("limits[2].onStoreError") && all.contains("open, closed, local"), all);
     assertTrue(all.contains("limits[2].actions") && all.contains("'read'"), all);
   }
@@ -53,7 +59,10 @@ class LimitsCliTest {
   @Test
   void checkReportsABadTokenLimitWithItsField(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("bad.yaml");
-    Files.writeString(file, BASE + """
+    Files.writeString(
+        file,
+        BASE
+            + """
         limits:
           - id: a
             unit: tokens
@@ -83,7 +92,10 @@ class LimitsCliTest {
   @Test
   void explainListsTheLimitsThatWouldApply(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("ok.yaml");
-    Files.writeString(file, BASE + """
+    Files.writeString(
+        file,
+        BASE
+            + """
         limits:
           - id: per-analyst
             principal: {groups: [analysts]}
@@ -97,13 +109,24 @@ class LimitsCliTest {
             principal: {groups: [contractors]}
             rate: 1
         """);
-    CheckCommandTest.Run r = run(new ExplainCommand(), "--config", file.toString(), "--claims",
-        "{\"sub\":\"bob\",\"groups\":[\"analysts\"]}", "--endpoint", "fraud-scorer");
+    CheckCommandTest.Run r =
+        run(
+            new ExplainCommand(),
+            "--config",
+            file.toString(),
+            "--claims",
+            "{\"sub\":\"bob\",\"groups\":[\"analysts\"]}",
+            "--endpoint",
+            "fraud-scorer");
     assertEquals(0, r.code(), r.out() + r.err());
     assertTrue(r.out().contains("Limits that would apply:"), r.out());
     assertTrue(r.out().contains("maxConcurrency  8 calls in flight"), r.out());
-    assertTrue(r.out().contains("per-analyst  10 per 1m, burst 20, daily quota 1000, enforce,"
-        + " onStoreError open, counted under key per-analyst|fraud-scorer|bob"), r.out());
+    assertTrue(
+        r.out()
+            .contains(
+                "per-analyst  10 per 1m, burst 20, daily quota 1000, enforce,"
+                    + " onStoreError open, counted under key per-analyst|fraud-scorer|bob"),
+        r.out());
     assertTrue(!r.out().contains("for-others"), r.out());
   }
 }

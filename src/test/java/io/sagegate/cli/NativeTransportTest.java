@@ -16,11 +16,13 @@ class NativeTransportTest {
   @Test
   void epollLoadsOnLinuxServers() throws Exception {
     assumeTrue(System.getProperty("os.name").toLowerCase().contains("linux"), "not Linux");
-    assumeTrue(Set.of("amd64", "x86_64", "aarch64").contains(System.getProperty("os.arch")),
+    assumeTrue(
+        Set.of("amd64", "x86_64", "aarch64").contains(System.getProperty("os.arch")),
         "no epoll library for " + System.getProperty("os.arch"));
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     try {
-      assertTrue(vertx.isNativeTransportEnabled(),
+      assertTrue(
+          vertx.isNativeTransportEnabled(),
           () -> "native transport unavailable: " + vertx.unavailableNativeTransportCause());
     } finally {
       vertx.close().await(AWAIT_SECONDS, SECONDS);

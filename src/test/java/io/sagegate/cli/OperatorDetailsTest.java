@@ -20,14 +20,19 @@ class OperatorDetailsTest {
 
   @Test
   void theKeyDirectoryFollowsSagegateHomeThenHomeThenTheJvmsHome() {
-    assertEquals(Path.of("/srv/sg/dev-issuer"),
+    assertEquals(
+        Path.of("/srv/sg/dev-issuer"),
         DevIssuer.defaultDir(Map.of("SAGEGATE_HOME", "/srv/sg", "HOME", "/home/ann"), "/jvm/home"));
-    assertEquals(Path.of("/home/ann/.sagegate/dev-issuer"),
+    assertEquals(
+        Path.of("/home/ann/.sagegate/dev-issuer"),
         DevIssuer.defaultDir(Map.of("HOME", "/home/ann"), "/jvm/home"),
         "$HOME, not the JVM's idea of home, when it is set");
-    assertEquals(Path.of("/jvm/home/.sagegate/dev-issuer"), DevIssuer.defaultDir(Map.of(), "/jvm/home"));
-    assertEquals(Path.of("/jvm/home/.sagegate/dev-issuer"),
-        DevIssuer.defaultDir(Map.of("SAGEGATE_HOME", " ", "HOME", ""), "/jvm/home"), "blank counts as unset");
+    assertEquals(
+        Path.of("/jvm/home/.sagegate/dev-issuer"), DevIssuer.defaultDir(Map.of(), "/jvm/home"));
+    assertEquals(
+        Path.of("/jvm/home/.sagegate/dev-issuer"),
+        DevIssuer.defaultDir(Map.of("SAGEGATE_HOME", " ", "HOME", ""), "/jvm/home"),
+        "blank counts as unset");
   }
 
   @Test
@@ -43,7 +48,9 @@ class OperatorDetailsTest {
 
   @Test
   void theBannerShowsTheDemoCurlLineOnlyForDemoEndpoints() throws Exception {
-    GatewayConfig containers = load("""
+    GatewayConfig containers =
+        load(
+            """
         auth: {devIssuer: true}
         endpoints:
           - {name: fraud-scorer, tags: {env: prod}, backend: {type: container, url: "http://model:8080"}}
@@ -61,22 +68,28 @@ class OperatorDetailsTest {
 
     GatewayConfig demo = ConfigLoader.embeddedDefault();
     String demoBanner = ServeCommand.banner(demo, 8080, 9464, keys, "java -jar sagegate.jar");
-    assertTrue(demoBanner.contains("curl") && demoBanner.contains("/endpoints/sentiment-test/invocations"),
+    assertTrue(
+        demoBanner.contains("curl") && demoBanner.contains("/endpoints/sentiment-test/invocations"),
         demoBanner);
-    assertTrue(demoBanner.contains("localhost:8080/endpoints/sentiment-test/openai/v1/chat/completions"), demoBanner);
+    assertTrue(
+        demoBanner.contains("localhost:8080/endpoints/sentiment-test/openai/v1/chat/completions"),
+        demoBanner);
     assertFalse(banner.contains("openai"), banner);
   }
 
   @Test
   void theBannerShowsTheOpenAiLineOnlyWhereTheDemoEndpointServesThatPath() throws Exception {
-    GatewayConfig off = load("""
+    GatewayConfig off =
+        load(
+            """
         auth: {devIssuer: true}
         endpoints:
           - {name: demo-off, backend: {type: demo, openai: {enabled: false}}}
         rules:
           - {id: all, effect: allow, principal: {groups: [data-scientists]}}
         """);
-    String banner = ServeCommand.banner(off, 8080, 9464, dir.resolve("keys"), "java -jar sagegate.jar");
+    String banner =
+        ServeCommand.banner(off, 8080, 9464, dir.resolve("keys"), "java -jar sagegate.jar");
     assertTrue(banner.contains("/endpoints/demo-off/invocations"), banner);
     assertFalse(banner.contains("openai"), banner);
   }

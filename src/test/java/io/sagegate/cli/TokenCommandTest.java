@@ -49,18 +49,38 @@ class TokenCommandTest {
 
   @Test
   void printsOnlyAVerifiableToken(Vertx vertx) throws Exception {
-    Run first = run("--sub", "alice", "--groups", "data-scientists,analysts", "--groups", "extra",
-        "--scopes", "invoke", "--tenant", "acme", "--ttl", "15m",
-        "--claim", "team=risk", "--claim", "level=3",
-        "--claim", "realm_access={\"roles\":[\"r1\"]}", "--key-dir", keyDir.toString());
+    Run first =
+        run(
+            "--sub",
+            "alice",
+            "--groups",
+            "data-scientists,analysts",
+            "--groups",
+            "extra",
+            "--scopes",
+            "invoke",
+            "--tenant",
+            "acme",
+            "--ttl",
+            "15m",
+            "--claim",
+            "team=risk",
+            "--claim",
+            "level=3",
+            "--claim",
+            "realm_access={\"roles\":[\"r1\"]}",
+            "--key-dir",
+            keyDir.toString());
     assertEquals(0, first.exit(), first.err());
     String token = first.out().trim();
     assertEquals(first.out(), token + System.lineSeparator(), "stdout is the token alone");
     assertEquals(3, token.split("\\.").length);
     assertTrue(first.err().contains(keyDir.resolve(DevIssuer.KEY_FILE).toString()), first.err());
 
-    JwtAuthenticator auth = await(JwtAuthenticator.start(
-        vertx, AuthSettings.devDefaults(), new SimpleMeterRegistry(), keyDir));
+    JwtAuthenticator auth =
+        await(
+            JwtAuthenticator.start(
+                vertx, AuthSettings.devDefaults(), new SimpleMeterRegistry(), keyDir));
     try {
       Caller caller = await(auth.authenticate(token));
       assertEquals("alice", caller.subject());

@@ -12,13 +12,14 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * docs/configuration.md documents every configuration key and no key that does not exist. The
- * keys come from the configuration records themselves ({@link EffectiveConfig#keys()}), so adding
- * a component to a record without a row in the reference fails here.
+ * docs/configuration.md documents every configuration key and no key that does not exist. The keys
+ * come from the configuration records themselves ({@link EffectiveConfig#keys()}), so adding a
+ * component to a record without a row in the reference fails here.
  */
 class ConfigReferenceTest {
 
   private static final Path REFERENCE = Path.of("docs/configuration.md");
+
   /** A table row's first cell: | `server.port` | ... */
   private static final Pattern ROW = Pattern.compile("(?m)^\\| `([A-Za-z0-9_.\\[\\]]+)` \\|");
 
@@ -30,12 +31,18 @@ class ConfigReferenceTest {
       documented.add(m.group(1));
     }
     Set<String> keys = EffectiveConfig.keys();
-    assertTrue(keys.contains("server.eventLoops") && keys.contains("endpoints[].backend.url"), keys.toString());
+    assertTrue(
+        keys.contains("server.eventLoops") && keys.contains("endpoints[].backend.url"),
+        keys.toString());
 
     Set<String> undocumented = new TreeSet<>(keys);
     undocumented.removeAll(documented);
-    assertEquals(Set.of(), undocumented, "configuration keys missing from " + REFERENCE
-        + ": add a table row `| `key` | default | meaning |` for each");
+    assertEquals(
+        Set.of(),
+        undocumented,
+        "configuration keys missing from "
+            + REFERENCE
+            + ": add a table row `| `key` | default | meaning |` for each");
     Set<String> unknown = new TreeSet<>(documented);
     unknown.removeAll(keys);
     assertEquals(Set.of(), unknown, REFERENCE + " documents keys no configuration record has");

@@ -59,8 +59,10 @@ class ConfigWatcherTest {
   @Test
   void changedRulesAreReloaded() throws Exception {
     try (ConfigWatcher w = start(NEVER)) {
-      Files.writeString(file, ConfigLoader.embeddedYaml().replace(
-          "id: ml-engineers-all", "id: ml-engineers-everything"));
+      Files.writeString(
+          file,
+          ConfigLoader.embeddedYaml()
+              .replace("id: ml-engineers-all", "id: ml-engineers-everything"));
       ReloadResult r = await(w.checkNow());
       assertEquals(ReloadResult.Status.RELOADED, r.status());
       assertEquals(1, reloads.size());
@@ -77,7 +79,8 @@ class ConfigWatcherTest {
       Files.writeString(file, "rules:\n  - id: [unclosed\n");
       ReloadResult r = await(w.checkNow());
       assertEquals(ReloadResult.Status.REJECTED, r.status());
-      assertTrue(r.errors().get(0).toString().startsWith(file + ": not valid YAML"),
+      assertTrue(
+          r.errors().get(0).toString().startsWith(file + ": not valid YAML"),
           r.errors().toString());
       assertTrue(reloads.isEmpty());
       assertEquals(1.0, count("failed"));
@@ -110,17 +113,21 @@ class ConfigWatcherTest {
   @Test
   void restartOnlySectionsAreNotAppliedLive() throws Exception {
     try (ConfigWatcher w = start(NEVER)) {
-      Files.writeString(file, ConfigLoader.embeddedYaml()
-          .replace("port: 8080", "port: 8081")
-          .replace("name: sentiment-test", "name: sentiment-prod"));
+      Files.writeString(
+          file,
+          ConfigLoader.embeddedYaml()
+              .replace("port: 8080", "port: 8081")
+              .replace("name: sentiment-test", "name: sentiment-prod"));
       ReloadResult r = await(w.checkNow());
       assertEquals(ReloadResult.Status.RELOADED, r.status());
       assertEquals(8080, w.current().server().port(), "server settings need a restart");
       assertEquals("sentiment-prod", w.current().endpoints().get(1).name());
 
-      Files.writeString(file, ConfigLoader.embeddedYaml()
-          .replace("port: 8080", "port: 8082")
-          .replace("name: sentiment-test", "name: sentiment-prod"));
+      Files.writeString(
+          file,
+          ConfigLoader.embeddedYaml()
+              .replace("port: 8080", "port: 8082")
+              .replace("name: sentiment-test", "name: sentiment-prod"));
       assertEquals(ReloadResult.Status.UNCHANGED, await(w.checkNow()).status());
     }
   }
@@ -129,16 +136,33 @@ class ConfigWatcherTest {
   void commandLinePortsAreNotTakenForAServerChangeOnReload() throws Exception {
     // serve --config FILE --port 18081 --management-port 19465: the running server settings are
     // the file's with the two ports laid over them, and the file itself never changed them.
-    java.util.function.UnaryOperator<GatewayConfig> ports = c -> new GatewayConfig(
-        c.server().withPorts(18081, 19465), c.auth(), c.audit(), c.aws(), c.endpoints(), c.rules());
+    java.util.function.UnaryOperator<GatewayConfig> ports =
+        c ->
+            new GatewayConfig(
+                c.server().withPorts(18081, 19465),
+                c.auth(),
+                c.audit(),
+                c.aws(),
+                c.endpoints(),
+                c.rules());
     java.io.PrintStream stderr = System.err;
     java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
-    try (ConfigWatcher w = ConfigWatcher.startAsync(vertx, file, ports.apply(initial), c -> {
-      reloads.add(c);
-      return Future.succeededFuture();
-    }, registry, NEVER, ports)) {
+    try (ConfigWatcher w =
+        ConfigWatcher.startAsync(
+            vertx,
+            file,
+            ports.apply(initial),
+            c -> {
+              reloads.add(c);
+              return Future.succeededFuture();
+            },
+            registry,
+            NEVER,
+            ports)) {
       System.setErr(new java.io.PrintStream(logged, true, java.nio.charset.StandardCharsets.UTF_8));
-      Files.writeString(file, ConfigLoader.embeddedYaml().replace("name: sentiment-test", "name: sentiment-prod"));
+      Files.writeString(
+          file,
+          ConfigLoader.embeddedYaml().replace("name: sentiment-test", "name: sentiment-prod"));
       assertEquals(ReloadResult.Status.RELOADED, await(w.checkNow()).status());
     } finally {
       System.setErr(stderr);
@@ -154,15 +178,21 @@ class ConfigWatcherTest {
     try (ConfigWatcher w = start(NEVER)) {
       // Valid on its own (it brings an aws block), but the running gateway has no aws settings
       // and those apply only at restart: the sagemaker endpoint could not be served.
-      Files.writeString(file, "aws: {region: eu-west-1}\n" + ConfigLoader.embeddedYaml().replace(
-          "    backend: {type: demo}\n  - name: sentiment-test",
-          "    backend: {type: sagemaker, roleArn: \"arn:aws:iam::111122223333:role/invoke\"}\n"
-              + "  - name: sentiment-test"));
+      Files.writeString(
+          file,
+          "aws: {region: eu-west-1}\n"
+              + ConfigLoader.embeddedYaml()
+                  .replace(
+                      "    backend: {type: demo}\n  - name: sentiment-test",
+                      "    backend: {type: sagemaker, roleArn: \"arn:aws:iam::111122223333:role/invoke\"}\n"
+                          + "  - name: sentiment-test"));
       ReloadResult r = await(w.checkNow());
       assertEquals(ReloadResult.Status.REJECTED, r.status(), r.toString());
       assertEquals(1, r.errors().size(), r.errors().toString());
       assertEquals("aws.region", r.errors().get(0).field());
-      assertTrue(r.errors().get(0).message().contains("'fraud-scorer' has a sagemaker backend"), r.errors().toString());
+      assertTrue(
+          r.errors().get(0).message().contains("'fraud-scorer' has a sagemaker backend"),
+          r.errors().toString());
       assertTrue(r.errors().get(0).message().contains("started with"), r.errors().toString());
       assertTrue(reloads.isEmpty());
       assertEquals(1.0, count("failed"));
@@ -172,9 +202,16 @@ class ConfigWatcherTest {
 
   @Test
   void callbackThatRefusesKeepsThePreviousConfig() throws Exception {
-    try (ConfigWatcher w = ConfigWatcher.start(vertx, file, initial, c -> {
-      throw new IllegalArgumentException("no thanks");
-    }, registry, NEVER)) {
+    try (ConfigWatcher w =
+        ConfigWatcher.start(
+            vertx,
+            file,
+            initial,
+            c -> {
+              throw new IllegalArgumentException("no thanks");
+            },
+            registry,
+            NEVER)) {
       Files.writeString(file, ConfigLoader.embeddedYaml().replace("team: risk", "team: fraud"));
       ReloadResult r = await(w.checkNow());
       assertEquals(ReloadResult.Status.REJECTED, r.status());
@@ -186,15 +223,22 @@ class ConfigWatcherTest {
   @Test
   void anAsyncHookCountsWhenItsFutureCompletes() throws Exception {
     io.vertx.core.Promise<Void> first = io.vertx.core.Promise.promise();
-    List<io.vertx.core.Promise<Void>> hooks = new CopyOnWriteArrayList<>(List.of(first,
-        io.vertx.core.Promise.promise()));
+    List<io.vertx.core.Promise<Void>> hooks =
+        new CopyOnWriteArrayList<>(List.of(first, io.vertx.core.Promise.promise()));
     List<GatewayConfig> handed = new CopyOnWriteArrayList<>();
     CompletableFuture<GatewayConfig> handedOver = new CompletableFuture<>();
-    try (ConfigWatcher w = ConfigWatcher.startAsync(vertx, file, initial, c -> {
-      handed.add(c);
-      handedOver.complete(c);
-      return hooks.get(handed.size() - 1).future();
-    }, registry, NEVER)) {
+    try (ConfigWatcher w =
+        ConfigWatcher.startAsync(
+            vertx,
+            file,
+            initial,
+            c -> {
+              handed.add(c);
+              handedOver.complete(c);
+              return hooks.get(handed.size() - 1).future();
+            },
+            registry,
+            NEVER)) {
       Files.writeString(file, ConfigLoader.embeddedYaml().replace("team: risk", "team: fraud"));
       Future<ReloadResult> pending = w.checkNow();
       GatewayConfig wanted = handedOver.get(30, TimeUnit.SECONDS);
@@ -210,7 +254,8 @@ class ConfigWatcherTest {
       Files.writeString(file, ConfigLoader.embeddedYaml().replace("team: risk", "team: other"));
       ReloadResult refused = await(w.checkNow());
       assertEquals(ReloadResult.Status.REJECTED, refused.status());
-      assertTrue(refused.errors().get(0).message().contains("the demo model could not start"),
+      assertTrue(
+          refused.errors().get(0).message().contains("the demo model could not start"),
           refused.errors().toString());
       assertSame(wanted, w.current());
       assertEquals(1.0, count("failed"));
@@ -220,8 +265,9 @@ class ConfigWatcherTest {
   @Test
   void pollingPicksUpAChange() throws Exception {
     CompletableFuture<GatewayConfig> seen = new CompletableFuture<>();
-    try (ConfigWatcher w = ConfigWatcher.start(vertx, file, initial, seen::complete, registry,
-        Duration.ofMillis(20))) {
+    try (ConfigWatcher w =
+        ConfigWatcher.start(
+            vertx, file, initial, seen::complete, registry, Duration.ofMillis(20))) {
       Files.writeString(file, ConfigLoader.embeddedYaml().replace("env: test", "env: staging"));
       GatewayConfig c = seen.get(30, TimeUnit.SECONDS);
       assertEquals("staging", c.endpoints().get(1).tags().get("env"));

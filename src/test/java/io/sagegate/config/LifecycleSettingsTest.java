@@ -7,10 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** server.drainDelay, server.drainTimeout and audit.onFailure: defaults, values, and clear refusals. */
+/**
+ * server.drainDelay, server.drainTimeout and audit.onFailure: defaults, values, and clear refusals.
+ */
 class LifecycleSettingsTest {
 
-  private static final String REST = """
+  private static final String REST =
+      """
       auth: {devIssuer: true}
       endpoints:
         - {name: m, backend: {type: demo}}
@@ -27,10 +30,14 @@ class LifecycleSettingsTest {
 
   @Test
   void setValues() throws Exception {
-    GatewayConfig c = ConfigLoader.parse("""
+    GatewayConfig c =
+        ConfigLoader.parse(
+            """
         server: {drainDelay: 0s, drainTimeout: 10m}
         audit: {onFailure: continue}
-        """ + REST, "t.yaml");
+        """
+                + REST,
+            "t.yaml");
     assertEquals(Duration.ZERO, c.server().drainDelay());
     assertEquals(Duration.ofMinutes(10), c.server().drainTimeout());
     assertEquals("continue", c.audit().onFailure());
@@ -38,10 +45,17 @@ class LifecycleSettingsTest {
 
   @Test
   void badValuesNameTheField() {
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ConfigLoader.parse(
+                    """
         server: {drainTimeout: soon}
         audit: {onFailure: ignore}
-        """ + REST, "t.yaml"));
+        """
+                        + REST,
+                    "t.yaml"));
     String text = e.getMessage();
     assertTrue(text.contains("server.drainTimeout") && text.contains("soon"), text);
     assertTrue(text.contains("audit.onFailure") && text.contains("ignore"), text);

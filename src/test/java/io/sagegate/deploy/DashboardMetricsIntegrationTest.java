@@ -1,7 +1,7 @@
 package io.sagegate.deploy;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,9 +63,15 @@ class DashboardMetricsIntegrationTest {
     vertx = Vertx.vertx();
     aws = SageMakerEmulator.start(vertx).await(AWAIT_SECONDS, SECONDS);
     aws.addCredentials(KEY, SECRET);
-    aws.addRole(Role.allowing(aws.roleArn("scorer-invoke"), KEY, "ext-1",
-        List.of("sagemaker:InvokeEndpoint"), List.of(aws.endpointArn("scorer"))));
-    String yaml = """
+    aws.addRole(
+        Role.allowing(
+            aws.roleArn("scorer-invoke"),
+            KEY,
+            "ext-1",
+            List.of("sagemaker:InvokeEndpoint"),
+            List.of(aws.endpointArn("scorer"))));
+    String yaml =
+        """
         server: {port: 0, managementPort: 0}
         auth: {devIssuer: true}
         aws: {region: %1$s, accountId: "%2$s", stsEndpoint: %3$s, sagemakerRuntimeEndpoint: %3$s, externalId: ext-1}
@@ -83,7 +89,8 @@ class DashboardMetricsIntegrationTest {
             principal: {subjects: [bob]}
             rate: 1
             per: 1h
-        """.formatted(aws.region(), aws.accountId(), aws.uri(), aws.roleArn("scorer-invoke"));
+        """
+            .formatted(aws.region(), aws.accountId(), aws.uri(), aws.roleArn("scorer-invoke"));
     Path file = dir.resolve("gateway.yaml");
     Files.writeString(file, yaml);
     Path keys = Files.createDirectories(dir.resolve("keys"));
@@ -93,37 +100,73 @@ class DashboardMetricsIntegrationTest {
     new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
     new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(registry);
     GatewayConfig cfg = ConfigLoader.load(file);
-    assembly = GatewayAssembly.start(vertx, cfg, registry, new RecordingAuditSink(), keys).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(vertx, cfg, registry, new RecordingAuditSink(), keys)
+            .await(AWAIT_SECONDS, SECONDS);
     ConfigWatcher.startAsync(vertx, file, cfg, assembly::reload, registry, Duration.ofSeconds(1));
 
-    String token = issuer.mint("alice", List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    String token =
+        issuer.mint("alice", List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
     int port = assembly.gateway().port();
     aws.endpoint("scorer");
-    HttpResponse<String> viaAws = HttpCalls.send(HttpCalls.post(port, "/endpoints/scorer/invocations", token, "{}"));
+    HttpResponse<String> viaAws =
+        HttpCalls.send(HttpCalls.post(port, "/endpoints/scorer/invocations", token, "{}"));
     assertEquals(200, viaAws.statusCode(), viaAws.body());
-    assertEquals(200, HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", token, "{\"text\":\"good\"}")).statusCode());
-    assertEquals(401, HttpCalls.send(HttpCalls.post(port, "/endpoints/scorer/invocations", null, "{}")).statusCode());
+    assertEquals(
+        200,
+        HttpCalls.send(
+                HttpCalls.post(
+                    port, "/endpoints/sentiment-test/invocations", token, "{\"text\":\"good\"}"))
+            .statusCode());
+    assertEquals(
+        401,
+        HttpCalls.send(HttpCalls.post(port, "/endpoints/scorer/invocations", null, "{}"))
+            .statusCode());
     // A quota refusal, so the limit refusal meter the dashboard's Errors row reads exists.
-    String bob = issuer.mint("bob", List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
-    assertEquals(200, HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", bob, "{\"text\":\"a\"}")).statusCode());
-    assertEquals(429, HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", bob, "{\"text\":\"a\"}")).statusCode());
-    HttpResponse<String> stream = HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations-response-stream",
-        token, "{\"text\":\"great product\",\"stream\":true}"));
+    String bob =
+        issuer.mint("bob", List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    assertEquals(
+        200,
+        HttpCalls.send(
+                HttpCalls.post(
+                    port, "/endpoints/sentiment-test/invocations", bob, "{\"text\":\"a\"}"))
+            .statusCode());
+    assertEquals(
+        429,
+        HttpCalls.send(
+                HttpCalls.post(
+                    port, "/endpoints/sentiment-test/invocations", bob, "{\"text\":\"a\"}"))
+            .statusCode());
+    HttpResponse<String> stream =
+        HttpCalls.send(
+            HttpCalls.post(
+                port,
+                "/endpoints/sentiment-test/invocations-response-stream",
+                token,
+                "{\"text\":\"great product\",\"stream\":true}"));
     assertEquals(200, stream.statusCode(), stream.body());
     // The stream has ended for the caller; the gauge follows once the relay has closed (bounded).
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     do {
       scrape = scrapeMetrics();
     } while (!scrape.contains("\nsagegate_streams_open 0.0") && System.nanoTime() < deadline);
-    assertTrue(scrape.contains("\nsagegate_streams_open 0.0"), "an ended stream still counts as open");
-    assertTrue(scrape.contains("sagegate_requests_total{action=\"invoke-stream\""), "the stream call was not counted");
+    assertTrue(
+        scrape.contains("\nsagegate_streams_open 0.0"), "an ended stream still counts as open");
+    assertTrue(
+        scrape.contains("sagegate_requests_total{action=\"invoke-stream\""),
+        "the stream call was not counted");
   }
 
   private static String scrapeMetrics() throws Exception {
-    HttpResponse<String> metrics = HttpCalls.client().send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + assembly.gateway().managementPort() + "/metrics"))
-            .timeout(Duration.ofSeconds(10)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> metrics =
+        HttpCalls.client()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create(
+                            "http://127.0.0.1:" + assembly.gateway().managementPort() + "/metrics"))
+                    .timeout(Duration.ofSeconds(10))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
     assertEquals(200, metrics.statusCode());
     return metrics.body();
   }
@@ -140,7 +183,9 @@ class DashboardMetricsIntegrationTest {
   /** Series names in the scrape (comments left out). */
   private static Set<String> exported() {
     Set<String> names = new TreeSet<>();
-    scrape.lines().filter(l -> !l.startsWith("#") && !l.isBlank())
+    scrape
+        .lines()
+        .filter(l -> !l.startsWith("#") && !l.isBlank())
         .forEach(l -> names.add(l.split("[{ ]", 2)[0]));
     return names;
   }
@@ -158,27 +203,44 @@ class DashboardMetricsIntegrationTest {
     Set<String> exported = exported();
     Set<String> missing = new TreeSet<>(queried);
     missing.removeAll(exported);
-    assertEquals(Set.of(), missing, where + " queries metrics the gateway does not export; exported: " + exported);
+    assertEquals(
+        Set.of(),
+        missing,
+        where + " queries metrics the gateway does not export; exported: " + exported);
   }
 
   @Test
   void dashboardQueriesOnlyExportedMetrics() throws Exception {
-    JsonNode dash = new ObjectMapper().readTree(Path.of("k8s/components/dashboard/sagegate-dashboard.json").toFile());
+    JsonNode dash =
+        new ObjectMapper()
+            .readTree(Path.of("k8s/components/dashboard/sagegate-dashboard.json").toFile());
     StringBuilder exprs = new StringBuilder();
     dash.findValues("expr").forEach(e -> exprs.append(e.asText()).append('\n'));
-    dash.path("templating").path("list").forEach(v -> exprs.append(v.path("definition").asText()).append('\n'));
+    dash.path("templating")
+        .path("list")
+        .forEach(v -> exprs.append(v.path("definition").asText()).append('\n'));
     Set<String> queried = queried(exprs.toString());
     assertTrue(queried.size() > 15, "the dashboard's queries were not found: " + queried);
     assertAllExported(queried, "k8s/components/dashboard/sagegate-dashboard.json");
     // The classes of error and the SLO bucket the panels and alerts name exist as labels too.
-    assertTrue(scrape.contains("sagegate_request_errors_total{action=\"invoke\",class=\"authentication\""), scrape);
-    assertTrue(scrape.contains("sagegate_request_overhead_seconds_bucket{endpoint=\"scorer\",le=\"0.05\"}"), scrape);
+    assertTrue(
+        scrape.contains("sagegate_request_errors_total{action=\"invoke\",class=\"authentication\""),
+        scrape);
+    assertTrue(
+        scrape.contains(
+            "sagegate_request_overhead_seconds_bucket{endpoint=\"scorer\",le=\"0.05\"}"),
+        scrape);
   }
 
   @Test
   void alertRulesQueryOnlyExportedMetrics() throws Exception {
     String rules = Files.readString(Path.of("deploy/prometheus/sagegate.rules.yaml"));
-    Set<String> queried = queried(rules.lines().filter(l -> !l.strip().startsWith("#")).reduce("", (a, b) -> a + b + "\n"));
+    Set<String> queried =
+        queried(
+            rules
+                .lines()
+                .filter(l -> !l.strip().startsWith("#"))
+                .reduce("", (a, b) -> a + b + "\n"));
     assertFalse(queried.isEmpty());
     assertAllExported(queried, "deploy/prometheus/sagegate.rules.yaml");
   }

@@ -1,8 +1,8 @@
 package io.sagegate.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -55,10 +55,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Renders every overlay under k8s/ with {@code kubectl kustomize} (as a user deploys it), reads
- * each object into fabric8's Kubernetes model with unknown fields refused (a misspelt
- * {@code readOnlyRootFilesytem} is silently ignored by the API server's default field validation
- * in older clusters and by most schema validators, and would leave the pod unhardened), and
- * asserts the hardening the deployment relies on, so removing any of it fails the build.
+ * each object into fabric8's Kubernetes model with unknown fields refused (a misspelt {@code
+ * readOnlyRootFilesytem} is silently ignored by the API server's default field validation in older
+ * clusters and by most schema validators, and would leave the pod unhardened), and asserts the
+ * hardening the deployment relies on, so removing any of it fails the build.
  *
  * <p>Why fabric8 and not the {@code kubernetes-models} npm validators: those accept unknown fields
  * (checked: a container with a {@code bogus} field validates), which is exactly the mistake to
@@ -68,37 +68,44 @@ import org.junit.jupiter.params.provider.ValueSource;
 class KubernetesManifestsTest {
 
   private static final Path ROOT = Path.of("").toAbsolutePath();
+
   /** server.drainDelay (5 s) + server.drainTimeout (60 s): the defaults of the drain on SIGTERM. */
   private static final int DRAIN_SECONDS = 5 + 60;
+
   private static final String CHECKSUM_ANNOTATION = "sagegate.io/restart-config-sha256";
 
   /** Jackson, strict: fabric8's catch-all for unknown fields switched off, no scalar coercion. */
   private static final ObjectMapper STRICT = strictMapper();
+
   private static final YAMLMapper YAML = new YAMLMapper();
 
-  private static final Map<String, Class<? extends HasMetadata>> KINDS = Map.ofEntries(
-      Map.entry("v1/Namespace", Namespace.class),
-      Map.entry("v1/ServiceAccount", ServiceAccount.class),
-      Map.entry("v1/ConfigMap", ConfigMap.class),
-      Map.entry("v1/Service", Service.class),
-      Map.entry("apps/v1/Deployment", Deployment.class),
-      Map.entry("policy/v1/PodDisruptionBudget", PodDisruptionBudget.class),
-      Map.entry("autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler.class),
-      Map.entry("networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class),
-      Map.entry("monitoring.coreos.com/v1/ServiceMonitor", ServiceMonitor.class),
-      Map.entry("monitoring.coreos.com/v1/PrometheusRule", PrometheusRule.class));
+  private static final Map<String, Class<? extends HasMetadata>> KINDS =
+      Map.ofEntries(
+          Map.entry("v1/Namespace", Namespace.class),
+          Map.entry("v1/ServiceAccount", ServiceAccount.class),
+          Map.entry("v1/ConfigMap", ConfigMap.class),
+          Map.entry("v1/Service", Service.class),
+          Map.entry("apps/v1/Deployment", Deployment.class),
+          Map.entry("policy/v1/PodDisruptionBudget", PodDisruptionBudget.class),
+          Map.entry("autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler.class),
+          Map.entry("networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class),
+          Map.entry("monitoring.coreos.com/v1/ServiceMonitor", ServiceMonitor.class),
+          Map.entry("monitoring.coreos.com/v1/PrometheusRule", PrometheusRule.class));
 
   private static ObjectMapper strictMapper() {
-    ObjectMapper m = JsonMapper.builder()
-        .annotationIntrospector(new JacksonAnnotationIntrospector() {
-          @Override
-          public Boolean hasAnySetter(Annotated a) {
-            return Boolean.FALSE; // fabric8's additionalProperties would swallow unknown fields
-          }
-        })
-        .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-        .build();
+    ObjectMapper m =
+        JsonMapper.builder()
+            .annotationIntrospector(
+                new JacksonAnnotationIntrospector() {
+                  @Override
+                  public Boolean hasAnySetter(Annotated a) {
+                    return Boolean
+                        .FALSE; // fabric8's additionalProperties would swallow unknown fields
+                  }
+                })
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
     m.coercionConfigDefaults().setCoercion(CoercionInputShape.String, CoercionAction.Fail);
     return m;
   }
@@ -109,18 +116,29 @@ class KubernetesManifestsTest {
     }
 
     <T extends HasMetadata> T one(Class<T> type, String name) {
-      return all(type).stream().filter(o -> o.getMetadata().getName().equals(name)).findFirst()
+      return all(type).stream()
+          .filter(o -> o.getMetadata().getName().equals(name))
+          .findFirst()
           .orElseThrow(() -> new AssertionError("no " + type.getSimpleName() + " named " + name));
     }
   }
 
   static Rendered render(String overlay) throws Exception {
-    Process p = new ProcessBuilder("kubectl", "kustomize", "k8s/overlays/" + overlay)
-        .directory(ROOT.toFile()).redirectErrorStream(false).start();
+    Process p =
+        new ProcessBuilder("kubectl", "kustomize", "k8s/overlays/" + overlay)
+            .directory(ROOT.toFile())
+            .redirectErrorStream(false)
+            .start();
     byte[] out = p.getInputStream().readAllBytes();
     byte[] err = p.getErrorStream().readAllBytes();
     assertTrue(p.waitFor(60, TimeUnit.SECONDS), "kubectl kustomize did not finish in 60 s");
-    assertEquals(0, p.exitValue(), "kubectl kustomize k8s/overlays/" + overlay + ": " + new String(err, StandardCharsets.UTF_8));
+    assertEquals(
+        0,
+        p.exitValue(),
+        "kubectl kustomize k8s/overlays/"
+            + overlay
+            + ": "
+            + new String(err, StandardCharsets.UTF_8));
     List<JsonNode> docs = new ArrayList<>();
     try (var parser = new YAMLFactory().createParser(out)) {
       YAML.readValues(parser, JsonNode.class).forEachRemaining(docs::add);
@@ -131,16 +149,28 @@ class KubernetesManifestsTest {
       String key = doc.path("apiVersion").asText() + "/" + doc.path("kind").asText();
       Class<? extends HasMetadata> type = KINDS.get(key);
       if (type == null) {
-        errors.add(key + " " + doc.path("metadata").path("name").asText() + ": a kind this test does not know");
+        errors.add(
+            key
+                + " "
+                + doc.path("metadata").path("name").asText()
+                + ": a kind this test does not know");
         continue;
       }
       try {
         objects.add(STRICT.treeToValue(doc, type));
       } catch (IOException e) {
-        errors.add(key + " " + doc.path("metadata").path("name").asText() + ": " + e.getMessage().lines().findFirst().orElse(""));
+        errors.add(
+            key
+                + " "
+                + doc.path("metadata").path("name").asText()
+                + ": "
+                + e.getMessage().lines().findFirst().orElse(""));
       }
     }
-    assertEquals(List.of(), errors, "objects of overlay " + overlay + " that do not fit the Kubernetes schema");
+    assertEquals(
+        List.of(),
+        errors,
+        "objects of overlay " + overlay + " that do not fit the Kubernetes schema");
     return new Rendered(objects, docs);
   }
 
@@ -148,20 +178,25 @@ class KubernetesManifestsTest {
   @ValueSource(strings = {"dev", "staging", "prod"})
   void overlayRendersValidHardenedObjects(String env) throws Exception {
     Rendered r = render(env);
-    JsonNode spec = YAML.readTree(ROOT.resolve("conf/provision.yaml").toFile()).path("environments").path(env);
+    JsonNode spec =
+        YAML.readTree(ROOT.resolve("conf/provision.yaml").toFile()).path("environments").path(env);
     String account = spec.path("account").asText();
     String region = spec.path("region").asText();
     assertFalse(account.isEmpty(), "conf/provision.yaml has no environment " + env);
 
     for (HasMetadata o : r.objects()) {
       if (!(o instanceof Namespace)) {
-        assertEquals("sagegate", o.getMetadata().getNamespace(), o.getKind() + " " + o.getMetadata().getName());
+        assertEquals(
+            "sagegate",
+            o.getMetadata().getNamespace(),
+            o.getKind() + " " + o.getMetadata().getName());
       }
     }
 
     // IRSA: the gateway role that `sagegate provision` creates for this environment.
     ServiceAccount sa = r.one(ServiceAccount.class, "sagegate");
-    assertEquals("arn:aws:iam::" + account + ":role/sagegate-gateway-" + env,
+    assertEquals(
+        "arn:aws:iam::" + account + ":role/sagegate-gateway-" + env,
         sa.getMetadata().getAnnotations().get("eks.amazonaws.com/role-arn"));
 
     Deployment d = r.one(Deployment.class, "sagegate");
@@ -171,11 +206,18 @@ class KubernetesManifestsTest {
     PodSecurityContext psc = pod.getSecurityContext();
     assertNotNull(psc, "pod securityContext");
     assertEquals(Boolean.TRUE, psc.getRunAsNonRoot(), "pod runAsNonRoot");
-    assertTrue(psc.getRunAsUser() != null && psc.getRunAsUser() > 0, "pod runAsUser numeric, not root");
+    assertTrue(
+        psc.getRunAsUser() != null && psc.getRunAsUser() > 0, "pod runAsUser numeric, not root");
     assertEquals("RuntimeDefault", psc.getSeccompProfile().getType(), "pod seccomp");
-    assertTrue(pod.getTerminationGracePeriodSeconds() > DRAIN_SECONDS,
-        "terminationGracePeriodSeconds must exceed drainDelay + drainTimeout (" + DRAIN_SECONDS + " s)");
-    var spreadKeys = pod.getTopologySpreadConstraints().stream().map(c -> c.getTopologyKey()).collect(Collectors.toSet());
+    assertTrue(
+        pod.getTerminationGracePeriodSeconds() > DRAIN_SECONDS,
+        "terminationGracePeriodSeconds must exceed drainDelay + drainTimeout ("
+            + DRAIN_SECONDS
+            + " s)");
+    var spreadKeys =
+        pod.getTopologySpreadConstraints().stream()
+            .map(c -> c.getTopologyKey())
+            .collect(Collectors.toSet());
     assertTrue(spreadKeys.contains("topology.kubernetes.io/zone"), "spread across zones");
     assertTrue(spreadKeys.contains("kubernetes.io/hostname"), "spread across nodes");
 
@@ -189,22 +231,30 @@ class KubernetesManifestsTest {
     assertEquals(Boolean.FALSE, sc.getAllowPrivilegeEscalation(), "allowPrivilegeEscalation");
     assertTrue(sc.getPrivileged() == null || !sc.getPrivileged(), "privileged");
     assertEquals(List.of("ALL"), sc.getCapabilities().getDrop(), "capabilities drop ALL");
-    assertTrue(sc.getCapabilities().getAdd() == null || sc.getCapabilities().getAdd().isEmpty(), "no capability added");
-    assertTrue(sc.getSeccompProfile() == null || "RuntimeDefault".equals(sc.getSeccompProfile().getType()));
+    assertTrue(
+        sc.getCapabilities().getAdd() == null || sc.getCapabilities().getAdd().isEmpty(),
+        "no capability added");
+    assertTrue(
+        sc.getSeccompProfile() == null
+            || "RuntimeDefault".equals(sc.getSeccompProfile().getType()));
 
     for (String kind : List.of("cpu", "memory")) {
       assertNotNull(c.getResources().getRequests().get(kind), "requests." + kind);
       assertNotNull(c.getResources().getLimits().get(kind), "limits." + kind);
     }
-    Map<String, Integer> ports = c.getPorts().stream().collect(Collectors.toMap(p -> p.getName(), p -> p.getContainerPort()));
+    Map<String, Integer> ports =
+        c.getPorts().stream()
+            .collect(Collectors.toMap(p -> p.getName(), p -> p.getContainerPort()));
     assertEquals(Map.of("http", 8080, "management", 9464), ports);
     assertProbe(c.getStartupProbe(), "startup", "/healthz");
     assertProbe(c.getReadinessProbe(), "readiness", "/readyz");
     assertProbe(c.getLivenessProbe(), "liveness", "/healthz");
 
     // /tmp is the only writable place: an emptyDir.
-    Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
-    Map<String, VolumeMount> mounts = c.getVolumeMounts().stream().collect(Collectors.toMap(VolumeMount::getMountPath, m -> m));
+    Map<String, Volume> volumes =
+        pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
+    Map<String, VolumeMount> mounts =
+        c.getVolumeMounts().stream().collect(Collectors.toMap(VolumeMount::getMountPath, m -> m));
     assertNotNull(mounts.get("/tmp"), "/tmp mounted");
     assertNotNull(volumes.get(mounts.get("/tmp").getName()).getEmptyDir(), "/tmp is an emptyDir");
     // The configuration: a directory mount (not subPath), so the symlink swap reaches the gateway.
@@ -214,67 +264,118 @@ class KubernetesManifestsTest {
     assertEquals(Boolean.TRUE, conf.getReadOnly());
     assertEquals("sagegate-config", volumes.get(conf.getName()).getConfigMap().getName());
     assertEquals(List.of("serve", "--config", "/etc/sagegate/gateway.yaml"), c.getArgs());
-    Map<String, String> env0 = c.getEnv().stream().collect(Collectors.toMap(e -> e.getName(), e -> e.getValue()));
+    Map<String, String> env0 =
+        c.getEnv().stream().collect(Collectors.toMap(e -> e.getName(), e -> e.getValue()));
     assertEquals(region, env0.get("AWS_REGION"));
 
     // The gateway configuration is conf/gateway-aws-<env>.yaml, byte for byte.
     ConfigMap cm = r.one(ConfigMap.class, "sagegate-config");
     String gatewayYaml = Files.readString(ROOT.resolve("conf/gateway-aws-" + env + ".yaml"));
-    assertEquals(gatewayYaml, cm.getData().get("gateway.yaml"),
+    assertEquals(
+        gatewayYaml,
+        cm.getData().get("gateway.yaml"),
         "k8s/overlays/" + env + "/gateway.yaml must equal conf/gateway-aws-" + env + ".yaml");
     // A restart-only setting changed: the pods roll; endpoints and rules reload live.
     String expected = restartChecksum(gatewayYaml);
-    assertEquals(expected, d.getSpec().getTemplate().getMetadata().getAnnotations().get(CHECKSUM_ANNOTATION),
-        "set " + CHECKSUM_ANNOTATION + ": \"" + expected + "\" in k8s/overlays/" + env + "/kustomization.yaml");
+    assertEquals(
+        expected,
+        d.getSpec().getTemplate().getMetadata().getAnnotations().get(CHECKSUM_ANNOTATION),
+        "set "
+            + CHECKSUM_ANNOTATION
+            + ": \""
+            + expected
+            + "\" in k8s/overlays/"
+            + env
+            + "/kustomization.yaml");
 
     // Services: traffic and metrics, both selecting the pods.
     Map<String, String> podLabels = d.getSpec().getTemplate().getMetadata().getLabels();
     Service traffic = r.one(Service.class, "sagegate");
     Service metrics = r.one(Service.class, "sagegate-metrics");
     for (Service s : List.of(traffic, metrics)) {
-      assertTrue(podLabels.entrySet().containsAll(s.getSpec().getSelector().entrySet()), s.getMetadata().getName() + " selects the pods");
+      assertTrue(
+          podLabels.entrySet().containsAll(s.getSpec().getSelector().entrySet()),
+          s.getMetadata().getName() + " selects the pods");
     }
     assertEquals("http", traffic.getSpec().getPorts().get(0).getTargetPort().getStrVal());
     assertEquals("management", metrics.getSpec().getPorts().get(0).getTargetPort().getStrVal());
 
     PodDisruptionBudget pdb = r.one(PodDisruptionBudget.class, "sagegate");
-    assertTrue(podLabels.entrySet().containsAll(pdb.getSpec().getSelector().getMatchLabels().entrySet()));
-    assertTrue(pdb.getSpec().getMaxUnavailable() != null || pdb.getSpec().getMinAvailable() != null);
+    assertTrue(
+        podLabels.entrySet().containsAll(pdb.getSpec().getSelector().getMatchLabels().entrySet()));
+    assertTrue(
+        pdb.getSpec().getMaxUnavailable() != null || pdb.getSpec().getMinAvailable() != null);
 
     HorizontalPodAutoscaler hpa = r.one(HorizontalPodAutoscaler.class, "sagegate");
     assertEquals("sagegate", hpa.getSpec().getScaleTargetRef().getName());
     assertEquals("Deployment", hpa.getSpec().getScaleTargetRef().getKind());
-    assertTrue(hpa.getSpec().getMetrics().stream().anyMatch(m -> m.getResource() != null && "cpu".equals(m.getResource().getName())));
+    assertTrue(
+        hpa.getSpec().getMetrics().stream()
+            .anyMatch(m -> m.getResource() != null && "cpu".equals(m.getResource().getName())));
     assertTrue(hpa.getSpec().getMinReplicas() <= hpa.getSpec().getMaxReplicas());
     assertEquals(hpa.getSpec().getMinReplicas(), d.getSpec().getReplicas());
 
     NetworkPolicy np = r.one(NetworkPolicy.class, "sagegate");
-    assertTrue(podLabels.entrySet().containsAll(np.getSpec().getPodSelector().getMatchLabels().entrySet()));
+    assertTrue(
+        podLabels
+            .entrySet()
+            .containsAll(np.getSpec().getPodSelector().getMatchLabels().entrySet()));
     assertEquals(List.of("Ingress", "Egress"), np.getSpec().getPolicyTypes());
-    List<String> ingressPorts = np.getSpec().getIngress().stream()
-        .flatMap(i -> i.getPorts().stream()).map(p -> p.getPort().getStrVal()).toList();
-    assertEquals(List.of("http", "management"), ingressPorts, "traffic from the ingress, management from monitoring");
-    np.getSpec().getIngress().forEach(i -> assertFalse(i.getFrom().isEmpty(), "an ingress rule open to everyone"));
-    List<Integer> egressPorts = np.getSpec().getEgress().stream().flatMap(e -> e.getPorts().stream())
-        .map(NetworkPolicyPort::getPort).map(p -> p.getIntVal()).toList();
-    assertTrue(egressPorts.contains(53) && egressPorts.contains(443), "egress to DNS and HTTPS: " + egressPorts);
+    List<String> ingressPorts =
+        np.getSpec().getIngress().stream()
+            .flatMap(i -> i.getPorts().stream())
+            .map(p -> p.getPort().getStrVal())
+            .toList();
+    assertEquals(
+        List.of("http", "management"),
+        ingressPorts,
+        "traffic from the ingress, management from monitoring");
+    np.getSpec()
+        .getIngress()
+        .forEach(i -> assertFalse(i.getFrom().isEmpty(), "an ingress rule open to everyone"));
+    List<Integer> egressPorts =
+        np.getSpec().getEgress().stream()
+            .flatMap(e -> e.getPorts().stream())
+            .map(NetworkPolicyPort::getPort)
+            .map(p -> p.getIntVal())
+            .toList();
+    assertTrue(
+        egressPorts.contains(53) && egressPorts.contains(443),
+        "egress to DNS and HTTPS: " + egressPorts);
 
     ServiceMonitor sm = r.one(ServiceMonitor.class, "sagegate");
-    assertTrue(metrics.getMetadata().getLabels().entrySet().containsAll(sm.getSpec().getSelector().getMatchLabels().entrySet()),
+    assertTrue(
+        metrics
+            .getMetadata()
+            .getLabels()
+            .entrySet()
+            .containsAll(sm.getSpec().getSelector().getMatchLabels().entrySet()),
         "the ServiceMonitor selects the metrics Service");
-    assertFalse(traffic.getMetadata().getLabels().entrySet().containsAll(sm.getSpec().getSelector().getMatchLabels().entrySet()),
+    assertFalse(
+        traffic
+            .getMetadata()
+            .getLabels()
+            .entrySet()
+            .containsAll(sm.getSpec().getSelector().getMatchLabels().entrySet()),
         "the ServiceMonitor must not select the traffic Service");
     assertEquals("metrics", sm.getSpec().getEndpoints().get(0).getPort());
 
     // The PrometheusRule carries exactly the plain rules file's groups (promtool tests those).
-    JsonNode ruleDoc = r.raw().stream().filter(n -> n.path("kind").asText().equals("PrometheusRule")).findFirst().orElseThrow();
+    JsonNode ruleDoc =
+        r.raw().stream()
+            .filter(n -> n.path("kind").asText().equals("PrometheusRule"))
+            .findFirst()
+            .orElseThrow();
     JsonNode plain = YAML.readTree(ROOT.resolve("deploy/prometheus/sagegate.rules.yaml").toFile());
-    assertEquals(plain.path("groups"), ruleDoc.path("spec").path("groups"),
+    assertEquals(
+        plain.path("groups"),
+        ruleDoc.path("spec").path("groups"),
         "k8s/components/prometheus-operator/prometheusrule.yaml must carry deploy/prometheus/sagegate.rules.yaml's groups");
 
     ConfigMap dash = r.one(ConfigMap.class, "sagegate-dashboard");
     assertEquals("1", dash.getMetadata().getLabels().get("grafana_dashboard"));
-    String json = Files.readString(ROOT.resolve("k8s/components/dashboard/sagegate-dashboard.json"));
+    String json =
+        Files.readString(ROOT.resolve("k8s/components/dashboard/sagegate-dashboard.json"));
     assertEquals(json, dash.getData().get("sagegate-dashboard.json"));
   }
 
@@ -284,7 +385,9 @@ class KubernetesManifestsTest {
     assertEquals(path, probe.getHttpGet().getPath(), which + " probe path");
     String port = probe.getHttpGet().getPort().getStrVal();
     Integer n = probe.getHttpGet().getPort().getIntVal();
-    assertTrue("management".equals(port) || Integer.valueOf(9464).equals(n), which + " probe on the management port");
+    assertTrue(
+        "management".equals(port) || Integer.valueOf(9464).equals(n),
+        which + " probe on the management port");
   }
 
   /**
@@ -302,8 +405,11 @@ class KubernetesManifestsTest {
     if (all.has("admission")) {
       restartOnly.put("admission", YAML.convertValue(all.get("admission"), Object.class));
     }
-    byte[] canonical = JsonMapper.builder().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).build()
-        .writeValueAsBytes(restartOnly);
+    byte[] canonical =
+        JsonMapper.builder()
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+            .build()
+            .writeValueAsBytes(restartOnly);
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical));
   }
 
@@ -312,8 +418,12 @@ class KubernetesManifestsTest {
     String base = Files.readString(ROOT.resolve("conf/gateway-aws-prod.yaml"));
     String sum = restartChecksum(base);
     // admission (gateway-wide caps, the limit store) is read only at start, like server and aws.
-    assertNotEquals(sum, restartChecksum(base + "\nadmission: {maxInFlight: 100}\n"), "admission must roll the pods");
-    assertNotEquals(restartChecksum(base + "\nadmission: {maxInFlight: 100}\n"),
+    assertNotEquals(
+        sum,
+        restartChecksum(base + "\nadmission: {maxInFlight: 100}\n"),
+        "admission must roll the pods");
+    assertNotEquals(
+        restartChecksum(base + "\nadmission: {maxInFlight: 100}\n"),
         restartChecksum(base + "\nadmission: {maxInFlight: 200}\n"));
     // limits reload live with the rules: no roll.
     assertEquals(sum, restartChecksum(base + "\nlimits:\n  - {id: a, rate: 1}\n"));
@@ -321,7 +431,8 @@ class KubernetesManifestsTest {
 
   @org.junit.jupiter.api.Test
   void theStrictReaderRefusesAnUnknownField() {
-    String deployment = """
+    String deployment =
+        """
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
          "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
            "spec": {"containers": [{"name": "c", "image": "i",
@@ -336,7 +447,8 @@ class KubernetesManifestsTest {
 
   @org.junit.jupiter.api.Test
   void theStrictReaderRefusesAStringWhereANumberBelongs() {
-    String deployment = """
+    String deployment =
+        """
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
          "spec": {"replicas": "3", "selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
            "spec": {"containers": [{"name": "c", "image": "i"}]}}}}""";
@@ -344,7 +456,9 @@ class KubernetesManifestsTest {
       STRICT.readValue(deployment, Deployment.class);
       fail("a string replica count was accepted");
     } catch (IOException e) {
-      assertTrue(e.getMessage().contains("replicas") || e.getMessage().contains("Integer"), e.getMessage());
+      assertTrue(
+          e.getMessage().contains("replicas") || e.getMessage().contains("Integer"),
+          e.getMessage());
     }
   }
 }

@@ -47,8 +47,9 @@ class EventStreamParserTest {
 
   @Test
   void roundTripsExceptions() throws Exception {
-    parser.feed(EventStreamFrames.modelStreamError("model timed out", "ModelInvocationTimeExceeded")
-        .appendBuffer(EventStreamFrames.internalStreamFailure("boom")));
+    parser.feed(
+        EventStreamFrames.modelStreamError("model timed out", "ModelInvocationTimeExceeded")
+            .appendBuffer(EventStreamFrames.internalStreamFailure("boom")));
     assertEquals(2, frames.size());
     EventStreamFrame mse = frames.get(0);
     assertTrue(mse.isException());
@@ -66,9 +67,10 @@ class EventStreamParserTest {
 
   @Test
   void reassemblesFramesSplitAcrossChunksByteByByte() {
-    Buffer all = EventStreamFrames.payloadPart(utf8("first"))
-        .appendBuffer(EventStreamFrames.payloadPart(utf8("second part")))
-        .appendBuffer(EventStreamFrames.modelStreamError("broken", "StreamBroken"));
+    Buffer all =
+        EventStreamFrames.payloadPart(utf8("first"))
+            .appendBuffer(EventStreamFrames.payloadPart(utf8("second part")))
+            .appendBuffer(EventStreamFrames.modelStreamError("broken", "StreamBroken"));
     for (int i = 0; i < all.length(); i++) {
       parser.feed(all.getBuffer(i, i + 1));
       // A frame is delivered exactly when its last byte arrives, not before.
@@ -77,7 +79,8 @@ class EventStreamParserTest {
       }
     }
     parser.end();
-    assertEquals(List.of("first", "second part"),
+    assertEquals(
+        List.of("first", "second part"),
         frames.subList(0, 2).stream().map(EventStreamFrame::payloadText).toList());
     assertEquals("ModelStreamError", frames.get(2).type());
   }
@@ -91,12 +94,19 @@ class EventStreamParserTest {
     parser.feed(chunk1);
     assertEquals(2, frames.size());
     assertTrue(parser.hasPartialFrame());
-    EventStreamException early = assertThrows(EventStreamException.class,
-        () -> { EventStreamParser p = new EventStreamParser(f -> { }); p.feed(chunk1.copy()); p.end(); });
+    EventStreamException early =
+        assertThrows(
+            EventStreamException.class,
+            () -> {
+              EventStreamParser p = new EventStreamParser(f -> {});
+              p.feed(chunk1.copy());
+              p.end();
+            });
     assertTrue(early.getMessage().contains("ended inside a frame"), early.getMessage());
     parser.feed(c.getBuffer(5, c.length()));
     parser.end();
-    assertEquals(List.of("a", "bb", "ccc"), frames.stream().map(EventStreamFrame::payloadText).toList());
+    assertEquals(
+        List.of("a", "bb", "ccc"), frames.stream().map(EventStreamFrame::payloadText).toList());
   }
 
   @Test
@@ -108,8 +118,8 @@ class EventStreamParserTest {
     assertTrue(e.getMessage().contains("invalid event stream frame"), e.getMessage());
     assertTrue(frames.isEmpty());
     // Once broken, always broken: a later valid frame is not delivered.
-    assertThrows(EventStreamException.class,
-        () -> parser.feed(EventStreamFrames.payloadPart(utf8("x"))));
+    assertThrows(
+        EventStreamException.class, () -> parser.feed(EventStreamFrames.payloadPart(utf8("x"))));
     assertTrue(frames.isEmpty());
   }
 
@@ -123,8 +133,10 @@ class EventStreamParserTest {
 
   @Test
   void rejectsGarbageAsSoonAsAPreludeIsIn() {
-    EventStreamException e = assertThrows(EventStreamException.class,
-        () -> parser.feed(Buffer.buffer("<html><body>502 Bad Gateway</body></html>")));
+    EventStreamException e =
+        assertThrows(
+            EventStreamException.class,
+            () -> parser.feed(Buffer.buffer("<html><body>502 Bad Gateway</body></html>")));
     assertTrue(e.getMessage().contains("prelude CRC"), e.getMessage());
   }
 
@@ -137,16 +149,18 @@ class EventStreamParserTest {
 
   @Test
   void rejectsBadMaxFrameSizeNamingTheField() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new EventStreamParser(f -> { }, 3));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> new EventStreamParser(f -> {}, 3));
     assertTrue(e.getMessage().contains("maxFrameBytes"));
   }
 
   @Test
   void rejectsFramesLargerThanTheLimit() {
     EventStreamParser small = new EventStreamParser(frames::add, 64);
-    EventStreamException e = assertThrows(EventStreamException.class,
-        () -> small.feed(EventStreamFrames.payloadPart(new byte[200])));
+    EventStreamException e =
+        assertThrows(
+            EventStreamException.class,
+            () -> small.feed(EventStreamFrames.payloadPart(new byte[200])));
     assertTrue(e.getMessage().contains("outside"), e.getMessage());
   }
 }

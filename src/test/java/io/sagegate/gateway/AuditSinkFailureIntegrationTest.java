@@ -1,7 +1,7 @@
 package io.sagegate.gateway;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,8 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * An audit sink that cannot write is visible (a counter of records lost, a gauge, a log line,
- * {@code /readyz} 503 with the reason) and, with {@code audit.onFailure: refuse} (the default),
- * new calls are answered 503 rather than served unaudited; {@code continue} keeps serving. Real
+ * {@code /readyz} 503 with the reason) and, with {@code audit.onFailure: refuse} (the default), new
+ * calls are answered 503 rather than served unaudited; {@code continue} keeps serving. Real
  * outputs: a pipe whose reader exits, {@code /dev/full}, and a file under read-only {@code /proc}.
  */
 class AuditSinkFailureIntegrationTest {
@@ -66,9 +66,12 @@ class AuditSinkFailureIntegrationTest {
     start(onFailure, auditSink, "");
   }
 
-  private void start(String onFailure, JsonLinesAuditSink auditSink, String server) throws Exception {
+  private void start(String onFailure, JsonLinesAuditSink auditSink, String server)
+      throws Exception {
     Path file = dir.resolve("gateway.yaml");
-    Files.writeString(file, """
+    Files.writeString(
+        file,
+        """
         server: {port: 0, managementPort: 0%s}
         auth: {devIssuer: true}
         %s
@@ -76,29 +79,43 @@ class AuditSinkFailureIntegrationTest {
           - {name: sentiment-test, backend: {type: demo}}
         rules:
           - {id: scientists, effect: allow, principal: {groups: [data-scientists]}}
-        """.formatted(server, onFailure == null ? "" : "audit: {onFailure: " + onFailure + "}"));
+        """
+            .formatted(server, onFailure == null ? "" : "audit: {onFailure: " + onFailure + "}"));
     GatewayConfig config = ConfigLoader.load(file);
     vertx = Vertx.vertx();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     sink = auditSink;
     DevIssuer issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
-    token = issuer.mint("erin", List.of("data-scientists"), List.of(), null, Duration.ofMinutes(5), Map.of());
-    assembly = GatewayAssembly.start(vertx, config, registry, sink, dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
+    token =
+        issuer.mint(
+            "erin", List.of("data-scientists"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    assembly =
+        GatewayAssembly.start(vertx, config, registry, sink, dir.resolve("keys"))
+            .await(AWAIT_SECONDS, SECONDS);
   }
 
   private HttpResponse<String> call() {
-    return HttpCalls.send(HttpCalls.post(assembly.gateway().port(),
-        "/endpoints/sentiment-test/invocations", token, "{\"text\":\"good\"}"));
+    return HttpCalls.send(
+        HttpCalls.post(
+            assembly.gateway().port(),
+            "/endpoints/sentiment-test/invocations",
+            token,
+            "{\"text\":\"good\"}"));
   }
 
   private HttpResponse<String> readyz() {
-    return HttpCalls.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + assembly.gateway().managementPort() + "/readyz")).GET());
+    return HttpCalls.send(
+        HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + assembly.gateway().managementPort() + "/readyz"))
+            .GET());
   }
 
   /** A real pipe to a process that reads one line and exits, closing the pipe's reading end. */
   private OutputStream pipeClosingAfterOneLine() throws Exception {
-    reader = new ProcessBuilder("head", "-n", "1").redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    reader =
+        new ProcessBuilder("head", "-n", "1")
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
     return reader.getOutputStream();
   }
 
@@ -122,13 +139,15 @@ class AuditSinkFailureIntegrationTest {
       start(null, new JsonLinesAuditSink(pipeClosingAfterOneLine()));
       assertEquals(200, call().statusCode(), "served while the sink writes");
       assertTrue(reader.waitFor(20, TimeUnit.SECONDS), "the reader took its line and left");
-      // The next record meets the closed pipe; the call it records was served before that was known.
+      // The next record meets the closed pipe; the call it records was served before that was
+      // known.
       call();
       await(() -> !sink.healthy(), "the sink notices the closed pipe");
 
       HttpResponse<String> refused = call();
       assertEquals(503, refused.statusCode(), refused.body());
-      assertEquals("ServiceUnavailable", refused.headers().firstValue("x-amzn-ErrorType").orElse(null));
+      assertEquals(
+          "ServiceUnavailable", refused.headers().firstValue("x-amzn-ErrorType").orElse(null));
       HttpResponse<String> ready = readyz();
       assertEquals(503, ready.statusCode());
       assertTrue(ready.body().contains("audit sink cannot write records"), ready.body());
@@ -153,9 +172,14 @@ class AuditSinkFailureIntegrationTest {
     // caller learns why (408, not a 503 for a call that never was), and the connection closes.
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", assembly.gateway().port())) {
       socket.setSoTimeout(20_000);
-      socket.getOutputStream().write("POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
-          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-      String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      socket
+          .getOutputStream()
+          .write(
+              "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
+                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      String answer =
+          new String(
+              socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
       assertTrue(answer.startsWith("HTTP/1.1 408 "), answer);
       assertTrue(answer.contains("RequestTimeoutException"), answer);
       assertTrue(answer.toLowerCase().contains("x-amzn-requestid: "), answer);
@@ -182,7 +206,8 @@ class AuditSinkFailureIntegrationTest {
   @Test
   void aFullDiskRefusesNewCalls() throws Exception {
     start(null, JsonLinesAuditSink.create(new AuditSettings("file", "/dev/full", null)));
-    assertEquals(200, call().statusCode(), "the first call is served; its record meets the full disk");
+    assertEquals(
+        200, call().statusCode(), "the first call is served; its record meets the full disk");
     await(() -> !sink.healthy(), "the sink notices the full disk");
     assertEquals(503, call().statusCode());
     assertEquals(503, readyz().statusCode());
@@ -193,7 +218,10 @@ class AuditSinkFailureIntegrationTest {
   @Test
   void aFileThatCannotBeCreatedStartsUnreadyAndContinueServes() throws Exception {
     // /proc is read-only even for root: the file cannot be created.
-    start("continue", JsonLinesAuditSink.create(new AuditSettings("file", "/proc/sagegate-test/audit.log", null)));
+    start(
+        "continue",
+        JsonLinesAuditSink.create(
+            new AuditSettings("file", "/proc/sagegate-test/audit.log", null)));
     HttpResponse<String> ready = readyz();
     assertEquals(503, ready.statusCode(), ready.body());
     assertTrue(ready.body().contains("audit sink cannot write records"), ready.body());

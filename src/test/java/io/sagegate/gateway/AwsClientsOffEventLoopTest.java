@@ -1,7 +1,7 @@
 package io.sagegate.gateway;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The AWS SDK clients (STS, the HTTP client, the credentials and region chains) take seconds to
  * build, so they are built on a worker thread: neither a start with a {@code sagemaker} endpoint
- * nor a reload that adds the first one blocks an event loop. Vert.x's blocked-thread checker is
- * set tight (200 ms, with the stack trace) and no warning may point into the AWS path.
+ * nor a reload that adds the first one blocks an event loop. Vert.x's blocked-thread checker is set
+ * tight (200 ms, with the stack trace) and no warning may point into the AWS path.
  */
 class AwsClientsOffEventLoopTest {
 
@@ -49,13 +49,18 @@ class AwsClientsOffEventLoopTest {
   }
 
   private static Vertx strictVertx() {
-    return Vertx.vertx(new VertxOptions()
-        .setBlockedThreadCheckInterval(20).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
-        .setMaxEventLoopExecuteTime(200).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS)
-        .setWarningExceptionTime(200).setWarningExceptionTimeUnit(TimeUnit.MILLISECONDS));
+    return Vertx.vertx(
+        new VertxOptions()
+            .setBlockedThreadCheckInterval(20)
+            .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
+            .setMaxEventLoopExecuteTime(200)
+            .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS)
+            .setWarningExceptionTime(200)
+            .setWarningExceptionTimeUnit(TimeUnit.MILLISECONDS));
   }
 
-  private static final String AWS = """
+  private static final String AWS =
+      """
       aws:
         region: eu-west-1
         accountId: "111122223333"
@@ -74,9 +79,12 @@ class AwsClientsOffEventLoopTest {
         %s
         rules:
           - {id: risk-team, effect: allow, principal: {groups: [risk]}}
-        """.formatted(AWS, sagemaker
-        ? "  - {name: fraud-scorer, backend: {type: sagemaker, roleArn: \"arn:aws:iam::111122223333:role/invoke\"}}"
-        : "");
+        """
+        .formatted(
+            AWS,
+            sagemaker
+                ? "  - {name: fraud-scorer, backend: {type: sagemaker, roleArn: \"arn:aws:iam::111122223333:role/invoke\"}}"
+                : "");
   }
 
   /** Blocked-thread warnings whose stack trace is in the AWS path. */
@@ -102,10 +110,13 @@ class AwsClientsOffEventLoopTest {
     GatewayConfig config = ConfigLoader.load(file);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     try (StderrCapture err = StderrCapture.start()) {
-      GatewayAssembly assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(),
-          dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
-      ConfigWatcher watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry,
-          Duration.ofHours(1));
+      GatewayAssembly assembly =
+          GatewayAssembly.start(
+                  vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys"))
+              .await(AWAIT_SECONDS, SECONDS);
+      ConfigWatcher watcher =
+          ConfigWatcher.startAsync(
+              vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
       try {
         Files.writeString(file, config(true));
         ReloadResult result = watcher.checkNow().await(AWAIT_SECONDS, SECONDS);
@@ -130,8 +141,11 @@ class AwsClientsOffEventLoopTest {
     try (StderrCapture err = StderrCapture.start()) {
       // Started from an event loop, as a reload or a verticle would.
       io.vertx.core.Promise<GatewayAssembly> started = io.vertx.core.Promise.promise();
-      vertx.runOnContext(x -> GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(),
-          dir.resolve("keys")).onComplete(started));
+      vertx.runOnContext(
+          x ->
+              GatewayAssembly.start(
+                      vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys"))
+                  .onComplete(started));
       GatewayAssembly assembly = started.future().await(AWAIT_SECONDS, SECONDS);
       try {
         assertTrue(assembly.gateway().state().endpoint("fraud-scorer") != null);

@@ -11,8 +11,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sagegate.auth.DevIssuer;
-import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.config.ConfigLoader;
+import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.testsupport.HttpCalls;
 import io.sagegate.testsupport.RecordingAuditSink;
 import io.sagegate.testsupport.aws.SageMakerEmulator;
@@ -34,10 +34,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The whole gateway on the AWS path: a caller's token, the gateway's rules, an STS AssumeRole
- * per caller and a signed SageMaker Runtime call, against the emulator (which checks SigV4 and
- * evaluates the session policy, as IAM does). The gateway's own credentials come from the
- * default chain (system properties here), as they would from IRSA or an instance role.
+ * The whole gateway on the AWS path: a caller's token, the gateway's rules, an STS AssumeRole per
+ * caller and a signed SageMaker Runtime call, against the emulator (which checks SigV4 and
+ * evaluates the session policy, as IAM does). The gateway's own credentials come from the default
+ * chain (system properties here), as they would from IRSA or an instance role.
  */
 class AwsGatewayIntegrationTest {
 
@@ -62,12 +62,22 @@ class AwsGatewayIntegrationTest {
     aws.addCredentials(KEY, SECRET);
     // The scorer role may invoke only the scorer endpoint, so IAM refuses anything else even
     // where a (mis)configured rule allows it.
-    aws.addRole(Role.allowing(aws.roleArn("scorer-invoke"), KEY, EXTERNAL_ID,
-        List.of("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"),
-        List.of(aws.endpointArn("scorer"), aws.endpointArn("async-scorer"))));
-    aws.addRole(Role.allowing(aws.roleArn("other-external-id"), KEY, "someone-else",
-        List.of("sagemaker:InvokeEndpoint"), List.of("*")));
-    String yaml = """
+    aws.addRole(
+        Role.allowing(
+            aws.roleArn("scorer-invoke"),
+            KEY,
+            EXTERNAL_ID,
+            List.of("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"),
+            List.of(aws.endpointArn("scorer"), aws.endpointArn("async-scorer"))));
+    aws.addRole(
+        Role.allowing(
+            aws.roleArn("other-external-id"),
+            KEY,
+            "someone-else",
+            List.of("sagemaker:InvokeEndpoint"),
+            List.of("*")));
+    String yaml =
+        """
         # Larger bodies allowed for other backends: SageMaker endpoints keep SageMaker's 6 MiB.
         server: {port: 0, managementPort: 0, maxBodyBytes: 8388608}
         auth: {devIssuer: true}
@@ -101,12 +111,24 @@ class AwsGatewayIntegrationTest {
           - id: risk-team
             effect: allow
             principal: {groups: [risk]}
-        """.formatted(aws.region(), aws.accountId(), aws.uri(), EXTERNAL_ID,
-        aws.roleArn("scorer-invoke"), aws.roleArn("other-external-id"));
+        """
+            .formatted(
+                aws.region(),
+                aws.accountId(),
+                aws.uri(),
+                EXTERNAL_ID,
+                aws.roleArn("scorer-invoke"),
+                aws.roleArn("other-external-id"));
     issuer = DevIssuer.loadOrCreate(keys);
     audit = new RecordingAuditSink();
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "aws-gateway.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(
+                vertx,
+                ConfigLoader.parse(yaml, "aws-gateway.yaml"),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                audit,
+                keys)
+            .await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
@@ -124,12 +146,17 @@ class AwsGatewayIntegrationTest {
   }
 
   private static String token(String subject) {
-    return issuer.mint(subject, List.of("risk"), List.of(), null, Duration.ofMinutes(10), Map.of("team", "fraud"));
+    return issuer.mint(
+        subject, List.of("risk"), List.of(), null, Duration.ofMinutes(10), Map.of("team", "fraud"));
   }
 
   private static HttpResponse<String> invoke(String endpoint, String subject) {
-    return HttpCalls.send(HttpCalls.post(assembly.gateway().port(), "/endpoints/" + endpoint + "/invocations",
-        token(subject), "{\"features\":[1,2,3]}"));
+    return HttpCalls.send(
+        HttpCalls.post(
+            assembly.gateway().port(),
+            "/endpoints/" + endpoint + "/invocations",
+            token(subject),
+            "{\"features\":[1,2,3]}"));
   }
 
   private static JsonNode auditOf(HttpResponse<?> response) {
@@ -140,9 +167,13 @@ class AwsGatewayIntegrationTest {
   }
 
   private static HttpResponse<String> invokeAsync(String endpoint, String subject, String input) {
-    return HttpCalls.send(HttpCalls.post(assembly.gateway().port(),
-        "/endpoints/" + endpoint + "/async-invocations", token(subject), "")
-        .header("X-Amzn-SageMaker-InputLocation", input));
+    return HttpCalls.send(
+        HttpCalls.post(
+                assembly.gateway().port(),
+                "/endpoints/" + endpoint + "/async-invocations",
+                token(subject),
+                "")
+            .header("X-Amzn-SageMaker-InputLocation", input));
   }
 
   /**
@@ -154,26 +185,31 @@ class AwsGatewayIntegrationTest {
   @Test
   void aRefusedAsyncCallSpendsNothingOnTheAwsPath() throws Exception {
     aws.endpoint("async-scorer");
-    HttpResponse<String> outside = invokeAsync("async-scorer", "alice", "s3://ml-inputs/other/a.json");
+    HttpResponse<String> outside =
+        invokeAsync("async-scorer", "alice", "s3://ml-inputs/other/a.json");
     assertEquals(403, outside.statusCode(), outside.body());
-    assertEquals("AccessDeniedException", outside.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    assertEquals(
+        "AccessDeniedException", outside.headers().firstValue("x-amzn-ErrorType").orElse(null));
     JsonNode record = auditOf(outside);
     assertEquals("deny", record.path("decision").asText());
     assertEquals("endpoint-input-prefixes", record.path("ruleId").asText());
     assertEquals("async:input_location_not_allowed", record.path("errorReason").asText());
     assertRefusedBeforeAws(record);
 
-    HttpResponse<String> secret = invokeAsync("async-scorer", "alice", "s3://ml-inputs/fraud/secret/a.json");
+    HttpResponse<String> secret =
+        invokeAsync("async-scorer", "alice", "s3://ml-inputs/fraud/secret/a.json");
     assertEquals(403, secret.statusCode(), secret.body());
     record = auditOf(secret);
     assertEquals("deny", record.path("decision").asText());
     assertEquals("no-secret-inputs", record.path("ruleId").asText());
     assertRefusedBeforeAws(record);
-    assertEquals(0, aws.requests(SageMakerEmulator.ASSUME_ROLE).size(), "no STS call for a refused call");
+    assertEquals(
+        0, aws.requests(SageMakerEmulator.ASSUME_ROLE).size(), "no STS call for a refused call");
     assertEquals(0, aws.requests(SageMakerEmulator.INVOKE_ASYNC).size());
 
     // The deny on the secret prefix does not reach the rest of the endpoint's prefix.
-    HttpResponse<String> allowed = invokeAsync("async-scorer", "alice", "s3://ml-inputs/fraud/public/a.json");
+    HttpResponse<String> allowed =
+        invokeAsync("async-scorer", "alice", "s3://ml-inputs/fraud/public/a.json");
     assertEquals(202, allowed.statusCode(), allowed.body());
     record = auditOf(allowed);
     assertEquals("allow", record.path("decision").asText());
@@ -183,9 +219,16 @@ class AwsGatewayIntegrationTest {
   }
 
   private static void assertRefusedBeforeAws(JsonNode record) {
-    for (String field : List.of("roleArn", "sessionName", "sourceIdentity", "backendLatencyMs",
-        "backendStatus", "upstreamRequestId")) {
-      assertTrue(record.path(field).isMissingNode() || record.path(field).isNull(),
+    for (String field :
+        List.of(
+            "roleArn",
+            "sessionName",
+            "sourceIdentity",
+            "backendLatencyMs",
+            "backendStatus",
+            "upstreamRequestId")) {
+      assertTrue(
+          record.path(field).isMissingNode() || record.path(field).isNull(),
           field + " in " + record);
     }
   }
@@ -195,7 +238,8 @@ class AwsGatewayIntegrationTest {
     aws.endpoint("scorer").variant("blue");
     HttpResponse<String> response = invoke("Scorer", "alice@example.com");
     assertEquals(200, response.statusCode(), response.body());
-    assertEquals("blue", response.headers().firstValue("X-Amzn-Invoked-Production-Variant").orElse(null));
+    assertEquals(
+        "blue", response.headers().firstValue("X-Amzn-Invoked-Production-Variant").orElse(null));
 
     RecordedRequest assume = aws.requests(SageMakerEmulator.ASSUME_ROLE).get(0);
     assertEquals(EXTERNAL_ID, assume.params().get("ExternalId"));
@@ -206,9 +250,11 @@ class AwsGatewayIntegrationTest {
     JsonNode policy = JSON.readTree(call.sessionPolicy());
     String statements = policy.path("Statement").toString();
     assertTrue(statements.contains(aws.endpointArn("scorer")), statements);
-    assertFalse(statements.contains("*"), "the session policy names the one endpoint: " + statements);
+    assertFalse(
+        statements.contains("*"), "the session policy names the one endpoint: " + statements);
     assertEquals("{\"features\":[1,2,3]}", call.bodyText());
-    assertTrue(call.header("Authorization").startsWith("AWS4-HMAC-SHA256"),
+    assertTrue(
+        call.header("Authorization").startsWith("AWS4-HMAC-SHA256"),
         "AWS gets a SigV4 signature, never the caller's bearer token");
 
     JsonNode record = auditOf(response);
@@ -225,10 +271,12 @@ class AwsGatewayIntegrationTest {
     aws.endpoint("unlisted-in-iam");
     HttpResponse<String> response = invoke("unlisted-in-iam", "bob");
     assertEquals(403, response.statusCode(), response.body());
-    assertEquals("AccessDeniedException", response.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    assertEquals(
+        "AccessDeniedException", response.headers().firstValue("x-amzn-ErrorType").orElse(null));
     JsonNode record = auditOf(response);
     assertEquals("allow", record.path("decision").asText(), "the gateway allowed; IAM refused");
-    assertFalse(response.body().contains("no session policy"), "AWS's text stays out of the answer");
+    assertFalse(
+        response.body().contains("no session policy"), "AWS's text stays out of the answer");
   }
 
   @Test
@@ -238,9 +286,11 @@ class AwsGatewayIntegrationTest {
     JsonNode record = auditOf(response);
     assertTrue(record.path("errorReason").asText().startsWith("sts:"), record.toString());
     assertEquals("AccessDeniedException", record.path("errorType").asText());
-    assertEquals(0, aws.requests(SageMakerEmulator.INVOKE).size(), "no SageMaker call without credentials");
+    assertEquals(
+        0, aws.requests(SageMakerEmulator.INVOKE).size(), "no SageMaker call without credentials");
     // The security team sees which role was tried, for whom.
-    assertEquals(aws.roleArn("other-external-id"), record.path("roleArn").asText(), record.toString());
+    assertEquals(
+        aws.roleArn("other-external-id"), record.path("roleArn").asText(), record.toString());
     assertEquals("carol", record.path("sessionName").asText(), record.toString());
     assertEquals("carol", record.path("sourceIdentity").asText(), record.toString());
   }
@@ -250,7 +300,8 @@ class AwsGatewayIntegrationTest {
     HttpResponse<String> response = invoke("Scorer", "aws:root");
     assertEquals(403, response.statusCode(), response.body());
     JsonNode record = auditOf(response);
-    assertEquals("sts:invalid_source_identity", record.path("errorReason").asText(), record.toString());
+    assertEquals(
+        "sts:invalid_source_identity", record.path("errorReason").asText(), record.toString());
     assertEquals(aws.roleArn("scorer-invoke"), record.path("roleArn").asText(), record.toString());
     assertFalse(record.has("sessionName"), record.toString());
     assertFalse(record.has("sourceIdentity"), record.toString());
@@ -266,11 +317,16 @@ class AwsGatewayIntegrationTest {
   void bodyOverSageMakersLimitIsRefusedBeforeStsAndSageMaker() throws Exception {
     aws.endpoint("scorer");
     String body = "x".repeat(6 * 1024 * 1024 + 1);
-    HttpResponse<String> response = HttpCalls.send(HttpCalls.post(assembly.gateway().port(),
-        "/endpoints/Scorer/invocations", token("erin"), body));
+    HttpResponse<String> response =
+        HttpCalls.send(
+            HttpCalls.post(
+                assembly.gateway().port(), "/endpoints/Scorer/invocations", token("erin"), body));
     assertEquals(413, response.statusCode());
     auditOf(response);
-    assertEquals(0, aws.requests(SageMakerEmulator.ASSUME_ROLE).size(), "no STS call for a body SageMaker refuses");
+    assertEquals(
+        0,
+        aws.requests(SageMakerEmulator.ASSUME_ROLE).size(),
+        "no STS call for a body SageMaker refuses");
     assertEquals(0, aws.requests(SageMakerEmulator.INVOKE).size());
   }
 
@@ -287,18 +343,28 @@ class AwsGatewayIntegrationTest {
   @Test
   void responseStreamArrivesAsEventStreamFrames() throws Exception {
     aws.endpoint("scorer").streamTextParts("alpha ", "beta ", "gamma");
-    HttpResponse<byte[]> response = HttpCalls.client().send(HttpCalls.post(assembly.gateway().port(),
-            "/endpoints/scorer/invocations-response-stream", token("erin"), "{}").build(),
-        HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> response =
+        HttpCalls.client()
+            .send(
+                HttpCalls.post(
+                        assembly.gateway().port(),
+                        "/endpoints/scorer/invocations-response-stream",
+                        token("erin"),
+                        "{}")
+                    .build(),
+                HttpResponse.BodyHandlers.ofByteArray());
     assertEquals(200, response.statusCode());
-    assertEquals("application/vnd.amazon.eventstream",
+    assertEquals(
+        "application/vnd.amazon.eventstream",
         response.headers().firstValue("Content-Type").orElse(null));
     List<String> parts = new ArrayList<>();
-    EventStreamParser parser = new EventStreamParser(frame -> {
-      if (frame.isPayloadPart()) {
-        parts.add(frame.payloadText());
-      }
-    });
+    EventStreamParser parser =
+        new EventStreamParser(
+            frame -> {
+              if (frame.isPayloadPart()) {
+                parts.add(frame.payloadText());
+              }
+            });
     parser.feed(Buffer.buffer(response.body()));
     parser.end();
     assertEquals(List.of("alpha ", "beta ", "gamma"), parts);

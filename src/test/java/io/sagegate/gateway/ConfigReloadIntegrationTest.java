@@ -39,7 +39,8 @@ class ConfigReloadIntegrationTest {
   private DevIssuer issuer;
   private Path file;
 
-  private static final String BASE = """
+  private static final String BASE =
+      """
       server: {port: 0, managementPort: 0}
       auth: {devIssuer: true}
       endpoints:
@@ -61,8 +62,13 @@ class ConfigReloadIntegrationTest {
     file = dir.resolve("gateway.yaml");
     Files.writeString(file, BASE);
     var config = ConfigLoader.load(file);
-    assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
-    watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
+    assembly =
+        GatewayAssembly.start(
+                vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys"))
+            .await(AWAIT_SECONDS, SECONDS);
+    watcher =
+        ConfigWatcher.startAsync(
+            vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
   }
 
   @AfterEach
@@ -74,8 +80,13 @@ class ConfigReloadIntegrationTest {
 
   private int call(List<String> groups) {
     String token = issuer.mint("erin", groups, List.of(), null, Duration.ofMinutes(5), Map.of());
-    HttpResponse<String> r = HttpCalls.send(HttpCalls.post(assembly.gateway().port(),
-        "/endpoints/sentiment-test/invocations", token, "{\"text\":\"good\"}"));
+    HttpResponse<String> r =
+        HttpCalls.send(
+            HttpCalls.post(
+                assembly.gateway().port(),
+                "/endpoints/sentiment-test/invocations",
+                token,
+                "{\"text\":\"good\"}"));
     return r.statusCode();
   }
 
@@ -83,12 +94,16 @@ class ConfigReloadIntegrationTest {
   void newRulesApplyAndABadFileKeepsTheLastGoodOnes() throws Exception {
     assertEquals(403, call(List.of("analysts")));
 
-    Files.writeString(file, BASE + """
+    Files.writeString(
+        file,
+        BASE
+            + """
           - id: analysts-test
             effect: allow
             principal: {groups: [analysts]}
         """);
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
+    assertEquals(
+        ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
     assertEquals(200, call(List.of("analysts")));
 
     Files.writeString(file, BASE + "  - id: broken\n    effect: [not, an, effect\n");
@@ -96,7 +111,8 @@ class ConfigReloadIntegrationTest {
     assertEquals(ReloadResult.Status.REJECTED, rejected.status());
     assertTrue(!rejected.errors().isEmpty());
     assertEquals(200, call(List.of("analysts")), "the last good rules keep serving");
-    assertTrue(registry.scrape().contains("sagegate_config_reloads_total{result=\"failed\"} 1.0"),
+    assertTrue(
+        registry.scrape().contains("sagegate_config_reloads_total{result=\"failed\"} 1.0"),
         registry.scrape());
   }
 
@@ -104,7 +120,8 @@ class ConfigReloadIntegrationTest {
   void endpointsReloadToo() throws Exception {
     assertEquals(200, call(List.of("data-scientists")));
     Files.writeString(file, BASE.replace("name: sentiment-test", "name: renamed-endpoint"));
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
+    assertEquals(
+        ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
     assertEquals(403, call(List.of("data-scientists")), "a removed endpoint is unknown, hence 403");
   }
 }

@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the real {@link CredentialsStage} for one allowed call on an event loop, as the pipeline
- * does after the body is read, and hands back the failure (if any) and the audit record as the
- * sink would write it. For provider tests against moto and the emulator that check what a refused
- * or failed STS attempt leaves in the audit record, without a gateway around them.
+ * does after the body is read, and hands back the failure (if any) and the audit record as the sink
+ * would write it. For provider tests against moto and the emulator that check what a refused or
+ * failed STS attempt leaves in the audit record, without a gateway around them.
  */
 public final class CredentialsStageRun {
 
@@ -52,26 +52,40 @@ public final class CredentialsStageRun {
       JsonNode value = audit.get(field);
       String actual = value == null || value.isNull() ? null : value.asText();
       if (!java.util.Objects.equals(expected, actual)) {
-        throw new AssertionError("audit " + field + ": expected " + expected + " but was " + actual + " in " + audit);
+        throw new AssertionError(
+            "audit " + field + ": expected " + expected + " but was " + actual + " in " + audit);
       }
     }
   }
 
-  public static Outcome run(Vertx vertx, CredentialsProvider provider, Caller caller,
-      EndpointConfig endpoint, Action action, Decision decision) throws Exception {
+  public static Outcome run(
+      Vertx vertx,
+      CredentialsProvider provider,
+      Caller caller,
+      EndpointConfig endpoint,
+      Action action,
+      Decision decision)
+      throws Exception {
     CompletableFuture<Outcome> done = new CompletableFuture<>();
-    vertx.runOnContext(v -> {
-      Stage[] stages = {
-          new CredentialsStage(provider),
-          ex -> done.complete(new Outcome(null, json(ex.audit())))
-      };
-      Exchange ex = new Exchange(null, stages, (e, failure) -> done.complete(new Outcome(failure, json(e.audit()))));
-      ex.begin(new AuditRecord(Instant.now(), System.nanoTime(), "credentials-stage-run", "127.0.0.1", "POST"), null);
-      ex.operation(action, endpoint.name());
-      ex.caller(caller);
-      ex.allowed(endpoint, decision);
-      ex.next();
-    });
+    vertx.runOnContext(
+        v -> {
+          Stage[] stages = {
+            new CredentialsStage(provider), ex -> done.complete(new Outcome(null, json(ex.audit())))
+          };
+          Exchange ex =
+              new Exchange(
+                  null,
+                  stages,
+                  (e, failure) -> done.complete(new Outcome(failure, json(e.audit()))));
+          ex.begin(
+              new AuditRecord(
+                  Instant.now(), System.nanoTime(), "credentials-stage-run", "127.0.0.1", "POST"),
+              null);
+          ex.operation(action, endpoint.name());
+          ex.caller(caller);
+          ex.allowed(endpoint, decision);
+          ex.next();
+        });
     return done.get(60, TimeUnit.SECONDS);
   }
 

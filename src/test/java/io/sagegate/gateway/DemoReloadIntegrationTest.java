@@ -57,8 +57,13 @@ class DemoReloadIntegrationTest {
     file = dir.resolve("gateway.yaml");
     Files.writeString(file, config());
     GatewayConfig config = ConfigLoader.load(file);
-    assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
-    watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
+    assembly =
+        GatewayAssembly.start(
+                vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys"))
+            .await(AWAIT_SECONDS, SECONDS);
+    watcher =
+        ConfigWatcher.startAsync(
+            vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
   }
 
   @AfterEach
@@ -82,13 +87,19 @@ class DemoReloadIntegrationTest {
           - {name: local-model, backend: {type: container, url: "%s"}}
         %srules:
           - {id: risk-team, effect: allow, principal: {groups: [risk]}}
-        """.formatted(model.url(), endpoints);
+        """
+        .formatted(model.url(), endpoints);
   }
 
   private HttpResponse<String> invoke(String endpoint) {
-    String token = issuer.mint("alice", List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
-    return HttpCalls.send(HttpCalls.post(assembly.gateway().port(),
-        "/endpoints/" + endpoint + "/invocations", token, "{\"text\":\"great product\"}"));
+    String token =
+        issuer.mint("alice", List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    return HttpCalls.send(
+        HttpCalls.post(
+            assembly.gateway().port(),
+            "/endpoints/" + endpoint + "/invocations",
+            token,
+            "{\"text\":\"great product\"}"));
   }
 
   @Test
@@ -103,17 +114,21 @@ class DemoReloadIntegrationTest {
 
     HttpResponse<String> answer = invoke("new-demo");
     assertEquals(200, answer.statusCode(), answer.body());
-    assertTrue(answer.body().contains("\"endpoint\":\"new-demo\"")
-        && answer.body().contains("\"model\":\"sagegate-demo\"")
-        && answer.body().contains("\"label\":\"POSITIVE\""), answer.body());
+    assertTrue(
+        answer.body().contains("\"endpoint\":\"new-demo\"")
+            && answer.body().contains("\"model\":\"sagegate-demo\"")
+            && answer.body().contains("\"label\":\"POSITIVE\""),
+        answer.body());
     assertEquals(200, invoke("local-model").statusCode(), "the container endpoint keeps serving");
     List<HttpTracker.Server> started = http.servers().subList(serversBefore, http.servers().size());
     assertEquals(1, started.size(), "the demo model, and nothing else, started: " + started);
-    assertEquals("127.0.0.1", started.get(0).address().host(), "the demo model listens on loopback only");
+    assertEquals(
+        "127.0.0.1", started.get(0).address().host(), "the demo model listens on loopback only");
 
     // A later reload adds a second demo endpoint to the same demo model.
     Files.writeString(file, config("new-demo", "second-demo"));
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
+    assertEquals(
+        ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
     HttpResponse<String> second = invoke("second-demo");
     assertEquals(200, second.statusCode(), second.body());
     assertTrue(second.body().contains("\"endpoint\":\"second-demo\""), second.body());

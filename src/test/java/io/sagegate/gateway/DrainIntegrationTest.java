@@ -1,7 +1,7 @@
 package io.sagegate.gateway;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,10 +34,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A drain whose deadline passes with calls still open ends them: a call with no answer yet gets
- * 503 ServiceUnavailable, a stream under way is cut; both records say {@code gateway:shutdown},
- * never {@code caller:gone}. Meanwhile {@code /readyz} is 503, {@code sagegate_draining} is 1, and
- * after the drain delay no new connection is accepted.
+ * A drain whose deadline passes with calls still open ends them: a call with no answer yet gets 503
+ * ServiceUnavailable, a stream under way is cut; both records say {@code gateway:shutdown}, never
+ * {@code caller:gone}. Meanwhile {@code /readyz} is 503, {@code sagegate_draining} is 1, and after
+ * the drain delay no new connection is accepted.
  */
 class DrainIntegrationTest {
 
@@ -54,19 +54,25 @@ class DrainIntegrationTest {
     vertx = Vertx.vertx();
     model = GatedStreamBackend.start(vertx).await(AWAIT_SECONDS, SECONDS);
     Path file = dir.resolve("gateway.yaml");
-    Files.writeString(file, """
+    Files.writeString(
+        file,
+        """
         server: {port: 0, managementPort: 0}
         auth: {devIssuer: true}
         endpoints:
           - {name: held, backend: {type: container, url: "%s", timeout: 60s}}
         rules:
           - {id: all, effect: allow, principal: {groups: [g]}}
-        """.formatted(model.url()));
+        """
+            .formatted(model.url()));
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     audit = new RecordingAuditSink();
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.load(file), registry, audit, dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
-    token = DevIssuer.loadOrCreate(dir.resolve("keys"))
-        .mint("sam", List.of("g"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    assembly =
+        GatewayAssembly.start(vertx, ConfigLoader.load(file), registry, audit, dir.resolve("keys"))
+            .await(AWAIT_SECONDS, SECONDS);
+    token =
+        DevIssuer.loadOrCreate(dir.resolve("keys"))
+            .mint("sam", List.of("g"), List.of(), null, Duration.ofMinutes(5), Map.of());
   }
 
   @AfterEach
@@ -76,15 +82,25 @@ class DrainIntegrationTest {
   }
 
   private CompletableFuture<HttpResponse<String>> call(String operation) {
-    // A client of its own per call: one connection each; HTTP/1.1, as SageMaker Runtime clients speak.
-    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().sendAsync(HttpCalls.post(assembly.gateway().port(),
-        "/endpoints/held/" + operation, token, "{}").timeout(Duration.ofSeconds(60)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    // A client of its own per call: one connection each; HTTP/1.1, as SageMaker Runtime clients
+    // speak.
+    return HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .build()
+        .sendAsync(
+            HttpCalls.post(assembly.gateway().port(), "/endpoints/held/" + operation, token, "{}")
+                .timeout(Duration.ofSeconds(60))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
   }
 
   private int readyz() {
-    return HttpCalls.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + assembly.gateway().managementPort() + "/readyz")).GET()).statusCode();
+    return HttpCalls.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:" + assembly.gateway().managementPort() + "/readyz"))
+                .GET())
+        .statusCode();
   }
 
   @Test
@@ -95,7 +111,8 @@ class DrainIntegrationTest {
     model.awaitStarted(2, Duration.ofSeconds(20));
     assertEquals(200, readyz());
 
-    Future<Gateway.DrainResult> drained = assembly.gateway().drain(Duration.ofMillis(200), Duration.ofSeconds(1));
+    Future<Gateway.DrainResult> drained =
+        assembly.gateway().drain(Duration.ofMillis(200), Duration.ofSeconds(1));
     assertEquals(503, readyz(), "not ready from the start of the drain");
     assertTrue(registry.scrape().contains("sagegate_draining 1.0"));
 
@@ -105,7 +122,8 @@ class DrainIntegrationTest {
 
     HttpResponse<String> refused = buffered.get(20, TimeUnit.SECONDS);
     assertEquals(503, refused.statusCode(), refused.body());
-    assertEquals("ServiceUnavailable", refused.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    assertEquals(
+        "ServiceUnavailable", refused.headers().firstValue("x-amzn-ErrorType").orElse(null));
     // The stream was cut mid-way: the caller sees its connection end early.
     try {
       HttpResponse<String> cut = stream.get(20, TimeUnit.SECONDS);
@@ -113,7 +131,8 @@ class DrainIntegrationTest {
     } catch (java.util.concurrent.ExecutionException expected) {
       // a truncated chunked body
     }
-    List<JsonNode> records = audit.all().stream().filter(r -> "held".equals(r.path("endpoint").asText())).toList();
+    List<JsonNode> records =
+        audit.all().stream().filter(r -> "held".equals(r.path("endpoint").asText())).toList();
     assertEquals(2, records.size(), records.toString());
     for (JsonNode r : records) {
       assertEquals("gateway:shutdown", r.path("errorReason").asText(), r.toString());
@@ -121,13 +140,15 @@ class DrainIntegrationTest {
     }
 
     // After the delay the traffic port accepts no new connection.
-    assertThrows(java.io.IOException.class, () -> {
-      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-        s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes());
-        if (s.getInputStream().read() < 0) {
-          throw new java.io.IOException("closed without an answer");
-        }
-      }
-    });
+    assertThrows(
+        java.io.IOException.class,
+        () -> {
+          try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes());
+            if (s.getInputStream().read() < 0) {
+              throw new java.io.IOException("closed without an answer");
+            }
+          }
+        });
   }
 }

@@ -41,11 +41,23 @@ class EmbeddedDefaultTest {
   static void start() throws Exception {
     vertx = Vertx.vertx();
     GatewayConfig config = ConfigLoader.embeddedDefault();
-    config = new GatewayConfig(config.server().withPorts(0, 0), config.auth(), config.audit(),
-        config.aws(), config.endpoints(), config.rules());
+    config =
+        new GatewayConfig(
+            config.server().withPorts(0, 0),
+            config.auth(),
+            config.audit(),
+            config.aws(),
+            config.endpoints(),
+            config.rules());
     issuer = DevIssuer.loadOrCreate(keys);
-    assembly = GatewayAssembly.start(vertx, config,
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), keys).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(
+                vertx,
+                config,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                new RecordingAuditSink(),
+                keys)
+            .await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
@@ -55,9 +67,14 @@ class EmbeddedDefaultTest {
   }
 
   private HttpResponse<String> call(String endpoint, String... groups) {
-    String token = issuer.mint("alice", List.of(groups), List.of(), null, Duration.ofMinutes(5), Map.of());
-    return HttpCalls.send(HttpCalls.post(assembly.gateway().port(), "/endpoints/" + endpoint + "/invocations",
-        token, "{\"text\":\"great product\"}"));
+    String token =
+        issuer.mint("alice", List.of(groups), List.of(), null, Duration.ofMinutes(5), Map.of());
+    return HttpCalls.send(
+        HttpCalls.post(
+            assembly.gateway().port(),
+            "/endpoints/" + endpoint + "/invocations",
+            token,
+            "{\"text\":\"great product\"}"));
   }
 
   @Test

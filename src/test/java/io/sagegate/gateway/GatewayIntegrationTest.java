@@ -52,9 +52,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole pipeline over real sockets: the gateway on a random port, a real OIDC issuer
- * (mock-oauth2-server, through discovery), a real model container stub, and the JDK's HTTP
- * client. Every case checks the status, the error type and that exactly one audit record was
- * written for the request.
+ * (mock-oauth2-server, through discovery), a real model container stub, and the JDK's HTTP client.
+ * Every case checks the status, the error type and that exactly one audit record was written for
+ * the request.
  */
 class GatewayIntegrationTest {
 
@@ -92,7 +92,8 @@ class GatewayIntegrationTest {
     model.mode(ContainerStub.Mode.ok()).await(AWAIT_SECONDS, SECONDS);
     audit = new RecordingAuditSink();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    assembly = GatewayAssembly.start(vertx, config(), registry, audit, keys).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(vertx, config(), registry, audit, keys).await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
@@ -142,8 +143,14 @@ class GatewayIntegrationTest {
             effect: allow
             principal: {groups: [variant-testers]}
             conditions: {targetVariants: [variant-b]}
-        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE,
-        modelUrl, modelUrl, modelUrl);
+        """
+        .formatted(
+            oidc.wellKnownUrl(ISSUER),
+            oidc.issuerUrl(ISSUER),
+            AUDIENCE,
+            modelUrl,
+            modelUrl,
+            modelUrl);
   }
 
   private GatewayConfig config() throws Exception {
@@ -155,14 +162,21 @@ class GatewayIntegrationTest {
   }
 
   private HttpResponse<String> invoke(String endpoint, String token) {
-    return HttpCalls.send(HttpCalls.post(port, "/endpoints/" + endpoint + "/invocations", token,
-        "{\"text\":\"great product\"}"));
+    return HttpCalls.send(
+        HttpCalls.post(
+            port,
+            "/endpoints/" + endpoint + "/invocations",
+            token,
+            "{\"text\":\"great product\"}"));
   }
 
   /** The request's one audit record; fails if there is none or more than one. */
   private JsonNode auditOf(HttpResponse<?> response) {
-    String id = response.headers().firstValue("x-amzn-RequestId").orElseThrow(
-        () -> new AssertionError("response has no x-amzn-RequestId"));
+    String id =
+        response
+            .headers()
+            .firstValue("x-amzn-RequestId")
+            .orElseThrow(() -> new AssertionError("response has no x-amzn-RequestId"));
     JsonNode record = audit.await(id);
     assertEquals(1, audit.count(id), "exactly one audit record per request");
     assertEquals(response.statusCode(), record.path("status").asInt());
@@ -175,7 +189,8 @@ class GatewayIntegrationTest {
     JsonNode body = JSON.readTree(response.body());
     assertEquals(type, body.path("__type").asText());
     assertFalse(body.path("message").asText().isBlank(), "error names what is wrong");
-    assertFalse(response.body().contains("Exception:") || response.body().contains("\tat "),
+    assertFalse(
+        response.body().contains("Exception:") || response.body().contains("\tat "),
         "no stack trace reaches the caller: " + response.body());
     JsonNode record = auditOf(response);
     assertEquals(type, record.path("errorType").asText());
@@ -184,10 +199,13 @@ class GatewayIntegrationTest {
 
   @Test
   void allowedCallReachesTheModelAndIsAudited() throws Exception {
-    HttpResponse<String> response = invoke("sentiment-test", token("alice", List.of("data-scientists")));
+    HttpResponse<String> response =
+        invoke("sentiment-test", token("alice", List.of("data-scientists")));
 
     assertEquals(200, response.statusCode(), response.body());
-    assertEquals("AllTraffic", response.headers().firstValue("X-Amzn-Invoked-Production-Variant").orElse(null));
+    assertEquals(
+        "AllTraffic",
+        response.headers().firstValue("X-Amzn-Invoked-Production-Variant").orElse(null));
     ContainerStub.Received received = model.received().get(model.received().size() - 1);
     assertEquals("/invocations", received.path());
     assertEquals("{\"text\":\"great product\"}", received.body().toString());
@@ -205,7 +223,9 @@ class GatewayIntegrationTest {
     assertTrue(record.path("bytesOut").asLong() > 0);
     String line = audit.all().toString();
     assertFalse(line.contains("great product"), "no payload in the audit record");
-    assertFalse(line.contains(token("alice", List.of("data-scientists")).substring(0, 20)), "no token in the audit");
+    assertFalse(
+        line.contains(token("alice", List.of("data-scientists")).substring(0, 20)),
+        "no token in the audit");
   }
 
   @Test
@@ -233,7 +253,9 @@ class GatewayIntegrationTest {
     HttpResponse<String> unknown = invoke("no-such-endpoint", analyst);
     error(forbidden, 403, "AccessDeniedException");
     error(unknown, 403, "AccessDeniedException");
-    assertEquals(forbidden.body().replace("sentiment-test", "X"), unknown.body().replace("no-such-endpoint", "X"));
+    assertEquals(
+        forbidden.body().replace("sentiment-test", "X"),
+        unknown.body().replace("no-such-endpoint", "X"));
     assertEquals("unknown-endpoint", auditOf(unknown).path("ruleId").asText());
   }
 
@@ -244,11 +266,25 @@ class GatewayIntegrationTest {
     error(probe("fraud%2Dscorer", scientist), 400, "ValidationError");
     error(probe("bad_name", scientist), 400, "ValidationError");
     error(probe("x".repeat(64), scientist), 400, "ValidationError");
-    error(rawPost("/endpoints/sentiment-test/../fraud-scorer/invocations", scientist), 404, "UnknownOperationException");
-    error(rawPost("/endpoints/fraud-scorer/invocations/", scientist), 404, "UnknownOperationException");
-    error(rawPost("/endpoints//fraud-scorer/invocations", scientist), 404, "UnknownOperationException");
-    error(rawPost("/endpoints/%2e%2e/fraud-scorer/invocations", scientist), 404, "UnknownOperationException");
-    assertEquals(0, model.received().stream().filter(r -> r.body().toString().equals(PROBE)).count(),
+    error(
+        rawPost("/endpoints/sentiment-test/../fraud-scorer/invocations", scientist),
+        404,
+        "UnknownOperationException");
+    error(
+        rawPost("/endpoints/fraud-scorer/invocations/", scientist),
+        404,
+        "UnknownOperationException");
+    error(
+        rawPost("/endpoints//fraud-scorer/invocations", scientist),
+        404,
+        "UnknownOperationException");
+    error(
+        rawPost("/endpoints/%2e%2e/fraud-scorer/invocations", scientist),
+        404,
+        "UnknownOperationException");
+    assertEquals(
+        0,
+        model.received().stream().filter(r -> r.body().toString().equals(PROBE)).count(),
         "none of these reached the model");
     // The same endpoint in another case is the same endpoint, under the same rules.
     assertEquals(200, invoke("Sentiment-Test", scientist).statusCode());
@@ -256,8 +292,12 @@ class GatewayIntegrationTest {
 
   @Test
   void wrongMethodIs405WithAllow() throws Exception {
-    HttpResponse<String> response = HttpCalls.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + port + "/endpoints/sentiment-test/invocations")).GET());
+    HttpResponse<String> response =
+        HttpCalls.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:" + port + "/endpoints/sentiment-test/invocations"))
+                .GET());
     error(response, 405, "MethodNotAllowedException");
     assertEquals("POST", response.headers().firstValue("Allow").orElse(null));
   }
@@ -270,33 +310,54 @@ class GatewayIntegrationTest {
 
     HttpResponse<String> garbage = invoke("sentiment-test", "not-a-jwt");
     error(garbage, 401, "UnauthorizedException");
-    assertTrue(garbage.headers().firstValue("WWW-Authenticate").orElse("").contains("error=\"invalid_token\""));
+    assertTrue(
+        garbage
+            .headers()
+            .firstValue("WWW-Authenticate")
+            .orElse("")
+            .contains("error=\"invalid_token\""));
 
-    HttpResponse<String> basic = HttpCalls.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + port + "/endpoints/sentiment-test/invocations"))
-        .header("Authorization", "Basic YWxpY2U6c2VjcmV0")
-        .POST(HttpRequest.BodyPublishers.ofString(PROBE)));
+    HttpResponse<String> basic =
+        HttpCalls.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:" + port + "/endpoints/sentiment-test/invocations"))
+                .header("Authorization", "Basic YWxpY2U6c2VjcmV0")
+                .POST(HttpRequest.BodyPublishers.ofString(PROBE)));
     error(basic, 401, "UnauthorizedException");
-    assertEquals(0, model.received().stream().filter(r -> r.body().toString().equals(PROBE)).count());
+    assertEquals(
+        0, model.received().stream().filter(r -> r.body().toString().equals(PROBE)).count());
   }
 
   @Test
   void expiredNotYetValidWrongIssuerAndAudienceAre401() throws Exception {
-    String expired = oidc.issueToken(ISSUER, "alice", AUDIENCE,
-        Map.of("groups", List.of("data-scientists")), -3600).serialize();
+    String expired =
+        oidc.issueToken(
+                ISSUER, "alice", AUDIENCE, Map.of("groups", List.of("data-scientists")), -3600)
+            .serialize();
     assertReason(invoke("sentiment-test", expired), "expired");
 
     long future = Instant.now().plusSeconds(3600).getEpochSecond();
-    String notYet = oidc.issueToken(ISSUER, "alice", AUDIENCE,
-        Map.of("groups", List.of("data-scientists"), "nbf", future), 7200).serialize();
+    String notYet =
+        oidc.issueToken(
+                ISSUER,
+                "alice",
+                AUDIENCE,
+                Map.of("groups", List.of("data-scientists"), "nbf", future),
+                7200)
+            .serialize();
     assertReason(invoke("sentiment-test", notYet), "not_yet_valid");
 
-    String otherIssuer = oidc.issueToken("other", "alice", AUDIENCE,
-        Map.of("groups", List.of("data-scientists")), 3600).serialize();
+    String otherIssuer =
+        oidc.issueToken(
+                "other", "alice", AUDIENCE, Map.of("groups", List.of("data-scientists")), 3600)
+            .serialize();
     error(invoke("sentiment-test", otherIssuer), 401, "UnauthorizedException");
 
-    String otherAudience = oidc.issueToken(ISSUER, "alice", "someone-else",
-        Map.of("groups", List.of("data-scientists")), 3600).serialize();
+    String otherAudience =
+        oidc.issueToken(
+                ISSUER, "alice", "someone-else", Map.of("groups", List.of("data-scientists")), 3600)
+            .serialize();
     assertReason(invoke("sentiment-test", otherAudience), "audience");
   }
 
@@ -306,54 +367,85 @@ class GatewayIntegrationTest {
     String[] parts = valid.split("\\.");
     Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
 
-    String none = b64.encodeToString("{\"alg\":\"none\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8))
-        + "." + parts[1] + ".";
+    String none =
+        b64.encodeToString("{\"alg\":\"none\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8))
+            + "."
+            + parts[1]
+            + ".";
     assertReason(invoke("sentiment-test", none), "algorithm");
 
     // HS256 "signed" with the issuer's public key: the classic key-confusion attack.
     JWKSet published = JWKSet.load(oidc.jwksUrl(ISSUER).url());
     RSAKey publicKey = (RSAKey) published.getKeys().get(0);
-    SignedJWT hmac = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(publicKey.getKeyID()).build(),
-        SignedJWT.parse(valid).getJWTClaimsSet());
+    SignedJWT hmac =
+        new SignedJWT(
+            new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(publicKey.getKeyID()).build(),
+            SignedJWT.parse(valid).getJWTClaimsSet());
     byte[] secret = publicKey.toPublicJWK().toJSONString().getBytes(StandardCharsets.UTF_8);
     hmac.sign(new MACSigner(secret.length >= 32 ? secret : java.util.Arrays.copyOf(secret, 32)));
     assertReason(invoke("sentiment-test", hmac.serialize()), "algorithm");
 
-    String tampered = parts[0] + "." + b64.encodeToString(
-        SignedJWT.parse(valid).getJWTClaimsSet().toString().replace("data-scientists", "ml-engineers")
-            .getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
+    String tampered =
+        parts[0]
+            + "."
+            + b64.encodeToString(
+                SignedJWT.parse(valid)
+                    .getJWTClaimsSet()
+                    .toString()
+                    .replace("data-scientists", "ml-engineers")
+                    .getBytes(StandardCharsets.UTF_8))
+            + "."
+            + parts[2];
     assertReason(invoke("sentiment-test", tampered), "signature");
 
     RSAKey stranger = new RSAKeyGenerator(2048).keyID("stranger-key").generate();
-    SignedJWT foreign = new SignedJWT(
-        new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("stranger-key").type(JOSEObjectType.JWT).build(),
-        new JWTClaimsSet.Builder(SignedJWT.parse(valid).getJWTClaimsSet()).build());
+    SignedJWT foreign =
+        new SignedJWT(
+            new JWSHeader.Builder(JWSAlgorithm.RS256)
+                .keyID("stranger-key")
+                .type(JOSEObjectType.JWT)
+                .build(),
+            new JWTClaimsSet.Builder(SignedJWT.parse(valid).getJWTClaimsSet()).build());
     foreign.sign(new RSASSASigner(stranger));
     assertReason(invoke("sentiment-test", foreign.serialize()), "unknown_kid");
 
-    String huge = oidc.issueToken(ISSUER, "alice", AUDIENCE,
-        Map.of("groups", List.of("data-scientists"), "padding", "p".repeat(5000)), 3600).serialize();
+    String huge =
+        oidc.issueToken(
+                ISSUER,
+                "alice",
+                AUDIENCE,
+                Map.of("groups", List.of("data-scientists"), "padding", "p".repeat(5000)),
+                3600)
+            .serialize();
     assertReason(invoke("sentiment-test", huge), "too_large");
   }
 
   private void assertReason(HttpResponse<String> response, String reason) throws Exception {
     error(response, 401, "UnauthorizedException");
     String metrics = registry.scrape();
-    assertTrue(metrics.contains("sagegate_auth_failures_total{reason=\"" + reason + "\"}"),
+    assertTrue(
+        metrics.contains("sagegate_auth_failures_total{reason=\"" + reason + "\"}"),
         "auth failure counted under reason " + reason);
   }
 
   @Test
   void oversizedHeadersAre431AndAudited() throws Exception {
     try (Socket socket = new Socket("127.0.0.1", port)) {
-      String request = "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
-          + "X-Padding: " + "a".repeat(10_000) + "\r\nContent-Length: 0\r\n\r\n";
+      String request =
+          "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
+              + "X-Padding: "
+              + "a".repeat(10_000)
+              + "\r\nContent-Length: 0\r\n\r\n";
       socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
-      BufferedReader reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+      BufferedReader reader =
+          new BufferedReader(
+              new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
       String status = reader.readLine();
       assertTrue(status.contains(" 431 "), status);
       String requestId = null;
-      for (String line = reader.readLine(); line != null && !line.isEmpty(); line = reader.readLine()) {
+      for (String line = reader.readLine();
+          line != null && !line.isEmpty();
+          line = reader.readLine()) {
         if (line.toLowerCase().startsWith("x-amzn-requestid:")) {
           requestId = line.substring(line.indexOf(':') + 1).trim();
         }
@@ -371,9 +463,12 @@ class GatewayIntegrationTest {
     // connection is then closed by the gateway, not held open until the idle timeout.
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(15_000);
-      String head = "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
-          + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
-          + "Content-Length: 100000000\r\n\r\n";
+      String head =
+          "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
+              + "Authorization: Bearer "
+              + token("alice", List.of("data-scientists"))
+              + "\r\n"
+              + "Content-Length: 100000000\r\n\r\n";
       socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
       socket.getOutputStream().write(new byte[65_536]);
       String response = readToEnd(socket.getInputStream());
@@ -392,9 +487,14 @@ class GatewayIntegrationTest {
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(15_000);
       byte[] body = new byte[2_000_000];
-      String head = "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
-          + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
-          + "Content-Length: " + body.length + "\r\n\r\n";
+      String head =
+          "POST /endpoints/sentiment-test/invocations HTTP/1.1\r\nHost: x\r\n"
+              + "Authorization: Bearer "
+              + token("alice", List.of("data-scientists"))
+              + "\r\n"
+              + "Content-Length: "
+              + body.length
+              + "\r\n\r\n";
       socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
       socket.getOutputStream().write(body);
       String response = readToEnd(socket.getInputStream());
@@ -410,30 +510,47 @@ class GatewayIntegrationTest {
   }
 
   private static String requestIdOf(String response) {
-    return response.lines().filter(l -> l.toLowerCase().startsWith("x-amzn-requestid:"))
-        .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElseThrow();
+    return response
+        .lines()
+        .filter(l -> l.toLowerCase().startsWith("x-amzn-requestid:"))
+        .map(l -> l.substring(l.indexOf(':') + 1).trim())
+        .findFirst()
+        .orElseThrow();
   }
 
   @Test
   void bodyOverTheLimitIs413WithOrWithoutContentLength() throws Exception {
     String scientist = token("alice", List.of("data-scientists"));
-    error(HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", scientist,
-        "x".repeat(5000))), 413, "PayloadTooLargeException");
-    HttpRequest.Builder chunked = HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + port + "/endpoints/sentiment-test/invocations"))
-        .header("Authorization", "Bearer " + scientist)
-        .POST(HttpRequest.BodyPublishers.ofInputStream(
-            () -> new java.io.ByteArrayInputStream(new byte[5000])));
+    error(
+        HttpCalls.send(
+            HttpCalls.post(
+                port, "/endpoints/sentiment-test/invocations", scientist, "x".repeat(5000))),
+        413,
+        "PayloadTooLargeException");
+    HttpRequest.Builder chunked =
+        HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/endpoints/sentiment-test/invocations"))
+            .header("Authorization", "Bearer " + scientist)
+            .POST(
+                HttpRequest.BodyPublishers.ofInputStream(
+                    () -> new java.io.ByteArrayInputStream(new byte[5000])));
     error(HttpCalls.send(chunked), 413, "PayloadTooLargeException");
-    assertEquals(0, model.received().stream().filter(r -> r.body().length() >= 5000).count(),
+    assertEquals(
+        0,
+        model.received().stream().filter(r -> r.body().length() >= 5000).count(),
         "no oversized body reached the model");
   }
 
   @Test
   void badSageMakerHeadersAre400() throws Exception {
-    HttpResponse<String> response = HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations",
-        token("alice", List.of("data-scientists")), "{}")
-        .header("X-Amzn-SageMaker-Target-Variant", "-bad-"));
+    HttpResponse<String> response =
+        HttpCalls.send(
+            HttpCalls.post(
+                    port,
+                    "/endpoints/sentiment-test/invocations",
+                    token("alice", List.of("data-scientists")),
+                    "{}")
+                .header("X-Amzn-SageMaker-Target-Variant", "-bad-"));
     JsonNode body = error(response, 400, "ValidationError");
     assertTrue(body.path("message").asText().contains("X-Amzn-SageMaker-Target-Variant"));
   }
@@ -442,8 +559,10 @@ class GatewayIntegrationTest {
   void targetVariantConditionIsEnforced() throws Exception {
     String tester = token("vic", List.of("variant-testers"));
     error(invoke("sentiment-test", tester), 403, "AccessDeniedException");
-    HttpResponse<String> ok = HttpCalls.send(HttpCalls.post(port, "/endpoints/sentiment-test/invocations", tester, "{}")
-        .header("X-Amzn-SageMaker-Target-Variant", "variant-b"));
+    HttpResponse<String> ok =
+        HttpCalls.send(
+            HttpCalls.post(port, "/endpoints/sentiment-test/invocations", tester, "{}")
+                .header("X-Amzn-SageMaker-Target-Variant", "variant-b"));
     assertEquals(200, ok.statusCode());
     assertEquals("variant-b", auditOf(ok).path("targetVariant").asText());
   }
@@ -451,7 +570,8 @@ class GatewayIntegrationTest {
   @Test
   void modelErrorsAreModelError424() throws Exception {
     model.mode(ContainerStub.Mode.error(500, "{\"error\":\"boom\"}")).await(AWAIT_SECONDS, SECONDS);
-    HttpResponse<String> response = invoke("sentiment-test", token("alice", List.of("data-scientists")));
+    HttpResponse<String> response =
+        invoke("sentiment-test", token("alice", List.of("data-scientists")));
     JsonNode body = error(response, 424, "ModelError");
     assertEquals(500, body.path("OriginalStatusCode").asInt());
     assertEquals(500, auditOf(response).path("backendStatus").asInt());
@@ -467,23 +587,32 @@ class GatewayIntegrationTest {
     model.mode(ContainerStub.Mode.refuse()).await(AWAIT_SECONDS, SECONDS);
     HttpResponse<String> refused = invoke("sentiment-test", scientist);
     JsonNode body = error(refused, 502, "BadGatewayException");
-    assertFalse(body.path("message").asText().toLowerCase().contains("connection refused"),
+    assertFalse(
+        body.path("message").asText().toLowerCase().contains("connection refused"),
         "upstream error text stays out of the caller's message");
   }
 
   @Test
   void responseStreamPassesChunksThroughAsTheyArrive() throws Exception {
     model.mode(ContainerStub.Mode.slowStream(3)).await(AWAIT_SECONDS, SECONDS);
-    HttpRequest request = HttpCalls.post(port, "/endpoints/sentiment-test/invocations-response-stream",
-        token("alice", List.of("data-scientists")), "{\"stream\":true}").build();
+    HttpRequest request =
+        HttpCalls.post(
+                port,
+                "/endpoints/sentiment-test/invocations-response-stream",
+                token("alice", List.of("data-scientists")),
+                "{\"stream\":true}")
+            .build();
     var pending = HttpCalls.client().sendAsync(request, HttpResponse.BodyHandlers.ofInputStream());
     model.invocationReceived().await(AWAIT_SECONDS, SECONDS);
     model.releaseNextChunk();
     HttpResponse<InputStream> response = pending.get(10, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(200, response.statusCode());
-    assertEquals("application/vnd.amazon.eventstream", response.headers().firstValue("Content-Type").orElse(null));
+    assertEquals(
+        "application/vnd.amazon.eventstream",
+        response.headers().firstValue("Content-Type").orElse(null));
     List<String> parts = new java.util.ArrayList<>();
-    var parser = new io.sagegate.eventstream.EventStreamParser(frame -> parts.add(frame.payloadText()));
+    var parser =
+        new io.sagegate.eventstream.EventStreamParser(frame -> parts.add(frame.payloadText()));
     try (InputStream in = response.body()) {
       byte[] first = new byte[1];
       assertEquals(1, in.read(first), "first chunk arrived before the second exists");
@@ -505,8 +634,13 @@ class GatewayIntegrationTest {
     // the call mid-stream. The 200 is out by then, so the caller learns it from an
     // InternalStreamFailure event, and the audit record must not read like a complete answer.
     model.mode(ContainerStub.Mode.slowStream(3)).await(AWAIT_SECONDS, SECONDS);
-    HttpRequest request = HttpCalls.post(port, "/endpoints/sentiment-test/invocations-response-stream",
-        token("alice", List.of("data-scientists")), "{\"stream\":true}").build();
+    HttpRequest request =
+        HttpCalls.post(
+                port,
+                "/endpoints/sentiment-test/invocations-response-stream",
+                token("alice", List.of("data-scientists")),
+                "{\"stream\":true}")
+            .build();
     var pending = HttpCalls.client().sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
     model.invocationReceived().await(AWAIT_SECONDS, SECONDS);
     model.releaseNextChunk();
@@ -523,15 +657,27 @@ class GatewayIntegrationTest {
     JsonNode record = auditOf(response);
     assertEquals("invoke-stream", record.path("action").asText());
     assertEquals("InternalStreamFailure", record.path("errorType").asText(), record.toString());
-    assertEquals("backend:stream_interrupted", record.path("errorReason").asText(), record.toString());
+    assertEquals(
+        "backend:stream_interrupted", record.path("errorReason").asText(), record.toString());
   }
 
   /** A JSON POST from a data scientist, written on a raw socket that the test can drop at will. */
   private void writePost(java.net.Socket socket, String path, String body) throws IOException {
-    socket.getOutputStream().write(("POST " + path + " HTTP/1.1\r\n"
-        + "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
-        + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+    socket
+        .getOutputStream()
+        .write(
+            ("POST "
+                    + path
+                    + " HTTP/1.1\r\n"
+                    + "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Authorization: Bearer "
+                    + token("alice", List.of("data-scientists"))
+                    + "\r\n"
+                    + "Content-Length: "
+                    + body.length()
+                    + "\r\n\r\n"
+                    + body)
+                .getBytes(StandardCharsets.US_ASCII));
   }
 
   @Test
@@ -551,7 +697,8 @@ class GatewayIntegrationTest {
     assertEquals("ClientClosedRequest", record.path("errorType").asText(), record.toString());
     assertEquals("caller:gone", record.path("errorReason").asText(), record.toString());
     assertEquals("invoke", record.path("action").asText());
-    assertEquals(1, audit.count(record.path("requestId").asText()), "exactly one audit record per request");
+    assertEquals(
+        1, audit.count(record.path("requestId").asText()), "exactly one audit record per request");
   }
 
   @Test
@@ -578,8 +725,12 @@ class GatewayIntegrationTest {
     // The upstream call is cancelled at once, not left to run (here for up to the endpoint's 60 s
     // idle timeout) for a caller who is gone.
     model.requestAborted().await(20, java.util.concurrent.TimeUnit.SECONDS);
-    String id = head.lines().filter(l -> l.toLowerCase().startsWith("x-amzn-requestid:"))
-        .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElseThrow();
+    String id =
+        head.lines()
+            .filter(l -> l.toLowerCase().startsWith("x-amzn-requestid:"))
+            .map(l -> l.substring(l.indexOf(':') + 1).trim())
+            .findFirst()
+            .orElseThrow();
     JsonNode record = audit.await(id);
     assertEquals(1, audit.count(id), "exactly one audit record per request");
     assertEquals("invoke-stream", record.path("action").asText());
@@ -595,19 +746,28 @@ class GatewayIntegrationTest {
     assertEquals(200, get(management, "/healthz").statusCode());
     assertEquals(200, get(management, "/readyz").statusCode());
     HttpResponse<String> metrics = get(management, "/metrics");
-    assertTrue(metrics.body().contains("sagegate_requests_total{action=\"invoke\",decision=\"allow\",endpoint=\"sentiment-test\",status=\"2xx\"}"),
+    assertTrue(
+        metrics
+            .body()
+            .contains(
+                "sagegate_requests_total{action=\"invoke\",decision=\"allow\",endpoint=\"sentiment-test\",status=\"2xx\"}"),
         metrics.body());
     assertTrue(metrics.body().contains("sagegate_request_duration_seconds_bucket"));
     assertTrue(metrics.body().contains("sagegate_requests_in_flight"));
-    assertTrue(metrics.body().contains("sagegate_backend_healthy{endpoint=\"sentiment-test\"}"), metrics.body());
+    assertTrue(
+        metrics.body().contains("sagegate_backend_healthy{endpoint=\"sentiment-test\"}"),
+        metrics.body());
     assertFalse(metrics.body().contains("alice"), "the subject is never a label");
   }
 
   private static HttpResponse<String> get(int port, String path) {
-    return HttpCalls.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).GET());
+    return HttpCalls.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).GET());
   }
 
-  /** A body no allowed test sends, so a test can tell whether a refused request reached the model. */
+  /**
+   * A body no allowed test sends, so a test can tell whether a refused request reached the model.
+   */
   private static final String PROBE = "{\"probe\":\"must-not-reach-the-model\"}";
 
   private HttpResponse<String> probe(String endpoint, String token) {
@@ -616,8 +776,9 @@ class GatewayIntegrationTest {
 
   private HttpResponse<String> rawPost(String path, String token) {
     // The JDK client keeps the path as given (no normalisation), which is what these tests need.
-    return HttpCalls.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .header("Authorization", "Bearer " + token)
-        .POST(HttpRequest.BodyPublishers.ofString(PROBE)));
+    return HttpCalls.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .header("Authorization", "Bearer " + token)
+            .POST(HttpRequest.BodyPublishers.ofString(PROBE)));
   }
 }

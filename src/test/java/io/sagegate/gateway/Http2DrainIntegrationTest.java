@@ -34,11 +34,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The drain with {@code server.http2} on: streams on one h2c connection, one begun before the
- * drain and one begun during the drain delay (the gateway still serves then), both finish with
- * their final part and are audited as served. HTTP/2 has no {@code Connection} header (RFC 9113
- * 8.2.2: a response carrying one is malformed and the client resets the stream), so the drain's
- * "go elsewhere" hint is for HTTP/1.x only; h2 callers learn it from the GOAWAY the shutdown sends.
+ * The drain with {@code server.http2} on: streams on one h2c connection, one begun before the drain
+ * and one begun during the drain delay (the gateway still serves then), both finish with their
+ * final part and are audited as served. HTTP/2 has no {@code Connection} header (RFC 9113 8.2.2: a
+ * response carrying one is malformed and the client resets the stream), so the drain's "go
+ * elsewhere" hint is for HTTP/1.x only; h2 callers learn it from the GOAWAY the shutdown sends.
  */
 class Http2DrainIntegrationTest {
 
@@ -54,19 +54,29 @@ class Http2DrainIntegrationTest {
     vertx = Vertx.vertx();
     model = GatedStreamBackend.start(vertx).await();
     Path file = dir.resolve("gateway.yaml");
-    Files.writeString(file, """
+    Files.writeString(
+        file,
+        """
         server: {port: 0, managementPort: 0, http2: true}
         auth: {devIssuer: true}
         endpoints:
           - {name: held, backend: {type: container, url: "%s", timeout: 60s}}
         rules:
           - {id: all, effect: allow, principal: {groups: [g]}}
-        """.formatted(model.url()));
+        """
+            .formatted(model.url()));
     audit = new RecordingAuditSink();
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.load(file),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, dir.resolve("keys")).await();
-    token = DevIssuer.loadOrCreate(dir.resolve("keys"))
-        .mint("sam", List.of("g"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    assembly =
+        GatewayAssembly.start(
+                vertx,
+                ConfigLoader.load(file),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                audit,
+                dir.resolve("keys"))
+            .await();
+    token =
+        DevIssuer.loadOrCreate(dir.resolve("keys"))
+            .mint("sam", List.of("g"), List.of(), null, Duration.ofMinutes(5), Map.of());
   }
 
   @AfterEach
@@ -76,15 +86,25 @@ class Http2DrainIntegrationTest {
   }
 
   private Future<HttpClientResponse> stream(HttpClient client, AtomicReference<Buffer> body) {
-    return client.request(new RequestOptions().setMethod(HttpMethod.POST)
-            .setHost("127.0.0.1").setPort(assembly.gateway().port())
-            .setURI("/endpoints/held/invocations-response-stream")
-            .putHeader("Authorization", "Bearer " + token).putHeader("Content-Type", "application/json"))
+    return client
+        .request(
+            new RequestOptions()
+                .setMethod(HttpMethod.POST)
+                .setHost("127.0.0.1")
+                .setPort(assembly.gateway().port())
+                .setURI("/endpoints/held/invocations-response-stream")
+                .putHeader("Authorization", "Bearer " + token)
+                .putHeader("Content-Type", "application/json"))
         .compose(request -> request.send(Buffer.buffer("{}")))
-        .compose(response -> response.body().map(b -> {
-          body.set(b);
-          return response;
-        }));
+        .compose(
+            response ->
+                response
+                    .body()
+                    .map(
+                        b -> {
+                          body.set(b);
+                          return response;
+                        }));
   }
 
   private static boolean accepts(int port) {
@@ -98,26 +118,33 @@ class Http2DrainIntegrationTest {
   @Test
   void h2cStreamsBegunBeforeAndDuringTheDrainDelayFinish() throws Exception {
     Vertx clientVertx = Vertx.vertx();
-    HttpClient client = clientVertx.createHttpClient(new HttpClientOptions()
-            .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false),
-        new PoolOptions().setHttp2MaxSize(1));
+    HttpClient client =
+        clientVertx.createHttpClient(
+            new HttpClientOptions()
+                .setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false),
+            new PoolOptions().setHttp2MaxSize(1));
     try {
       AtomicReference<Buffer> firstBody = new AtomicReference<>();
       AtomicReference<Buffer> secondBody = new AtomicReference<>();
       Future<HttpClientResponse> first = stream(client, firstBody);
       model.awaitStarted(1, Duration.ofSeconds(20));
 
-      Future<Gateway.DrainResult> drained = assembly.gateway().drain(Duration.ofSeconds(2), Duration.ofSeconds(20));
+      Future<Gateway.DrainResult> drained =
+          assembly.gateway().drain(Duration.ofSeconds(2), Duration.ofSeconds(20));
       // Still served during the delay, on the same connection.
       Future<HttpClientResponse> second = stream(client, secondBody);
       model.awaitStarted(2, Duration.ofSeconds(20));
       // Past the delay: the listener has shut down (GOAWAY sent), the two streams still open.
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
       while (accepts(assembly.gateway().port())) {
-        assertTrue(System.nanoTime() < end, "the listener still accepts 20 s into a 2 s drain delay");
+        assertTrue(
+            System.nanoTime() < end, "the listener still accepts 20 s into a 2 s drain delay");
         TimeUnit.MILLISECONDS.sleep(50);
       }
-      assertTrue(!first.isComplete() && !second.isComplete(), "both streams open after the listener stopped");
+      assertTrue(
+          !first.isComplete() && !second.isComplete(),
+          "both streams open after the listener stopped");
       model.release();
 
       HttpClientResponse a = first.await(20, TimeUnit.SECONDS);
@@ -128,8 +155,12 @@ class Http2DrainIntegrationTest {
         assertEquals(200, r.statusCode());
         assertNull(r.getHeader("connection"), "no connection-specific header on HTTP/2");
       }
-      assertTrue(firstBody.get().toString().contains(GatedStreamBackend.FINAL.trim()), firstBody.get().toString());
-      assertTrue(secondBody.get().toString().contains(GatedStreamBackend.FINAL.trim()), secondBody.get().toString());
+      assertTrue(
+          firstBody.get().toString().contains(GatedStreamBackend.FINAL.trim()),
+          firstBody.get().toString());
+      assertTrue(
+          secondBody.get().toString().contains(GatedStreamBackend.FINAL.trim()),
+          secondBody.get().toString());
 
       Gateway.DrainResult result = drained.await(30, TimeUnit.SECONDS);
       assertEquals(0, result.endedAtDeadline());
@@ -138,7 +169,8 @@ class Http2DrainIntegrationTest {
         JsonNode record = audit.await(id);
         assertEquals(1, audit.count(id));
         assertEquals(200, record.path("status").asInt(), record.toString());
-        assertTrue(record.path("errorReason").isMissingNode() || record.path("errorReason").isNull(),
+        assertTrue(
+            record.path("errorReason").isMissingNode() || record.path("errorReason").isNull(),
             record.toString());
       }
     } finally {

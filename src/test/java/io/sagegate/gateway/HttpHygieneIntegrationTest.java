@@ -1,7 +1,7 @@
 package io.sagegate.gateway;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -44,10 +44,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * HTTP hygiene over raw sockets (and a real h2c client): what the HTTP decoder refuses (a bad
- * version, an empty header name, a malformed chunked body, headers that never finish) is
- * answered in SageMaker's error shape with a request id and exactly one truthful audit record;
- * HTTP/2 cleartext is served only when configured, and then a refused stream never takes an
- * allowed one down with it.
+ * version, an empty header name, a malformed chunked body, headers that never finish) is answered
+ * in SageMaker's error shape with a request id and exactly one truthful audit record; HTTP/2
+ * cleartext is served only when configured, and then a refused stream never takes an allowed one
+ * down with it.
  */
 class HttpHygieneIntegrationTest {
 
@@ -60,8 +60,10 @@ class HttpHygieneIntegrationTest {
   @TempDir static Path keys;
 
   private RecordingAuditSink audit;
+
   /** How many records were written before the exchange under test. */
   private int baseline;
+
   private GatewayAssembly assembly;
   private int port;
 
@@ -95,7 +97,8 @@ class HttpHygieneIntegrationTest {
   /** Starts the gateway with {@code serverExtra} added to its server settings. */
   private void start(String serverExtra) throws Exception {
     String url = model.url().toString();
-    String yaml = """
+    String yaml =
+        """
         server: {port: 0, managementPort: 0, maxBodyBytes: 65536, maxHeaderBytes: 8192%s}
         auth:
           discoveryUrl: %s
@@ -115,12 +118,23 @@ class HttpHygieneIntegrationTest {
             principal: {groups: [data-scientists]}
             resource: {tags: {env: [test]}}
             actions: [invoke, invoke-stream]
-        """.formatted(serverExtra.isEmpty() ? "" : ", " + serverExtra, oidc.wellKnownUrl(ISSUER),
-        oidc.issuerUrl(ISSUER), url, url);
+        """
+            .formatted(
+                serverExtra.isEmpty() ? "" : ", " + serverExtra,
+                oidc.wellKnownUrl(ISSUER),
+                oidc.issuerUrl(ISSUER),
+                url,
+                url);
     audit = new RecordingAuditSink();
     baseline = 0;
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "hygiene.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(
+                vertx,
+                ConfigLoader.parse(yaml, "hygiene.yaml"),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                audit,
+                keys)
+            .await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
@@ -142,7 +156,8 @@ class HttpHygieneIntegrationTest {
     Map<String, String> headers = new java.util.HashMap<>();
     for (int i = 1; i < lines.length; i++) {
       int colon = lines[i].indexOf(':');
-      headers.put(lines[i].substring(0, colon).trim().toLowerCase(), lines[i].substring(colon + 1).trim());
+      headers.put(
+          lines[i].substring(0, colon).trim().toLowerCase(), lines[i].substring(colon + 1).trim());
     }
     return new Raw(lines[0], headers, text.substring(split + 4));
   }
@@ -167,7 +182,9 @@ class HttpHygieneIntegrationTest {
    */
   private JsonNode assertError(Raw response, int status, String type) throws Exception {
     assertEquals(status, response.status(), response.toString());
-    assertTrue(response.statusLine().startsWith("HTTP/1.1 "), "answered as HTTP/1.1: " + response.statusLine());
+    assertTrue(
+        response.statusLine().startsWith("HTTP/1.1 "),
+        "answered as HTTP/1.1: " + response.statusLine());
     assertEquals(type, response.headers().get("x-amzn-errortype"), response.toString());
     assertEquals("application/json", response.headers().get("content-type"));
     JsonNode body = JSON.readTree(response.body());
@@ -214,7 +231,8 @@ class HttpHygieneIntegrationTest {
     Raw response = exchange(HEAD + "HTTP/1.1\r\nHost: x\r\n: no-name\r\nContent-Length: 0\r\n\r\n");
     JsonNode record = assertError(response, 400, "ValidationError");
     assertEquals("http:invalid_request", record.path("errorReason").asText());
-    assertTrue(JSON.readTree(response.body()).path("message").asText().contains("empty header name"),
+    assertTrue(
+        JSON.readTree(response.body()).path("message").asText().contains("empty header name"),
         response.body());
   }
 
@@ -225,25 +243,31 @@ class HttpHygieneIntegrationTest {
 
   /** A chunked POST for an allowed call whose body is broken by {@code badChunks}. */
   private String chunkedPost(String authorization, String badChunks) {
-    return HEAD + "HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    return HEAD
+        + "HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         + (authorization == null ? "" : "Authorization: Bearer " + authorization + "\r\n")
-        + "Transfer-Encoding: chunked\r\n\r\n" + badChunks;
+        + "Transfer-Encoding: chunked\r\n\r\n"
+        + badChunks;
   }
 
   @Test
   void aMalformedChunkedBodyIs400BeforeTheConnectionCloses() throws Exception {
     start("");
     String scientist = token("alice", List.of("data-scientists"));
-    Map<String, String> broken = Map.of(
-        "bad size", "2\r\n{}\r\nzz\r\nxx\r\n0\r\n\r\n",
-        "overflow", "2\r\n{}\r\nfffffffffffffffffff\r\nxx\r\n0\r\n\r\n",
-        "missing CRLF", "2\r\n{}XX3\r\nabc\r\n0\r\n\r\n");
+    Map<String, String> broken =
+        Map.of(
+            "bad size", "2\r\n{}\r\nzz\r\nxx\r\n0\r\n\r\n",
+            "overflow", "2\r\n{}\r\nfffffffffffffffffff\r\nxx\r\n0\r\n\r\n",
+            "missing CRLF", "2\r\n{}XX3\r\nabc\r\n0\r\n\r\n");
     for (var entry : broken.entrySet()) {
       baseline = audit.all().size();
       long received = invocations();
       Raw response = exchange(chunkedPost(scientist, entry.getValue()));
       JsonNode record = assertError(response, 400, "ValidationError");
-      assertEquals("http:malformed_body", record.path("errorReason").asText(), entry.getKey() + ": " + record);
+      assertEquals(
+          "http:malformed_body",
+          record.path("errorReason").asText(),
+          entry.getKey() + ": " + record);
       assertEquals(received, invocations(), entry.getKey() + ": nothing reached the model");
     }
   }
@@ -256,7 +280,10 @@ class HttpHygieneIntegrationTest {
     String id = response.headers().get("x-amzn-requestid");
     assertNotNull(id, response.toString());
     JsonNode record = audit.await(id);
-    assertEquals(response.status(), record.path("status").asInt(), "the record says what was sent: " + record);
+    assertEquals(
+        response.status(),
+        record.path("status").asInt(),
+        "the record says what was sent: " + record);
     assertEquals(response.headers().get("x-amzn-errortype"), record.path("errorType").asText());
     assertOneRecordOnly(id);
   }
@@ -267,11 +294,14 @@ class HttpHygieneIntegrationTest {
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(15_000);
       // A slowloris: the request line and one header, then nothing more.
-      socket.getOutputStream().write((HEAD + "HTTP/1.1\r\nHost: x\r\n").getBytes(StandardCharsets.US_ASCII));
+      socket
+          .getOutputStream()
+          .write((HEAD + "HTTP/1.1\r\nHost: x\r\n").getBytes(StandardCharsets.US_ASCII));
       long start = System.nanoTime();
       Raw response = parse(readToEnd(socket.getInputStream()));
       long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-      assertTrue(waited >= 900 && waited < 10_000, "answered after the header timeout: " + waited + " ms");
+      assertTrue(
+          waited >= 900 && waited < 10_000, "answered after the header timeout: " + waited + " ms");
       JsonNode record = assertError(response, 408, "RequestTimeoutException");
       assertEquals("http:header_timeout", record.path("errorReason").asText());
     }
@@ -285,9 +315,16 @@ class HttpHygieneIntegrationTest {
     start("idleTimeout: 700ms");
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(15_000);
-      socket.getOutputStream().write((HEAD + "HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-          + "Authorization: Bearer " + token("alice", List.of("data-scientists")) + "\r\n"
-          + "Content-Length: 100\r\n\r\n{\"text\":").getBytes(StandardCharsets.US_ASCII));
+      socket
+          .getOutputStream()
+          .write(
+              (HEAD
+                      + "HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      + "Authorization: Bearer "
+                      + token("alice", List.of("data-scientists"))
+                      + "\r\n"
+                      + "Content-Length: 100\r\n\r\n{\"text\":")
+                  .getBytes(StandardCharsets.US_ASCII));
       Raw response = parse(readToEnd(socket.getInputStream()));
       JsonNode record = assertError(response, 408, "RequestTimeoutException");
       assertEquals("http:idle_timeout", record.path("errorReason").asText());
@@ -297,13 +334,21 @@ class HttpHygieneIntegrationTest {
 
   @Test
   void theHeaderTimeoutDefaultsToTenSecondsAndHttp2ToOff() throws Exception {
-    assertEquals(java.time.Duration.ofSeconds(10), io.sagegate.config.ServerSettings.defaults().headerTimeout());
+    assertEquals(
+        java.time.Duration.ofSeconds(10),
+        io.sagegate.config.ServerSettings.defaults().headerTimeout());
     assertFalse(io.sagegate.config.ServerSettings.defaults().http2());
-    var read = ConfigLoader.parse("server: {headerTimeout: 2500ms, http2: true}\nauth: {devIssuer: true}\n", "s.yaml");
+    var read =
+        ConfigLoader.parse(
+            "server: {headerTimeout: 2500ms, http2: true}\nauth: {devIssuer: true}\n", "s.yaml");
     assertEquals(java.time.Duration.ofMillis(2500), read.server().headerTimeout());
     assertTrue(read.server().http2());
-    var refused = org.junit.jupiter.api.Assertions.assertThrows(io.sagegate.config.ConfigException.class,
-        () -> ConfigLoader.parse("server: {headerTimeout: 0s}\nauth: {devIssuer: true}\n", "s.yaml"));
+    var refused =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            io.sagegate.config.ConfigException.class,
+            () ->
+                ConfigLoader.parse(
+                    "server: {headerTimeout: 0s}\nauth: {devIssuer: true}\n", "s.yaml"));
     assertTrue(refused.getMessage().contains("server.headerTimeout"), refused.getMessage());
   }
 
@@ -311,7 +356,9 @@ class HttpHygieneIntegrationTest {
   void aCallerThatHangsUpMidHeadersIsNotAuditedAsAnAnswerNeverSent() throws Exception {
     start("");
     try (Socket socket = new Socket("127.0.0.1", port)) {
-      socket.getOutputStream().write((HEAD + "HTTP/1.1\r\nHost: x\r\nX-Half").getBytes(StandardCharsets.US_ASCII));
+      socket
+          .getOutputStream()
+          .write((HEAD + "HTTP/1.1\r\nHost: x\r\nX-Half").getBytes(StandardCharsets.US_ASCII));
       socket.getOutputStream().flush();
     }
     JsonNode record = audit.awaitFirst(r -> true);
@@ -364,7 +411,9 @@ class HttpHygieneIntegrationTest {
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(15_000);
       // Both in one write: the slow head's first bytes arrive with the end of the first request.
-      socket.getOutputStream().write((NO_TOKEN + HEAD + "HTTP/1.1\r\nHost: x\r\n").getBytes(StandardCharsets.US_ASCII));
+      socket
+          .getOutputStream()
+          .write((NO_TOKEN + HEAD + "HTTP/1.1\r\nHost: x\r\n").getBytes(StandardCharsets.US_ASCII));
       String both = readToEnd(socket.getInputStream());
       int second = both.indexOf("HTTP/1.1 408");
       assertTrue(both.startsWith("HTTP/1.1 401") && second > 0, both);
@@ -374,46 +423,76 @@ class HttpHygieneIntegrationTest {
   }
 
   @Test
-  void withHttp2OnHttp1RequestsAreStillCheckedAndSlowHeadsTimeOutAfterAConnectionsFirstRequest() throws Exception {
+  void withHttp2OnHttp1RequestsAreStillCheckedAndSlowHeadsTimeOutAfterAConnectionsFirstRequest()
+      throws Exception {
     start("http2: true, headerTimeout: 1s");
     // The first request of a connection passes Vert.x's h2c upgrade check, then the gateway's.
-    assertError(exchange(HEAD + "HTTP/1.2\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
-        505, "HttpVersionNotSupportedException");
+    assertError(
+        exchange(HEAD + "HTTP/1.2\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
+        505,
+        "HttpVersionNotSupportedException");
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(15_000);
       socket.getOutputStream().write(NO_TOKEN.getBytes(StandardCharsets.US_ASCII));
       assertTrue(readOneResponse(socket.getInputStream()).startsWith("HTTP/1.1 401"));
-      socket.getOutputStream().write((HEAD + "HTTP/1.1\r\nHost: x\r\n").getBytes(StandardCharsets.US_ASCII));
+      socket
+          .getOutputStream()
+          .write((HEAD + "HTTP/1.1\r\nHost: x\r\n").getBytes(StandardCharsets.US_ASCII));
       baseline = audit.all().size();
       assertError(parse(readToEnd(socket.getInputStream())), 408, "RequestTimeoutException");
     }
   }
 
   @Test
-  void withHttp2OnARefusedStreamIsResetAloneAndEveryStreamIsAuditedWithItsStatus() throws Exception {
+  void withHttp2OnARefusedStreamIsResetAloneAndEveryStreamIsAuditedWithItsStatus()
+      throws Exception {
     start("http2: true");
     model.mode(ContainerStub.Mode.slowStream(2)).await(AWAIT_SECONDS, SECONDS);
-    HttpClient client = vertx.createHttpClient(new HttpClientOptions()
-            .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false),
-        new PoolOptions().setHttp2MaxSize(1));
+    HttpClient client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false),
+            new PoolOptions().setHttp2MaxSize(1));
     try {
       String scientist = token("alice", List.of("data-scientists"));
-      java.util.concurrent.atomic.AtomicReference<Buffer> allowedBody = new java.util.concurrent.atomic.AtomicReference<>();
+      java.util.concurrent.atomic.AtomicReference<Buffer> allowedBody =
+          new java.util.concurrent.atomic.AtomicReference<>();
       // The allowed stream: the model holds its answer until the test releases it.
-      Future<HttpClientResponse> allowed = client.request(new RequestOptions().setMethod(HttpMethod.POST)
-              .setHost("127.0.0.1").setPort(port).setURI("/endpoints/long-stream/invocations-response-stream")
-              .putHeader("Authorization", "Bearer " + scientist).putHeader("Content-Type", "application/json"))
-          .compose(request -> request.send(Buffer.buffer("{\"stream\":true}")))
-          // The body is taken on the event loop, as the response arrives, so none of it is missed.
-          .compose(response -> response.body().map(body -> {
-            allowedBody.set(body);
-            return response;
-          }));
+      Future<HttpClientResponse> allowed =
+          client
+              .request(
+                  new RequestOptions()
+                      .setMethod(HttpMethod.POST)
+                      .setHost("127.0.0.1")
+                      .setPort(port)
+                      .setURI("/endpoints/long-stream/invocations-response-stream")
+                      .putHeader("Authorization", "Bearer " + scientist)
+                      .putHeader("Content-Type", "application/json"))
+              .compose(request -> request.send(Buffer.buffer("{\"stream\":true}")))
+              // The body is taken on the event loop, as the response arrives, so none of it is
+              // missed.
+              .compose(
+                  response ->
+                      response
+                          .body()
+                          .map(
+                              body -> {
+                                allowedBody.set(body);
+                                return response;
+                              }));
       model.invocationReceived().await(20, TimeUnit.SECONDS);
       // The refused stream, on the same connection: no token, and a body that keeps coming.
-      HttpClientRequest refusedRequest = client.request(new RequestOptions().setMethod(HttpMethod.POST)
-          .setHost("127.0.0.1").setPort(port).setURI("/endpoints/sentiment-test/invocations")
-          .putHeader("Content-Type", "application/json")).await(20, TimeUnit.SECONDS);
+      HttpClientRequest refusedRequest =
+          client
+              .request(
+                  new RequestOptions()
+                      .setMethod(HttpMethod.POST)
+                      .setHost("127.0.0.1")
+                      .setPort(port)
+                      .setURI("/endpoints/sentiment-test/invocations")
+                      .putHeader("Content-Type", "application/json"))
+              .await(20, TimeUnit.SECONDS);
       refusedRequest.setChunked(true);
       refusedRequest.write(Buffer.buffer(new byte[32 * 1024])).await(20, TimeUnit.SECONDS);
       HttpClientResponse refused = refusedRequest.response().await(20, TimeUnit.SECONDS);
@@ -431,24 +510,36 @@ class HttpHygieneIntegrationTest {
       Buffer body = allowedBody.get();
       assertEquals(200, response.statusCode());
       assertTrue(body.length() > 0);
-      assertEquals(response.request().connection(), refused.request().connection(), "one connection");
+      assertEquals(
+          response.request().connection(), refused.request().connection(), "one connection");
       String id = response.getHeader("x-amzn-RequestId");
       JsonNode record = audit.await(id);
       assertEquals(200, record.path("status").asInt(), record.toString());
-      assertTrue(record.path("errorType").isMissingNode() || record.path("errorType").isNull(), record.toString());
+      assertTrue(
+          record.path("errorType").isMissingNode() || record.path("errorType").isNull(),
+          record.toString());
       assertEquals(1, audit.count(id));
       assertEquals(1, audit.count(refusedId));
       // A plain call on the same connection: its real status too.
       model.mode(ContainerStub.Mode.ok()).await(AWAIT_SECONDS, SECONDS);
-      HttpClientResponse plain = client.request(new RequestOptions().setMethod(HttpMethod.POST)
-              .setHost("127.0.0.1").setPort(port).setURI("/endpoints/sentiment-test/invocations")
-              .putHeader("Authorization", "Bearer " + scientist).putHeader("Content-Type", "application/json"))
-          .compose(request -> request.send(Buffer.buffer("{\"text\":\"great\"}")))
-          .compose(r -> r.body().map(b -> r)).await(20, TimeUnit.SECONDS);
+      HttpClientResponse plain =
+          client
+              .request(
+                  new RequestOptions()
+                      .setMethod(HttpMethod.POST)
+                      .setHost("127.0.0.1")
+                      .setPort(port)
+                      .setURI("/endpoints/sentiment-test/invocations")
+                      .putHeader("Authorization", "Bearer " + scientist)
+                      .putHeader("Content-Type", "application/json"))
+              .compose(request -> request.send(Buffer.buffer("{\"text\":\"great\"}")))
+              .compose(r -> r.body().map(b -> r))
+              .await(20, TimeUnit.SECONDS);
       assertEquals(200, plain.statusCode());
       JsonNode plainRecord = audit.await(plain.getHeader("x-amzn-RequestId"));
       assertEquals(200, plainRecord.path("status").asInt(), plainRecord.toString());
-      assertTrue(plainRecord.path("errorType").isMissingNode() || plainRecord.path("errorType").isNull(),
+      assertTrue(
+          plainRecord.path("errorType").isMissingNode() || plainRecord.path("errorType").isNull(),
           plainRecord.toString());
       assertEquals(3, audit.all().size(), audit.all().toString());
     } finally {

@@ -1,7 +1,7 @@
 package io.sagegate.gateway;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,10 +31,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The identity provider is down when the gateway starts: the gateway starts anyway, {@code
- * /readyz} answers 503 with the reason, calls get 503 (not 401: the caller's token is not at
- * fault), and once the provider answers the key ring's retries load the keys and the gateway is
- * ready. When the provider goes away again at runtime, the keys already loaded keep serving.
+ * The identity provider is down when the gateway starts: the gateway starts anyway, {@code /readyz}
+ * answers 503 with the reason, calls get 503 (not 401: the caller's token is not at fault), and
+ * once the provider answers the key ring's retries load the keys and the gateway is ready. When the
+ * provider goes away again at runtime, the keys already loaded keep serving.
  */
 class IdentityProviderReadinessIntegrationTest {
 
@@ -74,14 +74,17 @@ class IdentityProviderReadinessIntegrationTest {
   }
 
   private HttpResponse<String> get(String path) {
-    return HttpCalls.send(HttpRequest.newBuilder(URI.create(
-        "http://127.0.0.1:" + assembly.gateway().managementPort() + path))
-        .timeout(Duration.ofSeconds(10)).GET());
+    return HttpCalls.send(
+        HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + assembly.gateway().managementPort() + path))
+            .timeout(Duration.ofSeconds(10))
+            .GET());
   }
 
   private HttpResponse<String> invoke(String token) {
-    return HttpCalls.send(HttpCalls.post(assembly.gateway().port(),
-        "/endpoints/fraud-scorer/invocations", token, "{}"));
+    return HttpCalls.send(
+        HttpCalls.post(
+            assembly.gateway().port(), "/endpoints/fraud-scorer/invocations", token, "{}"));
   }
 
   private static void within(Duration limit, BooleanSupplier condition, String what)
@@ -96,8 +99,12 @@ class IdentityProviderReadinessIntegrationTest {
   }
 
   private double refreshes(String trigger, String result) {
-    var counter = registry.find("sagegate.jwks.refreshes").tag("trigger", trigger)
-        .tag("result", result).counter();
+    var counter =
+        registry
+            .find("sagegate.jwks.refreshes")
+            .tag("trigger", trigger)
+            .tag("result", result)
+            .counter();
     return counter == null ? 0 : counter.count();
   }
 
@@ -105,7 +112,8 @@ class IdentityProviderReadinessIntegrationTest {
   void startsNotReadyWhileTheProviderIsDownAndBecomesReadyWhenItAnswers() throws Exception {
     int port = freePort();
     String issuer = "http://localhost:" + port + "/" + IDP;
-    String yaml = """
+    String yaml =
+        """
         server: {port: 0, managementPort: 0}
         auth:
           discoveryUrl: %s/.well-known/openid-configuration
@@ -118,44 +126,56 @@ class IdentityProviderReadinessIntegrationTest {
         rules:
           - id: everyone
             effect: allow
-        """.formatted(issuer, issuer, model.url());
+        """
+            .formatted(issuer, issuer, model.url());
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     audit = new RecordingAuditSink();
     // Starts although nothing listens at the discovery URL.
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "idp-down.yaml"), registry,
-        audit, dir).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(
+                vertx, ConfigLoader.parse(yaml, "idp-down.yaml"), registry, audit, dir)
+            .await(AWAIT_SECONDS, SECONDS);
 
     HttpResponse<String> notReady = get("/readyz");
     assertEquals(503, notReady.statusCode());
     JsonNode body = JSON.readTree(notReady.body());
     assertEquals("not ready", body.path("status").asText());
-    assertTrue(body.path("reason").asText().contains(issuer + "/.well-known/openid-configuration"),
+    assertTrue(
+        body.path("reason").asText().contains(issuer + "/.well-known/openid-configuration"),
         body.toString());
     assertEquals(200, get("/healthz").statusCode(), "alive while not ready");
 
     // A well-formed token that no key can be looked up for yet.
     var key = new com.nimbusds.jose.jwk.gen.RSAKeyGenerator(2048).keyID(IDP).generate();
-    var jwt = new com.nimbusds.jwt.SignedJWT(
-        new com.nimbusds.jose.JWSHeader.Builder(com.nimbusds.jose.JWSAlgorithm.RS256)
-            .keyID(IDP).build(),
-        new com.nimbusds.jwt.JWTClaimsSet.Builder().issuer(issuer).audience("sagegate")
-            .subject("alice").expirationTime(new java.util.Date(System.currentTimeMillis() + 600_000))
-            .build());
+    var jwt =
+        new com.nimbusds.jwt.SignedJWT(
+            new com.nimbusds.jose.JWSHeader.Builder(com.nimbusds.jose.JWSAlgorithm.RS256)
+                .keyID(IDP)
+                .build(),
+            new com.nimbusds.jwt.JWTClaimsSet.Builder()
+                .issuer(issuer)
+                .audience("sagegate")
+                .subject("alice")
+                .expirationTime(new java.util.Date(System.currentTimeMillis() + 600_000))
+                .build());
     jwt.sign(new com.nimbusds.jose.crypto.RSASSASigner(key));
     HttpResponse<String> refused = invoke(jwt.serialize());
     assertEquals(503, refused.statusCode(), refused.body());
-    assertEquals("ServiceUnavailable", refused.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    assertEquals(
+        "ServiceUnavailable", refused.headers().firstValue("x-amzn-ErrorType").orElse(null));
     JsonNode record = audit.await(refused.headers().firstValue("x-amzn-RequestId").orElseThrow());
     assertEquals("authentication:keys_unavailable", record.path("errorReason").asText());
 
     oidc = new MockOAuth2Server();
     oidc.start(InetAddress.getByName("127.0.0.1"), port);
     assertEquals(issuer, oidc.issuerUrl(IDP).toString());
-    within(Duration.ofSeconds(20), () -> get("/readyz").statusCode() == 200,
+    within(
+        Duration.ofSeconds(20),
+        () -> get("/readyz").statusCode() == 200,
         "ready once the provider answers");
     String first = oidc.issueToken(IDP, "alice", "sagegate", Map.of(), 3600).serialize();
-    String second = oidc.issueToken(IDP, "bob", "sagegate", Map.of("groups", List.of()), 3600)
-        .serialize();
+    String second =
+        oidc.issueToken(IDP, "bob", "sagegate", Map.of("groups", List.of()), 3600).serialize();
     assertEquals(200, invoke(first).statusCode());
 
     // The provider goes away at runtime: refreshes fail, the loaded keys keep serving, and a
@@ -163,7 +183,9 @@ class IdentityProviderReadinessIntegrationTest {
     oidc.shutdown();
     oidc = null;
     double failedBefore = refreshes("periodic", "failed");
-    within(Duration.ofSeconds(20), () -> refreshes("periodic", "failed") > failedBefore,
+    within(
+        Duration.ofSeconds(20),
+        () -> refreshes("periodic", "failed") > failedBefore,
         "a periodic refresh fails");
     assertEquals(200, invoke(second).statusCode());
     assertEquals(200, get("/readyz").statusCode(), "keys already loaded keep it ready");

@@ -56,12 +56,19 @@ class KeyRotationIntegrationTest {
     keyB = new RSAKeyGenerator(2048).keyID("key-b").generate();
     keys = new JWKSet(keyA.toPublicJWK()).toString();
     vertx = Vertx.vertx();
-    jwks = vertx.createHttpServer().requestHandler(req -> {
-      fetches.incrementAndGet();
-      req.response().putHeader("Content-Type", "application/json").end(keys);
-    }).listen(0, "127.0.0.1").await(AWAIT_SECONDS, SECONDS);
+    jwks =
+        vertx
+            .createHttpServer()
+            .requestHandler(
+                req -> {
+                  fetches.incrementAndGet();
+                  req.response().putHeader("Content-Type", "application/json").end(keys);
+                })
+            .listen(0, "127.0.0.1")
+            .await(AWAIT_SECONDS, SECONDS);
     model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
-    String yaml = """
+    String yaml =
+        """
         server: {port: 0, managementPort: 0}
         auth:
           jwksUri: http://127.0.0.1:%d/jwks
@@ -77,9 +84,16 @@ class KeyRotationIntegrationTest {
             effect: allow
             principal: {groups: [data-scientists]}
             resource: {tags: {env: [test]}}
-        """.formatted(jwks.actualPort(), ISSUER, model.url());
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "rotation.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), home).await(AWAIT_SECONDS, SECONDS);
+        """
+            .formatted(jwks.actualPort(), ISSUER, model.url());
+    assembly =
+        GatewayAssembly.start(
+                vertx,
+                ConfigLoader.parse(yaml, "rotation.yaml"),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                new RecordingAuditSink(),
+                home)
+            .await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterEach
@@ -91,10 +105,17 @@ class KeyRotationIntegrationTest {
 
   private static String token(RSAKey key) throws Exception {
     Instant now = Instant.now();
-    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(),
-        new JWTClaimsSet.Builder().issuer(ISSUER).audience("sagegate").subject("alice")
-            .claim("groups", List.of("data-scientists"))
-            .issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(600))).build());
+    SignedJWT jwt =
+        new SignedJWT(
+            new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(),
+            new JWTClaimsSet.Builder()
+                .issuer(ISSUER)
+                .audience("sagegate")
+                .subject("alice")
+                .claim("groups", List.of("data-scientists"))
+                .issueTime(Date.from(now))
+                .expirationTime(Date.from(now.plusSeconds(600)))
+                .build());
     jwt.sign(new RSASSASigner(key));
     return jwt.serialize();
   }
@@ -105,8 +126,9 @@ class KeyRotationIntegrationTest {
     int before = fetches.get();
     keys = new JWKSet(List.of(keyA.toPublicJWK(), keyB.toPublicJWK())).toString();
     String body = "{\"text\":\"" + "x".repeat(3000) + "\"}";
-    HttpResponse<String> response = HttpCalls.send(HttpCalls.post(
-        port, "/endpoints/sentiment-test/invocations", token(keyB), body));
+    HttpResponse<String> response =
+        HttpCalls.send(
+            HttpCalls.post(port, "/endpoints/sentiment-test/invocations", token(keyB), body));
     assertEquals(200, response.statusCode(), response.body());
     assertEquals(before + 1, fetches.get(), "the unknown key was fetched while the request waited");
     ContainerStub.Received received = model.received().get(model.received().size() - 1);

@@ -1,7 +1,7 @@
 package io.sagegate.gateway;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -42,15 +42,27 @@ class ListenerPortInUseTest {
 
   private String startFailure(String server) throws Exception {
     Path file = dir.resolve("gateway.yaml");
-    Files.writeString(file, """
+    Files.writeString(
+        file,
+        """
         server: %s
         auth: {devIssuer: true}
         endpoints:
           - {name: local-model, backend: {type: container, url: "http://127.0.0.1:9"}}
-        """.formatted(server));
+        """
+            .formatted(server));
     GatewayConfig config = ConfigLoader.load(file);
-    Exception e = assertThrows(Exception.class, () -> GatewayAssembly.start(vertx, config,
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS));
+    Exception e =
+        assertThrows(
+            Exception.class,
+            () ->
+                GatewayAssembly.start(
+                        vertx,
+                        config,
+                        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                        new RecordingAuditSink(),
+                        dir.resolve("keys"))
+                    .await(AWAIT_SECONDS, SECONDS));
     return e.getMessage();
   }
 
@@ -58,15 +70,21 @@ class ListenerPortInUseTest {
   void trafficPortInUse() throws Exception {
     int port = taken.getLocalPort();
     String message = startFailure("{port: " + port + ", managementPort: 0}");
-    assertTrue(message.contains("traffic listener") && message.contains("port " + port)
-        && message.contains("already in use"), message);
+    assertTrue(
+        message.contains("traffic listener")
+            && message.contains("port " + port)
+            && message.contains("already in use"),
+        message);
   }
 
   @Test
   void managementPortInUse() throws Exception {
     int port = taken.getLocalPort();
     String message = startFailure("{port: 0, managementPort: " + port + "}");
-    assertTrue(message.contains("management listener") && message.contains("port " + port)
-        && message.contains("already in use"), message);
+    assertTrue(
+        message.contains("management listener")
+            && message.contains("port " + port)
+            && message.contains("already in use"),
+        message);
   }
 }

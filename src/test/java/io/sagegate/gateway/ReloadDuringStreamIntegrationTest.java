@@ -1,7 +1,7 @@
 package io.sagegate.gateway;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -36,8 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A reload that changes the very endpoint a long stream is running on retires that endpoint's
- * backend; the stream still finishes on it, with its final event and a clean audit record, and
- * the new configuration serves the next call. Real gateway, real model server, real sockets.
+ * backend; the stream still finishes on it, with its final event and a clean audit record, and the
+ * new configuration serves the next call. Real gateway, real model server, real sockets.
  */
 class ReloadDuringStreamIntegrationTest {
 
@@ -61,8 +61,12 @@ class ReloadDuringStreamIntegrationTest {
     GatewayConfig config = ConfigLoader.load(file);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     audit = new RecordingAuditSink();
-    assembly = GatewayAssembly.start(vertx, config, registry, audit, dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
-    watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
+    assembly =
+        GatewayAssembly.start(vertx, config, registry, audit, dir.resolve("keys"))
+            .await(AWAIT_SECONDS, SECONDS);
+    watcher =
+        ConfigWatcher.startAsync(
+            vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
   }
 
   @AfterEach
@@ -82,16 +86,24 @@ class ReloadDuringStreamIntegrationTest {
             backend: {type: container, url: "%s", timeout: %s}
         rules:
           - {id: streamers, effect: allow, principal: {groups: [streamers]}}
-        """.formatted(model.url(), timeout);
+        """
+        .formatted(model.url(), timeout);
   }
 
   @Test
   void aStreamOutlivesAReloadOfItsOwnEndpoint() throws Exception {
-    String token = issuer.mint("sam", List.of("streamers"), List.of(), null, Duration.ofMinutes(5), Map.of());
-    CompletableFuture<HttpResponse<byte[]>> stream = HttpCalls.client().sendAsync(
-        HttpCalls.post(assembly.gateway().port(), "/endpoints/long-stream/invocations-response-stream",
-            token, "{\"text\":\"go\"}").build(),
-        HttpResponse.BodyHandlers.ofByteArray());
+    String token =
+        issuer.mint("sam", List.of("streamers"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    CompletableFuture<HttpResponse<byte[]>> stream =
+        HttpCalls.client()
+            .sendAsync(
+                HttpCalls.post(
+                        assembly.gateway().port(),
+                        "/endpoints/long-stream/invocations-response-stream",
+                        token,
+                        "{\"text\":\"go\"}")
+                    .build(),
+                HttpResponse.BodyHandlers.ofByteArray());
     model.awaitStarted(1, Duration.ofSeconds(20));
     // The endpoint's backend: the gateway's one HTTP client so far.
     HttpTracker.Client oldBackend = http.createdSince(0).get(0);
@@ -107,7 +119,9 @@ class ReloadDuringStreamIntegrationTest {
     HttpResponse<byte[]> answer = stream.get(30, TimeUnit.SECONDS);
     assertEquals(200, answer.statusCode());
     String body = new String(answer.body(), StandardCharsets.ISO_8859_1);
-    assertTrue(body.contains(GatedStreamBackend.FINAL.trim()), "the stream ends with its final event: " + body);
+    assertTrue(
+        body.contains(GatedStreamBackend.FINAL.trim()),
+        "the stream ends with its final event: " + body);
     assertFalse(body.contains("InternalStreamFailure"), body);
     String requestId = answer.headers().firstValue("x-amzn-RequestId").orElseThrow();
     JsonNode record = audit.await(requestId);
@@ -118,10 +132,16 @@ class ReloadDuringStreamIntegrationTest {
     oldBackend.closed().future().await(10, TimeUnit.SECONDS);
 
     // The new backend serves the next call.
-    CompletableFuture<HttpResponse<byte[]>> next = HttpCalls.client().sendAsync(
-        HttpCalls.post(assembly.gateway().port(), "/endpoints/long-stream/invocations-response-stream",
-            token, "{\"text\":\"again\"}").build(),
-        HttpResponse.BodyHandlers.ofByteArray());
+    CompletableFuture<HttpResponse<byte[]>> next =
+        HttpCalls.client()
+            .sendAsync(
+                HttpCalls.post(
+                        assembly.gateway().port(),
+                        "/endpoints/long-stream/invocations-response-stream",
+                        token,
+                        "{\"text\":\"again\"}")
+                    .build(),
+                HttpResponse.BodyHandlers.ofByteArray());
     model.awaitStarted(2, Duration.ofSeconds(20));
     model.release();
     assertEquals(200, next.get(30, TimeUnit.SECONDS).statusCode());

@@ -33,11 +33,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A gateway started with container endpoints only gains its first {@code sagemaker} endpoint by a
- * reload, without a restart: the AWS path is built then, from the aws settings it started with,
- * and kept for later reloads. Started without aws settings, such a reload is refused like an
- * invalid file and the last good configuration keeps serving. Real servers throughout: the
- * gateway, a model container stub and the SageMaker/STS emulator; the watcher is driven with
- * checkNow(), never by waiting for its timer.
+ * reload, without a restart: the AWS path is built then, from the aws settings it started with, and
+ * kept for later reloads. Started without aws settings, such a reload is refused like an invalid
+ * file and the last good configuration keeps serving. Real servers throughout: the gateway, a model
+ * container stub and the SageMaker/STS emulator; the watcher is driven with checkNow(), never by
+ * waiting for its timer.
  */
 class SageMakerReloadIntegrationTest {
 
@@ -63,9 +63,13 @@ class SageMakerReloadIntegrationTest {
     vertx = Vertx.vertx();
     aws = SageMakerEmulator.start(vertx).await(AWAIT_SECONDS, SECONDS);
     aws.addCredentials(KEY, SECRET);
-    aws.addRole(Role.allowing(aws.roleArn("late-invoke"), KEY, EXTERNAL_ID,
-        List.of("sagemaker:InvokeEndpoint"),
-        List.of("arn:aws:sagemaker:" + aws.region() + ":" + aws.accountId() + ":endpoint/*")));
+    aws.addRole(
+        Role.allowing(
+            aws.roleArn("late-invoke"),
+            KEY,
+            EXTERNAL_ID,
+            List.of("sagemaker:InvokeEndpoint"),
+            List.of("arn:aws:sagemaker:" + aws.region() + ":" + aws.accountId() + ":endpoint/*")));
     model = ContainerStub.start(vertx).await(AWAIT_SECONDS, SECONDS);
   }
 
@@ -96,7 +100,8 @@ class SageMakerReloadIntegrationTest {
           stsEndpoint: %3$s
           sagemakerRuntimeEndpoint: %3$s
           externalId: %4$s
-        """.formatted(aws.region(), aws.accountId(), aws.uri(), EXTERNAL_ID);
+        """
+        .formatted(aws.region(), aws.accountId(), aws.uri(), EXTERNAL_ID);
   }
 
   private String containerOnly() {
@@ -110,7 +115,8 @@ class SageMakerReloadIntegrationTest {
           - id: risk-team
             effect: allow
             principal: {groups: [risk]}
-        """.formatted(model.url());
+        """
+        .formatted(model.url());
   }
 
   private String withSageMakerEndpoints(String base, String... names) {
@@ -118,8 +124,12 @@ class SageMakerReloadIntegrationTest {
     int at = b.indexOf("rules:");
     StringBuilder endpoints = new StringBuilder();
     for (String name : names) {
-      endpoints.append("  - name: ").append(name).append('\n')
-          .append("    backend: {type: sagemaker, roleArn: \"").append(aws.roleArn("late-invoke"))
+      endpoints
+          .append("  - name: ")
+          .append(name)
+          .append('\n')
+          .append("    backend: {type: sagemaker, roleArn: \"")
+          .append(aws.roleArn("late-invoke"))
           .append("\", timeout: 5s}\n");
     }
     return b.insert(at, endpoints).toString();
@@ -131,14 +141,24 @@ class SageMakerReloadIntegrationTest {
     file = dir.resolve("gateway.yaml");
     Files.writeString(file, yaml);
     GatewayConfig config = ConfigLoader.load(file);
-    assembly = GatewayAssembly.start(vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
-    watcher = ConfigWatcher.startAsync(vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
+    assembly =
+        GatewayAssembly.start(
+                vertx, config, registry, new RecordingAuditSink(), dir.resolve("keys"))
+            .await(AWAIT_SECONDS, SECONDS);
+    watcher =
+        ConfigWatcher.startAsync(
+            vertx, file, config, assembly::reload, registry, Duration.ofHours(1));
   }
 
   private HttpResponse<String> invoke(String endpoint, String subject) {
-    String token = issuer.mint(subject, List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
-    return HttpCalls.send(HttpCalls.post(assembly.gateway().port(), "/endpoints/" + endpoint + "/invocations",
-        token, "{\"features\":[1]}"));
+    String token =
+        issuer.mint(subject, List.of("risk"), List.of(), null, Duration.ofMinutes(5), Map.of());
+    return HttpCalls.send(
+        HttpCalls.post(
+            assembly.gateway().port(),
+            "/endpoints/" + endpoint + "/invocations",
+            token,
+            "{\"features\":[1]}"));
   }
 
   private double reloads(String result) {
@@ -153,7 +173,8 @@ class SageMakerReloadIntegrationTest {
 
     aws.endpoint("late-scorer").okBody("{\"score\":0.7}".getBytes(), "application/json");
     Files.writeString(file, withSageMakerEndpoints(base, "late-scorer"));
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
+    assertEquals(
+        ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
 
     HttpResponse<String> response = invoke("late-scorer", "alice");
     assertEquals(200, response.statusCode(), response.body());
@@ -161,23 +182,31 @@ class SageMakerReloadIntegrationTest {
     RecordedRequest call = aws.requests(SageMakerEmulator.INVOKE).get(0);
     assertEquals("alice", call.sourceIdentity(), "called under a scoped session naming the caller");
     assertEquals(aws.roleArn("late-invoke"), call.roleArn());
-    assertEquals(EXTERNAL_ID, aws.requests(SageMakerEmulator.ASSUME_ROLE).get(0).params().get("ExternalId"),
+    assertEquals(
+        EXTERNAL_ID,
+        aws.requests(SageMakerEmulator.ASSUME_ROLE).get(0).params().get("ExternalId"),
         "the aws settings the gateway started with");
-    assertEquals(200, invoke("local-model", "alice").statusCode(), "container endpoints keep serving");
+    assertEquals(
+        200, invoke("local-model", "alice").statusCode(), "container endpoints keep serving");
 
     // A later reload keeps the AWS path built by the first: same STS provider, so alice's
     // session is still cached, and a second sagemaker endpoint is served too.
     aws.endpoint("late-scorer-2");
     Files.writeString(file, withSageMakerEndpoints(base, "late-scorer", "late-scorer-2"));
-    assertEquals(ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
+    assertEquals(
+        ReloadResult.Status.RELOADED, watcher.checkNow().await(AWAIT_SECONDS, SECONDS).status());
     assertEquals(200, invoke("late-scorer", "alice").statusCode());
-    assertEquals(1, aws.requests(SageMakerEmulator.ASSUME_ROLE).size(), "the session from before the reload");
+    assertEquals(
+        1,
+        aws.requests(SageMakerEmulator.ASSUME_ROLE).size(),
+        "the session from before the reload");
     assertEquals(200, invoke("late-scorer-2", "alice").statusCode());
     assertEquals(2.0, reloads("ok"));
   }
 
   @Test
-  void withoutAwsSettingsAtStartTheReloadIsRefusedAndTheLastGoodConfigKeepsServing() throws Exception {
+  void withoutAwsSettingsAtStartTheReloadIsRefusedAndTheLastGoodConfigKeepsServing()
+      throws Exception {
     start(containerOnly());
     assertEquals(200, invoke("local-model", "bob").statusCode());
 
@@ -186,12 +215,17 @@ class SageMakerReloadIntegrationTest {
     ReloadResult result = watcher.checkNow().await(AWAIT_SECONDS, SECONDS);
     assertEquals(ReloadResult.Status.REJECTED, result.status());
     assertEquals("aws.region", result.errors().get(0).field(), result.errors().toString());
-    assertTrue(result.errors().get(0).toString().contains("late-scorer")
-        && result.errors().get(0).toString().contains("restart"), result.errors().toString());
+    assertTrue(
+        result.errors().get(0).toString().contains("late-scorer")
+            && result.errors().get(0).toString().contains("restart"),
+        result.errors().toString());
     assertEquals(1.0, reloads("failed"));
     assertEquals(0.0, reloads("ok"));
 
-    assertEquals(200, invoke("local-model", "bob").statusCode(), "the last good configuration keeps serving");
+    assertEquals(
+        200,
+        invoke("local-model", "bob").statusCode(),
+        "the last good configuration keeps serving");
     assertEquals(403, invoke("late-scorer", "bob").statusCode(), "not added: unknown, hence 403");
     assertEquals(0, aws.requests(SageMakerEmulator.ASSUME_ROLE).size());
   }

@@ -1,7 +1,7 @@
 package io.sagegate.gateway;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -35,16 +35,16 @@ import no.nav.security.mock.oauth2.token.KeyProvider;
 import no.nav.security.mock.oauth2.token.OAuth2TokenProvider;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Tokens that are validly signed but malformed in their time claims, their header or the way they
  * are sent, through the whole gateway over real sockets: once against the local development
- * issuer's real key, once against mock-oauth2-server (discovery and JWKS over HTTP, its signing
- * key given to it by the test so the test can sign exact payloads). Each is a 401 with its own
- * audit reason, and its record names the endpoint the call targeted.
+ * issuer's real key, once against mock-oauth2-server (discovery and JWKS over HTTP, its signing key
+ * given to it by the test so the test can sign exact payloads). Each is a 401 with its own audit
+ * reason, and its record names the endpoint the call targeted.
  */
 class TokenHardeningIntegrationTest {
 
@@ -59,8 +59,13 @@ class TokenHardeningIntegrationTest {
   private static Issuer mock;
 
   /** One gateway trusting one issuer, and that issuer's private key to sign crafted tokens. */
-  record Issuer(String name, GatewayAssembly assembly, RecordingAuditSink audit, RSAKey key,
-      String iss, String aud) {
+  record Issuer(
+      String name,
+      GatewayAssembly assembly,
+      RecordingAuditSink audit,
+      RSAKey key,
+      String iss,
+      String aud) {
     int port() {
       return assembly.gateway().port();
     }
@@ -79,28 +84,48 @@ class TokenHardeningIntegrationTest {
     Path devKeys = dir.resolve("dev-issuer");
     DevIssuer.loadOrCreate(devKeys);
     RSAKey devKey = RSAKey.parse(Files.readString(devKeys.resolve(DevIssuer.KEY_FILE)));
-    dev = gateway("dev issuer", "auth: {devIssuer: true, leeway: 30s}", devKeys, devKey,
-        AuthSettings.DEV_ISSUER, AuthSettings.DEV_AUDIENCE);
+    dev =
+        gateway(
+            "dev issuer",
+            "auth: {devIssuer: true, leeway: 30s}",
+            devKeys,
+            devKey,
+            AuthSettings.DEV_ISSUER,
+            AuthSettings.DEV_AUDIENCE);
 
     RSAKey mockKey = new RSAKeyGenerator(2048).generate();
-    oidc = new MockOAuth2Server(new OAuth2Config(false, null, null, false,
-        new OAuth2TokenProvider(new KeyProvider(List.of(mockKey)))));
+    oidc =
+        new MockOAuth2Server(
+            new OAuth2Config(
+                false,
+                null,
+                null,
+                false,
+                new OAuth2TokenProvider(new KeyProvider(List.of(mockKey)))));
     oidc.start();
     String issuer = oidc.issuerUrl(IDP).toString();
     // mock-oauth2-server names the key after the issuer id it signs for.
-    mock = gateway("mock-oauth2-server", """
+    mock =
+        gateway(
+            "mock-oauth2-server",
+            """
         auth:
           discoveryUrl: %s
           issuer: %s
           audiences: [%s]
           leeway: 30s
-        """.formatted(oidc.wellKnownUrl(IDP), issuer, AUDIENCE), dir.resolve("unused"),
-        new RSAKey.Builder(mockKey).keyID(IDP).build(), issuer, AUDIENCE);
+        """
+                .formatted(oidc.wellKnownUrl(IDP), issuer, AUDIENCE),
+            dir.resolve("unused"),
+            new RSAKey.Builder(mockKey).keyID(IDP).build(),
+            issuer,
+            AUDIENCE);
   }
 
-  private static Issuer gateway(String name, String auth, Path devKeys, RSAKey key, String iss,
-      String aud) throws Exception {
-    String yaml = """
+  private static Issuer gateway(
+      String name, String auth, Path devKeys, RSAKey key, String iss, String aud) throws Exception {
+    String yaml =
+        """
         server: {port: 0, managementPort: 0}
         %s
         endpoints:
@@ -109,10 +134,17 @@ class TokenHardeningIntegrationTest {
         rules:
           - id: everyone
             effect: allow
-        """.formatted(auth, model.url());
+        """
+            .formatted(auth, model.url());
     RecordingAuditSink audit = new RecordingAuditSink();
-    GatewayAssembly assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, name + ".yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, devKeys).await(AWAIT_SECONDS, SECONDS);
+    GatewayAssembly assembly =
+        GatewayAssembly.start(
+                vertx,
+                ConfigLoader.parse(yaml, name + ".yaml"),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                audit,
+                devKeys)
+            .await(AWAIT_SECONDS, SECONDS);
     return new Issuer(name, assembly, audit, key, iss, aud);
   }
 
@@ -135,8 +167,13 @@ class TokenHardeningIntegrationTest {
   }
 
   private static String claims(Issuer i, String times) {
-    return "{\"iss\":\"" + i.iss() + "\",\"aud\":\"" + i.aud() + "\",\"sub\":\"alice\""
-        + (times.isEmpty() ? "" : "," + times) + "}";
+    return "{\"iss\":\""
+        + i.iss()
+        + "\",\"aud\":\""
+        + i.aud()
+        + "\",\"sub\":\"alice\""
+        + (times.isEmpty() ? "" : "," + times)
+        + "}";
   }
 
   private static String sign(Issuer i, JWSHeader header, String payload) {
@@ -150,8 +187,8 @@ class TokenHardeningIntegrationTest {
   }
 
   private static String sign(Issuer i, String payload) {
-    return sign(i, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(i.key().getKeyID()).build(),
-        payload);
+    return sign(
+        i, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(i.key().getKeyID()).build(), payload);
   }
 
   private static long in(long seconds) {
@@ -159,8 +196,9 @@ class TokenHardeningIntegrationTest {
   }
 
   private static HttpResponse<String> call(Issuer i, String authorization) {
-    return HttpCalls.send(HttpCalls.post(i.port(), "/endpoints/fraud-scorer/invocations", null,
-        "{}").header("Authorization", authorization));
+    return HttpCalls.send(
+        HttpCalls.post(i.port(), "/endpoints/fraud-scorer/invocations", null, "{}")
+            .header("Authorization", authorization));
   }
 
   /** Asserts a 401 with {@code reason} in its one audit record, which names the endpoint. */
@@ -190,11 +228,14 @@ class TokenHardeningIntegrationTest {
   void timeClaimsThatAreNotNumbersAreInvalidClaims(Issuer i) {
     long exp = in(600);
     for (String bad : List.of("null", "\"" + exp + "\"", "true", "{}")) {
-      refused(i, "Bearer " + sign(i, claims(i, "\"exp\":" + bad)),
+      refused(i, "Bearer " + sign(i, claims(i, "\"exp\":" + bad)), "authentication:invalid_claims");
+      refused(
+          i,
+          "Bearer " + sign(i, claims(i, "\"exp\":" + exp + ",\"nbf\":" + bad)),
           "authentication:invalid_claims");
-      refused(i, "Bearer " + sign(i, claims(i, "\"exp\":" + exp + ",\"nbf\":" + bad)),
-          "authentication:invalid_claims");
-      refused(i, "Bearer " + sign(i, claims(i, "\"exp\":" + exp + ",\"iat\":" + bad)),
+      refused(
+          i,
+          "Bearer " + sign(i, claims(i, "\"exp\":" + exp + ",\"iat\":" + bad)),
           "authentication:invalid_claims");
     }
     // exp stays required.
@@ -204,7 +245,9 @@ class TokenHardeningIntegrationTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("issuers")
   void anIssueTimeBeyondTheLeewayIsRefused(Issuer i) {
-    refused(i, "Bearer " + sign(i, claims(i, "\"exp\":" + in(7200) + ",\"iat\":" + in(3600))),
+    refused(
+        i,
+        "Bearer " + sign(i, claims(i, "\"exp\":" + in(7200) + ",\"iat\":" + in(3600))),
         "authentication:invalid_claims");
     // Within the 30 s leeway: clocks differ a little.
     String near = sign(i, claims(i, "\"exp\":" + in(600) + ",\"iat\":" + in(10)));
@@ -214,9 +257,15 @@ class TokenHardeningIntegrationTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("issuers")
   void anUnknownCriticalHeaderHasItsOwnReason(Issuer i) {
-    String token = sign(i, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(i.key().getKeyID())
-        .criticalParams(Set.of("x-bind")).customParam("x-bind", "v").build(),
-        claims(i, "\"exp\":" + in(600)));
+    String token =
+        sign(
+            i,
+            new JWSHeader.Builder(JWSAlgorithm.RS256)
+                .keyID(i.key().getKeyID())
+                .criticalParams(Set.of("x-bind"))
+                .customParam("x-bind", "v")
+                .build(),
+            claims(i, "\"exp\":" + in(600)));
     refused(i, "Bearer " + token, "authentication:unsupported_crit");
   }
 

@@ -17,10 +17,10 @@ import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 /**
- * The per-request cost of finding the client address when trusted proxies are configured (with
- * none there is no resolver and no cost): a direct caller, a call through an ALB and an ingress
- * pod, and the same over IPv6. Headers in Vert.x's own request header map, as the gateway reads
- * them. Not a test; run like {@link io.sagegate.authz.PolicyEngineBenchmark}.
+ * The per-request cost of finding the client address when trusted proxies are configured (with none
+ * there is no resolver and no cost): a direct caller, a call through an ALB and an ingress pod, and
+ * the same over IPv6. Headers in Vert.x's own request header map, as the gateway reads them. Not a
+ * test; run like {@link io.sagegate.authz.PolicyEngineBenchmark}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -30,8 +30,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 @Fork(1)
 public class TrustedProxiesBenchmark {
 
-  private final TrustedProxies proxies =
-      new TrustedProxies(List.of("10.0.0.0/8", "fd00::/8"));
+  private final TrustedProxies proxies = new TrustedProxies(List.of("10.0.0.0/8", "fd00::/8"));
   private final MultiMap twoHops = headers("203.0.113.7, 10.1.2.3");
   private final MultiMap ipv6 = headers("2001:db8::1, fd00::3");
 

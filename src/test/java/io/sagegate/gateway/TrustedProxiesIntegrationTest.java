@@ -30,8 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Source-address rules and the audit record behind a proxy, over real sockets: the test's HTTP
  * client plays the proxy at 127.0.0.1 and sends X-Forwarded-For as a load balancer would. With
- * {@code trustedProxies: [127.0.0.1/32]} the forwarded client address decides and is audited
- * (the proxy as {@code peerIp}); without it the header changes nothing.
+ * {@code trustedProxies: [127.0.0.1/32]} the forwarded client address decides and is audited (the
+ * proxy as {@code peerIp}); without it the header changes nothing.
  */
 class TrustedProxiesIntegrationTest {
 
@@ -78,7 +78,8 @@ class TrustedProxiesIntegrationTest {
 
   /** Starts the gateway with {@code serverSettings} added to its server section. */
   private void startWith(String serverSettings) throws Exception {
-    String yaml = """
+    String yaml =
+        """
         server: {port: 0, managementPort: 0%s}
         auth:
           discoveryUrl: %s
@@ -97,19 +98,31 @@ class TrustedProxiesIntegrationTest {
             effect: allow
             principal: {groups: [locals]}
             conditions: {sourceCidrs: [127.0.0.0/8, "::1/128"]}
-        """.formatted(serverSettings,
-        oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, model.url());
+        """
+            .formatted(
+                serverSettings,
+                oidc.wellKnownUrl(ISSUER),
+                oidc.issuerUrl(ISSUER),
+                AUDIENCE,
+                model.url());
     audit = new RecordingAuditSink();
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "proxies.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(
+                vertx,
+                ConfigLoader.parse(yaml, "proxies.yaml"),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                audit,
+                keys)
+            .await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
   private HttpResponse<String> invoke(String group, String... forwardedFor) {
-    String token = oidc.issueToken(ISSUER, "pat", AUDIENCE, Map.of("groups", List.of(group)), 3600)
-        .serialize();
-    HttpRequest.Builder request = HttpCalls.post(port, "/endpoints/fraud-scorer/invocations",
-        token, "{}");
+    String token =
+        oidc.issueToken(ISSUER, "pat", AUDIENCE, Map.of("groups", List.of(group)), 3600)
+            .serialize();
+    HttpRequest.Builder request =
+        HttpCalls.post(port, "/endpoints/fraud-scorer/invocations", token, "{}");
     for (String line : forwardedFor) {
       request.header("X-Forwarded-For", line); // one header line each
     }
@@ -125,12 +138,12 @@ class TrustedProxiesIntegrationTest {
     return record;
   }
 
-  private JsonNode assertDecided(HttpResponse<String> response, int status, String ruleId,
-      String sourceIp, String peerIp) {
+  private JsonNode assertDecided(
+      HttpResponse<String> response, int status, String ruleId, String sourceIp, String peerIp) {
     assertEquals(status, response.statusCode(), response.body());
     if (status == 403) {
-      assertEquals("AccessDeniedException",
-          response.headers().firstValue("x-amzn-ErrorType").orElse(null));
+      assertEquals(
+          "AccessDeniedException", response.headers().firstValue("x-amzn-ErrorType").orElse(null));
     }
     JsonNode record = auditOf(response);
     assertEquals(ruleId, record.path("ruleId").asText());
@@ -161,17 +174,17 @@ class TrustedProxiesIntegrationTest {
     start("[127.0.0.1/32]");
 
     // The client wrote the office address itself; the proxy appended the address it really saw.
-    assertDecided(invoke("partners", OFFICE + ", " + ELSEWHERE), 403, "default-deny", ELSEWHERE,
-        "127.0.0.1");
+    assertDecided(
+        invoke("partners", OFFICE + ", " + ELSEWHERE), 403, "default-deny", ELSEWHERE, "127.0.0.1");
     // The same as two header lines: one list, read from the right.
-    assertDecided(invoke("partners", OFFICE, ELSEWHERE), 403, "default-deny", ELSEWHERE,
-        "127.0.0.1");
-    assertDecided(invoke("partners", ELSEWHERE, OFFICE), 200, "partners-from-office", OFFICE,
-        "127.0.0.1");
+    assertDecided(
+        invoke("partners", OFFICE, ELSEWHERE), 403, "default-deny", ELSEWHERE, "127.0.0.1");
+    assertDecided(
+        invoke("partners", ELSEWHERE, OFFICE), 200, "partners-from-office", OFFICE, "127.0.0.1");
     // Garbage is never the client: the last good address (here the proxy) is.
     assertDecided(invoke("partners", "unknown"), 403, "default-deny", "127.0.0.1", null);
-    assertDecided(invoke("partners", OFFICE + ", not-an-ip"), 403, "default-deny", "127.0.0.1",
-        null);
+    assertDecided(
+        invoke("partners", OFFICE + ", not-an-ip"), 403, "default-deny", "127.0.0.1", null);
     assertDecided(invoke("locals", "not-an-ip"), 200, "locals-only", "127.0.0.1", null);
   }
 
@@ -202,11 +215,13 @@ class TrustedProxiesIntegrationTest {
     assertEquals(OFFICE, record.path("sourceIp").asText());
     assertEquals("127.0.0.1", record.path("peerIp").asText(), "the load balancer itself");
 
-    Raw denied = rawInvoke("PROXY TCP4 " + ELSEWHERE + " 10.0.0.1 40000 8080\r\n", "partners",
-        OFFICE);
+    Raw denied =
+        rawInvoke("PROXY TCP4 " + ELSEWHERE + " 10.0.0.1 40000 8080\r\n", "partners", OFFICE);
     assertEquals(403, denied.status(), denied.text());
     JsonNode deniedRecord = audit.await(denied.requestId());
-    assertEquals(ELSEWHERE, deniedRecord.path("sourceIp").asText(),
+    assertEquals(
+        ELSEWHERE,
+        deniedRecord.path("sourceIp").asText(),
         "X-Forwarded-For is still ignored: no proxy is trusted");
 
     // A connection without the header is closed unanswered: nobody reaches the pipeline around it.
@@ -232,8 +247,12 @@ class TrustedProxiesIntegrationTest {
 
     // A dual-stack proxy writes its own IPv4 address IPv4-mapped: the same address as the peer.
     assertDecided(invoke("locals", "::ffff:127.0.0.1"), 200, "locals-only", "127.0.0.1", null);
-    assertDecided(invoke("locals", "0:0:0:0:0:ffff:7f00:1, 127.0.0.1"), 200, "locals-only",
-        "127.0.0.1", null);
+    assertDecided(
+        invoke("locals", "0:0:0:0:0:ffff:7f00:1, 127.0.0.1"),
+        200,
+        "locals-only",
+        "127.0.0.1",
+        null);
   }
 
   @Test
@@ -241,8 +260,8 @@ class TrustedProxiesIntegrationTest {
     startWith(", proxyProtocol: true");
 
     // The header (TCP6, from a dual-stack balancer) names the very peer the socket comes from.
-    Raw call = rawInvoke("PROXY TCP6 ::ffff:127.0.0.1 ::ffff:10.0.0.1 40000 8080\r\n", "locals",
-        null);
+    Raw call =
+        rawInvoke("PROXY TCP6 ::ffff:127.0.0.1 ::ffff:10.0.0.1 40000 8080\r\n", "locals", null);
     assertEquals(200, call.status(), call.text());
     JsonNode record = audit.await(call.requestId());
     assertEquals("locals-only", record.path("ruleId").asText());
@@ -254,14 +273,20 @@ class TrustedProxiesIntegrationTest {
 
   /** One HTTP/1.1 call on a raw socket, after {@code preface} (the PROXY header, or nothing). */
   private Raw rawInvoke(String preface, String group, String forwardedFor) throws Exception {
-    String token = oidc.issueToken(ISSUER, "pat", AUDIENCE, Map.of("groups", List.of(group)), 3600)
-        .serialize();
-    String request = preface
-        + "POST /endpoints/fraud-scorer/invocations HTTP/1.1\r\n"
-        + "Host: 127.0.0.1:" + port + "\r\n"
-        + "Authorization: Bearer " + token + "\r\n"
-        + (forwardedFor == null ? "" : "X-Forwarded-For: " + forwardedFor + "\r\n")
-        + "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    String token =
+        oidc.issueToken(ISSUER, "pat", AUDIENCE, Map.of("groups", List.of(group)), 3600)
+            .serialize();
+    String request =
+        preface
+            + "POST /endpoints/fraud-scorer/invocations HTTP/1.1\r\n"
+            + "Host: 127.0.0.1:"
+            + port
+            + "\r\n"
+            + "Authorization: Bearer "
+            + token
+            + "\r\n"
+            + (forwardedFor == null ? "" : "X-Forwarded-For: " + forwardedFor + "\r\n")
+            + "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(20_000);
       socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
@@ -276,8 +301,12 @@ class TrustedProxiesIntegrationTest {
         return new Raw(-1, null, text);
       }
       int status = Integer.parseInt(text.substring(9, 12));
-      String id = text.lines().filter(l -> l.toLowerCase().startsWith("x-amzn-requestid:"))
-          .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElseThrow();
+      String id =
+          text.lines()
+              .filter(l -> l.toLowerCase().startsWith("x-amzn-requestid:"))
+              .map(l -> l.substring(l.indexOf(':') + 1).trim())
+              .findFirst()
+              .orElseThrow();
       return new Raw(status, id, text);
     }
   }

@@ -9,10 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.MultiMap;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 /** Which address is the client's, for a peer and the X-Forwarded-For lines it sent. */
 class TrustedProxiesTest {
@@ -24,56 +24,105 @@ class TrustedProxiesTest {
   static Stream<Arguments> cases() {
     return Stream.of(
         // Spoofing: a client not behind a trusted proxy cannot choose its address.
-        row("untrusted peer, header names an outside address", "203.0.113.9",
-            List.of("198.51.100.1"), "203.0.113.9"),
-        row("untrusted peer, header names a trusted address", "203.0.113.9",
-            List.of("10.0.0.7"), "203.0.113.9"),
-        row("untrusted peer next to a trusted one", "192.168.1.11",
-            List.of("198.51.100.1"), "192.168.1.11"),
+        row(
+            "untrusted peer, header names an outside address",
+            "203.0.113.9",
+            List.of("198.51.100.1"),
+            "203.0.113.9"),
+        row(
+            "untrusted peer, header names a trusted address",
+            "203.0.113.9",
+            List.of("10.0.0.7"),
+            "203.0.113.9"),
+        row(
+            "untrusted peer next to a trusted one",
+            "192.168.1.11",
+            List.of("198.51.100.1"),
+            "192.168.1.11"),
         row("untrusted IPv6 peer", "2001:db8::9", List.of("198.51.100.1"), "2001:db8::9"),
         // Behind trusted proxies.
         row("trusted peer, no header", "10.0.0.5", List.of(), "10.0.0.5"),
         row("one proxy", "10.0.0.5", List.of("203.0.113.7"), "203.0.113.7"),
-        row("single-host CIDR written as an address", "192.168.1.10", List.of("203.0.113.7"),
+        row(
+            "single-host CIDR written as an address",
+            "192.168.1.10",
+            List.of("203.0.113.7"),
             "203.0.113.7"),
-        row("client's own entries left of the real one are not read", "10.0.0.5",
-            List.of("198.51.100.1, 198.51.100.2, 203.0.113.7"), "203.0.113.7"),
-        row("client claims a trusted address; the proxy appends the real one", "10.0.0.5",
-            List.of("10.0.0.7, 203.0.113.7"), "203.0.113.7"),
-        row("two proxies", "10.0.0.5", List.of("198.51.100.1, 203.0.113.7, 10.1.2.3"),
+        row(
+            "client's own entries left of the real one are not read",
+            "10.0.0.5",
+            List.of("198.51.100.1, 198.51.100.2, 203.0.113.7"),
             "203.0.113.7"),
-        row("every entry trusted: the leftmost", "10.0.0.5", List.of("10.0.0.7, 10.0.0.8"),
+        row(
+            "client claims a trusted address; the proxy appends the real one",
+            "10.0.0.5",
+            List.of("10.0.0.7, 203.0.113.7"),
+            "203.0.113.7"),
+        row(
+            "two proxies",
+            "10.0.0.5",
+            List.of("198.51.100.1, 203.0.113.7, 10.1.2.3"),
+            "203.0.113.7"),
+        row(
+            "every entry trusted: the leftmost",
+            "10.0.0.5",
+            List.of("10.0.0.7, 10.0.0.8"),
             "10.0.0.7"),
-        row("spaces and tabs around entries", "10.0.0.5", List.of(" 203.0.113.7 ,\t10.1.2.3 "),
+        row(
+            "spaces and tabs around entries",
+            "10.0.0.5",
+            List.of(" 203.0.113.7 ,\t10.1.2.3 "),
             "203.0.113.7"),
         row("IPv4 with a port", "10.0.0.5", List.of("203.0.113.7:5123"), "203.0.113.7"),
         // Several lines are one list.
-        row("two lines, client in the last", "10.0.0.5",
-            List.of("198.51.100.1", "203.0.113.7, 10.1.2.3"), "203.0.113.7"),
-        row("two lines, client in the first", "10.0.0.5", List.of("203.0.113.7", "10.1.2.3"),
+        row(
+            "two lines, client in the last",
+            "10.0.0.5",
+            List.of("198.51.100.1", "203.0.113.7, 10.1.2.3"),
             "203.0.113.7"),
-        row("two lines, every entry trusted", "10.0.0.5", List.of("10.0.0.4", "10.0.0.6"),
+        row(
+            "two lines, client in the first",
+            "10.0.0.5",
+            List.of("203.0.113.7", "10.1.2.3"),
+            "203.0.113.7"),
+        row(
+            "two lines, every entry trusted",
+            "10.0.0.5",
+            List.of("10.0.0.4", "10.0.0.6"),
             "10.0.0.4"),
         // IPv6.
         row("IPv6 proxy, IPv6 client", "fd00::1", List.of("2001:db8::1"), "2001:db8::1"),
-        row("IPv6 client in brackets with a port", "fd00::1", List.of("[2001:db8::1]:4711"),
+        row(
+            "IPv6 client in brackets with a port",
+            "fd00::1",
+            List.of("[2001:db8::1]:4711"),
             "2001:db8::1"),
         row("IPv6 client in brackets", "fd00::1", List.of("[2001:db8::1]"), "2001:db8::1"),
-        row("IPv6 client through an IPv6 proxy", "fd00::1", List.of("2001:db8::1, fd12::3"),
+        row(
+            "IPv6 client through an IPv6 proxy",
+            "fd00::1",
+            List.of("2001:db8::1, fd12::3"),
             "2001:db8::1"),
-        row("IPv4-mapped peer in a trusted IPv4 range", "::ffff:10.0.0.5",
-            List.of("203.0.113.7"), "203.0.113.7"),
-        row("IPv4 client through an IPv6 proxy", "fd00::1", List.of("203.0.113.7"),
+        row(
+            "IPv4-mapped peer in a trusted IPv4 range",
+            "::ffff:10.0.0.5",
+            List.of("203.0.113.7"),
             "203.0.113.7"),
+        row("IPv4 client through an IPv6 proxy", "fd00::1", List.of("203.0.113.7"), "203.0.113.7"),
         row("long-form IPv6 peer", "fd00:0:0:0:0:0:0:1", List.of("2001:db8::1"), "2001:db8::1"),
         // Garbage ends the walk at the last good address; it is never the client.
         row("unknown", "10.0.0.5", List.of("unknown"), "10.0.0.5"),
         row("a host name (never resolved)", "10.0.0.5", List.of("localhost"), "10.0.0.5"),
-        row("garbage right of the client", "10.0.0.5", List.of("203.0.113.7, garbage"),
-            "10.0.0.5"),
-        row("garbage left of a trusted proxy", "10.0.0.5", List.of("garbage, 10.1.2.3"),
+        row("garbage right of the client", "10.0.0.5", List.of("203.0.113.7, garbage"), "10.0.0.5"),
+        row(
+            "garbage left of a trusted proxy",
+            "10.0.0.5",
+            List.of("garbage, 10.1.2.3"),
             "10.1.2.3"),
-        row("garbage left of the client", "10.0.0.5", List.of("garbage, 203.0.113.7"),
+        row(
+            "garbage left of the client",
+            "10.0.0.5",
+            List.of("garbage, 203.0.113.7"),
             "203.0.113.7"),
         row("empty entry", "10.0.0.5", List.of("203.0.113.7, , 10.1.2.3"), "10.1.2.3"),
         row("leading comma", "10.0.0.5", List.of(",10.1.2.3"), "10.1.2.3"),
@@ -89,7 +138,10 @@ class TrustedProxiesTest {
         row("empty brackets", "10.0.0.5", List.of("[]"), "10.0.0.5"),
         row("bracketed with junk after", "10.0.0.5", List.of("[2001:db8::1]x"), "10.0.0.5"),
         row("IPv6 with letters beyond hex", "10.0.0.5", List.of("2001:db8::zz"), "10.0.0.5"),
-        row("RFC 7239 syntax is not X-Forwarded-For", "10.0.0.5", List.of("for=203.0.113.7"),
+        row(
+            "RFC 7239 syntax is not X-Forwarded-For",
+            "10.0.0.5",
+            List.of("for=203.0.113.7"),
             "10.0.0.5"),
         row("quoted", "10.0.0.5", List.of("\"203.0.113.7\""), "10.0.0.5"),
         row("unknown peer address", null, List.of("203.0.113.7"), null));
@@ -116,13 +168,14 @@ class TrustedProxiesTest {
    */
   @ParameterizedTest(name = "peer {0}, header {1}")
   @org.junit.jupiter.params.provider.CsvSource({
-      "0:0:0:0:0:0:0:1, ::1",
-      "::1, 0:0:0:0:0:0:0:1",
-      "10.0.0.1, ::ffff:10.0.0.1",
-      "::ffff:10.0.0.1, 10.0.0.1",
-      "0:0:0:0:0:ffff:a00:1, 10.0.0.1",
-      "10.0.0.1, '10.0.0.1:5123'",
-      "fd00:0:0:0:0:0:0:1, '[fd00::1]:443'"})
+    "0:0:0:0:0:0:0:1, ::1",
+    "::1, 0:0:0:0:0:0:0:1",
+    "10.0.0.1, ::ffff:10.0.0.1",
+    "::ffff:10.0.0.1, 10.0.0.1",
+    "0:0:0:0:0:ffff:a00:1, 10.0.0.1",
+    "10.0.0.1, '10.0.0.1:5123'",
+    "fd00:0:0:0:0:0:0:1, '[fd00::1]:443'"
+  })
   void theHeaderNamingThePeerInAnotherFormIsThePeer(String peer, String entry) {
     TrustedProxies proxies = new TrustedProxies(List.of("::1/128", "10.0.0.0/8", "fd00::/8"));
     assertSame(peer, proxies.clientAddress(peer, List.of(entry)));
@@ -147,8 +200,10 @@ class TrustedProxiesTest {
 
   @Test
   void malformedCidrIsRefusedNamingTheSetting() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new TrustedProxies(List.of("10.0.0.0/8", "10.0.0.0/33")));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new TrustedProxies(List.of("10.0.0.0/8", "10.0.0.0/33")));
     assertTrue(e.getMessage().startsWith("server.trustedProxies[1]: "), e.getMessage());
   }
 }

@@ -1,7 +1,7 @@
 package io.sagegate.limits;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,27 +33,29 @@ class Boto3ThrottlingTest {
 
   private static final String ISSUER = "corp";
   private static final String AUDIENCE = "sagegate";
-  private static final String SCRIPT = String.join("\n",
-      "import sys, json, boto3, botocore",
-      "from botocore.config import Config",
-      "port, token, mode = sys.argv[1], sys.argv[2], sys.argv[3]",
-      "c = boto3.client('sagemaker-runtime', endpoint_url='http://127.0.0.1:' + port,",
-      "    region_name='eu-west-1', aws_access_key_id='x', aws_secret_access_key='x',",
-      "    config=Config(signature_version=botocore.UNSIGNED,",
-      "                  retries={'mode': mode, 'max_attempts': 3}))",
-      "c.meta.events.register('before-send.sagemaker-runtime.*',",
-      "    lambda request, **kw: request.headers.__setitem__('Authorization', 'Bearer ' + token))",
-      "out = []",
-      "for i in range(2):",
-      "    try:",
-      "        r = c.invoke_endpoint(EndpointName='scorer', ContentType='application/json', Body=b'{}')",
-      "        out.append({'ok': True, 'retries': r['ResponseMetadata']['RetryAttempts']})",
-      "    except botocore.exceptions.ClientError as e:",
-      "        out.append({'ok': False, 'code': e.response['Error']['Code'],",
-      "                    'status': e.response['ResponseMetadata']['HTTPStatusCode'],",
-      "                    'retries': e.response['ResponseMetadata']['RetryAttempts'],",
-      "                    'retryAfter': e.response['ResponseMetadata']['HTTPHeaders'].get('retry-after')})",
-      "print(json.dumps(out))");
+  private static final String SCRIPT =
+      String.join(
+          "\n",
+          "import sys, json, boto3, botocore",
+          "from botocore.config import Config",
+          "port, token, mode = sys.argv[1], sys.argv[2], sys.argv[3]",
+          "c = boto3.client('sagemaker-runtime', endpoint_url='http://127.0.0.1:' + port,",
+          "    region_name='eu-west-1', aws_access_key_id='x', aws_secret_access_key='x',",
+          "    config=Config(signature_version=botocore.UNSIGNED,",
+          "                  retries={'mode': mode, 'max_attempts': 3}))",
+          "c.meta.events.register('before-send.sagemaker-runtime.*',",
+          "    lambda request, **kw: request.headers.__setitem__('Authorization', 'Bearer ' + token))",
+          "out = []",
+          "for i in range(2):",
+          "    try:",
+          "        r = c.invoke_endpoint(EndpointName='scorer', ContentType='application/json', Body=b'{}')",
+          "        out.append({'ok': True, 'retries': r['ResponseMetadata']['RetryAttempts']})",
+          "    except botocore.exceptions.ClientError as e:",
+          "        out.append({'ok': False, 'code': e.response['Error']['Code'],",
+          "                    'status': e.response['ResponseMetadata']['HTTPStatusCode'],",
+          "                    'retries': e.response['ResponseMetadata']['RetryAttempts'],",
+          "                    'retryAfter': e.response['ResponseMetadata']['HTTPHeaders'].get('retry-after')})",
+          "print(json.dumps(out))");
 
   private static MockOAuth2Server oidc;
   private static Vertx vertx;
@@ -68,7 +70,8 @@ class Boto3ThrottlingTest {
     oidc.start();
     vertx = Vertx.vertx();
     model = SlowModel.start(vertx, 1).await(AWAIT_SECONDS, SECONDS);
-    String yaml = """
+    String yaml =
+        """
         server: {port: 0, managementPort: 0, eventLoops: 1}
         auth: {discoveryUrl: %s, issuer: %s, audiences: [%s]}
         endpoints:
@@ -82,10 +85,17 @@ class Boto3ThrottlingTest {
           - id: one-per-hour
             rate: 1
             per: 1h
-        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, model.url());
+        """
+            .formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, model.url());
     audit = new RecordingAuditSink();
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "boto3.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(
+                vertx,
+                ConfigLoader.parse(yaml, "boto3.yaml"),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                audit,
+                keys)
+            .await(AWAIT_SECONDS, SECONDS);
   }
 
   @AfterAll
@@ -97,10 +107,14 @@ class Boto3ThrottlingTest {
   }
 
   private static JsonNode boto3(String subject, String mode) throws Exception {
-    String token = oidc.issueToken(ISSUER, subject, AUDIENCE, Map.of("groups", List.of("ml")), 3600)
-        .serialize();
-    Process p = new ProcessBuilder("python3", "-c", SCRIPT,
-        Integer.toString(assembly.gateway().port()), token, mode).redirectErrorStream(false).start();
+    String token =
+        oidc.issueToken(ISSUER, subject, AUDIENCE, Map.of("groups", List.of("ml")), 3600)
+            .serialize();
+    Process p =
+        new ProcessBuilder(
+                "python3", "-c", SCRIPT, Integer.toString(assembly.gateway().port()), token, mode)
+            .redirectErrorStream(false)
+            .start();
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), "boto3 finished");
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -116,11 +130,18 @@ class Boto3ThrottlingTest {
     assertEquals("ThrottlingException", refused.path("code").asText(), out.toString());
     assertEquals(429, refused.path("status").asInt());
     // botocore's retries.max_attempts counts retries, not the first attempt.
-    assertEquals(3, refused.path("retries").asInt(), "standard mode retried a throttling error: " + out);
+    assertEquals(
+        3, refused.path("retries").asInt(), "standard mode retried a throttling error: " + out);
     assertTrue(refused.path("retryAfter").asInt() >= 1, out.toString());
     // 1 admitted, then 4 attempts of the refused call, each audited as the limit's refusal.
-    long refusals = audit.all().stream().filter(r -> "one-per-hour".equals(r.path("limitId").asText())
-        && r.path("status").asInt() == 429 && r.path("subject").asText().equals("boto-standard")).count();
+    long refusals =
+        audit.all().stream()
+            .filter(
+                r ->
+                    "one-per-hour".equals(r.path("limitId").asText())
+                        && r.path("status").asInt() == 429
+                        && r.path("subject").asText().equals("boto-standard"))
+            .count();
     assertEquals(4, refusals);
   }
 

@@ -1,7 +1,7 @@
 package io.sagegate.limits;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -69,7 +69,8 @@ class ConcurrencyLimitIntegrationTest {
   }
 
   private int startGateway(String admission) throws Exception {
-    String yaml = """
+    String yaml =
+        """
         server: {port: 0, managementPort: 0}
         auth: {discoveryUrl: %s, issuer: %s, audiences: [%s]}
         %s
@@ -84,28 +85,39 @@ class ConcurrencyLimitIntegrationTest {
           - id: all
             effect: allow
             principal: {groups: [ml]}
-        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, admission, MAX,
-        model.url(), model.url());
+        """
+            .formatted(
+                oidc.wellKnownUrl(ISSUER),
+                oidc.issuerUrl(ISSUER),
+                AUDIENCE,
+                admission,
+                MAX,
+                model.url(),
+                model.url());
     audit = new RecordingAuditSink();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "limits.yaml"), registry, audit, keys)
-        .await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "limits.yaml"), registry, audit, keys)
+            .await(AWAIT_SECONDS, SECONDS);
     model.reset();
     return assembly.gateway().port();
   }
 
   private static String token() {
-    return oidc.issueToken(ISSUER, "alice", AUDIENCE, Map.of("groups", List.of("ml")), 3600).serialize();
+    return oidc.issueToken(ISSUER, "alice", AUDIENCE, Map.of("groups", List.of("ml")), 3600)
+        .serialize();
   }
 
-  private static List<HttpResponse<String>> callAtOnce(int port, String endpoint, int n,
-      Map<String, String> headers) throws Exception {
+  private static List<HttpResponse<String>> callAtOnce(
+      int port, String endpoint, int n, Map<String, String> headers) throws Exception {
     String token = token();
     List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      var request = HttpCalls.post(port, "/endpoints/" + endpoint + "/invocations", token, "{\"x\":1}");
+      var request =
+          HttpCalls.post(port, "/endpoints/" + endpoint + "/invocations", token, "{\"x\":1}");
       headers.forEach(request::header);
-      calls.add(HttpCalls.client().sendAsync(request.build(), HttpResponse.BodyHandlers.ofString()));
+      calls.add(
+          HttpCalls.client().sendAsync(request.build(), HttpResponse.BodyHandlers.ofString()));
     }
     List<HttpResponse<String>> out = new ArrayList<>();
     for (var c : calls) {
@@ -119,7 +131,8 @@ class ConcurrencyLimitIntegrationTest {
     int port = startGateway("");
     List<HttpResponse<String>> answers = callAtOnce(port, "slow", 12, Map.of());
     long ok = answers.stream().filter(r -> r.statusCode() == 200).count();
-    List<HttpResponse<String>> refused = answers.stream().filter(r -> r.statusCode() == 429).toList();
+    List<HttpResponse<String>> refused =
+        answers.stream().filter(r -> r.statusCode() == 429).toList();
     assertEquals(12, ok + refused.size(), "only 200s and 429s: " + answers);
     assertTrue(model.maxConcurrent() <= MAX, "the model saw " + model.maxConcurrent() + " at once");
     assertTrue(ok >= 1 && !refused.isEmpty(), ok + " admitted, " + refused.size() + " refused");
@@ -134,19 +147,24 @@ class ConcurrencyLimitIntegrationTest {
     assertEquals("limit:concurrency", record.path("errorReason").asText());
     assertEquals(429, record.path("status").asInt());
     assertEquals(0, record.path("backendStatus").asInt(), "a refused call reaches no backend");
-    assertTrue(registry.scrape().contains(
-        "sagegate_limit_refusals_total{endpoint=\"slow\",limit=\"maxConcurrency\"}"), registry.scrape());
+    assertTrue(
+        registry
+            .scrape()
+            .contains("sagegate_limit_refusals_total{endpoint=\"slow\",limit=\"maxConcurrency\"}"),
+        registry.scrape());
     // Permits come back when calls end: the next wave is admitted again.
     List<HttpResponse<String>> again = callAtOnce(port, "slow", MAX, Map.of());
-    assertTrue(again.stream().allMatch(r -> r.statusCode() == 200), "permits were given back: " + again);
+    assertTrue(
+        again.stream().allMatch(r -> r.statusCode() == 200), "permits were given back: " + again);
   }
 
   @Test
   void anInferenceComponentHasItsOwnCap() throws Exception {
     int port = startGateway("");
-    List<HttpResponse<String>> answers = callAtOnce(port, "slow", 4,
-        Map.of("X-Amzn-SageMaker-Inference-Component", "ic-small"));
-    assertEquals(1, answers.stream().filter(r -> r.statusCode() == 200).count(), answers.toString());
+    List<HttpResponse<String>> answers =
+        callAtOnce(port, "slow", 4, Map.of("X-Amzn-SageMaker-Inference-Component", "ic-small"));
+    assertEquals(
+        1, answers.stream().filter(r -> r.statusCode() == 200).count(), answers.toString());
     assertEquals(3, answers.stream().filter(r -> r.statusCode() == 429).count());
     assertEquals(1, model.maxConcurrent());
   }
@@ -155,12 +173,14 @@ class ConcurrencyLimitIntegrationTest {
   void theGatewayWideCapOnCallsInFlightRefusesWith503() throws Exception {
     int port = startGateway("admission: {maxInFlight: 2}");
     List<HttpResponse<String>> answers = callAtOnce(port, "free", 8, Map.of());
-    List<HttpResponse<String>> refused = answers.stream().filter(r -> r.statusCode() == 503).toList();
+    List<HttpResponse<String>> refused =
+        answers.stream().filter(r -> r.statusCode() == 503).toList();
     long ok = answers.stream().filter(r -> r.statusCode() == 200).count();
     assertEquals(8, ok + refused.size(), answers.toString());
     assertTrue(model.maxConcurrent() <= 2, "the model saw " + model.maxConcurrent());
     assertTrue(!refused.isEmpty(), "some calls refused");
-    assertEquals("ServiceUnavailable", refused.get(0).headers().firstValue("x-amzn-ErrorType").orElse(null));
+    assertEquals(
+        "ServiceUnavailable", refused.get(0).headers().firstValue("x-amzn-ErrorType").orElse(null));
     assertTrue(refused.get(0).headers().firstValue("Retry-After").isPresent());
   }
 }

@@ -49,8 +49,9 @@ class ConcurrencyLimiterTest {
   void limitersOutliveAReloadThatKeepsTheCap() {
     ConcurrencyLimits limits = new ConcurrencyLimits();
     BackendConfig backend = null;
-    EndpointConfig before = new EndpointConfig("e", Map.of(), backend, 3, false,
-        Map.of("ic", new ComponentLimits(1, false)));
+    EndpointConfig before =
+        new EndpointConfig(
+            "e", Map.of(), backend, 3, false, Map.of("ic", new ComponentLimits(1, false)));
     EndpointConfig same = new EndpointConfig("E", Map.of("t", "v"), backend, 3, false, Map.of());
     EndpointConfig changed = new EndpointConfig("e", Map.of(), backend, 5, false, Map.of());
     assertTrue(limits.endpoint(before) == limits.endpoint(same));

@@ -12,8 +12,23 @@ import org.junit.jupiter.api.Test;
 class LocalLimitStoreTest {
 
   private static Quota quota(long rate, long burst, long daily) {
-    return new Quota(new LimitConfig("q", null, null, null, null, List.of("subject"), null, rate,
-        Duration.ofSeconds(1), burst, daily, null, null, null, null));
+    return new Quota(
+        new LimitConfig(
+            "q",
+            null,
+            null,
+            null,
+            null,
+            List.of("subject"),
+            null,
+            rate,
+            Duration.ofSeconds(1),
+            burst,
+            daily,
+            null,
+            null,
+            null,
+            null));
   }
 
   @Test
@@ -27,7 +42,9 @@ class LocalLimitStoreTest {
     }
     Verdict refused = store.takeNow(q, "k", 100);
     assertFalse(refused.admitted());
-    assertTrue(refused.retryAfterMicros() > 0 && refused.retryAfterMicros() <= 200_000, refused.toString());
+    assertTrue(
+        refused.retryAfterMicros() > 0 && refused.retryAfterMicros() <= 200_000,
+        refused.toString());
     assertTrue(store.takeNow(q, "other", 100).admitted(), "another key has its own bucket");
   }
 
@@ -42,7 +59,8 @@ class LocalLimitStoreTest {
     Verdict v = store.takeNow(q, "k", 60, 100);
     assertTrue(v.admitted(), "after the credit, 10 + 60 fit: " + v);
     assertEquals(1000 - 70, v.dayRemaining(), "the day counts what was charged: " + v);
-    store.chargeNow(q, "k", 100); // a call that used far more than its estimate puts the key in debt
+    store.chargeNow(
+        q, "k", 100); // a call that used far more than its estimate puts the key in debt
     assertFalse(store.takeNow(q, "k", 1, 100).admitted(), "in debt, not even one token fits");
     assertEquals(60, store.maxCost(quota(10, 60, 0)), "an estimate is capped at the burst");
     assertEquals(40, store.maxCost(quota(10, 60, 40)), "or at the daily quota if smaller");

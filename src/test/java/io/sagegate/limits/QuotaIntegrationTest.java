@@ -1,7 +1,7 @@
 package io.sagegate.limits;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -80,15 +80,23 @@ class QuotaIntegrationTest {
             principal: {groups: [ml, analysts]}
         limits:
         %s
-        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, model.url(),
-        model.url(), limits.indent(2));
+        """
+        .formatted(
+            oidc.wellKnownUrl(ISSUER),
+            oidc.issuerUrl(ISSUER),
+            AUDIENCE,
+            model.url(),
+            model.url(),
+            limits.indent(2));
   }
 
   private int startGateway(String limits) throws Exception {
     audit = new RecordingAuditSink();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml(limits), "quota.yaml"), registry,
-        audit, keys).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(
+                vertx, ConfigLoader.parse(yaml(limits), "quota.yaml"), registry, audit, keys)
+            .await(AWAIT_SECONDS, SECONDS);
     return assembly.gateway().port();
   }
 
@@ -99,12 +107,15 @@ class QuotaIntegrationTest {
   }
 
   private static HttpResponse<String> call(int port, String endpoint, String token) {
-    return HttpCalls.send(HttpCalls.post(port, "/endpoints/" + endpoint + "/invocations", token, "{}"));
+    return HttpCalls.send(
+        HttpCalls.post(port, "/endpoints/" + endpoint + "/invocations", token, "{}"));
   }
 
   @Test
   void aLimitMatchesLikeARuleAndCountsPerKey() throws Exception {
-    int port = startGateway("""
+    int port =
+        startGateway(
+            """
         - id: analysts-per-team
           principal: {groups: [analysts]}
           resource: {tags: {team: [risk]}}
@@ -118,7 +129,9 @@ class QuotaIntegrationTest {
     String a3 = token("a3", "analysts", Map.of("team", "red"));
     HttpResponse<String> first = call(port, "scorer", a1);
     assertEquals(200, first.statusCode(), first.body());
-    assertEquals("\"analysts-per-team\";q=2;w=60", first.headers().firstValue("RateLimit-Policy").orElse(null));
+    assertEquals(
+        "\"analysts-per-team\";q=2;w=60",
+        first.headers().firstValue("RateLimit-Policy").orElse(null));
     assertEquals("1", first.headers().firstValue("X-RateLimit-Remaining").orElse(null));
     assertEquals(200, call(port, "scorer", a2).statusCode(), "the same team shares the count");
     HttpResponse<String> third = call(port, "scorer", a1);
@@ -127,14 +140,20 @@ class QuotaIntegrationTest {
     assertEquals(200, call(port, "scorer", a3).statusCode(), "another team has its own count");
     HttpResponse<String> otherEndpoint = call(port, "other", a1);
     assertEquals(200, otherEndpoint.statusCode(), "the limit's resource does not match 'other'");
-    assertTrue(otherEndpoint.headers().firstValue("RateLimit-Policy").isEmpty(), "no headers off a limited route");
-    assertEquals(200, call(port, "scorer", token("m", "ml", Map.of("team", "blue"))).statusCode(),
+    assertTrue(
+        otherEndpoint.headers().firstValue("RateLimit-Policy").isEmpty(),
+        "no headers off a limited route");
+    assertEquals(
+        200,
+        call(port, "scorer", token("m", "ml", Map.of("team", "blue"))).statusCode(),
         "the limit's principal does not match ml");
   }
 
   @Test
   void aShadowLimitCountsButNeverRefuses() throws Exception {
-    int port = startGateway("""
+    int port =
+        startGateway(
+            """
         - id: shadowed
           rate: 1
           per: 1m
@@ -144,20 +163,31 @@ class QuotaIntegrationTest {
     for (int i = 0; i < 3; i++) {
       assertEquals(200, call(port, "scorer", t).statusCode());
     }
-    assertTrue(registry.scrape().contains(
-        "sagegate_limit_shadow_refusals_total{endpoint=\"scorer\",limit=\"shadowed\"} 2.0"), registry.scrape());
+    assertTrue(
+        registry
+            .scrape()
+            .contains(
+                "sagegate_limit_shadow_refusals_total{endpoint=\"scorer\",limit=\"shadowed\"} 2.0"),
+        registry.scrape());
   }
 
   @Test
   void theDailyQuotaRefusesUntilTheDayEnds() throws Exception {
-    int port = startGateway("""
+    int port =
+        startGateway(
+            """
         - id: daily
           rate: 100
           dailyQuota: 2
         """);
     String t = token("d", "ml", Map.of());
     HttpResponse<String> first = call(port, "scorer", t);
-    assertTrue(first.headers().firstValue("RateLimit-Policy").orElse("").contains("\"daily-daily\";q=2;w=86400"),
+    assertTrue(
+        first
+            .headers()
+            .firstValue("RateLimit-Policy")
+            .orElse("")
+            .contains("\"daily-daily\";q=2;w=86400"),
         first.headers().map().toString());
     assertEquals(200, call(port, "scorer", t).statusCode());
     HttpResponse<String> third = call(port, "scorer", t);
@@ -169,7 +199,9 @@ class QuotaIntegrationTest {
 
   @Test
   void limitsReloadLive() throws Exception {
-    int port = startGateway("""
+    int port =
+        startGateway(
+            """
         - id: tight
           rate: 1
           per: 1h
@@ -177,19 +209,28 @@ class QuotaIntegrationTest {
     String t = token("r", "ml", Map.of());
     assertEquals(200, call(port, "scorer", t).statusCode());
     assertEquals(429, call(port, "scorer", t).statusCode());
-    assembly.reload(ConfigLoader.parse(yaml("""
+    assembly
+        .reload(
+            ConfigLoader.parse(
+                yaml(
+                    """
         - id: loose
           rate: 1000
           per: 1s
-        """), "quota.yaml")).await(AWAIT_SECONDS, SECONDS);
+        """),
+                "quota.yaml"))
+        .await(AWAIT_SECONDS, SECONDS);
     HttpResponse<String> after = call(port, "scorer", t);
     assertEquals(200, after.statusCode(), after.body());
-    assertEquals("\"loose\";q=1000;w=1", after.headers().firstValue("RateLimit-Policy").orElse(null));
+    assertEquals(
+        "\"loose\";q=1000;w=1", after.headers().firstValue("RateLimit-Policy").orElse(null));
   }
 
   @Test
   void aBurstIsAdmittedAtOnce() throws Exception {
-    int port = startGateway("""
+    int port =
+        startGateway(
+            """
         - id: burst
           rate: 5
           per: 1s
@@ -199,7 +240,10 @@ class QuotaIntegrationTest {
     int ok = 0;
     for (int i = 0; i < 5; i++) {
       HttpResponse<String> r = call(port, "scorer", t);
-      seen.append(r.statusCode()).append(' ').append(r.headers().firstValue("RateLimit").orElse("")).append('\n');
+      seen.append(r.statusCode())
+          .append(' ')
+          .append(r.headers().firstValue("RateLimit").orElse(""))
+          .append('\n');
       ok += r.statusCode() == 200 ? 1 : 0;
     }
     assertEquals(5, ok, seen.toString());

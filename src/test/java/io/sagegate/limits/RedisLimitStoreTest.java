@@ -1,7 +1,7 @@
 package io.sagegate.limits;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,7 +12,6 @@ import io.sagegate.testsupport.RedisServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,8 +29,9 @@ class RedisLimitStoreTest {
     Assumptions.assumeTrue(RedisServer.available(), RedisServer.MISSING);
     redis = RedisServer.start();
     vertx = Vertx.vertx();
-    store = new RedisLimitStore(vertx, new AdmissionSettings.Store(redis.url(), null, null,
-        Duration.ofMillis(300), 1));
+    store =
+        new RedisLimitStore(
+            vertx, new AdmissionSettings.Store(redis.url(), null, null, Duration.ofMillis(300), 1));
     // As Quotas does at start: the first call also pays for the connection and the class loading.
     store.warmUp().await(AWAIT_SECONDS, SECONDS);
   }
@@ -47,8 +47,23 @@ class RedisLimitStoreTest {
   }
 
   private static Quota quota(long rate, long burst, long daily) {
-    return new Quota(new LimitConfig("q", null, null, null, null, null, null, rate,
-        Duration.ofSeconds(1), burst, daily, null, null, null, null));
+    return new Quota(
+        new LimitConfig(
+            "q",
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            rate,
+            Duration.ofSeconds(1),
+            burst,
+            daily,
+            null,
+            null,
+            null,
+            null));
   }
 
   @Test
@@ -61,7 +76,9 @@ class RedisLimitStoreTest {
     }
     Verdict refused = store.take(q, "k", 100).await(AWAIT_SECONDS, SECONDS);
     assertFalse(refused.admitted());
-    assertTrue(refused.retryAfterMicros() > 0 && refused.retryAfterMicros() <= 500_000, refused.toString());
+    assertTrue(
+        refused.retryAfterMicros() > 0 && refused.retryAfterMicros() <= 500_000,
+        refused.toString());
   }
 
   @Test
@@ -86,7 +103,8 @@ class RedisLimitStoreTest {
       Future<Verdict> f = store.take(q, "r", 100);
       v = f.toCompletionStage().toCompletableFuture().handle((ok, err) -> ok).get();
     }
-    assertTrue(v != null && v.admitted(), "counted again after the restart (NOSCRIPT answered by EVAL)");
+    assertTrue(
+        v != null && v.admitted(), "counted again after the restart (NOSCRIPT answered by EVAL)");
   }
 
   @Test
@@ -104,7 +122,13 @@ class RedisLimitStoreTest {
     Verdict v = null;
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (v == null && System.nanoTime() < deadline) {
-      v = store.take(q, "f", 100).toCompletionStage().toCompletableFuture().handle((ok, e) -> ok).get();
+      v =
+          store
+              .take(q, "f", 100)
+              .toCompletionStage()
+              .toCompletableFuture()
+              .handle((ok, e) -> ok)
+              .get();
     }
     assertTrue(v != null && v.admitted(), "answers again once the server does");
   }

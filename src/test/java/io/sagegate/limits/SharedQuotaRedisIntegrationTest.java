@@ -1,7 +1,7 @@
 package io.sagegate.limits;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -86,7 +86,8 @@ class SharedQuotaRedisIntegrationTest {
 
   /** Starts three gateways sharing redis, with one limit of {@code rate}/s and {@code burst}. */
   private void startGateways(int rate, int burst, String onStoreError) throws Exception {
-    String yaml = """
+    String yaml =
+        """
         server: {port: 0, managementPort: 0, eventLoops: 1}
         auth: {discoveryUrl: %s, issuer: %s, audiences: [%s]}
         admission:
@@ -107,8 +108,17 @@ class SharedQuotaRedisIntegrationTest {
             per: 1s
             burst: %d
             onStoreError: %s
-        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, redis.url(),
-        REPLICAS, model.url(), rate, burst, onStoreError);
+        """
+            .formatted(
+                oidc.wellKnownUrl(ISSUER),
+                oidc.issuerUrl(ISSUER),
+                AUDIENCE,
+                redis.url(),
+                REPLICAS,
+                model.url(),
+                rate,
+                burst,
+                onStoreError);
     for (int i = 0; i < REPLICAS; i++) {
       Vertx vertx = Vertx.vertx();
       vertxes.add(vertx);
@@ -116,38 +126,55 @@ class SharedQuotaRedisIntegrationTest {
       registries.add(registry);
       RecordingAuditSink audit = new RecordingAuditSink();
       audits.add(audit);
-      gateways.add(GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "shared.yaml"), registry, audit,
-          keys).await(AWAIT_SECONDS, SECONDS));
+      gateways.add(
+          GatewayAssembly.start(
+                  vertx, ConfigLoader.parse(yaml, "shared.yaml"), registry, audit, keys)
+              .await(AWAIT_SECONDS, SECONDS));
     }
   }
 
   private static String token(String subject) {
-    return oidc.issueToken(ISSUER, subject, AUDIENCE, Map.of("groups", List.of("ml")), 3600).serialize();
+    return oidc.issueToken(ISSUER, subject, AUDIENCE, Map.of("groups", List.of("ml")), 3600)
+        .serialize();
   }
 
   private HttpResponse<String> call(int replica, String token) {
-    return HttpCalls.send(HttpCalls.post(gateways.get(replica).gateway().port(),
-        "/endpoints/scorer/invocations", token, "{\"x\":1}"));
+    return HttpCalls.send(
+        HttpCalls.post(
+            gateways.get(replica).gateway().port(),
+            "/endpoints/scorer/invocations",
+            token,
+            "{\"x\":1}"));
   }
 
   /**
    * Calls the replicas for {@code millis} in rounds of concurrent calls (four per replica at once,
    * so that even a slow machine sends far more than the limit); admitted calls per replica.
    */
-  private int[] hammer(String token, long millis, List<HttpResponse<String>> answers) throws Exception {
+  private int[] hammer(String token, long millis, List<HttpResponse<String>> answers)
+      throws Exception {
     int[] admitted = new int[REPLICAS];
     long end = System.nanoTime() + millis * 1_000_000;
     do {
       List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> round = new ArrayList<>();
       for (int i = 0; i < REPLICAS * 4; i++) {
-        round.add(HttpCalls.client().sendAsync(HttpCalls.post(gateways.get(i % REPLICAS).gateway().port(),
-            "/endpoints/scorer/invocations", token, "{\"x\":1}").build(), HttpResponse.BodyHandlers.ofString()));
+        round.add(
+            HttpCalls.client()
+                .sendAsync(
+                    HttpCalls.post(
+                            gateways.get(i % REPLICAS).gateway().port(),
+                            "/endpoints/scorer/invocations",
+                            token,
+                            "{\"x\":1}")
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString()));
       }
       for (int i = 0; i < round.size(); i++) {
         HttpResponse<String> r = round.get(i).get(30, java.util.concurrent.TimeUnit.SECONDS);
         answers.add(r);
-        assertTrue(r.statusCode() == 200 || r.statusCode() == 429, "200 or 429, not " + r.statusCode()
-            + ": " + r.body());
+        assertTrue(
+            r.statusCode() == 200 || r.statusCode() == 429,
+            "200 or 429, not " + r.statusCode() + ": " + r.body());
         if (r.statusCode() == 200) {
           admitted[i % REPLICAS]++;
         }
@@ -176,12 +203,25 @@ class SharedQuotaRedisIntegrationTest {
     // Shared: at most one burst plus the rate over the window (each replica alone would admit
     // that much by itself, three times as much in all).
     double bound = 5 + 2 * seconds + 1;
-    assertTrue(total <= bound, total + " admitted in " + seconds + " s across replicas, bound " + bound
-        + answers.stream().map(r -> r.statusCode() + " " + r.headers().firstValue("RateLimit").orElse("-")).toList());
-    assertTrue(answers.stream().allMatch(r -> r.headers().firstValue("RateLimit").isPresent()),
+    assertTrue(
+        total <= bound,
+        total
+            + " admitted in "
+            + seconds
+            + " s across replicas, bound "
+            + bound
+            + answers.stream()
+                .map(r -> r.statusCode() + " " + r.headers().firstValue("RateLimit").orElse("-"))
+                .toList());
+    assertTrue(
+        answers.stream().allMatch(r -> r.headers().firstValue("RateLimit").isPresent()),
         "every call was counted in the store (none let through on a store error)");
-    assertTrue(total >= 5, "at least the burst admitted: " + total + " "
-        + answers.stream().map(r -> r.statusCode() + " " + r.body()).limit(12).toList());
+    assertTrue(
+        total >= 5,
+        "at least the burst admitted: "
+            + total
+            + " "
+            + answers.stream().map(r -> r.statusCode() + " " + r.body()).limit(12).toList());
     assertTrue(answers.stream().anyMatch(r -> r.statusCode() == 429), "some calls throttled");
     assertTrue(redis.keys() > 0, "counted in redis");
 
@@ -189,32 +229,52 @@ class SharedQuotaRedisIntegrationTest {
     assertEquals(200, call(0, token("bob")).statusCode());
 
     // The headers, on an admitted answer and on a refusal.
-    HttpResponse<String> ok = answers.stream().filter(r -> r.statusCode() == 200).findFirst().orElseThrow();
-    assertEquals("\"per-caller\";q=5;w=3", ok.headers().firstValue("RateLimit-Policy").orElse(null));
-    assertTrue(Pattern.matches("\"per-caller\";r=\\d+;t=\\d+", ok.headers().firstValue("RateLimit").orElse("")),
+    HttpResponse<String> ok =
+        answers.stream().filter(r -> r.statusCode() == 200).findFirst().orElseThrow();
+    assertEquals(
+        "\"per-caller\";q=5;w=3", ok.headers().firstValue("RateLimit-Policy").orElse(null));
+    assertTrue(
+        Pattern.matches(
+            "\"per-caller\";r=\\d+;t=\\d+", ok.headers().firstValue("RateLimit").orElse("")),
         ok.headers().map().toString());
     assertEquals("5", ok.headers().firstValue("X-RateLimit-Limit").orElse(null));
     assertTrue(ok.headers().firstValue("X-RateLimit-Remaining").isPresent());
     assertTrue(ok.headers().firstValue("X-RateLimit-Reset").isPresent());
-    HttpResponse<String> refused = answers.stream().filter(r -> r.statusCode() == 429).findFirst().orElseThrow();
-    assertEquals("ThrottlingException", refused.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    HttpResponse<String> refused =
+        answers.stream().filter(r -> r.statusCode() == 429).findFirst().orElseThrow();
+    assertEquals(
+        "ThrottlingException", refused.headers().firstValue("x-amzn-ErrorType").orElse(null));
     assertTrue(Integer.parseInt(refused.headers().firstValue("Retry-After").orElse("0")) >= 1);
-    assertEquals("\"per-caller\";q=5;w=3", refused.headers().firstValue("RateLimit-Policy").orElse(null));
+    assertEquals(
+        "\"per-caller\";q=5;w=3", refused.headers().firstValue("RateLimit-Policy").orElse(null));
     assertEquals("0", refused.headers().firstValue("X-RateLimit-Remaining").orElse(null));
     assertTrue(refused.body().contains("per-caller"), refused.body());
 
     // The audit records name the limit; the refusal is counted per limit and endpoint.
     String refusedId = refused.headers().firstValue("x-amzn-RequestId").orElseThrow();
-    var record = audits.stream().flatMap(a -> a.all().stream())
-        .filter(r -> refusedId.equals(r.path("requestId").asText())).findFirst().orElseThrow();
+    var record =
+        audits.stream()
+            .flatMap(a -> a.all().stream())
+            .filter(r -> refusedId.equals(r.path("requestId").asText()))
+            .findFirst()
+            .orElseThrow();
     assertEquals("per-caller", record.path("limitId").asText());
     assertEquals("limit:quota", record.path("errorReason").asText());
     String okId = ok.headers().firstValue("x-amzn-RequestId").orElseThrow();
-    var okRecord = audits.stream().flatMap(a -> a.all().stream())
-        .filter(r -> okId.equals(r.path("requestId").asText())).findFirst().orElseThrow();
+    var okRecord =
+        audits.stream()
+            .flatMap(a -> a.all().stream())
+            .filter(r -> okId.equals(r.path("requestId").asText()))
+            .findFirst()
+            .orElseThrow();
     assertEquals("per-caller", okRecord.path("limitId").asText());
-    assertTrue(registries.stream().anyMatch(r -> r.scrape().contains(
-        "sagegate_limit_refusals_total{endpoint=\"scorer\",limit=\"per-caller\"}")));
+    assertTrue(
+        registries.stream()
+            .anyMatch(
+                r ->
+                    r.scrape()
+                        .contains(
+                            "sagegate_limit_refusals_total{endpoint=\"scorer\",limit=\"per-caller\"}")));
   }
 
   @Test
@@ -231,12 +291,25 @@ class SharedQuotaRedisIntegrationTest {
     // Each replica enforces 6/3 = 2 per second with a burst of 2.
     for (int i = 0; i < REPLICAS; i++) {
       double share = 2 + 2 * seconds + 1;
-      assertTrue(admitted[i] <= share, "replica " + i + " admitted " + admitted[i] + " in " + seconds
-          + " s, its share is " + share);
+      assertTrue(
+          admitted[i] <= share,
+          "replica "
+              + i
+              + " admitted "
+              + admitted[i]
+              + " in "
+              + seconds
+              + " s, its share is "
+              + share);
     }
     assertTrue(sum(admitted) >= REPLICAS, "each replica admits its share: " + sum(admitted));
-    assertTrue(registries.stream().anyMatch(r -> r.scrape().contains("sagegate_limit_store_errors_total")
-        && !r.scrape().contains("sagegate_limit_store_errors_total 0.0")), "store errors counted");
+    assertTrue(
+        registries.stream()
+            .anyMatch(
+                r ->
+                    r.scrape().contains("sagegate_limit_store_errors_total")
+                        && !r.scrape().contains("sagegate_limit_store_errors_total 0.0")),
+        "store errors counted");
 
     redis.startAgain();
     // Shared counting resumes by itself: the next calls are counted in redis again.
@@ -249,7 +322,8 @@ class SharedQuotaRedisIntegrationTest {
     int total = sum(hammer(token("dave"), 2000, answers));
     double sharedSeconds = (System.nanoTime() - startShared) / 1e9;
     double bound = 6 + 6 * sharedSeconds + 1;
-    assertTrue(total <= bound, total + " admitted across replicas after the restart, bound " + bound);
+    assertTrue(
+        total <= bound, total + " admitted across replicas after the restart, bound " + bound);
   }
 
   @Test

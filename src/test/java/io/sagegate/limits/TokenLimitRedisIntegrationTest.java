@@ -30,10 +30,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A {@code unit: tokens} limit with a real redis-server and the demo model's deterministic
- * {@code usage} on the OpenAI-compatible chat route: each call is checked on its estimate before
- * it is made, then charged its real usage, so the store holds exactly the tokens used and the
- * limit refuses once the charged usage leaves no room for the next estimate.
+ * A {@code unit: tokens} limit with a real redis-server and the demo model's deterministic {@code
+ * usage} on the OpenAI-compatible chat route: each call is checked on its estimate before it is
+ * made, then charged its real usage, so the store holds exactly the tokens used and the limit
+ * refuses once the charged usage leaves no room for the next estimate.
  */
 class TokenLimitRedisIntegrationTest {
 
@@ -87,7 +87,8 @@ class TokenLimitRedisIntegrationTest {
   }
 
   private int start(long burst, String onStoreError) throws Exception {
-    String yaml = """
+    String yaml =
+        """
         server: {port: 0, managementPort: 0, eventLoops: 1}
         auth: {discoveryUrl: %s, issuer: %s, audiences: [%s]}
         admission:
@@ -112,24 +113,42 @@ class TokenLimitRedisIntegrationTest {
             dailyQuota: 1000000
             estimate: {bytesPerToken: 4, completionTokens: 256}
             onStoreError: %s
-        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), AUDIENCE, redis.url(), burst, burst,
-        onStoreError);
+        """
+            .formatted(
+                oidc.wellKnownUrl(ISSUER),
+                oidc.issuerUrl(ISSUER),
+                AUDIENCE,
+                redis.url(),
+                burst,
+                burst,
+                onStoreError);
     vertx = Vertx.vertx();
     audit = new RecordingAuditSink();
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "tokens.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, keys).await();
+    assembly =
+        GatewayAssembly.start(
+                vertx,
+                ConfigLoader.parse(yaml, "tokens.yaml"),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                audit,
+                keys)
+            .await();
     return assembly.gateway().port();
   }
 
   private static String token() {
-    return oidc.issueToken(ISSUER, "alice", AUDIENCE, Map.of("groups", List.of("ml")), 3600).serialize();
+    return oidc.issueToken(ISSUER, "alice", AUDIENCE, Map.of("groups", List.of("ml")), 3600)
+        .serialize();
   }
 
   /** The tokens charged today under the limit's key (0 when none). */
   private long charged() throws Exception {
     String day = LocalDate.now(ZoneOffset.UTC).toString();
-    String answer = redis.command("EVAL", "return tonumber(redis.call('GET',KEYS[1])) or 0", "1",
-        "sagegate:{tokens-per-caller|chat-demo|alice}:day:" + day);
+    String answer =
+        redis.command(
+            "EVAL",
+            "return tonumber(redis.call('GET',KEYS[1])) or 0",
+            "1",
+            "sagegate:{tokens-per-caller|chat-demo|alice}:day:" + day);
     return Long.parseLong(answer.substring(1));
   }
 
@@ -160,12 +179,15 @@ class TokenLimitRedisIntegrationTest {
         break;
       }
       assertEquals(200, r.statusCode(), r.body());
-      assertEquals("\"tokens-per-caller\";q=" + burst + ";w=" + 86400, policyOf(r, "tokens-per-caller"));
+      assertEquals(
+          "\"tokens-per-caller\";q=" + burst + ";w=" + 86400, policyOf(r, "tokens-per-caller"));
       JsonNode usage = JSON.readTree(r.body()).path("usage");
       long used = usage.path("prompt_tokens").asLong() + usage.path("completion_tokens").asLong();
-      assertTrue(used > 0 && used < estimate, "the demo model reports less than the estimate: " + used);
+      assertTrue(
+          used > 0 && used < estimate, "the demo model reports less than the estimate: " + used);
       JsonNode record = audit.await(r.headers().firstValue("x-amzn-RequestId").orElseThrow());
-      assertEquals(used, record.path("promptTokens").asLong() + record.path("completionTokens").asLong());
+      assertEquals(
+          used, record.path("promptTokens").asLong() + record.path("completionTokens").asLong());
       total += used;
       admitted++;
       // The estimate was charged before the call; after it, exactly the real usage remains.
@@ -174,7 +196,8 @@ class TokenLimitRedisIntegrationTest {
     assertTrue(refused != null, "the token limit never refused");
     // Admitted while the usage charged so far plus the next estimate fit in the burst.
     assertTrue(total + estimate > burst, "refused with room left: " + total + " + " + estimate);
-    assertTrue(admitted >= 2 && total - total / admitted + estimate <= burst,
+    assertTrue(
+        admitted >= 2 && total - total / admitted + estimate <= burst,
         "refused too early: " + admitted + " calls, " + total + " tokens");
     JsonNode error = JSON.readTree(refused.body()).path("error");
     assertEquals("rate_limit_error", error.path("type").asText(), refused.body());
@@ -182,7 +205,8 @@ class TokenLimitRedisIntegrationTest {
     assertTrue(Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow()) >= 1);
     JsonNode record = audit.await(refused.headers().firstValue("x-amzn-RequestId").orElseThrow());
     assertEquals("tokens-per-caller", record.path("limitId").asText());
-    assertEquals(-1, record.path("promptTokens").asLong(-1), "a refused call never reached the model");
+    assertEquals(
+        -1, record.path("promptTokens").asLong(-1), "a refused call never reached the model");
     assertEquals(total, charged(), "a refused call is not charged");
   }
 
@@ -190,8 +214,9 @@ class TokenLimitRedisIntegrationTest {
   void aStreamIsChargedItsUsageAndABodyRejectedBeforeTheModelIsNotCounted() throws Exception {
     int port = start(10_000);
     String t = token();
-    String stream = "{\"model\":\"m\",\"stream\":true,\"max_completion_tokens\":500,"
-        + "\"messages\":[{\"role\":\"user\",\"content\":\"awful slow service\"}]}";
+    String stream =
+        "{\"model\":\"m\",\"stream\":true,\"max_completion_tokens\":500,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"awful slow service\"}]}";
     HttpResponse<String> r = HttpCalls.send(HttpCalls.post(port, PATH, t, stream));
     assertEquals(200, r.statusCode(), r.body());
     JsonNode record = audit.await(r.headers().firstValue("x-amzn-RequestId").orElseThrow());
@@ -224,8 +249,13 @@ class TokenLimitRedisIntegrationTest {
     assertEquals(429, status, "the local share never refused");
     // Charged the estimate alone, the burst would hold 100 / estimate calls; settled against the
     // real usage (a fifth of it), it holds several times more.
-    assertTrue(admitted > burst / estimate + 1, "admitted " + admitted + " with estimate " + estimate
-        + ": the usage was not settled in the replica");
+    assertTrue(
+        admitted > burst / estimate + 1,
+        "admitted "
+            + admitted
+            + " with estimate "
+            + estimate
+            + ": the usage was not settled in the replica");
   }
 
   private static String policyOf(HttpResponse<String> r, String id) {

@@ -40,8 +40,13 @@ class LogEnvironmentProcessTest {
     if (cp == null || cp.isBlank()) {
       cp = System.getProperty("java.class.path");
     }
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:TieredStopAtLevel=1", "-cp", cp, Probe.class.getName());
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-XX:TieredStopAtLevel=1",
+            "-cp",
+            cp,
+            Probe.class.getName());
     pb.environment().remove("SAGEGATE_LOG_LEVEL");
     pb.environment().remove("SAGEGATE_LOG_FORMAT");
     pb.environment().putAll(env);
@@ -71,8 +76,15 @@ class LogEnvironmentProcessTest {
     assertEquals(0, r.code(), r.stderr());
     assertFalse(r.stderr().contains("probe-debug"), "fell back to DEBUG:\n" + r.stderr());
     assertTrue(r.stderr().contains("probe-info"), r.stderr());
-    assertTrue(r.stderr().lines().anyMatch(l -> l.contains("SAGEGATE_LOG_LEVEL") && l.contains("'verbose'")
-        && l.contains("INFO")), "no warning naming the bad value:\n" + r.stderr());
+    assertTrue(
+        r.stderr()
+            .lines()
+            .anyMatch(
+                l ->
+                    l.contains("SAGEGATE_LOG_LEVEL")
+                        && l.contains("'verbose'")
+                        && l.contains("INFO")),
+        "no warning naming the bad value:\n" + r.stderr());
     assertEquals("", r.stdout());
   }
 
@@ -92,12 +104,16 @@ class LogEnvironmentProcessTest {
   @Test
   void aBadFormatInTheEnvironmentFallsBackToTextAndSaysSo() throws Exception {
     Run r = run(Map.of("SAGEGATE_LOG_FORMAT", "yaml"));
-    assertTrue(r.stderr().lines().anyMatch(l -> l.contains("probe-info") && !l.startsWith("{")), r.stderr());
-    assertTrue(r.stderr().lines().anyMatch(l -> l.contains("SAGEGATE_LOG_FORMAT") && l.contains("'yaml'")),
+    assertTrue(
+        r.stderr().lines().anyMatch(l -> l.contains("probe-info") && !l.startsWith("{")),
+        r.stderr());
+    assertTrue(
+        r.stderr().lines().anyMatch(l -> l.contains("SAGEGATE_LOG_FORMAT") && l.contains("'yaml'")),
         "no warning naming the bad value:\n" + r.stderr());
     assertEquals("", r.stdout());
     Run json = run(Map.of("SAGEGATE_LOG_FORMAT", "json"));
-    String line = json.stderr().lines().filter(l -> l.contains("probe-info")).findFirst().orElseThrow();
+    String line =
+        json.stderr().lines().filter(l -> l.contains("probe-info")).findFirst().orElseThrow();
     assertEquals("INFO", new ObjectMapper().readTree(line).path("level").asText(), line);
   }
 }

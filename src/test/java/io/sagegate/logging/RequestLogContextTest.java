@@ -1,7 +1,7 @@
 package io.sagegate.logging;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -49,33 +49,49 @@ class RequestLogContextTest {
     CountDownLatch bothArrived = new CountDownLatch(2);
     StderrCapture err = StderrCapture.start();
     try {
-      HttpServer server = vertx.createHttpServer().requestHandler(req -> {
-        String id = req.getHeader("x-test-id");
-        RequestLogContext.set(id);
-        LOG.info("arrived {}", id);
-        bothArrived.countDown();
-        // Later work of this request, after the other request has run on the same loop: as a
-        // backend's answer arriving on another thread is handed back to the request's context
-        // (Exchange.onLoop).
-        io.vertx.core.Context ctx = Vertx.currentContext();
-        new Thread(() -> {
-          try {
-            bothArrived.await(10, TimeUnit.SECONDS);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          ctx.runOnContext(v -> {
-            LOG.info("answering {}", id);
-            req.response().end(id);
-          });
-        }).start();
-      }).listen(0).await(AWAIT_SECONDS, SECONDS);
+      HttpServer server =
+          vertx
+              .createHttpServer()
+              .requestHandler(
+                  req -> {
+                    String id = req.getHeader("x-test-id");
+                    RequestLogContext.set(id);
+                    LOG.info("arrived {}", id);
+                    bothArrived.countDown();
+                    // Later work of this request, after the other request has run on the same loop:
+                    // as a
+                    // backend's answer arriving on another thread is handed back to the request's
+                    // context
+                    // (Exchange.onLoop).
+                    io.vertx.core.Context ctx = Vertx.currentContext();
+                    new Thread(
+                            () -> {
+                              try {
+                                bothArrived.await(10, TimeUnit.SECONDS);
+                              } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                              }
+                              ctx.runOnContext(
+                                  v -> {
+                                    LOG.info("answering {}", id);
+                                    req.response().end(id);
+                                  });
+                            })
+                        .start();
+                  })
+              .listen(0)
+              .await(AWAIT_SECONDS, SECONDS);
       LOG.info("outside any request");
       HttpClient client = HttpClient.newHttpClient();
       List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
       for (String id : List.of("req-one", "req-two")) {
-        calls.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.actualPort() + "/"))
-            .header("x-test-id", id).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
+        calls.add(
+            client.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.actualPort() + "/"))
+                    .header("x-test-id", id)
+                    .timeout(Duration.ofSeconds(10))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString()));
       }
       for (var call : calls) {
         assertEquals(200, call.get(15, TimeUnit.SECONDS).statusCode());
@@ -93,7 +109,8 @@ class RequestLogContextTest {
     String out = interleavedRequests();
     ObjectMapper json = new ObjectMapper();
     int seen = 0;
-    for (String line : out.lines().filter(l -> l.contains(RequestLogContextTest.class.getName())).toList()) {
+    for (String line :
+        out.lines().filter(l -> l.contains(RequestLogContextTest.class.getName())).toList()) {
       JsonNode n = json.readTree(line);
       String message = n.path("message").asText();
       if (message.equals("outside any request")) {
@@ -112,7 +129,8 @@ class RequestLogContextTest {
   void textLinesCarryTheirRequestsId() throws Exception {
     String out = interleavedRequests();
     int seen = 0;
-    for (String line : out.lines().filter(l -> l.contains(RequestLogContextTest.class.getName())).toList()) {
+    for (String line :
+        out.lines().filter(l -> l.contains(RequestLogContextTest.class.getName())).toList()) {
       if (line.endsWith("outside any request")) {
         assertFalse(line.contains("[request"), line);
       } else {
@@ -140,7 +158,9 @@ class RequestLogContextTest {
 
   @Test
   void aBadLevelIsRefusedNamingIt() {
-    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LogSettings.apply(null, "loud"));
+    var e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class, () -> LogSettings.apply(null, "loud"));
     assertTrue(e.getMessage().contains("'loud'"), e.getMessage());
   }
 }

@@ -1,7 +1,7 @@
 package io.sagegate.openai;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -36,15 +36,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The OpenAI-compatible routes over real sockets: a real OIDC issuer, the built-in demo model
- * (demo backend) and a model container on its own (container backend), the JDK's HTTP client.
- * Every case checks the status and the one audit record.
+ * The OpenAI-compatible routes over real sockets: a real OIDC issuer, the built-in demo model (demo
+ * backend) and a model container on its own (container backend), the JDK's HTTP client. Every case
+ * checks the status and the one audit record.
  */
 class OpenAiGatewayIntegrationTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String ISSUER = "corp";
-  private static final String CHAT = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"great product\"}]}";
+  private static final String CHAT =
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"great product\"}]}";
 
   private static MockOAuth2Server oidc;
   private static Vertx vertx;
@@ -61,7 +62,8 @@ class OpenAiGatewayIntegrationTest {
     oidc.start();
     vertx = Vertx.vertx();
     container = DemoModelServer.start(vertx, "vllm", "127.0.0.1", 0).await(AWAIT_SECONDS, SECONDS);
-    String yaml = """
+    String yaml =
+        """
         server: {port: 0, managementPort: 0, maxBodyBytes: 4096}
         auth: {discoveryUrl: %s, issuer: %s, audiences: [sagegate], minKeyRefreshInterval: 1h}
         endpoints:
@@ -94,10 +96,19 @@ class OpenAiGatewayIntegrationTest {
             effect: allow
             principal: {groups: [component-a]}
             conditions: {inferenceComponents: [comp-a]}
-        """.formatted(oidc.wellKnownUrl(ISSUER), oidc.issuerUrl(ISSUER), container.url(), container.url(), container.url(), container.url());
+        """
+            .formatted(
+                oidc.wellKnownUrl(ISSUER),
+                oidc.issuerUrl(ISSUER),
+                container.url(),
+                container.url(),
+                container.url(),
+                container.url());
     audit = new RecordingAuditSink();
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "openai.yaml"), registry, audit, keys).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "openai.yaml"), registry, audit, keys)
+            .await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
@@ -110,7 +121,8 @@ class OpenAiGatewayIntegrationTest {
   }
 
   private static String token(String... groups) {
-    return oidc.issueToken(ISSUER, "alice", "sagegate", Map.of("groups", List.of(groups)), 3600).serialize();
+    return oidc.issueToken(ISSUER, "alice", "sagegate", Map.of("groups", List.of(groups)), 3600)
+        .serialize();
   }
 
   private static HttpResponse<String> chat(String path, String token, String body) {
@@ -126,7 +138,8 @@ class OpenAiGatewayIntegrationTest {
   }
 
   /** The OpenAI envelope with the request id header; returns the error object. */
-  private static JsonNode envelope(HttpResponse<String> response, int status, String type) throws Exception {
+  private static JsonNode envelope(HttpResponse<String> response, int status, String type)
+      throws Exception {
     assertEquals(status, response.statusCode(), response.body());
     JsonNode error = JSON.readTree(response.body()).path("error");
     assertTrue(error.isObject(), response.body());
@@ -140,33 +153,44 @@ class OpenAiGatewayIntegrationTest {
 
   @Test
   void chatOnTheDemoModelIsAnsweredAuditedAndMetered() throws Exception {
-    HttpResponse<String> r = chat("/endpoints/chat-demo/openai/v1/chat/completions", token("testers"), CHAT);
+    HttpResponse<String> r =
+        chat("/endpoints/chat-demo/openai/v1/chat/completions", token("testers"), CHAT);
     assertEquals(200, r.statusCode(), r.body());
     JsonNode body = JSON.readTree(r.body());
     assertEquals("chat.completion", body.path("object").asText());
     assertEquals("m", body.path("model").asText(), "model reaches the container unchanged");
-    assertTrue(body.path("choices").path(0).path("message").path("content").asText().contains("POSITIVE"));
+    assertTrue(
+        body.path("choices").path(0).path("message").path("content").asText().contains("POSITIVE"));
     JsonNode record = auditOf(r);
     assertEquals("invoke", record.path("action").asText());
     assertEquals("openai/v1/chat/completions", record.path("api").asText());
     assertEquals("chat-demo", record.path("endpoint").asText());
     assertEquals(2, record.path("promptTokens").asLong());
-    assertEquals(body.path("usage").path("completion_tokens").asLong(), record.path("completionTokens").asLong());
+    assertEquals(
+        body.path("usage").path("completion_tokens").asLong(),
+        record.path("completionTokens").asLong());
     String scrape = registry.scrape();
-    assertTrue(scrape.contains("sagegate_model_tokens_total{endpoint=\"chat-demo\",type=\"prompt\"}"), scrape);
-    assertTrue(scrape.contains("sagegate_model_tokens_total{endpoint=\"chat-demo\",type=\"completion\"}"));
+    assertTrue(
+        scrape.contains("sagegate_model_tokens_total{endpoint=\"chat-demo\",type=\"prompt\"}"),
+        scrape);
+    assertTrue(
+        scrape.contains("sagegate_model_tokens_total{endpoint=\"chat-demo\",type=\"completion\"}"));
   }
 
   @Test
   void streamOnAContainerArrivesInChunksAndTheAddedUsageChunkIsDropped() throws Exception {
     String body = CHAT.replace("{\"model\"", "{\"stream\":true,\"model\"");
-    HttpRequest request = HttpCalls.post(port, "/endpoints/chat-vllm/openai/v1/chat/completions",
-        token("testers"), body).build();
-    HttpResponse<InputStream> r = HttpCalls.client().send(request, HttpResponse.BodyHandlers.ofInputStream());
+    HttpRequest request =
+        HttpCalls.post(
+                port, "/endpoints/chat-vllm/openai/v1/chat/completions", token("testers"), body)
+            .build();
+    HttpResponse<InputStream> r =
+        HttpCalls.client().send(request, HttpResponse.BodyHandlers.ofInputStream());
     assertEquals(200, r.statusCode());
     assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
     List<String> events = new ArrayList<>();
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+    try (BufferedReader in =
+        new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
       for (String line; (line = in.readLine()) != null; ) {
         if (line.startsWith("data: ")) {
           events.add(line.substring(6));
@@ -175,7 +199,8 @@ class OpenAiGatewayIntegrationTest {
     }
     assertEquals("[DONE]", events.get(events.size() - 1));
     assertTrue(events.size() > 4, "one chunk per word: " + events);
-    assertTrue(events.stream().noneMatch(e -> e.contains("\"usage\"")),
+    assertTrue(
+        events.stream().noneMatch(e -> e.contains("\"usage\"")),
         "the usage chunk the gateway asked for is not shown to a client that did not: " + events);
     JsonNode record = auditOf(r);
     assertEquals("invoke-stream", record.path("action").asText());
@@ -185,8 +210,11 @@ class OpenAiGatewayIntegrationTest {
 
   @Test
   void aClientThatAsksForUsageGetsItsUsageChunk() throws Exception {
-    String body = CHAT.replace("{\"model\"", "{\"stream\":true,\"stream_options\":{\"include_usage\":true},\"model\"");
-    HttpResponse<String> r = chat("/endpoints/chat-demo/openai/v1/chat/completions", token("testers"), body);
+    String body =
+        CHAT.replace(
+            "{\"model\"", "{\"stream\":true,\"stream_options\":{\"include_usage\":true},\"model\"");
+    HttpResponse<String> r =
+        chat("/endpoints/chat-demo/openai/v1/chat/completions", token("testers"), body);
     assertEquals(200, r.statusCode());
     assertTrue(r.body().contains("\"usage\""), r.body());
     assertTrue(auditOf(r).path("completionTokens").asLong() > 0);
@@ -195,49 +223,82 @@ class OpenAiGatewayIntegrationTest {
   @Test
   void streamIsTheInvokeStreamAction() throws Exception {
     String stream = CHAT.replace("{\"model\"", "{\"stream\":true,\"model\"");
-    HttpResponse<String> denied = chat("/endpoints/chat-demo/openai/v1/chat/completions", token("no-stream"), stream);
+    HttpResponse<String> denied =
+        chat("/endpoints/chat-demo/openai/v1/chat/completions", token("no-stream"), stream);
     JsonNode e = envelope(denied, 403, "permission_error");
     assertEquals("AccessDeniedException", e.path("code").asText());
     assertEquals("invoke-stream", auditOf(denied).path("action").asText());
-    assertEquals(200, chat("/endpoints/chat-demo/openai/v1/chat/completions", token("no-stream"), CHAT).statusCode());
+    assertEquals(
+        200,
+        chat("/endpoints/chat-demo/openai/v1/chat/completions", token("no-stream"), CHAT)
+            .statusCode());
   }
 
   @Test
   void noTokenAndBadBodiesGetTheEnvelope() throws Exception {
-    HttpResponse<String> noToken = chat("/endpoints/chat-demo/openai/v1/chat/completions", null, CHAT);
+    HttpResponse<String> noToken =
+        chat("/endpoints/chat-demo/openai/v1/chat/completions", null, CHAT);
     envelope(noToken, 401, "authentication_error");
     assertTrue(noToken.headers().firstValue("WWW-Authenticate").isPresent());
     String t = token("testers");
-    envelope(chat("/endpoints/chat-demo/openai/v1/chat/completions", t, "[1]"), 400, "invalid_request_error");
-    envelope(chat("/endpoints/chat-demo/openai/v1/chat/completions", t, "{nope"), 400, "invalid_request_error");
-    JsonNode stream = envelope(chat("/endpoints/chat-demo/openai/v1/chat/completions", t,
-        "{\"stream\":\"yes\",\"messages\":[]}"), 400, "invalid_request_error");
+    envelope(
+        chat("/endpoints/chat-demo/openai/v1/chat/completions", t, "[1]"),
+        400,
+        "invalid_request_error");
+    envelope(
+        chat("/endpoints/chat-demo/openai/v1/chat/completions", t, "{nope"),
+        400,
+        "invalid_request_error");
+    JsonNode stream =
+        envelope(
+            chat(
+                "/endpoints/chat-demo/openai/v1/chat/completions",
+                t,
+                "{\"stream\":\"yes\",\"messages\":[]}"),
+            400,
+            "invalid_request_error");
     assertTrue(stream.path("message").asText().contains("stream"));
-    envelope(chat("/endpoints/chat-demo/openai/v1/chat/completions", t, "{\"x\":\"" + "a".repeat(5000) + "\"}"),
-        413, "invalid_request_error");
+    envelope(
+        chat(
+            "/endpoints/chat-demo/openai/v1/chat/completions",
+            t,
+            "{\"x\":\"" + "a".repeat(5000) + "\"}"),
+        413,
+        "invalid_request_error");
     envelope(chat("/endpoints/chat-demo/openai/v1/embeddings", t, CHAT), 404, "not_found_error");
-    envelope(chat("/endpoints/no-openai/openai/v1/chat/completions", t, CHAT), 404, "not_found_error");
-    HttpResponse<String> header = HttpCalls.send(HttpCalls.post(port,
-        "/endpoints/chat-demo/openai/v1/chat/completions", t, CHAT)
-        .header("X-Amzn-SageMaker-Inference-Component", "comp-a"));
-    assertTrue(envelope(header, 400, "invalid_request_error").path("message").asText()
-        .contains("X-Amzn-SageMaker-Inference-Component"));
+    envelope(
+        chat("/endpoints/no-openai/openai/v1/chat/completions", t, CHAT), 404, "not_found_error");
+    HttpResponse<String> header =
+        HttpCalls.send(
+            HttpCalls.post(port, "/endpoints/chat-demo/openai/v1/chat/completions", t, CHAT)
+                .header("X-Amzn-SageMaker-Inference-Component", "comp-a"));
+    assertTrue(
+        envelope(header, 400, "invalid_request_error")
+            .path("message")
+            .asText()
+            .contains("X-Amzn-SageMaker-Inference-Component"));
   }
 
   @Test
   void theContainersChatPathIsConfigurable() throws Exception {
-    HttpResponse<String> r = chat("/endpoints/chat-path/openai/v1/chat/completions", token("testers"), CHAT);
+    HttpResponse<String> r =
+        chat("/endpoints/chat-path/openai/v1/chat/completions", token("testers"), CHAT);
     assertEquals(200, r.statusCode(), r.body());
     assertEquals("chat.completion", JSON.readTree(r.body()).path("object").asText());
-    HttpResponse<String> wrong = chat("/endpoints/chat-wrong-path/openai/v1/chat/completions", token("testers"), CHAT);
+    HttpResponse<String> wrong =
+        chat("/endpoints/chat-wrong-path/openai/v1/chat/completions", token("testers"), CHAT);
     assertEquals(424, wrong.statusCode(), wrong.body());
-    assertEquals(404, auditOf(wrong).path("backendStatus").asInt(), "the configured path is the one called");
+    assertEquals(
+        404, auditOf(wrong).path("backendStatus").asInt(), "the configured path is the one called");
   }
 
   @Test
   void aModelErrorIsA424WithTheModelsMessage() throws Exception {
-    HttpResponse<String> r = chat("/endpoints/chat-vllm/openai/v1/chat/completions", token("testers"),
-        "{\"model\":\"m\"}");
+    HttpResponse<String> r =
+        chat(
+            "/endpoints/chat-vllm/openai/v1/chat/completions",
+            token("testers"),
+            "{\"model\":\"m\"}");
     JsonNode e = envelope(r, 424, "model_error");
     assertTrue(e.path("message").asText().contains("messages"), e.toString());
     assertEquals(400, auditOf(r).path("backendStatus").asInt());
@@ -246,31 +307,52 @@ class OpenAiGatewayIntegrationTest {
   @Test
   void theComponentInThePathMeetsTheRulesCondition() throws Exception {
     String t = token("component-a");
-    HttpResponse<String> a = chat("/endpoints/chat-demo/inference-components/comp-a/openai/v1/chat/completions", t, CHAT);
+    HttpResponse<String> a =
+        chat(
+            "/endpoints/chat-demo/inference-components/comp-a/openai/v1/chat/completions", t, CHAT);
     assertEquals(200, a.statusCode(), a.body());
     assertEquals("comp-a", auditOf(a).path("inferenceComponent").asText());
-    envelope(chat("/endpoints/chat-demo/inference-components/comp-b/openai/v1/chat/completions", t, CHAT),
-        403, "permission_error");
-    envelope(chat("/endpoints/chat-demo/openai/v1/chat/completions", t, CHAT), 403, "permission_error");
-    envelope(chat("/endpoints/chat-demo/inference-components/bad_name/openai/v1/chat/completions", t, CHAT),
-        400, "invalid_request_error");
+    envelope(
+        chat(
+            "/endpoints/chat-demo/inference-components/comp-b/openai/v1/chat/completions", t, CHAT),
+        403,
+        "permission_error");
+    envelope(
+        chat("/endpoints/chat-demo/openai/v1/chat/completions", t, CHAT), 403, "permission_error");
+    envelope(
+        chat(
+            "/endpoints/chat-demo/inference-components/bad_name/openai/v1/chat/completions",
+            t,
+            CHAT),
+        400,
+        "invalid_request_error");
   }
 
   @Test
   void modelsListsWhatTheCallerMayInvoke() throws Exception {
-    HttpRequest.Builder get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-        + "/endpoints/chat-demo/inference-components/comp-a/openai/v1/models"))
-        .timeout(Duration.ofSeconds(20)).header("Authorization", "Bearer " + token("component-a"));
+    HttpRequest.Builder get =
+        HttpRequest.newBuilder(
+                URI.create(
+                    "http://127.0.0.1:"
+                        + port
+                        + "/endpoints/chat-demo/inference-components/comp-a/openai/v1/models"))
+            .timeout(Duration.ofSeconds(20))
+            .header("Authorization", "Bearer " + token("component-a"));
     HttpResponse<String> r = HttpCalls.send(get);
     assertEquals(200, r.statusCode(), r.body());
     JsonNode body = JSON.readTree(r.body());
     assertEquals("list", body.path("object").asText());
     assertEquals("comp-a", body.path("data").path(0).path("id").asText());
     assertEquals("openai/v1/models", auditOf(r).path("api").asText());
-    HttpResponse<String> other = HttpCalls.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-        + "/endpoints/chat-demo/openai/v1/models")).header("Authorization", "Bearer " + token("component-a")));
+    HttpResponse<String> other =
+        HttpCalls.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:" + port + "/endpoints/chat-demo/openai/v1/models"))
+                .header("Authorization", "Bearer " + token("component-a")));
     envelope(other, 403, "permission_error");
-    HttpResponse<String> post = chat("/endpoints/chat-demo/openai/v1/models", token("testers"), "{}");
+    HttpResponse<String> post =
+        chat("/endpoints/chat-demo/openai/v1/models", token("testers"), "{}");
     assertEquals("GET", post.headers().firstValue("Allow").orElse(null));
     envelope(post, 405, "invalid_request_error");
   }

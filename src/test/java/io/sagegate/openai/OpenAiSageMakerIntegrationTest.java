@@ -1,7 +1,7 @@
 package io.sagegate.openai;
 
-import static java.util.concurrent.TimeUnit.SECONDS;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -43,7 +43,8 @@ class OpenAiSageMakerIntegrationTest {
   private static final String SECRET = "gateway-secret";
   private static final String EXTERNAL_ID = "sagegate-ext-openai";
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String CHAT = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+  private static final String CHAT =
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
   @TempDir static Path dir;
   private static Vertx vertx;
@@ -60,11 +61,22 @@ class OpenAiSageMakerIntegrationTest {
     vertx = Vertx.vertx();
     aws = SageMakerEmulator.start(vertx).await(AWAIT_SECONDS, SECONDS);
     aws.addCredentials(KEY, SECRET);
-    aws.addRole(Role.allowing(aws.roleArn("invoke"), KEY, EXTERNAL_ID,
-        List.of("sagemaker:InvokeEndpoint", "sagemaker:CallWithBearerToken"), List.of("*")));
-    aws.addRole(Role.allowing(aws.roleArn("no-bearer"), KEY, EXTERNAL_ID,
-        List.of("sagemaker:InvokeEndpoint"), List.of("*")));
-    String yaml = """
+    aws.addRole(
+        Role.allowing(
+            aws.roleArn("invoke"),
+            KEY,
+            EXTERNAL_ID,
+            List.of("sagemaker:InvokeEndpoint", "sagemaker:CallWithBearerToken"),
+            List.of("*")));
+    aws.addRole(
+        Role.allowing(
+            aws.roleArn("no-bearer"),
+            KEY,
+            EXTERNAL_ID,
+            List.of("sagemaker:InvokeEndpoint"),
+            List.of("*")));
+    String yaml =
+        """
         server: {port: 0, managementPort: 0}
         auth: {devIssuer: true}
         aws:
@@ -86,12 +98,24 @@ class OpenAiSageMakerIntegrationTest {
           - id: llm-users
             effect: allow
             principal: {groups: [llm]}
-        """.formatted(aws.region(), aws.accountId(), aws.uri(), EXTERNAL_ID, aws.roleArn("invoke"),
-        aws.roleArn("no-bearer"));
+        """
+            .formatted(
+                aws.region(),
+                aws.accountId(),
+                aws.uri(),
+                EXTERNAL_ID,
+                aws.roleArn("invoke"),
+                aws.roleArn("no-bearer"));
     audit = new RecordingAuditSink();
     issuer = DevIssuer.loadOrCreate(dir.resolve("keys"));
-    assembly = GatewayAssembly.start(vertx, ConfigLoader.parse(yaml, "openai-aws.yaml"),
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), audit, dir.resolve("keys")).await(AWAIT_SECONDS, SECONDS);
+    assembly =
+        GatewayAssembly.start(
+                vertx,
+                ConfigLoader.parse(yaml, "openai-aws.yaml"),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                audit,
+                dir.resolve("keys"))
+            .await(AWAIT_SECONDS, SECONDS);
     port = assembly.gateway().port();
   }
 
@@ -139,8 +163,11 @@ class OpenAiSageMakerIntegrationTest {
     assertEquals("m", JSON.readTree(r.body()).path("model").asText());
     RecordedRequest sent = lastChat();
     assertEquals(200, sent.status());
-    assertTrue(sent.header("Authorization").startsWith("Bearer sagemaker-api-key-"), "the caller's JWT is not forwarded");
-    assertTrue(sent.sessionPolicy().contains("sagemaker:CallWithBearerToken"), sent.sessionPolicy());
+    assertTrue(
+        sent.header("Authorization").startsWith("Bearer sagemaker-api-key-"),
+        "the caller's JWT is not forwarded");
+    assertTrue(
+        sent.sessionPolicy().contains("sagemaker:CallWithBearerToken"), sent.sessionPolicy());
     assertEquals("alice", sent.sourceIdentity());
     JsonNode record = auditOf(r);
     assertEquals(7, record.path("promptTokens").asInt());
@@ -157,10 +184,14 @@ class OpenAiSageMakerIntegrationTest {
     HttpResponse<String> r = chat("/endpoints/llm-slow/openai/v1/chat/completions", CHAT);
     long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
     assertEquals(504, r.statusCode(), r.body());
-    assertEquals("server_error", JSON.readTree(r.body()).path("error").path("type").asText(), r.body());
+    assertEquals(
+        "server_error", JSON.readTree(r.body()).path("error").path("type").asText(), r.body());
     assertTrue(ms < 4_000, "cut off at the deadline, not later: " + ms + " ms");
     // The upstream request is reset, not left open.
-    aws.endpoint("llm-slow").awaitEarlyCloses(1).toCompletionStage().toCompletableFuture()
+    aws.endpoint("llm-slow")
+        .awaitEarlyCloses(1)
+        .toCompletionStage()
+        .toCompletableFuture()
         .get(10, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals("sagemaker:timeout", auditOf(r).path("errorReason").asText());
   }
@@ -178,16 +209,20 @@ class OpenAiSageMakerIntegrationTest {
     assertEquals(200, chat("/endpoints/llm/openai/v1/chat/completions", CHAT).statusCode());
     assertEquals(200, chat("/endpoints/llm/openai/v1/chat/completions", CHAT).statusCode());
     List<RecordedRequest> chats = aws.requests(SageMakerEmulator.OPENAI_CHAT);
-    assertEquals(chats.get(chats.size() - 2).header("Authorization"), chats.get(chats.size() - 1).header("Authorization"));
+    assertEquals(
+        chats.get(chats.size() - 2).header("Authorization"),
+        chats.get(chats.size() - 1).header("Authorization"));
   }
 
   @Test
   void aStreamIsPassedOnWithTheAddedUsageChunkMeteredAndDropped() throws Exception {
-    HttpResponse<String> r = chat("/endpoints/llm/openai/v1/chat/completions", CHAT.replace("{", "{\"stream\":true,"));
+    HttpResponse<String> r =
+        chat("/endpoints/llm/openai/v1/chat/completions", CHAT.replace("{", "{\"stream\":true,"));
     assertEquals(200, r.statusCode(), r.body());
     assertTrue(r.body().endsWith("data: [DONE]\n\n"), r.body());
     assertFalse(r.body().contains("\"usage\""), r.body());
-    assertTrue(lastChat().bodyText().contains("\"include_usage\":true"), "asked upstream for usage");
+    assertTrue(
+        lastChat().bodyText().contains("\"include_usage\":true"), "asked upstream for usage");
     JsonNode record = auditOf(r);
     assertEquals("invoke-stream", record.path("action").asText());
     assertEquals(3, record.path("completionTokens").asInt());
@@ -196,11 +231,14 @@ class OpenAiSageMakerIntegrationTest {
   @Test
   void theInvocationsPathOfAClassicEndpointGetsNoBearerPermission() {
     aws.endpoint("classic", Behaviour.OK);
-    HttpResponse<String> r = HttpCalls.send(HttpCalls.post(port, "/endpoints/classic/invocations", token(), "{}"));
+    HttpResponse<String> r =
+        HttpCalls.send(HttpCalls.post(port, "/endpoints/classic/invocations", token(), "{}"));
     assertEquals(200, r.statusCode(), r.body());
     RecordedRequest sent = aws.requests(SageMakerEmulator.INVOKE).get(0);
     assertFalse(sent.sessionPolicy().contains("CallWithBearerToken"), sent.sessionPolicy());
-    assertEquals(404, chat("/endpoints/classic/openai/v1/chat/completions", CHAT).statusCode(),
+    assertEquals(
+        404,
+        chat("/endpoints/classic/openai/v1/chat/completions", CHAT).statusCode(),
         "a sagemaker endpoint opts in to the OpenAI path");
   }
 
@@ -225,7 +263,8 @@ class OpenAiSageMakerIntegrationTest {
     assertFalse(message.contains("console.aws"), "no console URL: " + message);
 
     aws.endpoint("llm", Behaviour.NO_CAPACITY);
-    HttpResponse<String> cold = chat("/endpoints/llm/inference-components/ic-1/openai/v1/chat/completions", CHAT);
+    HttpResponse<String> cold =
+        chat("/endpoints/llm/inference-components/ic-1/openai/v1/chat/completions", CHAT);
     assertEquals(503, cold.statusCode(), cold.body());
     assertEquals("60", cold.headers().firstValue("Retry-After").orElse(null));
     assertFalse(cold.body().contains(aws.accountId()));
@@ -245,14 +284,19 @@ class OpenAiSageMakerIntegrationTest {
   @Test
   void aModelErrorInSageMakersShapeIsRelayedSanitized() throws Exception {
     aws.openAiErrorEnvelope(false);
-    aws.endpoint("llm", Behaviour.MODEL_ERROR).modelError(400, "max_tokens too large\nTraceback (most recent call last):\n"
-        + "  File \"/opt/ml/code/serve.py\", line 7, in handler");
+    aws.endpoint("llm", Behaviour.MODEL_ERROR)
+        .modelError(
+            400,
+            "max_tokens too large\nTraceback (most recent call last):\n"
+                + "  File \"/opt/ml/code/serve.py\", line 7, in handler");
     HttpResponse<String> r = chat("/endpoints/llm/openai/v1/chat/completions", CHAT);
     assertEquals(424, r.statusCode(), r.body());
     String message = JSON.readTree(r.body()).path("error").path("message").asText();
     assertTrue(message.contains("max_tokens too large"), message);
     assertFalse(message.contains(aws.accountId()), "no account id: " + message);
     assertFalse(message.contains("console.aws"), "no console URL: " + message);
-    assertFalse(message.contains("Traceback") || message.contains("serve.py"), "no stack trace: " + message);
+    assertFalse(
+        message.contains("Traceback") || message.contains("serve.py"),
+        "no stack trace: " + message);
   }
 }

@@ -12,11 +12,15 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The stream relay's metering: usage read from any chunk, the gateway's own usage chunk dropped. */
+/**
+ * The stream relay's metering: usage read from any chunk, the gateway's own usage chunk dropped.
+ */
 class SseUsageStreamTest {
 
-  private static final String CONTENT = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n";
-  private static final String USAGE = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n";
+  private static final String CONTENT =
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n";
+  private static final String USAGE =
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n";
   private static final String DONE = "data: [DONE]\n\n";
 
   /** A source the test pushes chunks into. */
@@ -24,12 +28,37 @@ class SseUsageStreamTest {
     Handler<Buffer> handler;
     Handler<Void> end;
 
-    @Override public ReadStream<Buffer> exceptionHandler(Handler<Throwable> h) { return this; }
-    @Override public ReadStream<Buffer> handler(Handler<Buffer> h) { handler = h; return this; }
-    @Override public ReadStream<Buffer> pause() { return this; }
-    @Override public ReadStream<Buffer> resume() { return this; }
-    @Override public ReadStream<Buffer> fetch(long amount) { return this; }
-    @Override public ReadStream<Buffer> endHandler(Handler<Void> h) { end = h; return this; }
+    @Override
+    public ReadStream<Buffer> exceptionHandler(Handler<Throwable> h) {
+      return this;
+    }
+
+    @Override
+    public ReadStream<Buffer> handler(Handler<Buffer> h) {
+      handler = h;
+      return this;
+    }
+
+    @Override
+    public ReadStream<Buffer> pause() {
+      return this;
+    }
+
+    @Override
+    public ReadStream<Buffer> resume() {
+      return this;
+    }
+
+    @Override
+    public ReadStream<Buffer> fetch(long amount) {
+      return this;
+    }
+
+    @Override
+    public ReadStream<Buffer> endHandler(Handler<Void> h) {
+      end = h;
+      return this;
+    }
   }
 
   private record Run(String out, Usage usage) {}
@@ -86,12 +115,17 @@ class SseUsageStreamTest {
 
   @Test
   void upstreamTextIsSanitized() {
-    String s = OpenAiErrors.sanitize("Received client error (400) from primary with message \"bad\". See "
-        + "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#x in account 123456789012,"
-        + " role arn:aws:iam::123456789012:role/x\nTraceback (most recent call last):\n  File \"x.py\"");
+    String s =
+        OpenAiErrors.sanitize(
+            "Received client error (400) from primary with message \"bad\". See "
+                + "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#x in account 123456789012,"
+                + " role arn:aws:iam::123456789012:role/x\nTraceback (most recent call last):\n  File \"x.py\"");
     assertTrue(s.contains("bad"), s);
-    assertFalse(s.contains("123456789012") || s.contains("console.aws") || s.contains("Traceback"), s);
-    assertEquals("bad", OpenAiErrors.upstreamMessage("{\"error\":{\"message\":\"bad\"}}".getBytes()));
-    assertTrue(OpenAiErrors.noCapacity("Inference component has no capacity to process this request"));
+    assertFalse(
+        s.contains("123456789012") || s.contains("console.aws") || s.contains("Traceback"), s);
+    assertEquals(
+        "bad", OpenAiErrors.upstreamMessage("{\"error\":{\"message\":\"bad\"}}".getBytes()));
+    assertTrue(
+        OpenAiErrors.noCapacity("Inference component has no capacity to process this request"));
   }
 }

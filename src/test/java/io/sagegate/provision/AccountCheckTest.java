@@ -9,8 +9,12 @@ class AccountCheckTest {
 
   @Test
   void aCallersRoleIsTheSessionsIssuer() {
-    assertEquals("arn:aws:iam::111111111111:role/ml-platform-deployer",
-        AccountCheck.roleOf("arn:aws:sts::111111111111:assumed-role/ml-platform-deployer/pipeline-42"));
-    assertEquals("arn:aws:iam::111111111111:user/alice", AccountCheck.roleOf("arn:aws:iam::111111111111:user/alice"));
+    assertEquals(
+        "arn:aws:iam::111111111111:role/ml-platform-deployer",
+        AccountCheck.roleOf(
+            "arn:aws:sts::111111111111:assumed-role/ml-platform-deployer/pipeline-42"));
+    assertEquals(
+        "arn:aws:iam::111111111111:user/alice",
+        AccountCheck.roleOf("arn:aws:iam::111111111111:user/alice"));
   }
 }

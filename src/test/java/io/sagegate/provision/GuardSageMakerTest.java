@@ -31,9 +31,9 @@ import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /**
- * The guard's own SageMaker client on the wire: a real HTTP server that checks the SigV4
- * signature (our verifier, service {@code sagemaker}), the AWS JSON 1.1 target and body, and
- * answers as SageMaker does, including errors and throttling.
+ * The guard's own SageMaker client on the wire: a real HTTP server that checks the SigV4 signature
+ * (our verifier, service {@code sagemaker}), the AWS JSON 1.1 target and body, and answers as
+ * SageMaker does, including errors and throttling.
  */
 class GuardSageMakerTest {
 
@@ -67,15 +67,29 @@ class GuardSageMakerTest {
   private void handle(HttpExchange x) throws IOException {
     byte[] body = x.getRequestBody().readAllBytes();
     Map<String, List<String>> headers = new LinkedHashMap<>(x.getRequestHeaders());
-    SigV4Verifier.Result sig = new SigV4Verifier(Clock.systemUTC()).verify(new SigV4Verifier.Request(
-        x.getRequestMethod(), x.getRequestURI().getRawPath(), x.getRequestURI().getRawQuery(), headers, body),
-        "sagemaker", k -> KEY.equals(k) ? SECRET : null);
+    SigV4Verifier.Result sig =
+        new SigV4Verifier(Clock.systemUTC())
+            .verify(
+                new SigV4Verifier.Request(
+                    x.getRequestMethod(),
+                    x.getRequestURI().getRawPath(),
+                    x.getRequestURI().getRawQuery(),
+                    headers,
+                    body),
+                "sagemaker",
+                k -> KEY.equals(k) ? SECRET : null);
     Answer a;
     if (!sig.valid()) {
-      a = new Answer(403, "{\"__type\":\"SignatureDoesNotMatch\",\"message\":\"" + sig.failure() + "\"}");
+      a =
+          new Answer(
+              403, "{\"__type\":\"SignatureDoesNotMatch\",\"message\":\"" + sig.failure() + "\"}");
     } else {
-      seen.add(new Seen(x.getRequestHeaders().getFirst("X-Amz-Target"), x.getRequestHeaders().getFirst("Content-Type"),
-          JSON.readTree(body), x.getRequestHeaders().getFirst("X-Amz-Security-Token")));
+      seen.add(
+          new Seen(
+              x.getRequestHeaders().getFirst("X-Amz-Target"),
+              x.getRequestHeaders().getFirst("Content-Type"),
+              JSON.readTree(body),
+              x.getRequestHeaders().getFirst("X-Amz-Security-Token")));
       synchronized (answers) {
         a = answers.isEmpty() ? new Answer(200, "{}") : answers.poll();
       }
@@ -88,14 +102,19 @@ class GuardSageMakerTest {
   }
 
   private GuardSageMaker client(String secret) {
-    return GuardSageMaker.create(URI.create("http://127.0.0.1:" + server.getAddress().getPort()), "eu-west-1",
+    return GuardSageMaker.create(
+        URI.create("http://127.0.0.1:" + server.getAddress().getPort()),
+        "eu-west-1",
         StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, secret)));
   }
 
   @Test
   void describeModelIsASignedJsonCallAndReadsEveryImage() {
-    answers.add(new Answer(200, "{\"ModelName\":\"m\",\"PrimaryContainer\":{\"Image\":\"img:1\"},"
-        + "\"Containers\":[{\"Image\":\"img:2\"},{\"ContainerHostname\":\"no-image\"}]}"));
+    answers.add(
+        new Answer(
+            200,
+            "{\"ModelName\":\"m\",\"PrimaryContainer\":{\"Image\":\"img:1\"},"
+                + "\"Containers\":[{\"Image\":\"img:2\"},{\"ContainerHostname\":\"no-image\"}]}"));
     try (GuardSageMaker sm = client(SECRET)) {
       assertEquals(List.of("img:1", "img:2"), sm.modelImages("m"));
     }
@@ -107,16 +126,24 @@ class GuardSageMakerTest {
 
   @Test
   void eachOperationNamesItsTargetAndInput() {
-    answers.add(new Answer(200, "{\"ProductionVariants\":[{\"VariantName\":\"a\",\"ModelName\":\"m1\"},"
-        + "{\"VariantName\":\"b\",\"ModelName\":\"m2\"}]}"));
+    answers.add(
+        new Answer(
+            200,
+            "{\"ProductionVariants\":[{\"VariantName\":\"a\",\"ModelName\":\"m1\"},"
+                + "{\"VariantName\":\"b\",\"ModelName\":\"m2\"}]}"));
     try (GuardSageMaker sm = client(SECRET)) {
       assertEquals(List.of("m1", "m2"), sm.endpointConfigModels("cfg"));
       sm.deleteEndpoint("ep");
       sm.deleteEndpointConfig("cfg");
       sm.stopTransformJob("job");
     }
-    assertEquals(List.of("SageMaker.DescribeEndpointConfig", "SageMaker.DeleteEndpoint", "SageMaker.DeleteEndpointConfig",
-        "SageMaker.StopTransformJob"), seen.stream().map(Seen::target).toList());
+    assertEquals(
+        List.of(
+            "SageMaker.DescribeEndpointConfig",
+            "SageMaker.DeleteEndpoint",
+            "SageMaker.DeleteEndpointConfig",
+            "SageMaker.StopTransformJob"),
+        seen.stream().map(Seen::target).toList());
     assertEquals("cfg", seen.get(0).body().path("EndpointConfigName").asText());
     assertEquals("ep", seen.get(1).body().path("EndpointName").asText());
     assertEquals("cfg", seen.get(2).body().path("EndpointConfigName").asText());
@@ -126,7 +153,8 @@ class GuardSageMakerTest {
   @Test
   void aWrongSecretIsRefusedByTheVerifier() {
     try (GuardSageMaker sm = client("not-the-secret")) {
-      GuardSageMaker.CallFailed e = assertThrows(GuardSageMaker.CallFailed.class, () -> sm.deleteEndpoint("ep"));
+      GuardSageMaker.CallFailed e =
+          assertThrows(GuardSageMaker.CallFailed.class, () -> sm.deleteEndpoint("ep"));
       assertEquals("SignatureDoesNotMatch", e.errorCode());
     }
     assertTrue(seen.isEmpty());
@@ -134,8 +162,12 @@ class GuardSageMakerTest {
 
   @Test
   void sessionCredentialsSendTheirToken() {
-    try (GuardSageMaker sm = GuardSageMaker.create(URI.create("http://127.0.0.1:" + server.getAddress().getPort()),
-        "eu-west-1", StaticCredentialsProvider.create(AwsSessionCredentials.create(KEY, SECRET, "session-token")))) {
+    try (GuardSageMaker sm =
+        GuardSageMaker.create(
+            URI.create("http://127.0.0.1:" + server.getAddress().getPort()),
+            "eu-west-1",
+            StaticCredentialsProvider.create(
+                AwsSessionCredentials.create(KEY, SECRET, "session-token")))) {
       sm.deleteEndpoint("ep");
     }
     assertEquals("session-token", seen.get(0).securityToken());
@@ -143,9 +175,13 @@ class GuardSageMakerTest {
 
   @Test
   void serviceErrorsCarryTheirCodeAndAreNotRetried() {
-    answers.add(new Answer(400, "{\"__type\":\"com.amazonaws.sagemaker#ValidationException\",\"message\":\"Could not find model\"}"));
+    answers.add(
+        new Answer(
+            400,
+            "{\"__type\":\"com.amazonaws.sagemaker#ValidationException\",\"message\":\"Could not find model\"}"));
     try (GuardSageMaker sm = client(SECRET)) {
-      GuardSageMaker.CallFailed e = assertThrows(GuardSageMaker.CallFailed.class, () -> sm.modelImages("gone"));
+      GuardSageMaker.CallFailed e =
+          assertThrows(GuardSageMaker.CallFailed.class, () -> sm.modelImages("gone"));
       assertEquals("ValidationException", e.errorCode());
     }
     assertEquals(1, seen.size(), "a client error is not retried");
@@ -153,7 +189,8 @@ class GuardSageMakerTest {
 
   @Test
   void throttlingAndServerErrorsAreRetried() {
-    answers.add(new Answer(400, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}"));
+    answers.add(
+        new Answer(400, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}"));
     answers.add(new Answer(503, "{\"__type\":\"ServiceUnavailable\"}"));
     try (GuardSageMaker sm = client(SECRET)) {
       sm.deleteEndpoint("ep");
@@ -163,7 +200,8 @@ class GuardSageMakerTest {
     answers.add(new Answer(500, "{\"__type\":\"InternalFailure\"}"));
     answers.add(new Answer(500, "garbage, not JSON"));
     try (GuardSageMaker sm = client(SECRET)) {
-      GuardSageMaker.CallFailed e = assertThrows(GuardSageMaker.CallFailed.class, () -> sm.deleteEndpoint("ep"));
+      GuardSageMaker.CallFailed e =
+          assertThrows(GuardSageMaker.CallFailed.class, () -> sm.deleteEndpoint("ep"));
       assertEquals("HTTP 500", e.errorCode(), "three attempts, the last answer's code");
     }
     assertEquals(6, seen.size());
@@ -174,9 +212,13 @@ class GuardSageMakerTest {
     int port = server.getAddress().getPort();
     server.stop(0);
     stopped = true;
-    try (GuardSageMaker sm = GuardSageMaker.create(URI.create("http://127.0.0.1:" + port), "eu-west-1",
-        StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, SECRET)))) {
-      GuardSageMaker.CallFailed e = assertThrows(GuardSageMaker.CallFailed.class, () -> sm.deleteEndpoint("ep"));
+    try (GuardSageMaker sm =
+        GuardSageMaker.create(
+            URI.create("http://127.0.0.1:" + port),
+            "eu-west-1",
+            StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, SECRET)))) {
+      GuardSageMaker.CallFailed e =
+          assertThrows(GuardSageMaker.CallFailed.class, () -> sm.deleteEndpoint("ep"));
       assertTrue(e.errorCode().endsWith("Exception"), e.errorCode());
     }
   }

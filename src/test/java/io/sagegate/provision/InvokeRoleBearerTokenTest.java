@@ -27,8 +27,11 @@ class InvokeRoleBearerTokenTest {
 
   /** conf/gateway-aws-dev.yaml with the sentiment endpoint on the OpenAI path. */
   private static GatewayConfig openAiConfig() throws Exception {
-    String yaml = Files.readString(Path.of("conf/gateway-aws-dev.yaml")).replace(
-        "role/sagegate-dev-invoke-nlp\"}", "role/sagegate-dev-invoke-nlp\", openai: {enabled: true}}");
+    String yaml =
+        Files.readString(Path.of("conf/gateway-aws-dev.yaml"))
+            .replace(
+                "role/sagegate-dev-invoke-nlp\"}",
+                "role/sagegate-dev-invoke-nlp\", openai: {enabled: true}}");
     assertTrue(yaml.contains("openai: {enabled: true}"));
     return ConfigLoader.parse(yaml, "gateway-aws-dev.yaml");
   }
@@ -39,16 +42,22 @@ class InvokeRoleBearerTokenTest {
 
   private static List<JsonNode> statements(JsonNode template, String role) {
     List<JsonNode> out = new ArrayList<>();
-    template.path("Resources").forEach(r -> {
-      if (role.equals(r.path("Properties").path("RoleName").asText())) {
-        r.path("Properties").path("Policies").forEach(p -> p.path("PolicyDocument").path("Statement").forEach(out::add));
-      }
-    });
+    template
+        .path("Resources")
+        .forEach(
+            r -> {
+              if (role.equals(r.path("Properties").path("RoleName").asText())) {
+                r.path("Properties")
+                    .path("Policies")
+                    .forEach(p -> p.path("PolicyDocument").path("Statement").forEach(out::add));
+              }
+            });
     return out;
   }
 
   private static boolean allowsBearer(JsonNode template, String role) {
-    return statements(template, role).stream().anyMatch(s -> s.path("Action").toString().contains("CallWithBearerToken"));
+    return statements(template, role).stream()
+        .anyMatch(s -> s.path("Action").toString().contains("CallWithBearerToken"));
   }
 
   @Test
@@ -57,9 +66,16 @@ class InvokeRoleBearerTokenTest {
     ObjectNode t = render(config);
     assertTrue(allowsBearer(t, "sagegate-dev-invoke-nlp"));
     assertTrue(!allowsBearer(t, "sagegate-dev-invoke-risk"));
-    JsonNode bearer = statements(t, "sagegate-dev-invoke-nlp").stream()
-        .filter(s -> s.path("Action").toString().contains("CallWithBearerToken")).findFirst().orElseThrow();
-    assertEquals("*", bearer.path("Resource").isArray() ? bearer.path("Resource").get(0).asText() : bearer.path("Resource").asText());
+    JsonNode bearer =
+        statements(t, "sagegate-dev-invoke-nlp").stream()
+            .filter(s -> s.path("Action").toString().contains("CallWithBearerToken"))
+            .findFirst()
+            .orElseThrow();
+    assertEquals(
+        "*",
+        bearer.path("Resource").isArray()
+            ? bearer.path("Resource").get(0).asText()
+            : bearer.path("Resource").asText());
     assertEquals(List.of(), IamDiff.differences(t, config, "eu-west-1", "111111111111"));
     // The shipped configuration (no OpenAI endpoint) renders no such grant.
     GatewayConfig plain = ConfigLoader.load(Path.of("conf/gateway-aws-dev.yaml"));
@@ -71,23 +87,38 @@ class InvokeRoleBearerTokenTest {
     GatewayConfig config = openAiConfig();
     // IAM without it, the rules needing it:
     ObjectNode t = render(config);
-    t.path("Resources").forEach(r -> r.path("Properties").path("Policies").forEach(p -> {
-      ArrayNode st = (ArrayNode) p.path("PolicyDocument").path("Statement");
-      for (int i = st.size() - 1; i >= 0; i--) {
-        if (st.get(i).path("Action").toString().contains("CallWithBearerToken")) {
-          st.remove(i);
-        }
-      }
-    }));
+    t.path("Resources")
+        .forEach(
+            r ->
+                r.path("Properties")
+                    .path("Policies")
+                    .forEach(
+                        p -> {
+                          ArrayNode st = (ArrayNode) p.path("PolicyDocument").path("Statement");
+                          for (int i = st.size() - 1; i >= 0; i--) {
+                            if (st.get(i)
+                                .path("Action")
+                                .toString()
+                                .contains("CallWithBearerToken")) {
+                              st.remove(i);
+                            }
+                          }
+                        }));
     List<String> missing = IamDiff.differences(t, config, "eu-west-1", "111111111111");
     // Both roles that may invoke sentiment (nlp by the endpoint, support by a rule's own roleArn).
     assertEquals(2, missing.size(), missing.toString());
-    assertTrue(missing.stream().allMatch(l -> l.contains("does not allow sagemaker:CallWithBearerToken")), missing.toString());
-    assertTrue(missing.stream().anyMatch(l -> l.contains("invoke role sagegate-dev-invoke-nlp:")), missing.toString());
+    assertTrue(
+        missing.stream().allMatch(l -> l.contains("does not allow sagemaker:CallWithBearerToken")),
+        missing.toString());
+    assertTrue(
+        missing.stream().anyMatch(l -> l.contains("invoke role sagegate-dev-invoke-nlp:")),
+        missing.toString());
     // IAM with it, the rules no longer needing it:
     GatewayConfig plain = ConfigLoader.load(Path.of("conf/gateway-aws-dev.yaml"));
     List<String> extra = IamDiff.differences(render(config), plain, "eu-west-1", "111111111111");
     assertEquals(2, extra.size(), extra.toString());
-    assertTrue(extra.stream().allMatch(l -> l.contains("IAM allows sagemaker:CallWithBearerToken")), extra.toString());
+    assertTrue(
+        extra.stream().allMatch(l -> l.contains("IAM allows sagemaker:CallWithBearerToken")),
+        extra.toString());
   }
 }

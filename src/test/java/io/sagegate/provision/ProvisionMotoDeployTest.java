@@ -44,13 +44,13 @@ import software.amazon.awssdk.services.sts.model.StsException;
 
 /**
  * {@code provision deploy} and {@code destroy} against a real moto_server: the rendered template
- * goes through a CloudFormation change set, the stack completes, the roles and endpoints exist,
- * and with moto's IAM enforcement on the derived policies are exercised.
+ * goes through a CloudFormation change set, the stack completes, the roles and endpoints exist, and
+ * with moto's IAM enforcement on the derived policies are exercised.
  *
- * <p>What moto 5.2.1 does and does not check, and so what this test can show: it authorizes
- * {@code sts:AssumeRole} against the caller's identity policy with the role ARN as resource (so
- * the gateway role's scoping is enforced), but compares a trust policy's principal literally with
- * the caller's ARN (an assumed-role session ARN never equals the role ARN, so the gateway session
+ * <p>What moto 5.2.1 does and does not check, and so what this test can show: it authorizes {@code
+ * sts:AssumeRole} against the caller's identity policy with the role ARN as resource (so the
+ * gateway role's scoping is enforced), but compares a trust policy's principal literally with the
+ * caller's ARN (an assumed-role session ARN never equals the role ARN, so the gateway session
  * cannot pass the invoke role's trust policy in moto — that path is asserted statically), and it
  * authorizes SageMaker and SageMaker Runtime calls against resource {@code *} (so a policy that
  * names endpoint ARNs is denied everything there: an endpoint outside the rules is denied, and an
@@ -77,12 +77,27 @@ class ProvisionMotoDeployTest {
   static void start() throws Exception {
     moto = ProvisionMoto.start();
     Region region = Region.of(ProvisionMoto.REGION);
-    cfn = CloudFormationClient.builder().endpointOverride(moto.endpoint()).region(region)
-        .credentialsProvider(ProvisionMoto.CREDENTIALS).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
-    sm = SageMakerClient.builder().endpointOverride(moto.endpoint()).region(region)
-        .credentialsProvider(ProvisionMoto.CREDENTIALS).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
-    sts = StsClient.builder().endpointOverride(moto.endpoint()).region(region)
-        .credentialsProvider(ProvisionMoto.CREDENTIALS).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
+    cfn =
+        CloudFormationClient.builder()
+            .endpointOverride(moto.endpoint())
+            .region(region)
+            .credentialsProvider(ProvisionMoto.CREDENTIALS)
+            .httpClientBuilder(UrlConnectionHttpClient.builder())
+            .build();
+    sm =
+        SageMakerClient.builder()
+            .endpointOverride(moto.endpoint())
+            .region(region)
+            .credentialsProvider(ProvisionMoto.CREDENTIALS)
+            .httpClientBuilder(UrlConnectionHttpClient.builder())
+            .build();
+    sts =
+        StsClient.builder()
+            .endpointOverride(moto.endpoint())
+            .region(region)
+            .credentialsProvider(ProvisionMoto.CREDENTIALS)
+            .httpClientBuilder(UrlConnectionHttpClient.builder())
+            .build();
     // The guard Lambda's code must exist for moto to create the function.
     moto.s3Put("sagegate-test-code", null, null);
     moto.s3Put("sagegate-test-code", "sagegate.jar", "PK");
@@ -110,13 +125,19 @@ class ProvisionMotoDeployTest {
   static Run provision(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = new CommandLine(new ProvisionCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+    int code =
+        new CommandLine(new ProvisionCommand())
+            .setOut(new PrintWriter(out))
+            .setErr(new PrintWriter(err))
+            .execute(args);
     return new Run(code, out.toString(), err.toString());
   }
 
   static Map<String, StackResource> resources() {
     Map<String, StackResource> m = new TreeMap<>();
-    cfn.describeStackResources(b -> b.stackName("sagegate-test")).stackResources().forEach(r -> m.put(r.logicalResourceId(), r));
+    cfn.describeStackResources(b -> b.stackName("sagegate-test"))
+        .stackResources()
+        .forEach(r -> m.put(r.logicalResourceId(), r));
     return m;
   }
 
@@ -135,49 +156,99 @@ class ProvisionMotoDeployTest {
   @Test
   @Order(1)
   void deployCreatesTheStackThroughAChangeSet() throws Exception {
-    Run r = provision("deploy", "--spec", SPEC, "--env", "test", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION);
+    Run r =
+        provision(
+            "deploy",
+            "--spec",
+            SPEC,
+            "--env",
+            "test",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION);
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("creating change set"), r.err());
     assertTrue(r.err().contains("account 123456789012 ("), "the account was checked: " + r.err());
-    assertTrue(r.err().contains("is not approved by the environment's guard: it will remove the SageMaker endpoints this deploy creates"),
+    assertTrue(
+        r.err()
+            .contains(
+                "is not approved by the environment's guard: it will remove the SageMaker endpoints this deploy creates"),
         "moto's caller is in no approvedCallers: " + r.err());
-    assertTrue(r.err().matches("(?s).*Add\\s+EndpointEpAllowed\\s+AWS::SageMaker::Endpoint.*"), "the change set is shown: " + r.err());
+    assertTrue(
+        r.err().matches("(?s).*Add\\s+EndpointEpAllowed\\s+AWS::SageMaker::Endpoint.*"),
+        "the change set is shown: " + r.err());
     assertTrue(r.err().contains("stack sagegate-test: CREATE_COMPLETE"), r.err());
-    assertEquals("CREATE_COMPLETE", cfn.describeStacks(b -> b.stackName("sagegate-test")).stacks().get(0).stackStatusAsString());
+    assertEquals(
+        "CREATE_COMPLETE",
+        cfn.describeStacks(b -> b.stackName("sagegate-test"))
+            .stacks()
+            .get(0)
+            .stackStatusAsString());
 
     Map<String, StackResource> res = resources();
-    for (String id : List.of("RoleGateway", "InvokeRoleSagegateTestInvokeA", "InvokeRoleSagegateTestInvokeB",
-        "RoleMlEngineer", "ExecRoleModelA", "ModelModelA", "EndpointConfigConfigA",
-        "EndpointEpAllowed", "EndpointEpOther", "GuardRole", "GuardFunction", "GuardRule", "GuardPermission")) {
+    for (String id :
+        List.of(
+            "RoleGateway",
+            "InvokeRoleSagegateTestInvokeA",
+            "InvokeRoleSagegateTestInvokeB",
+            "RoleMlEngineer",
+            "ExecRoleModelA",
+            "ModelModelA",
+            "EndpointConfigConfigA",
+            "EndpointEpAllowed",
+            "EndpointEpOther",
+            "GuardRole",
+            "GuardFunction",
+            "GuardRule",
+            "GuardPermission")) {
       assertEquals("CREATE_COMPLETE", res.get(id).resourceStatusAsString(), id);
     }
     // The endpoints exist in SageMaker, tagged with the environment.
     var ep = sm.describeEndpoint(b -> b.endpointName(endpointName("EndpointEpAllowed")));
     assertEquals(EndpointStatus.IN_SERVICE, ep.endpointStatus());
-    assertTrue(sm.listTags(b -> b.resourceArn(ep.endpointArn())).tags().stream()
-        .anyMatch(t -> t.key().equals("env") && t.value().equals("test")));
+    assertTrue(
+        sm.listTags(b -> b.resourceArn(ep.endpointArn())).tags().stream()
+            .anyMatch(t -> t.key().equals("env") && t.value().equals("test")));
     // The roles exist in IAM, with the rendered trust and policy.
     String role = moto.iam("Action=GetRole&RoleName=sagegate-test-invoke-a");
-    JsonNode trust = JSON.readTree(URLDecoder.decode(tag(role, "AssumeRolePolicyDocument"), StandardCharsets.UTF_8));
-    assertEquals(GATEWAY_ROLE, trust.path("Statement").path(0).path("Principal").path("AWS").asText());
-    assertEquals("sagegate-test-external",
-        trust.path("Statement").path(0).path("Condition").path("StringEquals").path("sts:ExternalId").asText());
+    JsonNode trust =
+        JSON.readTree(
+            URLDecoder.decode(tag(role, "AssumeRolePolicyDocument"), StandardCharsets.UTF_8));
+    assertEquals(
+        GATEWAY_ROLE, trust.path("Statement").path(0).path("Principal").path("AWS").asText());
+    assertEquals(
+        "sagegate-test-external",
+        trust
+            .path("Statement")
+            .path(0)
+            .path("Condition")
+            .path("StringEquals")
+            .path("sts:ExternalId")
+            .asText());
     JsonNode policy = invokePolicy();
     String arnAllowed = "arn:aws:sagemaker:us-east-1:" + ACCOUNT + ":endpoint/ep-allowed";
     String arnOther = "arn:aws:sagemaker:us-east-1:" + ACCOUNT + ":endpoint/ep-other";
     // Static evaluation of the policy as deployed: the rules grant ep-allowed, never ep-other.
     assertTrue(PolicyEvaluator.mayAllow(policy, "sagemaker:InvokeEndpoint", arnAllowed));
     assertFalse(PolicyEvaluator.mayAllow(policy, "sagemaker:InvokeEndpoint", arnOther));
-    assertFalse(PolicyEvaluator.mayAllow(policy, "sagemaker:InvokeEndpointAsync", arnAllowed), "no rule allows invoke-async");
+    assertFalse(
+        PolicyEvaluator.mayAllow(policy, "sagemaker:InvokeEndpointAsync", arnAllowed),
+        "no rule allows invoke-async");
     assertFalse(PolicyEvaluator.mayAllow(policy, "sagemaker:DeleteEndpoint", arnAllowed));
-    assertTrue(moto.iam("Action=GetRole&RoleName=sagegate-test-invoke-b").contains("sagegate-test-invoke-b"));
-    assertTrue(moto.iam("Action=ListRolePolicies&RoleName=sagegate-test-invoke-b").contains("<PolicyNames/>"),
+    assertTrue(
+        moto.iam("Action=GetRole&RoleName=sagegate-test-invoke-b")
+            .contains("sagegate-test-invoke-b"));
+    assertTrue(
+        moto.iam("Action=ListRolePolicies&RoleName=sagegate-test-invoke-b")
+            .contains("<PolicyNames/>"),
         "invoke-b: every rule that could allow it is overridden by an unconditional deny, so it has no policy");
   }
 
   static JsonNode invokePolicy() throws Exception {
-    String xml = moto.iam("Action=GetRolePolicy&RoleName=sagegate-test-invoke-a&PolicyName=sagegate-least-privilege");
+    String xml =
+        moto.iam(
+            "Action=GetRolePolicy&RoleName=sagegate-test-invoke-a&PolicyName=sagegate-least-privilege");
     String doc = URLDecoder.decode(tag(xml, "PolicyDocument"), StandardCharsets.UTF_8);
     // moto 5.2.1 keeps an inline policy created through CloudFormation as a Python object and
     // answers its repr (single quotes); our documents hold no quotes or booleans of their own.
@@ -190,12 +261,19 @@ class ProvisionMotoDeployTest {
    * deployed template through PutRolePolicy so that enforcement evaluates it.
    */
   static void reputInlinePolicy(String roleName) throws Exception {
-    JsonNode template = JSON.readTree(cfn.getTemplate(b -> b.stackName("sagegate-test")).templateBody());
+    JsonNode template =
+        JSON.readTree(cfn.getTemplate(b -> b.stackName("sagegate-test")).templateBody());
     for (JsonNode r : template.path("Resources")) {
       if (roleName.equals(r.path("Properties").path("RoleName").asText())) {
         JsonNode p = r.path("Properties").path("Policies").path(0);
-        moto.iam("Action=PutRolePolicy&RoleName=" + roleName + "&PolicyName=" + p.path("PolicyName").asText()
-            + "&PolicyDocument=" + URLEncoder.encode(JSON.writeValueAsString(p.path("PolicyDocument")), StandardCharsets.UTF_8));
+        moto.iam(
+            "Action=PutRolePolicy&RoleName="
+                + roleName
+                + "&PolicyName="
+                + p.path("PolicyName").asText()
+                + "&PolicyDocument="
+                + URLEncoder.encode(
+                    JSON.writeValueAsString(p.path("PolicyDocument")), StandardCharsets.UTF_8));
         return;
       }
     }
@@ -205,12 +283,24 @@ class ProvisionMotoDeployTest {
   @Test
   @Order(2)
   void redeployingAnUnchangedSpecChangesNothing() {
-    Run r = provision("deploy", "--spec", SPEC, "--env", "test", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION);
+    Run r =
+        provision(
+            "deploy",
+            "--spec",
+            SPEC,
+            "--env",
+            "test",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION);
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("existing stack sagegate-test"), r.err());
     assertTrue(r.err().contains("stack sagegate-test is up to date"), r.err());
-    assertFalse(r.err().toLowerCase(java.util.Locale.ROOT).matches("(?s).*(waiter|did not complete|sdkclientexception).*"),
+    assertFalse(
+        r.err()
+            .toLowerCase(java.util.Locale.ROOT)
+            .matches("(?s).*(waiter|did not complete|sdkclientexception).*"),
         "no SDK waiter failure text for an unchanged stack: " + r.err());
   }
 
@@ -218,22 +308,50 @@ class ProvisionMotoDeployTest {
   @Order(2)
   void deployAndDestroyRefuseAnotherAccountBeforeAnyChange() {
     for (String verb : List.of("deploy", "destroy")) {
-      Run r = provision(verb, "--spec", SPEC, "--env", "wrong-account", "--endpoint-url", moto.endpoint().toString(),
-          "--region", ProvisionMoto.REGION);
+      Run r =
+          provision(
+              verb,
+              "--spec",
+              SPEC,
+              "--env",
+              "wrong-account",
+              "--endpoint-url",
+              moto.endpoint().toString(),
+              "--region",
+              ProvisionMoto.REGION);
       assertEquals(1, r.code(), r.err());
-      assertTrue(r.err().contains("refusing to " + verb + ": environment wrong-account is account 210987654321, but the"
-          + " credentials in use"), r.err());
+      assertTrue(
+          r.err()
+              .contains(
+                  "refusing to "
+                      + verb
+                      + ": environment wrong-account is account 210987654321, but the"
+                      + " credentials in use"),
+          r.err());
       assertTrue(r.err().contains("are account " + ACCOUNT), r.err());
       assertFalse(r.err().contains("change set"), "nothing was attempted: " + r.err());
     }
-    assertTrue(cfn.listStacks().stackSummaries().stream().noneMatch(x -> x.stackName().equals("sagegate-wrong-account")));
+    assertTrue(
+        cfn.listStacks().stackSummaries().stream()
+            .noneMatch(x -> x.stackName().equals("sagegate-wrong-account")));
   }
 
   @Test
   @Order(2)
   void anUnknownProfileIsRefusedWithoutAStackTrace() {
-    Run r = provision("deploy", "--spec", SPEC, "--env", "test", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION, "--profile", "no-such-profile-sagegate");
+    Run r =
+        provision(
+            "deploy",
+            "--spec",
+            SPEC,
+            "--env",
+            "test",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION,
+            "--profile",
+            "no-such-profile-sagegate");
     assertEquals(1, r.code(), r.err());
     assertTrue(r.err().contains("no-such-profile-sagegate"), r.err());
     assertFalse(r.err().contains("\tat "), r.err());
@@ -246,41 +364,83 @@ class ProvisionMotoDeployTest {
     String other = endpointName("EndpointEpOther");
     // Before enforcement: the gateway's session, then the invoke role with the ExternalId, as the
     // gateway does it; and a decoy role any principal may assume (trust "*").
-    Credentials gateway = sts.assumeRole(b -> b.roleArn(GATEWAY_ROLE).roleSessionName("gateway")).credentials();
-    Credentials invoke = sts(gateway).assumeRole(b -> b.roleArn(INVOKE_A).roleSessionName("alice")
-        .externalId("sagegate-test-external").sourceIdentity("alice")).credentials();
-    String anyone = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRole\"}]}";
-    moto.iam("Action=CreateRole&RoleName=decoy&AssumeRolePolicyDocument=" + URLEncoder.encode(anyone, StandardCharsets.UTF_8));
+    Credentials gateway =
+        sts.assumeRole(b -> b.roleArn(GATEWAY_ROLE).roleSessionName("gateway")).credentials();
+    Credentials invoke =
+        sts(gateway)
+            .assumeRole(
+                b ->
+                    b.roleArn(INVOKE_A)
+                        .roleSessionName("alice")
+                        .externalId("sagegate-test-external")
+                        .sourceIdentity("alice"))
+            .credentials();
+    String anyone =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRole\"}]}";
+    moto.iam(
+        "Action=CreateRole&RoleName=decoy&AssumeRolePolicyDocument="
+            + URLEncoder.encode(anyone, StandardCharsets.UTF_8));
     reputInlinePolicy("sagegate-gateway-test");
     reputInlinePolicy("sagegate-test-invoke-a");
     moto.seedEndpointResult("{\"score\":0.87}", "application/json");
     try (SageMakerRuntimeClient runtime = runtime(invoke)) {
       // The gateway's AWS path: InvokeEndpoint under the invoke role's session.
-      String body = runtime.invokeEndpoint(b -> b.endpointName(allowed).contentType("application/json")
-          .body(SdkBytes.fromUtf8String("{\"amount\":12}"))).body().asUtf8String();
+      String body =
+          runtime
+              .invokeEndpoint(
+                  b ->
+                      b.endpointName(allowed)
+                          .contentType("application/json")
+                          .body(SdkBytes.fromUtf8String("{\"amount\":12}")))
+              .body()
+              .asUtf8String();
       assertEquals("{\"score\":0.87}", body);
 
       moto.enforceIam();
       try {
-        StsException denied = assertThrows(StsException.class,
-            () -> sts(gateway).assumeRole(b -> b.roleArn("arn:aws:iam::" + ACCOUNT + ":role/decoy").roleSessionName("gw")));
-        assertEquals(403, denied.statusCode(), "the gateway role may assume its invoke roles only: " + denied.getMessage());
-        SageMakerRuntimeException outside = assertThrows(SageMakerRuntimeException.class,
-            () -> runtime.invokeEndpoint(b -> b.endpointName(other).contentType("application/json")
-                .body(SdkBytes.fromUtf8String("{}"))));
+        StsException denied =
+            assertThrows(
+                StsException.class,
+                () ->
+                    sts(gateway)
+                        .assumeRole(
+                            b ->
+                                b.roleArn("arn:aws:iam::" + ACCOUNT + ":role/decoy")
+                                    .roleSessionName("gw")));
+        assertEquals(
+            403,
+            denied.statusCode(),
+            "the gateway role may assume its invoke roles only: " + denied.getMessage());
+        SageMakerRuntimeException outside =
+            assertThrows(
+                SageMakerRuntimeException.class,
+                () ->
+                    runtime.invokeEndpoint(
+                        b ->
+                            b.endpointName(other)
+                                .contentType("application/json")
+                                .body(SdkBytes.fromUtf8String("{}"))));
         assertEquals(403, outside.statusCode(), "an endpoint no rule allows with this role");
-        try (SageMakerClient asInvoke = SageMakerClient.builder().endpointOverride(moto.endpoint())
-            .region(Region.of(ProvisionMoto.REGION)).credentialsProvider(provider(invoke))
-            .httpClientBuilder(UrlConnectionHttpClient.builder()).build()) {
-          SageMakerException control = assertThrows(SageMakerException.class,
-              () -> asInvoke.deleteEndpoint(b -> b.endpointName(allowed)));
+        try (SageMakerClient asInvoke =
+            SageMakerClient.builder()
+                .endpointOverride(moto.endpoint())
+                .region(Region.of(ProvisionMoto.REGION))
+                .credentialsProvider(provider(invoke))
+                .httpClientBuilder(UrlConnectionHttpClient.builder())
+                .build()) {
+          SageMakerException control =
+              assertThrows(
+                  SageMakerException.class,
+                  () -> asInvoke.deleteEndpoint(b -> b.endpointName(allowed)));
           assertEquals(403, control.statusCode(), "no control-plane action");
         }
       } finally {
         moto.relaxIam();
       }
     }
-    assertEquals(EndpointStatus.IN_SERVICE, sm.describeEndpoint(b -> b.endpointName(allowed)).endpointStatus());
+    assertEquals(
+        EndpointStatus.IN_SERVICE,
+        sm.describeEndpoint(b -> b.endpointName(allowed)).endpointStatus());
   }
 
   @Test
@@ -290,8 +450,17 @@ class ProvisionMotoDeployTest {
     java.nio.file.Path t = java.nio.file.Files.createTempFile("deployed", ".json");
     try {
       java.nio.file.Files.writeString(t, body);
-      Run r = provision("diff", "--spec", SPEC, "--config", "src/test/resources/provision/moto-gateway.yaml",
-          "--env", "test", "--template", t.toString());
+      Run r =
+          provision(
+              "diff",
+              "--spec",
+              SPEC,
+              "--config",
+              "src/test/resources/provision/moto-gateway.yaml",
+              "--env",
+              "test",
+              "--template",
+              t.toString());
       assertEquals(0, r.code(), r.out() + r.err());
       assertTrue(r.err().contains("test: 0 difference(s)"), r.err());
     } finally {
@@ -302,13 +471,32 @@ class ProvisionMotoDeployTest {
   @Test
   @Order(5)
   void destroyDeletesTheStack() {
-    Run r = provision("destroy", "--spec", SPEC, "--env", "test", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION);
+    Run r =
+        provision(
+            "destroy",
+            "--spec",
+            SPEC,
+            "--env",
+            "test",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION);
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("stack sagegate-test deleted"), r.err());
-    assertThrows(SageMakerException.class, () -> sm.describeEndpoint(b -> b.endpointName("ep-allowed")));
-    Run again = provision("destroy", "--spec", SPEC, "--env", "test", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION);
+    assertThrows(
+        SageMakerException.class, () -> sm.describeEndpoint(b -> b.endpointName("ep-allowed")));
+    Run again =
+        provision(
+            "destroy",
+            "--spec",
+            SPEC,
+            "--env",
+            "test",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION);
     assertEquals(0, again.code());
     assertTrue(again.err().contains("does not exist"), again.err());
   }
@@ -316,25 +504,45 @@ class ProvisionMotoDeployTest {
   @Test
   @Order(6)
   void aFailedDeploymentIsReportedWithTheFailingResource() {
-    Run r = provision("deploy", "--spec", SPEC, "--env", "broken", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION);
+    Run r =
+        provision(
+            "deploy",
+            "--spec",
+            SPEC,
+            "--env",
+            "broken",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION);
     assertEquals(1, r.code(), r.err());
     assertTrue(r.err().contains("stack sagegate-broken FAILED"), r.err());
-    assertFalse(r.err().matches("(?s).*(SDK Attempt Count|Request ID|Service: CloudFormation).*"), "no SDK text: " + r.err());
+    assertFalse(
+        r.err().matches("(?s).*(SDK Attempt Count|Request ID|Service: CloudFormation).*"),
+        "no SDK text: " + r.err());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
   }
 
   static StaticCredentialsProvider provider(Credentials c) {
-    return StaticCredentialsProvider.create(AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken()));
+    return StaticCredentialsProvider.create(
+        AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken()));
   }
 
   static StsClient sts(Credentials c) {
-    return StsClient.builder().endpointOverride(moto.endpoint()).region(Region.of(ProvisionMoto.REGION))
-        .credentialsProvider(provider(c)).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
+    return StsClient.builder()
+        .endpointOverride(moto.endpoint())
+        .region(Region.of(ProvisionMoto.REGION))
+        .credentialsProvider(provider(c))
+        .httpClientBuilder(UrlConnectionHttpClient.builder())
+        .build();
   }
 
   static SageMakerRuntimeClient runtime(Credentials c) {
-    return SageMakerRuntimeClient.builder().endpointOverride(moto.endpoint()).region(Region.of(ProvisionMoto.REGION))
-        .credentialsProvider(provider(c)).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
+    return SageMakerRuntimeClient.builder()
+        .endpointOverride(moto.endpoint())
+        .region(Region.of(ProvisionMoto.REGION))
+        .credentialsProvider(provider(c))
+        .httpClientBuilder(UrlConnectionHttpClient.builder())
+        .build();
   }
 }

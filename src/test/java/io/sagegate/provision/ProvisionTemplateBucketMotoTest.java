@@ -47,15 +47,16 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * by {@code TemplateURL}; without a bucket it is refused with a message naming the option; a small
  * template without a bucket still goes inline, and with one goes through S3 (as the AWS CLI does).
  *
- * <p>The S3 endpoint is given as {@code localhost}: moto's CloudFormation reads a
- * {@code TemplateURL} by path (bucket/key) only when the URL's host says localhost, or when it is
- * an amazonaws.com host; the emulator's 127.0.0.1 address would be read as a virtual-hosted bucket.
+ * <p>The S3 endpoint is given as {@code localhost}: moto's CloudFormation reads a {@code
+ * TemplateURL} by path (bucket/key) only when the URL's host says localhost, or when it is an
+ * amazonaws.com host; the emulator's 127.0.0.1 address would be read as a virtual-hosted bucket.
  */
 class ProvisionTemplateBucketMotoTest {
 
   static final String SPEC = "src/test/resources/provision/moto-spec.yaml";
   static final String GATEWAY_CONFIG = "src/test/resources/provision/moto-gateway.yaml";
   static final String BUCKET = "sagegate-templates";
+
   /** Personas added to the moto spec so that its compact template outgrows the inline limit. */
   static final int EXTRA_PERSONAS = 20;
 
@@ -71,10 +72,21 @@ class ProvisionTemplateBucketMotoTest {
     moto = ProvisionMoto.start();
     s3Endpoint = "http://localhost:" + moto.endpoint().getPort();
     Region region = Region.of(ProvisionMoto.REGION);
-    cfn = CloudFormationClient.builder().endpointOverride(moto.endpoint()).region(region)
-        .credentialsProvider(ProvisionMoto.CREDENTIALS).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
-    s3 = S3Client.builder().endpointOverride(URI.create(s3Endpoint)).forcePathStyle(true).region(region)
-        .credentialsProvider(ProvisionMoto.CREDENTIALS).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
+    cfn =
+        CloudFormationClient.builder()
+            .endpointOverride(moto.endpoint())
+            .region(region)
+            .credentialsProvider(ProvisionMoto.CREDENTIALS)
+            .httpClientBuilder(UrlConnectionHttpClient.builder())
+            .build();
+    s3 =
+        S3Client.builder()
+            .endpointOverride(URI.create(s3Endpoint))
+            .forcePathStyle(true)
+            .region(region)
+            .credentialsProvider(ProvisionMoto.CREDENTIALS)
+            .httpClientBuilder(UrlConnectionHttpClient.builder())
+            .build();
     moto.s3Put("sagegate-test-code", null, null);
     moto.s3Put("sagegate-test-code", "sagegate.jar", "PK");
     moto.s3Put(BUCKET, null, null);
@@ -83,8 +95,8 @@ class ProvisionTemplateBucketMotoTest {
   }
 
   /**
-   * Every test's stacks create the same gateway and invoke roles (their names come from the
-   * gateway configuration), so each test deletes what it created.
+   * Every test's stacks create the same gateway and invoke roles (their names come from the gateway
+   * configuration), so each test deletes what it created.
    */
   @AfterEach
   void deleteStacks() {
@@ -116,34 +128,52 @@ class ProvisionTemplateBucketMotoTest {
   static Run provision(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = new CommandLine(new ProvisionCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+    int code =
+        new CommandLine(new ProvisionCommand())
+            .setOut(new PrintWriter(out))
+            .setErr(new PrintWriter(err))
+            .execute(args);
     return new Run(code, out.toString(), err.toString());
   }
 
   /**
-   * The moto spec with {@link #EXTRA_PERSONAS} more personas and another stack name, written
-   * next to a copy of its gateway configuration.
+   * The moto spec with {@link #EXTRA_PERSONAS} more personas and another stack name, written next
+   * to a copy of its gateway configuration.
    */
   static Path largeSpec(String stackName) throws Exception {
     StringBuilder personas = new StringBuilder();
     for (int i = 0; i < EXTRA_PERSONAS; i++) {
-      personas.append("  - {name: analyst-").append(i).append(", kind: data-scientist, s3Read: [\"s3://sagegate-test-data/team-")
-          .append(i).append("/\"], s3Write: [\"s3://sagegate-test-data/team-").append(i).append("/out/\"]}\n");
+      personas
+          .append("  - {name: analyst-")
+          .append(i)
+          .append(", kind: data-scientist, s3Read: [\"s3://sagegate-test-data/team-")
+          .append(i)
+          .append("/\"], s3Write: [\"s3://sagegate-test-data/team-")
+          .append(i)
+          .append("/out/\"]}\n");
     }
     String base = Files.readString(Path.of(SPEC));
     // The items are appended to the spec's last list, which must be its personas.
-    assertTrue(base.substring(base.lastIndexOf("\n", base.length() - 2)).contains("{name: ml-engineer"), "personas come last");
+    assertTrue(
+        base.substring(base.lastIndexOf("\n", base.length() - 2)).contains("{name: ml-engineer"),
+        "personas come last");
     Path spec = tmp.resolve(stackName + ".yaml");
-    Files.writeString(spec, base.replace("stackName: sagegate", "stackName: " + stackName) + personas);
-    Files.copy(Path.of(GATEWAY_CONFIG), tmp.resolve("moto-gateway.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.writeString(
+        spec, base.replace("stackName: sagegate", "stackName: " + stackName) + personas);
+    Files.copy(
+        Path.of(GATEWAY_CONFIG),
+        tmp.resolve("moto-gateway.yaml"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     return spec;
   }
 
   /** The template exactly as deploy sends it (compact JSON). */
   static byte[] compactTemplate(Path spec) throws Exception {
     ProvisionSpec s = ProvisionSpec.load(spec);
-    return new ObjectMapper().writeValueAsBytes(
-        new TemplateRenderer(s, "test", ConfigLoader.load(s.gatewayConfigFile("test"))).render());
+    return new ObjectMapper()
+        .writeValueAsBytes(
+            new TemplateRenderer(s, "test", ConfigLoader.load(s.gatewayConfigFile("test")))
+                .render());
   }
 
   static boolean stackExists(String name) {
@@ -157,7 +187,8 @@ class ProvisionTemplateBucketMotoTest {
 
   static Set<String> keys(String prefix) {
     return s3.listObjectsV2(b -> b.bucket(BUCKET).prefix(prefix)).contents().stream()
-        .map(S3Object::key).collect(Collectors.toSet());
+        .map(S3Object::key)
+        .collect(Collectors.toSet());
   }
 
   static String sha256(byte[] b) throws Exception {
@@ -168,14 +199,32 @@ class ProvisionTemplateBucketMotoTest {
   void aTemplateOverTheInlineLimitWithoutABucketIsRefusedWithTheFix() throws Exception {
     Path spec = largeSpec("sagegate-nobucket");
     int size = compactTemplate(spec).length;
-    assertTrue(size > StackDeployer.MAX_TEMPLATE_BODY, "the generated template must exceed the limit: " + size);
+    assertTrue(
+        size > StackDeployer.MAX_TEMPLATE_BODY,
+        "the generated template must exceed the limit: " + size);
 
-    Run r = provision("deploy", "--spec", spec.toString(), "--env", "test", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION);
+    Run r =
+        provision(
+            "deploy",
+            "--spec",
+            spec.toString(),
+            "--env",
+            "test",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION);
     assertEquals(2, r.code(), r.err());
-    assertTrue(r.err().contains("error: template is " + size + " bytes, over CloudFormation's inline limit of 51200 bytes"),
+    assertTrue(
+        r.err()
+            .contains(
+                "error: template is "
+                    + size
+                    + " bytes, over CloudFormation's inline limit of 51200 bytes"),
         r.err());
-    assertTrue(r.err().contains("--s3-bucket BUCKET [--s3-prefix PREFIX]"), "the message names the fix: " + r.err());
+    assertTrue(
+        r.err().contains("--s3-bucket BUCKET [--s3-prefix PREFIX]"),
+        "the message names the fix: " + r.err());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
     assertFalse(stackExists("sagegate-nobucket-test"), "nothing was created");
   }
@@ -184,34 +233,70 @@ class ProvisionTemplateBucketMotoTest {
   void aTemplateOverTheInlineLimitDeploysThroughTheBucket() throws Exception {
     Path spec = largeSpec("sagegate-large");
     byte[] template = compactTemplate(spec);
-    assertTrue(template.length > StackDeployer.MAX_TEMPLATE_BODY, "the generated template must exceed the limit: " + template.length);
+    assertTrue(
+        template.length > StackDeployer.MAX_TEMPLATE_BODY,
+        "the generated template must exceed the limit: " + template.length);
     String key = "stacks/large/" + sha256(template) + ".json";
 
-    Run r = provision("deploy", "--spec", spec.toString(), "--env", "test", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION, "--s3-bucket", BUCKET, "--s3-prefix", "stacks/large", "--s3-endpoint-url", s3Endpoint);
+    Run r =
+        provision(
+            "deploy",
+            "--spec",
+            spec.toString(),
+            "--env",
+            "test",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION,
+            "--s3-bucket",
+            BUCKET,
+            "--s3-prefix",
+            "stacks/large",
+            "--s3-endpoint-url",
+            s3Endpoint);
     assertEquals(0, r.code(), r.err());
-    assertTrue(r.err().contains("template (" + template.length + " bytes) uploaded to s3://" + BUCKET + "/" + key), r.err());
+    assertTrue(
+        r.err()
+            .contains(
+                "template (" + template.length + " bytes) uploaded to s3://" + BUCKET + "/" + key),
+        r.err());
 
     // The object holds exactly the template deploy rendered, under its content-addressed key.
     assertEquals(Set.of(key), keys("stacks/large/"));
     byte[] stored = s3.getObjectAsBytes(b -> b.bucket(BUCKET).key(key)).asByteArray();
-    assertEquals(new String(template, StandardCharsets.UTF_8), new String(stored, StandardCharsets.UTF_8));
+    assertEquals(
+        new String(template, StandardCharsets.UTF_8), new String(stored, StandardCharsets.UTF_8));
 
     // CloudFormation built the stack from it: every resource, the extra personas' roles included.
-    assertEquals("CREATE_COMPLETE", cfn.describeStacks(b -> b.stackName("sagegate-large-test")).stacks().get(0).stackStatusAsString());
-    List<StackResource> resources = cfn.describeStackResources(b -> b.stackName("sagegate-large-test")).stackResources();
-    Set<String> ids = resources.stream().map(StackResource::logicalResourceId).collect(Collectors.toSet());
-    Set<String> expected = new ObjectMapper().readTree(template).path("Resources").properties().stream()
-        .map(java.util.Map.Entry::getKey).collect(Collectors.toSet());
+    assertEquals(
+        "CREATE_COMPLETE",
+        cfn.describeStacks(b -> b.stackName("sagegate-large-test"))
+            .stacks()
+            .get(0)
+            .stackStatusAsString());
+    List<StackResource> resources =
+        cfn.describeStackResources(b -> b.stackName("sagegate-large-test")).stackResources();
+    Set<String> ids =
+        resources.stream().map(StackResource::logicalResourceId).collect(Collectors.toSet());
+    Set<String> expected =
+        new ObjectMapper()
+            .readTree(template).path("Resources").properties().stream()
+                .map(java.util.Map.Entry::getKey)
+                .collect(Collectors.toSet());
     assertEquals(expected, ids);
     assertTrue(ids.contains("RoleAnalyst" + (EXTRA_PERSONAS - 1)), ids.toString());
-    assertTrue(resources.stream().allMatch(x -> x.resourceStatusAsString().equals("CREATE_COMPLETE")), resources.toString());
-    assertTrue(moto.iam("Action=GetRole&RoleName=sagegate-large-test-analyst-" + (EXTRA_PERSONAS - 1))
-        .contains("sagegate-large-test-analyst-" + (EXTRA_PERSONAS - 1)));
+    assertTrue(
+        resources.stream().allMatch(x -> x.resourceStatusAsString().equals("CREATE_COMPLETE")),
+        resources.toString());
+    assertTrue(
+        moto.iam("Action=GetRole&RoleName=sagegate-large-test-analyst-" + (EXTRA_PERSONAS - 1))
+            .contains("sagegate-large-test-analyst-" + (EXTRA_PERSONAS - 1)));
 
     // The same template again, watching the request: CreateChangeSet names the object by URL and
     // carries no body; the same key is rewritten (no second object); nothing to change.
-    CreateChangeSetRequest sent = redeploy("sagegate-large-test", template, new TemplateBucket(s3, BUCKET, "stacks/large"));
+    CreateChangeSetRequest sent =
+        redeploy("sagegate-large-test", template, new TemplateBucket(s3, BUCKET, "stacks/large"));
     assertEquals(s3Endpoint + "/" + BUCKET + "/" + key, sent.templateURL());
     assertTrue(sent.templateBody() == null, "no TemplateBody beside the TemplateURL");
     assertEquals(Set.of(key), keys("stacks/large/"));
@@ -223,21 +308,32 @@ class ProvisionTemplateBucketMotoTest {
    */
   static CreateChangeSetRequest redeploy(String stackName, byte[] template, TemplateBucket bucket) {
     List<CreateChangeSetRequest> sent = new ArrayList<>();
-    ExecutionInterceptor keep = new ExecutionInterceptor() {
-      @Override
-      public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
-        if (context.request() instanceof CreateChangeSetRequest r) {
-          sent.add(r);
-        }
-      }
-    };
-    try (CloudFormationClient watched = CloudFormationClient.builder().endpointOverride(moto.endpoint())
-        .region(Region.of(ProvisionMoto.REGION)).credentialsProvider(ProvisionMoto.CREDENTIALS)
-        .httpClientBuilder(UrlConnectionHttpClient.builder())
-        .overrideConfiguration(c -> c.addExecutionInterceptor(keep)).build()) {
+    ExecutionInterceptor keep =
+        new ExecutionInterceptor() {
+          @Override
+          public void beforeExecution(
+              Context.BeforeExecution context, ExecutionAttributes attributes) {
+            if (context.request() instanceof CreateChangeSetRequest r) {
+              sent.add(r);
+            }
+          }
+        };
+    try (CloudFormationClient watched =
+        CloudFormationClient.builder()
+            .endpointOverride(moto.endpoint())
+            .region(Region.of(ProvisionMoto.REGION))
+            .credentialsProvider(ProvisionMoto.CREDENTIALS)
+            .httpClientBuilder(UrlConnectionHttpClient.builder())
+            .overrideConfiguration(c -> c.addExecutionInterceptor(keep))
+            .build()) {
       StringWriter err = new StringWriter();
-      StackDeployer.Result r = new StackDeployer(watched, bucket, new PrintWriter(new StringWriter()), new PrintWriter(err))
-          .deploy(stackName, new String(template, StandardCharsets.UTF_8), java.util.Map.of("env", "test"));
+      StackDeployer.Result r =
+          new StackDeployer(
+                  watched, bucket, new PrintWriter(new StringWriter()), new PrintWriter(err))
+              .deploy(
+                  stackName,
+                  new String(template, StandardCharsets.UTF_8),
+                  java.util.Map.of("env", "test"));
       assertTrue(r.ok(), err.toString());
       assertTrue(err.toString().contains("is up to date: nothing to change"), err.toString());
     }
@@ -248,15 +344,35 @@ class ProvisionTemplateBucketMotoTest {
   @Test
   void aSmallTemplateWithoutABucketGoesInline() throws Exception {
     byte[] template = compactTemplate(Path.of(SPEC));
-    assertTrue(template.length < StackDeployer.MAX_TEMPLATE_BODY, "the moto spec is small: " + template.length);
+    assertTrue(
+        template.length < StackDeployer.MAX_TEMPLATE_BODY,
+        "the moto spec is small: " + template.length);
 
-    Run inline = provision("deploy", "--spec", SPEC, "--env", "test", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION);
+    Run inline =
+        provision(
+            "deploy",
+            "--spec",
+            SPEC,
+            "--env",
+            "test",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION);
     assertEquals(0, inline.code(), inline.err());
-    assertTrue(inline.err().contains("template (" + template.length + " bytes) passed inline"), inline.err());
+    assertTrue(
+        inline.err().contains("template (" + template.length + " bytes) passed inline"),
+        inline.err());
     assertFalse(inline.err().contains("uploaded"), inline.err());
-    assertEquals("CREATE_COMPLETE", cfn.describeStacks(b -> b.stackName("sagegate-test")).stacks().get(0).stackStatusAsString());
-    assertEquals(new String(template, StandardCharsets.UTF_8), cfn.getTemplate(b -> b.stackName("sagegate-test")).templateBody());
+    assertEquals(
+        "CREATE_COMPLETE",
+        cfn.describeStacks(b -> b.stackName("sagegate-test"))
+            .stacks()
+            .get(0)
+            .stackStatusAsString());
+    assertEquals(
+        new String(template, StandardCharsets.UTF_8),
+        cfn.getTemplate(b -> b.stackName("sagegate-test")).templateBody());
 
     CreateChangeSetRequest sent = redeploy("sagegate-test", template, null);
     assertEquals(new String(template, StandardCharsets.UTF_8), sent.templateBody());
@@ -267,22 +383,57 @@ class ProvisionTemplateBucketMotoTest {
   void withABucketASmallTemplateGoesThroughItToo() throws Exception {
     // With a bucket (and no prefix) every template goes through S3, as with the AWS CLI.
     Path spec = tmp.resolve("small.yaml");
-    Files.writeString(spec, Files.readString(Path.of(SPEC)).replace("stackName: sagegate", "stackName: sagegate-small"));
-    Files.copy(Path.of(GATEWAY_CONFIG), tmp.resolve("moto-gateway.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.writeString(
+        spec,
+        Files.readString(Path.of(SPEC))
+            .replace("stackName: sagegate", "stackName: sagegate-small"));
+    Files.copy(
+        Path.of(GATEWAY_CONFIG),
+        tmp.resolve("moto-gateway.yaml"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     byte[] small = compactTemplate(spec);
-    Run viaBucket = provision("deploy", "--spec", spec.toString(), "--env", "test", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION, "--s3-bucket", BUCKET, "--s3-endpoint-url", s3Endpoint);
+    Run viaBucket =
+        provision(
+            "deploy",
+            "--spec",
+            spec.toString(),
+            "--env",
+            "test",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION,
+            "--s3-bucket",
+            BUCKET,
+            "--s3-endpoint-url",
+            s3Endpoint);
     assertEquals(0, viaBucket.code(), viaBucket.err());
     String key = sha256(small) + ".json";
     assertTrue(viaBucket.err().contains("uploaded to s3://" + BUCKET + "/" + key), viaBucket.err());
     assertTrue(keys("").contains(key), keys("").toString());
-    assertEquals("CREATE_COMPLETE", cfn.describeStacks(b -> b.stackName("sagegate-small-test")).stacks().get(0).stackStatusAsString());
+    assertEquals(
+        "CREATE_COMPLETE",
+        cfn.describeStacks(b -> b.stackName("sagegate-small-test"))
+            .stacks()
+            .get(0)
+            .stackStatusAsString());
   }
 
   @Test
   void bucketOptionsWithoutABucketAreRefused() {
-    Run r = provision("deploy", "--spec", SPEC, "--env", "test", "--endpoint-url", moto.endpoint().toString(),
-        "--region", ProvisionMoto.REGION, "--s3-prefix", "stacks");
+    Run r =
+        provision(
+            "deploy",
+            "--spec",
+            SPEC,
+            "--env",
+            "test",
+            "--endpoint-url",
+            moto.endpoint().toString(),
+            "--region",
+            ProvisionMoto.REGION,
+            "--s3-prefix",
+            "stacks");
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains("--s3-prefix: needs --s3-bucket"), r.err());
   }

@@ -21,11 +21,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A misbehaving model container for tests: a real HTTP server on a free port speaking the
- * SageMaker container contract, switchable between answering well, answering errors, hanging,
- * streaming chunk by chunk under the test's control, refusing connections, answering garbage and
- * answering too much. It records every request it receives, so a test can prove the backend was
- * really called and what was (not) forwarded.
+ * A misbehaving model container for tests: a real HTTP server on a free port speaking the SageMaker
+ * container contract, switchable between answering well, answering errors, hanging, streaming chunk
+ * by chunk under the test's control, refusing connections, answering garbage and answering too
+ * much. It records every request it receives, so a test can prove the backend was really called and
+ * what was (not) forwarded.
  *
  * <p>All server state lives on one Vert.x context; the public methods may be called from any
  * thread.
@@ -33,7 +33,15 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class ContainerStub {
 
   /** What the stub does with the next requests. */
-  public enum Kind { OK, ERROR, HANG, SLOW_STREAM, REFUSE, GARBAGE, BIG }
+  public enum Kind {
+    OK,
+    ERROR,
+    HANG,
+    SLOW_STREAM,
+    REFUSE,
+    GARBAGE,
+    BIG
+  }
 
   /**
    * A mode with its parameters: {@code status}/{@code body} for ERROR, {@code count} chunks for
@@ -88,8 +96,10 @@ public final class ContainerStub {
   public record Received(String method, String path, MultiMap headers, Buffer body) {}
 
   public static final String GARBAGE_BYTES = "this is not http at all\r\n\r\n";
+
   /** A header the stub answers with that a backend must not pass on to callers. */
   public static final String INTERNAL_HEADER = "X-Stub-Internal";
+
   public static final String SESSION_ID = "stub-session-1";
   private static final int BIND_ATTEMPTS = 100;
   private static final long BIND_RETRY_MS = 10;
@@ -98,7 +108,8 @@ public final class ContainerStub {
   private final Context context;
   private final AtomicReference<Mode> mode = new AtomicReference<>(Mode.ok());
   private final List<Received> received = new CopyOnWriteArrayList<>();
-  private final AtomicReference<Promise<Received>> firstInvocation = new AtomicReference<>(Promise.promise());
+  private final AtomicReference<Promise<Received>> firstInvocation =
+      new AtomicReference<>(Promise.promise());
   private final AtomicInteger released = new AtomicInteger();
   private final AtomicReference<Promise<Void>> aborted = new AtomicReference<>(Promise.promise());
   private HttpServer http;
@@ -134,20 +145,21 @@ public final class ContainerStub {
 
   /** Switches the mode; completes once the right server (or none) listens on the port. */
   public Future<Void> mode(Mode next) {
-    return onContext(() -> {
-      mode.set(next);
-      released.set(0);
-      written = 0;
-      streaming = null;
-      aborted.set(Promise.promise());
-      firstInvocation.set(Promise.promise());
-      // The HTTP server stays up across HTTP modes; only REFUSE and GARBAGE take the port.
-      return switch (next.kind()) {
-        case REFUSE -> Future.all(closeHttp(), closeNet()).mapEmpty();
-        case GARBAGE -> closeHttp().compose(v -> rebind(this::listenGarbage, BIND_ATTEMPTS));
-        default -> closeNet().compose(v -> rebind(() -> listenHttp(port), BIND_ATTEMPTS));
-      };
-    });
+    return onContext(
+        () -> {
+          mode.set(next);
+          released.set(0);
+          written = 0;
+          streaming = null;
+          aborted.set(Promise.promise());
+          firstInvocation.set(Promise.promise());
+          // The HTTP server stays up across HTTP modes; only REFUSE and GARBAGE take the port.
+          return switch (next.kind()) {
+            case REFUSE -> Future.all(closeHttp(), closeNet()).mapEmpty();
+            case GARBAGE -> closeHttp().compose(v -> rebind(this::listenGarbage, BIND_ATTEMPTS));
+            default -> closeNet().compose(v -> rebind(() -> listenHttp(port), BIND_ATTEMPTS));
+          };
+        });
   }
 
   /** Every request received so far, in order. */
@@ -165,10 +177,11 @@ public final class ContainerStub {
 
   /** SLOW_STREAM: lets the stub write one more chunk (now, or as soon as the request arrives). */
   public void releaseNextChunk() {
-    context.runOnContext(v -> {
-      released.incrementAndGet();
-      flush();
-    });
+    context.runOnContext(
+        v -> {
+          released.incrementAndGet();
+          flush();
+        });
   }
 
   /** How many chunks the test has released so far in this mode. */
@@ -177,8 +190,8 @@ public final class ContainerStub {
   }
 
   /**
-   * Completes when, in the current mode, a request's connection was closed before the stub
-   * finished answering (HANG, SLOW_STREAM, BIG): the proof that the caller aborted upstream.
+   * Completes when, in the current mode, a request's connection was closed before the stub finished
+   * answering (HANG, SLOW_STREAM, BIG): the proof that the caller aborted upstream.
    */
   public Future<Void> requestAborted() {
     return aborted.get().future();
@@ -195,45 +208,56 @@ public final class ContainerStub {
   }
 
   /**
-   * Listens again on the stub's port. A closed server's future may complete a moment before the
-   * OS releases the port, so a bind refused with "address in use" is retried a few times.
+   * Listens again on the stub's port. A closed server's future may complete a moment before the OS
+   * releases the port, so a bind refused with "address in use" is retried a few times.
    */
   private Future<Void> rebind(java.util.function.Supplier<Future<Void>> listen, int attempts) {
-    return listen.get().recover(err -> {
-      if (!(err instanceof java.net.BindException) || attempts <= 1) {
-        return Future.failedFuture(err);
-      }
-      Promise<Void> retried = Promise.promise();
-      vertx.setTimer(BIND_RETRY_MS, id -> rebind(listen, attempts - 1).onComplete(retried));
-      return retried.future();
-    });
+    return listen
+        .get()
+        .recover(
+            err -> {
+              if (!(err instanceof java.net.BindException) || attempts <= 1) {
+                return Future.failedFuture(err);
+              }
+              Promise<Void> retried = Promise.promise();
+              vertx.setTimer(BIND_RETRY_MS, id -> rebind(listen, attempts - 1).onComplete(retried));
+              return retried.future();
+            });
   }
 
   private Future<Void> listenHttp(int onPort) {
     if (http != null) {
       return Future.succeededFuture();
     }
-    HttpServer server = vertx.createHttpServer(
-        new HttpServerOptions().setHost("127.0.0.1").setPort(onPort).setReuseAddress(true));
+    HttpServer server =
+        vertx.createHttpServer(
+            new HttpServerOptions().setHost("127.0.0.1").setPort(onPort).setReuseAddress(true));
     server.requestHandler(this::handle);
-    return server.listen().map(s -> {
-      http = s;
-      port = s.actualPort();
-      return null;
-    });
+    return server
+        .listen()
+        .map(
+            s -> {
+              http = s;
+              port = s.actualPort();
+              return null;
+            });
   }
 
   private Future<Void> listenGarbage() {
     if (net != null) {
       return Future.succeededFuture();
     }
-    NetServer server = vertx.createNetServer(
-        new NetServerOptions().setHost("127.0.0.1").setPort(port).setReuseAddress(true));
+    NetServer server =
+        vertx.createNetServer(
+            new NetServerOptions().setHost("127.0.0.1").setPort(port).setReuseAddress(true));
     server.connectHandler(this::garbage);
-    return server.listen().map(s -> {
-      net = s;
-      return null;
-    });
+    return server
+        .listen()
+        .map(
+            s -> {
+              net = s;
+              return null;
+            });
   }
 
   private Future<Void> closeHttp() {
@@ -249,44 +273,49 @@ public final class ContainerStub {
   }
 
   private void garbage(NetSocket socket) {
-    socket.handler(data -> {
-      socket.handler(null);
-      received.add(new Received(null, null, MultiMap.caseInsensitiveMultiMap(), data));
-      socket.write(GARBAGE_BYTES).onComplete(ar -> socket.close());
-    });
+    socket.handler(
+        data -> {
+          socket.handler(null);
+          received.add(new Received(null, null, MultiMap.caseInsensitiveMultiMap(), data));
+          socket.write(GARBAGE_BYTES).onComplete(ar -> socket.close());
+        });
   }
 
   private void handle(HttpServerRequest req) {
-    req.body().onSuccess(body -> {
-      MultiMap headers = MultiMap.caseInsensitiveMultiMap().addAll(req.headers());
-      Received r = new Received(req.method().name(), req.path(), headers, body);
-      received.add(r);
-      if ("/invocations".equals(r.path())) {
-        firstInvocation.get().tryComplete(r);
-      }
-      answer(req, r, mode.get());
-    });
+    req.body()
+        .onSuccess(
+            body -> {
+              MultiMap headers = MultiMap.caseInsensitiveMultiMap().addAll(req.headers());
+              Received r = new Received(req.method().name(), req.path(), headers, body);
+              received.add(r);
+              if ("/invocations".equals(r.path())) {
+                firstInvocation.get().tryComplete(r);
+              }
+              answer(req, r, mode.get());
+            });
   }
 
   private void answer(HttpServerRequest req, Received r, Mode m) {
     HttpServerResponse resp = req.response();
     Promise<Void> abortedNow = aborted.get();
-    resp.closeHandler(v -> {
-      if (!resp.ended() && !"/ping".equals(r.path())) {
-        abortedNow.tryComplete();
-      }
-    });
+    resp.closeHandler(
+        v -> {
+          if (!resp.ended() && !"/ping".equals(r.path())) {
+            abortedNow.tryComplete();
+          }
+        });
     switch (m.kind()) {
       case OK -> {
         if ("/ping".equals(r.path())) {
           resp.end("{\"status\":\"ok\"}");
           return;
         }
-        JsonObject echo = new JsonObject()
-            .put("path", r.path())
-            .put("contentType", r.headers().get("Content-Type"))
-            .put("accept", r.headers().get("Accept"))
-            .put("echo", r.body().toString());
+        JsonObject echo =
+            new JsonObject()
+                .put("path", r.path())
+                .put("contentType", r.headers().get("Content-Type"))
+                .put("accept", r.headers().get("Accept"))
+                .put("echo", r.body().toString());
         String attributes = r.headers().get("X-Amzn-SageMaker-Custom-Attributes");
         if (attributes != null) {
           resp.putHeader("X-Amzn-SageMaker-Custom-Attributes", attributes);
@@ -298,8 +327,10 @@ public final class ContainerStub {
             .putHeader("Content-Type", "application/json")
             .end(echo.encode());
       }
-      case ERROR -> resp.setStatusCode(m.status()).putHeader("Content-Type", "text/plain")
-          .end(m.body() == null ? "" : m.body());
+      case ERROR ->
+          resp.setStatusCode(m.status())
+              .putHeader("Content-Type", "text/plain")
+              .end(m.body() == null ? "" : m.body());
       case HANG -> {
         // never answers
       }

@@ -12,9 +12,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A model container whose every answer is a chunked stream that the test holds open: {@link
- * #FIRST} at once, then {@link #FINAL} and the end only when the test calls {@link #release()}.
- * Several streams may be held at once (the stub in {@link ContainerStub} holds one).
+ * A model container whose every answer is a chunked stream that the test holds open: {@link #FIRST}
+ * at once, then {@link #FINAL} and the end only when the test calls {@link #release()}. Several
+ * streams may be held at once (the stub in {@link ContainerStub} holds one).
  */
 public final class GatedStreamBackend {
 
@@ -34,22 +34,29 @@ public final class GatedStreamBackend {
   public static Future<GatedStreamBackend> start(Vertx vertx) {
     GatedStreamBackend[] self = new GatedStreamBackend[1];
     HttpServer server = vertx.createHttpServer();
-    server.requestHandler(req -> {
-      if (req.path().endsWith("/ping")) {
-        req.response().end("{\"status\":\"ok\"}");
-        return;
-      }
-      req.body().onSuccess(body -> {
-        HttpServerResponse resp = req.response().setChunked(true).putHeader("Content-Type", "text/plain");
-        resp.write(FIRST);
-        self[0].held.add(resp);
-        self[0].started.incrementAndGet();
-      });
-    });
-    return server.listen(0, "127.0.0.1").map(s -> {
-      self[0] = new GatedStreamBackend(vertx, s);
-      return self[0];
-    });
+    server.requestHandler(
+        req -> {
+          if (req.path().endsWith("/ping")) {
+            req.response().end("{\"status\":\"ok\"}");
+            return;
+          }
+          req.body()
+              .onSuccess(
+                  body -> {
+                    HttpServerResponse resp =
+                        req.response().setChunked(true).putHeader("Content-Type", "text/plain");
+                    resp.write(FIRST);
+                    self[0].held.add(resp);
+                    self[0].started.incrementAndGet();
+                  });
+        });
+    return server
+        .listen(0, "127.0.0.1")
+        .map(
+            s -> {
+              self[0] = new GatedStreamBackend(vertx, s);
+              return self[0];
+            });
   }
 
   public URI url() {
@@ -66,7 +73,8 @@ public final class GatedStreamBackend {
     long end = System.nanoTime() + timeout.toNanos();
     while (started.get() < n) {
       if (System.nanoTime() > end) {
-        throw new AssertionError("only " + started.get() + " of " + n + " streams began within " + timeout);
+        throw new AssertionError(
+            "only " + started.get() + " of " + n + " streams began within " + timeout);
       }
       TimeUnit.MILLISECONDS.sleep(20);
     }
@@ -74,14 +82,15 @@ public final class GatedStreamBackend {
 
   /** Ends every held stream with {@link #FINAL}. */
   public void release() {
-    vertx.runOnContext(v -> {
-      for (HttpServerResponse r : held) {
-        if (!r.closed() && !r.ended()) {
-          r.end(FINAL);
-        }
-      }
-      held.clear();
-    });
+    vertx.runOnContext(
+        v -> {
+          for (HttpServerResponse r : held) {
+            if (!r.closed() && !r.ended()) {
+              r.end(FINAL);
+            }
+          }
+          held.clear();
+        });
   }
 
   /** Whether a held stream's connection was closed by its caller (the gateway) before release. */

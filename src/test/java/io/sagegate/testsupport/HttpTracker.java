@@ -6,8 +6,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.net.SocketAddress;
 import io.vertx.core.metrics.MetricsOptions;
+import io.vertx.core.net.SocketAddress;
 import io.vertx.core.spi.metrics.HttpClientMetrics;
 import io.vertx.core.spi.metrics.HttpServerMetrics;
 import io.vertx.core.spi.metrics.VertxMetrics;
@@ -16,8 +16,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Sees every Vert.x HTTP client and server a Vert.x instance creates and closes, through Vert.x's
- * own metrics SPI (no class of ours is replaced): their metrics are closed when they are. So a
- * test can prove that the clients (connection pools) or servers some step created were closed.
+ * own metrics SPI (no class of ours is replaced): their metrics are closed when they are. So a test
+ * can prove that the clients (connection pools) or servers some step created were closed.
  */
 public final class HttpTracker {
 
@@ -42,32 +42,36 @@ public final class HttpTracker {
   public Vertx vertx() {
     return Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MetricsOptions().setEnabled(true)))
-        .withMetrics(options -> new VertxMetrics() {
-          @Override
-          public HttpClientMetrics<?, ?, ?> createHttpClientMetrics(HttpClientOptions clientOptions) {
-            Client client = new Client(new HttpClientOptions(clientOptions), Promise.promise());
-            clients.add(client);
-            return new HttpClientMetrics<Object, Object, Object>() {
-              @Override
-              public void close() {
-                client.closed().tryComplete();
-              }
-            };
-          }
+        .withMetrics(
+            options ->
+                new VertxMetrics() {
+                  @Override
+                  public HttpClientMetrics<?, ?, ?> createHttpClientMetrics(
+                      HttpClientOptions clientOptions) {
+                    Client client =
+                        new Client(new HttpClientOptions(clientOptions), Promise.promise());
+                    clients.add(client);
+                    return new HttpClientMetrics<Object, Object, Object>() {
+                      @Override
+                      public void close() {
+                        client.closed().tryComplete();
+                      }
+                    };
+                  }
 
-          @Override
-          public HttpServerMetrics<?, ?, ?> createHttpServerMetrics(HttpServerOptions serverOptions,
-              SocketAddress localAddress) {
-            Server server = new Server(localAddress, Promise.promise());
-            servers.add(server);
-            return new HttpServerMetrics<Object, Object, Object>() {
-              @Override
-              public void close() {
-                server.closed().tryComplete();
-              }
-            };
-          }
-        })
+                  @Override
+                  public HttpServerMetrics<?, ?, ?> createHttpServerMetrics(
+                      HttpServerOptions serverOptions, SocketAddress localAddress) {
+                    Server server = new Server(localAddress, Promise.promise());
+                    servers.add(server);
+                    return new HttpServerMetrics<Object, Object, Object>() {
+                      @Override
+                      public void close() {
+                        server.closed().tryComplete();
+                      }
+                    };
+                  }
+                })
         .build();
   }
 
@@ -88,6 +92,7 @@ public final class HttpTracker {
 
   /** Completes once every client created after {@code mark} is closed. */
   public Future<Void> allClosedSince(int mark) {
-    return Future.all(createdSince(mark).stream().map(c -> c.closed().future()).toList()).mapEmpty();
+    return Future.all(createdSince(mark).stream().map(c -> c.closed().future()).toList())
+        .mapEmpty();
   }
 }

@@ -20,7 +20,10 @@ public final class PythonTools {
 
   private PythonTools() {}
 
-  /** Fails the calling test, naming what to install, unless python3 can import boto3 and moto.server. */
+  /**
+   * Fails the calling test, naming what to install, unless python3 can import boto3 and
+   * moto.server.
+   */
   public static void require() {
     if (!checked) {
       missing = probe();
@@ -33,14 +36,18 @@ public final class PythonTools {
 
   private static String probe() {
     try {
-      Process p = new ProcessBuilder("python3", "-c", "import boto3, botocore, moto.server")
-          .redirectErrorStream(true).start();
+      Process p =
+          new ProcessBuilder("python3", "-c", "import boto3, botocore, moto.server")
+              .redirectErrorStream(true)
+              .start();
       byte[] out = p.getInputStream().readAllBytes();
       if (!p.waitFor(60, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         return "python3 did not answer within 60 s";
       }
-      return p.exitValue() == 0 ? null : new String(out, java.nio.charset.StandardCharsets.UTF_8).strip();
+      return p.exitValue() == 0
+          ? null
+          : new String(out, java.nio.charset.StandardCharsets.UTF_8).strip();
     } catch (IOException e) {
       return "python3 is not on PATH: " + e.getMessage();
     } catch (InterruptedException e) {

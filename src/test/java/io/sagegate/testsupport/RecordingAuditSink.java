@@ -37,16 +37,17 @@ public final class RecordingAuditSink implements AuditSink {
     }
     records.add(json);
     byId.computeIfAbsent(record.requestId, k -> new CompletableFuture<>()).complete(json);
-    waiters.forEach(w -> {
-      if (w.test().test(json)) {
-        w.found().complete(json);
-      }
-    });
+    waiters.forEach(
+        w -> {
+          if (w.test().test(json)) {
+            w.found().complete(json);
+          }
+        });
   }
 
   /**
-   * The first record that matches, waiting for it: for a request whose id the caller never saw
-   * (it left before the response head).
+   * The first record that matches, waiting for it: for a request whose id the caller never saw (it
+   * left before the response head).
    */
   public JsonNode awaitFirst(Predicate<JsonNode> test) {
     Waiter w = new Waiter(test, new CompletableFuture<>());
@@ -66,7 +67,8 @@ public final class RecordingAuditSink implements AuditSink {
   /** The record of request {@code requestId}, waiting for the end handler to write it. */
   public JsonNode await(String requestId) {
     try {
-      return byId.computeIfAbsent(requestId, k -> new CompletableFuture<>()).get(10, TimeUnit.SECONDS);
+      return byId.computeIfAbsent(requestId, k -> new CompletableFuture<>())
+          .get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError("no audit record for request " + requestId, e);
     }

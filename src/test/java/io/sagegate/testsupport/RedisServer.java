@@ -54,8 +54,9 @@ public final class RedisServer implements AutoCloseable {
     return binary() != null;
   }
 
-  public static final String MISSING = "redis-server is not installed (apt-get install -y redis-server;"
-      + " .ci/run installs it): the Redis-backed limit tests are skipped";
+  public static final String MISSING =
+      "redis-server is not installed (apt-get install -y redis-server;"
+          + " .ci/run installs it): the Redis-backed limit tests are skipped";
 
   /** Starts a server on a free port. */
   public static RedisServer start() throws IOException {
@@ -78,11 +79,22 @@ public final class RedisServer implements AutoCloseable {
 
   /** Starts the server (again, after {@link #stop()}), on the same port; waits until it answers. */
   public void startAgain() throws IOException {
-    process = new ProcessBuilder(binary, "--port", Integer.toString(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no", "--protected-mode", "no")
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .start();
+    process =
+        new ProcessBuilder(
+                binary,
+                "--port",
+                Integer.toString(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no")
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
     long deadline = System.nanoTime() + START_WAIT.toNanos();
     IOException last = null;
     while (System.nanoTime() < deadline) {
@@ -100,7 +112,8 @@ public final class RedisServer implements AutoCloseable {
         throw new IOException(e);
       }
     }
-    throw new IOException("redis-server did not answer on port " + port + " within " + START_WAIT, last);
+    throw new IOException(
+        "redis-server did not answer on port " + port + " within " + START_WAIT, last);
   }
 
   /** Stops the server and waits until it has exited. */
@@ -130,7 +143,11 @@ public final class RedisServer implements AutoCloseable {
       s.setSoTimeout(5000);
       StringBuilder b = new StringBuilder("*").append(words.length).append("\r\n");
       for (String w : words) {
-        b.append('$').append(w.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(w).append("\r\n");
+        b.append('$')
+            .append(w.getBytes(StandardCharsets.UTF_8).length)
+            .append("\r\n")
+            .append(w)
+            .append("\r\n");
       }
       OutputStream out = s.getOutputStream();
       out.write(b.toString().getBytes(StandardCharsets.UTF_8));

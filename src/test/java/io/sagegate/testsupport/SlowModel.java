@@ -28,27 +28,36 @@ public final class SlowModel {
 
   public static Future<SlowModel> start(Vertx vertx, long delayMs) {
     SlowModel model = new SlowModel(vertx, delayMs);
-    return vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
-        .requestHandler(req -> {
-          if ("/ping".equals(req.path())) {
-            req.response().end("{\"status\":\"ok\"}");
-            return;
-          }
-          req.body().onSuccess(body -> {
-            int now = model.current.incrementAndGet();
-            model.total.incrementAndGet();
-            model.max.accumulateAndGet(now, Math::max);
-            vertx.setTimer(model.delayMs, id -> {
-              model.current.decrementAndGet();
-              req.response().putHeader("Content-Type", "application/json").end("{\"ok\":true}");
-            });
-          });
-        })
+    return vertx
+        .createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(
+            req -> {
+              if ("/ping".equals(req.path())) {
+                req.response().end("{\"status\":\"ok\"}");
+                return;
+              }
+              req.body()
+                  .onSuccess(
+                      body -> {
+                        int now = model.current.incrementAndGet();
+                        model.total.incrementAndGet();
+                        model.max.accumulateAndGet(now, Math::max);
+                        vertx.setTimer(
+                            model.delayMs,
+                            id -> {
+                              model.current.decrementAndGet();
+                              req.response()
+                                  .putHeader("Content-Type", "application/json")
+                                  .end("{\"ok\":true}");
+                            });
+                      });
+            })
         .listen()
-        .map(s -> {
-          model.server = s;
-          return model;
-        });
+        .map(
+            s -> {
+              model.server = s;
+              return model;
+            });
   }
 
   public URI url() {

@@ -5,8 +5,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * What is written to {@code System.err} (where the logs go) while it is open, for tests of
- * what the gateway logs. {@link #close()} puts the original stream back.
+ * What is written to {@code System.err} (where the logs go) while it is open, for tests of what the
+ * gateway logs. {@link #close()} puts the original stream back.
  */
 public final class StderrCapture implements AutoCloseable {
 

@@ -1,19 +1,19 @@
 package io.sagegate.backend.container;
 
-import io.sagegate.eventstream.EventStreamFrames;
 import io.netty.handler.codec.DecoderException;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.CallDeadlines;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InvocationHeaders;
-import io.sagegate.openai.OpenAiCall;
-import io.sagegate.openai.OpenAiErrors;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.config.ContainerUrl;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
+import io.sagegate.eventstream.EventStreamFrames;
+import io.sagegate.openai.OpenAiCall;
+import io.sagegate.openai.OpenAiErrors;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -32,7 +32,6 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -40,38 +39,41 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves an endpoint from a model container that speaks the SageMaker container contract
- * ({@code GET /ping}, {@code POST /invocations}), over one keep-alive connection pool per
- * endpoint.
+ * Serves an endpoint from a model container that speaks the SageMaker container contract ({@code
+ * GET /ping}, {@code POST /invocations}), over one keep-alive connection pool per endpoint.
  *
  * <p>Only the headers a SageMaker container receives are forwarded (Content-Type, Accept and the
  * {@code X-Amzn-SageMaker-*} request headers); nothing else of the caller's request reaches the
  * container. Failures follow SageMaker Runtime: the model's own error status becomes a ModelError
  * (424, with the model's message truncated to {@value #MAX_MODEL_MESSAGE_CHARS} characters); a
- * container that cannot be reached or answers something that is not HTTP a 502; one that does
- * not answer within {@code backend.timeout} a 504. The underlying exception text goes only to the
- * log and the audit reason, never into the caller's message.
+ * container that cannot be reached or answers something that is not HTTP a 502; one that does not
+ * answer within {@code backend.timeout} a 504. The underlying exception text goes only to the log
+ * and the audit reason, never into the caller's message.
  *
  * <p>Buffered answers are capped at {@value #MAX_RESPONSE_BYTES} bytes (SageMaker's limit).
- * Streamed answers are handed over as they arrive: the whole-call timeout covers only the wait
- * for the response head, after which an idle timeout between chunks applies.
+ * Streamed answers are handed over as they arrive: the whole-call timeout covers only the wait for
+ * the response head, after which an idle timeout between chunks applies.
  *
  * <p>The whole-call timeout is enforced by one {@link CallDeadlines} sweep per backend rather than
  * a Vert.x timer per call, so a call may time out up to {@link CallDeadlines#sweepPeriodMs(long)}
  * (5% of the timeout, between 5 and 250 ms) late.
  *
- * <p>Health: {@code GET /ping} at start and every {@value #HEALTH_INTERVAL_MS} ms;
- * {@link #healthy()} is false until the first check passes.
+ * <p>Health: {@code GET /ping} at start and every {@value #HEALTH_INTERVAL_MS} ms; {@link
+ * #healthy()} is false until the first check passes.
  */
 public final class ContainerBackend implements Backend {
 
   /** SageMaker's limit for a buffered model response. */
   public static final long MAX_RESPONSE_BYTES = 6L * 1024 * 1024;
+
   /** How much of a model's error message is passed on (as SageMaker truncates it). */
   public static final int MAX_MODEL_MESSAGE_CHARS = 1024;
+
   /** How much of a model's error body is read at most to build the message. */
   static final int MAX_ERROR_BODY_BYTES = 16 * 1024;
+
   public static final long HEALTH_INTERVAL_MS = 10_000;
+
   /** Upper bound of one {@code /ping}; shorter when the backend timeout is shorter. */
   public static final long HEALTH_TIMEOUT_MS = 2_000;
 
@@ -83,8 +85,10 @@ public final class ContainerBackend implements Backend {
   private final int port;
   private final String invocationsPath;
   private final String pingPath;
+
   /** Where the container serves OpenAI chat completions ({@code backend.openai.path}). */
   private final String chatPath;
+
   private final long timeoutMs;
   private final HttpClientAgent client;
   private final CallDeadlines deadlines;
@@ -128,20 +132,27 @@ public final class ContainerBackend implements Backend {
       throw new IllegalArgumentException(
           "endpoints[" + endpoint.name() + "].backend.timeout must be positive");
     }
-    HttpClientOptions options = new HttpClientOptions()
-        .setKeepAlive(true)
-        .setSsl(ssl)
-        .setDefaultHost(host)
-        .setDefaultPort(port)
-        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectMs));
-    this.client = vertx.httpClientBuilder()
-        .with(options)
-        .with(new PoolOptions().setHttp1MaxSize(endpoint.backend().maxConnections()))
-        // A broken answer fails the call it belongs to, which logs it with the endpoint and the
-        // request id; without a handler here Vert.x would log it again, at ERROR, with neither.
-        .withConnectHandler(conn -> conn.exceptionHandler(e ->
-            LOG.debug("endpoint {} model connection: {}", endpoint.name(), e.toString())))
-        .build();
+    HttpClientOptions options =
+        new HttpClientOptions()
+            .setKeepAlive(true)
+            .setSsl(ssl)
+            .setDefaultHost(host)
+            .setDefaultPort(port)
+            .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectMs));
+    this.client =
+        vertx
+            .httpClientBuilder()
+            .with(options)
+            .with(new PoolOptions().setHttp1MaxSize(endpoint.backend().maxConnections()))
+            // A broken answer fails the call it belongs to, which logs it with the endpoint and the
+            // request id; without a handler here Vert.x would log it again, at ERROR, with neither.
+            .withConnectHandler(
+                conn ->
+                    conn.exceptionHandler(
+                        e ->
+                            LOG.debug(
+                                "endpoint {} model connection: {}", endpoint.name(), e.toString())))
+            .build();
     this.deadlines = new CallDeadlines(vertx, timeoutMs);
     checkHealth();
     this.healthTimer = vertx.setPeriodic(HEALTH_INTERVAL_MS, id -> checkHealth());
@@ -160,9 +171,9 @@ public final class ContainerBackend implements Backend {
   }
 
   /**
-   * Forwards a chat completion to the container's OpenAI path ({@code backend.openai.path},
-   * default {@code /v1/chat/completions}); a stream's server-sent events are passed on as they
-   * arrive, not framed as SageMaker events.
+   * Forwards a chat completion to the container's OpenAI path ({@code backend.openai.path}, default
+   * {@code /v1/chat/completions}); a stream's server-sent events are passed on as they arrive, not
+   * framed as SageMaker events.
    */
   @Override
   public Future<BackendResponse> chatCompletions(Invocation invocation, OpenAiCall openAi) {
@@ -176,39 +187,48 @@ public final class ContainerBackend implements Backend {
   }
 
   /**
-   * Pings the container now ({@code GET /ping}, 200 = healthy), records the result for
-   * {@link #healthy()} and returns it. Never fails.
+   * Pings the container now ({@code GET /ping}, 200 = healthy), records the result for {@link
+   * #healthy()} and returns it. Never fails.
    */
   public Future<Boolean> checkHealth() {
     if (closed) {
       return Future.succeededFuture(false);
     }
     long pingTimeout = Math.min(HEALTH_TIMEOUT_MS, timeoutMs);
-    RequestOptions ping = new RequestOptions()
-        .setMethod(HttpMethod.GET)
-        .setHost(host)
-        .setPort(port)
-        .setURI(pingPath)
-        .setIdleTimeout(pingTimeout);
+    RequestOptions ping =
+        new RequestOptions()
+            .setMethod(HttpMethod.GET)
+            .setHost(host)
+            .setPort(port)
+            .setURI(pingPath)
+            .setIdleTimeout(pingTimeout);
     Promise<Boolean> result = Promise.promise();
     long timer = vertx.setTimer(pingTimeout, id -> result.tryComplete(false));
-    client.request(ping)
+    client
+        .request(ping)
         .compose(HttpClientRequest::send)
         .compose(resp -> resp.end().map(v -> resp.statusCode() == 200))
-        .onComplete(ar -> {
-          vertx.cancelTimer(timer);
-          result.tryComplete(ar.succeeded() && ar.result());
-        });
-    return result.future().map(ok -> {
-      if (closed) {
-        return false;
-      }
-      if (ok != healthy) {
-        LOG.info("endpoint {} model container is now {}", endpoint.name(), ok ? "healthy" : "unhealthy");
-      }
-      healthy = ok;
-      return ok;
-    });
+        .onComplete(
+            ar -> {
+              vertx.cancelTimer(timer);
+              result.tryComplete(ar.succeeded() && ar.result());
+            });
+    return result
+        .future()
+        .map(
+            ok -> {
+              if (closed) {
+                return false;
+              }
+              if (ok != healthy) {
+                LOG.info(
+                    "endpoint {} model container is now {}",
+                    endpoint.name(),
+                    ok ? "healthy" : "unhealthy");
+              }
+              healthy = ok;
+              return ok;
+            });
   }
 
   @Override
@@ -227,8 +247,10 @@ public final class ContainerBackend implements Backend {
   private final class Call extends CallDeadlines.Entry {
     private final Invocation invocation;
     private final boolean stream;
+
     /** Set on the OpenAI-compatible path, null for {@code /invocations}. */
     private final OpenAiCall openAi;
+
     private final Promise<BackendResponse> result = Promise.promise();
     private final AtomicReference<HttpClientRequest> request = new AtomicReference<>();
 
@@ -244,8 +266,8 @@ public final class ContainerBackend implements Backend {
 
     Future<BackendResponse> start() {
       if (closed) {
-        return Future.failedFuture(Errors.serviceUnavailable(
-            "Endpoint " + endpoint.name() + " is shutting down"));
+        return Future.failedFuture(
+            Errors.serviceUnavailable("Endpoint " + endpoint.name() + " is shutting down"));
       }
       // The whole-call timeout: until the answer is read (buffered) or its head arrived (stream).
       // It expires on this context, the one the request's callbacks run on. No request idle
@@ -258,19 +280,23 @@ public final class ContainerBackend implements Backend {
         // A caller that went away before the answer abandons the call, as nginx does by default
         // (proxy_ignore_client_abort off): the request is reset, so the model sees its
         // connection go instead of working on for nobody until the timeout.
-        callerGone.onComplete(v -> {
-          if (result.tryFail(Errors.badGateway("The caller went away before endpoint " + endpoint.name()
-              + " answered").withAuditReason("backend:caller_gone"))) {
-            deadlines.disarm(this);
-            abort();
-          }
-        });
+        callerGone.onComplete(
+            v -> {
+              if (result.tryFail(
+                  Errors.badGateway(
+                          "The caller went away before endpoint " + endpoint.name() + " answered")
+                      .withAuditReason("backend:caller_gone"))) {
+                deadlines.disarm(this);
+                abort();
+              }
+            });
       }
-      RequestOptions options = new RequestOptions()
-          .setMethod(HttpMethod.POST)
-          .setHost(host)
-          .setPort(port)
-          .setURI(openAi != null ? chatPath : invocationsPath);
+      RequestOptions options =
+          new RequestOptions()
+              .setMethod(HttpMethod.POST)
+              .setHost(host)
+              .setPort(port)
+              .setURI(openAi != null ? chatPath : invocationsPath);
       if (openAi != null) {
         options.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
         options.putHeader(HttpHeaders.ACCEPT, stream ? "text/event-stream" : "application/json");
@@ -278,14 +304,16 @@ public final class ContainerBackend implements Backend {
         copyRequestHeaders(invocation.headers(), options);
       }
       Buffer body = invocation.body() == null ? Buffer.buffer() : invocation.body();
-      client.request(options)
-          .compose(req -> {
-            request.set(req);
-            if (result.future().isComplete()) {
-              req.reset();
-            }
-            return req.send(body);
-          })
+      client
+          .request(options)
+          .compose(
+              req -> {
+                request.set(req);
+                if (result.future().isComplete()) {
+                  req.reset();
+                }
+                return req.send(body);
+              })
           .onSuccess(this::onResponse)
           .onFailure(this::fail);
       return result.future();
@@ -308,7 +336,8 @@ public final class ContainerBackend implements Backend {
         // InvokeEndpointWithResponseStream names the model's media type with this header; the
         // body itself is SageMaker's event stream, so SDK clients read it as they read SageMaker.
         if (headers.contains(SageMakerHeaders.CONTENT_TYPE)) {
-          headers.set(SageMakerHeaders.STREAM_CONTENT_TYPE, headers.get(SageMakerHeaders.CONTENT_TYPE));
+          headers.set(
+              SageMakerHeaders.STREAM_CONTENT_TYPE, headers.get(SageMakerHeaders.CONTENT_TYPE));
         }
         headers.set(SageMakerHeaders.CONTENT_TYPE, EventStreamFrames.CONTENT_TYPE);
         resp.pause();
@@ -318,16 +347,18 @@ public final class ContainerBackend implements Backend {
         // received restarts it), not the whole stream.
         req.idleTimeout(timeoutMs);
         Runnable cancel = () -> req.reset();
-        if (!result.tryComplete(BackendResponse.streamed(200, headers, new PayloadPartStream(resp), cancel, null))) {
+        if (!result.tryComplete(
+            BackendResponse.streamed(200, headers, new PayloadPartStream(resp), cancel, null))) {
           req.reset();
         }
         return;
       }
       readBounded(resp, MAX_RESPONSE_BYTES, false)
-          .onSuccess(b -> {
-            deadlines.disarm(this);
-            result.tryComplete(BackendResponse.buffered(200, headers, b, null));
-          })
+          .onSuccess(
+              b -> {
+                deadlines.disarm(this);
+                result.tryComplete(BackendResponse.buffered(200, headers, b, null));
+              })
           .onFailure(this::fail);
     }
 
@@ -335,8 +366,9 @@ public final class ContainerBackend implements Backend {
     private void openAiResponse(HttpClientResponse resp) {
       MultiMap headers = MultiMap.caseInsensitiveMultiMap();
       String contentType = resp.getHeader(HttpHeaders.CONTENT_TYPE);
-      headers.set(HttpHeaders.CONTENT_TYPE, contentType != null ? contentType
-          : stream ? "text/event-stream" : "application/json");
+      headers.set(
+          HttpHeaders.CONTENT_TYPE,
+          contentType != null ? contentType : stream ? "text/event-stream" : "application/json");
       if (stream) {
         headers.set(HttpHeaders.CACHE_CONTROL, "no-cache");
         resp.pause();
@@ -350,15 +382,20 @@ public final class ContainerBackend implements Backend {
         return;
       }
       readBounded(resp, MAX_RESPONSE_BYTES, false)
-          .onSuccess(b -> {
-            deadlines.disarm(this);
-            if (!OpenAiErrors.isJsonObject(b)) {
-              fail(Errors.badGateway("model container for endpoint " + endpoint.name()
-                  + " answered with an unparseable chat completion").withAuditReason("backend:invalid_response"));
-              return;
-            }
-            result.tryComplete(BackendResponse.buffered(200, headers, b, null));
-          })
+          .onSuccess(
+              b -> {
+                deadlines.disarm(this);
+                if (!OpenAiErrors.isJsonObject(b)) {
+                  fail(
+                      Errors.badGateway(
+                              "model container for endpoint "
+                                  + endpoint.name()
+                                  + " answered with an unparseable chat completion")
+                          .withAuditReason("backend:invalid_response"));
+                  return;
+                }
+                result.tryComplete(BackendResponse.buffered(200, headers, b, null));
+              })
           .onFailure(this::fail);
     }
 
@@ -374,7 +411,7 @@ public final class ContainerBackend implements Backend {
           if (Long.parseLong(length.trim()) > limit) {
             // The reset that follows is ours: the response need not report it (else Vert.x logs
             // it at ERROR, having no handler to give it to).
-            resp.exceptionHandler(ignored -> { });
+            resp.exceptionHandler(ignored -> {});
             abort();
             return Future.failedFuture(tooLarge());
           }
@@ -383,22 +420,23 @@ public final class ContainerBackend implements Backend {
         }
       }
       Buffer acc = Buffer.buffer();
-      resp.handler(chunk -> {
-        if (body.future().isComplete()) {
-          return;
-        }
-        if (acc.length() + (long) chunk.length() > limit) {
-          if (truncate) {
-            acc.appendBuffer(chunk, 0, (int) (limit - acc.length()));
-            body.tryComplete(acc);
-          } else {
-            body.tryFail(tooLarge());
-          }
-          abort();
-          return;
-        }
-        acc.appendBuffer(chunk);
-      });
+      resp.handler(
+          chunk -> {
+            if (body.future().isComplete()) {
+              return;
+            }
+            if (acc.length() + (long) chunk.length() > limit) {
+              if (truncate) {
+                acc.appendBuffer(chunk, 0, (int) (limit - acc.length()));
+                body.tryComplete(acc);
+              } else {
+                body.tryFail(tooLarge());
+              }
+              abort();
+              return;
+            }
+            acc.appendBuffer(chunk);
+          });
       resp.exceptionHandler(body::tryFail);
       resp.endHandler(v -> body.tryComplete(acc));
       return body.future();
@@ -406,7 +444,9 @@ public final class ContainerBackend implements Backend {
 
     private GatewayException tooLarge() {
       return Errors.badGateway(
-              "model response exceeds the limit of " + MAX_RESPONSE_BYTES + " bytes for endpoint "
+              "model response exceeds the limit of "
+                  + MAX_RESPONSE_BYTES
+                  + " bytes for endpoint "
                   + endpoint.name())
           .withAuditReason("backend:response_too_large");
     }
@@ -445,19 +485,31 @@ public final class ContainerBackend implements Backend {
       GatewayException e;
       if (t instanceof TimeoutException) {
         reason = "backend:timeout";
-        e = Errors.gatewayTimeout(
-            "model container for endpoint " + name + " did not answer within " + timeoutMs + " ms");
+        e =
+            Errors.gatewayTimeout(
+                "model container for endpoint "
+                    + name
+                    + " did not answer within "
+                    + timeoutMs
+                    + " ms");
       } else if (t instanceof ConnectException) {
-        reason = t.getClass().getSimpleName().contains("Timeout")
-            ? "backend:connect_timeout" : "backend:connect_refused";
+        reason =
+            t.getClass().getSimpleName().contains("Timeout")
+                ? "backend:connect_timeout"
+                : "backend:connect_refused";
         e = Errors.badGateway("model container for endpoint " + name + " could not be reached");
       } else if (t instanceof DecoderException || t instanceof IllegalArgumentException) {
         reason = "backend:invalid_response";
-        e = Errors.badGateway("model container for endpoint " + name + " answered with an invalid response");
+        e =
+            Errors.badGateway(
+                "model container for endpoint " + name + " answered with an invalid response");
       } else if (t instanceof HttpClosedException) {
         reason = "backend:connection_closed";
-        e = Errors.badGateway(
-            "model container for endpoint " + name + " closed the connection without a valid response");
+        e =
+            Errors.badGateway(
+                "model container for endpoint "
+                    + name
+                    + " closed the connection without a valid response");
       } else if (t instanceof IOException) {
         reason = "backend:connection_reset";
         e = Errors.badGateway("model container for endpoint " + name + " could not be reached");
@@ -466,8 +518,13 @@ public final class ContainerBackend implements Backend {
         e = Errors.badGateway("model container for endpoint " + name + " could not be reached");
       }
       // Infrastructure detail goes to the log and the audit reason only, never to the caller.
-      LOG.warn("endpoint {} request {} {}: {}: {}", name, invocation.requestId(), reason,
-          t.getClass().getName(), t.getMessage());
+      LOG.warn(
+          "endpoint {} request {} {}: {}: {}",
+          name,
+          invocation.requestId(),
+          reason,
+          t.getClass().getName(),
+          t.getMessage());
       return e.withAuditReason(reason);
     }
 
@@ -480,7 +537,8 @@ public final class ContainerBackend implements Backend {
       if (message.length() > MAX_MODEL_MESSAGE_CHARS) {
         message = message.substring(0, MAX_MODEL_MESSAGE_CHARS);
       }
-      return Errors.modelError(status, message, null).withAuditReason("backend:model_error_" + status);
+      return Errors.modelError(status, message, null)
+          .withAuditReason("backend:model_error_" + status);
     }
   }
 

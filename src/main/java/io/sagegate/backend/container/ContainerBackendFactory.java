@@ -44,13 +44,15 @@ public final class ContainerBackendFactory implements BackendFactory {
       try {
         return new ContainerBackend(vertx, endpoint, new URI(url.trim()));
       } catch (URISyntaxException e) {
-        throw new IllegalArgumentException(prefix + ".url is not a valid URL: " + ContainerUrl.redacted(url), e);
+        throw new IllegalArgumentException(
+            prefix + ".url is not a valid URL: " + ContainerUrl.redacted(url), e);
       }
     }
     if (BackendConfig.DEMO.equals(type) && demoUrls != null) {
       URI url = demoUrls.apply(endpoint);
       if (url == null) {
-        throw new IllegalArgumentException("no demo model server is running for endpoint " + endpoint.name());
+        throw new IllegalArgumentException(
+            "no demo model server is running for endpoint " + endpoint.name());
       }
       return new ContainerBackend(vertx, endpoint, url);
     }

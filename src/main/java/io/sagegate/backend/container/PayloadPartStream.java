@@ -19,6 +19,7 @@ public final class PayloadPartStream implements InterruptibleStream {
   private Handler<Buffer> handler;
   private Handler<Void> endHandler;
   private Handler<String> interruptionHandler;
+
   /** The source failed: the stream has had its exception event and its end. */
   private boolean failed;
 
@@ -27,21 +28,24 @@ public final class PayloadPartStream implements InterruptibleStream {
     // A failed source becomes an exception event followed by a normal end (see the class doc),
     // whether or not a reader asked for failures; once, though a source can report more than one
     // failure (a timeout, then the reset that follows it), as EventStreamRelay does.
-    source.exceptionHandler(err -> {
-      if (failed) {
-        return;
-      }
-      failed = true;
-      if (interruptionHandler != null) {
-        interruptionHandler.handle(INTERRUPTED);
-      }
-      if (handler != null) {
-        handler.handle(EventStreamFrames.internalStreamFailure("The model's response stream was interrupted"));
-      }
-      if (endHandler != null) {
-        endHandler.handle(null);
-      }
-    });
+    source.exceptionHandler(
+        err -> {
+          if (failed) {
+            return;
+          }
+          failed = true;
+          if (interruptionHandler != null) {
+            interruptionHandler.handle(INTERRUPTED);
+          }
+          if (handler != null) {
+            handler.handle(
+                EventStreamFrames.internalStreamFailure(
+                    "The model's response stream was interrupted"));
+          }
+          if (endHandler != null) {
+            endHandler.handle(null);
+          }
+        });
   }
 
   @Override
@@ -53,11 +57,14 @@ public final class PayloadPartStream implements InterruptibleStream {
   @Override
   public PayloadPartStream handler(Handler<Buffer> handler) {
     this.handler = handler;
-    source.handler(handler == null ? null : chunk -> {
-      if (chunk.length() > 0) {
-        handler.handle(EventStreamFrames.payloadPart(chunk.getBytes()));
-      }
-    });
+    source.handler(
+        handler == null
+            ? null
+            : chunk -> {
+              if (chunk.length() > 0) {
+                handler.handle(EventStreamFrames.payloadPart(chunk.getBytes()));
+              }
+            });
     return this;
   }
 

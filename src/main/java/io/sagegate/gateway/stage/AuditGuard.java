@@ -25,8 +25,9 @@ public final class AuditGuard implements Stage {
   @Override
   public void handle(Exchange ex) {
     if (refuse && !audit.healthy()) {
-      ex.fail(Errors.serviceUnavailable("The gateway cannot write audit records, so it serves no calls")
-          .withAuditReason(REASON));
+      ex.fail(
+          Errors.serviceUnavailable("The gateway cannot write audit records, so it serves no calls")
+              .withAuditReason(REASON));
       return;
     }
     ex.next();

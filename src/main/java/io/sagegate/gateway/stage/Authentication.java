@@ -12,9 +12,9 @@ import io.vertx.core.http.HttpHeaders;
 import java.util.List;
 
 /**
- * Takes the bearer token from {@code Authorization} and has the authenticator verify it. The
- * body is held back while a token is verified asynchronously (a cached token is not). The token itself is never stored,
- * logged or audited: only the caller's subject, issuer and token id.
+ * Takes the bearer token from {@code Authorization} and has the authenticator verify it. The body
+ * is held back while a token is verified asynchronously (a cached token is not). The token itself
+ * is never stored, logged or audited: only the caller's subject, issuer and token id.
  */
 public final class Authentication implements Stage {
 
@@ -39,31 +39,36 @@ public final class Authentication implements Stage {
     if (!verified.isComplete()) {
       ex.holdBody();
     }
-    verified.onComplete(ar -> {
-      if (ar.failed()) {
-        ex.fail(ar.cause());
-        return;
-      }
-      Caller caller = ar.result();
-      ex.caller(caller);
-      AuditRecord audit = ex.audit();
-      audit.subject = caller.subject();
-      audit.issuer = caller.issuer();
-      audit.tokenId = caller.tokenId();
-      ex.next();
-    });
+    verified.onComplete(
+        ar -> {
+          if (ar.failed()) {
+            ex.fail(ar.cause());
+            return;
+          }
+          Caller caller = ar.result();
+          ex.caller(caller);
+          AuditRecord audit = ex.audit();
+          audit.subject = caller.subject();
+          audit.issuer = caller.issuer();
+          audit.tokenId = caller.tokenId();
+          ex.next();
+        });
   }
 
   static String bearerToken(List<String> authorization) {
     if (authorization.isEmpty()) {
-      throw new AuthenticationException(Reason.MISSING, "Authorization header with a Bearer token is required");
+      throw new AuthenticationException(
+          Reason.MISSING, "Authorization header with a Bearer token is required");
     }
     if (authorization.size() > 1) {
-      throw new AuthenticationException(Reason.MALFORMED, "Only one Authorization header is allowed");
+      throw new AuthenticationException(
+          Reason.MALFORMED, "Only one Authorization header is allowed");
     }
     String value = authorization.get(0);
-    if (value.length() < BEARER.length() || !value.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-      throw new AuthenticationException(Reason.MALFORMED, "Authorization header must use the Bearer scheme");
+    if (value.length() < BEARER.length()
+        || !value.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+      throw new AuthenticationException(
+          Reason.MALFORMED, "Authorization header must use the Bearer scheme");
     }
     String token = value.substring(BEARER.length()).trim();
     if (token.isEmpty()) {
@@ -71,13 +76,17 @@ public final class Authentication implements Stage {
     }
     if (!token68(token)) {
       // RFC 6750 2.1: "Bearer" 1*SP b64token, and nothing after it (no second token, no list).
-      throw new AuthenticationException(Reason.MALFORMED,
+      throw new AuthenticationException(
+          Reason.MALFORMED,
           "Authorization header must be Bearer followed by exactly one token and nothing else");
     }
     return token;
   }
 
-  /** RFC 7235's token68 (RFC 6750's b64token): {@code 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="}. */
+  /**
+   * RFC 7235's token68 (RFC 6750's b64token): {@code 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+   * "+" / "/" ) *"="}.
+   */
   private static boolean token68(String token) {
     int end = token.length();
     while (end > 0 && token.charAt(end - 1) == '=') {
@@ -88,8 +97,15 @@ public final class Authentication implements Stage {
     }
     for (int i = 0; i < end; i++) {
       char c = token.charAt(i);
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/')) {
+      if (!((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '.'
+          || c == '_'
+          || c == '~'
+          || c == '+'
+          || c == '/')) {
         return false;
       }
     }

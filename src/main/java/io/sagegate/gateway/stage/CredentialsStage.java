@@ -8,10 +8,10 @@ import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
 
 /**
- * Obtains the credentials the allowed call runs under (a scoped STS session on the AWS path,
- * none for containers) and names them in the audit record; when they cannot be obtained, the
- * record still names the role, session name and SourceIdentity that were asked for. After
- * BodyReader, so an STS call is never made for a request whose body is then refused.
+ * Obtains the credentials the allowed call runs under (a scoped STS session on the AWS path, none
+ * for containers) and names them in the audit record; when they cannot be obtained, the record
+ * still names the role, session name and SourceIdentity that were asked for. After BodyReader, so
+ * an STS call is never made for a request whose body is then refused.
  */
 public final class CredentialsStage implements Stage {
 
@@ -26,25 +26,26 @@ public final class CredentialsStage implements Stage {
     ex.later(); // the credentials' callback carries on (at once when cached)
     provider
         .credentialsFor(ex.caller(), ex.endpoint(), ex.action(), ex.decision())
-        .onComplete(ar -> {
-          if (ar.failed()) {
-            // A refused or failed attempt still names the role and identity it was for.
-            if (ar.cause() instanceof CredentialsException attempt) {
+        .onComplete(
+            ar -> {
+              if (ar.failed()) {
+                // A refused or failed attempt still names the role and identity it was for.
+                if (ar.cause() instanceof CredentialsException attempt) {
+                  AuditRecord audit = ex.audit();
+                  audit.roleArn = attempt.roleArn();
+                  audit.sessionName = attempt.sessionName();
+                  audit.sourceIdentity = attempt.sourceIdentity();
+                }
+                ex.fail(ar.cause());
+                return;
+              }
+              ScopedCredentials credentials = ar.result();
               AuditRecord audit = ex.audit();
-              audit.roleArn = attempt.roleArn();
-              audit.sessionName = attempt.sessionName();
-              audit.sourceIdentity = attempt.sourceIdentity();
-            }
-            ex.fail(ar.cause());
-            return;
-          }
-          ScopedCredentials credentials = ar.result();
-          AuditRecord audit = ex.audit();
-          audit.roleArn = credentials.roleArn();
-          audit.sessionName = credentials.sessionName();
-          audit.sourceIdentity = credentials.sourceIdentity();
-          ex.credentials(credentials);
-          ex.next();
-        });
+              audit.roleArn = credentials.roleArn();
+              audit.sessionName = credentials.sessionName();
+              audit.sourceIdentity = credentials.sourceIdentity();
+              ex.credentials(credentials);
+              ex.next();
+            });
   }
 }

@@ -23,18 +23,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one place that writes error responses, in SageMaker Runtime's error shape: the status,
- * {@code x-amzn-ErrorType}, and a JSON body with {@code __type} and {@code message} (plus the
- * error's own fields, such as ModelError's OriginalStatusCode). Anything that is not a
- * GatewayException is the gateway's own fault: logged with its stack trace here, answered as a
- * bare InternalFailure.
+ * The one place that writes error responses, in SageMaker Runtime's error shape: the status, {@code
+ * x-amzn-ErrorType}, and a JSON body with {@code __type} and {@code message} (plus the error's own
+ * fields, such as ModelError's OriginalStatusCode). Anything that is not a GatewayException is the
+ * gateway's own fault: logged with its stack trace here, answered as a bare InternalFailure.
  */
 public final class ErrorResponder implements Exchange.FailureHandler {
 
   private static final Logger LOG = LoggerFactory.getLogger(ErrorResponder.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** How long a refused body may go without a byte arriving before its connection is closed. */
   static final long LINGER_IDLE_MS = 2_000;
+
   /** How long after the answer a refused body's connection is closed at the latest. */
   static final long LINGER_MAX_MS = 30_000;
 
@@ -61,12 +62,19 @@ public final class ErrorResponder implements Exchange.FailureHandler {
     if (ex.response().closed()) {
       // The caller went away (its record already says so): there is nobody to answer, and no
       // failure of ours to report.
-      LOG.debug("Request {} ended after its caller left: {}", audit == null ? "-" : audit.requestId, error.auditReason());
+      LOG.debug(
+          "Request {} ended after its caller left: {}",
+          audit == null ? "-" : audit.requestId,
+          error.auditReason());
       return;
     }
     if (error.status() >= 500) {
-      LOG.warn("Request {} failed: {} {} ({})", audit == null ? "-" : audit.requestId,
-          error.status(), error.errorType(), error.auditReason() == null ? error.getMessage() : error.auditReason());
+      LOG.warn(
+          "Request {} failed: {} {} ({})",
+          audit == null ? "-" : audit.requestId,
+          error.status(),
+          error.errorType(),
+          error.auditReason() == null ? error.getMessage() : error.auditReason());
     }
     write(ex.request(), ex.response(), error, ex.openAi() != null);
   }
@@ -79,7 +87,10 @@ public final class ErrorResponder implements Exchange.FailureHandler {
     return Errors.internal().withAuditReason("internal:" + failure.getClass().getSimpleName());
   }
 
-  /** The error body in SageMaker's shape: {@code {"__type": ..., "message": ...}} and the error's fields. */
+  /**
+   * The error body in SageMaker's shape: {@code {"__type": ..., "message": ...}} and the error's
+   * fields.
+   */
   public static String json(GatewayException error) {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("__type", error.errorType());
@@ -93,7 +104,8 @@ public final class ErrorResponder implements Exchange.FailureHandler {
   }
 
   /** Writes {@code error} unless the response has begun; then the connection is reset. */
-  public static void write(HttpServerRequest request, HttpServerResponse response, GatewayException error) {
+  public static void write(
+      HttpServerRequest request, HttpServerResponse response, GatewayException error) {
     write(request, response, error, false);
   }
 
@@ -101,7 +113,10 @@ public final class ErrorResponder implements Exchange.FailureHandler {
    * As {@link #write(HttpServerRequest, HttpServerResponse, GatewayException)}; {@code openAi}
    * writes the body in the OpenAI envelope ({@link OpenAiErrors}), status and headers unchanged.
    */
-  public static void write(HttpServerRequest request, HttpServerResponse response, GatewayException error,
+  public static void write(
+      HttpServerRequest request,
+      HttpServerResponse response,
+      GatewayException error,
       boolean openAi) {
     if (response.ended() || response.closed()) {
       return;
@@ -118,18 +133,22 @@ public final class ErrorResponder implements Exchange.FailureHandler {
     error.headers().forEach(response::putHeader);
     if (!request.isEnded()) {
       String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-      boolean noBody = (length == null || length.equals("0"))
-          && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
+      boolean noBody =
+          (length == null || length.equals("0"))
+              && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
       if (noBody) {
         request.resume();
       } else if (request.version() == HttpVersion.HTTP_2) {
         // HTTP/2: only this stream ends. Once the answer is out, the rest of the body is refused
         // with RST_STREAM NO_ERROR (RFC 9113, 8.1); the connection and its other streams go on.
-        response.end(json).onComplete(ar -> {
-          if (!request.isEnded()) {
-            response.reset(0);
-          }
-        });
+        response
+            .end(json)
+            .onComplete(
+                ar -> {
+                  if (!request.isEnded()) {
+                    response.reset(0);
+                  }
+                });
         return;
       } else {
         // The body was never read (refused before it was wanted): the connection cannot carry
@@ -165,19 +184,24 @@ public final class ErrorResponder implements Exchange.FailureHandler {
     long start = System.nanoTime();
     long[] lastData = {start};
     long[] timer = {-1};
-    Runnable close = () -> {
-      vertx.cancelTimer(timer[0]);
-      connection.close();
-    };
+    Runnable close =
+        () -> {
+          vertx.cancelTimer(timer[0]);
+          connection.close();
+        };
     request.handler(chunk -> lastData[0] = System.nanoTime());
     request.exceptionHandler(err -> close.run());
     request.endHandler(v -> close.run());
-    timer[0] = vertx.setPeriodic(LINGER_IDLE_MS / 4, id -> {
-      long now = System.nanoTime();
-      if (now - lastData[0] >= LINGER_IDLE_MS * 1_000_000 || now - start >= LINGER_MAX_MS * 1_000_000) {
-        close.run();
-      }
-    });
+    timer[0] =
+        vertx.setPeriodic(
+            LINGER_IDLE_MS / 4,
+            id -> {
+              long now = System.nanoTime();
+              if (now - lastData[0] >= LINGER_IDLE_MS * 1_000_000
+                  || now - start >= LINGER_MAX_MS * 1_000_000) {
+                close.run();
+              }
+            });
     request.resume();
   }
 }

@@ -16,9 +16,10 @@ public final class HeaderValidation implements Stage {
   public void handle(Exchange ex) {
     InvocationHeaders headers;
     try {
-      headers = ex.openAi() != null
-          ? OpenAiHeaders.from(ex.request().headers(), ex.openAi())
-          : InvocationHeaders.from(ex.request().headers(), ex.action());
+      headers =
+          ex.openAi() != null
+              ? OpenAiHeaders.from(ex.request().headers(), ex.openAi())
+              : InvocationHeaders.from(ex.request().headers(), ex.action());
     } catch (GatewayException e) {
       ex.fail(e);
       return;

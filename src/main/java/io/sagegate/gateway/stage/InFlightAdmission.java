@@ -9,9 +9,9 @@ import io.sagegate.metrics.GatewayMetrics;
 
 /**
  * The gateway-wide cap on calls in flight ({@code admission.maxInFlight}): past it, a call is
- * answered 503 ServiceUnavailable with {@code Retry-After} at once, before its token is even
- * read, so an overload is refused rather than queued into timeouts. The place is given back when
- * the exchange ends.
+ * answered 503 ServiceUnavailable with {@code Retry-After} at once, before its token is even read,
+ * so an overload is refused rather than queued into timeouts. The place is given back when the
+ * exchange ends.
  */
 public final class InFlightAdmission implements Stage {
 
@@ -32,8 +32,11 @@ public final class InFlightAdmission implements Stage {
     if (!cap.tryTake()) {
       ex.audit().limitId = LimitMetrics.MAX_IN_FLIGHT;
       metrics.refused(LimitMetrics.MAX_IN_FLIGHT, GatewayMetrics.UNKNOWN);
-      ex.fail(LimitErrors.unavailable("The gateway is at its limit of " + cap.max()
-          + " calls in flight; retry later", 1, LimitErrors.IN_FLIGHT));
+      ex.fail(
+          LimitErrors.unavailable(
+              "The gateway is at its limit of " + cap.max() + " calls in flight; retry later",
+              1,
+              LimitErrors.IN_FLIGHT));
       return;
     }
     ex.onEnd(cap::release);

@@ -3,8 +3,8 @@ package io.sagegate.gateway.stage;
 import io.sagegate.audit.AuditRecord;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
-import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InterruptibleStream;
+import io.sagegate.backend.Invocation;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
@@ -42,42 +42,47 @@ public final class Invoke implements Stage {
     // A caller that goes away before the answer arrives abandons the backend call too.
     Promise<Void> callerGone = Promise.promise();
     ex.onCallerGone(callerGone::tryComplete);
-    Invocation invocation = new Invocation(
-        audit.requestId,
-        endpoint,
-        ex.action(),
-        ex.caller(),
-        ex.headers(),
-        ex.body(),
-        ex.credentials(),
-        ex.decision(),
-        callerGone.future());
+    Invocation invocation =
+        new Invocation(
+            audit.requestId,
+            endpoint,
+            ex.action(),
+            ex.caller(),
+            ex.headers(),
+            ex.body(),
+            ex.credentials(),
+            ex.decision(),
+            callerGone.future());
     audit.backendStarted();
-    Future<BackendResponse> call = ex.openAi() != null
-        ? backend.chatCompletions(invocation, ex.openAi())
-        : switch (invocation.action()) {
-          case INVOKE -> backend.invoke(invocation);
-          case INVOKE_STREAM -> backend.invokeStream(invocation);
-          case INVOKE_ASYNC -> backend.invokeAsync(invocation);
-        };
+    Future<BackendResponse> call =
+        ex.openAi() != null
+            ? backend.chatCompletions(invocation, ex.openAi())
+            : switch (invocation.action()) {
+              case INVOKE -> backend.invoke(invocation);
+              case INVOKE_STREAM -> backend.invokeStream(invocation);
+              case INVOKE_ASYNC -> backend.invokeAsync(invocation);
+            };
     ex.later(); // the backend's answer ends the exchange
-    call.onComplete(ar -> {
-      if (ar.failed()) {
-        audit.backendEnded();
-        if (ar.cause() instanceof GatewayException e && e.extraFields().get("OriginalStatusCode") instanceof Integer s) {
-          audit.backendStatus = s;
-        }
-        ex.fail(ar.cause());
-        return;
-      }
-      // The backend's answer may come on another thread; the response is written from the loop.
-      ex.onLoop(() -> respond(ex, audit, ar.result()));
-    });
+    call.onComplete(
+        ar -> {
+          if (ar.failed()) {
+            audit.backendEnded();
+            if (ar.cause() instanceof GatewayException e
+                && e.extraFields().get("OriginalStatusCode") instanceof Integer s) {
+              audit.backendStatus = s;
+            }
+            ex.fail(ar.cause());
+            return;
+          }
+          // The backend's answer may come on another thread; the response is written from the loop.
+          ex.onLoop(() -> respond(ex, audit, ar.result()));
+        });
   }
 
   private void respond(Exchange ex, AuditRecord audit, BackendResponse upstream) {
     // On the OpenAI routes the answer's usage is read on its way (OpenAiMetering).
-    BackendResponse answer = ex.openAi() == null ? upstream : OpenAiMetering.meter(upstream, ex.openAi(), audit);
+    BackendResponse answer =
+        ex.openAi() == null ? upstream : OpenAiMetering.meter(upstream, ex.openAi(), audit);
     audit.backendStatus = answer.status();
     audit.invokedVariant = answer.invokedVariant();
     audit.upstreamRequestId = answer.upstreamRequestId();
@@ -98,32 +103,42 @@ public final class Invoke implements Stage {
     if (answer.stream() instanceof InterruptibleStream s) {
       // Cut off upstream after the 200: the caller gets an InternalStreamFailure event and then a
       // normal end, so the record takes the reason now, before that end closes it.
-      s.interruptionHandler(reason -> {
-        if (response.closed()) {
-          // Our own cancel after the caller left, not the backend cutting the stream off.
-          return;
-        }
-        audit.errorType = Errors.INTERNAL_STREAM_FAILURE;
-        audit.errorReason = reason;
-        LOG.warn("Request {} to endpoint {}: the backend's response stream was cut off ({})",
-            audit.requestId, audit.endpoint, reason);
-      });
+      s.interruptionHandler(
+          reason -> {
+            if (response.closed()) {
+              // Our own cancel after the caller left, not the backend cutting the stream off.
+              return;
+            }
+            audit.errorType = Errors.INTERNAL_STREAM_FAILURE;
+            audit.errorReason = reason;
+            LOG.warn(
+                "Request {} to endpoint {}: the backend's response stream was cut off ({})",
+                audit.requestId,
+                audit.endpoint,
+                reason);
+          });
     }
     // Open from here until the pipe ends: it ends on the backend's last event, on a failure of
     // either side, and when the caller leaves (the upstream call is cancelled then).
     metrics.streamOpened();
     // endOnFailure(false): a stream cut off upstream must not look complete to the caller.
-    answer.stream().pipe().endOnFailure(false).to(response).onComplete(done -> {
-      metrics.streamClosed();
-      audit.backendEnded();
-      if (done.failed()) {
-        // Either side failed mid-stream: the status line is gone, so the connection is reset and
-        // the upstream call cancelled; the audit record keeps the reason.
-        audit.errorType = Errors.BAD_GATEWAY;
-        audit.errorReason = "stream:interrupted";
-        answer.cancel().run();
-        response.reset();
-      }
-    });
+    answer.stream()
+        .pipe()
+        .endOnFailure(false)
+        .to(response)
+        .onComplete(
+            done -> {
+              metrics.streamClosed();
+              audit.backendEnded();
+              if (done.failed()) {
+                // Either side failed mid-stream: the status line is gone, so the connection is
+                // reset and
+                // the upstream call cancelled; the audit record keeps the reason.
+                audit.errorType = Errors.BAD_GATEWAY;
+                audit.errorReason = "stream:interrupted";
+                answer.cancel().run();
+                response.reset();
+              }
+            });
   }
 }

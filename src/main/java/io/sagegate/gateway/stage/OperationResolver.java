@@ -1,12 +1,12 @@
 package io.sagegate.gateway.stage;
 
 import io.sagegate.authz.Action;
-import io.sagegate.openai.OpenAiCall;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
+import io.sagegate.openai.OpenAiCall;
 import io.sagegate.openai.OpenAiRoutes;
 import io.vertx.core.http.HttpMethod;
 
@@ -14,8 +14,8 @@ import io.vertx.core.http.HttpMethod;
  * Reads the operation from the raw request path, exactly as SageMaker Runtime spells it: {@code
  * POST /endpoints/{EndpointName}/invocations}, {@code /invocations-response-stream} or {@code
  * /async-invocations}. The raw path is used on purpose (not a decoded or normalised one), so
- * percent-encoding, dot segments and trailing slashes never turn into another endpoint's name:
- * they fail the match or the name pattern instead.
+ * percent-encoding, dot segments and trailing slashes never turn into another endpoint's name: they
+ * fail the match or the name pattern instead.
  */
 public final class OperationResolver implements Stage {
 
@@ -28,26 +28,35 @@ public final class OperationResolver implements Stage {
     // name without '/', and one of three operation words.
     String path = ex.request().path();
     int slash = path == null || !path.startsWith(PREFIX) ? -1 : path.indexOf('/', PREFIX.length());
-    Action action = slash < 0 ? null : switch (path.substring(slash + 1)) {
-      case "invocations" -> Action.INVOKE;
-      case "invocations-response-stream" -> Action.INVOKE_STREAM;
-      case "async-invocations" -> Action.INVOKE_ASYNC;
-      default -> null;
-    };
+    Action action =
+        slash < 0
+            ? null
+            : switch (path.substring(slash + 1)) {
+              case "invocations" -> Action.INVOKE;
+              case "invocations-response-stream" -> Action.INVOKE_STREAM;
+              case "async-invocations" -> Action.INVOKE_ASYNC;
+              default -> null;
+            };
     if (action == null && slash > 0 && OpenAiRoutes.claims(path.substring(slash + 1))) {
       openAi(ex, path, slash);
       return;
     }
     if (action == null) {
-      ex.fail(new GatewayException(404, Errors.UNKNOWN_OPERATION,
-          "No operation at this path; use POST /endpoints/{EndpointName}/invocations,"
-              + " /invocations-response-stream or /async-invocations"));
+      ex.fail(
+          new GatewayException(
+              404,
+              Errors.UNKNOWN_OPERATION,
+              "No operation at this path; use POST /endpoints/{EndpointName}/invocations,"
+                  + " /invocations-response-stream or /async-invocations"));
       return;
     }
     if (ex.request().method() != HttpMethod.POST) {
-      ex.fail(new GatewayException(405, Errors.METHOD_NOT_ALLOWED,
-              "Method " + ex.request().method().name() + " is not allowed; use POST")
-          .withHeader("Allow", "POST"));
+      ex.fail(
+          new GatewayException(
+                  405,
+                  Errors.METHOD_NOT_ALLOWED,
+                  "Method " + ex.request().method().name() + " is not allowed; use POST")
+              .withHeader("Allow", "POST"));
       return;
     }
     ex.audit().action = action.ruleName();
@@ -75,9 +84,14 @@ public final class OperationResolver implements Stage {
 
   /** The message for a name that is not SageMaker's endpoint name. */
   private static GatewayException badName(String name) {
-    return Errors.validation("Endpoint name '" + printable(name)
-        + "' must match " + EndpointConfig.NAME_PATTERN + " and be at most "
-        + EndpointConfig.NAME_MAX + " characters");
+    return Errors.validation(
+        "Endpoint name '"
+            + printable(name)
+            + "' must match "
+            + EndpointConfig.NAME_PATTERN
+            + " and be at most "
+            + EndpointConfig.NAME_MAX
+            + " characters");
   }
 
   /**
@@ -95,18 +109,27 @@ public final class OperationResolver implements Stage {
     }
     if (call == null) {
       ex.openAi(new OpenAiCall(OpenAiCall.Route.CHAT_COMPLETIONS, null));
-      ex.fail(new GatewayException(404, Errors.UNKNOWN_OPERATION,
-          "No operation at this path; the OpenAI-compatible routes are POST .../openai/v1/chat/completions"
-              + " and GET .../openai/v1/models"));
+      ex.fail(
+          new GatewayException(
+              404,
+              Errors.UNKNOWN_OPERATION,
+              "No operation at this path; the OpenAI-compatible routes are POST .../openai/v1/chat/completions"
+                  + " and GET .../openai/v1/models"));
       return;
     }
     ex.openAi(call);
     ex.audit().api = "openai/v1/" + call.route().path();
     HttpMethod allowed = call.route() == OpenAiCall.Route.MODELS ? HttpMethod.GET : HttpMethod.POST;
     if (ex.request().method() != allowed) {
-      ex.fail(new GatewayException(405, Errors.METHOD_NOT_ALLOWED,
-              "Method " + ex.request().method().name() + " is not allowed; use " + allowed.name())
-          .withHeader("Allow", allowed.name()));
+      ex.fail(
+          new GatewayException(
+                  405,
+                  Errors.METHOD_NOT_ALLOWED,
+                  "Method "
+                      + ex.request().method().name()
+                      + " is not allowed; use "
+                      + allowed.name())
+              .withHeader("Allow", allowed.name()));
       return;
     }
     ex.audit().action = Action.INVOKE.ruleName();

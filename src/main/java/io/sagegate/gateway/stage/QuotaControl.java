@@ -2,7 +2,6 @@ package io.sagegate.gateway.stage;
 
 import io.sagegate.audit.AuditRecord;
 import io.sagegate.authz.AccessRequest;
-import io.sagegate.openai.OpenAiCall;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
@@ -12,6 +11,7 @@ import io.sagegate.limits.LimitMetrics;
 import io.sagegate.limits.Quota;
 import io.sagegate.limits.Quotas;
 import io.sagegate.limits.RateLimitHeaders;
+import io.sagegate.openai.OpenAiCall;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -21,14 +21,14 @@ import org.slf4j.LoggerFactory;
  * Layer 2 of admission control: the shared quotas ({@code limits}) that apply to the caller and
  * endpoint, counted in the shared store in one round trip. Writes the rate-limit headers on the
  * response (so every answer of a limited route has them, refusals and streams included), then
- * refuses with 429 ThrottlingException and {@code Retry-After} if an enforced limit is over, or
- * 503 if a {@code closed} limit's store is unreachable. A shadow limit that is over is counted
- * and logged, never refused. The audit record names the limit that refused, or the limits that
- * applied.
+ * refuses with 429 ThrottlingException and {@code Retry-After} if an enforced limit is over, or 503
+ * if a {@code closed} limit's store is unreachable. A shadow limit that is over is counted and
+ * logged, never refused. The audit record names the limit that refused, or the limits that applied.
  */
 public final class QuotaControl implements Stage {
 
   private static final Logger LOG = LoggerFactory.getLogger(QuotaControl.class);
+
   /** One shadow-refusal log line per limit at most this often. */
   private static final long SHADOW_LOG_EVERY_NANOS = 10_000_000_000L;
 
@@ -49,11 +49,20 @@ public final class QuotaControl implements Stage {
       return;
     }
     InvocationHeaders h = ex.headers();
-    List<Quota> applying = limits.matching(new AccessRequest(ex.caller(), ex.endpoint(), ex.action(),
-        ex.audit().sourceIp, h == null ? null : h.targetVariant(), h == null ? null : h.targetModel(),
-        h == null ? null : h.inferenceComponent()));
-    OpenAiCall chat = ex.openAi() != null && ex.openAi().route() == OpenAiCall.Route.CHAT_COMPLETIONS
-        ? ex.openAi() : null;
+    List<Quota> applying =
+        limits.matching(
+            new AccessRequest(
+                ex.caller(),
+                ex.endpoint(),
+                ex.action(),
+                ex.audit().sourceIp,
+                h == null ? null : h.targetVariant(),
+                h == null ? null : h.targetModel(),
+                h == null ? null : h.inferenceComponent()));
+    OpenAiCall chat =
+        ex.openAi() != null && ex.openAi().route() == OpenAiCall.Route.CHAT_COMPLETIONS
+            ? ex.openAi()
+            : null;
     if (chat == null && !applying.isEmpty()) {
       // A tokens limit counts the OpenAI-compatible chat route only: no other call reports usage.
       applying = applying.stream().filter(q -> !q.countsTokens()).toList();
@@ -65,14 +74,19 @@ public final class QuotaControl implements Stage {
     ex.holdBody();
     // On the chat route OpenAiBody has read the body already: its size goes into the estimate.
     long bodyBytes = chat != null && ex.body() != null ? ex.body().length() : -1;
-    quotas.check(applying, ex.caller(), ex.endpoint(), bodyBytes, chat == null ? -1 : chat.maxTokens())
-        .onComplete(ar -> ex.onLoop(() -> {
-          if (ar.failed()) {
-            ex.fail(ar.cause());
-          } else {
-            decide(ex, ar.result());
-          }
-        }));
+    quotas
+        .check(
+            applying, ex.caller(), ex.endpoint(), bodyBytes, chat == null ? -1 : chat.maxTokens())
+        .onComplete(
+            ar ->
+                ex.onLoop(
+                    () -> {
+                      if (ar.failed()) {
+                        ex.fail(ar.cause());
+                      } else {
+                        decide(ex, ar.result());
+                      }
+                    }));
   }
 
   private void decide(Exchange ex, List<Quotas.Outcome> outcomes) {
@@ -103,19 +117,24 @@ public final class QuotaControl implements Stage {
       ex.audit().limitId = id;
       metrics.refused(id, endpoint);
       boolean day = refusing.verdict().refusedByDay();
-      String what = refusing.quota().countsTokens() ? (day ? "Daily token quota" : "Token rate limit")
-          : (day ? "Daily quota" : "Rate limit");
-      ex.fail(LimitErrors.throttled(what + " '" + id
-              + "' exceeded for endpoint " + endpoint + "; retry later",
-          (retryMicros + 999_999) / 1_000_000, day ? LimitErrors.DAILY_QUOTA : LimitErrors.QUOTA));
+      String what =
+          refusing.quota().countsTokens()
+              ? (day ? "Daily token quota" : "Token rate limit")
+              : (day ? "Daily quota" : "Rate limit");
+      ex.fail(
+          LimitErrors.throttled(
+              what + " '" + id + "' exceeded for endpoint " + endpoint + "; retry later",
+              (retryMicros + 999_999) / 1_000_000,
+              day ? LimitErrors.DAILY_QUOTA : LimitErrors.QUOTA));
       return;
     }
     if (closed != null) {
       String id = closed.quota().id();
       ex.audit().limitId = id;
       metrics.refused(id, endpoint);
-      ex.fail(LimitErrors.unavailable("The limit store is unavailable; retry later", 1,
-          LimitErrors.STORE_UNAVAILABLE));
+      ex.fail(
+          LimitErrors.unavailable(
+              "The limit store is unavailable; retry later", 1, LimitErrors.STORE_UNAVAILABLE));
       return;
     }
     ex.audit().limitId = applied.toString();
@@ -124,10 +143,10 @@ public final class QuotaControl implements Stage {
   }
 
   /**
-   * Once the call ends, its tokens limits are charged the real usage ({@code usage} as metered
-   * into the audit record) in place of the estimate: the difference is charged, or credited. A call
-   * that never reached the model is credited its whole estimate; one whose model reported no usage
-   * keeps it.
+   * Once the call ends, its tokens limits are charged the real usage ({@code usage} as metered into
+   * the audit record) in place of the estimate: the difference is charged, or credited. A call that
+   * never reached the model is credited its whole estimate; one whose model reported no usage keeps
+   * it.
    */
   private void settleTokens(Exchange ex, List<Quotas.Outcome> outcomes) {
     List<Quotas.Outcome> tokens = null;
@@ -141,20 +160,21 @@ public final class QuotaControl implements Stage {
       return;
     }
     List<Quotas.Outcome> settle = tokens;
-    ex.onEnd(() -> {
-      AuditRecord a = ex.audit();
-      long used;
-      if (a.promptTokens >= 0 || a.completionTokens >= 0) {
-        used = Math.max(0, a.promptTokens) + Math.max(0, a.completionTokens);
-      } else if (a.backendStatus == 0) {
-        used = 0;
-      } else {
-        return;
-      }
-      for (Quotas.Outcome o : settle) {
-        quotas.settle(o, used);
-      }
-    });
+    ex.onEnd(
+        () -> {
+          AuditRecord a = ex.audit();
+          long used;
+          if (a.promptTokens >= 0 || a.completionTokens >= 0) {
+            used = Math.max(0, a.promptTokens) + Math.max(0, a.completionTokens);
+          } else if (a.backendStatus == 0) {
+            used = 0;
+          } else {
+            return;
+          }
+          for (Quotas.Outcome o : settle) {
+            quotas.settle(o, used);
+          }
+        });
   }
 
   private void shadow(Exchange ex, Quotas.Outcome o, String endpoint) {
@@ -164,8 +184,11 @@ public final class QuotaControl implements Stage {
     Long last = shadowLogged.get(id);
     if (last == null || now - last > SHADOW_LOG_EVERY_NANOS) {
       shadowLogged.put(id, now);
-      LOG.info("Limit {} (shadow) would have refused request {} to endpoint {}; let through",
-          id, ex.audit().requestId, endpoint);
+      LOG.info(
+          "Limit {} (shadow) would have refused request {} to endpoint {}; let through",
+          id,
+          ex.audit().requestId,
+          endpoint);
     }
   }
 }

@@ -2,15 +2,15 @@ package io.sagegate.gateway.stage;
 
 import io.sagegate.audit.AuditRecord;
 import io.sagegate.audit.AuditSink;
-import io.sagegate.match.Cidr;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.error.GatewayException;
+import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.GatewayState;
 import io.sagegate.gateway.HttpGuard;
-import io.sagegate.gateway.Exchange;
 import io.sagegate.gateway.Stage;
 import io.sagegate.gateway.TrustedProxies;
 import io.sagegate.logging.RequestLogContext;
+import io.sagegate.match.Cidr;
 import io.sagegate.metrics.GatewayMetrics;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
@@ -21,9 +21,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
 /**
- * First stage: gives the request its id (sent back as {@code x-amzn-RequestId}, the header AWS
- * SDKs read), opens its audit record, counts it in flight and pins the configuration snapshot.
- * The record is written and the metrics recorded once the response ends (or the caller goes), so
+ * First stage: gives the request its id (sent back as {@code x-amzn-RequestId}, the header AWS SDKs
+ * read), opens its audit record, counts it in flight and pins the configuration snapshot. The
+ * record is written and the metrics recorded once the response ends (or the caller goes), so
  * rejected and failed requests are counted exactly once too.
  *
  * <p>The record's source address is the TCP peer, or, when the peer is one of the configured
@@ -35,8 +35,8 @@ import java.util.function.Consumer;
 public final class RequestTracking implements Stage {
 
   /**
-   * Told when a request opens and closes: the gateway keeps the calls in flight, to drain them
-   * at shutdown and to close a backend a reload retired once no call uses it.
+   * Told when a request opens and closes: the gateway keeps the calls in flight, to drain them at
+   * shutdown and to close a backend a reload retired once no call uses it.
    */
   public interface Calls {
     /** The configuration snapshot the request is served with; called once, as it opens. */
@@ -48,14 +48,17 @@ public final class RequestTracking implements Stage {
 
   /** The audited status of a request whose caller went away before any answer (nginx's 499). */
   private static final int CLIENT_CLOSED_REQUEST = 499;
+
   private static final String CALLER_GONE_TYPE = "ClientClosedRequest";
   private static final String CALLER_GONE_REASON = "caller:gone";
 
   private final AuditSink audit;
   private final GatewayMetrics metrics;
   private final Calls calls;
+
   /** Null when no proxies are trusted: the peer is the client and no header is looked at. */
   private final TrustedProxies proxies;
+
   /** Whether connections start with a PROXY header (then the peer Vert.x reports is its source). */
   private final boolean proxyProtocol;
 
@@ -64,8 +67,12 @@ public final class RequestTracking implements Stage {
    * @param proxyProtocol whether the listener reads a PROXY protocol header, so that the TCP peer
    *     (the load balancer) is audited as {@code peerIp}
    */
-  public RequestTracking(AuditSink audit, GatewayMetrics metrics, Calls calls,
-      TrustedProxies proxies, boolean proxyProtocol) {
+  public RequestTracking(
+      AuditSink audit,
+      GatewayMetrics metrics,
+      Calls calls,
+      TrustedProxies proxies,
+      boolean proxyProtocol) {
     this.audit = audit;
     this.metrics = metrics;
     this.calls = calls;
@@ -82,33 +89,36 @@ public final class RequestTracking implements Stage {
     // connection closes; whichever comes first, and only once.
     HttpServerResponse response = request.response();
     boolean[] finished = {false};
-    Consumer<Boolean> close = callerLeft -> {
-      if (!finished[0]) {
-        finished[0] = true;
-        calls.closed(ex);
-        finish(record, request, callerLeft);
-        ex.ended();
-      }
-    };
+    Consumer<Boolean> close =
+        callerLeft -> {
+          if (!finished[0]) {
+            finished[0] = true;
+            calls.closed(ex);
+            finish(record, request, callerLeft);
+            ex.ended();
+          }
+        };
     // Vert.x also calls the end handler when the connection closes first (then before the close
     // handler), with the response not ended: the caller went away.
     response.endHandler(v -> close.accept(!response.ended()));
     // The close handler runs for every HTTP/2 stream, a completed one too (and before the end
     // handler, when the stream closes as its last frame is written): only a response that has
     // not ended means the caller left.
-    response.closeHandler(v -> {
-      if (!response.ended()) {
-        close.accept(true);
-        ex.callerGone();
-      }
-    });
+    response.closeHandler(
+        v -> {
+          if (!response.ended()) {
+            close.accept(true);
+            ex.callerGone();
+          }
+        });
     // A malformed chunked body: Vert.x reports the decoder's failure here (HttpGuard made it a
     // GatewayException), then closes the connection; the request is answered 400 before that.
-    response.exceptionHandler(err -> {
-      if (err instanceof GatewayException error) {
-        ex.fail(error);
-      }
-    });
+    response.exceptionHandler(
+        err -> {
+          if (err instanceof GatewayException error) {
+            ex.fail(error);
+          }
+        });
     // The gateway closing the connection (idle) answers the request first, as its own doing.
     HttpGuard.whileInProgress(request.connection(), ex::fail);
     ex.next();
@@ -136,8 +146,14 @@ public final class RequestTracking implements Stage {
         peerIp = tcpPeer; // the load balancer itself
       }
     }
-    AuditRecord record = new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(),
-        sourceIp, peerIp, request.method().name());
+    AuditRecord record =
+        new AuditRecord(
+            Instant.now(),
+            System.nanoTime(),
+            newRequestId(),
+            sourceIp,
+            peerIp,
+            request.method().name());
     request.response().putHeader(SageMakerHeaders.REQUEST_ID, record.requestId);
     // Every log line written while this request's work runs names it (logback.xml).
     RequestLogContext.set(record.requestId);
@@ -146,8 +162,8 @@ public final class RequestTracking implements Stage {
   }
 
   /**
-   * Opens the record of a request that never became one (its head did not arrive whole): the
-   * source is the connection's peer, as no header was read.
+   * Opens the record of a request that never became one (its head did not arrive whole): the source
+   * is the connection's peer, as no header was read.
    */
   public AuditRecord begin(HttpConnection connection) {
     SocketAddress remote = connection.remoteAddress();
@@ -160,8 +176,8 @@ public final class RequestTracking implements Stage {
         peerIp = tcpPeer;
       }
     }
-    AuditRecord record = new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(),
-        sourceIp, peerIp, null);
+    AuditRecord record =
+        new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(), sourceIp, peerIp, null);
     metrics.requestStarted();
     return record;
   }
@@ -174,8 +190,8 @@ public final class RequestTracking implements Stage {
   }
 
   /**
-   * A request that was never answered because its caller left while sending it: nginx's 499,
-   * and the record says the caller went.
+   * A request that was never answered because its caller left while sending it: nginx's 499, and
+   * the record says the caller went.
    */
   public void callerLeft(AuditRecord record) {
     record.status = CLIENT_CLOSED_REQUEST;

@@ -11,13 +11,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * What the guard approves: for each calling role, the (model, image) pairs it may deploy. A model
  * name alone is not enough: a model recreated under an approved name with another image is not
- * approved. Rendered into the Lambda's environment as JSON:
- * {@code [{"role": "arn:aws:iam::...:role/x", "models": [{"name": "fraud-model-1a2b3c4d", "image": "...:1.4.2"}]}]}.
+ * approved. Rendered into the Lambda's environment as JSON: {@code [{"role":
+ * "arn:aws:iam::...:role/x", "models": [{"name": "fraud-model-1a2b3c4d", "image": "...:1.4.2"}]}]}.
  * Role ARNs and model names compare case-insensitively (IAM role names and SageMaker names are
  * unique without regard to case); images compare exactly.
  */
@@ -42,12 +41,13 @@ public final class ApprovedPairs {
   /** Role ARN to the (model, image) pairs it may deploy. */
   public ApprovedPairs(Map<String, ? extends Collection<Model>> modelsByRole) {
     Map<String, Set<Model>> m = new LinkedHashMap<>();
-    modelsByRole.forEach((role, models) -> {
-      if (role == null || role.isBlank()) {
-        throw new IllegalArgumentException("role: must not be empty");
-      }
-      m.computeIfAbsent(lower(role), k -> new java.util.LinkedHashSet<>()).addAll(models);
-    });
+    modelsByRole.forEach(
+        (role, models) -> {
+          if (role == null || role.isBlank()) {
+            throw new IllegalArgumentException("role: must not be empty");
+          }
+          m.computeIfAbsent(lower(role), k -> new java.util.LinkedHashSet<>()).addAll(models);
+        });
     this.modelsByRole = Map.copyOf(m);
   }
 
@@ -64,7 +64,8 @@ public final class ApprovedPairs {
     if (roleArn == null || model == null) {
       return false;
     }
-    return modelsByRole.getOrDefault(lower(roleArn), Set.of()).stream().anyMatch(x -> x.name().equals(lower(model)));
+    return modelsByRole.getOrDefault(lower(roleArn), Set.of()).stream()
+        .anyMatch(x -> x.name().equals(lower(model)));
   }
 
   public Map<String, Set<Model>> asMap() {
@@ -73,20 +74,24 @@ public final class ApprovedPairs {
 
   public String toJson() {
     List<Map<String, Object>> out = new ArrayList<>();
-    new TreeMap<>(modelsByRole).forEach((role, models) -> {
-      Map<String, Object> e = new LinkedHashMap<>();
-      e.put("role", role);
-      List<Map<String, String>> list = new ArrayList<>();
-      models.stream().sorted(java.util.Comparator.comparing(Model::name).thenComparing(Model::image))
-          .forEach(x -> {
-            Map<String, String> mm = new LinkedHashMap<>();
-            mm.put("name", x.name());
-            mm.put("image", x.image());
-            list.add(mm);
-          });
-      e.put("models", list);
-      out.add(e);
-    });
+    new TreeMap<>(modelsByRole)
+        .forEach(
+            (role, models) -> {
+              Map<String, Object> e = new LinkedHashMap<>();
+              e.put("role", role);
+              List<Map<String, String>> list = new ArrayList<>();
+              models.stream()
+                  .sorted(java.util.Comparator.comparing(Model::name).thenComparing(Model::image))
+                  .forEach(
+                      x -> {
+                        Map<String, String> mm = new LinkedHashMap<>();
+                        mm.put("name", x.name());
+                        mm.put("image", x.image());
+                        list.add(mm);
+                      });
+              e.put("models", list);
+              out.add(e);
+            });
     try {
       return JSON.writeValueAsString(out);
     } catch (JsonProcessingException e) {
@@ -113,12 +118,14 @@ public final class ApprovedPairs {
       JsonNode role = e.get("role");
       JsonNode models = e.get("models");
       if (role == null || !role.isTextual() || models == null || !models.isArray()) {
-        throw new IllegalArgumentException(ENV_VAR + ": every entry needs role (string) and models (array)");
+        throw new IllegalArgumentException(
+            ENV_VAR + ": every entry needs role (string) and models (array)");
       }
       List<Model> list = m.computeIfAbsent(role.asText(), k -> new ArrayList<>());
       for (JsonNode x : models) {
         if (!x.path("name").isTextual() || !x.path("image").isTextual()) {
-          throw new IllegalArgumentException(ENV_VAR + ": every model needs name and image (strings)");
+          throw new IllegalArgumentException(
+              ENV_VAR + ": every model needs name and image (strings)");
         }
         list.add(new Model(x.path("name").asText(), x.path("image").asText()));
       }

@@ -16,12 +16,11 @@ import java.util.List;
  * The detective guard: an EventBridge target for CloudTrail's SageMaker CreateEndpoint,
  * CreateEndpointConfig and CreateTransformJob events. It checks the calling role, the models
  * deployed and the images they run (DescribeModel) against the approved (role, model, image)
- * entries and removes what is not approved (deletes the
- * endpoint or endpoint config, stops the transform job). One JSON audit record per event goes to
- * standard output (CloudWatch Logs); malformed or unexpected events are recorded and ignored,
- * never thrown. Events are parsed with Jackson rather than aws-lambda-java-events, to keep the
- * jar's dependencies as they are; SageMaker is called through {@link GuardSageMaker}, which keeps
- * the jar a few MB.
+ * entries and removes what is not approved (deletes the endpoint or endpoint config, stops the
+ * transform job). One JSON audit record per event goes to standard output (CloudWatch Logs);
+ * malformed or unexpected events are recorded and ignored, never thrown. Events are parsed with
+ * Jackson rather than aws-lambda-java-events, to keep the jar's dependencies as they are; SageMaker
+ * is called through {@link GuardSageMaker}, which keeps the jar a few MB.
  */
 public final class GuardHandler implements RequestStreamHandler {
 
@@ -31,9 +30,13 @@ public final class GuardHandler implements RequestStreamHandler {
   private final ApprovedPairs approved;
   private final PrintStream audit;
 
-  /** For Lambda: SageMaker in the function's region, approved pairs from {@value ApprovedPairs#ENV_VAR}. */
+  /**
+   * For Lambda: SageMaker in the function's region, approved pairs from {@value
+   * ApprovedPairs#ENV_VAR}.
+   */
   public GuardHandler() {
-    this(GuardSageMaker.create(null, null, null),
+    this(
+        GuardSageMaker.create(null, null, null),
         ApprovedPairs.fromJson(System.getenv(ApprovedPairs.ENV_VAR)));
   }
 
@@ -51,11 +54,18 @@ public final class GuardHandler implements RequestStreamHandler {
   }
 
   /** The audit record of one event. */
-  public record Verdict(String eventId, String eventName, String caller, List<String> models,
-      String decision, String action, String reason) {}
+  public record Verdict(
+      String eventId,
+      String eventName,
+      String caller,
+      List<String> models,
+      String decision,
+      String action,
+      String reason) {}
 
   @Override
-  public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
+  public void handleRequest(InputStream input, OutputStream output, Context context)
+      throws IOException {
     Verdict v = handle(input.readAllBytes());
     String line = JSON.writeValueAsString(v);
     audit.println(line);
@@ -81,7 +91,10 @@ public final class GuardHandler implements RequestStreamHandler {
       return ignored(eventId, name, "unexpected event: not a SageMaker CloudTrail API call");
     }
     if (d.hasNonNull("errorCode")) {
-      return ignored(eventId, name, "the call failed (" + d.path("errorCode").asText() + "): nothing was created");
+      return ignored(
+          eventId,
+          name,
+          "the call failed (" + d.path("errorCode").asText() + "): nothing was created");
     }
     String caller = caller(d.path("userIdentity"));
     JsonNode req = d.path("requestParameters");
@@ -106,46 +119,74 @@ public final class GuardHandler implements RequestStreamHandler {
   private Verdict endpointConfig(String eventId, String caller, JsonNode req) {
     String config = text(req.path("endpointConfigName"), null);
     List<String> models = new ArrayList<>();
-    req.path("productionVariants").forEach(v -> {
-      String m = text(v.path("modelName"), null);
-      if (m != null) {
-        models.add(m);
-      }
-    });
+    req.path("productionVariants")
+        .forEach(
+            v -> {
+              String m = text(v.path("modelName"), null);
+              if (m != null) {
+                models.add(m);
+              }
+            });
     if (config == null || models.isEmpty()) {
-      return ignored(eventId, "CreateEndpointConfig", "malformed event: no endpointConfigName or productionVariants[].modelName");
+      return ignored(
+          eventId,
+          "CreateEndpointConfig",
+          "malformed event: no endpointConfigName or productionVariants[].modelName");
     }
-    return decide(eventId, "CreateEndpointConfig", caller, models, unapproved(caller, models),
-        "DeleteEndpointConfig " + config, () -> sageMaker.deleteEndpointConfig(config));
+    return decide(
+        eventId,
+        "CreateEndpointConfig",
+        caller,
+        models,
+        unapproved(caller, models),
+        "DeleteEndpointConfig " + config,
+        () -> sageMaker.deleteEndpointConfig(config));
   }
 
   private Verdict endpoint(String eventId, String caller, JsonNode req) {
     String endpoint = text(req.path("endpointName"), null);
     String config = text(req.path("endpointConfigName"), null);
     if (endpoint == null || config == null) {
-      return ignored(eventId, "CreateEndpoint", "malformed event: no endpointName or endpointConfigName");
+      return ignored(
+          eventId, "CreateEndpoint", "malformed event: no endpointName or endpointConfigName");
     }
     List<String> models = new ArrayList<>();
     String why;
     try {
       models.addAll(sageMaker.endpointConfigModels(config));
-      why = models.isEmpty() ? "endpoint config " + config + " names no model" : unapproved(caller, models);
+      why =
+          models.isEmpty()
+              ? "endpoint config " + config + " names no model"
+              : unapproved(caller, models);
     } catch (GuardSageMaker.CallFailed e) {
       // Fail closed: an endpoint whose models cannot be verified is not approved.
       why = "endpoint config " + config + " could not be read, so its models cannot be verified";
     }
-    return decide(eventId, "CreateEndpoint", caller, models, why,
-        "DeleteEndpoint " + endpoint, () -> sageMaker.deleteEndpoint(endpoint));
+    return decide(
+        eventId,
+        "CreateEndpoint",
+        caller,
+        models,
+        why,
+        "DeleteEndpoint " + endpoint,
+        () -> sageMaker.deleteEndpoint(endpoint));
   }
 
   private Verdict transformJob(String eventId, String caller, JsonNode req) {
     String job = text(req.path("transformJobName"), null);
     String model = text(req.path("modelName"), null);
     if (job == null || model == null) {
-      return ignored(eventId, "CreateTransformJob", "malformed event: no transformJobName or modelName");
+      return ignored(
+          eventId, "CreateTransformJob", "malformed event: no transformJobName or modelName");
     }
-    return decide(eventId, "CreateTransformJob", caller, List.of(model), unapproved(caller, List.of(model)),
-        "StopTransformJob " + job, () -> sageMaker.stopTransformJob(job));
+    return decide(
+        eventId,
+        "CreateTransformJob",
+        caller,
+        List.of(model),
+        unapproved(caller, List.of(model)),
+        "StopTransformJob " + job,
+        () -> sageMaker.stopTransformJob(job));
   }
 
   /**
@@ -172,7 +213,13 @@ public final class GuardHandler implements RequestStreamHandler {
       }
       for (String image : images) {
         if (!approved.approved(caller, m, image)) {
-          return "(" + caller + ", " + m + ", " + image + ") is not an approved (model, image) pair";
+          return "("
+              + caller
+              + ", "
+              + m
+              + ", "
+              + image
+              + ") is not an approved (model, image) pair";
         }
       }
     }
@@ -189,16 +236,24 @@ public final class GuardHandler implements RequestStreamHandler {
    * The verdict on one event: approved when nothing is wrong ({@code why} is null), otherwise
    * unapproved with the remediation attempted and its outcome.
    */
-  private static Verdict decide(String eventId, String name, String caller, List<String> models,
-      String why, String remediation, Runnable remedy) {
+  private static Verdict decide(
+      String eventId,
+      String name,
+      String caller,
+      List<String> models,
+      String why,
+      String remediation,
+      Runnable remedy) {
     if (why == null) {
       return approved(eventId, name, caller, models);
     }
-    return new Verdict(eventId, name, caller, models, "unapproved", remediate(remediation, remedy), why);
+    return new Verdict(
+        eventId, name, caller, models, "unapproved", remediate(remediation, remedy), why);
   }
 
   private static Verdict approved(String eventId, String name, String caller, List<String> models) {
-    return new Verdict(eventId, name, caller, models, "approved", "none", "approved (role, model, image) entries");
+    return new Verdict(
+        eventId, name, caller, models, "approved", "none", "approved (role, model, image) entries");
   }
 
   private static Verdict ignored(String eventId, String name, String reason) {
@@ -208,5 +263,4 @@ public final class GuardHandler implements RequestStreamHandler {
   private static String text(JsonNode n, String fallback) {
     return n != null && n.isTextual() && !n.asText().isBlank() ? n.asText() : fallback;
   }
-
 }

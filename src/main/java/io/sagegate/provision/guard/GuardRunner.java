@@ -8,10 +8,10 @@ import java.nio.file.Path;
 
 /**
  * Runs the guard's handler locally on one recorded CloudTrail event (an EventBridge event as the
- * Lambda receives it), against a chosen SageMaker endpoint URL (an emulator, or a sandbox
- * account), so an operator can try a rule before deploying it. Used by {@code sagegate provision
- * guard-test}, and runnable from the guard jar alone:
- * {@code SAGEGATE_APPROVED_PAIRS='[...]' java -cp sagegate-guard.jar io.sagegate.provision.guard.GuardRunner EVENT.json [ENDPOINT_URL [REGION]]}.
+ * Lambda receives it), against a chosen SageMaker endpoint URL (an emulator, or a sandbox account),
+ * so an operator can try a rule before deploying it. Used by {@code sagegate provision guard-test},
+ * and runnable from the guard jar alone: {@code SAGEGATE_APPROVED_PAIRS='[...]' java -cp
+ * sagegate-guard.jar io.sagegate.provision.guard.GuardRunner EVENT.json [ENDPOINT_URL [REGION]]}.
  * Credentials come from the SDK's default chain. Note that the handler really remediates: an
  * unapproved deployment at that endpoint is removed.
  */
@@ -19,9 +19,13 @@ public final class GuardRunner {
 
   private GuardRunner() {}
 
-  /** Feeds {@code event} to a guard with {@code approved}; returns the verdict (also written to {@code audit}). */
-  public static GuardHandler.Verdict run(Path event, ApprovedPairs approved, URI endpointUrl, String region,
-      PrintStream audit) throws IOException {
+  /**
+   * Feeds {@code event} to a guard with {@code approved}; returns the verdict (also written to
+   * {@code audit}).
+   */
+  public static GuardHandler.Verdict run(
+      Path event, ApprovedPairs approved, URI endpointUrl, String region, PrintStream audit)
+      throws IOException {
     byte[] bytes = Files.readAllBytes(event);
     try (GuardSageMaker sm = GuardSageMaker.create(endpointUrl, region, null)) {
       GuardHandler.Verdict v = new GuardHandler(sm, approved, audit).handle(bytes);
@@ -33,7 +37,10 @@ public final class GuardRunner {
 
   public static void main(String[] args) throws IOException {
     if (args.length < 1 || args.length > 3) {
-      System.err.println("usage: GuardRunner EVENT.json [ENDPOINT_URL [REGION]]  (approved pairs in $" + ApprovedPairs.ENV_VAR + ")");
+      System.err.println(
+          "usage: GuardRunner EVENT.json [ENDPOINT_URL [REGION]]  (approved pairs in $"
+              + ApprovedPairs.ENV_VAR
+              + ")");
       System.exit(2);
     }
     ApprovedPairs approved;
@@ -44,8 +51,13 @@ public final class GuardRunner {
       System.exit(2);
       return;
     }
-    GuardHandler.Verdict v = run(Path.of(args[0]), approved, args.length > 1 ? URI.create(args[1]) : null,
-        args.length > 2 ? args[2] : "us-east-1", System.out);
+    GuardHandler.Verdict v =
+        run(
+            Path.of(args[0]),
+            approved,
+            args.length > 1 ? URI.create(args[1]) : null,
+            args.length > 2 ? args[2] : "us-east-1",
+            System.out);
     System.exit("ignored".equals(v.decision()) || "approved".equals(v.decision()) ? 0 : 1);
   }
 }

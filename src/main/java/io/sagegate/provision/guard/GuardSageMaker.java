@@ -35,7 +35,11 @@ import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 public final class GuardSageMaker implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** Attempts per call: throttling, 5xx and I/O failures are retried, as the SDK's standard mode does. */
+
+  /**
+   * Attempts per call: throttling, 5xx and I/O failures are retried, as the SDK's standard mode
+   * does.
+   */
   private static final int ATTEMPTS = 3;
 
   private final SdkHttpClient http;
@@ -46,10 +50,16 @@ public final class GuardSageMaker implements AutoCloseable {
 
   private GuardSageMaker(URI endpoint, String region, AwsCredentialsProvider credentials) {
     this.region = region;
-    this.endpoint = endpoint != null ? endpoint : URI.create("https://api.sagemaker." + region + ".amazonaws.com");
+    this.endpoint =
+        endpoint != null
+            ? endpoint
+            : URI.create("https://api.sagemaker." + region + ".amazonaws.com");
     this.credentials = credentials;
-    this.http = UrlConnectionHttpClient.builder().connectionTimeout(Duration.ofSeconds(5))
-        .socketTimeout(Duration.ofSeconds(30)).build();
+    this.http =
+        UrlConnectionHttpClient.builder()
+            .connectionTimeout(Duration.ofSeconds(5))
+            .socketTimeout(Duration.ofSeconds(30))
+            .build();
   }
 
   /**
@@ -57,8 +67,10 @@ public final class GuardSageMaker implements AutoCloseable {
    * Lambda) at {@code endpoint} (null: SageMaker's regional endpoint) with {@code credentials}
    * (null: the SDK's default credentials chain).
    */
-  public static GuardSageMaker create(URI endpoint, String region, AwsCredentialsProvider credentials) {
-    return new GuardSageMaker(endpoint,
+  public static GuardSageMaker create(
+      URI endpoint, String region, AwsCredentialsProvider credentials) {
+    return new GuardSageMaker(
+        endpoint,
         region != null ? region : DefaultAwsRegionProviderChain.builder().build().getRegion().id(),
         credentials != null ? credentials : DefaultCredentialsProvider.builder().build());
   }
@@ -72,7 +84,10 @@ public final class GuardSageMaker implements AutoCloseable {
       this.errorCode = errorCode;
     }
 
-    /** SageMaker's error code (for example {@code ValidationException}), else the failure's class name. */
+    /**
+     * SageMaker's error code (for example {@code ValidationException}), else the failure's class
+     * name.
+     */
     public String errorCode() {
       return errorCode;
     }
@@ -80,13 +95,18 @@ public final class GuardSageMaker implements AutoCloseable {
 
   /** DescribeEndpointConfig: the model names of the configuration's production variants. */
   public List<String> endpointConfigModels(String endpointConfigName) {
-    JsonNode r = call("DescribeEndpointConfig", JSON.createObjectNode().put("EndpointConfigName", endpointConfigName));
+    JsonNode r =
+        call(
+            "DescribeEndpointConfig",
+            JSON.createObjectNode().put("EndpointConfigName", endpointConfigName));
     List<String> models = new ArrayList<>();
-    r.path("ProductionVariants").forEach(v -> {
-      if (v.path("ModelName").isTextual()) {
-        models.add(v.path("ModelName").asText());
-      }
-    });
+    r.path("ProductionVariants")
+        .forEach(
+            v -> {
+              if (v.path("ModelName").isTextual()) {
+                models.add(v.path("ModelName").asText());
+              }
+            });
     return models;
   }
 
@@ -97,11 +117,13 @@ public final class GuardSageMaker implements AutoCloseable {
     if (r.path("PrimaryContainer").path("Image").isTextual()) {
       images.add(r.path("PrimaryContainer").path("Image").asText());
     }
-    r.path("Containers").forEach(c -> {
-      if (c.path("Image").isTextual()) {
-        images.add(c.path("Image").asText());
-      }
-    });
+    r.path("Containers")
+        .forEach(
+            c -> {
+              if (c.path("Image").isTextual()) {
+                images.add(c.path("Image").asText());
+              }
+            });
     return images;
   }
 
@@ -110,7 +132,9 @@ public final class GuardSageMaker implements AutoCloseable {
   }
 
   public void deleteEndpointConfig(String endpointConfigName) {
-    call("DeleteEndpointConfig", JSON.createObjectNode().put("EndpointConfigName", endpointConfigName));
+    call(
+        "DeleteEndpointConfig",
+        JSON.createObjectNode().put("EndpointConfigName", endpointConfigName));
   }
 
   public void stopTransformJob(String transformJobName) {
@@ -155,25 +179,42 @@ public final class GuardSageMaker implements AutoCloseable {
   }
 
   private JsonNode once(String operation, byte[] body) throws Retryable {
-    String path = endpoint.getRawPath() == null || endpoint.getRawPath().isEmpty() ? "/" : endpoint.getRawPath();
-    SdkHttpRequest request = SdkHttpRequest.builder().method(SdkHttpMethod.POST)
-        .protocol(endpoint.getScheme()).host(endpoint.getHost()).port(endpoint.getPort() < 0 ? null : endpoint.getPort())
-        .encodedPath(path)
-        .putHeader("Content-Type", "application/x-amz-json-1.1")
-        .putHeader("X-Amz-Target", "SageMaker." + operation)
-        .putHeader("Content-Length", Integer.toString(body.length))
-        .build();
+    String path =
+        endpoint.getRawPath() == null || endpoint.getRawPath().isEmpty()
+            ? "/"
+            : endpoint.getRawPath();
+    SdkHttpRequest request =
+        SdkHttpRequest.builder()
+            .method(SdkHttpMethod.POST)
+            .protocol(endpoint.getScheme())
+            .host(endpoint.getHost())
+            .port(endpoint.getPort() < 0 ? null : endpoint.getPort())
+            .encodedPath(path)
+            .putHeader("Content-Type", "application/x-amz-json-1.1")
+            .putHeader("X-Amz-Target", "SageMaker." + operation)
+            .putHeader("Content-Length", Integer.toString(body.length))
+            .build();
     int status;
     byte[] answer;
     try {
-      SignedRequest signed = signer.sign(r -> r.identity(credentials.resolveCredentials()).request(request)
-          .payload(ContentStreamProvider.fromByteArrayUnsafe(body))
-          .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "sagemaker")
-          .putProperty(AwsV4HttpSigner.REGION_NAME, region));
-      HttpExecuteResponse response = http.prepareRequest(HttpExecuteRequest.builder().request(signed.request())
-          .contentStreamProvider(signed.payload().orElse(null)).build()).call();
+      SignedRequest signed =
+          signer.sign(
+              r ->
+                  r.identity(credentials.resolveCredentials())
+                      .request(request)
+                      .payload(ContentStreamProvider.fromByteArrayUnsafe(body))
+                      .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "sagemaker")
+                      .putProperty(AwsV4HttpSigner.REGION_NAME, region));
+      HttpExecuteResponse response =
+          http.prepareRequest(
+                  HttpExecuteRequest.builder()
+                      .request(signed.request())
+                      .contentStreamProvider(signed.payload().orElse(null))
+                      .build())
+              .call();
       status = response.httpResponse().statusCode();
-      try (InputStream in = response.responseBody().map(b -> (InputStream) b).orElse(InputStream.nullInputStream())) {
+      try (InputStream in =
+          response.responseBody().map(b -> (InputStream) b).orElse(InputStream.nullInputStream())) {
         answer = in.readAllBytes();
       }
     } catch (IOException e) {
@@ -189,7 +230,10 @@ public final class GuardSageMaker implements AutoCloseable {
     String code = errorCode(json, status);
     CallFailed failure = new CallFailed(operation, code, null);
     String lower = code.toLowerCase(Locale.ROOT);
-    if (status >= 500 || status == 429 || lower.contains("throttl") || lower.contains("toomanyrequests")) {
+    if (status >= 500
+        || status == 429
+        || lower.contains("throttl")
+        || lower.contains("toomanyrequests")) {
       throw new Retryable(failure);
     }
     throw failure;
@@ -209,8 +253,10 @@ public final class GuardSageMaker implements AutoCloseable {
 
   /** AWS JSON 1.1 errors: {@code __type} (or {@code code}) as {@code [namespace#]Code[:uri]}. */
   static String errorCode(JsonNode error, int status) {
-    String type = error.path("__type").isTextual() ? error.path("__type").asText()
-        : error.path("code").isTextual() ? error.path("code").asText() : null;
+    String type =
+        error.path("__type").isTextual()
+            ? error.path("__type").asText()
+            : error.path("code").isTextual() ? error.path("code").asText() : null;
     if (type == null || type.isBlank()) {
       return "HTTP " + status;
     }

@@ -22,11 +22,21 @@ class AuthenticationTest {
 
   @Test
   void anythingAfterTheTokenIsMalformed() {
-    for (String value : List.of("Bearer " + JWT + ",", "Bearer " + JWT + " x",
-        "Bearer " + JWT + ", Bearer " + JWT, "Bearer " + JWT + ";", "Bearer a=b", "Bearer ===",
-        "Bearer " + JWT + "\tx", "Bearer \"" + JWT + "\"")) {
-      AuthenticationException e = assertThrows(AuthenticationException.class,
-          () -> Authentication.bearerToken(List.of(value)), value);
+    for (String value :
+        List.of(
+            "Bearer " + JWT + ",",
+            "Bearer " + JWT + " x",
+            "Bearer " + JWT + ", Bearer " + JWT,
+            "Bearer " + JWT + ";",
+            "Bearer a=b",
+            "Bearer ===",
+            "Bearer " + JWT + "\tx",
+            "Bearer \"" + JWT + "\"")) {
+      AuthenticationException e =
+          assertThrows(
+              AuthenticationException.class,
+              () -> Authentication.bearerToken(List.of(value)),
+              value);
       assertEquals(Reason.MALFORMED, e.reason(), value);
     }
   }

@@ -15,12 +15,12 @@ import java.util.function.Function;
 
 /**
  * Checks a SageMaker bearer token as the emulator's OpenAI path takes it, independently of the
- * gateway's minting code: {@code sagemaker-api-key-} + base64 of a SigV4 query-presigned
- * {@code POST sagemaker.amazonaws.com/?Action=CallWithBearerToken...} followed by {@code &Version=1}
- * (with or without a leading {@code https://}). The presigned signature is recomputed from the
- * secret of the access key it names (service {@code sagemaker}, host the only signed header, the
- * payload hash of an empty body, as SigV4 presigning of a request without body has it), the
- * {@code X-Amz-Expires} range (1 s to 12 h) and the expiry checked against the clock.
+ * gateway's minting code: {@code sagemaker-api-key-} + base64 of a SigV4 query-presigned {@code
+ * POST sagemaker.amazonaws.com/?Action=CallWithBearerToken...} followed by {@code &Version=1} (with
+ * or without a leading {@code https://}). The presigned signature is recomputed from the secret of
+ * the access key it names (service {@code sagemaker}, host the only signed header, the payload hash
+ * of an empty body, as SigV4 presigning of a request without body has it), the {@code
+ * X-Amz-Expires} range (1 s to 12 h) and the expiry checked against the clock.
  */
 public final class BearerTokenVerifier {
 
@@ -28,7 +28,8 @@ public final class BearerTokenVerifier {
   private static final String HOST = "sagemaker.amazonaws.com";
   private static final DateTimeFormatter AMZ_DATE =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
-  private static final String EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  private static final String EMPTY_SHA256 =
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
   /** A verified token: whose it is, for which region, and its session token. */
   public record Token(String accessKeyId, String region, String sessionToken, Instant expires) {}
@@ -59,7 +60,10 @@ public final class BearerTokenVerifier {
     }
     String url;
     try {
-      url = new String(Base64.getDecoder().decode(bearer.substring(PREFIX.length())), StandardCharsets.UTF_8);
+      url =
+          new String(
+              Base64.getDecoder().decode(bearer.substring(PREFIX.length())),
+              StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
       throw new Refused(401, "The bearer token is not base64");
     }
@@ -78,7 +82,11 @@ public final class BearerTokenVerifier {
     for (String pair : query.split("&")) {
       int eq = pair.indexOf('=');
       String name = eq < 0 ? pair : pair.substring(0, eq);
-      String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1).replace("+", "%2B"), StandardCharsets.UTF_8);
+      String value =
+          eq < 0
+              ? ""
+              : URLDecoder.decode(
+                  pair.substring(eq + 1).replace("+", "%2B"), StandardCharsets.UTF_8);
       if (params.put(name, value) != null) {
         throw new Refused(401, "Parameter " + name + " appears twice");
       }
@@ -119,13 +127,27 @@ public final class BearerTokenVerifier {
     if (secret == null) {
       throw new Refused(401, "The access key in the bearer token is unknown");
     }
-    String canonical = "POST\n/\n" + SigV4Verifier.canonicalQuery(signedQuery.toString()) + "\n"
-        + "host:" + HOST + "\n\nhost\n" + EMPTY_SHA256;
-    String stringToSign = "AWS4-HMAC-SHA256\n" + params.get("X-Amz-Date") + "\n"
-        + scope[1] + "/" + scope[2] + "/sagemaker/aws4_request\n"
-        + SigV4Verifier.hex(SigV4Verifier.sha256(canonical.getBytes(StandardCharsets.UTF_8)));
-    String expected = SigV4Verifier.signatureHex(secret, scope[1], scope[2], "sagemaker", stringToSign);
-    if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
+    String canonical =
+        "POST\n/\n"
+            + SigV4Verifier.canonicalQuery(signedQuery.toString())
+            + "\n"
+            + "host:"
+            + HOST
+            + "\n\nhost\n"
+            + EMPTY_SHA256;
+    String stringToSign =
+        "AWS4-HMAC-SHA256\n"
+            + params.get("X-Amz-Date")
+            + "\n"
+            + scope[1]
+            + "/"
+            + scope[2]
+            + "/sagemaker/aws4_request\n"
+            + SigV4Verifier.hex(SigV4Verifier.sha256(canonical.getBytes(StandardCharsets.UTF_8)));
+    String expected =
+        SigV4Verifier.signatureHex(secret, scope[1], scope[2], "sagemaker", stringToSign);
+    if (!MessageDigest.isEqual(
+        expected.getBytes(StandardCharsets.UTF_8),
         params.getOrDefault("X-Amz-Signature", "").getBytes(StandardCharsets.UTF_8))) {
       throw new Refused(401, "The bearer token's signature does not match");
     }

@@ -29,7 +29,8 @@ import software.amazon.awssdk.services.sts.model.StsException;
 class EmulatorMainTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String SCENARIO = """
+  private static final String SCENARIO =
+      """
       {"credentials": [{"accessKeyId": "AKIDMAINTEST", "secretAccessKey": "s3cret"}],
        "roles": [{"arn": "arn:aws:iam::123456789012:role/invoke", "trustedAccessKey": "AKIDMAINTEST",
                   "externalId": "ext-1", "actions": ["sagemaker:InvokeEndpoint"],
@@ -48,28 +49,65 @@ class EmulatorMainTest {
 
   @Test
   void scenarioConfiguresCredentialsRolesAndEndpoints() throws Exception {
-    SageMakerEmulator emulator = SageMakerEmulator.start(vertx, Clock.systemUTC(),
-        SageMakerEmulator.DEFAULT_REGION, SageMakerEmulator.DEFAULT_ACCOUNT, 0).await(AWAIT_SECONDS, SECONDS);
+    SageMakerEmulator emulator =
+        SageMakerEmulator.start(
+                vertx,
+                Clock.systemUTC(),
+                SageMakerEmulator.DEFAULT_REGION,
+                SageMakerEmulator.DEFAULT_ACCOUNT,
+                0)
+            .await(AWAIT_SECONDS, SECONDS);
     EmulatorMain.apply(emulator, JSON.readValue(SCENARIO, EmulatorMain.Scenario.class));
     var http = UrlConnectionHttpClient.create();
-    try (StsClient sts = StsClient.builder().endpointOverride(emulator.uri()).region(Region.US_EAST_1)
-        .httpClient(http)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIDMAINTEST", "s3cret")))
-        .build()) {
-      StsException wrongExternalId = assertThrows(StsException.class, () -> sts.assumeRole(r -> r
-          .roleArn("arn:aws:iam::123456789012:role/invoke").roleSessionName("alice").externalId("other")));
+    try (StsClient sts =
+        StsClient.builder()
+            .endpointOverride(emulator.uri())
+            .region(Region.US_EAST_1)
+            .httpClient(http)
+            .credentialsProvider(
+                StaticCredentialsProvider.create(
+                    AwsBasicCredentials.create("AKIDMAINTEST", "s3cret")))
+            .build()) {
+      StsException wrongExternalId =
+          assertThrows(
+              StsException.class,
+              () ->
+                  sts.assumeRole(
+                      r ->
+                          r.roleArn("arn:aws:iam::123456789012:role/invoke")
+                              .roleSessionName("alice")
+                              .externalId("other")));
       assertEquals(403, wrongExternalId.statusCode());
-      Credentials c = sts.assumeRole(r -> r.roleArn("arn:aws:iam::123456789012:role/invoke")
-          .roleSessionName("alice").sourceIdentity("alice").externalId("ext-1")).credentials();
-      try (SageMakerRuntimeClient runtime = SageMakerRuntimeClient.builder()
-          .endpointOverride(emulator.uri()).region(Region.US_EAST_1).httpClient(http)
-          .credentialsProvider(StaticCredentialsProvider.create(AwsSessionCredentials.create(
-              c.accessKeyId(), c.secretAccessKey(), c.sessionToken())))
-          .build()) {
-        assertEquals("{\"score\":1}", runtime.invokeEndpoint(r -> r.endpointName("ok")
-            .body(SdkBytes.fromUtf8String("{}"))).body().asUtf8String());
-        ModelErrorException e = assertThrows(ModelErrorException.class, () -> runtime.invokeEndpoint(r -> r
-            .endpointName("broken").body(SdkBytes.fromUtf8String("{}"))));
+      Credentials c =
+          sts.assumeRole(
+                  r ->
+                      r.roleArn("arn:aws:iam::123456789012:role/invoke")
+                          .roleSessionName("alice")
+                          .sourceIdentity("alice")
+                          .externalId("ext-1"))
+              .credentials();
+      try (SageMakerRuntimeClient runtime =
+          SageMakerRuntimeClient.builder()
+              .endpointOverride(emulator.uri())
+              .region(Region.US_EAST_1)
+              .httpClient(http)
+              .credentialsProvider(
+                  StaticCredentialsProvider.create(
+                      AwsSessionCredentials.create(
+                          c.accessKeyId(), c.secretAccessKey(), c.sessionToken())))
+              .build()) {
+        assertEquals(
+            "{\"score\":1}",
+            runtime
+                .invokeEndpoint(r -> r.endpointName("ok").body(SdkBytes.fromUtf8String("{}")))
+                .body()
+                .asUtf8String());
+        ModelErrorException e =
+            assertThrows(
+                ModelErrorException.class,
+                () ->
+                    runtime.invokeEndpoint(
+                        r -> r.endpointName("broken").body(SdkBytes.fromUtf8String("{}"))));
         assertEquals(422, e.originalStatusCode());
       }
     } finally {
@@ -87,9 +125,13 @@ class EmulatorMainTest {
 
   @Test
   void unknownScenarioFieldsAreRejectedByName() {
-    UnrecognizedPropertyException e = assertThrows(UnrecognizedPropertyException.class,
-        () -> JSON.readValue("{\"endpoints\": [{\"name\": \"x\", \"behavior\": \"OK\"}]}",
-            EmulatorMain.Scenario.class));
+    UnrecognizedPropertyException e =
+        assertThrows(
+            UnrecognizedPropertyException.class,
+            () ->
+                JSON.readValue(
+                    "{\"endpoints\": [{\"name\": \"x\", \"behavior\": \"OK\"}]}",
+                    EmulatorMain.Scenario.class));
     assertTrue(e.getMessage().contains("behavior"), e.getMessage());
   }
 }

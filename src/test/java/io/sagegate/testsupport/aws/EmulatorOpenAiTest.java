@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sagegate.authz.Action;
 import io.sagegate.aws.BearerTokens;
 import io.sagegate.aws.SessionPolicy;
-import io.sagegate.authz.Action;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Behaviour;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Role;
 import io.vertx.core.Vertx;
@@ -38,9 +38,9 @@ import software.amazon.awssdk.services.sts.StsAsyncClient;
 import software.amazon.awssdk.services.sts.model.Credentials;
 
 /**
- * The emulator's OpenAI-compatible path: bearer tokens checked against the sessions its STS
- * issued, the session policy applied to CallWithBearerToken and to InvokeEndpoint on the endpoint
- * in the path, SigV4 and the component header refused, both error shapes.
+ * The emulator's OpenAI-compatible path: bearer tokens checked against the sessions its STS issued,
+ * the session policy applied to CallWithBearerToken and to InvokeEndpoint on the endpoint in the
+ * path, SigV4 and the component header refused, both error shapes.
  */
 class EmulatorOpenAiTest {
 
@@ -49,7 +49,8 @@ class EmulatorOpenAiTest {
   private static final String GATEWAY_SECRET = "gateway-test-secret-known-only-to-the-emulator";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
-  private static final String CHAT = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+  private static final String CHAT =
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
   private static Vertx vertx;
   private static SageMakerEmulator emulator;
@@ -62,14 +63,26 @@ class EmulatorOpenAiTest {
     vertx = Vertx.vertx();
     emulator = SageMakerEmulator.start(vertx).toCompletionStage().toCompletableFuture().join();
     roleArn = emulator.roleArn("sagegate-invoke");
-    emulator.addCredentials(GATEWAY_KEY, GATEWAY_SECRET)
-        .addRole(Role.allowing(roleArn, GATEWAY_KEY, null,
-            List.of("sagemaker:InvokeEndpoint*", "sagemaker:CallWithBearerToken"), List.of("*")));
+    emulator
+        .addCredentials(GATEWAY_KEY, GATEWAY_SECRET)
+        .addRole(
+            Role.allowing(
+                roleArn,
+                GATEWAY_KEY,
+                null,
+                List.of("sagemaker:InvokeEndpoint*", "sagemaker:CallWithBearerToken"),
+                List.of("*")));
     http = NettyNioAsyncHttpClient.builder().build();
-    sts = StsAsyncClient.builder().endpointOverride(emulator.uri()).region(Region.US_EAST_1).httpClient(http)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))
-        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
-        .build();
+    sts =
+        StsAsyncClient.builder()
+            .endpointOverride(emulator.uri())
+            .region(Region.US_EAST_1)
+            .httpClient(http)
+            .credentialsProvider(
+                StaticCredentialsProvider.create(
+                    AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))
+            .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
+            .build();
   }
 
   @AfterAll
@@ -87,7 +100,9 @@ class EmulatorOpenAiTest {
   }
 
   private static Credentials session(String policy) {
-    return sts.assumeRole(b -> b.roleArn(roleArn).roleSessionName("sagegate-test").policy(policy)).join().credentials();
+    return sts.assumeRole(b -> b.roleArn(roleArn).roleSessionName("sagegate-test").policy(policy))
+        .join()
+        .credentials();
   }
 
   /** The gateway's own session policy for an endpoint on the OpenAI path. */
@@ -96,18 +111,25 @@ class EmulatorOpenAiTest {
   }
 
   private static String token(Credentials c, Clock clock, Duration expiry) {
-    return BearerTokens.mint(AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken()),
-        Region.US_EAST_1, expiry, clock);
+    return BearerTokens.mint(
+        AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken()),
+        Region.US_EAST_1,
+        expiry,
+        clock);
   }
 
   private static String token(Credentials c) {
     return token(c, Clock.systemUTC(), Duration.ofMinutes(10));
   }
 
-  private static HttpResponse<String> chat(String endpoint, String authorization, String body, String... headers) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(emulator.uri() + "/endpoints/" + endpoint
-        + "/openai/v1/chat/completions")).POST(HttpRequest.BodyPublishers.ofString(body))
-        .header("Content-Type", "application/json");
+  private static HttpResponse<String> chat(
+      String endpoint, String authorization, String body, String... headers) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(
+                URI.create(
+                    emulator.uri() + "/endpoints/" + endpoint + "/openai/v1/chat/completions"))
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .header("Content-Type", "application/json");
     if (authorization != null) {
       b.header("Authorization", authorization);
     }
@@ -131,12 +153,15 @@ class EmulatorOpenAiTest {
   @Test
   void aValidTokenForTheEndpointIsAnswered() throws Exception {
     emulator.endpoint("ep-a");
-    HttpResponse<String> r = chat("ep-a", "Bearer " + token(session(policyFor("ep-a", true))), CHAT);
+    HttpResponse<String> r =
+        chat("ep-a", "Bearer " + token(session(policyFor("ep-a", true))), CHAT);
     assertEquals(200, r.statusCode(), r.body());
     JsonNode body = JSON.readTree(r.body());
     assertEquals("m", body.path("model").asText());
     assertEquals(7, body.path("usage").path("prompt_tokens").asInt());
-    assertEquals(SageMakerEmulator.OPENAI_CHAT, emulator.requests().get(emulator.requests().size() - 1).operation());
+    assertEquals(
+        SageMakerEmulator.OPENAI_CHAT,
+        emulator.requests().get(emulator.requests().size() - 1).operation());
   }
 
   @Test
@@ -152,7 +177,8 @@ class EmulatorOpenAiTest {
   @Test
   void aSessionWithoutCallWithBearerTokenIsRefused() throws Exception {
     emulator.endpoint("ep-a");
-    JsonNode e = error(chat("ep-a", "Bearer " + token(session(policyFor("ep-a", false))), CHAT), 403);
+    JsonNode e =
+        error(chat("ep-a", "Bearer " + token(session(policyFor("ep-a", false))), CHAT), 403);
     assertTrue(e.path("message").asText().contains("sagemaker:CallWithBearerToken"), e.toString());
   }
 
@@ -161,18 +187,39 @@ class EmulatorOpenAiTest {
     emulator.endpoint("ep-a");
     Credentials c = session(policyFor("ep-a", true));
     Clock past = Clock.fixed(Instant.now().minus(Duration.ofMinutes(5)), ZoneOffset.UTC);
-    assertTrue(error(chat("ep-a", "Bearer " + token(c, past, Duration.ofSeconds(60)), CHAT), 401)
-        .path("message").asText().contains("expired"));
-    String url = new String(Base64.getDecoder().decode(token(c).substring(BearerTokens.PREFIX.length())),
-        StandardCharsets.UTF_8);
-    String tampered = BearerTokens.PREFIX + Base64.getEncoder().encodeToString(
-        url.replace("X-Amz-Expires=600", "X-Amz-Expires=601").getBytes(StandardCharsets.UTF_8));
-    assertTrue(error(chat("ep-a", "Bearer " + tampered, CHAT), 401).path("message").asText().contains("signature"));
-    String foreign = BearerTokens.mint(AwsSessionCredentials.create("ASIANOBODY", "x", "y"), Region.US_EAST_1,
-        Duration.ofMinutes(5), Clock.systemUTC());
+    assertTrue(
+        error(chat("ep-a", "Bearer " + token(c, past, Duration.ofSeconds(60)), CHAT), 401)
+            .path("message")
+            .asText()
+            .contains("expired"));
+    String url =
+        new String(
+            Base64.getDecoder().decode(token(c).substring(BearerTokens.PREFIX.length())),
+            StandardCharsets.UTF_8);
+    String tampered =
+        BearerTokens.PREFIX
+            + Base64.getEncoder()
+                .encodeToString(
+                    url.replace("X-Amz-Expires=600", "X-Amz-Expires=601")
+                        .getBytes(StandardCharsets.UTF_8));
+    assertTrue(
+        error(chat("ep-a", "Bearer " + tampered, CHAT), 401)
+            .path("message")
+            .asText()
+            .contains("signature"));
+    String foreign =
+        BearerTokens.mint(
+            AwsSessionCredentials.create("ASIANOBODY", "x", "y"),
+            Region.US_EAST_1,
+            Duration.ofMinutes(5),
+            Clock.systemUTC());
     error(chat("ep-a", "Bearer " + foreign, CHAT), 401);
-    String otherRegion = BearerTokens.mint(AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(),
-        c.sessionToken()), Region.EU_WEST_1, Duration.ofMinutes(5), Clock.systemUTC());
+    String otherRegion =
+        BearerTokens.mint(
+            AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken()),
+            Region.EU_WEST_1,
+            Duration.ofMinutes(5),
+            Clock.systemUTC());
     error(chat("ep-a", "Bearer " + otherRegion, CHAT), 403);
     error(chat("ep-a", null, CHAT), 401);
     error(chat("ep-a", "Bearer some-jwt", CHAT), 401);
@@ -181,10 +228,21 @@ class EmulatorOpenAiTest {
   @Test
   void sigV4AndTheComponentHeaderAreRefusedOnThisPath() throws Exception {
     emulator.endpoint("ep-a");
-    error(chat("ep-a", "AWS4-HMAC-SHA256 Credential=AKIA/20260520/us-east-1/sagemaker/aws4_request, "
-        + "SignedHeaders=host, Signature=00", CHAT), 403);
-    error(chat("ep-a", "Bearer " + token(session(policyFor("ep-a", true))), CHAT,
-        "X-Amzn-SageMaker-Inference-Component", "ic-1"), 400);
+    error(
+        chat(
+            "ep-a",
+            "AWS4-HMAC-SHA256 Credential=AKIA/20260520/us-east-1/sagemaker/aws4_request, "
+                + "SignedHeaders=host, Signature=00",
+            CHAT),
+        403);
+    error(
+        chat(
+            "ep-a",
+            "Bearer " + token(session(policyFor("ep-a", true))),
+            CHAT,
+            "X-Amzn-SageMaker-Inference-Component",
+            "ic-1"),
+        400);
   }
 
   @Test
@@ -195,8 +253,11 @@ class EmulatorOpenAiTest {
     assertEquals(200, plain.statusCode());
     assertTrue(plain.body().endsWith("data: [DONE]\n\n"), plain.body());
     assertFalse(plain.body().contains("usage"));
-    HttpResponse<String> usage = chat("ep-a", token,
-        CHAT.replace("{", "{\"stream\":true,\"stream_options\":{\"include_usage\":true},"));
+    HttpResponse<String> usage =
+        chat(
+            "ep-a",
+            token,
+            CHAT.replace("{", "{\"stream\":true,\"stream_options\":{\"include_usage\":true},"));
     assertTrue(usage.body().contains("\"usage\""), usage.body());
   }
 
@@ -205,7 +266,9 @@ class EmulatorOpenAiTest {
     emulator.endpoint("ep-a", Behaviour.MODEL_ERROR).modelError(400, "bad max_tokens");
     String token = "Bearer " + token(session(policyFor("ep-a", true)));
     JsonNode e = error(chat("ep-a", token, CHAT), 400);
-    assertTrue(e.path("message").asText().contains(emulator.accountId()), "quotes the account, as reported");
+    assertTrue(
+        e.path("message").asText().contains(emulator.accountId()),
+        "quotes the account, as reported");
     assertTrue(e.path("message").asText().contains("console.aws.amazon.com"));
     emulator.openAiErrorEnvelope(false);
     HttpResponse<String> shaped = chat("ep-a", token, CHAT);
@@ -213,16 +276,22 @@ class EmulatorOpenAiTest {
     assertTrue(JSON.readTree(shaped.body()).path("message").asText().contains("bad max_tokens"));
     emulator.endpoint("ep-a", Behaviour.NO_CAPACITY);
     emulator.openAiErrorEnvelope(true);
-    assertTrue(error(chat("ep-a", token, CHAT), 400).path("message").asText().contains("no capacity"));
+    assertTrue(
+        error(chat("ep-a", token, CHAT), 400).path("message").asText().contains("no capacity"));
   }
 
   @Test
   void aTricklingAnswerKeepsSendingAndNeverEnds() throws Exception {
     emulator.endpoint("ep-a", Behaviour.TRICKLE);
     String token = "Bearer " + token(session(policyFor("ep-a", true)));
-    HttpRequest request = HttpRequest.newBuilder(URI.create(emulator.uri() + "/endpoints/ep-a/openai/v1/chat/completions"))
-        .POST(HttpRequest.BodyPublishers.ofString(CHAT)).header("Authorization", token).build();
-    HttpResponse<java.io.InputStream> r = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    HttpRequest request =
+        HttpRequest.newBuilder(
+                URI.create(emulator.uri() + "/endpoints/ep-a/openai/v1/chat/completions"))
+            .POST(HttpRequest.BodyPublishers.ofString(CHAT))
+            .header("Authorization", token)
+            .build();
+    HttpResponse<java.io.InputStream> r =
+        HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
     assertEquals(200, r.statusCode());
     try (java.io.InputStream in = r.body()) {
       // The head, then a byte about every 100 ms: five of them come, and the body has not ended.

@@ -16,8 +16,12 @@ class EmulatorPolicyEvaluatorTest {
 
   @Test
   void wildcardsMatchActionsCaseInsensitivelyAndResourcesExactly() throws Exception {
-    IamPolicy p = IamPolicy.parse("{\"Statement\":{\"Effect\":\"Allow\",\"Action\":"
-        + "\"SageMaker:InvokeEndpoint*\",\"Resource\":\"" + EP + "team-?-*\"}}");
+    IamPolicy p =
+        IamPolicy.parse(
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":"
+                + "\"SageMaker:InvokeEndpoint*\",\"Resource\":\""
+                + EP
+                + "team-?-*\"}}");
     assertEquals(Decision.ALLOW, p.evaluate("sagemaker:InvokeEndpoint", EP + "team-a-x"));
     assertEquals(Decision.ALLOW, p.evaluate("sagemaker:InvokeEndpointAsync", EP + "team-b-"));
     assertEquals(Decision.NO_MATCH, p.evaluate("sagemaker:InvokeEndpoint", EP + "team-ab-x"));
@@ -31,10 +35,15 @@ class EmulatorPolicyEvaluatorTest {
 
   @Test
   void explicitDenyWinsRegardlessOfOrder() throws Exception {
-    IamPolicy p = IamPolicy.parse("{\"Version\":\"2012-10-17\",\"Statement\":["
-        + "{\"Effect\":\"Deny\",\"Action\":[\"sagemaker:InvokeEndpointAsync\"],\"Resource\":\"*\"},"
-        + "{\"Effect\":\"Allow\",\"Action\":\"sagemaker:*\",\"Resource\":[\"" + EP + "a\",\""
-        + EP + "b\"]}]}");
+    IamPolicy p =
+        IamPolicy.parse(
+            "{\"Version\":\"2012-10-17\",\"Statement\":["
+                + "{\"Effect\":\"Deny\",\"Action\":[\"sagemaker:InvokeEndpointAsync\"],\"Resource\":\"*\"},"
+                + "{\"Effect\":\"Allow\",\"Action\":\"sagemaker:*\",\"Resource\":[\""
+                + EP
+                + "a\",\""
+                + EP
+                + "b\"]}]}");
     assertEquals(Decision.EXPLICIT_DENY, p.evaluate("sagemaker:InvokeEndpointAsync", EP + "a"));
     assertEquals(Decision.ALLOW, p.evaluate("sagemaker:InvokeEndpoint", EP + "b"));
     assertEquals(Decision.NO_MATCH, p.evaluate("sagemaker:InvokeEndpoint", EP + "c"));
@@ -42,15 +51,19 @@ class EmulatorPolicyEvaluatorTest {
 
   @Test
   void refusesWhatItCannotJudge() {
-    for (String bad : List.of("not json", "[]", "{}",
-        "{\"Statement\":{\"Effect\":\"Maybe\",\"Action\":\"a:b\",\"Resource\":\"*\"}}",
-        "{\"Statement\":{\"Effect\":\"Allow\",\"Resource\":\"*\"}}",
-        "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":[],\"Resource\":\"*\"}}",
-        "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"nocolon\",\"Resource\":\"*\"}}",
-        "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"a:b\",\"Resource\":\"*\","
-            + "\"Condition\":{\"StringEquals\":{\"aws:SourceIdentity\":\"x\"}}}}")) {
-      MalformedPolicyException e = assertThrows(MalformedPolicyException.class,
-          () -> IamPolicy.parse(bad), bad);
+    for (String bad :
+        List.of(
+            "not json",
+            "[]",
+            "{}",
+            "{\"Statement\":{\"Effect\":\"Maybe\",\"Action\":\"a:b\",\"Resource\":\"*\"}}",
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Resource\":\"*\"}}",
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":[],\"Resource\":\"*\"}}",
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"nocolon\",\"Resource\":\"*\"}}",
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"a:b\",\"Resource\":\"*\","
+                + "\"Condition\":{\"StringEquals\":{\"aws:SourceIdentity\":\"x\"}}}}")) {
+      MalformedPolicyException e =
+          assertThrows(MalformedPolicyException.class, () -> IamPolicy.parse(bad), bad);
       assertTrue(!e.getMessage().isBlank());
     }
   }

@@ -36,9 +36,9 @@ import software.amazon.awssdk.services.sts.StsAsyncClient;
 import software.amazon.awssdk.services.sts.model.Credentials;
 
 /**
- * The emulator driven the way a Vert.x gateway drives SageMaker: a Vert.x HttpClient request
- * signed with the SDK's {@code AwsV4HttpSigner}, its response stream decoded by our own
- * {@link EventStreamParser}, and a client that cuts a stream off.
+ * The emulator driven the way a Vert.x gateway drives SageMaker: a Vert.x HttpClient request signed
+ * with the SDK's {@code AwsV4HttpSigner}, its response stream decoded by our own {@link
+ * EventStreamParser}, and a client that cuts a stream off.
  */
 class EmulatorRawStreamTest {
 
@@ -55,16 +55,27 @@ class EmulatorRawStreamTest {
   static void start() {
     vertx = Vertx.vertx();
     emulator = join(SageMakerEmulator.start(vertx));
-    emulator.addCredentials(KEY, SECRET).addRole(Role.allowing(emulator.roleArn("raw"), KEY,
-        null, List.of("sagemaker:InvokeEndpoint"), List.of("*")));
-    try (StsAsyncClient sts = StsAsyncClient.builder().endpointOverride(emulator.uri())
-        .region(Region.US_EAST_1)
-        .credentialsProvider(StaticCredentialsProvider.create(
-            AwsBasicCredentials.create(KEY, SECRET)))
-        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
-        .build()) {
-      session = sts.assumeRole(b -> b.roleArn(emulator.roleArn("raw")).roleSessionName("raw"))
-          .join().credentials();
+    emulator
+        .addCredentials(KEY, SECRET)
+        .addRole(
+            Role.allowing(
+                emulator.roleArn("raw"),
+                KEY,
+                null,
+                List.of("sagemaker:InvokeEndpoint"),
+                List.of("*")));
+    try (StsAsyncClient sts =
+        StsAsyncClient.builder()
+            .endpointOverride(emulator.uri())
+            .region(Region.US_EAST_1)
+            .credentialsProvider(
+                StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, SECRET)))
+            .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
+            .build()) {
+      session =
+          sts.assumeRole(b -> b.roleArn(emulator.roleArn("raw")).roleSessionName("raw"))
+              .join()
+              .credentials();
     }
     client = vertx.createHttpClient();
   }
@@ -83,14 +94,20 @@ class EmulatorRawStreamTest {
 
   @Test
   void vertxClientWithSdkSignerReadsFramesWithOurParser() {
-    emulator.endpoint("raw-stream").streamTextParts("alpha", "beta")
+    emulator
+        .endpoint("raw-stream")
+        .streamTextParts("alpha", "beta")
         .endStreamWithModelError("stopped", "StreamBroken");
     // The body handler must be set on the event loop as the response arrives: compose, not join.
     Promise<HttpClientResponse> head = Promise.promise();
-    Buffer body = join(send("raw-stream").compose(r -> {
-      head.complete(r);
-      return r.body();
-    }));
+    Buffer body =
+        join(
+            send("raw-stream")
+                .compose(
+                    r -> {
+                      head.complete(r);
+                      return r.body();
+                    }));
     HttpClientResponse response = join(head.future());
     assertEquals(200, response.statusCode());
     assertEquals("application/vnd.amazon.eventstream", response.getHeader("Content-Type"));
@@ -112,8 +129,8 @@ class EmulatorRawStreamTest {
 
   @Test
   void aClientThatCutsTheStreamOffIsReported() {
-    SageMakerEmulator.Endpoint ep = emulator.endpoint("cut-stream").manualRelease(true)
-        .streamTextParts("one", "two", "three");
+    SageMakerEmulator.Endpoint ep =
+        emulator.endpoint("cut-stream").manualRelease(true).streamTextParts("one", "two", "three");
     HttpClientResponse response = join(send("cut-stream"));
     assertEquals(200, response.statusCode());
     Promise<Buffer> first = Promise.promise();
@@ -134,20 +151,28 @@ class EmulatorRawStreamTest {
   void anUnsignedBodyIsRefusedUnlessAllowed() {
     emulator.endpoint("raw-ok");
     String[] errorType = new String[1];
-    String refused = join(send("raw-ok", "/invocations", false).compose(r -> {
-      assertEquals(403, r.statusCode());
-      errorType[0] = r.getHeader("x-amzn-ErrorType");
-      return r.body();
-    })).toString();
+    String refused =
+        join(send("raw-ok", "/invocations", false)
+                .compose(
+                    r -> {
+                      assertEquals(403, r.statusCode());
+                      errorType[0] = r.getHeader("x-amzn-ErrorType");
+                      return r.body();
+                    }))
+            .toString();
     assertEquals("InvalidSignatureException", errorType[0]);
     assertTrue(refused.contains("UNSIGNED-PAYLOAD"), refused);
     emulator.allowUnsignedPayload(true);
     try {
       int[] status = new int[1];
-      String ok = join(send("raw-ok", "/invocations", false).compose(r -> {
-        status[0] = r.statusCode();
-        return r.body();
-      })).toString();
+      String ok =
+          join(send("raw-ok", "/invocations", false)
+                  .compose(
+                      r -> {
+                        status[0] = r.statusCode();
+                        return r.body();
+                      }))
+              .toString();
       assertEquals(200, status[0]);
       assertTrue(ok.contains("raw-ok"), ok);
     } finally {
@@ -159,25 +184,40 @@ class EmulatorRawStreamTest {
     return send(endpoint, "/invocations-response-stream", true);
   }
 
-  private static Future<HttpClientResponse> send(String endpoint, String suffix,
-      boolean signPayload) {
+  private static Future<HttpClientResponse> send(
+      String endpoint, String suffix, boolean signPayload) {
     URI base = emulator.uri();
     // The SDK signer always signs the body over plain HTTP; to get UNSIGNED-PAYLOAD we sign as if
     // for https (same Host) and send over http.
     URI signingUri = signPayload ? base : URI.create("https://" + base.getAuthority());
-    SdkHttpRequest unsigned = SdkHttpRequest.builder().method(SdkHttpMethod.POST)
-        .uri(signingUri).encodedPath("/endpoints/" + endpoint + suffix)
-        .putHeader("Content-Type", "application/json").build();
-    SdkHttpRequest signed = AwsV4HttpSigner.create().sign(r -> r
-        .identity(AwsSessionCredentialsIdentity.create(session.accessKeyId(),
-            session.secretAccessKey(), session.sessionToken()))
-        .request(unsigned)
-        .payload(ContentStreamProvider.fromByteArray(BODY))
-        .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, signPayload)
-        .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1")
-        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "sagemaker")).request();
-    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
-        .setHost(base.getHost()).setPort(base.getPort()).setURI(signed.encodedPath());
+    SdkHttpRequest unsigned =
+        SdkHttpRequest.builder()
+            .method(SdkHttpMethod.POST)
+            .uri(signingUri)
+            .encodedPath("/endpoints/" + endpoint + suffix)
+            .putHeader("Content-Type", "application/json")
+            .build();
+    SdkHttpRequest signed =
+        AwsV4HttpSigner.create()
+            .sign(
+                r ->
+                    r.identity(
+                            AwsSessionCredentialsIdentity.create(
+                                session.accessKeyId(),
+                                session.secretAccessKey(),
+                                session.sessionToken()))
+                        .request(unsigned)
+                        .payload(ContentStreamProvider.fromByteArray(BODY))
+                        .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, signPayload)
+                        .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1")
+                        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "sagemaker"))
+            .request();
+    RequestOptions options =
+        new RequestOptions()
+            .setMethod(HttpMethod.POST)
+            .setHost(base.getHost())
+            .setPort(base.getPort())
+            .setURI(signed.encodedPath());
     signed.headers().forEach((name, values) -> values.forEach(v -> options.addHeader(name, v)));
     return client.request(options).compose(req -> req.send(Buffer.buffer(BODY)));
   }

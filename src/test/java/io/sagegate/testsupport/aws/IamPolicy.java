@@ -18,7 +18,11 @@ import java.util.regex.Pattern;
 public final class IamPolicy {
 
   /** Result of evaluating one policy for one request. */
-  public enum Decision { ALLOW, EXPLICIT_DENY, NO_MATCH }
+  public enum Decision {
+    ALLOW,
+    EXPLICIT_DENY,
+    NO_MATCH
+  }
 
   /** The policy document does not parse or uses something the evaluator cannot judge. */
   public static final class MalformedPolicyException extends Exception {
@@ -47,10 +51,15 @@ public final class IamPolicy {
   /** A policy with one Allow statement for {@code actions} on {@code resources}. */
   public static IamPolicy allow(List<String> actions, List<String> resources) {
     try {
-      String json = JSON.writeValueAsString(java.util.Map.of(
-          "Version", "2012-10-17",
-          "Statement", List.of(java.util.Map.of(
-              "Effect", "Allow", "Action", actions, "Resource", resources))));
+      String json =
+          JSON.writeValueAsString(
+              java.util.Map.of(
+                  "Version",
+                  "2012-10-17",
+                  "Statement",
+                  List.of(
+                      java.util.Map.of(
+                          "Effect", "Allow", "Action", actions, "Resource", resources))));
       return parse(json);
     } catch (JsonProcessingException | MalformedPolicyException e) {
       throw new IllegalArgumentException("cannot build policy: " + e.getMessage(), e);
@@ -86,20 +95,22 @@ public final class IamPolicy {
     if (!s.isObject()) {
       throw new MalformedPolicyException("Statement must be an object.");
     }
-    for (String unsupported : List.of("NotAction", "NotResource", "Condition", "Principal",
-        "NotPrincipal")) {
+    for (String unsupported :
+        List.of("NotAction", "NotResource", "Condition", "Principal", "NotPrincipal")) {
       if (s.has(unsupported)) {
-        throw new MalformedPolicyException("Statement element " + unsupported
-            + " is not supported by the emulator's policy evaluator.");
+        throw new MalformedPolicyException(
+            "Statement element "
+                + unsupported
+                + " is not supported by the emulator's policy evaluator.");
       }
     }
     String effect = s.path("Effect").asText("");
     if (!effect.equals("Allow") && !effect.equals("Deny")) {
-      throw new MalformedPolicyException("Statement Effect must be Allow or Deny, was '"
-          + effect + "'.");
+      throw new MalformedPolicyException(
+          "Statement Effect must be Allow or Deny, was '" + effect + "'.");
     }
-    return new Statement(effect.equals("Allow"), patterns(s, "Action", true),
-        patterns(s, "Resource", false));
+    return new Statement(
+        effect.equals("Allow"), patterns(s, "Action", true), patterns(s, "Resource", false));
   }
 
   private static List<Pattern> patterns(JsonNode s, String field, boolean ignoreCase)
@@ -116,8 +127,8 @@ public final class IamPolicy {
         values.add(e.asText());
       }
     } else {
-      throw new MalformedPolicyException("Statement must have " + field
-          + " as a string or a non-empty list.");
+      throw new MalformedPolicyException(
+          "Statement must have " + field + " as a string or a non-empty list.");
     }
     List<Pattern> out = new ArrayList<>();
     for (String value : values) {
@@ -145,8 +156,9 @@ public final class IamPolicy {
   public Decision evaluate(String action, String resource) {
     boolean allowed = false;
     for (Statement s : statements) {
-      boolean matches = s.actions().stream().anyMatch(p -> p.matcher(action).matches())
-          && s.resources().stream().anyMatch(p -> p.matcher(resource).matches());
+      boolean matches =
+          s.actions().stream().anyMatch(p -> p.matcher(action).matches())
+              && s.resources().stream().anyMatch(p -> p.matcher(resource).matches());
       if (matches && !s.allow()) {
         return Decision.EXPLICIT_DENY;
       }

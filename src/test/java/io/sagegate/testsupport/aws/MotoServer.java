@@ -54,26 +54,33 @@ public final class MotoServer implements AutoCloseable {
   /** Starts moto and returns once it accepts requests. */
   public static MotoServer start() throws Exception {
     PythonTools.require();
-    ProcessBuilder pb = new ProcessBuilder("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0")
-        .redirectErrorStream(true);
+    ProcessBuilder pb =
+        new ProcessBuilder("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0")
+            .redirectErrorStream(true);
     pb.environment().put("PYTHONUNBUFFERED", "1");
     Process process = pb.start();
     CompletableFuture<String> ready = new CompletableFuture<>();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          Matcher m = RUNNING.matcher(line);
-          if (m.find()) {
-            ready.complete(m.group(1));
-          }
-          // keep draining so the child never blocks on a full pipe
-        }
-        ready.completeExceptionally(new IOException("moto exited with " + process.waitFor()));
-      } catch (IOException | InterruptedException e) {
-        ready.completeExceptionally(e);
-      }
-    }, "moto-output");
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                  Matcher m = RUNNING.matcher(line);
+                  if (m.find()) {
+                    ready.complete(m.group(1));
+                  }
+                  // keep draining so the child never blocks on a full pipe
+                }
+                ready.completeExceptionally(
+                    new IOException("moto exited with " + process.waitFor()));
+              } catch (IOException | InterruptedException e) {
+                ready.completeExceptionally(e);
+              }
+            },
+            "moto-output");
     reader.setDaemon(true);
     reader.start();
     try {
@@ -89,7 +96,9 @@ public final class MotoServer implements AutoCloseable {
     return url;
   }
 
-  /** Turns IAM enforcement on after {@code freeRequests} more unauthenticated requests (0: at once). */
+  /**
+   * Turns IAM enforcement on after {@code freeRequests} more unauthenticated requests (0: at once).
+   */
   public void resetAuth(int freeRequests) throws Exception {
     post("/moto-api/reset-auth", "text/plain", Integer.toString(freeRequests));
   }
@@ -105,10 +114,13 @@ public final class MotoServer implements AutoCloseable {
   }
 
   private String post(String path, String contentType, String body) throws Exception {
-    HttpResponse<String> r = http.send(
-        HttpRequest.newBuilder(URI.create(url + path)).header("Content-Type", contentType)
-            .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(url + path))
+                .header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() / 100 != 2) {
       throw new IOException("moto " + path + " answered " + r.statusCode() + ": " + r.body());
     }
@@ -124,25 +136,43 @@ public final class MotoServer implements AutoCloseable {
   }
 
   /** A SigV4-signed AWS Query call (IAM: service iam, version 2010-05-08; STS: sts, 2011-06-15). */
-  public QueryResult query(String service, String version, AwsCredentials credentials, Map<String, String> params)
+  public QueryResult query(
+      String service, String version, AwsCredentials credentials, Map<String, String> params)
       throws Exception {
     Map<String, String> all = new LinkedHashMap<>(params);
     all.put("Version", version);
-    String form = all.entrySet().stream()
-        .map(e -> enc(e.getKey()) + "=" + enc(e.getValue())).collect(Collectors.joining("&"));
+    String form =
+        all.entrySet().stream()
+            .map(e -> enc(e.getKey()) + "=" + enc(e.getValue()))
+            .collect(Collectors.joining("&"));
     byte[] body = form.getBytes(StandardCharsets.UTF_8);
-    SdkHttpRequest request = SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(URI.create(url + "/"))
-        .putHeader("Content-Type", "application/x-www-form-urlencoded; charset=utf-8").build();
-    SdkHttpRequest signed = AwsV4HttpSigner.create().sign(r -> r.identity(credentials).request(request)
-        .payload(ContentStreamProvider.fromByteArray(body))
-        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, service)
-        .putProperty(AwsV4HttpSigner.REGION_NAME, REGION)).request();
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + "/")).POST(HttpRequest.BodyPublishers.ofByteArray(body));
-    signed.headers().forEach((k, vs) -> {
-      if (!k.equalsIgnoreCase("Host")) {
-        vs.forEach(v -> b.header(k, v));
-      }
-    });
+    SdkHttpRequest request =
+        SdkHttpRequest.builder()
+            .method(SdkHttpMethod.POST)
+            .uri(URI.create(url + "/"))
+            .putHeader("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+            .build();
+    SdkHttpRequest signed =
+        AwsV4HttpSigner.create()
+            .sign(
+                r ->
+                    r.identity(credentials)
+                        .request(request)
+                        .payload(ContentStreamProvider.fromByteArray(body))
+                        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, service)
+                        .putProperty(AwsV4HttpSigner.REGION_NAME, REGION))
+            .request();
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(url + "/"))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    signed
+        .headers()
+        .forEach(
+            (k, vs) -> {
+              if (!k.equalsIgnoreCase("Host")) {
+                vs.forEach(v -> b.header(k, v));
+              }
+            });
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     return new QueryResult(r.statusCode(), r.body());
   }
@@ -151,7 +181,8 @@ public final class MotoServer implements AutoCloseable {
   public QueryResult iam(AwsCredentials credentials, Map<String, String> params) throws Exception {
     QueryResult r = query("iam", "2010-05-08", credentials, params);
     if (r.status() != 200) {
-      throw new IOException("IAM " + params.get("Action") + " answered " + r.status() + ": " + r.body());
+      throw new IOException(
+          "IAM " + params.get("Action") + " answered " + r.status() + ": " + r.body());
     }
     return r;
   }

@@ -9,8 +9,8 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /**
  * A real moto_server (moto 5.2.1, python3) on a free port, for the provisioning tests, with the
- * helpers they need (S3 objects, IAM calls before enforcement); the process itself is run by
- * {@link MotoServer}. One per test class. Moto's default account is {@value #ACCOUNT}.
+ * helpers they need (S3 objects, IAM calls before enforcement); the process itself is run by {@link
+ * MotoServer}. One per test class. Moto's default account is {@value #ACCOUNT}.
  */
 public final class ProvisionMoto implements AutoCloseable {
 
@@ -44,13 +44,18 @@ public final class ProvisionMoto implements AutoCloseable {
 
   /** Seeds the next InvokeEndpoint result(s). */
   public void seedEndpointResult(String body, String contentType) throws Exception {
-    String json = "{\"results\":[{\"Body\":" + quote(body) + ",\"ContentType\":" + quote(contentType) + "}]}";
+    String json =
+        "{\"results\":[{\"Body\":" + quote(body) + ",\"ContentType\":" + quote(contentType) + "}]}";
     send("POST", "/moto-api/static/sagemaker/endpoint-results", json, "application/json");
   }
 
   /** Unsigned S3 PUT (before IAM enforcement): a bucket, or an object when key is set. */
   public void s3Put(String bucket, String key, String body) throws Exception {
-    send("PUT", "/" + bucket + (key == null ? "" : "/" + key), body == null ? "" : body, "application/octet-stream");
+    send(
+        "PUT",
+        "/" + bucket + (key == null ? "" : "/" + key),
+        body == null ? "" : body,
+        "application/octet-stream");
   }
 
   /**
@@ -59,15 +64,19 @@ public final class ProvisionMoto implements AutoCloseable {
    * the signature. Returns the XML answer.
    */
   public String iam(String form) throws Exception {
-    HttpRequest r = HttpRequest.newBuilder(endpoint.resolve("/"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, "
-            + "SignedHeaders=host, Signature=0")
-        .POST(HttpRequest.BodyPublishers.ofString(form + "&Version=2010-05-08"))
-        .build();
+    HttpRequest r =
+        HttpRequest.newBuilder(endpoint.resolve("/"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, "
+                    + "SignedHeaders=host, Signature=0")
+            .POST(HttpRequest.BodyPublishers.ofString(form + "&Version=2010-05-08"))
+            .build();
     HttpResponse<String> resp = http.send(r, HttpResponse.BodyHandlers.ofString());
     if (resp.statusCode() >= 300) {
-      throw new IllegalStateException("IAM " + form + ": moto answered " + resp.statusCode() + ": " + resp.body());
+      throw new IllegalStateException(
+          "IAM " + form + ": moto answered " + resp.statusCode() + ": " + resp.body());
     }
     return resp.body();
   }
@@ -81,15 +90,21 @@ public final class ProvisionMoto implements AutoCloseable {
     return send("GET", path, null, null);
   }
 
-  private String send(String method, String path, String body, String contentType) throws Exception {
+  private String send(String method, String path, String body, String contentType)
+      throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(endpoint.resolve(path));
     if (contentType != null) {
       b.header("Content-Type", contentType);
     }
-    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    b.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() >= 300) {
-      throw new IllegalStateException(method + " " + path + ": moto answered " + r.statusCode() + ": " + r.body());
+      throw new IllegalStateException(
+          method + " " + path + ": moto answered " + r.statusCode() + ": " + r.body());
     }
     return r.body();
   }

@@ -3,8 +3,8 @@ package io.sagegate.testsupport.aws;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sagegate.eventstream.EventStreamFrames;
 import io.sagegate.backend.SageMakerHeaders;
+import io.sagegate.eventstream.EventStreamFrames;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -39,13 +39,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A focused AWS emulator for the gateway's {@code sagemaker} backend: one real HTTP server that
- * is both a minimal STS ({@code AssumeRole}, query protocol, XML answers) and SageMaker Runtime
- * ({@code InvokeEndpoint}, {@code InvokeEndpointWithResponseStream},
- * {@code InvokeEndpointAsync}). It exists for what moto does not do: it checks every SigV4
- * signature (with {@link SigV4Verifier}, independent of the SDK signer), evaluates the role's
- * permissions intersected with the AssumeRole session policy, speaks the event-stream response,
- * and lets a test script faults and release stream parts one at a time.
+ * A focused AWS emulator for the gateway's {@code sagemaker} backend: one real HTTP server that is
+ * both a minimal STS ({@code AssumeRole}, query protocol, XML answers) and SageMaker Runtime
+ * ({@code InvokeEndpoint}, {@code InvokeEndpointWithResponseStream}, {@code InvokeEndpointAsync}).
+ * It exists for what moto does not do: it checks every SigV4 signature (with {@link SigV4Verifier},
+ * independent of the SDK signer), evaluates the role's permissions intersected with the AssumeRole
+ * session policy, speaks the event-stream response, and lets a test script faults and release
+ * stream parts one at a time.
  *
  * <p>Point the gateway's STS endpoint and SageMaker Runtime endpoint at {@link #uri()}.
  *
@@ -55,18 +55,23 @@ public final class SageMakerEmulator implements AutoCloseable {
 
   public static final String DEFAULT_REGION = "us-east-1";
   public static final String DEFAULT_ACCOUNT = "123456789012";
+
   /** AssumeRole's limit on the inline session policy, in characters. */
   public static final int MAX_POLICY_CHARS = 2048;
+
   /** AssumeRole's limit on session tags. */
   public static final int MAX_SESSION_TAGS = 50;
+
   public static final Duration DEFAULT_MAX_SESSION_DURATION = Duration.ofHours(1);
   public static final String DEFAULT_VARIANT = "AllTraffic";
 
   /** Operation names as recorded. */
   public static final String ASSUME_ROLE = "AssumeRole";
+
   public static final String INVOKE = "InvokeEndpoint";
   public static final String INVOKE_STREAM = "InvokeEndpointWithResponseStream";
   public static final String INVOKE_ASYNC = "InvokeEndpointAsync";
+
   /** A chat completion on the OpenAI-compatible path (bearer token, not SigV4). */
   public static final String OPENAI_CHAT = "OpenAiChatCompletions";
 
@@ -94,8 +99,8 @@ public final class SageMakerEmulator implements AutoCloseable {
      */
     NO_CAPACITY,
     /**
-     * A slow answer that never finishes: a 200 head, then one byte of the body every 100 ms,
-     * so a connection idle timeout never fires and only a whole-call deadline ends the call.
+     * A slow answer that never finishes: a 200 head, then one byte of the body every 100 ms, so a
+     * connection idle timeout never fires and only a whole-call deadline ends the call.
      */
     TRICKLE
   }
@@ -109,14 +114,20 @@ public final class SageMakerEmulator implements AutoCloseable {
    * @param permissions the role's identity-based permission policy
    * @param maxSessionDuration the role's MaxSessionDuration
    */
-  public record Role(String arn, Set<String> trustedAccessKeys, String externalId,
-      IamPolicy permissions, Duration maxSessionDuration) {
+  public record Role(
+      String arn,
+      Set<String> trustedAccessKeys,
+      String externalId,
+      IamPolicy permissions,
+      Duration maxSessionDuration) {
     public Role {
       Objects.requireNonNull(arn, "arn");
       if (!ROLE_ARN.matcher(arn).matches()) {
-        throw new IllegalArgumentException("arn must be arn:aws:iam::ACCOUNT:role/NAME, was " + arn);
+        throw new IllegalArgumentException(
+            "arn must be arn:aws:iam::ACCOUNT:role/NAME, was " + arn);
       }
-      trustedAccessKeys = Set.copyOf(Objects.requireNonNull(trustedAccessKeys, "trustedAccessKeys"));
+      trustedAccessKeys =
+          Set.copyOf(Objects.requireNonNull(trustedAccessKeys, "trustedAccessKeys"));
       Objects.requireNonNull(permissions, "permissions");
       Objects.requireNonNull(maxSessionDuration, "maxSessionDuration");
     }
@@ -126,10 +137,18 @@ public final class SageMakerEmulator implements AutoCloseable {
      * allows {@code actions} (e.g. {@code sagemaker:InvokeEndpoint*}) on {@code resourceGlobs}
      * (e.g. {@code arn:aws:sagemaker:us-east-1:123456789012:endpoint/*}).
      */
-    public static Role allowing(String arn, String trustedAccessKey, String externalId,
-        List<String> actions, List<String> resourceGlobs) {
-      return new Role(arn, Set.of(trustedAccessKey), externalId,
-          IamPolicy.allow(actions, resourceGlobs), DEFAULT_MAX_SESSION_DURATION);
+    public static Role allowing(
+        String arn,
+        String trustedAccessKey,
+        String externalId,
+        List<String> actions,
+        List<String> resourceGlobs) {
+      return new Role(
+          arn,
+          Set.of(trustedAccessKey),
+          externalId,
+          IamPolicy.allow(actions, resourceGlobs),
+          DEFAULT_MAX_SESSION_DURATION);
     }
 
     String name() {
@@ -138,16 +157,25 @@ public final class SageMakerEmulator implements AutoCloseable {
   }
 
   /** Temporary credentials issued by AssumeRole and what the emulator remembers about them. */
-  public record Session(String accessKeyId, String secretAccessKey, String sessionToken,
-      String roleArn, String roleSessionName, String assumedRoleArn, String sourceIdentity,
-      String policy, Map<String, String> tags, List<String> transitiveTagKeys,
-      String externalId, Instant expiration) {}
+  public record Session(
+      String accessKeyId,
+      String secretAccessKey,
+      String sessionToken,
+      String roleArn,
+      String roleSessionName,
+      String assumedRoleArn,
+      String sourceIdentity,
+      String policy,
+      Map<String, String> tags,
+      List<String> transitiveTagKeys,
+      String externalId,
+      Instant expiration) {}
 
   /**
    * One request the emulator received and how it answered.
    *
-   * @param operation {@link #ASSUME_ROLE}, {@link #INVOKE}, {@link #INVOKE_STREAM},
-   *     {@link #INVOKE_ASYNC}, or {@code Unknown}
+   * @param operation {@link #ASSUME_ROLE}, {@link #INVOKE}, {@link #INVOKE_STREAM}, {@link
+   *     #INVOKE_ASYNC}, or {@code Unknown}
    * @param endpointName the endpoint in the path, null for STS
    * @param headers request headers, names as received
    * @param body request body bytes
@@ -160,10 +188,19 @@ public final class SageMakerEmulator implements AutoCloseable {
    * @param status the HTTP status answered; 0 for {@link Behaviour#HANG}
    * @param errorType the error code answered, null on success
    */
-  public record RecordedRequest(String operation, String endpointName,
-      Map<String, List<String>> headers, byte[] body, Map<String, String> params,
-      String accessKeyId, String roleArn, String sourceIdentity, String sessionPolicy,
-      Map<String, String> sessionTags, int status, String errorType) {
+  public record RecordedRequest(
+      String operation,
+      String endpointName,
+      Map<String, List<String>> headers,
+      byte[] body,
+      Map<String, String> params,
+      String accessKeyId,
+      String roleArn,
+      String sourceIdentity,
+      String sessionPolicy,
+      Map<String, String> sessionTags,
+      int status,
+      String errorType) {
 
     /** First value of a header, case-insensitively, or null. */
     public String header(String name) {
@@ -189,9 +226,10 @@ public final class SageMakerEmulator implements AutoCloseable {
     private String okContentType = "application/json";
     private int modelErrorStatus = 400;
     private String modelErrorMessage = "{\"error\":\"model rejected the input\"}";
-    private List<byte[]> parts = List.of(
-        "{\"token\":\"Hello\"}\n".getBytes(StandardCharsets.UTF_8),
-        "{\"token\":\" world\"}\n".getBytes(StandardCharsets.UTF_8));
+    private List<byte[]> parts =
+        List.of(
+            "{\"token\":\"Hello\"}\n".getBytes(StandardCharsets.UTF_8),
+            "{\"token\":\" world\"}\n".getBytes(StandardCharsets.UTF_8));
     private String streamErrorMessage;
     private String streamErrorCode;
     private boolean manualRelease;
@@ -225,8 +263,8 @@ public final class SageMakerEmulator implements AutoCloseable {
     /** What the "model" answered, reported in MODEL_ERROR's OriginalStatusCode/OriginalMessage. */
     public synchronized Endpoint modelError(int originalStatusCode, String originalMessage) {
       if (originalStatusCode < 400 || originalStatusCode > 599) {
-        throw new IllegalArgumentException("originalStatusCode must be 4xx or 5xx, was "
-            + originalStatusCode);
+        throw new IllegalArgumentException(
+            "originalStatusCode must be 4xx or 5xx, was " + originalStatusCode);
       }
       this.modelErrorStatus = originalStatusCode;
       this.modelErrorMessage = Objects.requireNonNull(originalMessage, "originalMessage");
@@ -249,8 +287,8 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
 
     /**
-     * After the last part, send a ModelStreamError exception frame (errorCode e.g.
-     * {@code ModelInvocationTimeExceeded}); null message: end normally.
+     * After the last part, send a ModelStreamError exception frame (errorCode e.g. {@code
+     * ModelInvocationTimeExceeded}); null message: end normally.
      */
     public synchronized Endpoint endStreamWithModelError(String message, String errorCode) {
       this.streamErrorMessage = message;
@@ -277,8 +315,9 @@ public final class SageMakerEmulator implements AutoCloseable {
       List<StreamWriter> active;
       synchronized (this) {
         if (released >= parts.size()) {
-          return Future.failedFuture(new IllegalStateException("endpoint " + name + " has only "
-              + parts.size() + " parts, all released"));
+          return Future.failedFuture(
+              new IllegalStateException(
+                  "endpoint " + name + " has only " + parts.size() + " parts, all released"));
         }
         written = partWritten.computeIfAbsent(released, i -> Promise.promise());
         released++;
@@ -289,9 +328,9 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
 
     /**
-     * Completes once {@code count} requests to this endpoint have had their connection closed
-     * by the client before the emulator finished answering (a HANG the client gave up on, a
-     * response stream the client cut off): how a test sees the gateway cancel upstream work.
+     * Completes once {@code count} requests to this endpoint have had their connection closed by
+     * the client before the emulator finished answering (a HANG the client gave up on, a response
+     * stream the client cut off): how a test sees the gateway cancel upstream work.
      */
     public synchronized Future<Void> awaitEarlyCloses(int count) {
       if (earlyCloses >= count) {
@@ -363,44 +402,47 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
 
     void pump() {
-      context.runOnContext(v -> {
-        if (ended) {
-          return;
-        }
-        List<byte[]> parts;
-        String errorMessage;
-        String errorCode;
-        int allowed;
-        synchronized (endpoint) {
-          parts = endpoint.parts;
-          errorMessage = endpoint.streamErrorMessage;
-          errorCode = endpoint.streamErrorCode;
-          allowed = endpoint.allowedParts();
-        }
-        while (next < allowed && next < parts.size()) {
-          int index = next++;
-          response.write(EventStreamFrames.payloadPart(parts.get(index)))
-              .onComplete(ar -> endpoint.partDone(index, ar.cause()));
-        }
-        if (next >= parts.size()) {
-          stop();
-          if (errorMessage != null) {
-            response.write(EventStreamFrames.modelStreamError(errorMessage, errorCode));
-          }
-          response.end();
-        }
-      });
+      context.runOnContext(
+          v -> {
+            if (ended) {
+              return;
+            }
+            List<byte[]> parts;
+            String errorMessage;
+            String errorCode;
+            int allowed;
+            synchronized (endpoint) {
+              parts = endpoint.parts;
+              errorMessage = endpoint.streamErrorMessage;
+              errorCode = endpoint.streamErrorCode;
+              allowed = endpoint.allowedParts();
+            }
+            while (next < allowed && next < parts.size()) {
+              int index = next++;
+              response
+                  .write(EventStreamFrames.payloadPart(parts.get(index)))
+                  .onComplete(ar -> endpoint.partDone(index, ar.cause()));
+            }
+            if (next >= parts.size()) {
+              stop();
+              if (errorMessage != null) {
+                response.write(EventStreamFrames.modelStreamError(errorMessage, errorCode));
+              }
+              response.end();
+            }
+          });
     }
   }
 
   private static final Pattern ROLE_ARN =
       Pattern.compile("arn:aws:iam::\\d{12}:role/[\\w+=,.@/-]+");
-  private static final Pattern INVOKE_PATH = Pattern.compile(
-      "/endpoints/([^/]+)/(invocations|invocations-response-stream|async-invocations)");
-  private static final Pattern OPENAI_PATH = Pattern.compile(
-      "/endpoints/([^/]+)(?:/inference-components/([^/]+))?/openai/v1/chat/completions");
-  private static final Pattern ENDPOINT_NAME =
-      Pattern.compile("[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+  private static final Pattern INVOKE_PATH =
+      Pattern.compile(
+          "/endpoints/([^/]+)/(invocations|invocations-response-stream|async-invocations)");
+  private static final Pattern OPENAI_PATH =
+      Pattern.compile(
+          "/endpoints/([^/]+)(?:/inference-components/([^/]+))?/openai/v1/chat/completions");
+  private static final Pattern ENDPOINT_NAME = Pattern.compile("[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
   private static final Pattern SESSION_NAME = Pattern.compile("[\\w+=,.@-]{2,64}");
   private static final Pattern SOURCE_IDENTITY = Pattern.compile("[\\w+=,.@-]{2,64}");
   private static final Pattern TAG_KEY = Pattern.compile("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]{1,128}");
@@ -418,12 +460,14 @@ public final class SageMakerEmulator implements AutoCloseable {
   private volatile boolean checkSageMakerAuth = true;
   private volatile boolean recordRequests = true;
   private final Map<String, String> baseCredentials = new ConcurrentHashMap<>();
+
   /**
-   * On the OpenAI path, errors in OpenAI's envelope {@code {"error":{"message","type","code"}}}
-   * (as reported of SageMaker; default) or in SageMaker's own shape ({@code x-amzn-ErrorType},
-   * {@code __type}), so the gateway is tested against both.
+   * On the OpenAI path, errors in OpenAI's envelope {@code {"error":{"message","type","code"}}} (as
+   * reported of SageMaker; default) or in SageMaker's own shape ({@code x-amzn-ErrorType}, {@code
+   * __type}), so the gateway is tested against both.
    */
   private volatile boolean openAiErrorEnvelope = true;
+
   private final Map<String, Role> roles = new ConcurrentHashMap<>();
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private final Map<String, Endpoint> endpoints = new ConcurrentHashMap<>();
@@ -441,28 +485,33 @@ public final class SageMakerEmulator implements AutoCloseable {
     this.accountId = accountId;
   }
 
-  /** Starts on 127.0.0.1, a free port, region {@value #DEFAULT_REGION}, account {@value #DEFAULT_ACCOUNT}. */
+  /**
+   * Starts on 127.0.0.1, a free port, region {@value #DEFAULT_REGION}, account {@value
+   * #DEFAULT_ACCOUNT}.
+   */
   public static Future<SageMakerEmulator> start(Vertx vertx) {
     return start(vertx, Clock.systemUTC(), DEFAULT_REGION, DEFAULT_ACCOUNT);
   }
 
   /** Starts with a given clock (signature skew and session expiry), region and account. */
-  public static Future<SageMakerEmulator> start(Vertx vertx, Clock clock, String region,
-      String accountId) {
+  public static Future<SageMakerEmulator> start(
+      Vertx vertx, Clock clock, String region, String accountId) {
     return start(vertx, clock, region, accountId, 0);
   }
 
   /** As {@link #start(Vertx, Clock, String, String)} on a given port (0: a free one). */
-  public static Future<SageMakerEmulator> start(Vertx vertx, Clock clock, String region,
-      String accountId, int port) {
+  public static Future<SageMakerEmulator> start(
+      Vertx vertx, Clock clock, String region, String accountId, int port) {
     SageMakerEmulator emulator = new SageMakerEmulator(vertx, clock, region, accountId);
-    return vertx.createHttpServer()
+    return vertx
+        .createHttpServer()
         .requestHandler(emulator::handle)
         .listen(port, "127.0.0.1")
-        .map(s -> {
-          emulator.server = s;
-          return emulator;
-        });
+        .map(
+            s -> {
+              emulator.server = s;
+              return emulator;
+            });
   }
 
   public int port() {
@@ -484,7 +533,11 @@ public final class SageMakerEmulator implements AutoCloseable {
 
   /** {@code arn:aws:sagemaker:REGION:ACCOUNT:endpoint/<name lower-cased>}. */
   public String endpointArn(String endpointName) {
-    return "arn:aws:sagemaker:" + region + ":" + accountId + ":endpoint/"
+    return "arn:aws:sagemaker:"
+        + region
+        + ":"
+        + accountId
+        + ":endpoint/"
         + endpointName.toLowerCase(Locale.ROOT);
   }
 
@@ -498,7 +551,8 @@ public final class SageMakerEmulator implements AutoCloseable {
    * roles that trust them; they have no SageMaker permission of their own.
    */
   public SageMakerEmulator addCredentials(String accessKeyId, String secretAccessKey) {
-    baseCredentials.put(Objects.requireNonNull(accessKeyId, "accessKeyId"),
+    baseCredentials.put(
+        Objects.requireNonNull(accessKeyId, "accessKeyId"),
         Objects.requireNonNull(secretAccessKey, "secretAccessKey"));
     return this;
   }
@@ -548,8 +602,8 @@ public final class SageMakerEmulator implements AutoCloseable {
    */
   public Endpoint endpoint(String name) {
     if (!ENDPOINT_NAME.matcher(name).matches()) {
-      throw new IllegalArgumentException("endpoint name must match " + ENDPOINT_NAME + ", was "
-          + name);
+      throw new IllegalArgumentException(
+          "endpoint name must match " + ENDPOINT_NAME + ", was " + name);
     }
     return endpoints.computeIfAbsent(name.toLowerCase(Locale.ROOT), k -> new Endpoint(name));
   }
@@ -566,10 +620,22 @@ public final class SageMakerEmulator implements AutoCloseable {
 
   /** Makes an issued session expire now: its next use answers 403 ExpiredTokenException. */
   public void expireSession(String accessKeyId) {
-    sessions.computeIfPresent(accessKeyId, (k, s) -> new Session(s.accessKeyId(),
-        s.secretAccessKey(), s.sessionToken(), s.roleArn(), s.roleSessionName(),
-        s.assumedRoleArn(), s.sourceIdentity(), s.policy(), s.tags(), s.transitiveTagKeys(),
-        s.externalId(), clock.instant().minusSeconds(1)));
+    sessions.computeIfPresent(
+        accessKeyId,
+        (k, s) ->
+            new Session(
+                s.accessKeyId(),
+                s.secretAccessKey(),
+                s.sessionToken(),
+                s.roleArn(),
+                s.roleSessionName(),
+                s.assumedRoleArn(),
+                s.sourceIdentity(),
+                s.policy(),
+                s.tags(),
+                s.transitiveTagKeys(),
+                s.externalId(),
+                clock.instant().minusSeconds(1)));
   }
 
   /** A snapshot of every request received since the start or the last {@link #reset()}. */
@@ -583,8 +649,8 @@ public final class SageMakerEmulator implements AutoCloseable {
   }
 
   /**
-   * Completes with the {@code index}-th (0-based) request recorded since the last reset, as soon
-   * as it has been received (immediately if it already has).
+   * Completes with the {@code index}-th (0-based) request recorded since the last reset, as soon as
+   * it has been received (immediately if it already has).
    */
   public synchronized Future<RecordedRequest> awaitRequest(int index) {
     if (index < recorded.size()) {
@@ -594,8 +660,8 @@ public final class SageMakerEmulator implements AutoCloseable {
   }
 
   /**
-   * Forgets recorded requests and endpoint scripts (endpoints must be declared again);
-   * credentials, roles and issued sessions stay.
+   * Forgets recorded requests and endpoint scripts (endpoints must be declared again); credentials,
+   * roles and issued sessions stay.
    */
   public synchronized void reset() {
     recorded.clear();
@@ -608,8 +674,8 @@ public final class SageMakerEmulator implements AutoCloseable {
 
   /**
    * Holds back every AssumeRole answer from now on (each call is recorded at once, answered only
-   * later) until the returned promise is completed: a test can then tell "served while a refresh
-   * is in flight" apart from "served after it", whatever the machine's speed.
+   * later) until the returned promise is completed: a test can then tell "served while a refresh is
+   * in flight" apart from "served after it", whatever the machine's speed.
    */
   public Promise<Void> holdStsAnswers() {
     Promise<Void> gate = Promise.promise();
@@ -630,21 +696,24 @@ public final class SageMakerEmulator implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
 
   private void handle(HttpServerRequest request) {
-    request.body().onSuccess(body -> {
-      try {
-        if (request.path().equals("/") && request.method().name().equals("POST")) {
-          handleSts(request, body.getBytes());
-        } else {
-          handleSageMaker(request, body.getBytes());
-        }
-      } catch (RuntimeException e) {
-        // The emulator's own bug: answer 500 loudly so a test fails with a reason.
-        if (!request.response().headWritten()) {
-          request.response().setStatusCode(500).end("emulator error: " + e);
-        }
-        throw e;
-      }
-    });
+    request
+        .body()
+        .onSuccess(
+            body -> {
+              try {
+                if (request.path().equals("/") && request.method().name().equals("POST")) {
+                  handleSts(request, body.getBytes());
+                } else {
+                  handleSageMaker(request, body.getBytes());
+                }
+              } catch (RuntimeException e) {
+                // The emulator's own bug: answer 500 loudly so a test fails with a reason.
+                if (!request.response().headWritten()) {
+                  request.response().setStatusCode(500).end("emulator error: " + e);
+                }
+                throw e;
+              }
+            });
   }
 
   private static Map<String, List<String>> headers(MultiMap multiMap) {
@@ -657,8 +726,15 @@ public final class SageMakerEmulator implements AutoCloseable {
 
   private SigV4Verifier.Result verify(HttpServerRequest request, byte[] body, String service) {
     SigV4Verifier verifier = new SigV4Verifier(clock, allowUnsignedPayload);
-    return verifier.verify(new SigV4Verifier.Request(request.method().name(), request.path(),
-        request.query(), headers(request.headers()), body), service, this::secretOf);
+    return verifier.verify(
+        new SigV4Verifier.Request(
+            request.method().name(),
+            request.path(),
+            request.query(),
+            headers(request.headers()),
+            body),
+        service,
+        this::secretOf);
   }
 
   private String secretOf(String accessKeyId) {
@@ -694,63 +770,99 @@ public final class SageMakerEmulator implements AutoCloseable {
     call.accessKeyId = sig.accessKeyId();
     if (!sig.valid()) {
       switch (sig.failure()) {
-        case MISSING_AUTHENTICATION -> call.error(403, "MissingAuthenticationToken",
-            "Request is missing Authentication Token");
+        case MISSING_AUTHENTICATION ->
+            call.error(
+                403, "MissingAuthenticationToken", "Request is missing Authentication Token");
         case INCOMPLETE_SIGNATURE -> call.error(400, "IncompleteSignature", sig.message());
-        case UNKNOWN_ACCESS_KEY -> call.error(403, "InvalidClientTokenId",
-            "The security token included in the request is invalid.");
+        case UNKNOWN_ACCESS_KEY ->
+            call.error(
+                403,
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.");
         default -> call.error(403, "SignatureDoesNotMatch", sig.message());
       }
       return;
     }
     if (sessions.containsKey(sig.accessKeyId()) && !sessionTokenOk(request, sig.accessKeyId())) {
-      call.error(403, "InvalidClientTokenId", "The security token included in the request is invalid.");
+      call.error(
+          403, "InvalidClientTokenId", "The security token included in the request is invalid.");
       return;
     }
     if (!ASSUME_ROLE.equals(params.get("Action"))) {
-      call.error(400, "InvalidAction", "Could not find operation " + params.get("Action")
-          + " for version " + params.get("Version") + " (the emulator implements AssumeRole)");
+      call.error(
+          400,
+          "InvalidAction",
+          "Could not find operation "
+              + params.get("Action")
+              + " for version "
+              + params.get("Version")
+              + " (the emulator implements AssumeRole)");
       return;
     }
     if (!"2011-06-15".equals(params.get("Version"))) {
-      call.error(400, "InvalidParameterValue", "Version must be 2011-06-15, was "
-          + params.get("Version"));
+      call.error(
+          400, "InvalidParameterValue", "Version must be 2011-06-15, was " + params.get("Version"));
       return;
     }
     String roleArn = params.get("RoleArn");
     String sessionName = params.get("RoleSessionName");
     if (roleArn == null || roleArn.length() < 20) {
-      call.error(400, "ValidationError", "1 validation error detected: Value '" + roleArn
-          + "' at 'roleArn' failed to satisfy constraint: Member must have length greater than"
-          + " or equal to 20");
+      call.error(
+          400,
+          "ValidationError",
+          "1 validation error detected: Value '"
+              + roleArn
+              + "' at 'roleArn' failed to satisfy constraint: Member must have length greater than"
+              + " or equal to 20");
       return;
     }
     if (sessionName == null || !SESSION_NAME.matcher(sessionName).matches()) {
-      call.error(400, "ValidationError", "1 validation error detected: Value '" + sessionName
-          + "' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular"
-          + " expression pattern: [\\w+=,.@-]* and length 2..64");
+      call.error(
+          400,
+          "ValidationError",
+          "1 validation error detected: Value '"
+              + sessionName
+              + "' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular"
+              + " expression pattern: [\\w+=,.@-]* and length 2..64");
       return;
     }
     String sourceIdentity = params.get("SourceIdentity");
-    if (sourceIdentity != null && (!SOURCE_IDENTITY.matcher(sourceIdentity).matches()
-        || sourceIdentity.toLowerCase(Locale.ROOT).startsWith("aws:"))) {
-      call.error(400, "ValidationError", "1 validation error detected: Value '" + sourceIdentity
-          + "' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular"
-          + " expression pattern: [\\w+=,.@-]* and length 2..64");
+    if (sourceIdentity != null
+        && (!SOURCE_IDENTITY.matcher(sourceIdentity).matches()
+            || sourceIdentity.toLowerCase(Locale.ROOT).startsWith("aws:"))) {
+      call.error(
+          400,
+          "ValidationError",
+          "1 validation error detected: Value '"
+              + sourceIdentity
+              + "' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular"
+              + " expression pattern: [\\w+=,.@-]* and length 2..64");
       return;
     }
     String caller = "arn:aws:iam::" + accountId + ":user/" + sig.accessKeyId();
     Role role = roles.get(roleArn);
     if (role == null || !role.trustedAccessKeys().contains(sig.accessKeyId())) {
-      call.error(403, "AccessDenied", "User: " + caller
-          + " is not authorized to perform: sts:AssumeRole on resource: " + roleArn);
+      call.error(
+          403,
+          "AccessDenied",
+          "User: "
+              + caller
+              + " is not authorized to perform: sts:AssumeRole on resource: "
+              + roleArn);
       return;
     }
     String externalId = params.get("ExternalId");
     if (role.externalId() != null && !role.externalId().equals(externalId)) {
-      call.error(403, "AccessDenied", "User: " + caller
-          + " is not authorized to perform: sts:AssumeRole on resource: " + roleArn
-          + " (ExternalId " + (externalId == null ? "missing" : "does not match") + ")");
+      call.error(
+          403,
+          "AccessDenied",
+          "User: "
+              + caller
+              + " is not authorized to perform: sts:AssumeRole on resource: "
+              + roleArn
+              + " (ExternalId "
+              + (externalId == null ? "missing" : "does not match")
+              + ")");
       return;
     }
     long durationSeconds = 3600;
@@ -758,19 +870,27 @@ public final class SageMakerEmulator implements AutoCloseable {
       try {
         durationSeconds = Long.parseLong(params.get("DurationSeconds"));
       } catch (NumberFormatException e) {
-        call.error(400, "ValidationError", "DurationSeconds '" + params.get("DurationSeconds")
-            + "' is not an integer");
+        call.error(
+            400,
+            "ValidationError",
+            "DurationSeconds '" + params.get("DurationSeconds") + "' is not an integer");
         return;
       }
       if (durationSeconds < 900 || durationSeconds > 43200) {
-        call.error(400, "ValidationError", "1 validation error detected: Value '"
-            + durationSeconds + "' at 'durationSeconds' failed to satisfy constraint: Member"
-            + " must be between 900 and 43200");
+        call.error(
+            400,
+            "ValidationError",
+            "1 validation error detected: Value '"
+                + durationSeconds
+                + "' at 'durationSeconds' failed to satisfy constraint: Member"
+                + " must be between 900 and 43200");
         return;
       }
       if (durationSeconds > role.maxSessionDuration().toSeconds()) {
-        call.error(400, "ValidationError", "The requested DurationSeconds exceeds the"
-            + " MaxSessionDuration set for this role.");
+        call.error(
+            400,
+            "ValidationError",
+            "The requested DurationSeconds exceeds the" + " MaxSessionDuration set for this role.");
         return;
       }
     }
@@ -778,10 +898,17 @@ public final class SageMakerEmulator implements AutoCloseable {
     IamPolicy sessionPolicy = null;
     if (policy != null) {
       if (policy.length() > MAX_POLICY_CHARS) {
-        call.error(400, "PackedPolicyTooLarge", "Packed policy consumes "
-            + (policy.length() * 100 / MAX_POLICY_CHARS) + "% of allotted space, please use"
-            + " smaller policy for this session (" + policy.length() + " > " + MAX_POLICY_CHARS
-            + " characters).");
+        call.error(
+            400,
+            "PackedPolicyTooLarge",
+            "Packed policy consumes "
+                + (policy.length() * 100 / MAX_POLICY_CHARS)
+                + "% of allotted space, please use"
+                + " smaller policy for this session ("
+                + policy.length()
+                + " > "
+                + MAX_POLICY_CHARS
+                + " characters).");
         return;
       }
       try {
@@ -794,16 +921,20 @@ public final class SageMakerEmulator implements AutoCloseable {
     Map<String, String> tags = new LinkedHashMap<>();
     String tagError = parseTags(params, tags);
     if (tagError != null) {
-      call.error(400, tagError.startsWith("Duplicate") || tagError.startsWith("Transitive")
-          ? "InvalidParameterValue" : "ValidationError", tagError);
+      call.error(
+          400,
+          tagError.startsWith("Duplicate") || tagError.startsWith("Transitive")
+              ? "InvalidParameterValue"
+              : "ValidationError",
+          tagError);
       return;
     }
     List<String> transitive = new ArrayList<>();
     for (int i = 1; params.containsKey("TransitiveTagKeys.member." + i); i++) {
       String key = params.get("TransitiveTagKeys.member." + i);
       if (!tags.containsKey(key)) {
-        call.error(400, "InvalidParameterValue", "Transitive tag key " + key
-            + " is not a session tag");
+        call.error(
+            400, "InvalidParameterValue", "Transitive tag key " + key + " is not a session tag");
         return;
       }
       transitive.add(key);
@@ -812,40 +943,76 @@ public final class SageMakerEmulator implements AutoCloseable {
     String accessKeyId = "ASIA" + randomUpper(16);
     String secret = randomBase64(30);
     String token = "EMU" + randomBase64(96);
-    Instant expiration = clock.instant().truncatedTo(ChronoUnit.SECONDS)
-        .plusSeconds(durationSeconds);
-    String assumedRoleArn = "arn:aws:sts::" + accountId + ":assumed-role/" + role.name() + "/"
-        + sessionName;
-    Session session = new Session(accessKeyId, secret, token, roleArn, sessionName,
-        assumedRoleArn, sourceIdentity, policy, Collections.unmodifiableMap(tags),
-        List.copyOf(transitive), externalId, expiration);
+    Instant expiration =
+        clock.instant().truncatedTo(ChronoUnit.SECONDS).plusSeconds(durationSeconds);
+    String assumedRoleArn =
+        "arn:aws:sts::" + accountId + ":assumed-role/" + role.name() + "/" + sessionName;
+    Session session =
+        new Session(
+            accessKeyId,
+            secret,
+            token,
+            roleArn,
+            sessionName,
+            assumedRoleArn,
+            sourceIdentity,
+            policy,
+            Collections.unmodifiableMap(tags),
+            List.copyOf(transitive),
+            externalId,
+            expiration);
     sessions.put(accessKeyId, session);
     call.tags = session.tags();
-    int packed = (int) Math.max(1, Math.round(100.0
-        * ((policy == null ? 0 : policy.length()) + tags.toString().length() * 2)
-        / (MAX_POLICY_CHARS * 4.0)));
+    int packed =
+        (int)
+            Math.max(
+                1,
+                Math.round(
+                    100.0
+                        * ((policy == null ? 0 : policy.length()) + tags.toString().length() * 2)
+                        / (MAX_POLICY_CHARS * 4.0)));
 
-    StringBuilder xml = new StringBuilder()
-        .append("<AssumeRoleResponse xmlns=\"").append(STS_NS).append("\">\n")
-        .append("  <AssumeRoleResult>\n");
+    StringBuilder xml =
+        new StringBuilder()
+            .append("<AssumeRoleResponse xmlns=\"")
+            .append(STS_NS)
+            .append("\">\n")
+            .append("  <AssumeRoleResult>\n");
     if (sourceIdentity != null) {
       xml.append("    <SourceIdentity>").append(xml(sourceIdentity)).append("</SourceIdentity>\n");
     }
     xml.append("    <AssumedRoleUser>\n")
-        .append("      <AssumedRoleId>AROA").append(roleId(roleArn)).append(':')
-        .append(xml(sessionName)).append("</AssumedRoleId>\n")
-        .append("      <Arn>").append(xml(assumedRoleArn)).append("</Arn>\n")
+        .append("      <AssumedRoleId>AROA")
+        .append(roleId(roleArn))
+        .append(':')
+        .append(xml(sessionName))
+        .append("</AssumedRoleId>\n")
+        .append("      <Arn>")
+        .append(xml(assumedRoleArn))
+        .append("</Arn>\n")
         .append("    </AssumedRoleUser>\n")
         .append("    <Credentials>\n")
-        .append("      <AccessKeyId>").append(accessKeyId).append("</AccessKeyId>\n")
-        .append("      <SecretAccessKey>").append(xml(secret)).append("</SecretAccessKey>\n")
-        .append("      <SessionToken>").append(xml(token)).append("</SessionToken>\n")
-        .append("      <Expiration>").append(expiration).append("</Expiration>\n")
+        .append("      <AccessKeyId>")
+        .append(accessKeyId)
+        .append("</AccessKeyId>\n")
+        .append("      <SecretAccessKey>")
+        .append(xml(secret))
+        .append("</SecretAccessKey>\n")
+        .append("      <SessionToken>")
+        .append(xml(token))
+        .append("</SessionToken>\n")
+        .append("      <Expiration>")
+        .append(expiration)
+        .append("</Expiration>\n")
         .append("    </Credentials>\n")
-        .append("    <PackedPolicySize>").append(packed).append("</PackedPolicySize>\n")
+        .append("    <PackedPolicySize>")
+        .append(packed)
+        .append("</PackedPolicySize>\n")
         .append("  </AssumeRoleResult>\n")
         .append("  <ResponseMetadata>\n")
-        .append("    <RequestId>").append(call.requestId).append("</RequestId>\n")
+        .append("    <RequestId>")
+        .append(call.requestId)
+        .append("</RequestId>\n")
         .append("  </ResponseMetadata>\n")
         .append("</AssumeRoleResponse>\n");
     call.respond(200, null, xml.toString());
@@ -867,26 +1034,53 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
 
     void error(int status, String code, String message) {
-      respond(status, code, "<ErrorResponse xmlns=\"" + STS_NS + "\">\n"
-          + "  <Error>\n"
-          + "    <Type>" + (status >= 500 ? "Receiver" : "Sender") + "</Type>\n"
-          + "    <Code>" + code + "</Code>\n"
-          + "    <Message>" + xml(message) + "</Message>\n"
-          + "  </Error>\n"
-          + "  <RequestId>" + requestId + "</RequestId>\n"
-          + "</ErrorResponse>\n");
+      respond(
+          status,
+          code,
+          "<ErrorResponse xmlns=\""
+              + STS_NS
+              + "\">\n"
+              + "  <Error>\n"
+              + "    <Type>"
+              + (status >= 500 ? "Receiver" : "Sender")
+              + "</Type>\n"
+              + "    <Code>"
+              + code
+              + "</Code>\n"
+              + "    <Message>"
+              + xml(message)
+              + "</Message>\n"
+              + "  </Error>\n"
+              + "  <RequestId>"
+              + requestId
+              + "</RequestId>\n"
+              + "</ErrorResponse>\n");
     }
 
     void respond(int status, String errorCode, String xmlBody) {
       Map<String, String> askedTags = errorCode == null ? tags : requestedTags(params);
-      record(new RecordedRequest(ASSUME_ROLE, null, headers(request.headers()), body, params,
-          accessKeyId, params.get("RoleArn"), params.get("SourceIdentity"), params.get("Policy"),
-          askedTags, status, errorCode));
-      Runnable answer = () -> request.response()
-          .setStatusCode(status)
-          .putHeader("Content-Type", "text/xml")
-          .putHeader("x-amzn-RequestId", requestId)
-          .end(xmlBody);
+      record(
+          new RecordedRequest(
+              ASSUME_ROLE,
+              null,
+              headers(request.headers()),
+              body,
+              params,
+              accessKeyId,
+              params.get("RoleArn"),
+              params.get("SourceIdentity"),
+              params.get("Policy"),
+              askedTags,
+              status,
+              errorCode));
+      Runnable answer =
+          () ->
+              request
+                  .response()
+                  .setStatusCode(status)
+                  .putHeader("Content-Type", "text/xml")
+                  .putHeader("x-amzn-RequestId", requestId)
+                  .end(xmlBody);
       Promise<Void> gate = stsGate;
       if (gate == null) {
         answer.run();
@@ -900,7 +1094,8 @@ public final class SageMakerEmulator implements AutoCloseable {
   private static Map<String, String> requestedTags(Map<String, String> params) {
     Map<String, String> tags = new LinkedHashMap<>();
     for (int i = 1; params.containsKey("Tags.member." + i + ".Key"); i++) {
-      tags.put(params.get("Tags.member." + i + ".Key"),
+      tags.put(
+          params.get("Tags.member." + i + ".Key"),
           params.getOrDefault("Tags.member." + i + ".Value", ""));
     }
     return tags;
@@ -917,7 +1112,11 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
     if (max > MAX_SESSION_TAGS) {
       return "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member"
-          + " must have length less than or equal to " + MAX_SESSION_TAGS + " (got " + max + ")";
+          + " must have length less than or equal to "
+          + MAX_SESSION_TAGS
+          + " (got "
+          + max
+          + ")";
     }
     Set<String> lowerKeys = new java.util.HashSet<>();
     for (int i = 1; i <= max; i++) {
@@ -927,7 +1126,9 @@ public final class SageMakerEmulator implements AutoCloseable {
         return "Tags.member." + i + " needs both Key and Value";
       }
       if (!TAG_KEY.matcher(key).matches() || !TAG_VALUE.matcher(value).matches()) {
-        return "Tags.member." + i + " has an invalid key or value (key 1..128, value 0..256"
+        return "Tags.member."
+            + i
+            + " has an invalid key or value (key 1..128, value 0..256"
             + " characters of [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@])";
       }
       if (!lowerKeys.add(key.toLowerCase(Locale.ROOT))) {
@@ -947,39 +1148,53 @@ public final class SageMakerEmulator implements AutoCloseable {
         continue;
       }
       int eq = pair.indexOf('=');
-      String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-      String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      String name =
+          URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+      String value =
+          eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
       into.put(name, value);
     }
   }
 
-  // ---- SageMaker Runtime -------------------------------------------------------------------------
+  // ---- SageMaker Runtime
+  // -------------------------------------------------------------------------
 
   private void handleSageMaker(HttpServerRequest request, byte[] body) {
     Matcher openAi = OPENAI_PATH.matcher(request.path());
     if (openAi.matches()) {
-      handleOpenAi(request, body, URLDecoder.decode(openAi.group(1), StandardCharsets.UTF_8), openAi.group(2));
+      handleOpenAi(
+          request,
+          body,
+          URLDecoder.decode(openAi.group(1), StandardCharsets.UTF_8),
+          openAi.group(2));
       return;
     }
     Matcher m = INVOKE_PATH.matcher(request.path());
-    String operation = !m.matches() ? "Unknown"
-        : switch (m.group(2)) {
-          case "invocations" -> INVOKE;
-          case "invocations-response-stream" -> INVOKE_STREAM;
-          default -> INVOKE_ASYNC;
-        };
-    String endpointName = m.matches() ? URLDecoder.decode(m.group(1), StandardCharsets.UTF_8) : null;
+    String operation =
+        !m.matches()
+            ? "Unknown"
+            : switch (m.group(2)) {
+              case "invocations" -> INVOKE;
+              case "invocations-response-stream" -> INVOKE_STREAM;
+              default -> INVOKE_ASYNC;
+            };
+    String endpointName =
+        m.matches() ? URLDecoder.decode(m.group(1), StandardCharsets.UTF_8) : null;
     SmCall call = new SmCall(request, body, operation, endpointName);
     if (!m.matches() || request.method() != io.vertx.core.http.HttpMethod.POST) {
-      call.error(404, "UnknownOperationException", "No operation at " + request.method() + " "
-          + request.path());
+      call.error(
+          404,
+          "UnknownOperationException",
+          "No operation at " + request.method() + " " + request.path());
       return;
     }
     if (!checkSageMakerAuth) {
       Endpoint endpoint = endpoints.get(endpointName.toLowerCase(Locale.ROOT));
       if (endpoint == null) {
-        call.error(400, "ValidationError", "Endpoint " + endpointName + " of account " + accountId
-            + " not found.");
+        call.error(
+            400,
+            "ValidationError",
+            "Endpoint " + endpointName + " of account " + accountId + " not found.");
       } else {
         respondAsEndpoint(call, endpoint);
       }
@@ -989,63 +1204,105 @@ public final class SageMakerEmulator implements AutoCloseable {
     call.accessKeyId = sig.accessKeyId();
     if (!sig.valid()) {
       switch (sig.failure()) {
-        case MISSING_AUTHENTICATION -> call.error(403, "MissingAuthenticationTokenException",
-            "Missing Authentication Token");
+        case MISSING_AUTHENTICATION ->
+            call.error(403, "MissingAuthenticationTokenException", "Missing Authentication Token");
         case INCOMPLETE_SIGNATURE -> call.error(403, "IncompleteSignatureException", sig.message());
-        case UNKNOWN_ACCESS_KEY -> call.error(403, "UnrecognizedClientException",
-            "The security token included in the request is invalid.");
+        case UNKNOWN_ACCESS_KEY ->
+            call.error(
+                403,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.");
         default -> call.error(403, "InvalidSignatureException", sig.message());
       }
       return;
     }
     if (!region.equals(sig.region())) {
-      call.error(403, "InvalidSignatureException", "Credential should be scoped to a valid"
-          + " region: '" + region + "', not '" + sig.region() + "'");
+      call.error(
+          403,
+          "InvalidSignatureException",
+          "Credential should be scoped to a valid"
+              + " region: '"
+              + region
+              + "', not '"
+              + sig.region()
+              + "'");
       return;
     }
     Session session = sessions.get(sig.accessKeyId());
     call.session = session;
-    String action = INVOKE_ASYNC.equals(operation) ? "sagemaker:InvokeEndpointAsync"
-        : "sagemaker:InvokeEndpoint";
+    String action =
+        INVOKE_ASYNC.equals(operation)
+            ? "sagemaker:InvokeEndpointAsync"
+            : "sagemaker:InvokeEndpoint";
     String resource = endpointArn(endpointName);
     if (session == null) {
       if (request.headers().contains("X-Amz-Security-Token")) {
-        call.error(403, "UnrecognizedClientException",
+        call.error(
+            403,
+            "UnrecognizedClientException",
             "The security token included in the request is invalid.");
         return;
       }
-      call.error(403, "AccessDeniedException", "User: arn:aws:iam::" + accountId + ":user/"
-          + sig.accessKeyId() + " is not authorized to perform: " + action + " on resource: "
-          + resource + " because no identity-based policy allows the " + action + " action");
+      call.error(
+          403,
+          "AccessDeniedException",
+          "User: arn:aws:iam::"
+              + accountId
+              + ":user/"
+              + sig.accessKeyId()
+              + " is not authorized to perform: "
+              + action
+              + " on resource: "
+              + resource
+              + " because no identity-based policy allows the "
+              + action
+              + " action");
       return;
     }
     if (!sessionTokenOk(request, sig.accessKeyId())) {
-      call.error(403, "UnrecognizedClientException",
+      call.error(
+          403,
+          "UnrecognizedClientException",
           "The security token included in the request is invalid.");
       return;
     }
     if (!clock.instant().isBefore(session.expiration())) {
-      call.error(403, "ExpiredTokenException", "The security token included in the request is"
-          + " expired");
+      call.error(
+          403,
+          "ExpiredTokenException",
+          "The security token included in the request is" + " expired");
       return;
     }
     String denial = denial(session, action, resource);
     if (denial != null) {
-      call.error(403, "AccessDeniedException", "User: " + session.assumedRoleArn()
-          + " is not authorized to perform: " + action + " on resource: " + resource + " "
-          + denial);
+      call.error(
+          403,
+          "AccessDeniedException",
+          "User: "
+              + session.assumedRoleArn()
+              + " is not authorized to perform: "
+              + action
+              + " on resource: "
+              + resource
+              + " "
+              + denial);
       return;
     }
     Endpoint endpoint = endpoints.get(endpointName.toLowerCase(Locale.ROOT));
     if (endpoint == null) {
-      call.error(400, "ValidationError", "Endpoint " + endpointName + " of account " + accountId
-          + " not found.");
+      call.error(
+          400,
+          "ValidationError",
+          "Endpoint " + endpointName + " of account " + accountId + " not found.");
       return;
     }
     if (INVOKE_ASYNC.equals(operation)
         && request.getHeader(SageMakerHeaders.INPUT_LOCATION) == null) {
-      call.error(400, "ValidationError", "1 validation error detected: Value null at"
-          + " 'inputLocation' failed to satisfy constraint: Member must not be null");
+      call.error(
+          400,
+          "ValidationError",
+          "1 validation error detected: Value null at"
+              + " 'inputLocation' failed to satisfy constraint: Member must not be null");
       return;
     }
     respondAsEndpoint(call, endpoint);
@@ -1055,13 +1312,14 @@ public final class SageMakerEmulator implements AutoCloseable {
 
   /**
    * {@code POST /endpoints/{name}[/inference-components/{c}]/openai/v1/chat/completions}: as
-   * documented, a bearer token made from session credentials, checked here by
-   * {@link BearerTokenVerifier} against the secrets of the sessions this STS issued (signature,
-   * expiry, session token), then the session's policies for {@code sagemaker:CallWithBearerToken}
-   * (resource {@code *}) and {@code sagemaker:InvokeEndpoint} on the endpoint in the path. As
-   * reported: SigV4 header auth gets 403, the inference component header 400.
+   * documented, a bearer token made from session credentials, checked here by {@link
+   * BearerTokenVerifier} against the secrets of the sessions this STS issued (signature, expiry,
+   * session token), then the session's policies for {@code sagemaker:CallWithBearerToken} (resource
+   * {@code *}) and {@code sagemaker:InvokeEndpoint} on the endpoint in the path. As reported: SigV4
+   * header auth gets 403, the inference component header 400.
    */
-  private void handleOpenAi(HttpServerRequest request, byte[] body, String endpointName, String component) {
+  private void handleOpenAi(
+      HttpServerRequest request, byte[] body, String endpointName, String component) {
     SmCall call = new SmCall(request, body, OPENAI_CHAT, endpointName);
     if (request.method() != io.vertx.core.http.HttpMethod.POST) {
       openAiError(call, 405, "MethodNotAllowed", "Use POST");
@@ -1069,13 +1327,21 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
     String auth = request.getHeader("Authorization");
     if (auth != null && auth.startsWith("AWS4-HMAC-SHA256")) {
-      openAiError(call, 403, "AccessDeniedException",
+      openAiError(
+          call,
+          403,
+          "AccessDeniedException",
           "SigV4 authentication is not supported on the OpenAI-compatible path; use a bearer token");
       return;
     }
     if (request.getHeader(SageMakerHeaders.INFERENCE_COMPONENT) != null) {
-      openAiError(call, 400, "ValidationError", "Header " + SageMakerHeaders.INFERENCE_COMPONENT
-          + " is not supported on this path; name the inference component in the path");
+      openAiError(
+          call,
+          400,
+          "ValidationError",
+          "Header "
+              + SageMakerHeaders.INFERENCE_COMPONENT
+              + " is not supported on this path; name the inference component in the path");
       return;
     }
     if (auth == null || !auth.startsWith("Bearer ")) {
@@ -1084,46 +1350,88 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
     BearerTokenVerifier.Token token;
     try {
-      token = new BearerTokenVerifier(clock).verify(auth.substring("Bearer ".length()).trim(), this::secretOf);
+      token =
+          new BearerTokenVerifier(clock)
+              .verify(auth.substring("Bearer ".length()).trim(), this::secretOf);
     } catch (BearerTokenVerifier.Refused e) {
       openAiError(call, e.status, "UnauthorizedException", e.getMessage());
       return;
     }
     call.accessKeyId = token.accessKeyId();
     if (!region.equals(token.region())) {
-      openAiError(call, 403, "InvalidSignatureException", "Credential should be scoped to a valid region: '"
-          + region + "', not '" + token.region() + "'");
+      openAiError(
+          call,
+          403,
+          "InvalidSignatureException",
+          "Credential should be scoped to a valid region: '"
+              + region
+              + "', not '"
+              + token.region()
+              + "'");
       return;
     }
     Session session = sessions.get(token.accessKeyId());
     call.session = session;
     String resource = endpointArn(endpointName);
     if (session == null) {
-      openAiError(call, 403, "AccessDeniedException", "User: arn:aws:iam::" + accountId + ":user/"
-          + token.accessKeyId() + " is not authorized to perform: sagemaker:CallWithBearerToken");
+      openAiError(
+          call,
+          403,
+          "AccessDeniedException",
+          "User: arn:aws:iam::"
+              + accountId
+              + ":user/"
+              + token.accessKeyId()
+              + " is not authorized to perform: sagemaker:CallWithBearerToken");
       return;
     }
-    if (token.sessionToken() == null || !java.security.MessageDigest.isEqual(
-        token.sessionToken().getBytes(StandardCharsets.UTF_8), session.sessionToken().getBytes(StandardCharsets.UTF_8))) {
-      openAiError(call, 403, "UnrecognizedClientException", "The security token included in the request is invalid.");
+    if (token.sessionToken() == null
+        || !java.security.MessageDigest.isEqual(
+            token.sessionToken().getBytes(StandardCharsets.UTF_8),
+            session.sessionToken().getBytes(StandardCharsets.UTF_8))) {
+      openAiError(
+          call,
+          403,
+          "UnrecognizedClientException",
+          "The security token included in the request is invalid.");
       return;
     }
     if (!clock.instant().isBefore(session.expiration())) {
-      openAiError(call, 401, "ExpiredTokenException", "The security token included in the request is expired");
+      openAiError(
+          call,
+          401,
+          "ExpiredTokenException",
+          "The security token included in the request is expired");
       return;
     }
-    for (String[] check : new String[][] {{"sagemaker:CallWithBearerToken", "*"}, {"sagemaker:InvokeEndpoint", resource}}) {
+    for (String[] check :
+        new String[][] {
+          {"sagemaker:CallWithBearerToken", "*"}, {"sagemaker:InvokeEndpoint", resource}
+        }) {
       String denial = denial(session, check[0], check[1]);
       if (denial != null) {
-        openAiError(call, 403, "AccessDeniedException", "User: " + session.assumedRoleArn()
-            + " is not authorized to perform: " + check[0] + " on resource: " + check[1] + " " + denial);
+        openAiError(
+            call,
+            403,
+            "AccessDeniedException",
+            "User: "
+                + session.assumedRoleArn()
+                + " is not authorized to perform: "
+                + check[0]
+                + " on resource: "
+                + check[1]
+                + " "
+                + denial);
         return;
       }
     }
     Endpoint endpoint = endpoints.get(endpointName.toLowerCase(Locale.ROOT));
     if (endpoint == null) {
-      openAiError(call, 404, "ValidationError", "Endpoint " + endpointName + " of account " + accountId
-          + " not found.");
+      openAiError(
+          call,
+          404,
+          "ValidationError",
+          "Endpoint " + endpointName + " of account " + accountId + " not found.");
       return;
     }
     respondOpenAi(call, endpoint, component);
@@ -1137,27 +1445,56 @@ public final class SageMakerEmulator implements AutoCloseable {
       openAiError(call, 400, "ValidationError", "The request body is not a JSON object");
       return;
     }
-    String console = "https://" + region + ".console.aws.amazon.com/cloudwatch/home?region=" + region
-        + "#logEventViewer:group=/aws/sagemaker/Endpoints/" + endpoint.name;
+    String console =
+        "https://"
+            + region
+            + ".console.aws.amazon.com/cloudwatch/home?region="
+            + region
+            + "#logEventViewer:group=/aws/sagemaker/Endpoints/"
+            + endpoint.name;
     switch (endpoint.behaviour()) {
       case MODEL_ERROR -> {
         String original;
         synchronized (endpoint) {
           original = endpoint.modelErrorMessage;
         }
-        openAiError(call, 400, "ModelError", "Received client error (400) from primary with message \""
-            + original + "\". See " + console + " in account " + accountId + " for more information.");
+        openAiError(
+            call,
+            400,
+            "ModelError",
+            "Received client error (400) from primary with message \""
+                + original
+                + "\". See "
+                + console
+                + " in account "
+                + accountId
+                + " for more information.");
       }
-      case NO_CAPACITY -> openAiError(call, 400, "ValidationError", "Inference component "
-          + (component == null ? endpoint.name : component) + " has no capacity to process this request;"
-          + " scaling up from zero was started. Retry later (account " + accountId + ").");
-      case SERVICE_UNAVAILABLE -> openAiError(call, 503, "ServiceUnavailable", "The service is unavailable.");
-      case INTERNAL_FAILURE -> openAiError(call, 500, "InternalFailure", "An internal failure occurred.");
-      case MODEL_NOT_READY -> openAiError(call, 429, "ModelNotReadyException", "Model is not ready.");
+      case NO_CAPACITY ->
+          openAiError(
+              call,
+              400,
+              "ValidationError",
+              "Inference component "
+                  + (component == null ? endpoint.name : component)
+                  + " has no capacity to process this request;"
+                  + " scaling up from zero was started. Retry later (account "
+                  + accountId
+                  + ").");
+      case SERVICE_UNAVAILABLE ->
+          openAiError(call, 503, "ServiceUnavailable", "The service is unavailable.");
+      case INTERNAL_FAILURE ->
+          openAiError(call, 500, "InternalFailure", "An internal failure occurred.");
+      case MODEL_NOT_READY ->
+          openAiError(call, 429, "ModelNotReadyException", "Model is not ready.");
       case GARBAGE -> {
         call.record(200, null);
-        call.request.response().setStatusCode(200).putHeader("Content-Type", "application/json")
-            .putHeader("x-amzn-RequestId", call.requestId).end("<html>\u0000 not json</html>");
+        call.request
+            .response()
+            .setStatusCode(200)
+            .putHeader("Content-Type", "application/json")
+            .putHeader("x-amzn-RequestId", call.requestId)
+            .end("<html>\u0000 not json</html>");
       }
       case HANG -> {
         call.record(0, null);
@@ -1165,8 +1502,13 @@ public final class SageMakerEmulator implements AutoCloseable {
       }
       case TRICKLE -> {
         call.record(200, null);
-        HttpServerResponse r = call.request.response().setStatusCode(200).setChunked(true)
-            .putHeader("Content-Type", "application/json").putHeader("x-amzn-RequestId", call.requestId);
+        HttpServerResponse r =
+            call.request
+                .response()
+                .setStatusCode(200)
+                .setChunked(true)
+                .putHeader("Content-Type", "application/json")
+                .putHeader("x-amzn-RequestId", call.requestId);
         r.closeHandler(v -> endpoint.earlyClose());
         r.write("{");
         trickle(r);
@@ -1179,13 +1521,21 @@ public final class SageMakerEmulator implements AutoCloseable {
   private void openAiOk(SmCall call, Endpoint endpoint, ObjectNode request) {
     String model = request.path("model").asText("emulated");
     String[] words = {"Hello", " from", " " + endpoint.name};
-    ObjectNode usage = JSON.createObjectNode().put("prompt_tokens", 7).put("completion_tokens", words.length)
-        .put("total_tokens", 7 + words.length);
+    ObjectNode usage =
+        JSON.createObjectNode()
+            .put("prompt_tokens", 7)
+            .put("completion_tokens", words.length)
+            .put("total_tokens", 7 + words.length);
     call.record(200, null);
-    HttpServerResponse r = call.request.response().setStatusCode(200).putHeader("x-amzn-RequestId", call.requestId);
+    HttpServerResponse r =
+        call.request.response().setStatusCode(200).putHeader("x-amzn-RequestId", call.requestId);
     if (!request.path("stream").asBoolean(false)) {
-      ObjectNode out = JSON.createObjectNode().put("id", "chatcmpl-emu").put("object", "chat.completion")
-          .put("created", 0).put("model", model);
+      ObjectNode out =
+          JSON.createObjectNode()
+              .put("id", "chatcmpl-emu")
+              .put("object", "chat.completion")
+              .put("created", 0)
+              .put("model", model);
       ObjectNode choice = out.putArray("choices").addObject();
       choice.put("index", 0).put("finish_reason", "stop");
       choice.putObject("message").put("role", "assistant").put("content", String.join("", words));
@@ -1198,8 +1548,12 @@ public final class SageMakerEmulator implements AutoCloseable {
     r.writeHead();
     List<String> events = new ArrayList<>();
     for (int i = 0; i <= words.length; i++) {
-      ObjectNode chunk = JSON.createObjectNode().put("id", "chatcmpl-emu").put("object", "chat.completion.chunk")
-          .put("created", 0).put("model", model);
+      ObjectNode chunk =
+          JSON.createObjectNode()
+              .put("id", "chatcmpl-emu")
+              .put("object", "chat.completion.chunk")
+              .put("created", 0)
+              .put("model", model);
       ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
       if (i < words.length) {
         choice.putObject("delta").put("content", words[i]);
@@ -1211,8 +1565,12 @@ public final class SageMakerEmulator implements AutoCloseable {
       events.add("data: " + chunk + "\n\n");
     }
     if (includeUsage) {
-      ObjectNode chunk = JSON.createObjectNode().put("id", "chatcmpl-emu").put("object", "chat.completion.chunk")
-          .put("created", 0).put("model", model);
+      ObjectNode chunk =
+          JSON.createObjectNode()
+              .put("id", "chatcmpl-emu")
+              .put("object", "chat.completion.chunk")
+              .put("created", 0)
+              .put("model", model);
       chunk.putArray("choices");
       chunk.set("usage", usage);
       events.add("data: " + chunk + "\n\n");
@@ -1222,12 +1580,14 @@ public final class SageMakerEmulator implements AutoCloseable {
   }
 
   private void trickle(HttpServerResponse r) {
-    vertx.setTimer(100, id -> {
-      if (!r.closed()) {
-        r.write(" ");
-        trickle(r);
-      }
-    });
+    vertx.setTimer(
+        100,
+        id -> {
+          if (!r.closed()) {
+            r.write(" ");
+            trickle(r);
+          }
+        });
   }
 
   private void writeEvents(HttpServerResponse r, List<String> events, int i) {
@@ -1250,15 +1610,19 @@ public final class SageMakerEmulator implements AutoCloseable {
     ObjectNode body = JSON.createObjectNode();
     body.putObject("error").put("message", message).put("type", type).put("code", status);
     call.record(status, type);
-    call.request.response().setStatusCode(status).putHeader("Content-Type", "application/json")
-        .putHeader("x-amzn-RequestId", call.requestId).end(body.toString());
+    call.request
+        .response()
+        .setStatusCode(status)
+        .putHeader("Content-Type", "application/json")
+        .putHeader("x-amzn-RequestId", call.requestId)
+        .end(body.toString());
   }
 
   /** Role permissions ∩ session policy; explicit deny wins; returns why denied, or null. */
   private String denial(Session session, String action, String resource) {
     Role role = roles.get(session.roleArn());
-    IamPolicy.Decision byRole = role == null ? IamPolicy.Decision.NO_MATCH
-        : role.permissions().evaluate(action, resource);
+    IamPolicy.Decision byRole =
+        role == null ? IamPolicy.Decision.NO_MATCH : role.permissions().evaluate(action, resource);
     IamPolicy.Decision bySession = IamPolicy.Decision.ALLOW;
     if (session.policy() != null) {
       try {
@@ -1285,9 +1649,11 @@ public final class SageMakerEmulator implements AutoCloseable {
   private boolean sessionTokenOk(HttpServerRequest request, String accessKeyId) {
     Session session = sessions.get(accessKeyId);
     String token = request.getHeader("X-Amz-Security-Token");
-    return session != null && token != null && java.security.MessageDigest.isEqual(
-        token.getBytes(StandardCharsets.UTF_8),
-        session.sessionToken().getBytes(StandardCharsets.UTF_8));
+    return session != null
+        && token != null
+        && java.security.MessageDigest.isEqual(
+            token.getBytes(StandardCharsets.UTF_8),
+            session.sessionToken().getBytes(StandardCharsets.UTF_8));
   }
 
   private void respondAsEndpoint(SmCall call, Endpoint endpoint) {
@@ -1303,52 +1669,83 @@ public final class SageMakerEmulator implements AutoCloseable {
         }
         ObjectNode body = JSON.createObjectNode();
         body.put("ErrorCode", status < 500 ? "CLIENT_ERROR_FROM_MODEL" : "SERVER_ERROR_FROM_MODEL");
-        body.put("LogStreamArn", "arn:aws:logs:" + region + ":" + accountId
-            + ":log-group:/aws/sagemaker/Endpoints/" + endpoint.name);
-        body.put("Message", "Received " + (status < 500 ? "client" : "server") + " error ("
-            + status + ") from primary with message \"" + original + "\". See "
-            + "https://" + region + ".console.aws.amazon.com/cloudwatch/home?region=" + region
-            + "#logEventViewer:group=/aws/sagemaker/Endpoints/" + endpoint.name
-            + " in account " + accountId + " for more information.");
+        body.put(
+            "LogStreamArn",
+            "arn:aws:logs:"
+                + region
+                + ":"
+                + accountId
+                + ":log-group:/aws/sagemaker/Endpoints/"
+                + endpoint.name);
+        body.put(
+            "Message",
+            "Received "
+                + (status < 500 ? "client" : "server")
+                + " error ("
+                + status
+                + ") from primary with message \""
+                + original
+                + "\". See "
+                + "https://"
+                + region
+                + ".console.aws.amazon.com/cloudwatch/home?region="
+                + region
+                + "#logEventViewer:group=/aws/sagemaker/Endpoints/"
+                + endpoint.name
+                + " in account "
+                + accountId
+                + " for more information.");
         body.put("OriginalMessage", original);
         body.put("OriginalStatusCode", status);
         call.json(424, "ModelError", body);
       }
-      case SERVICE_UNAVAILABLE -> call.error(503, "ServiceUnavailable",
-          "The service is unavailable. Try your call again.");
-      case MODEL_NOT_READY -> call.error(429, "ModelNotReadyException",
-          "Model for endpoint " + endpoint.name + " is not ready.");
-      case INTERNAL_FAILURE -> call.error(500, "InternalFailure",
-          "An internal failure occurred.");
-      case NO_CAPACITY -> call.error(400, "ValidationError", "Inference component of endpoint "
-          + endpoint.name + " has no capacity to process this request.");
+      case SERVICE_UNAVAILABLE ->
+          call.error(503, "ServiceUnavailable", "The service is unavailable. Try your call again.");
+      case MODEL_NOT_READY ->
+          call.error(
+              429,
+              "ModelNotReadyException",
+              "Model for endpoint " + endpoint.name + " is not ready.");
+      case INTERNAL_FAILURE -> call.error(500, "InternalFailure", "An internal failure occurred.");
+      case NO_CAPACITY ->
+          call.error(
+              400,
+              "ValidationError",
+              "Inference component of endpoint "
+                  + endpoint.name
+                  + " has no capacity to process this request.");
       case HANG -> {
         call.record(0, null);
         call.request.response().closeHandler(v -> endpoint.earlyClose());
       }
       case STALL_BODY -> {
         call.record(200, null);
-        HttpServerResponse r = call.request.response()
-            .setStatusCode(200)
-            .setChunked(true)
-            .putHeader("x-amzn-RequestId", call.requestId)
-            .putHeader("Content-Type", "application/json");
+        HttpServerResponse r =
+            call.request
+                .response()
+                .setStatusCode(200)
+                .setChunked(true)
+                .putHeader("x-amzn-RequestId", call.requestId)
+                .putHeader("Content-Type", "application/json");
         r.closeHandler(v -> endpoint.earlyClose());
         r.write("{\"partial\":");
       }
       case GARBAGE -> {
         call.record(INVOKE_ASYNC.equals(call.operation) ? 202 : 200, null);
-        HttpServerResponse r = call.request.response()
-            .setStatusCode(INVOKE_ASYNC.equals(call.operation) ? 202 : 200)
-            .putHeader("x-amzn-RequestId", call.requestId)
-            .putHeader(SageMakerHeaders.INVOKED_PRODUCTION_VARIANT, variant);
+        HttpServerResponse r =
+            call.request
+                .response()
+                .setStatusCode(INVOKE_ASYNC.equals(call.operation) ? 202 : 200)
+                .putHeader("x-amzn-RequestId", call.requestId)
+                .putHeader(SageMakerHeaders.INVOKED_PRODUCTION_VARIANT, variant);
         if (INVOKE_STREAM.equals(call.operation)) {
           r.putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE);
         } else {
           r.putHeader("Content-Type", "application/json");
         }
-        r.end(Buffer.buffer("<html><body>\u0000\u00ff not json, not an event stream"
-            + "</body></html>\n"));
+        r.end(
+            Buffer.buffer(
+                "<html><body>\u0000\u00ff not json, not an event stream" + "</body></html>\n"));
       }
       case OK -> {
         switch (call.operation) {
@@ -1359,8 +1756,13 @@ public final class SageMakerEmulator implements AutoCloseable {
       }
       case TRICKLE -> {
         call.record(200, null);
-        HttpServerResponse r = call.request.response().setStatusCode(200).setChunked(true)
-            .putHeader("x-amzn-RequestId", call.requestId).putHeader("Content-Type", "application/json");
+        HttpServerResponse r =
+            call.request
+                .response()
+                .setStatusCode(200)
+                .setChunked(true)
+                .putHeader("x-amzn-RequestId", call.requestId)
+                .putHeader("Content-Type", "application/json");
         r.closeHandler(v -> endpoint.earlyClose());
         r.write("{");
         trickle(r);
@@ -1384,32 +1786,40 @@ public final class SageMakerEmulator implements AutoCloseable {
       body = json.toString().getBytes(StandardCharsets.UTF_8);
     }
     call.record(200, null);
-    HttpServerResponse r = call.request.response().setStatusCode(200)
-        .putHeader("Content-Type", contentType)
-        .putHeader(SageMakerHeaders.INVOKED_PRODUCTION_VARIANT, variant)
-        .putHeader("x-amzn-RequestId", call.requestId);
+    HttpServerResponse r =
+        call.request
+            .response()
+            .setStatusCode(200)
+            .putHeader("Content-Type", contentType)
+            .putHeader(SageMakerHeaders.INVOKED_PRODUCTION_VARIANT, variant)
+            .putHeader("x-amzn-RequestId", call.requestId);
     echoCustomAttributes(call.request, r);
     r.end(Buffer.buffer(body));
   }
 
   private void stream(SmCall call, Endpoint endpoint, String variant) {
     call.record(200, null);
-    HttpServerResponse r = call.request.response().setStatusCode(200).setChunked(true)
-        .putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE)
-        .putHeader(SageMakerHeaders.STREAM_CONTENT_TYPE, "application/json")
-        .putHeader(SageMakerHeaders.INVOKED_PRODUCTION_VARIANT, variant)
-        .putHeader("x-amzn-RequestId", call.requestId);
+    HttpServerResponse r =
+        call.request
+            .response()
+            .setStatusCode(200)
+            .setChunked(true)
+            .putHeader("Content-Type", EventStreamFrames.CONTENT_TYPE)
+            .putHeader(SageMakerHeaders.STREAM_CONTENT_TYPE, "application/json")
+            .putHeader(SageMakerHeaders.INVOKED_PRODUCTION_VARIANT, variant)
+            .putHeader("x-amzn-RequestId", call.requestId);
     echoCustomAttributes(call.request, r);
     StreamWriter writer = new StreamWriter(endpoint, r, vertx.getOrCreateContext());
     synchronized (endpoint) {
       endpoint.streams.add(writer);
     }
-    r.closeHandler(v -> {
-      if (!writer.ended) {
-        writer.stop();
-        endpoint.earlyClose();
-      }
-    });
+    r.closeHandler(
+        v -> {
+          if (!writer.ended) {
+            writer.stop();
+            endpoint.earlyClose();
+          }
+        });
     // Send the headers now, so the client sees the stream open before any part is released.
     r.writeHead();
     writer.pump();
@@ -1423,10 +1833,13 @@ public final class SageMakerEmulator implements AutoCloseable {
     String base = "s3://sagegate-emulator-" + accountId + "/" + endpoint.name + "/";
     ObjectNode json = JSON.createObjectNode().put("InferenceId", inferenceId);
     call.record(202, null);
-    call.request.response().setStatusCode(202)
+    call.request
+        .response()
+        .setStatusCode(202)
         .putHeader("Content-Type", "application/json")
         .putHeader(SageMakerHeaders.OUTPUT_LOCATION, base + "async-output/" + inferenceId + ".out")
-        .putHeader(SageMakerHeaders.FAILURE_LOCATION,
+        .putHeader(
+            SageMakerHeaders.FAILURE_LOCATION,
             base + "async-failures/" + inferenceId + "-error.out")
         .putHeader("x-amzn-RequestId", call.requestId)
         .end(json.toString());
@@ -1460,12 +1873,20 @@ public final class SageMakerEmulator implements AutoCloseable {
       if (!recordRequests) {
         return;
       }
-      SageMakerEmulator.this.record(new RecordedRequest(operation, endpointName,
-          headers(request.headers()), body, Map.of(), accessKeyId,
-          session == null ? null : session.roleArn(),
-          session == null ? null : session.sourceIdentity(),
-          session == null ? null : session.policy(),
-          session == null ? Map.of() : session.tags(), status, errorType));
+      SageMakerEmulator.this.record(
+          new RecordedRequest(
+              operation,
+              endpointName,
+              headers(request.headers()),
+              body,
+              Map.of(),
+              accessKeyId,
+              session == null ? null : session.roleArn(),
+              session == null ? null : session.sourceIdentity(),
+              session == null ? null : session.policy(),
+              session == null ? Map.of() : session.tags(),
+              status,
+              errorType));
     }
 
     void error(int status, String errorType, String message) {
@@ -1475,7 +1896,9 @@ public final class SageMakerEmulator implements AutoCloseable {
     void json(int status, String errorType, ObjectNode body) {
       record(status, errorType);
       try {
-        request.response().setStatusCode(status)
+        request
+            .response()
+            .setStatusCode(status)
             .putHeader("Content-Type", "application/json")
             .putHeader(SageMakerHeaders.ERROR_TYPE, errorType)
             .putHeader("x-amzn-RequestId", requestId)
@@ -1486,11 +1909,15 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
   }
 
-  // ---- helpers -----------------------------------------------------------------------------------
+  // ---- helpers
+  // -----------------------------------------------------------------------------------
 
   private static String xml(String s) {
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        .replace("\"", "&quot;").replace("'", "&apos;");
+    return s.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\"", "&quot;")
+        .replace("'", "&apos;");
   }
 
   private static String randomUpper(int n) {
@@ -1510,6 +1937,7 @@ public final class SageMakerEmulator implements AutoCloseable {
 
   private static String roleId(String roleArn) {
     return SigV4Verifier.hex(SigV4Verifier.sha256(roleArn.getBytes(StandardCharsets.UTF_8)))
-        .substring(0, 17).toUpperCase(Locale.ROOT);
+        .substring(0, 17)
+        .toUpperCase(Locale.ROOT);
   }
 }

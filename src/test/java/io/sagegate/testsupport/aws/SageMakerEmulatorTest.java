@@ -84,14 +84,23 @@ class SageMakerEmulatorTest {
     emulator = await(SageMakerEmulator.start(vertx));
     roleArn = emulator.roleArn("sagegate-invoke");
     narrowRoleArn = emulator.roleArn("team/sagegate-narrow");
-    emulator.addCredentials(GATEWAY_KEY, GATEWAY_SECRET)
+    emulator
+        .addCredentials(GATEWAY_KEY, GATEWAY_SECRET)
         .addCredentials(OTHER_KEY, OTHER_SECRET)
-        .addRole(Role.allowing(roleArn, GATEWAY_KEY, EXTERNAL_ID,
-            List.of("sagemaker:InvokeEndpoint*"),
-            List.of("arn:aws:sagemaker:us-east-1:123456789012:endpoint/*")))
-        .addRole(Role.allowing(narrowRoleArn, GATEWAY_KEY, null,
-            List.of("sagemaker:InvokeEndpoint"),
-            List.of("arn:aws:sagemaker:us-east-1:123456789012:endpoint/allowed-?")));
+        .addRole(
+            Role.allowing(
+                roleArn,
+                GATEWAY_KEY,
+                EXTERNAL_ID,
+                List.of("sagemaker:InvokeEndpoint*"),
+                List.of("arn:aws:sagemaker:us-east-1:123456789012:endpoint/*")))
+        .addRole(
+            Role.allowing(
+                narrowRoleArn,
+                GATEWAY_KEY,
+                null,
+                List.of("sagemaker:InvokeEndpoint"),
+                List.of("arn:aws:sagemaker:us-east-1:123456789012:endpoint/allowed-?")));
     http = NettyNioAsyncHttpClient.builder().build();
     sts = stsFor(GATEWAY_KEY, GATEWAY_SECRET);
   }
@@ -109,19 +118,28 @@ class SageMakerEmulatorTest {
     emulator.reset();
   }
 
-  // ---- STS ----------------------------------------------------------------------------------------
+  // ---- STS
+  // ----------------------------------------------------------------------------------------
 
   @Test
   void assumeRoleThenInvokeWithTheSessionThroughTheSdk() throws Exception {
     emulator.endpoint("My-Endpoint").variant("variant-b");
     String policy = onlyEndpointPolicy("my-endpoint");
-    AssumeRoleResponse assumed = sts.assumeRole(AssumeRoleRequest.builder()
-        .roleArn(roleArn).roleSessionName("sagegate-alice").externalId(EXTERNAL_ID)
-        .durationSeconds(900).sourceIdentity("alice@example.com").policy(policy)
-        .tags(Tag.builder().key("sagegate:subject").value("alice").build(),
-            Tag.builder().key("team").value("ml").build())
-        .transitiveTagKeys("team")
-        .build()).join();
+    AssumeRoleResponse assumed =
+        sts.assumeRole(
+                AssumeRoleRequest.builder()
+                    .roleArn(roleArn)
+                    .roleSessionName("sagegate-alice")
+                    .externalId(EXTERNAL_ID)
+                    .durationSeconds(900)
+                    .sourceIdentity("alice@example.com")
+                    .policy(policy)
+                    .tags(
+                        Tag.builder().key("sagegate:subject").value("alice").build(),
+                        Tag.builder().key("team").value("ml").build())
+                    .transitiveTagKeys("team")
+                    .build())
+            .join();
 
     Credentials c = assumed.credentials();
     assertTrue(c.accessKeyId().startsWith("ASIA"));
@@ -130,7 +148,8 @@ class SageMakerEmulatorTest {
     Instant expiration = c.expiration();
     assertTrue(expiration.isAfter(Instant.now().plusSeconds(800)), expiration.toString());
     assertTrue(expiration.isBefore(Instant.now().plusSeconds(1000)), expiration.toString());
-    assertEquals("arn:aws:sts::123456789012:assumed-role/sagegate-invoke/sagegate-alice",
+    assertEquals(
+        "arn:aws:sts::123456789012:assumed-role/sagegate-invoke/sagegate-alice",
         assumed.assumedRoleUser().arn());
     assertTrue(assumed.assumedRoleUser().assumedRoleId().endsWith(":sagegate-alice"));
     assertEquals("alice@example.com", assumed.sourceIdentity());
@@ -143,9 +162,14 @@ class SageMakerEmulatorTest {
     assertEquals(EXTERNAL_ID, session.externalId());
 
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
-      InvokeEndpointResponse r = sm.invokeEndpoint(b -> b.endpointName("My-Endpoint")
-          .contentType("application/json").customAttributes("trace=1")
-          .body(SdkBytes.fromUtf8String("{\"inputs\":\"hi\"}"))).join();
+      InvokeEndpointResponse r =
+          sm.invokeEndpoint(
+                  b ->
+                      b.endpointName("My-Endpoint")
+                          .contentType("application/json")
+                          .customAttributes("trace=1")
+                          .body(SdkBytes.fromUtf8String("{\"inputs\":\"hi\"}")))
+              .join();
       JsonNode body = JSON.readTree(r.body().asByteArray());
       assertEquals("My-Endpoint", body.get("endpoint").asText());
       assertEquals(15, body.get("requestBytes").asInt());
@@ -172,15 +196,17 @@ class SageMakerEmulatorTest {
 
   @Test
   void wrongOrMissingExternalIdIsAccessDenied() {
-    StsException wrong = stsFailure(sts.assumeRole(b -> b.roleArn(roleArn)
-        .roleSessionName("s1").externalId("not-it")));
+    StsException wrong =
+        stsFailure(
+            sts.assumeRole(b -> b.roleArn(roleArn).roleSessionName("s1").externalId("not-it")));
     assertEquals(403, wrong.statusCode());
     assertEquals("AccessDenied", wrong.awsErrorDetails().errorCode());
     assertTrue(wrong.awsErrorDetails().errorMessage().contains("sts:AssumeRole"));
-    StsException missing = stsFailure(sts.assumeRole(b -> b.roleArn(roleArn)
-        .roleSessionName("s1")));
+    StsException missing =
+        stsFailure(sts.assumeRole(b -> b.roleArn(roleArn).roleSessionName("s1")));
     assertEquals("AccessDenied", missing.awsErrorDetails().errorCode());
-    assertTrue(emulator.sessions().values().stream().noneMatch(s -> s.roleSessionName().equals("s1")));
+    assertTrue(
+        emulator.sessions().values().stream().noneMatch(s -> s.roleSessionName().equals("s1")));
   }
 
   @Test
@@ -188,18 +214,25 @@ class SageMakerEmulatorTest {
     try (StsAsyncClient other = stsFor(OTHER_KEY, OTHER_SECRET);
         StsAsyncClient unknown = stsFor("AKIAUNKNOWNKEY000000", "x");
         StsAsyncClient badSecret = stsFor(GATEWAY_KEY, "not-the-secret")) {
-      StsException untrusted = stsFailure(other.assumeRole(b -> b.roleArn(roleArn)
-          .roleSessionName("s2").externalId(EXTERNAL_ID)));
+      StsException untrusted =
+          stsFailure(
+              other.assumeRole(
+                  b -> b.roleArn(roleArn).roleSessionName("s2").externalId(EXTERNAL_ID)));
       assertEquals("AccessDenied", untrusted.awsErrorDetails().errorCode());
-      StsException noRole = stsFailure(sts.assumeRole(b -> b.roleArn(emulator.roleArn("nope"))
-          .roleSessionName("s2")));
+      StsException noRole =
+          stsFailure(
+              sts.assumeRole(b -> b.roleArn(emulator.roleArn("nope")).roleSessionName("s2")));
       assertEquals("AccessDenied", noRole.awsErrorDetails().errorCode());
-      StsException unknownKey = stsFailure(unknown.assumeRole(b -> b.roleArn(roleArn)
-          .roleSessionName("s2").externalId(EXTERNAL_ID)));
+      StsException unknownKey =
+          stsFailure(
+              unknown.assumeRole(
+                  b -> b.roleArn(roleArn).roleSessionName("s2").externalId(EXTERNAL_ID)));
       assertEquals(403, unknownKey.statusCode());
       assertEquals("InvalidClientTokenId", unknownKey.awsErrorDetails().errorCode());
-      StsException bad = stsFailure(badSecret.assumeRole(b -> b.roleArn(roleArn)
-          .roleSessionName("s2").externalId(EXTERNAL_ID)));
+      StsException bad =
+          stsFailure(
+              badSecret.assumeRole(
+                  b -> b.roleArn(roleArn).roleSessionName("s2").externalId(EXTERNAL_ID)));
       assertEquals(403, bad.statusCode());
       assertEquals("SignatureDoesNotMatch", bad.awsErrorDetails().errorCode());
     }
@@ -209,41 +242,71 @@ class SageMakerEmulatorTest {
   void stsValidatesPolicyTagsAndDuration() {
     StringBuilder big = new StringBuilder(onlyEndpointPolicy("x"));
     big.insert(big.length() - 1, ",\"Pad\":\"" + "p".repeat(2100) + "\"");
-    Throwable tooLarge = failure(sts.assumeRole(b -> b.roleArn(roleArn).roleSessionName("s3")
-        .externalId(EXTERNAL_ID).policy(big.toString())));
+    Throwable tooLarge =
+        failure(
+            sts.assumeRole(
+                b ->
+                    b.roleArn(roleArn)
+                        .roleSessionName("s3")
+                        .externalId(EXTERNAL_ID)
+                        .policy(big.toString())));
     assertInstanceOf(PackedPolicyTooLargeException.class, tooLarge);
     assertEquals(400, ((StsException) tooLarge).statusCode());
 
-    Throwable malformed = failure(sts.assumeRole(b -> b.roleArn(roleArn).roleSessionName("s3")
-        .externalId(EXTERNAL_ID).policy("{\"Statement\": [")));
+    Throwable malformed =
+        failure(
+            sts.assumeRole(
+                b ->
+                    b.roleArn(roleArn)
+                        .roleSessionName("s3")
+                        .externalId(EXTERNAL_ID)
+                        .policy("{\"Statement\": [")));
     assertInstanceOf(MalformedPolicyDocumentException.class, malformed);
-    Throwable notAction = failure(sts.assumeRole(b -> b.roleArn(roleArn).roleSessionName("s3")
-        .externalId(EXTERNAL_ID).policy("{\"Statement\":{\"Effect\":\"Allow\","
-            + "\"NotAction\":\"s3:*\",\"Resource\":\"*\"}}")));
+    Throwable notAction =
+        failure(
+            sts.assumeRole(
+                b ->
+                    b.roleArn(roleArn)
+                        .roleSessionName("s3")
+                        .externalId(EXTERNAL_ID)
+                        .policy(
+                            "{\"Statement\":{\"Effect\":\"Allow\","
+                                + "\"NotAction\":\"s3:*\",\"Resource\":\"*\"}}")));
     assertInstanceOf(MalformedPolicyDocumentException.class, notAction);
 
     List<Tag> tags = new ArrayList<>();
     for (int i = 0; i < 51; i++) {
       tags.add(Tag.builder().key("k" + i).value("v").build());
     }
-    StsException tooMany = stsFailure(sts.assumeRole(b -> b.roleArn(roleArn)
-        .roleSessionName("s3").externalId(EXTERNAL_ID).tags(tags)));
+    StsException tooMany =
+        stsFailure(
+            sts.assumeRole(
+                b -> b.roleArn(roleArn).roleSessionName("s3").externalId(EXTERNAL_ID).tags(tags)));
     assertEquals(400, tooMany.statusCode());
     assertEquals("ValidationError", tooMany.awsErrorDetails().errorCode());
     assertTrue(tooMany.awsErrorDetails().errorMessage().contains("50"));
 
-    StsException tooLong = stsFailure(sts.assumeRole(b -> b.roleArn(roleArn)
-        .roleSessionName("s3").externalId(EXTERNAL_ID).durationSeconds(7200)));
+    StsException tooLong =
+        stsFailure(
+            sts.assumeRole(
+                b ->
+                    b.roleArn(roleArn)
+                        .roleSessionName("s3")
+                        .externalId(EXTERNAL_ID)
+                        .durationSeconds(7200)));
     assertEquals("ValidationError", tooLong.awsErrorDetails().errorCode());
     assertTrue(tooLong.awsErrorDetails().errorMessage().contains("MaxSessionDuration"));
 
-    StsException badName = stsFailure(sts.assumeRole(b -> b.roleArn(roleArn)
-        .roleSessionName("has space").externalId(EXTERNAL_ID)));
+    StsException badName =
+        stsFailure(
+            sts.assumeRole(
+                b -> b.roleArn(roleArn).roleSessionName("has space").externalId(EXTERNAL_ID)));
     assertEquals("ValidationError", badName.awsErrorDetails().errorCode());
     assertTrue(emulator.requests().stream().allMatch(r -> r.status() == 400));
   }
 
-  // ---- SageMaker Runtime authorisation -----------------------------------------------------------
+  // ---- SageMaker Runtime authorisation
+  // -----------------------------------------------------------
 
   @Test
   void sessionPolicyDeniesAnotherEndpointAndAnotherAction() {
@@ -251,24 +314,31 @@ class SageMakerEmulatorTest {
     emulator.endpoint("ep-b");
     Credentials c = assume(roleArn, EXTERNAL_ID, onlyEndpointPolicy("ep-a"));
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
-      assertEquals(200, sm.invokeEndpoint(b -> b.endpointName("ep-a")
-          .body(SdkBytes.fromUtf8String("{}"))).join().sdkHttpResponse().statusCode());
+      assertEquals(
+          200,
+          sm.invokeEndpoint(b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}")))
+              .join()
+              .sdkHttpResponse()
+              .statusCode());
 
-      SageMakerRuntimeException denied = smFailure(sm.invokeEndpoint(b -> b.endpointName("ep-b")
-          .body(SdkBytes.fromUtf8String("{}"))));
+      SageMakerRuntimeException denied =
+          smFailure(
+              sm.invokeEndpoint(b -> b.endpointName("ep-b").body(SdkBytes.fromUtf8String("{}"))));
       assertEquals(403, denied.statusCode());
       assertEquals("AccessDeniedException", denied.awsErrorDetails().errorCode());
-      assertEquals("User: arn:aws:sts::123456789012:assumed-role/sagegate-invoke/sagegate-test"
-          + " is not authorized to perform: sagemaker:InvokeEndpoint on resource:"
-          + " arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep-b because no session policy"
-          + " allows the sagemaker:InvokeEndpoint action",
+      assertEquals(
+          "User: arn:aws:sts::123456789012:assumed-role/sagegate-invoke/sagegate-test"
+              + " is not authorized to perform: sagemaker:InvokeEndpoint on resource:"
+              + " arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep-b because no session policy"
+              + " allows the sagemaker:InvokeEndpoint action",
           denied.awsErrorDetails().errorMessage());
 
-      SageMakerRuntimeException async = smFailure(sm.invokeEndpointAsync(b -> b
-          .endpointName("ep-a").inputLocation("s3://bucket/in.json")));
+      SageMakerRuntimeException async =
+          smFailure(
+              sm.invokeEndpointAsync(
+                  b -> b.endpointName("ep-a").inputLocation("s3://bucket/in.json")));
       assertEquals("AccessDeniedException", async.awsErrorDetails().errorCode());
-      assertTrue(async.awsErrorDetails().errorMessage()
-          .contains("sagemaker:InvokeEndpointAsync"));
+      assertTrue(async.awsErrorDetails().errorMessage().contains("sagemaker:InvokeEndpointAsync"));
     }
     RecordedRequest deniedRecord = emulator.requests(SageMakerEmulator.INVOKE).get(1);
     assertEquals(403, deniedRecord.status());
@@ -279,31 +349,48 @@ class SageMakerEmulatorTest {
   void rolePermissionBoundsAWideSessionPolicy() {
     emulator.endpoint("allowed-1");
     emulator.endpoint("allowed-12");
-    Credentials c = assume(narrowRoleArn, null,
-        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\","
-            + "\"Resource\":\"*\"},{\"Effect\":\"Deny\",\"Action\":\"sagemaker:*\","
-            + "\"Resource\":\"arn:aws:sagemaker:*:*:endpoint/allowed-2\"}]}");
+    Credentials c =
+        assume(
+            narrowRoleArn,
+            null,
+            "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\","
+                + "\"Resource\":\"*\"},{\"Effect\":\"Deny\",\"Action\":\"sagemaker:*\","
+                + "\"Resource\":\"arn:aws:sagemaker:*:*:endpoint/allowed-2\"}]}");
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
       sm.invokeEndpoint(b -> b.endpointName("Allowed-1").body(SdkBytes.fromUtf8String("{}")))
           .join();
-      SageMakerRuntimeException notInRole = smFailure(sm.invokeEndpoint(b -> b
-          .endpointName("allowed-12").body(SdkBytes.fromUtf8String("{}"))));
-      assertTrue(notInRole.awsErrorDetails().errorMessage()
-          .endsWith("because no identity-based policy allows the sagemaker:InvokeEndpoint action"));
-      SageMakerRuntimeException explicit = smFailure(sm.invokeEndpoint(b -> b
-          .endpointName("allowed-2").body(SdkBytes.fromUtf8String("{}"))));
-      assertTrue(explicit.awsErrorDetails().errorMessage()
-          .endsWith("with an explicit deny in a session policy"));
+      SageMakerRuntimeException notInRole =
+          smFailure(
+              sm.invokeEndpoint(
+                  b -> b.endpointName("allowed-12").body(SdkBytes.fromUtf8String("{}"))));
+      assertTrue(
+          notInRole
+              .awsErrorDetails()
+              .errorMessage()
+              .endsWith(
+                  "because no identity-based policy allows the sagemaker:InvokeEndpoint action"));
+      SageMakerRuntimeException explicit =
+          smFailure(
+              sm.invokeEndpoint(
+                  b -> b.endpointName("allowed-2").body(SdkBytes.fromUtf8String("{}"))));
+      assertTrue(
+          explicit
+              .awsErrorDetails()
+              .errorMessage()
+              .endsWith("with an explicit deny in a session policy"));
     }
   }
 
   @Test
   void baseCredentialsHaveNoSageMakerPermission() {
     emulator.endpoint("ep-a");
-    try (SageMakerRuntimeAsyncClient sm = sageMakerFor(StaticCredentialsProvider.create(
-        AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))) {
-      SageMakerRuntimeException e = smFailure(sm.invokeEndpoint(b -> b.endpointName("ep-a")
-          .body(SdkBytes.fromUtf8String("{}"))));
+    try (SageMakerRuntimeAsyncClient sm =
+        sageMakerFor(
+            StaticCredentialsProvider.create(
+                AwsBasicCredentials.create(GATEWAY_KEY, GATEWAY_SECRET)))) {
+      SageMakerRuntimeException e =
+          smFailure(
+              sm.invokeEndpoint(b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))));
       assertEquals("AccessDeniedException", e.awsErrorDetails().errorCode());
     }
   }
@@ -312,23 +399,33 @@ class SageMakerEmulatorTest {
   void badSignatureWrongTokenAndExpiredSessionAreRefused() {
     emulator.endpoint("ep-a");
     Credentials c = assume(roleArn, EXTERNAL_ID, null);
-    try (SageMakerRuntimeAsyncClient badSecret = sageMakerFor(StaticCredentialsProvider.create(
-            AwsSessionCredentials.create(c.accessKeyId(), "wrong-secret", c.sessionToken())));
-        SageMakerRuntimeAsyncClient badToken = sageMakerFor(StaticCredentialsProvider.create(
-            AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), "forged")));
+    try (SageMakerRuntimeAsyncClient badSecret =
+            sageMakerFor(
+                StaticCredentialsProvider.create(
+                    AwsSessionCredentials.create(
+                        c.accessKeyId(), "wrong-secret", c.sessionToken())));
+        SageMakerRuntimeAsyncClient badToken =
+            sageMakerFor(
+                StaticCredentialsProvider.create(
+                    AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), "forged")));
         SageMakerRuntimeAsyncClient good = sageMakerFor(c)) {
-      SageMakerRuntimeException sig = smFailure(badSecret.invokeEndpoint(b -> b
-          .endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))));
+      SageMakerRuntimeException sig =
+          smFailure(
+              badSecret.invokeEndpoint(
+                  b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))));
       assertEquals(403, sig.statusCode());
       assertEquals("InvalidSignatureException", sig.awsErrorDetails().errorCode());
-      SageMakerRuntimeException token = smFailure(badToken.invokeEndpoint(b -> b
-          .endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))));
+      SageMakerRuntimeException token =
+          smFailure(
+              badToken.invokeEndpoint(
+                  b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))));
       assertEquals("UnrecognizedClientException", token.awsErrorDetails().errorCode());
 
       good.invokeEndpoint(b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))).join();
       emulator.expireSession(c.accessKeyId());
-      SageMakerRuntimeException expired = smFailure(good.invokeEndpoint(b -> b
-          .endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))));
+      SageMakerRuntimeException expired =
+          smFailure(
+              good.invokeEndpoint(b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))));
       assertEquals("ExpiredTokenException", expired.awsErrorDetails().errorCode());
     }
   }
@@ -337,15 +434,21 @@ class SageMakerEmulatorTest {
   void unknownEndpointIsAValidationError() {
     Credentials c = assume(roleArn, EXTERNAL_ID, null);
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
-      Throwable e = failure(sm.invokeEndpoint(b -> b.endpointName("no-such-endpoint")
-          .body(SdkBytes.fromUtf8String("{}"))));
+      Throwable e =
+          failure(
+              sm.invokeEndpoint(
+                  b -> b.endpointName("no-such-endpoint").body(SdkBytes.fromUtf8String("{}"))));
       assertInstanceOf(ValidationErrorException.class, e);
-      assertTrue(((ValidationErrorException) e).awsErrorDetails().errorMessage()
-          .contains("no-such-endpoint"));
+      assertTrue(
+          ((ValidationErrorException) e)
+              .awsErrorDetails()
+              .errorMessage()
+              .contains("no-such-endpoint"));
     }
   }
 
-  // ---- faults -------------------------------------------------------------------------------------
+  // ---- faults
+  // -------------------------------------------------------------------------------------
 
   @Test
   void faultModesMapToTheSdkExceptions() {
@@ -361,16 +464,23 @@ class SageMakerEmulatorTest {
       assertEquals(424, modelError.statusCode());
       assertEquals(422, modelError.originalStatusCode());
       assertEquals("bad shape", modelError.originalMessage());
-      assertEquals("arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/"
-          + "model-error", modelError.logStreamArn());
+      assertEquals(
+          "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/" + "model-error",
+          modelError.logStreamArn());
       assertTrue(modelError.awsErrorDetails().errorMessage().contains("(422)"));
 
-      assertEquals(503, assertInstanceOf(ServiceUnavailableException.class,
-          failure(invoke(sm, "unavailable"))).statusCode());
-      assertEquals(429, assertInstanceOf(ModelNotReadyException.class,
-          failure(invoke(sm, "not-ready"))).statusCode());
-      assertEquals(500, assertInstanceOf(InternalFailureException.class,
-          failure(invoke(sm, "internal"))).statusCode());
+      assertEquals(
+          503,
+          assertInstanceOf(ServiceUnavailableException.class, failure(invoke(sm, "unavailable")))
+              .statusCode());
+      assertEquals(
+          429,
+          assertInstanceOf(ModelNotReadyException.class, failure(invoke(sm, "not-ready")))
+              .statusCode());
+      assertEquals(
+          500,
+          assertInstanceOf(InternalFailureException.class, failure(invoke(sm, "internal")))
+              .statusCode());
 
       // InvokeEndpoint's body is opaque to the SDK: junk arrives as a 200 with junk bytes.
       InvokeEndpointResponse junk = invoke(sm, "garbage").join();
@@ -410,16 +520,19 @@ class SageMakerEmulatorTest {
     }
   }
 
-  // ---- response stream and async -----------------------------------------------------------------
+  // ---- response stream and async
+  // -----------------------------------------------------------------
 
   @Test
   void responseStreamPartsAreReleasedOneByOneAndEndWithModelStreamError() {
-    emulator.endpoint("streamer").manualRelease(true)
+    emulator
+        .endpoint("streamer")
+        .manualRelease(true)
         .streamTextParts("{\"token\":\"a\"}", "{\"token\":\"b\"}", "{\"token\":\"c\"}")
         .endStreamWithModelError("model took too long", "ModelInvocationTimeExceeded");
     Credentials c = assume(roleArn, EXTERNAL_ID, onlyEndpointPolicy("streamer"));
-    List<CompletableFuture<String>> parts = List.of(new CompletableFuture<>(),
-        new CompletableFuture<>(), new CompletableFuture<>());
+    List<CompletableFuture<String>> parts =
+        List.of(new CompletableFuture<>(), new CompletableFuture<>(), new CompletableFuture<>());
     List<String> received = Collections.synchronizedList(new ArrayList<>());
     CompletableFuture<InvokeEndpointWithResponseStreamResponse> headers = new CompletableFuture<>();
     CompletableFuture<Throwable> streamError = new CompletableFuture<>();
@@ -427,18 +540,25 @@ class SageMakerEmulatorTest {
         InvokeEndpointWithResponseStreamResponseHandler.builder()
             .onResponse(headers::complete)
             .onError(streamError::complete)
-            .subscriber(InvokeEndpointWithResponseStreamResponseHandler.Visitor.builder()
-                .onPayloadPart(p -> {
-                  String text = p.bytes().asUtf8String();
-                  parts.get(received.size()).complete(text);
-                  received.add(text);
-                })
-                .build())
+            .subscriber(
+                InvokeEndpointWithResponseStreamResponseHandler.Visitor.builder()
+                    .onPayloadPart(
+                        p -> {
+                          String text = p.bytes().asUtf8String();
+                          parts.get(received.size()).complete(text);
+                          received.add(text);
+                        })
+                    .build())
             .build();
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
-      CompletableFuture<Void> call = sm.invokeEndpointWithResponseStream(b -> b
-          .endpointName("streamer").contentType("application/json").customAttributes("c=1")
-          .body(SdkBytes.fromUtf8String("{\"inputs\":\"x\"}")), handler);
+      CompletableFuture<Void> call =
+          sm.invokeEndpointWithResponseStream(
+              b ->
+                  b.endpointName("streamer")
+                      .contentType("application/json")
+                      .customAttributes("c=1")
+                      .body(SdkBytes.fromUtf8String("{\"inputs\":\"x\"}")),
+              handler);
 
       InvokeEndpointWithResponseStreamResponse response = headers.join();
       assertEquals("application/json", response.contentType());
@@ -455,8 +575,8 @@ class SageMakerEmulatorTest {
       await(emulator.endpoint("streamer").releaseNextPart());
       assertEquals("{\"token\":\"c\"}", parts.get(2).join());
 
-      ModelStreamErrorException error = assertInstanceOf(ModelStreamErrorException.class,
-          unwrap(streamError.join()));
+      ModelStreamErrorException error =
+          assertInstanceOf(ModelStreamErrorException.class, unwrap(streamError.join()));
       assertEquals("ModelInvocationTimeExceeded", error.errorCode());
       assertInstanceOf(ModelStreamErrorException.class, failure(call));
     }
@@ -474,12 +594,15 @@ class SageMakerEmulatorTest {
     List<String> received = Collections.synchronizedList(new ArrayList<>());
     InvokeEndpointWithResponseStreamResponseHandler handler =
         InvokeEndpointWithResponseStreamResponseHandler.builder()
-            .subscriber(InvokeEndpointWithResponseStreamResponseHandler.Visitor.builder()
-                .onPayloadPart(p -> received.add(p.bytes().asUtf8String())).build())
+            .subscriber(
+                InvokeEndpointWithResponseStreamResponseHandler.Visitor.builder()
+                    .onPayloadPart(p -> received.add(p.bytes().asUtf8String()))
+                    .build())
             .build();
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
-      sm.invokeEndpointWithResponseStream(b -> b.endpointName("auto-stream")
-          .body(SdkBytes.fromUtf8String("{}")), handler).join();
+      sm.invokeEndpointWithResponseStream(
+              b -> b.endpointName("auto-stream").body(SdkBytes.fromUtf8String("{}")), handler)
+          .join();
     }
     assertEquals(List.of("{\"token\":\"Hello\"}\n", "{\"token\":\" world\"}\n"), received);
   }
@@ -491,12 +614,16 @@ class SageMakerEmulatorTest {
     List<String> received = Collections.synchronizedList(new ArrayList<>());
     InvokeEndpointWithResponseStreamResponseHandler handler =
         InvokeEndpointWithResponseStreamResponseHandler.builder()
-            .subscriber(InvokeEndpointWithResponseStreamResponseHandler.Visitor.builder()
-                .onPayloadPart(p -> received.add(p.bytes().asUtf8String())).build())
+            .subscriber(
+                InvokeEndpointWithResponseStreamResponseHandler.Visitor.builder()
+                    .onPayloadPart(p -> received.add(p.bytes().asUtf8String()))
+                    .build())
             .build();
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
-      Throwable t = failure(sm.invokeEndpointWithResponseStream(b -> b.endpointName("junk-stream")
-          .body(SdkBytes.fromUtf8String("{}")), handler));
+      Throwable t =
+          failure(
+              sm.invokeEndpointWithResponseStream(
+                  b -> b.endpointName("junk-stream").body(SdkBytes.fromUtf8String("{}")), handler));
       // The SDK's own event-stream decoder rejects the junk: it is not frames.
       assertTrue(t.getMessage().contains("checksum"), t.toString());
     }
@@ -508,12 +635,18 @@ class SageMakerEmulatorTest {
     emulator.endpoint("async-ep");
     Credentials c = assume(roleArn, EXTERNAL_ID, null);
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
-      InvokeEndpointAsyncResponse r = sm.invokeEndpointAsync(b -> b.endpointName("async-ep")
-          .inputLocation("s3://in-bucket/req.json").inferenceId("inf-42")
-          .contentType("application/json")).join();
+      InvokeEndpointAsyncResponse r =
+          sm.invokeEndpointAsync(
+                  b ->
+                      b.endpointName("async-ep")
+                          .inputLocation("s3://in-bucket/req.json")
+                          .inferenceId("inf-42")
+                          .contentType("application/json"))
+              .join();
       assertEquals(202, r.sdkHttpResponse().statusCode());
       assertEquals("inf-42", r.inferenceId());
-      assertTrue(r.outputLocation().startsWith("s3://") && r.outputLocation().contains("inf-42"),
+      assertTrue(
+          r.outputLocation().startsWith("s3://") && r.outputLocation().contains("inf-42"),
           r.outputLocation());
       assertTrue(r.failureLocation().startsWith("s3://"), r.failureLocation());
     }
@@ -523,23 +656,36 @@ class SageMakerEmulatorTest {
     assertNull(rec.errorType());
   }
 
-  // ---- helpers ------------------------------------------------------------------------------------
+  // ---- helpers
+  // ------------------------------------------------------------------------------------
 
   private static String onlyEndpointPolicy(String endpoint) {
     return "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":"
         + "[\"sagemaker:InvokeEndpoint\"],\"Resource\":\"arn:aws:sagemaker:us-east-1:"
-        + "123456789012:endpoint/" + endpoint + "\"}]}";
+        + "123456789012:endpoint/"
+        + endpoint
+        + "\"}]}";
   }
 
   private static Credentials assume(String role, String externalId, String policy) {
-    return sts.assumeRole(b -> b.roleArn(role).roleSessionName("sagegate-test")
-        .externalId(externalId).policy(policy).sourceIdentity("tester")).join().credentials();
+    return sts.assumeRole(
+            b ->
+                b.roleArn(role)
+                    .roleSessionName("sagegate-test")
+                    .externalId(externalId)
+                    .policy(policy)
+                    .sourceIdentity("tester"))
+        .join()
+        .credentials();
   }
 
-  private static CompletableFuture<InvokeEndpointResponse> invoke(SageMakerRuntimeAsyncClient sm,
-      String endpoint) {
-    return sm.invokeEndpoint(b -> b.endpointName(endpoint).contentType("application/json")
-        .body(SdkBytes.fromUtf8String("{}")));
+  private static CompletableFuture<InvokeEndpointResponse> invoke(
+      SageMakerRuntimeAsyncClient sm, String endpoint) {
+    return sm.invokeEndpoint(
+        b ->
+            b.endpointName(endpoint)
+                .contentType("application/json")
+                .body(SdkBytes.fromUtf8String("{}")));
   }
 
   private static StsAsyncClient stsFor(String key, String secret) {
@@ -547,15 +693,16 @@ class SageMakerEmulatorTest {
         .endpointOverride(emulator.uri())
         .region(Region.US_EAST_1)
         .httpClient(http)
-        .credentialsProvider(StaticCredentialsProvider.create(
-            AwsBasicCredentials.create(key, secret)))
+        .credentialsProvider(
+            StaticCredentialsProvider.create(AwsBasicCredentials.create(key, secret)))
         .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
         .build();
   }
 
   private static SageMakerRuntimeAsyncClient sageMakerFor(Credentials c) {
-    return sageMakerFor(StaticCredentialsProvider.create(AwsSessionCredentials.create(
-        c.accessKeyId(), c.secretAccessKey(), c.sessionToken())));
+    return sageMakerFor(
+        StaticCredentialsProvider.create(
+            AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken())));
   }
 
   private static SageMakerRuntimeAsyncClient sageMakerFor(Credentials c, Duration callTimeout) {
@@ -563,10 +710,12 @@ class SageMakerEmulatorTest {
         .endpointOverride(emulator.uri())
         .region(Region.US_EAST_1)
         .httpClient(http)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsSessionCredentials.create(
-            c.accessKeyId(), c.secretAccessKey(), c.sessionToken())))
-        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry())
-            .apiCallTimeout(callTimeout))
+        .credentialsProvider(
+            StaticCredentialsProvider.create(
+                AwsSessionCredentials.create(
+                    c.accessKeyId(), c.secretAccessKey(), c.sessionToken())))
+        .overrideConfiguration(
+            o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()).apiCallTimeout(callTimeout))
         .build();
   }
 
@@ -594,7 +743,8 @@ class SageMakerEmulatorTest {
   }
 
   private static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
+    while ((t instanceof CompletionException
+            || t instanceof java.util.concurrent.ExecutionException)
         && t.getCause() != null) {
       t = t.getCause();
     }

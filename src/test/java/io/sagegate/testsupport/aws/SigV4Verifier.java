@@ -36,13 +36,13 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Rules implemented (non-S3 services): canonical URI = the path as received, URI-encoded once
  * more (so {@code %} becomes {@code %25}; the "double encoding" non-S3 services use); canonical
  * query = parameters decoded, re-encoded strictly (RFC 3986 unreserved only) and sorted by name
- * then value; canonical headers = the signed headers, lower-cased names, values trimmed with
- * inner whitespace runs collapsed, repeated headers joined by commas; payload hash = the
- * {@code x-amz-content-sha256} header if present (which must then be the body's hash) else the
- * SHA-256 of the body; {@code X-Amz-Date} within 15 minutes of the clock; HMAC comparison in
- * constant time. {@code UNSIGNED-PAYLOAD} is refused unless allowed at construction (then the
- * body is not covered, as with AWS over HTTPS). Not implemented: presigned (query-string) auth,
- * SigV4a, chunked payloads, dot-segment normalisation of the path.
+ * then value; canonical headers = the signed headers, lower-cased names, values trimmed with inner
+ * whitespace runs collapsed, repeated headers joined by commas; payload hash = the {@code
+ * x-amz-content-sha256} header if present (which must then be the body's hash) else the SHA-256 of
+ * the body; {@code X-Amz-Date} within 15 minutes of the clock; HMAC comparison in constant time.
+ * {@code UNSIGNED-PAYLOAD} is refused unless allowed at construction (then the body is not covered,
+ * as with AWS over HTTPS). Not implemented: presigned (query-string) auth, SigV4a, chunked
+ * payloads, dot-segment normalisation of the path.
  */
 public final class SigV4Verifier {
 
@@ -52,9 +52,10 @@ public final class SigV4Verifier {
   private static final String ALGORITHM = "AWS4-HMAC-SHA256";
   private static final DateTimeFormatter AMZ_DATE =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
-  private static final Pattern AUTHORIZATION = Pattern.compile(
-      "AWS4-HMAC-SHA256\\s+Credential=([^,\\s]+)\\s*,\\s*SignedHeaders=([^,\\s]+)\\s*,"
-          + "\\s*Signature=([0-9a-f]{64})\\s*");
+  private static final Pattern AUTHORIZATION =
+      Pattern.compile(
+          "AWS4-HMAC-SHA256\\s+Credential=([^,\\s]+)\\s*,\\s*SignedHeaders=([^,\\s]+)\\s*,"
+              + "\\s*Signature=([0-9a-f]{64})\\s*");
 
   /** Why a request failed verification; the emulator maps these to each protocol's error codes. */
   public enum Failure {
@@ -71,19 +72,23 @@ public final class SigV4Verifier {
   }
 
   /**
-   * The outcome. On success {@code failure} is null; {@code accessKeyId}, {@code region} are
-   * filled in whenever the Authorization header could be parsed.
+   * The outcome. On success {@code failure} is null; {@code accessKeyId}, {@code region} are filled
+   * in whenever the Authorization header could be parsed.
    */
-  public record Result(Failure failure, String message, String accessKeyId, String region,
-      String canonicalRequest) {
+  public record Result(
+      Failure failure, String message, String accessKeyId, String region, String canonicalRequest) {
     public boolean valid() {
       return failure == null;
     }
   }
 
   /** A received HTTP request as it was on the wire. Header names are matched case-insensitively. */
-  public record Request(String method, String rawPath, String rawQuery,
-      Map<String, List<String>> headers, byte[] body) {
+  public record Request(
+      String method,
+      String rawPath,
+      String rawQuery,
+      Map<String, List<String>> headers,
+      byte[] body) {
     public Request {
       Objects.requireNonNull(method, "method");
       Objects.requireNonNull(rawPath, "rawPath");
@@ -120,62 +125,103 @@ public final class SigV4Verifier {
     }
     Matcher m = AUTHORIZATION.matcher(auth.get(0).trim());
     if (!m.matches()) {
-      return fail(Failure.INCOMPLETE_SIGNATURE,
-          "Authorization header is not a well-formed AWS4-HMAC-SHA256 signature", null, null, null);
+      return fail(
+          Failure.INCOMPLETE_SIGNATURE,
+          "Authorization header is not a well-formed AWS4-HMAC-SHA256 signature",
+          null,
+          null,
+          null);
     }
     String[] scope = m.group(1).split("/", -1);
     if (scope.length != 5 || !"aws4_request".equals(scope[4])) {
-      return fail(Failure.INCOMPLETE_SIGNATURE,
-          "Credential must be AccessKeyId/date/region/service/aws4_request", null, null, null);
+      return fail(
+          Failure.INCOMPLETE_SIGNATURE,
+          "Credential must be AccessKeyId/date/region/service/aws4_request",
+          null,
+          null,
+          null);
     }
     String accessKeyId = scope[0];
     String scopeDate = scope[1];
     String region = scope[2];
     if (!service.equals(scope[3])) {
-      return fail(Failure.INCOMPLETE_SIGNATURE, "Credential should be scoped to correct service: '"
-          + service + "', not '" + scope[3] + "'", accessKeyId, region, null);
+      return fail(
+          Failure.INCOMPLETE_SIGNATURE,
+          "Credential should be scoped to correct service: '"
+              + service
+              + "', not '"
+              + scope[3]
+              + "'",
+          accessKeyId,
+          region,
+          null);
     }
     String secret = secrets.apply(accessKeyId);
     if (secret == null) {
-      return fail(Failure.UNKNOWN_ACCESS_KEY,
+      return fail(
+          Failure.UNKNOWN_ACCESS_KEY,
           "The security token included in the request is invalid (unknown access key "
-              + accessKeyId + ")", accessKeyId, region, null);
+              + accessKeyId
+              + ")",
+          accessKeyId,
+          region,
+          null);
     }
     String amzDate = first(headers, "x-amz-date");
     if (amzDate == null) {
-      return fail(Failure.INCOMPLETE_SIGNATURE, "X-Amz-Date header is missing", accessKeyId,
-          region, null);
+      return fail(
+          Failure.INCOMPLETE_SIGNATURE, "X-Amz-Date header is missing", accessKeyId, region, null);
     }
     Instant signedAt;
     try {
       signedAt = LocalDateTime.parse(amzDate, AMZ_DATE).toInstant(ZoneOffset.UTC);
     } catch (DateTimeParseException e) {
-      return fail(Failure.INCOMPLETE_SIGNATURE, "X-Amz-Date '" + amzDate
-          + "' is not yyyyMMddTHHmmssZ", accessKeyId, region, null);
+      return fail(
+          Failure.INCOMPLETE_SIGNATURE,
+          "X-Amz-Date '" + amzDate + "' is not yyyyMMddTHHmmssZ",
+          accessKeyId,
+          region,
+          null);
     }
     if (!amzDate.startsWith(scopeDate)) {
-      return fail(Failure.SIGNATURE_MISMATCH, "Credential date " + scopeDate
-          + " does not match X-Amz-Date " + amzDate, accessKeyId, region, null);
+      return fail(
+          Failure.SIGNATURE_MISMATCH,
+          "Credential date " + scopeDate + " does not match X-Amz-Date " + amzDate,
+          accessKeyId,
+          region,
+          null);
     }
     Duration skew = Duration.between(signedAt, clock.instant()).abs();
     if (skew.compareTo(MAX_CLOCK_SKEW) > 0) {
-      return fail(Failure.REQUEST_EXPIRED, "Signature expired: " + amzDate
-          + " is more than 15 minutes from the server time", accessKeyId, region, null);
+      return fail(
+          Failure.REQUEST_EXPIRED,
+          "Signature expired: " + amzDate + " is more than 15 minutes from the server time",
+          accessKeyId,
+          region,
+          null);
     }
     List<String> signedHeaders = List.of(m.group(2).split(";"));
     if (!signedHeaders.contains("host") || !signedHeaders.contains("x-amz-date")) {
-      return fail(Failure.INCOMPLETE_SIGNATURE, "SignedHeaders must include host and x-amz-date",
-          accessKeyId, region, null);
+      return fail(
+          Failure.INCOMPLETE_SIGNATURE,
+          "SignedHeaders must include host and x-amz-date",
+          accessKeyId,
+          region,
+          null);
     }
     for (String name : signedHeaders) {
       if (!name.equals(name.toLowerCase(Locale.ROOT)) || !headers.containsKey(name)) {
-        return fail(Failure.SIGNATURE_MISMATCH, "signed header '" + name
-            + "' is absent or not lower-case", accessKeyId, region, null);
+        return fail(
+            Failure.SIGNATURE_MISMATCH,
+            "signed header '" + name + "' is absent or not lower-case",
+            accessKeyId,
+            region,
+            null);
       }
     }
     if (!isSorted(signedHeaders)) {
-      return fail(Failure.SIGNATURE_MISMATCH, "SignedHeaders are not sorted", accessKeyId, region,
-          null);
+      return fail(
+          Failure.SIGNATURE_MISMATCH, "SignedHeaders are not sorted", accessKeyId, region, null);
     }
     String bodyHash = hex(sha256(request.body()));
     String payloadHash = first(headers, "x-amz-content-sha256");
@@ -183,13 +229,23 @@ public final class SigV4Verifier {
       payloadHash = bodyHash;
     } else if (payloadHash.equals(UNSIGNED_PAYLOAD)) {
       if (!allowUnsignedPayload) {
-        return fail(Failure.SIGNATURE_MISMATCH, "x-amz-content-sha256 is UNSIGNED-PAYLOAD, which"
-            + " this verifier was told to refuse: sign the body", accessKeyId, region, null);
+        return fail(
+            Failure.SIGNATURE_MISMATCH,
+            "x-amz-content-sha256 is UNSIGNED-PAYLOAD, which"
+                + " this verifier was told to refuse: sign the body",
+            accessKeyId,
+            region,
+            null);
       }
     } else if (!payloadHash.equals(bodyHash)) {
-      return fail(Failure.SIGNATURE_MISMATCH, "x-amz-content-sha256 '" + payloadHash
-          + "' is not the SHA-256 of the body (chunked payloads are not accepted)",
-          accessKeyId, region, null);
+      return fail(
+          Failure.SIGNATURE_MISMATCH,
+          "x-amz-content-sha256 '"
+              + payloadHash
+              + "' is not the SHA-256 of the body (chunked payloads are not accepted)",
+          accessKeyId,
+          region,
+          null);
     }
 
     StringBuilder canonicalHeaders = new StringBuilder();
@@ -200,34 +256,47 @@ public final class SigV4Verifier {
       }
       canonicalHeaders.append(name).append(':').append(String.join(",", values)).append('\n');
     }
-    String canonicalRequest = String.join("\n",
-        request.method().toUpperCase(Locale.ROOT),
-        canonicalUri(request.rawPath()),
-        canonicalQuery(request.rawQuery()),
-        canonicalHeaders.toString(),
-        String.join(";", signedHeaders),
-        payloadHash);
+    String canonicalRequest =
+        String.join(
+            "\n",
+            request.method().toUpperCase(Locale.ROOT),
+            canonicalUri(request.rawPath()),
+            canonicalQuery(request.rawQuery()),
+            canonicalHeaders.toString(),
+            String.join(";", signedHeaders),
+            payloadHash);
     String credentialScope = scopeDate + "/" + region + "/" + service + "/aws4_request";
-    String stringToSign = String.join("\n", ALGORITHM, amzDate, credentialScope,
-        hex(sha256(canonicalRequest.getBytes(StandardCharsets.UTF_8))));
+    String stringToSign =
+        String.join(
+            "\n",
+            ALGORITHM,
+            amzDate,
+            credentialScope,
+            hex(sha256(canonicalRequest.getBytes(StandardCharsets.UTF_8))));
     byte[] expected = signature(secret, scopeDate, region, service, stringToSign);
     byte[] given = HexFormat.of().parseHex(m.group(3));
     if (!MessageDigest.isEqual(expected, given)) {
-      return fail(Failure.SIGNATURE_MISMATCH, "The request signature we calculated does not match"
-          + " the signature you provided. Check your AWS Secret Access Key and signing method.",
-          accessKeyId, region, canonicalRequest);
+      return fail(
+          Failure.SIGNATURE_MISMATCH,
+          "The request signature we calculated does not match"
+              + " the signature you provided. Check your AWS Secret Access Key and signing method.",
+          accessKeyId,
+          region,
+          canonicalRequest);
     }
     return new Result(null, "ok", accessKeyId, region, canonicalRequest);
   }
 
-  /** The hex signature of {@code stringToSign}: exposed so the spec's key derivation is testable. */
-  public static String signatureHex(String secret, String date, String region, String service,
-      String stringToSign) {
+  /**
+   * The hex signature of {@code stringToSign}: exposed so the spec's key derivation is testable.
+   */
+  public static String signatureHex(
+      String secret, String date, String region, String service, String stringToSign) {
     return hex(signature(secret, date, region, service, stringToSign));
   }
 
-  private static byte[] signature(String secret, String date, String region, String service,
-      String stringToSign) {
+  private static byte[] signature(
+      String secret, String date, String region, String service, String stringToSign) {
     byte[] kDate = hmac(("AWS4" + secret).getBytes(StandardCharsets.UTF_8), date);
     byte[] kRegion = hmac(kDate, region);
     byte[] kService = hmac(kRegion, service);
@@ -255,12 +324,13 @@ public final class SigV4Verifier {
       int eq = pair.indexOf('=');
       String name = eq < 0 ? pair : pair.substring(0, eq);
       String value = eq < 0 ? "" : pair.substring(eq + 1);
-      sorted.computeIfAbsent(uriEncode(decode(name), true), k -> new ArrayList<>())
+      sorted
+          .computeIfAbsent(uriEncode(decode(name), true), k -> new ArrayList<>())
           .add(uriEncode(decode(value), true));
     }
     List<String> parts = new ArrayList<>();
-    sorted.forEach((name, values) -> values.stream().sorted()
-        .forEach(v -> parts.add(name + "=" + v)));
+    sorted.forEach(
+        (name, values) -> values.stream().sorted().forEach(v -> parts.add(name + "=" + v)));
     return String.join("&", parts);
   }
 
@@ -273,8 +343,14 @@ public final class SigV4Verifier {
     StringBuilder out = new StringBuilder();
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
       char c = (char) (b & 0xff);
-      if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-          || c == '-' || c == '_' || c == '.' || c == '~' || (c == '/' && !encodeSlash)) {
+      if ((c >= 'A' && c <= 'Z')
+          || (c >= 'a' && c <= 'z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '_'
+          || c == '.'
+          || c == '~'
+          || (c == '/' && !encodeSlash)) {
         out.append(c);
       } else {
         out.append('%').append(String.format("%02X", b & 0xff));
@@ -285,8 +361,9 @@ public final class SigV4Verifier {
 
   private static Map<String, List<String>> lowerCased(Map<String, List<String>> headers) {
     Map<String, List<String>> out = new LinkedHashMap<>();
-    headers.forEach((k, v) -> out.computeIfAbsent(k.toLowerCase(Locale.ROOT),
-        x -> new ArrayList<>()).addAll(v));
+    headers.forEach(
+        (k, v) ->
+            out.computeIfAbsent(k.toLowerCase(Locale.ROOT), x -> new ArrayList<>()).addAll(v));
     return out;
   }
 
@@ -304,8 +381,8 @@ public final class SigV4Verifier {
     return true;
   }
 
-  private static Result fail(Failure failure, String message, String accessKeyId, String region,
-      String canonicalRequest) {
+  private static Result fail(
+      Failure failure, String message, String accessKeyId, String region, String canonicalRequest) {
     return new Result(failure, message, accessKeyId, region, canonicalRequest);
   }
 
