@@ -204,7 +204,7 @@ class GracefulShutdownProcessTest {
         (Long.parseLong(ignored, 16) & 0x2) == 0,
         "this JVM was started with SIGINT ignored; its children cannot take it");
     vertx = Vertx.vertx();
-    GatedStreamBackend model = GatedStreamBackend.start(vertx).await();
+    GatedStreamBackend model = GatedStreamBackend.start(vertx).await(AWAIT_SECONDS, SECONDS);
     Path config = dir.resolve("gateway.yaml");
     Files.writeString(
         config,

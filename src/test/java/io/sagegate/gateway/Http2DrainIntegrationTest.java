@@ -1,5 +1,7 @@
 package io.sagegate.gateway;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,7 +54,7 @@ class Http2DrainIntegrationTest {
   @BeforeEach
   void start() throws Exception {
     vertx = Vertx.vertx();
-    model = GatedStreamBackend.start(vertx).await();
+    model = GatedStreamBackend.start(vertx).await(AWAIT_SECONDS, SECONDS);
     Path file = dir.resolve("gateway.yaml");
     Files.writeString(
         file,
@@ -73,16 +75,16 @@ class Http2DrainIntegrationTest {
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
                 audit,
                 dir.resolve("keys"))
-            .await();
+            .await(AWAIT_SECONDS, SECONDS);
     token =
         DevIssuer.loadOrCreate(dir.resolve("keys"))
             .mint("sam", List.of("g"), List.of(), null, Duration.ofMinutes(5), Map.of());
   }
 
   @AfterEach
-  void stop() {
-    assembly.close().await();
-    vertx.close().await();
+  void stop() throws Exception {
+    assembly.close().await(AWAIT_SECONDS, SECONDS);
+    vertx.close().await(AWAIT_SECONDS, SECONDS);
   }
 
   private Future<HttpClientResponse> stream(HttpClient client, AtomicReference<Buffer> body) {
@@ -174,8 +176,8 @@ class Http2DrainIntegrationTest {
             record.toString());
       }
     } finally {
-      client.close().await();
-      clientVertx.close().await();
+      client.close().await(AWAIT_SECONDS, SECONDS);
+      clientVertx.close().await(AWAIT_SECONDS, SECONDS);
     }
   }
 }

@@ -1,5 +1,7 @@
 package io.sagegate.limits;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,10 +74,10 @@ class TokenLimitRedisIntegrationTest {
   @AfterEach
   void stop() throws Exception {
     if (assembly != null) {
-      assembly.close().await();
+      assembly.close().await(AWAIT_SECONDS, SECONDS);
     }
     if (vertx != null) {
-      vertx.close().await();
+      vertx.close().await(AWAIT_SECONDS, SECONDS);
     }
     if (redis != null) {
       redis.stop();
@@ -131,7 +133,7 @@ class TokenLimitRedisIntegrationTest {
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
                 audit,
                 keys)
-            .await();
+            .await(AWAIT_SECONDS, SECONDS);
     return assembly.gateway().port();
   }
 
