@@ -1,6 +1,7 @@
 package io.sagegate.gateway.stage;
 
 import io.sagegate.config.BackendConfig;
+import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.ServerSettings;
 import io.sagegate.error.Errors;
 import io.sagegate.gateway.Exchange;
@@ -33,14 +34,36 @@ public final class BodyReader implements Stage {
       ex.next();
       return;
     }
-    // SageMaker refuses more than 6 MiB whatever server.maxBodyBytes allows other backends: the
-    // limit is held here, before any STS or SageMaker call is spent on the request.
-    long maxBytes =
-        ex.endpoint() != null
-                && ex.endpoint().backend() != null
-                && BackendConfig.SAGEMAKER.equals(ex.endpoint().backend().type())
-            ? Math.min(this.maxBytes, ServerSettings.SAGEMAKER_MAX_BODY_BYTES)
-            : this.maxBytes;
+    read(
+        ex,
+        limitFor(ex.endpoint(), maxBytes),
+        body -> {
+          ex.body(body);
+          ex.next();
+        });
+  }
+
+  /**
+   * The body limit for a call to {@code endpoint}: SageMaker refuses more than 6 MiB whatever
+   * server.maxBodyBytes allows other backends, so the limit is held here, before any STS or
+   * SageMaker call is spent on the request.
+   */
+  static long limitFor(EndpointConfig endpoint, long maxBytes) {
+    return endpoint != null
+            && endpoint.backend() != null
+            && BackendConfig.SAGEMAKER.equals(endpoint.backend().type())
+        ? Math.min(maxBytes, ServerSettings.SAGEMAKER_MAX_BODY_BYTES)
+        : maxBytes;
+  }
+
+  /**
+   * Reads the whole body, at most {@code maxBytes} (a declared Content-Length over it is refused
+   * before a byte is read; a body that grows past it is cut off), then hands it to {@code onBody}
+   * on the event loop; any failure fails the exchange instead. The one bounded read of both stages
+   * that read bodies (this one and OpenAiBody). The caller's stage is asynchronous from here: this
+   * says {@link Exchange#later()} for it.
+   */
+  static void read(Exchange ex, long maxBytes, java.util.function.Consumer<Buffer> onBody) {
     HttpServerRequest request = ex.request();
     String declared = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     long length = -1;
@@ -86,8 +109,7 @@ public final class BodyReader implements Stage {
         v -> {
           if (!done[0]) {
             done[0] = true;
-            ex.body(body);
-            ex.next();
+            onBody.accept(body);
           }
         });
     ex.later(); // the body's end handler carries on
