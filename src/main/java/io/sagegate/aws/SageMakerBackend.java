@@ -9,6 +9,7 @@ import io.sagegate.backend.CallDeadlines;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.backend.SageMakerHeaders;
+import io.sagegate.backend.UpstreamFailures;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.ServerSettings;
 import io.sagegate.error.Errors;
@@ -799,10 +800,7 @@ public final class SageMakerBackend implements Backend {
         return;
       }
       Throwable t = ar.cause();
-      boolean connect =
-          t instanceof ConnectException
-              || (t.getCause() instanceof ConnectException)
-              || t.getClass().getSimpleName().contains("ConnectTimeout");
+      boolean connect = UpstreamFailures.isConnectFailure(t);
       if (connect && retry < MAX_RETRIES) {
         retryLater(signed, route, body, action, whole, retry, promise, callerGone);
         return;
@@ -888,8 +886,7 @@ public final class SageMakerBackend implements Backend {
 
   private GatewayException transportError(Throwable t, boolean connect) {
     LOG.warn("SageMaker Runtime call for endpoint {} failed: {}", endpoint.name(), t.toString());
-    if (!connect
-        && (t instanceof TimeoutException || t.getClass().getSimpleName().contains("Timeout"))) {
+    if (!connect && UpstreamFailures.isTimeout(t)) {
       return Errors.gatewayTimeout(
               "SageMaker Runtime did not answer in time for endpoint " + endpoint.name())
           .withAuditReason("sagemaker:timeout");

@@ -7,6 +7,7 @@ import io.sagegate.backend.CallDeadlines;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.backend.SageMakerHeaders;
+import io.sagegate.backend.UpstreamFailures;
 import io.sagegate.config.ContainerUrl;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
@@ -29,7 +30,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
@@ -483,7 +483,7 @@ public final class ContainerBackend implements Backend {
       String name = endpoint.name();
       String reason;
       GatewayException e;
-      if (t instanceof TimeoutException) {
+      if (UpstreamFailures.isTimeout(t)) {
         reason = "backend:timeout";
         e =
             Errors.gatewayTimeout(
@@ -492,9 +492,9 @@ public final class ContainerBackend implements Backend {
                     + " did not answer within "
                     + timeoutMs
                     + " ms");
-      } else if (t instanceof ConnectException) {
+      } else if (UpstreamFailures.isConnectFailure(t)) {
         reason =
-            t.getClass().getSimpleName().contains("Timeout")
+            UpstreamFailures.isConnectTimeout(t)
                 ? "backend:connect_timeout"
                 : "backend:connect_refused";
         e = Errors.badGateway("model container for endpoint " + name + " could not be reached");
