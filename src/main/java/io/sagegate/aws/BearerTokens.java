@@ -113,7 +113,7 @@ public final class BearerTokens {
                     r.identity(credentials)
                         .request(REQUEST)
                         .putProperty(
-                            AwsV4HttpSigner.SERVICE_SIGNING_NAME, SageMakerBackend.SIGNING_NAME)
+                            AwsV4HttpSigner.SERVICE_SIGNING_NAME, RuntimeSigner.SIGNING_NAME)
                         .putProperty(AwsV4HttpSigner.REGION_NAME, region.id())
                         .putProperty(
                             AwsV4HttpSigner.AUTH_LOCATION,

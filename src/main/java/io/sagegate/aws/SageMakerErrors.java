@@ -2,9 +2,11 @@ package io.sagegate.aws;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sagegate.authz.Action;
 import io.sagegate.backend.SageMakerHeaders;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
+import io.sagegate.openai.OpenAiErrors;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import java.util.Set;
@@ -170,6 +172,81 @@ final class SageMakerErrors {
           message);
     }
     return e.withAuditReason("sagemaker:" + code);
+  }
+
+  /** An error answer on the OpenAI path, in either shape (SageMaker's or OpenAI's envelope). */
+  static GatewayException openAi(
+      String endpoint, int status, MultiMap headers, Buffer body, boolean stream) {
+    String requestId = headers.get(SageMakerHeaders.REQUEST_ID);
+    String message = OpenAiErrors.upstreamMessage(body.getBytes());
+    if (OpenAiErrors.noCapacity(message)) {
+      LOG.info(
+          "Endpoint {} has no capacity now (request id {}): answered 503 with Retry-After",
+          endpoint,
+          requestId);
+      return OpenAiErrors.upstream(endpoint, status, body.getBytes());
+    }
+    JsonNode json = SageMakerErrors.parse(body);
+    String action = (stream ? Action.INVOKE_STREAM : Action.INVOKE).ruleName();
+    if (headers.get(SageMakerHeaders.ERROR_TYPE) != null || (json != null && json.has("__type"))) {
+      GatewayException mapped = SageMakerErrors.map(endpoint, action, status, headers, body);
+      if (Errors.MODEL_ERROR.equals(mapped.errorType())) {
+        // The container's text on this path is relayed only sanitized (no account ids, console
+        // URLs or stack traces), and in SageMaker's shape it may come without OriginalMessage.
+        String original = json == null ? "" : json.path("OriginalMessage").asText("");
+        int originalStatus = json == null ? 0 : json.path("OriginalStatusCode").asInt(0);
+        return Errors.modelError(
+                originalStatus != 0 ? originalStatus : status,
+                OpenAiErrors.sanitize(original.isEmpty() ? message : original),
+                null)
+            .withAuditReason(mapped.auditReason());
+      }
+      return mapped;
+    }
+    if (json == null) {
+      LOG.warn(
+          "SageMaker answered {} for endpoint {} with an unparseable body (request id {})",
+          status,
+          endpoint,
+          requestId);
+      return Errors.badGateway(
+              "SageMaker Runtime returned an unparseable answer for endpoint " + endpoint)
+          .withAuditReason("sagemaker:unparseable_" + status);
+    }
+    if (status == 401 || status == 403) {
+      LOG.warn(
+          "SageMaker refused the gateway's bearer token for endpoint {} twice ({}, request id {}): {}; does the"
+              + " invoke role allow sagemaker:CallWithBearerToken and sagemaker:InvokeEndpoint on it?",
+          endpoint,
+          status,
+          requestId,
+          message);
+      return Errors.accessDenied(endpoint, action)
+          .withAuditReason("sagemaker:bearer_refused_" + status);
+    }
+    if (status == 429) {
+      return new GatewayException(
+              429,
+              "ThrottlingException",
+              "SageMaker Runtime throttled requests for endpoint " + endpoint + ": " + message)
+          .withAuditReason("sagemaker:throttled");
+    }
+    if (status >= 500) {
+      LOG.warn(
+          "SageMaker answered {} for endpoint {} (request id {}): {}",
+          status,
+          endpoint,
+          requestId,
+          message);
+      return (status == 503
+              ? Errors.serviceUnavailable(
+                  "SageMaker Runtime is unavailable for endpoint " + endpoint)
+              : Errors.badGateway(
+                  "SageMaker Runtime failed for endpoint " + endpoint + ": " + message))
+          .withAuditReason("sagemaker:openai_" + status);
+    }
+    return Errors.modelError(status, message, null)
+        .withAuditReason("sagemaker:model_error_" + status);
   }
 
   private static String text(JsonNode body, String... names) {

@@ -33,6 +33,7 @@ import io.sagegate.testsupport.aws.SageMakerEmulator.Role;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Session;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
@@ -429,6 +430,52 @@ class SageMakerBackendEmulatorTest {
                         "{}")));
     assertEquals(504, e.status());
     assertEquals("GatewayTimeoutException", e.errorType());
+  }
+
+  /**
+   * A caller that leaves while SageMaker works abandons the call: its request is reset long before
+   * the 60 s timeout (the test's wait gives up at 60 s), it fails as caller_gone, and it is not
+   * retried.
+   */
+  @Test
+  void callerGoingAwayResetsTheSageMakerCall() throws Exception {
+    emulator.endpoint("abandoned", Behaviour.HANG);
+    EndpointConfig ep = endpoint("abandoned", Duration.ofSeconds(60), List.of());
+    Promise<Void> gone = Promise.promise();
+    Backend backend = factory.create(ep);
+    Future<BackendResponse> answer =
+        provider
+            .credentialsFor(caller("alice"), ep, Action.INVOKE, allow(null))
+            .compose(
+                creds ->
+                    backend.invoke(
+                        new Invocation(
+                            "req-gone",
+                            ep,
+                            Action.INVOKE,
+                            caller("alice"),
+                            headers(Action.INVOKE),
+                            Buffer.buffer("{}"),
+                            creds,
+                            allow(null),
+                            gone.future())));
+    // Only once SageMaker has the request does the caller go.
+    invokeReceived(0).onSuccess(r -> gone.tryComplete());
+    GatewayException e = assertThrows(GatewayException.class, () -> await(answer));
+    assertEquals("sagemaker:caller_gone", e.auditReason());
+    await(emulator.endpoint("abandoned").awaitEarlyCloses(1));
+    assertEquals(1, emulator.requests(SageMakerEmulator.INVOKE).size());
+  }
+
+  /** The first InvokeEndpoint request recorded at or after {@code index}. */
+  static Future<RecordedRequest> invokeReceived(int index) {
+    return emulator
+        .awaitRequest(index)
+        .compose(
+            r ->
+                r.operation().equals(SageMakerEmulator.INVOKE)
+                    ? Future.succeededFuture(r)
+                    : invokeReceived(index + 1));
   }
 
   @Test

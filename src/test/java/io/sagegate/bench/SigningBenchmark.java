@@ -1,7 +1,8 @@
 package io.sagegate.bench;
 
 import io.sagegate.authz.Action;
-import io.sagegate.aws.SageMakerBackend;
+import io.sagegate.aws.RuntimeSigner;
+import io.sagegate.aws.SageMakerRequests;
 import io.sagegate.backend.InvocationHeaders;
 import java.net.URI;
 import java.security.MessageDigest;
@@ -32,7 +33,7 @@ import software.amazon.awssdk.regions.Region;
 
 /**
  * What SigV4 signing costs the {@code sagemaker} backend per request, with cached session
- * credentials: building the InvokeEndpoint request and {@link SageMakerBackend#sign} (the backend's
+ * credentials: building the InvokeEndpoint request and {@link RuntimeSigner#sign} (the backend's
  * own method), for bodies of 0 B, 1 KiB and 1 MiB, next to the SHA-256 of the body alone (the
  * payload hash, which grows with the body) and, for reference, the signer with payload signing off
  * ({@code UNSIGNED-PAYLOAD}: no body hash at all, which the backend does not use). Not a test. Run
@@ -97,7 +98,7 @@ public class SigningBenchmark {
 
   private static SdkHttpRequest request() {
     URI uri = URI.create(RUNTIME + "/endpoints/x/invocations");
-    return SageMakerBackend.requestHeaders(
+    return SageMakerRequests.requestHeaders(
             SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(uri), HEADERS, Action.INVOKE)
         .build();
   }
@@ -105,13 +106,13 @@ public class SigningBenchmark {
   /** The backend's per-request work: build the request, then sign it (the body hashed inside). */
   @Benchmark
   public SignedRequest buildAndSign() {
-    return SageMakerBackend.sign(request(), body, credentials, REGION);
+    return RuntimeSigner.sign(request(), body, credentials, REGION);
   }
 
   /** Signing alone, request prebuilt. */
   @Benchmark
   public SignedRequest sign() {
-    return SageMakerBackend.sign(unsigned, body, credentials, REGION);
+    return RuntimeSigner.sign(unsigned, body, credentials, REGION);
   }
 
   /** The payload hash alone: what signing costs on top for a body of this size. */
@@ -131,7 +132,7 @@ public class SigningBenchmark {
             r.identity(credentials)
                 .request(unsigned)
                 .payload(ContentStreamProvider.fromByteArrayUnsafe(body))
-                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, SageMakerBackend.SIGNING_NAME)
+                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, RuntimeSigner.SIGNING_NAME)
                 .putProperty(AwsV4HttpSigner.REGION_NAME, REGION.id())
                 .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false));
   }
@@ -147,7 +148,7 @@ public class SigningBenchmark {
     Aws4SignerParams params =
         Aws4SignerParams.builder()
             .awsCredentials(credentials)
-            .signingName(SageMakerBackend.SIGNING_NAME)
+            .signingName(RuntimeSigner.SIGNING_NAME)
             .signingRegion(REGION)
             .build();
     SdkHttpFullRequest full =

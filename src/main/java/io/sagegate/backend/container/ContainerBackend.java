@@ -7,6 +7,9 @@ import io.sagegate.backend.CallDeadlines;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.backend.SageMakerHeaders;
+import io.sagegate.backend.UpstreamBody;
+import io.sagegate.backend.UpstreamBody.Overflow;
+import io.sagegate.backend.UpstreamExchange;
 import io.sagegate.backend.UpstreamFailures;
 import io.sagegate.config.ContainerUrl;
 import io.sagegate.config.EndpointConfig;
@@ -34,7 +37,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -241,24 +243,22 @@ public final class ContainerBackend implements Backend {
   }
 
   /**
-   * One call to {@code /invocations}: its deadline (the call is its own {@link CallDeadlines}
-   * entry, so arming it allocates nothing), its request and how it ends.
+   * One call to {@code /invocations} or the OpenAI path: its deadline, its request and how it ends
+   * ({@link UpstreamExchange}).
    */
-  private final class Call extends CallDeadlines.Entry {
+  private final class Call extends UpstreamExchange<BackendResponse> {
     private final Invocation invocation;
     private final boolean stream;
 
     /** Set on the OpenAI-compatible path, null for {@code /invocations}. */
     private final OpenAiCall openAi;
 
-    private final Promise<BackendResponse> result = Promise.promise();
-    private final AtomicReference<HttpClientRequest> request = new AtomicReference<>();
-
     Call(Invocation invocation, boolean stream) {
       this(invocation, stream, null);
     }
 
     Call(Invocation invocation, boolean stream, OpenAiCall openAi) {
+      super(deadlines);
       this.invocation = invocation;
       this.stream = stream;
       this.openAi = openAi;
@@ -274,23 +274,8 @@ public final class ContainerBackend implements Backend {
       // timeout is set here: Vert.x runs it only until the response head, from when the request
       // is created, so with the same timeoutMs it can never cut a call shorter than this deadline
       // does, and it would cost a second timer per call.
-      deadlines.arm(this);
-      Future<Void> callerGone = invocation.callerGone();
-      if (callerGone != null) {
-        // A caller that went away before the answer abandons the call, as nginx does by default
-        // (proxy_ignore_client_abort off): the request is reset, so the model sees its
-        // connection go instead of working on for nobody until the timeout.
-        callerGone.onComplete(
-            v -> {
-              if (result.tryFail(
-                  Errors.badGateway(
-                          "The caller went away before endpoint " + endpoint.name() + " answered")
-                      .withAuditReason("backend:caller_gone"))) {
-                deadlines.disarm(this);
-                abort();
-              }
-            });
-      }
+      arm();
+      abandonWhenCallerLeaves(invocation.callerGone(), endpoint.name(), "backend:caller_gone");
       RequestOptions options =
           new RequestOptions()
               .setMethod(HttpMethod.POST)
@@ -308,23 +293,20 @@ public final class ContainerBackend implements Backend {
           .request(options)
           .compose(
               req -> {
-                request.set(req);
-                if (result.future().isComplete()) {
-                  req.reset();
-                }
+                requestMade(req);
                 return req.send(body);
               })
           .onSuccess(this::onResponse)
-          .onFailure(this::fail);
-      return result.future();
+          .onFailure(this::failWith);
+      return future();
     }
 
     private void onResponse(HttpClientResponse resp) {
       int status = resp.statusCode();
       if (status < 200 || status > 299) {
-        readBounded(resp, MAX_ERROR_BODY_BYTES, true)
-            .onSuccess(b -> fail(modelError(status, b)))
-            .onFailure(this::fail);
+        UpstreamBody.read(resp, MAX_ERROR_BODY_BYTES, Overflow.TRUNCATE, this::tooLarge)
+            .onSuccess(b -> failWith(modelError(status, b)))
+            .onFailure(this::failWith);
         return;
       }
       if (openAi != null) {
@@ -341,25 +323,21 @@ public final class ContainerBackend implements Backend {
         }
         headers.set(SageMakerHeaders.CONTENT_TYPE, EventStreamFrames.CONTENT_TYPE);
         resp.pause();
-        deadlines.disarm(this);
-        HttpClientRequest req = request.get();
-        // From the head on, the request's idle timeout bounds the gaps between chunks (each chunk
-        // received restarts it), not the whole stream.
-        req.idleTimeout(timeoutMs);
-        Runnable cancel = () -> req.reset();
-        if (!result.tryComplete(
-            BackendResponse.streamed(200, headers, new PayloadPartStream(resp), cancel, null))) {
-          req.reset();
-        }
+        HttpClientRequest req = resp.request();
+        streamFrom(
+            resp,
+            timeoutMs,
+            BackendResponse.streamed(
+                200, headers, new PayloadPartStream(resp), () -> req.reset(), null));
         return;
       }
-      readBounded(resp, MAX_RESPONSE_BYTES, false)
+      readAnswer(resp)
           .onSuccess(
               b -> {
-                deadlines.disarm(this);
-                result.tryComplete(BackendResponse.buffered(200, headers, b, null));
+                disarm();
+                succeed(BackendResponse.buffered(200, headers, b, null));
               })
-          .onFailure(this::fail);
+          .onFailure(this::failWith);
     }
 
     /** A 2xx answer on the OpenAI path: JSON read whole, or the event stream passed on as it is. */
@@ -372,21 +350,17 @@ public final class ContainerBackend implements Backend {
       if (stream) {
         headers.set(HttpHeaders.CACHE_CONTROL, "no-cache");
         resp.pause();
-        deadlines.disarm(this);
-        HttpClientRequest req = request.get();
-        req.idleTimeout(timeoutMs);
-        Runnable cancel = () -> req.reset();
-        if (!result.tryComplete(BackendResponse.streamed(200, headers, resp, cancel, null))) {
-          req.reset();
-        }
+        HttpClientRequest req = resp.request();
+        streamFrom(
+            resp, timeoutMs, BackendResponse.streamed(200, headers, resp, () -> req.reset(), null));
         return;
       }
-      readBounded(resp, MAX_RESPONSE_BYTES, false)
+      readAnswer(resp)
           .onSuccess(
               b -> {
-                deadlines.disarm(this);
+                disarm();
                 if (!OpenAiErrors.isJsonObject(b)) {
-                  fail(
+                  failWith(
                       Errors.badGateway(
                               "model container for endpoint "
                                   + endpoint.name()
@@ -394,52 +368,13 @@ public final class ContainerBackend implements Backend {
                           .withAuditReason("backend:invalid_response"));
                   return;
                 }
-                result.tryComplete(BackendResponse.buffered(200, headers, b, null));
+                succeed(BackendResponse.buffered(200, headers, b, null));
               })
-          .onFailure(this::fail);
+          .onFailure(this::failWith);
     }
 
-    /**
-     * Reads at most {@code limit} bytes; beyond it either keeps the first {@code limit} bytes
-     * ({@code truncate}) or fails with 502, and in both cases stops the transfer.
-     */
-    private Future<Buffer> readBounded(HttpClientResponse resp, long limit, boolean truncate) {
-      Promise<Buffer> body = Promise.promise();
-      String length = resp.getHeader(HttpHeaders.CONTENT_LENGTH);
-      if (!truncate && length != null) {
-        try {
-          if (Long.parseLong(length.trim()) > limit) {
-            // The reset that follows is ours: the response need not report it (else Vert.x logs
-            // it at ERROR, having no handler to give it to).
-            resp.exceptionHandler(ignored -> {});
-            abort();
-            return Future.failedFuture(tooLarge());
-          }
-        } catch (NumberFormatException e) {
-          // let the decoder complain, or read what comes
-        }
-      }
-      Buffer acc = Buffer.buffer();
-      resp.handler(
-          chunk -> {
-            if (body.future().isComplete()) {
-              return;
-            }
-            if (acc.length() + (long) chunk.length() > limit) {
-              if (truncate) {
-                acc.appendBuffer(chunk, 0, (int) (limit - acc.length()));
-                body.tryComplete(acc);
-              } else {
-                body.tryFail(tooLarge());
-              }
-              abort();
-              return;
-            }
-            acc.appendBuffer(chunk);
-          });
-      resp.exceptionHandler(body::tryFail);
-      resp.endHandler(v -> body.tryComplete(acc));
-      return body.future();
+    private Future<Buffer> readAnswer(HttpClientResponse resp) {
+      return UpstreamBody.read(resp, MAX_RESPONSE_BYTES, Overflow.FAIL, this::tooLarge);
     }
 
     private GatewayException tooLarge() {
@@ -451,27 +386,20 @@ public final class ContainerBackend implements Backend {
           .withAuditReason("backend:response_too_large");
     }
 
-    private void abort() {
-      HttpClientRequest req = request.get();
-      if (req != null) {
-        req.reset();
-      }
-    }
-
     @Override
-    protected void expired() {
-      fail(new TimeoutException("whole-call timeout"));
+    protected GatewayException timedOut() {
+      return classify(new TimeoutException("whole-call timeout"));
     }
 
-    private void fail(Throwable t) {
-      deadlines.disarm(this);
-      if (result.future().isComplete()) {
+    private void failWith(Throwable t) {
+      disarm();
+      if (ended()) {
         return;
       }
       GatewayException e = classify(t);
       // A model error was read whole, so its keep-alive connection stays usable; anything else
       // (timeout, broken connection) leaves the exchange unfinished and is reset.
-      if (result.tryFail(e) && !(t instanceof GatewayException)) {
+      if (fail(e) && !(t instanceof GatewayException)) {
         abort();
       }
     }
