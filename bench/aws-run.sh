@@ -122,7 +122,7 @@ taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
 NGINX_PID=$!; PIDS+=("$NGINX_PID")
 
 cat >"$TMP/sagegate.yaml" <<EOF
-server: {port: $GATEWAY_PORT, managementPort: $MANAGEMENT_PORT}
+server: {port: $GATEWAY_PORT, managementPort: $MANAGEMENT_PORT, drainDelay: 0s}
 auth: {devIssuer: true}
 audit: {sink: stdout}
 aws:

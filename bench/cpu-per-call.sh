@@ -114,7 +114,7 @@ NGINX_PID=$!; PIDS+=("$NGINX_PID")
 # container endpoint, far above what one core can serve (so it counts every call and refuses none).
 gateway_yaml() {
   cat <<EOF
-server: {port: $1, managementPort: $2}
+server: {port: $1, managementPort: $2, drainDelay: 0s}
 auth: {devIssuer: true}
 audit: {sink: stdout}
 aws:

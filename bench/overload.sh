@@ -70,7 +70,7 @@ taskset -c "$LOAD_CORE" python3 "$TMP/slow_model.py" "$MODEL_PORT" "$DELAY_MS" &
 PIDS+=("$!")
 
 cat >"$TMP/sagegate.yaml" <<YAML
-server: {port: $PORT, managementPort: $MGMT}
+server: {port: $PORT, managementPort: $MGMT, drainDelay: 0s}
 auth: {devIssuer: true, issuer: sagegate-dev, audiences: [sagegate]}
 audit: {sink: stdout}
 endpoints:

@@ -73,7 +73,7 @@ taskset -c "$LOAD_CORE" python3 "$PY" model "$MODEL_PORT" "$CHUNK_INTERVAL_S" $(
 MODEL_PID=$!; PIDS+=("$MODEL_PID")
 
 cat >"$TMP/sagegate.yaml" <<YAML
-server: {port: $PORT, managementPort: $MGMT}
+server: {port: $PORT, managementPort: $MGMT, drainDelay: 0s}
 auth: {devIssuer: true, issuer: sagegate-dev, audiences: [sagegate]}
 audit: {sink: stdout}
 endpoints:
