@@ -53,7 +53,7 @@ public final class Invoke implements Stage {
             ex.credentials(),
             ex.decision(),
             callerGone.future());
-    audit.backendStarted();
+    audit.backendStarted(System.nanoTime());
     Future<BackendResponse> call =
         ex.openAi() != null
             ? backend.chatCompletions(invocation, ex.openAi())
@@ -66,7 +66,7 @@ public final class Invoke implements Stage {
     call.onComplete(
         ar -> {
           if (ar.failed()) {
-            audit.backendEnded();
+            audit.backendEnded(System.nanoTime());
             if (ar.cause() instanceof GatewayException e
                 && e.extraFields().get("OriginalStatusCode") instanceof Integer s) {
               audit.backendStatus = s;
@@ -94,7 +94,7 @@ public final class Invoke implements Stage {
     response.setStatusCode(answer.status());
     answer.headers().forEach(response::putHeader);
     if (!answer.isStream()) {
-      audit.backendEnded();
+      audit.backendEnded(System.nanoTime());
       response.end(answer.body() == null ? io.vertx.core.buffer.Buffer.buffer() : answer.body());
       return;
     }
@@ -129,7 +129,7 @@ public final class Invoke implements Stage {
         .onComplete(
             done -> {
               metrics.streamClosed();
-              audit.backendEnded();
+              audit.backendEnded(System.nanoTime());
               if (done.failed()) {
                 // Either side failed mid-stream: the status line is gone, so the connection is
                 // reset and

@@ -223,7 +223,7 @@ public final class RequestTracking implements Stage {
     }
     record.bytesIn = request.bytesRead();
     record.bytesOut = request.response().bytesWritten();
-    record.backendEnded();
+    record.backendEnded(System.nanoTime());
     record.totalNanos = System.nanoTime() - record.startNanos;
     metrics.requestEnded(record);
     audit.write(record);
