@@ -19,63 +19,63 @@ import java.time.Instant;
  */
 public final class AuditRecord {
 
-  public final Instant time;
-  public final long startNanos;
-  public final String requestId;
+  private final Instant time;
+  private final long startNanos;
+  private final String requestId;
 
   /** The client's address: the TCP peer, or the address a trusted proxy forwarded for. */
-  public final String sourceIp;
+  private final String sourceIp;
 
   /**
    * The TCP peer (a trusted proxy, or the load balancer that sent a PROXY protocol header) when it
    * is not {@link #sourceIp}; otherwise null.
    */
-  public final String peerIp;
+  private final String peerIp;
 
-  public final String method;
+  private final String method;
 
-  public String subject;
-  public String issuer;
-  public String tokenId;
-  public String endpoint;
-  public String action;
-  public String targetVariant;
-  public String targetModel;
-  public String inferenceComponent;
-  public String decision;
-  public String ruleId;
+  private String subject;
+  private String issuer;
+  private String tokenId;
+  private String endpoint;
+  private String action;
+  private String targetVariant;
+  private String targetModel;
+  private String inferenceComponent;
+  private String decision;
+  private String ruleId;
 
   /**
    * The limit (a {@code limits} id, or {@code maxConcurrency}, {@code maxInFlight}) that refused
    * the call, or, for an admitted call, the quota limits that applied (comma-separated).
    */
-  public String limitId;
+  private String limitId;
 
-  public int status;
-  public String errorType;
-  public String errorReason;
-  public int backendStatus;
-  public String invokedVariant;
-  public String upstreamRequestId;
-  public String roleArn;
-  public String sessionName;
-  public String sourceIdentity;
+  private int status;
+  private String errorType;
+  private String errorReason;
+  private int backendStatus;
+  private String invokedVariant;
+  private String upstreamRequestId;
+  private String roleArn;
+  private String sessionName;
+  private String sourceIdentity;
 
   /**
    * The OpenAI-compatible route the call came by ({@code openai/v1/chat/completions} or {@code
    * openai/v1/models}); null on the SageMaker Runtime routes.
    */
-  public String api;
+  private String api;
 
   /** Tokens the model reported in OpenAI {@code usage}; -1 when it reported none. */
-  public long promptTokens = -1;
+  private long promptTokens = -1;
 
-  public long completionTokens = -1;
-  public long bytesIn;
-  public long bytesOut;
-  public long backendStartNanos;
-  public long backendNanos = -1;
-  public long totalNanos = -1;
+  private long completionTokens = -1;
+  private long bytesIn;
+  private long bytesOut;
+  private long backendStartNanos;
+  private long backendNanos = -1;
+  private long totalNanos = -1;
 
   public AuditRecord(
       Instant time, long startNanos, String requestId, String sourceIp, String method) {
