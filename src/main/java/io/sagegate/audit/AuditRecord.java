@@ -1,5 +1,10 @@
 package io.sagegate.audit;
 
+import io.sagegate.auth.Caller;
+import io.sagegate.authz.Action;
+import io.sagegate.authz.Decision;
+import io.sagegate.backend.BackendResponse;
+import io.sagegate.backend.InvocationHeaders;
 import java.time.Instant;
 
 /**
@@ -8,67 +13,69 @@ import java.time.Instant;
  * request's end handler, so rejected and failed requests are recorded too. Never holds tokens,
  * credentials or payloads: only the token's subject, issuer and id.
  *
- * <p>Mutable on purpose and confined to the request's event loop.
+ * <p>Each stage sets what it knows through the setter named for it (below, in pipeline order); the
+ * sink and the metrics read it through the accessors. Mutable on purpose (one record per request,
+ * no copy on the hot path) and confined to the request's event loop.
  */
 public final class AuditRecord {
 
-  public final Instant time;
-  public final long startNanos;
-  public final String requestId;
+  private final Instant time;
+  private final long startNanos;
+  private final String requestId;
 
   /** The client's address: the TCP peer, or the address a trusted proxy forwarded for. */
-  public final String sourceIp;
+  private final String sourceIp;
 
   /**
    * The TCP peer (a trusted proxy, or the load balancer that sent a PROXY protocol header) when it
    * is not {@link #sourceIp}; otherwise null.
    */
-  public final String peerIp;
+  private final String peerIp;
 
-  public final String method;
+  private final String method;
 
-  public String subject;
-  public String issuer;
-  public String tokenId;
-  public String endpoint;
-  public String action;
-  public String targetVariant;
-  public String targetModel;
-  public String inferenceComponent;
-  public String decision;
-  public String ruleId;
+  private String subject;
+  private String issuer;
+  private String tokenId;
+  private String endpoint;
+  private String action;
+  private String targetVariant;
+  private String targetModel;
+  private String inferenceComponent;
+  private String decision;
+  private String ruleId;
 
   /**
    * The limit (a {@code limits} id, or {@code maxConcurrency}, {@code maxInFlight}) that refused
    * the call, or, for an admitted call, the quota limits that applied (comma-separated).
    */
-  public String limitId;
+  private String limitId;
 
-  public int status;
-  public String errorType;
-  public String errorReason;
-  public int backendStatus;
-  public String invokedVariant;
-  public String upstreamRequestId;
-  public String roleArn;
-  public String sessionName;
-  public String sourceIdentity;
+  private int status;
+  private String errorType;
+  private String errorReason;
+  private int backendStatus;
+  private String invokedVariant;
+  private String upstreamRequestId;
+  private String roleArn;
+  private String sessionName;
+  private String sourceIdentity;
 
   /**
    * The OpenAI-compatible route the call came by ({@code openai/v1/chat/completions} or {@code
    * openai/v1/models}); null on the SageMaker Runtime routes.
    */
-  public String api;
+  private String api;
 
   /** Tokens the model reported in OpenAI {@code usage}; -1 when it reported none. */
-  public long promptTokens = -1;
+  private long promptTokens = -1;
 
-  public long completionTokens = -1;
-  public long bytesIn;
-  public long bytesOut;
-  public long backendStartNanos;
-  public long backendNanos = -1;
-  public long totalNanos = -1;
+  private long completionTokens = -1;
+  private long bytesIn;
+  private long bytesOut;
+  private long backendStartNanos;
+  private long backendNanos = -1;
+  private long totalNanos = -1;
 
   public AuditRecord(
       Instant time, long startNanos, String requestId, String sourceIp, String method) {
@@ -91,13 +98,248 @@ public final class AuditRecord {
     this.method = method;
   }
 
-  public void backendStarted() {
-    backendStartNanos = System.nanoTime();
+  // Set by the stage that knows each value, in pipeline order.
+
+  /** OperationResolver: the action the path (or OpenAiBody: the body's {@code stream}) asks for. */
+  public void action(Action action) {
+    this.action = action.ruleName();
   }
 
-  public void backendEnded() {
+  /** OperationResolver, AccessControl: the configured endpoint the call targets. */
+  public void endpoint(String endpoint) {
+    this.endpoint = endpoint;
+  }
+
+  /** OperationResolver: the OpenAI-compatible route ({@code openai/v1/...}) the call came by. */
+  public void api(String api) {
+    this.api = api;
+  }
+
+  /** Authentication: who called, with which token (never the token itself). */
+  public void caller(Caller caller) {
+    this.subject = caller.subject();
+    this.issuer = caller.issuer();
+    this.tokenId = caller.tokenId();
+  }
+
+  /** HeaderValidation: the variant, model and inference component the caller's headers target. */
+  public void target(InvocationHeaders headers) {
+    this.targetVariant = headers.targetVariant();
+    this.targetModel = headers.targetModel();
+    this.inferenceComponent = headers.inferenceComponent();
+  }
+
+  /** AccessControl: allowed or denied, and by which rule. */
+  public void decision(Decision decision) {
+    this.decision = decision.allowed() ? "allow" : "deny";
+    this.ruleId = decision.ruleId();
+  }
+
+  /** AccessControl: denied before any rule, as the endpoint is not configured. */
+  public void unknownEndpoint() {
+    this.decision = "deny";
+    this.ruleId = Decision.UNKNOWN_ENDPOINT;
+  }
+
+  /** QuotaControl, ConcurrencyControl, InFlightAdmission: see {@link #limitId}. */
+  public void limit(String id) {
+    this.limitId = id;
+  }
+
+  /** CredentialsStage: the role, session name and SourceIdentity the call runs (or ran) under. */
+  public void session(String roleArn, String sessionName, String sourceIdentity) {
+    this.roleArn = roleArn;
+    this.sessionName = sessionName;
+    this.sourceIdentity = sourceIdentity;
+  }
+
+  /** Invoke: the backend call starts now ({@link System#nanoTime()}). */
+  public void backendStarted(long nanoTime) {
+    backendStartNanos = nanoTime;
+  }
+
+  /** Invoke, RequestTracking: the backend call ended now; only its first end counts. */
+  public void backendEnded(long nanoTime) {
     if (backendStartNanos != 0 && backendNanos < 0) {
-      backendNanos = System.nanoTime() - backendStartNanos;
+      backendNanos = nanoTime - backendStartNanos;
     }
+  }
+
+  /** Invoke: the status SageMaker (or the model) answered, when only that is known. */
+  public void backendStatus(int status) {
+    this.backendStatus = status;
+  }
+
+  /** Invoke: what the backend's answer says of itself. */
+  public void upstream(BackendResponse answer) {
+    this.backendStatus = answer.status();
+    this.invokedVariant = answer.invokedVariant();
+    this.upstreamRequestId = answer.upstreamRequestId();
+  }
+
+  /** OpenAiMetering: the tokens the model reported in OpenAI {@code usage}. */
+  public void tokens(long prompt, long completion) {
+    this.promptTokens = prompt;
+    this.completionTokens = completion;
+  }
+
+  /** ErrorResponder, Invoke, InFlightCalls, Gateway, RequestTracking: what went wrong. */
+  public void error(String type, String reason) {
+    this.errorType = type;
+    this.errorReason = reason;
+  }
+
+  /** RequestTracking, Gateway: the status the caller got (499 when it left unanswered). */
+  public void status(int status) {
+    this.status = status;
+  }
+
+  /** RequestTracking, Gateway: the bytes read from and written to the caller. */
+  public void bytes(long in, long out) {
+    this.bytesIn = in;
+    this.bytesOut = out;
+  }
+
+  /** RequestTracking: the request ended now ({@link System#nanoTime()}). */
+  public void finished(long nanoTime) {
+    this.totalNanos = nanoTime - startNanos;
+  }
+
+  // Read by the sink and the metrics.
+
+  public Instant time() {
+    return time;
+  }
+
+  public long startNanos() {
+    return startNanos;
+  }
+
+  public String requestId() {
+    return requestId;
+  }
+
+  public String sourceIp() {
+    return sourceIp;
+  }
+
+  public String peerIp() {
+    return peerIp;
+  }
+
+  public String method() {
+    return method;
+  }
+
+  public String subject() {
+    return subject;
+  }
+
+  public String issuer() {
+    return issuer;
+  }
+
+  public String tokenId() {
+    return tokenId;
+  }
+
+  public String endpoint() {
+    return endpoint;
+  }
+
+  public String action() {
+    return action;
+  }
+
+  public String api() {
+    return api;
+  }
+
+  public String targetVariant() {
+    return targetVariant;
+  }
+
+  public String targetModel() {
+    return targetModel;
+  }
+
+  public String inferenceComponent() {
+    return inferenceComponent;
+  }
+
+  public String decision() {
+    return decision;
+  }
+
+  public String ruleId() {
+    return ruleId;
+  }
+
+  public String limitId() {
+    return limitId;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String errorType() {
+    return errorType;
+  }
+
+  public String errorReason() {
+    return errorReason;
+  }
+
+  public int backendStatus() {
+    return backendStatus;
+  }
+
+  public String invokedVariant() {
+    return invokedVariant;
+  }
+
+  public String upstreamRequestId() {
+    return upstreamRequestId;
+  }
+
+  public String roleArn() {
+    return roleArn;
+  }
+
+  public String sessionName() {
+    return sessionName;
+  }
+
+  public String sourceIdentity() {
+    return sourceIdentity;
+  }
+
+  /** -1 when the model reported no usage. */
+  public long promptTokens() {
+    return promptTokens;
+  }
+
+  /** -1 when the model reported no usage. */
+  public long completionTokens() {
+    return completionTokens;
+  }
+
+  public long bytesIn() {
+    return bytesIn;
+  }
+
+  public long bytesOut() {
+    return bytesOut;
+  }
+
+  /** -1 unless a backend call started and ended. */
+  public long backendNanos() {
+    return backendNanos;
+  }
+
+  /** -1 until the request ends. */
+  public long totalNanos() {
+    return totalNanos;
   }
 }

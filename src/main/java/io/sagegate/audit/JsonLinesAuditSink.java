@@ -358,45 +358,45 @@ public final class JsonLinesAuditSink implements AuditSink {
         }
         g.writeStartObject();
         g.writeFieldName("time");
-        g.writeString(time, 0, formatTime(r.time));
-        g.writeStringField("requestId", r.requestId);
-        field("subject", r.subject);
-        field("issuer", r.issuer);
-        field("jti", r.tokenId);
-        field("sourceIp", r.sourceIp);
-        field("peerIp", r.peerIp);
-        field("method", r.method);
-        field("endpoint", r.endpoint);
-        field("action", r.action);
-        field("api", r.api);
-        field("targetVariant", r.targetVariant);
-        field("targetModel", r.targetModel);
-        field("inferenceComponent", r.inferenceComponent);
-        field("decision", r.decision);
-        field("ruleId", r.ruleId);
-        field("limitId", r.limitId);
-        g.writeNumberField("status", r.status);
-        field("errorType", r.errorType);
-        field("errorReason", r.errorReason);
-        if (r.backendStatus > 0) {
-          g.writeNumberField("backendStatus", r.backendStatus);
+        g.writeString(time, 0, formatTime(r.time()));
+        g.writeStringField("requestId", r.requestId());
+        field("subject", r.subject());
+        field("issuer", r.issuer());
+        field("jti", r.tokenId());
+        field("sourceIp", r.sourceIp());
+        field("peerIp", r.peerIp());
+        field("method", r.method());
+        field("endpoint", r.endpoint());
+        field("action", r.action());
+        field("api", r.api());
+        field("targetVariant", r.targetVariant());
+        field("targetModel", r.targetModel());
+        field("inferenceComponent", r.inferenceComponent());
+        field("decision", r.decision());
+        field("ruleId", r.ruleId());
+        field("limitId", r.limitId());
+        g.writeNumberField("status", r.status());
+        field("errorType", r.errorType());
+        field("errorReason", r.errorReason());
+        if (r.backendStatus() > 0) {
+          g.writeNumberField("backendStatus", r.backendStatus());
         }
-        field("invokedVariant", r.invokedVariant);
-        field("upstreamRequestId", r.upstreamRequestId);
-        field("roleArn", r.roleArn);
-        field("sessionName", r.sessionName);
-        field("sourceIdentity", r.sourceIdentity);
-        if (r.promptTokens >= 0) {
-          g.writeNumberField("promptTokens", r.promptTokens);
+        field("invokedVariant", r.invokedVariant());
+        field("upstreamRequestId", r.upstreamRequestId());
+        field("roleArn", r.roleArn());
+        field("sessionName", r.sessionName());
+        field("sourceIdentity", r.sourceIdentity());
+        if (r.promptTokens() >= 0) {
+          g.writeNumberField("promptTokens", r.promptTokens());
         }
-        if (r.completionTokens >= 0) {
-          g.writeNumberField("completionTokens", r.completionTokens);
+        if (r.completionTokens() >= 0) {
+          g.writeNumberField("completionTokens", r.completionTokens());
         }
-        g.writeNumberField("bytesIn", r.bytesIn);
-        g.writeNumberField("bytesOut", r.bytesOut);
-        millisField("latencyMs", r.totalNanos);
-        if (r.backendNanos >= 0) {
-          millisField("backendLatencyMs", r.backendNanos);
+        g.writeNumberField("bytesIn", r.bytesIn());
+        g.writeNumberField("bytesOut", r.bytesOut());
+        millisField("latencyMs", r.totalNanos());
+        if (r.backendNanos() >= 0) {
+          millisField("backendLatencyMs", r.backendNanos());
         }
         g.writeEndObject();
         if (newline) {

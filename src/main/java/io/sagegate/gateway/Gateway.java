@@ -381,7 +381,7 @@ public final class Gateway {
     GatewayException error;
     if (cause instanceof PrematureChannelClosureException) {
       tracking.callerLeft(record);
-      record.bytesIn = request.bytesRead();
+      record.bytes(request.bytesRead(), 0); // nothing was answered
       tracking.finish(record);
       return;
     } else if (cause instanceof GatewayException marked) {
@@ -401,8 +401,9 @@ public final class Gateway {
     } else {
       error = Errors.validation("The request could not be parsed as HTTP");
     }
-    record.errorType = error.errorType();
-    record.errorReason = error.auditReason() == null ? "http:invalid_request" : error.auditReason();
+    record.error(
+        error.errorType(),
+        error.auditReason() == null ? "http:invalid_request" : error.auditReason());
     request.response().putHeader("Connection", "close");
     request.response().endHandler(v -> tracking.finish(record, request));
     ErrorResponder.write(request, request.response(), error);
@@ -427,9 +428,8 @@ public final class Gateway {
                       + server.headerTimeout().toMillis()
                       + " ms")
               .withAuditReason("http:header_timeout");
-      record.status = error.status();
-      record.errorType = error.errorType();
-      record.errorReason = error.auditReason();
+      record.status(error.status());
+      record.error(error.errorType(), error.auditReason());
       byte[] body = ErrorResponder.json(error).getBytes(java.nio.charset.StandardCharsets.UTF_8);
       String head =
           "HTTP/1.1 408 Request Timeout\r\n"
@@ -440,7 +440,7 @@ public final class Gateway {
               + "\r\n"
               + io.sagegate.backend.SageMakerHeaders.REQUEST_ID
               + ": "
-              + record.requestId
+              + record.requestId()
               + "\r\n"
               + "Content-Length: "
               + body.length
@@ -452,7 +452,7 @@ public final class Gateway {
       return new HttpGuard.RawAnswer(
           bytes,
           written -> {
-            record.bytesOut = written;
+            record.bytes(0, written); // the partial head is not counted
             tracking.finish(record);
           });
     }

@@ -68,8 +68,7 @@ final class InFlightCalls implements RequestTracking.Calls {
     GatewayState served = open.remove(ex);
     closedCount.incrementAndGet();
     if (ended.remove(ex) && ex.audit() != null) {
-      ex.audit().errorType = Errors.SERVICE_UNAVAILABLE;
-      ex.audit().errorReason = SHUTDOWN_REASON;
+      ex.audit().error(Errors.SERVICE_UNAVAILABLE, SHUTDOWN_REASON);
     }
     // Only a call served with an older snapshot can have held a retiring backend back; calls on
     // the current one cost no scan of the calls in flight.

@@ -48,31 +48,31 @@ public final class ErrorClass {
 
   /** The class of a failed request, or null when the request did not fail. */
   public static String of(AuditRecord r) {
-    String type = r.errorType;
-    String reason = r.errorReason == null ? "" : r.errorReason;
-    if (type == null && r.status < 400) {
+    String type = r.errorType();
+    String reason = r.errorReason() == null ? "" : r.errorReason();
+    if (type == null && r.status() < 400) {
       return null;
     }
-    if ("ClientClosedRequest".equals(type) || reason.startsWith("caller:") || r.status == 499) {
+    if ("ClientClosedRequest".equals(type) || reason.startsWith("caller:") || r.status() == 499) {
       return CLIENT_CLOSED;
     }
     if (reason.startsWith("sts:")) {
       return CREDENTIALS;
     }
-    if ("UnauthorizedException".equals(type) || r.status == 401) {
+    if ("UnauthorizedException".equals(type) || r.status() == 401) {
       return AUTHENTICATION;
     }
-    if ("AccessDeniedException".equals(type) || r.status == 403) {
+    if ("AccessDeniedException".equals(type) || r.status() == 403) {
       return AUTHORIZATION;
     }
-    if ("ModelError".equals(type) || r.status == 424) {
+    if ("ModelError".equals(type) || r.status() == 424) {
       return MODEL_ERROR;
     }
-    if ("ModelNotReadyException".equals(type) || r.status == 429) {
+    if ("ModelNotReadyException".equals(type) || r.status() == 429) {
       return THROTTLING;
     }
     if ("GatewayTimeoutException".equals(type)
-        || r.status == 504
+        || r.status() == 504
         || reason.endsWith(":timeout")
         || reason.endsWith(":connect_timeout")) {
       return TIMEOUT;
@@ -85,11 +85,11 @@ public final class ErrorClass {
         || "InternalDependencyException".equals(type)) {
       return BACKEND_5XX;
     }
-    if (r.status >= 500) {
+    if (r.status() >= 500) {
       return GATEWAY;
     }
-    if (r.status >= 400) {
-      return VALIDATION_STATUSES.contains(r.status) || "ValidationError".equals(type)
+    if (r.status() >= 400) {
+      return VALIDATION_STATUSES.contains(r.status()) || "ValidationError".equals(type)
           ? VALIDATION
           : OTHER;
     }

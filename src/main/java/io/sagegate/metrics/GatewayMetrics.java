@@ -62,24 +62,26 @@ public final class GatewayMetrics {
   /** Called once per request, from its end handler. */
   public void requestEnded(AuditRecord r) {
     inFlight.decrementAndGet();
-    String endpoint = r.endpoint == null ? UNKNOWN : r.endpoint;
-    String action = r.action == null ? UNKNOWN : r.action;
-    String decision = r.decision == null ? "none" : r.decision;
+    String endpoint = r.endpoint() == null ? UNKNOWN : r.endpoint();
+    String action = r.action() == null ? UNKNOWN : r.action();
+    String decision = r.decision() == null ? "none" : r.decision();
     String statusClass =
-        r.status >= 100 && r.status < 600 ? STATUS_CLASSES[r.status / 100] : r.status / 100 + "xx";
+        r.status() >= 100 && r.status() < 600
+            ? STATUS_CLASSES[r.status() / 100]
+            : r.status() / 100 + "xx";
     RequestMeters m =
         meters.computeIfAbsent(new Labels(endpoint, action, decision, statusClass), this::register);
     m.requests.increment();
-    m.duration.record(Math.max(r.totalNanos, 0), TimeUnit.NANOSECONDS);
-    if (r.backendNanos >= 0) {
+    m.duration.record(Math.max(r.totalNanos(), 0), TimeUnit.NANOSECONDS);
+    if (r.backendNanos() >= 0) {
       // Registered only once a backend was called, as before: no empty backend series.
       backendTimers
           .computeIfAbsent(endpoint, this::backendTimer)
-          .record(r.backendNanos, TimeUnit.NANOSECONDS);
+          .record(r.backendNanos(), TimeUnit.NANOSECONDS);
       // The gateway's own share of a call that reached a backend: what the latency SLO measures.
       overheadTimers
           .computeIfAbsent(endpoint, this::overheadTimer)
-          .record(Math.max(r.totalNanos - r.backendNanos, 0), TimeUnit.NANOSECONDS);
+          .record(Math.max(r.totalNanos() - r.backendNanos(), 0), TimeUnit.NANOSECONDS);
     }
     String errorClass = ErrorClass.of(r);
     if (errorClass != null) {
@@ -87,9 +89,9 @@ public final class GatewayMetrics {
           .computeIfAbsent(new ErrorLabels(endpoint, action, errorClass), this::errorCounter)
           .increment();
     }
-    m.requestBytes.record(r.bytesIn);
-    m.responseBytes.record(r.bytesOut);
-    if (r.promptTokens >= 0 || r.completionTokens >= 0) {
+    m.requestBytes.record(r.bytesIn());
+    m.responseBytes.record(r.bytesOut());
+    if (r.promptTokens() >= 0 || r.completionTokens() >= 0) {
       tokens(endpoint, r);
     }
   }
@@ -103,11 +105,11 @@ public final class GatewayMetrics {
         tokenCounters.computeIfAbsent(
             endpoint,
             e -> new TokenCounters(tokenCounter(e, "prompt"), tokenCounter(e, "completion")));
-    if (r.promptTokens > 0) {
-      c.prompt().increment(r.promptTokens);
+    if (r.promptTokens() > 0) {
+      c.prompt().increment(r.promptTokens());
     }
-    if (r.completionTokens > 0) {
-      c.completion().increment(r.completionTokens);
+    if (r.completionTokens() > 0) {
+      c.completion().increment(r.completionTokens());
     }
   }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sagegate.auth.Caller;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -27,6 +28,11 @@ class JsonLinesAuditSinkTest {
     return new AuditRecord(time, 0, id, "10.0.0.1", "POST");
   }
 
+  /** A caller known by its subject only (no issuer, no token id). */
+  private static Caller caller(String subject) {
+    return new Caller(subject, null, null, null, null, null, null, null);
+  }
+
   @Test
   void everyRecordBecomesOneLineInOrder() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -35,9 +41,9 @@ class JsonLinesAuditSinkTest {
     int n = 5_000;
     for (int i = 0; i < n; i++) {
       AuditRecord r = record(t0.plusNanos(i * 1_000L), "req-" + i);
-      r.subject = "alice";
-      r.status = 200;
-      r.totalNanos = i * 1_000L;
+      r.caller(caller("alice"));
+      r.status(200);
+      r.finished(i * 1_000L); // the record started at 0
       sink.write(r);
     }
     sink.close();
@@ -105,8 +111,9 @@ class JsonLinesAuditSinkTest {
     String[] texts = {"0.0", "0.0", "0.04", "12.345", "1000.0", "0.001", "0.002", "1.0", "0.1"};
     for (int i = 0; i < cases.length; i++) {
       AuditRecord r = record(Instant.EPOCH, "r");
-      r.totalNanos = cases[i][0];
-      r.backendNanos = cases[i][0] < 0 ? 0 : cases[i][0];
+      r.finished(cases[i][0]); // the record started at 0
+      r.backendStarted(1);
+      r.backendEnded(1 + (cases[i][0] < 0 ? 0 : cases[i][0]));
       String json = new String(JsonLinesAuditSink.toJson(r), StandardCharsets.UTF_8);
       assertTrue(json.contains("\"latencyMs\":" + texts[i] + ","), json);
       assertEquals(
@@ -117,8 +124,8 @@ class JsonLinesAuditSinkTest {
   @Test
   void absentFieldsAreLeftOut() throws Exception {
     AuditRecord r = record(Instant.EPOCH, "r1");
-    r.status = 401;
-    r.errorType = "UnauthorizedException";
+    r.status(401);
+    r.error("UnauthorizedException", null);
     JsonNode json = encode(r);
     assertEquals(401, json.get("status").asInt());
     assertEquals("UnauthorizedException", json.get("errorType").asText());
@@ -252,8 +259,8 @@ class JsonLinesAuditSinkTest {
             () -> {
               for (int i = 0; i < n; i++) {
                 AuditRecord r = record(Instant.EPOCH, "req-" + i);
-                r.subject = "a-subject-long-enough-to-make-records-of-a-realistic-size";
-                r.endpoint = "sentiment-test";
+                r.caller(caller("a-subject-long-enough-to-make-records-of-a-realistic-size"));
+                r.endpoint("sentiment-test");
                 sink.write(r);
                 written.incrementAndGet();
               }

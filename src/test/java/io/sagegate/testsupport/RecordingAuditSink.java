@@ -36,7 +36,7 @@ public final class RecordingAuditSink implements AuditSink {
       throw new UncheckedIOException(e);
     }
     records.add(json);
-    byId.computeIfAbsent(record.requestId, k -> new CompletableFuture<>()).complete(json);
+    byId.computeIfAbsent(record.requestId(), k -> new CompletableFuture<>()).complete(json);
     waiters.forEach(
         w -> {
           if (w.test().test(json)) {

@@ -28,19 +28,18 @@ public final class AccessControl implements Stage {
     Action action = ex.action();
     EndpointConfig endpoint = state.endpoint(name);
     if (endpoint == null) {
-      audit.decision = "deny";
-      audit.ruleId = Decision.UNKNOWN_ENDPOINT;
+      audit.unknownEndpoint();
       ex.fail(Errors.accessDenied(name, action.ruleName()));
       return;
     }
-    audit.endpoint = endpoint.name();
+    audit.endpoint(endpoint.name());
     InvocationHeaders h = ex.headers();
     AccessRequest request =
         new AccessRequest(
             ex.caller(),
             endpoint,
             action,
-            audit.sourceIp,
+            audit.sourceIp(),
             h.targetVariant(),
             h.targetModel(),
             h.inferenceComponent(),
@@ -48,8 +47,7 @@ public final class AccessControl implements Stage {
     // The rules, then the endpoint's own async input prefixes: both before any credentials are
     // obtained, so a refused call never costs an STS session (nor shows up in CloudTrail).
     Decision decision = InputLocations.decide(state.authorizer().decide(request), request);
-    audit.decision = decision.allowed() ? "allow" : "deny";
-    audit.ruleId = decision.ruleId();
+    audit.decision(decision);
     if (!decision.allowed()) {
       GatewayException denied = Errors.accessDenied(name, action.ruleName());
       if (Decision.INPUT_LOCATION_NOT_ALLOWED.equals(decision.ruleId())) {

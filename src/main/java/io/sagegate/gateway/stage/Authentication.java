@@ -1,6 +1,5 @@
 package io.sagegate.gateway.stage;
 
-import io.sagegate.audit.AuditRecord;
 import io.sagegate.auth.AuthenticationException;
 import io.sagegate.auth.AuthenticationException.Reason;
 import io.sagegate.auth.Authenticator;
@@ -47,10 +46,7 @@ public final class Authentication implements Stage {
           }
           Caller caller = ar.result();
           ex.caller(caller);
-          AuditRecord audit = ex.audit();
-          audit.subject = caller.subject();
-          audit.issuer = caller.issuer();
-          audit.tokenId = caller.tokenId();
+          ex.audit().caller(caller);
           ex.next();
         });
   }

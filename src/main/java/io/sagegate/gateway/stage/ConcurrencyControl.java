@@ -78,7 +78,7 @@ public final class ConcurrencyControl implements Stage {
   }
 
   private void refuse(Exchange ex, EndpointConfig endpoint, String what, int limit, String reason) {
-    ex.audit().limitId = LimitMetrics.MAX_CONCURRENCY;
+    ex.audit().limit(LimitMetrics.MAX_CONCURRENCY);
     metrics.refused(LimitMetrics.MAX_CONCURRENCY, endpoint.name());
     ex.fail(
         LimitErrors.throttled(

@@ -1,6 +1,5 @@
 package io.sagegate.gateway.stage;
 
-import io.sagegate.audit.AuditRecord;
 import io.sagegate.credentials.CredentialsException;
 import io.sagegate.credentials.CredentialsProvider;
 import io.sagegate.credentials.ScopedCredentials;
@@ -31,19 +30,18 @@ public final class CredentialsStage implements Stage {
               if (ar.failed()) {
                 // A refused or failed attempt still names the role and identity it was for.
                 if (ar.cause() instanceof CredentialsException attempt) {
-                  AuditRecord audit = ex.audit();
-                  audit.roleArn = attempt.roleArn();
-                  audit.sessionName = attempt.sessionName();
-                  audit.sourceIdentity = attempt.sourceIdentity();
+                  ex.audit()
+                      .session(attempt.roleArn(), attempt.sessionName(), attempt.sourceIdentity());
                 }
                 ex.fail(ar.cause());
                 return;
               }
               ScopedCredentials credentials = ar.result();
-              AuditRecord audit = ex.audit();
-              audit.roleArn = credentials.roleArn();
-              audit.sessionName = credentials.sessionName();
-              audit.sourceIdentity = credentials.sourceIdentity();
+              ex.audit()
+                  .session(
+                      credentials.roleArn(),
+                      credentials.sessionName(),
+                      credentials.sourceIdentity());
               ex.credentials(credentials);
               ex.next();
             });

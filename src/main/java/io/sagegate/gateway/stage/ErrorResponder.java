@@ -50,11 +50,11 @@ public final class ErrorResponder implements Exchange.FailureHandler {
     GatewayException error = toGatewayException(failure);
     AuditRecord audit = ex.audit();
     if (audit != null) {
-      audit.errorType = error.errorType();
-      audit.errorReason = error.auditReason();
-      if (error.getMessage() != null && audit.errorReason == null && error.status() >= 500) {
-        audit.errorReason = error.getMessage();
+      String reason = error.auditReason();
+      if (error.getMessage() != null && reason == null && error.status() >= 500) {
+        reason = error.getMessage();
       }
+      audit.error(error.errorType(), reason);
     }
     if (error instanceof AuthenticationException auth) {
       metrics.authenticationFailed(auth.reason().label());
@@ -64,14 +64,14 @@ public final class ErrorResponder implements Exchange.FailureHandler {
       // failure of ours to report.
       LOG.debug(
           "Request {} ended after its caller left: {}",
-          audit == null ? "-" : audit.requestId,
+          audit == null ? "-" : audit.requestId(),
           error.auditReason());
       return;
     }
     if (error.status() >= 500) {
       LOG.warn(
           "Request {} failed: {} {} ({})",
-          audit == null ? "-" : audit.requestId,
+          audit == null ? "-" : audit.requestId(),
           error.status(),
           error.errorType(),
           error.auditReason() == null ? error.getMessage() : error.auditReason());

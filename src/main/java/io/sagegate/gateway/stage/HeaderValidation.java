@@ -1,6 +1,5 @@
 package io.sagegate.gateway.stage;
 
-import io.sagegate.audit.AuditRecord;
 import io.sagegate.backend.InvocationHeaders;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.Exchange;
@@ -25,10 +24,7 @@ public final class HeaderValidation implements Stage {
       return;
     }
     ex.headers(headers);
-    AuditRecord audit = ex.audit();
-    audit.targetVariant = headers.targetVariant();
-    audit.targetModel = headers.targetModel();
-    audit.inferenceComponent = headers.inferenceComponent();
+    ex.audit().target(headers);
     ex.next();
   }
 }

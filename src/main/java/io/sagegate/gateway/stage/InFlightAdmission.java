@@ -30,7 +30,7 @@ public final class InFlightAdmission implements Stage {
       return;
     }
     if (!cap.tryTake()) {
-      ex.audit().limitId = LimitMetrics.MAX_IN_FLIGHT;
+      ex.audit().limit(LimitMetrics.MAX_IN_FLIGHT);
       metrics.refused(LimitMetrics.MAX_IN_FLIGHT, GatewayMetrics.UNKNOWN);
       ex.fail(
           LimitErrors.unavailable(

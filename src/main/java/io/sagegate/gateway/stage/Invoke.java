@@ -44,7 +44,7 @@ public final class Invoke implements Stage {
     ex.onCallerGone(callerGone::tryComplete);
     Invocation invocation =
         new Invocation(
-            audit.requestId,
+            audit.requestId(),
             endpoint,
             ex.action(),
             ex.caller(),
@@ -53,7 +53,7 @@ public final class Invoke implements Stage {
             ex.credentials(),
             ex.decision(),
             callerGone.future());
-    audit.backendStarted();
+    audit.backendStarted(System.nanoTime());
     Future<BackendResponse> call =
         ex.openAi() != null
             ? backend.chatCompletions(invocation, ex.openAi())
@@ -66,10 +66,10 @@ public final class Invoke implements Stage {
     call.onComplete(
         ar -> {
           if (ar.failed()) {
-            audit.backendEnded();
+            audit.backendEnded(System.nanoTime());
             if (ar.cause() instanceof GatewayException e
                 && e.extraFields().get("OriginalStatusCode") instanceof Integer s) {
-              audit.backendStatus = s;
+              audit.backendStatus(s);
             }
             ex.fail(ar.cause());
             return;
@@ -83,9 +83,7 @@ public final class Invoke implements Stage {
     // On the OpenAI routes the answer's usage is read on its way (OpenAiMetering).
     BackendResponse answer =
         ex.openAi() == null ? upstream : OpenAiMetering.meter(upstream, ex.openAi(), audit);
-    audit.backendStatus = answer.status();
-    audit.invokedVariant = answer.invokedVariant();
-    audit.upstreamRequestId = answer.upstreamRequestId();
+    audit.upstream(answer);
     HttpServerResponse response = ex.response();
     if (ex.request().connection() == null || response.closed()) {
       answer.cancel().run();
@@ -94,7 +92,7 @@ public final class Invoke implements Stage {
     response.setStatusCode(answer.status());
     answer.headers().forEach(response::putHeader);
     if (!answer.isStream()) {
-      audit.backendEnded();
+      audit.backendEnded(System.nanoTime());
       response.end(answer.body() == null ? io.vertx.core.buffer.Buffer.buffer() : answer.body());
       return;
     }
@@ -109,12 +107,11 @@ public final class Invoke implements Stage {
               // Our own cancel after the caller left, not the backend cutting the stream off.
               return;
             }
-            audit.errorType = Errors.INTERNAL_STREAM_FAILURE;
-            audit.errorReason = reason;
+            audit.error(Errors.INTERNAL_STREAM_FAILURE, reason);
             LOG.warn(
                 "Request {} to endpoint {}: the backend's response stream was cut off ({})",
-                audit.requestId,
-                audit.endpoint,
+                audit.requestId(),
+                audit.endpoint(),
                 reason);
           });
     }
@@ -129,13 +126,12 @@ public final class Invoke implements Stage {
         .onComplete(
             done -> {
               metrics.streamClosed();
-              audit.backendEnded();
+              audit.backendEnded(System.nanoTime());
               if (done.failed()) {
                 // Either side failed mid-stream: the status line is gone, so the connection is
                 // reset and
                 // the upstream call cancelled; the audit record keeps the reason.
-                audit.errorType = Errors.BAD_GATEWAY;
-                audit.errorReason = "stream:interrupted";
+                audit.error(Errors.BAD_GATEWAY, "stream:interrupted");
                 answer.cancel().run();
                 response.reset();
               }

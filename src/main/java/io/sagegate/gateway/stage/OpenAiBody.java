@@ -55,7 +55,7 @@ public final class OpenAiBody implements Stage {
           call.maxTokens(chat.maxTokens());
           Action action = chat.stream() ? Action.INVOKE_STREAM : Action.INVOKE;
           ex.operation(action, ex.endpointName());
-          ex.audit().action = action.ruleName();
+          ex.audit().action(action);
           ex.body(chat.body());
           ex.next();
         });

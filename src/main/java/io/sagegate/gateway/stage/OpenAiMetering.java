@@ -36,8 +36,7 @@ public final class OpenAiMetering {
 
   private static void record(AuditRecord audit, Usage usage) {
     if (usage != null) {
-      audit.promptTokens = usage.promptTokens();
-      audit.completionTokens = usage.completionTokens();
+      audit.tokens(usage.promptTokens(), usage.completionTokens());
     }
   }
 }

@@ -59,7 +59,7 @@ public final class OperationResolver implements Stage {
               .withHeader("Allow", "POST"));
       return;
     }
-    ex.audit().action = action.ruleName();
+    ex.audit().action(action);
     String name = path.substring(PREFIX.length(), slash);
     if (!validName(name)) {
       ex.fail(badName(name));
@@ -78,7 +78,7 @@ public final class OperationResolver implements Stage {
   private static void named(Exchange ex, String name) {
     EndpointConfig target = ex.state().endpoint(name);
     if (target != null) {
-      ex.audit().endpoint = target.name();
+      ex.audit().endpoint(target.name());
     }
   }
 
@@ -118,7 +118,7 @@ public final class OperationResolver implements Stage {
       return;
     }
     ex.openAi(call);
-    ex.audit().api = "openai/v1/" + call.route().path();
+    ex.audit().api("openai/v1/" + call.route().path());
     HttpMethod allowed = call.route() == OpenAiCall.Route.MODELS ? HttpMethod.GET : HttpMethod.POST;
     if (ex.request().method() != allowed) {
       ex.fail(
@@ -132,7 +132,7 @@ public final class OperationResolver implements Stage {
               .withHeader("Allow", allowed.name()));
       return;
     }
-    ex.audit().action = Action.INVOKE.ruleName();
+    ex.audit().action(Action.INVOKE);
     String name = path.substring(PREFIX.length(), slash);
     if (!validName(name)) {
       ex.fail(badName(name));

@@ -55,7 +55,7 @@ public final class QuotaControl implements Stage {
                 ex.caller(),
                 ex.endpoint(),
                 ex.action(),
-                ex.audit().sourceIp,
+                ex.audit().sourceIp(),
                 h == null ? null : h.targetVariant(),
                 h == null ? null : h.targetModel(),
                 h == null ? null : h.inferenceComponent()));
@@ -114,7 +114,7 @@ public final class QuotaControl implements Stage {
     }
     if (refusing != null) {
       String id = refusing.quota().id();
-      ex.audit().limitId = id;
+      ex.audit().limit(id);
       metrics.refused(id, endpoint);
       boolean day = refusing.verdict().refusedByDay();
       String what =
@@ -130,14 +130,14 @@ public final class QuotaControl implements Stage {
     }
     if (closed != null) {
       String id = closed.quota().id();
-      ex.audit().limitId = id;
+      ex.audit().limit(id);
       metrics.refused(id, endpoint);
       ex.fail(
           LimitErrors.unavailable(
               "The limit store is unavailable; retry later", 1, LimitErrors.STORE_UNAVAILABLE));
       return;
     }
-    ex.audit().limitId = applied.toString();
+    ex.audit().limit(applied.toString());
     settleTokens(ex, outcomes);
     ex.next();
   }
@@ -164,9 +164,9 @@ public final class QuotaControl implements Stage {
         () -> {
           AuditRecord a = ex.audit();
           long used;
-          if (a.promptTokens >= 0 || a.completionTokens >= 0) {
-            used = Math.max(0, a.promptTokens) + Math.max(0, a.completionTokens);
-          } else if (a.backendStatus == 0) {
+          if (a.promptTokens() >= 0 || a.completionTokens() >= 0) {
+            used = Math.max(0, a.promptTokens()) + Math.max(0, a.completionTokens());
+          } else if (a.backendStatus() == 0) {
             used = 0;
           } else {
             return;
@@ -187,7 +187,7 @@ public final class QuotaControl implements Stage {
       LOG.info(
           "Limit {} (shadow) would have refused request {} to endpoint {}; let through",
           id,
-          ex.audit().requestId,
+          ex.audit().requestId(),
           endpoint);
     }
   }

@@ -154,9 +154,9 @@ public final class RequestTracking implements Stage {
             sourceIp,
             peerIp,
             request.method().name());
-    request.response().putHeader(SageMakerHeaders.REQUEST_ID, record.requestId);
+    request.response().putHeader(SageMakerHeaders.REQUEST_ID, record.requestId());
     // Every log line written while this request's work runs names it (logback.xml).
-    RequestLogContext.set(record.requestId);
+    RequestLogContext.set(record.requestId());
     metrics.requestStarted();
     return record;
   }
@@ -184,7 +184,7 @@ public final class RequestTracking implements Stage {
 
   /** Closes a record opened with {@link #begin(HttpConnection)}; its status and bytes are set. */
   public void finish(AuditRecord record) {
-    record.totalNanos = System.nanoTime() - record.startNanos;
+    record.finished(System.nanoTime());
     metrics.requestEnded(record);
     audit.write(record);
   }
@@ -194,9 +194,8 @@ public final class RequestTracking implements Stage {
    * the record says the caller went.
    */
   public void callerLeft(AuditRecord record) {
-    record.status = CLIENT_CLOSED_REQUEST;
-    record.errorType = CALLER_GONE_TYPE;
-    record.errorReason = CALLER_GONE_REASON;
+    record.status(CLIENT_CLOSED_REQUEST);
+    record.error(CALLER_GONE_TYPE, CALLER_GONE_REASON);
   }
 
   /** Closes the record once the response has ended: metrics recorded, the record written once. */
@@ -211,20 +210,18 @@ public final class RequestTracking implements Stage {
    */
   private void finish(AuditRecord record, HttpServerRequest request, boolean callerLeft) {
     HttpGuard.whileInProgress(request.connection(), null);
-    record.status = request.response().getStatusCode();
+    record.status(request.response().getStatusCode());
     if (callerLeft) {
       if (!request.response().headWritten()) {
-        record.status = CLIENT_CLOSED_REQUEST;
+        record.status(CLIENT_CLOSED_REQUEST);
       }
-      if (record.errorType == null) {
-        record.errorType = CALLER_GONE_TYPE;
-        record.errorReason = CALLER_GONE_REASON;
+      if (record.errorType() == null) {
+        record.error(CALLER_GONE_TYPE, CALLER_GONE_REASON);
       }
     }
-    record.bytesIn = request.bytesRead();
-    record.bytesOut = request.response().bytesWritten();
-    record.backendEnded();
-    record.totalNanos = System.nanoTime() - record.startNanos;
+    record.bytes(request.bytesRead(), request.response().bytesWritten());
+    record.backendEnded(System.nanoTime());
+    record.finished(System.nanoTime());
     metrics.requestEnded(record);
     audit.write(record);
   }
