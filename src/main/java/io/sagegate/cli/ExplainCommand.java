@@ -9,9 +9,6 @@ import io.sagegate.authz.Action;
 import io.sagegate.authz.Decision;
 import io.sagegate.authz.InputLocations;
 import io.sagegate.authz.PolicyEngine;
-import io.sagegate.config.ConfigError;
-import io.sagegate.config.ConfigException;
-import io.sagegate.config.ConfigLoader;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;
 import io.sagegate.config.RuleConfig;
@@ -19,7 +16,6 @@ import io.sagegate.match.Cidr;
 import io.sagegate.openai.OpenAiCall;
 import io.sagegate.openai.OpenAiRoutes;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +24,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -61,11 +58,7 @@ public class ExplainCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(
-      names = {"-c", "--config"},
-      paramLabel = "FILE",
-      description = "Configuration file (default: the embedded default, conf/local.yaml).")
-  Path config;
+  @Mixin ConfigFileOption config;
 
   @Option(
       names = "--claims",
@@ -232,19 +225,12 @@ public class ExplainCommand implements Callable<Integer> {
                   ? ""
                   : " (at character " + e.getLocation().getCharOffset() + ")"));
     }
-    GatewayConfig gateway;
-    String source = config == null ? ConfigLoader.EMBEDDED_NAME : config.toString();
-    try {
-      gateway =
-          config == null
-              ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME).config()
-              : ConfigLoader.read(config).config();
-    } catch (ConfigException e) {
-      for (ConfigError error : e.errors()) {
-        err.println(error);
-      }
+    String source = config.name();
+    ConfigFileOption.Reading reading = config.read(err);
+    if (!reading.valid()) {
       return bad(err, source + ": the configuration is invalid; run check");
     }
+    GatewayConfig gateway = reading.loaded().config();
     Caller caller = Caller.fromClaims(claimMap, gateway.auth().claims());
 
     Optional<EndpointConfig> target = gateway.endpoint(endpoint);
