@@ -278,7 +278,7 @@ public class ExplainCommand implements Callable<Integer> {
     List<String> others =
         evaluation.stream()
             .filter(m -> m.matched() && m.rule() != decision.rule())
-            .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
+            .map(m -> named(m.rule()))
             .toList();
     out.println("Also matched: " + (others.isEmpty() ? "(none)" : String.join(", ", others)));
     out.println();
@@ -340,11 +340,7 @@ public class ExplainCommand implements Callable<Integer> {
     if (sourceIp == null) {
       // The gateway always has the caller's address; without one here, a sourceCidrs condition
       // counts as not met, so a deny limited to a network never applies. Say which rules that is.
-      List<String> byAddress =
-          evaluation.stream()
-              .filter(m -> "conditions.sourceCidrs".equals(m.failedOn()))
-              .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
-              .toList();
+      List<String> byAddress = matchingUpTo(evaluation, "conditions.sourceCidrs");
       if (!byAddress.isEmpty()) {
         err.println(
             "explain: no --source-ip given: "
@@ -354,11 +350,7 @@ public class ExplainCommand implements Callable<Integer> {
       }
     }
     if (inputLocation == null && parsedAction.get() == Action.INVOKE_ASYNC) {
-      List<String> byLocation =
-          evaluation.stream()
-              .filter(m -> "conditions.inputLocations".equals(m.failedOn()))
-              .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
-              .toList();
+      List<String> byLocation = matchingUpTo(evaluation, "conditions.inputLocations");
       if (!byLocation.isEmpty()) {
         err.println(
             "explain: no --input-location given: "
@@ -369,6 +361,23 @@ public class ExplainCommand implements Callable<Integer> {
       }
     }
     return decision.allowed() ? ALLOWED : DENIED;
+  }
+
+  /**
+   * The rules, {@link #named}, that match this request up to {@code condition}: the first part of
+   * them that failed is that condition, which explain could not decide without its option.
+   */
+  private static List<String> matchingUpTo(
+      List<PolicyEngine.RuleMatch> evaluation, String condition) {
+    return evaluation.stream()
+        .filter(m -> condition.equals(m.failedOn()))
+        .map(m -> named(m.rule()))
+        .toList();
+  }
+
+  /** A rule as explain's lists name it: its id and effect, e.g. {@code analysts-invoke (allow)}. */
+  private static String named(RuleConfig rule) {
+    return rule.id() + " (" + effect(rule) + ")";
   }
 
   private static String effect(RuleConfig rule) {
