@@ -15,6 +15,7 @@ import java.text.ParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,6 +83,14 @@ abstract class JwksLoader {
     return s != null && !s.isBlank();
   }
 
+  /**
+   * A recovery that fails with {@code what: <the cause's message>}, the cause kept, so every
+   * source's failure names the URL or file in the same words.
+   */
+  static <T> Function<Throwable, Future<T>> failingAs(String what) {
+    return e -> Future.failedFuture(new IllegalStateException(what + ": " + e.getMessage(), e));
+  }
+
   /** Parses a JWKS document and keeps its public keys; refuses a set with no keys. */
   static JWKSet parsePublic(String json, String source) {
     JWKSet set;
@@ -131,11 +140,7 @@ abstract class JwksLoader {
             .timeout(HTTP_TIMEOUT_MILLIS)
             .putHeader("Accept", "application/json")
             .send()
-            .recover(
-                e ->
-                    Future.failedFuture(
-                        new IllegalStateException(
-                            "Could not fetch " + what + " from " + url + ": " + e.getMessage(), e)))
+            .recover(failingAs("Could not fetch " + what + " from " + url))
             .compose(response -> body(response, url, what));
       } catch (RuntimeException e) {
         // getAbs throws for a URL it cannot parse.
@@ -252,11 +257,7 @@ abstract class JwksLoader {
       return vertx
           .fileSystem()
           .readFile(file)
-          .recover(
-              e ->
-                  Future.failedFuture(
-                      new IllegalStateException(
-                          "Could not read static JWKS file " + file + ": " + e.getMessage(), e)))
+          .recover(failingAs("Could not read static JWKS file " + file))
           .map(body -> parsePublic(body.toString(), "file " + file));
     }
 
@@ -293,15 +294,7 @@ abstract class JwksLoader {
                 }
                 return issuer.publicKeys();
               })
-          .recover(
-              e ->
-                  Future.failedFuture(
-                      new IllegalStateException(
-                          "Could not load the development issuer key from "
-                              + dir
-                              + ": "
-                              + e.getMessage(),
-                          e)));
+          .recover(failingAs("Could not load the development issuer key from " + dir));
     }
 
     @Override

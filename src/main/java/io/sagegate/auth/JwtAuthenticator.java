@@ -169,26 +169,22 @@ public final class JwtAuthenticator implements Authenticator {
       Path devKeyDir,
       Ticker ticker,
       Clock clock) {
-    JwtAuthenticator authenticator;
-    try {
-      authenticator =
-          create(
-              vertx,
-              settings,
-              registry,
-              devKeyDir,
-              ticker,
-              clock,
-              KeyRing.FIRST_RETRY_DELAY,
-              KeyRing.MAX_RETRY_DELAY);
-    } catch (IllegalArgumentException e) {
-      return Future.failedFuture(e);
-    }
-    return authenticator
-        .keyRing
-        .loadOnce()
-        .map(authenticator)
-        .onFailure(e -> authenticator.close());
+    return create(
+            vertx,
+            settings,
+            registry,
+            devKeyDir,
+            ticker,
+            clock,
+            KeyRing.FIRST_RETRY_DELAY,
+            KeyRing.MAX_RETRY_DELAY)
+        .compose(
+            authenticator ->
+                authenticator
+                    .keyRing
+                    .loadOnce()
+                    .map(authenticator)
+                    .onFailure(e -> authenticator.close()));
   }
 
   /**
@@ -214,25 +210,23 @@ public final class JwtAuthenticator implements Authenticator {
       Path devKeyDir,
       Duration firstRetryDelay,
       Duration maxRetryDelay) {
-    JwtAuthenticator authenticator;
-    try {
-      authenticator =
-          create(
-              vertx,
-              settings,
-              registry,
-              devKeyDir,
-              Ticker.systemTicker(),
-              Clock.systemUTC(),
-              firstRetryDelay,
-              maxRetryDelay);
-    } catch (IllegalArgumentException e) {
-      return Future.failedFuture(e);
-    }
-    return authenticator.keyRing.loadInBackground().map(authenticator);
+    return create(
+            vertx,
+            settings,
+            registry,
+            devKeyDir,
+            Ticker.systemTicker(),
+            Clock.systemUTC(),
+            firstRetryDelay,
+            maxRetryDelay)
+        .compose(authenticator -> authenticator.keyRing.loadInBackground().map(authenticator));
   }
 
-  private static JwtAuthenticator create(
+  /**
+   * An authenticator for {@code settings} whose keys are not loaded yet, or a failed future naming
+   * the bad setting: what {@code start} and {@code open} both begin with.
+   */
+  private static Future<JwtAuthenticator> create(
       Vertx vertx,
       AuthSettings settings,
       MeterRegistry registry,
@@ -241,10 +235,15 @@ public final class JwtAuthenticator implements Authenticator {
       Clock clock,
       Duration firstRetryDelay,
       Duration maxRetryDelay) {
-    AuthSettings effective = validate(settings);
-    JwksLoader loader = JwksLoader.from(vertx, effective, devKeyDir);
-    return new JwtAuthenticator(
-        vertx, effective, registry, loader, ticker, clock, firstRetryDelay, maxRetryDelay);
+    try {
+      AuthSettings effective = validate(settings);
+      JwksLoader loader = JwksLoader.from(vertx, effective, devKeyDir);
+      return Future.succeededFuture(
+          new JwtAuthenticator(
+              vertx, effective, registry, loader, ticker, clock, firstRetryDelay, maxRetryDelay));
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
   }
 
   /**

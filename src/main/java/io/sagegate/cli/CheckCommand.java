@@ -1,14 +1,12 @@
 package io.sagegate.cli;
 
 import io.sagegate.config.ConfigError;
-import io.sagegate.config.ConfigException;
 import io.sagegate.config.ConfigLoader;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
@@ -27,11 +25,7 @@ public class CheckCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(
-      names = {"-c", "--config"},
-      paramLabel = "FILE",
-      description = "Configuration file (default: the embedded default, conf/local.yaml).")
-  Path config;
+  @Mixin ConfigFileOption config;
 
   public CheckCommand() {}
 
@@ -39,22 +33,15 @@ public class CheckCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    String name = config == null ? ConfigLoader.EMBEDDED_NAME : config.toString();
-    ConfigLoader.Loaded loaded;
-    try {
-      loaded =
-          config == null
-              ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME)
-              : ConfigLoader.read(config);
-    } catch (ConfigException e) {
-      for (ConfigError error : e.errors()) {
-        err.println(error);
-      }
-      err.println(
-          name + ": " + e.errors().size() + (e.errors().size() == 1 ? " error" : " errors"));
+    String name = config.name();
+    ConfigFileOption.Reading reading = config.read(err);
+    if (!reading.valid()) {
+      int errors = reading.errors().size();
+      err.println(name + ": " + errors + (errors == 1 ? " error" : " errors"));
       err.flush();
       return 1;
     }
+    ConfigLoader.Loaded loaded = reading.loaded();
     for (ConfigError warning : loaded.warnings()) {
       err.println("warning: " + warning);
     }

@@ -1,14 +1,10 @@
 package io.sagegate.cli;
 
-import io.sagegate.config.ConfigError;
-import io.sagegate.config.ConfigException;
-import io.sagegate.config.ConfigLoader;
 import io.sagegate.config.EffectiveConfig;
-import io.sagegate.config.GatewayConfig;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -35,11 +31,7 @@ public class ConfigCommand implements Callable<Integer> {
       description = "Print the effective configuration as YAML.")
   boolean effective;
 
-  @Option(
-      names = {"-c", "--config"},
-      paramLabel = "FILE",
-      description = "Configuration file (default: the embedded default, conf/local.yaml).")
-  Path config;
+  @Mixin ConfigFileOption config;
 
   public ConfigCommand() {}
 
@@ -47,20 +39,12 @@ public class ConfigCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    GatewayConfig loaded;
-    try {
-      loaded =
-          config == null
-              ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME).config()
-              : ConfigLoader.read(config).config();
-    } catch (ConfigException e) {
-      for (ConfigError error : e.errors()) {
-        err.println(error);
-      }
+    ConfigFileOption.Reading reading = config.read(err);
+    if (!reading.valid()) {
       err.flush();
       return 1;
     }
-    out.print(EffectiveConfig.yaml(loaded));
+    out.print(EffectiveConfig.yaml(reading.loaded().config()));
     out.flush();
     return 0;
   }

@@ -9,9 +9,6 @@ import io.sagegate.authz.Action;
 import io.sagegate.authz.Decision;
 import io.sagegate.authz.InputLocations;
 import io.sagegate.authz.PolicyEngine;
-import io.sagegate.config.ConfigError;
-import io.sagegate.config.ConfigException;
-import io.sagegate.config.ConfigLoader;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;
 import io.sagegate.config.RuleConfig;
@@ -19,7 +16,6 @@ import io.sagegate.match.Cidr;
 import io.sagegate.openai.OpenAiCall;
 import io.sagegate.openai.OpenAiRoutes;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +24,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -61,11 +58,7 @@ public class ExplainCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(
-      names = {"-c", "--config"},
-      paramLabel = "FILE",
-      description = "Configuration file (default: the embedded default, conf/local.yaml).")
-  Path config;
+  @Mixin ConfigFileOption config;
 
   @Option(
       names = "--claims",
@@ -232,19 +225,12 @@ public class ExplainCommand implements Callable<Integer> {
                   ? ""
                   : " (at character " + e.getLocation().getCharOffset() + ")"));
     }
-    GatewayConfig gateway;
-    String source = config == null ? ConfigLoader.EMBEDDED_NAME : config.toString();
-    try {
-      gateway =
-          config == null
-              ? ConfigLoader.read(ConfigLoader.embeddedYaml(), ConfigLoader.EMBEDDED_NAME).config()
-              : ConfigLoader.read(config).config();
-    } catch (ConfigException e) {
-      for (ConfigError error : e.errors()) {
-        err.println(error);
-      }
+    String source = config.name();
+    ConfigFileOption.Reading reading = config.read(err);
+    if (!reading.valid()) {
       return bad(err, source + ": the configuration is invalid; run check");
     }
+    GatewayConfig gateway = reading.loaded().config();
     Caller caller = Caller.fromClaims(claimMap, gateway.auth().claims());
 
     Optional<EndpointConfig> target = gateway.endpoint(endpoint);
@@ -292,7 +278,7 @@ public class ExplainCommand implements Callable<Integer> {
     List<String> others =
         evaluation.stream()
             .filter(m -> m.matched() && m.rule() != decision.rule())
-            .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
+            .map(m -> named(m.rule()))
             .toList();
     out.println("Also matched: " + (others.isEmpty() ? "(none)" : String.join(", ", others)));
     out.println();
@@ -354,11 +340,7 @@ public class ExplainCommand implements Callable<Integer> {
     if (sourceIp == null) {
       // The gateway always has the caller's address; without one here, a sourceCidrs condition
       // counts as not met, so a deny limited to a network never applies. Say which rules that is.
-      List<String> byAddress =
-          evaluation.stream()
-              .filter(m -> "conditions.sourceCidrs".equals(m.failedOn()))
-              .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
-              .toList();
+      List<String> byAddress = matchingUpTo(evaluation, "conditions.sourceCidrs");
       if (!byAddress.isEmpty()) {
         err.println(
             "explain: no --source-ip given: "
@@ -368,11 +350,7 @@ public class ExplainCommand implements Callable<Integer> {
       }
     }
     if (inputLocation == null && parsedAction.get() == Action.INVOKE_ASYNC) {
-      List<String> byLocation =
-          evaluation.stream()
-              .filter(m -> "conditions.inputLocations".equals(m.failedOn()))
-              .map(m -> m.rule().id() + " (" + effect(m.rule()) + ")")
-              .toList();
+      List<String> byLocation = matchingUpTo(evaluation, "conditions.inputLocations");
       if (!byLocation.isEmpty()) {
         err.println(
             "explain: no --input-location given: "
@@ -383,6 +361,23 @@ public class ExplainCommand implements Callable<Integer> {
       }
     }
     return decision.allowed() ? ALLOWED : DENIED;
+  }
+
+  /**
+   * The rules, {@link #named}, that match this request up to {@code condition}: the first part of
+   * them that failed is that condition, which explain could not decide without its option.
+   */
+  private static List<String> matchingUpTo(
+      List<PolicyEngine.RuleMatch> evaluation, String condition) {
+    return evaluation.stream()
+        .filter(m -> condition.equals(m.failedOn()))
+        .map(m -> named(m.rule()))
+        .toList();
+  }
+
+  /** A rule as explain's lists name it: its id and effect, e.g. {@code analysts-invoke (allow)}. */
+  private static String named(RuleConfig rule) {
+    return rule.id() + " (" + effect(rule) + ")";
   }
 
   private static String effect(RuleConfig rule) {

@@ -30,6 +30,8 @@ import picocli.CommandLine.Spec;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
+import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
+import software.amazon.awssdk.awscore.client.builder.AwsSyncClientBuilder;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
@@ -202,12 +204,17 @@ public class ProvisionCommand implements Callable<Integer> {
           : ProfileCredentialsProvider.create(p);
     }
 
+    /** {@code builder} with the HTTP client, credentials and region every client here uses. */
+    <B extends AwsClientBuilder<B, ?> & AwsSyncClientBuilder<B, ?>> B configured(
+        B builder, ProvisionSpec s) {
+      return builder
+          .httpClientBuilder(UrlConnectionHttpClient.builder())
+          .credentialsProvider(credentials(s))
+          .region(region(s));
+    }
+
     CloudFormationClient client(ProvisionSpec s) {
-      CloudFormationClientBuilder b =
-          CloudFormationClient.builder()
-              .httpClientBuilder(UrlConnectionHttpClient.builder())
-              .credentialsProvider(credentials(s))
-              .region(region(s));
+      CloudFormationClientBuilder b = configured(CloudFormationClient.builder(), s);
       if (endpointUrl != null) {
         b.endpointOverride(endpointUrl);
       }
@@ -219,11 +226,7 @@ public class ProvisionCommand implements Callable<Integer> {
      * the caller's ARN.
      */
     String checkAccount(ProvisionSpec s, String verb) {
-      StsClientBuilder b =
-          StsClient.builder()
-              .httpClientBuilder(UrlConnectionHttpClient.builder())
-              .credentialsProvider(credentials(s))
-              .region(region(s));
+      StsClientBuilder b = configured(StsClient.builder(), s);
       URI sts = stsEndpointUrl != null ? stsEndpointUrl : endpointUrl;
       if (sts != null) {
         b.endpointOverride(sts);
@@ -291,11 +294,7 @@ public class ProvisionCommand implements Callable<Integer> {
     }
 
     private S3Client s3Client(ProvisionSpec s) {
-      S3ClientBuilder b =
-          S3Client.builder()
-              .httpClientBuilder(UrlConnectionHttpClient.builder())
-              .credentialsProvider(credentials(s))
-              .region(region(s));
+      S3ClientBuilder b = configured(S3Client.builder(), s);
       if (s3EndpointUrl != null) {
         // Emulators and custom endpoints serve buckets by path, not by virtual host name.
         b.endpointOverride(s3EndpointUrl).forcePathStyle(true);

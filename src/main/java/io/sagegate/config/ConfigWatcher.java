@@ -70,18 +70,18 @@ public final class ConfigWatcher implements AutoCloseable {
     this.file = file;
     this.current = initial;
     this.onReload = onReload;
-    this.ok =
-        Counter.builder(RELOADS)
-            .tag("result", "ok")
-            .description("Configuration reloads, by result")
-            .register(registry);
-    this.failed =
-        Counter.builder(RELOADS)
-            .tag("result", "failed")
-            .description("Configuration reloads, by result")
-            .register(registry);
+    this.ok = reloads(registry, "ok");
+    this.failed = reloads(registry, "failed");
     this.tail = Future.succeededFuture(ReloadResult.unchanged(initial));
     this.timerId = vertx.setPeriodic(pollInterval.toMillis(), id -> poll());
+  }
+
+  /** The {@value #RELOADS} counter of one result: both results share the name and help text. */
+  private static Counter reloads(MeterRegistry registry, String result) {
+    return Counter.builder(RELOADS)
+        .tag("result", result)
+        .description("Configuration reloads, by result")
+        .register(registry);
   }
 
   /**

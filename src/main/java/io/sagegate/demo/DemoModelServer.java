@@ -272,21 +272,13 @@ public final class DemoModelServer {
     json(
         resp,
         200,
-        new JsonObject()
-            .put("id", id)
-            .put("object", "chat.completion")
-            .put("created", 0)
-            .put("model", model)
+        completion("chat.completion", id, model)
             .put(
                 "choices",
-                new io.vertx.core.json.JsonArray()
-                    .add(
-                        new JsonObject()
-                            .put("index", 0)
-                            .put(
-                                "message",
-                                new JsonObject().put("role", "assistant").put("content", reply))
-                            .put("finish_reason", "stop")))
+                oneChoice(
+                    "message",
+                    new JsonObject().put("role", "assistant").put("content", reply),
+                    "stop"))
             .put("usage", usage));
   }
 
@@ -305,11 +297,7 @@ public final class DemoModelServer {
       if (usage != null) {
         tail.append(
             sse(
-                new JsonObject()
-                    .put("id", id)
-                    .put("object", "chat.completion.chunk")
-                    .put("created", 0)
-                    .put("model", model)
+                completion("chat.completion.chunk", id, model)
                     .put("choices", new io.vertx.core.json.JsonArray())
                     .put("usage", usage)));
       }
@@ -322,19 +310,30 @@ public final class DemoModelServer {
   }
 
   private static JsonObject chunk(String id, String model, JsonObject delta, String finishReason) {
+    return completion("chat.completion.chunk", id, model)
+        .put("choices", oneChoice("delta", delta, finishReason));
+  }
+
+  /**
+   * The fields an answer and each of its stream chunks open with, in OpenAI's order; {@code
+   * created} is 0, so the demo's answers are the same on every run.
+   */
+  private static JsonObject completion(String object, String id, String model) {
     return new JsonObject()
         .put("id", id)
-        .put("object", "chat.completion.chunk")
+        .put("object", object)
         .put("created", 0)
-        .put("model", model)
-        .put(
-            "choices",
-            new io.vertx.core.json.JsonArray()
-                .add(
-                    new JsonObject()
-                        .put("index", 0)
-                        .put("delta", delta)
-                        .put("finish_reason", finishReason)));
+        .put("model", model);
+  }
+
+  /**
+   * The one choice the demo answers with, at index 0: {@code key} is message in an answer, delta in
+   * a stream chunk.
+   */
+  private static io.vertx.core.json.JsonArray oneChoice(
+      String key, JsonObject value, String finishReason) {
+    return new io.vertx.core.json.JsonArray()
+        .add(new JsonObject().put("index", 0).put(key, value).put("finish_reason", finishReason));
   }
 
   private static String sse(JsonObject data) {

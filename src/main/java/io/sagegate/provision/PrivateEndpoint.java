@@ -57,32 +57,10 @@ final class PrivateEndpoint {
     }
     List<Object> ingress = new ArrayList<>();
     for (String sg : c.e.gatewaySecurityGroups()) {
-      ingress.add(
-          ordered(
-              "IpProtocol",
-              "tcp",
-              "FromPort",
-              443,
-              "ToPort",
-              443,
-              "SourceSecurityGroupId",
-              sg,
-              "Description",
-              "HTTPS from the gateway pods"));
+      ingress.add(httpsFromGatewayPods("SourceSecurityGroupId", sg));
     }
     for (String cidr : c.e.gatewayCidrs()) {
-      ingress.add(
-          ordered(
-              "IpProtocol",
-              "tcp",
-              "FromPort",
-              443,
-              "ToPort",
-              443,
-              "CidrIp",
-              cidr,
-              "Description",
-              "HTTPS from the gateway pods"));
+      ingress.add(httpsFromGatewayPods("CidrIp", cidr));
     }
     Map<String, Object> sg = new LinkedHashMap<>();
     sg.put(
@@ -133,5 +111,23 @@ final class PrivateEndpoint {
         output(
             ordered("Fn::Join", List.of("", List.of("https://", dns))),
             "For the gateway's aws.sagemakerRuntimeEndpoint setting"));
+  }
+
+  /**
+   * The one ingress rule the endpoint's security group has, HTTPS from the gateway's pods, for one
+   * source: {@code sourceKey} is SourceSecurityGroupId or CidrIp.
+   */
+  private static Map<String, Object> httpsFromGatewayPods(String sourceKey, String source) {
+    return ordered(
+        "IpProtocol",
+        "tcp",
+        "FromPort",
+        443,
+        "ToPort",
+        443,
+        sourceKey,
+        source,
+        "Description",
+        "HTTPS from the gateway pods");
   }
 }
