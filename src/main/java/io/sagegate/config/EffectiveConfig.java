@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -121,7 +122,9 @@ public final class EffectiveConfig {
       return out;
     }
     if (value instanceof Map<?, ?> map) {
-      Map<String, Object> out = new LinkedHashMap<>();
+      // Sorted by key: the records hold user-keyed maps (tags, claims) as Map.copyOf, whose order
+      // changes from one JVM to the next, and the same file must print the same way every time.
+      Map<String, Object> out = new TreeMap<>();
       map.forEach((k, v) -> out.put(String.valueOf(k), tree(v, path + "." + k)));
       return out;
     }

@@ -58,6 +58,30 @@ class ConfigCommandTest {
   }
 
   @Test
+  void userKeyedMapsPrintInKeyOrder() throws Exception {
+    Path file = dir.resolve("tags.yaml");
+    Files.writeString(
+        file,
+        """
+        auth: {devIssuer: true}
+        endpoints:
+          - name: fraud-scorer
+            tags: {zone: a, team: risk, env: prod, cost: c1, owner: ml, tier: gold}
+            backend: {type: container, url: "http://fraud-model:8080"}
+        """);
+    Run r = CheckCommandTest.run(new Main(), "config", "--effective", "--config", file.toString());
+    assertEquals(0, r.code(), r.err());
+    // Printed the same way on every run (a Map.copyOf's order changes between JVMs): sorted.
+    String out = r.out().substring(r.out().indexOf("tags:"));
+    int prev = -1;
+    for (String key : new String[] {"cost:", "env:", "owner:", "team:", "tier:", "zone:"}) {
+      int at = out.indexOf(key);
+      assertTrue(at > prev, key + " out of order in\n" + out);
+      prev = at;
+    }
+  }
+
+  @Test
   void anInvalidFileIsReportedNotPrinted() throws Exception {
     Path file = dir.resolve("bad.yaml");
     Files.writeString(file, "server: {port: 99999}\n");
