@@ -2,6 +2,7 @@ package io.sagegate.authz;
 
 import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
+import io.sagegate.match.S3Location;
 
 /**
  * The endpoint's own limit on async input: a {@code sagemaker} endpoint's async call must name an

@@ -5,6 +5,7 @@ import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.RuleConfig;
 import io.sagegate.match.Cidr;
 import io.sagegate.match.Glob;
+import io.sagegate.match.S3Location;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;

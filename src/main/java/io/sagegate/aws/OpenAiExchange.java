@@ -82,15 +82,22 @@ final class OpenAiExchange extends RuntimeExchange<BackendResponse> {
       return;
     }
     // No idle timeout here: the exchange's deadline covers the wait (as for InvokeEndpoint).
-    RequestOptions options =
-        new RequestOptions()
-            .setAbsoluteURI(url)
-            .setMethod(HttpMethod.POST)
-            .setConnectTimeout(upstream.connectTimeoutMillis())
-            .putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + token)
-            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-            .putHeader(
-                HttpHeaders.ACCEPT, call.stream() ? "text/event-stream" : "application/json");
+    // Built before the deadline is armed: what building throws then fails this call at once.
+    RequestOptions options;
+    try {
+      options =
+          new RequestOptions()
+              .setAbsoluteURI(url)
+              .setMethod(HttpMethod.POST)
+              .setConnectTimeout(upstream.connectTimeoutMillis())
+              .putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + token)
+              .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+              .putHeader(
+                  HttpHeaders.ACCEPT, call.stream() ? "text/event-stream" : "application/json");
+    } catch (RuntimeException e) {
+      fail(e);
+      return;
+    }
     Buffer body = invocation.body() == null ? Buffer.buffer() : invocation.body();
     arm();
     future().onComplete(v -> disarm());

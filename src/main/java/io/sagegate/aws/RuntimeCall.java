@@ -7,6 +7,7 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.RequestOptions;
 import software.amazon.awssdk.http.SdkHttpRequest;
 
 /**
@@ -57,6 +58,14 @@ final class RuntimeCall extends RuntimeExchange<RuntimeCall.Answer> {
   }
 
   private void exchange() {
+    // Built before the deadline is armed: what building throws then fails this call at once.
+    RequestOptions options;
+    try {
+      options = request.route().options(request.signed(), upstream.connectTimeoutMillis());
+    } catch (RuntimeException e) {
+      fail(e);
+      return;
+    }
     arm();
     // The caller went away before the answer: the call is abandoned (the request reset, so
     // SageMaker sees the connection go), and not retried.
@@ -65,7 +74,7 @@ final class RuntimeCall extends RuntimeExchange<RuntimeCall.Answer> {
     // response is paused first, then handled) with two Future stages fewer per request.
     upstream
         .client()
-        .request(request.route().options(request.signed(), upstream.connectTimeoutMillis()))
+        .request(options)
         .onComplete(
             ar -> {
               if (ar.failed()) {

@@ -2,7 +2,6 @@ package io.sagegate.aws;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sagegate.authz.Action;
-import io.sagegate.authz.S3Location;
 import io.sagegate.aws.RuntimeCall.Answer;
 import io.sagegate.aws.SageMakerRequests.Route;
 import io.sagegate.backend.Backend;
@@ -15,6 +14,7 @@ import io.sagegate.config.ServerSettings;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.sagegate.eventstream.EventStreamFrames;
+import io.sagegate.match.S3Location;
 import io.sagegate.openai.OpenAiCall;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -52,6 +52,13 @@ import software.amazon.awssdk.regions.Region;
  * encoded again.
  */
 public final class SageMakerBackend implements Backend {
+
+  /** The backend's limits, as its callers know them; each is defined where it is enforced. */
+  public static final long MAX_RESPONSE_BYTES = RuntimeUpstream.MAX_RESPONSE_BYTES;
+
+  public static final int MAX_RETRIES = RuntimeCall.MAX_RETRIES;
+  public static final String SIGNING_NAME = RuntimeSigner.SIGNING_NAME;
+  public static final int SIGN_OFF_LOOP_BYTES = RuntimeSigner.SIGN_OFF_LOOP_BYTES;
 
   private static final Logger LOG = LoggerFactory.getLogger(SageMakerBackend.class);
 

@@ -23,7 +23,7 @@ import io.vertx.core.http.HttpClientResponse;
  *       is reset at once.
  * </ul>
  *
- * All of it runs on the Vert.x context the exchange was armed on; not thread-safe.
+ * Its callbacks run on the Vert.x context the exchange was armed on.
  *
  * @param <T> what the exchange succeeds with
  */
@@ -31,7 +31,9 @@ public abstract class UpstreamExchange<T> extends CallDeadlines.Entry {
 
   private final CallDeadlines deadlines;
   private final Promise<T> result = Promise.promise();
-  private HttpClientRequest request;
+
+  /** Volatile: a call started off a Vert.x thread (a test) sets it on another thread. */
+  private volatile HttpClientRequest request;
 
   protected UpstreamExchange(CallDeadlines deadlines) {
     this.deadlines = deadlines;

@@ -1,6 +1,6 @@
 package io.sagegate.provision;
 
-import io.sagegate.authz.S3Location;
+import io.sagegate.match.S3Location;
 
 /**
  * The ARNs the templates name, for one account and region. S3 URIs are parsed by {@link S3Location}

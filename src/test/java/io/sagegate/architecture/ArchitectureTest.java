@@ -65,10 +65,10 @@ class ArchitectureTest {
   }
 
   /**
-   * Nothing waits on a Vert.x future without a bound ({@code Future.await(AWAIT_SECONDS, SECONDS)}
-   * blocks forever if the future is lost): tests use {@code await(AWAIT_SECONDS, SECONDS)}. The
-   * exceptions are the processes whose main thread waits for their own shutdown: serve, demo-model
-   * and the test emulator's main.
+   * Nothing waits on a Vert.x future without a bound (a bare {@code Future.await()} blocks forever
+   * if the future is lost): tests use {@code await(AWAIT_SECONDS, SECONDS)}. The exceptions are the
+   * processes whose main thread waits for their own shutdown: serve, demo-model and the test
+   * emulator's main.
    */
   @Test
   void noUnboundedFutureAwait() {

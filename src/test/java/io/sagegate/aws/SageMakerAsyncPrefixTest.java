@@ -3,7 +3,7 @@ package io.sagegate.aws;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sagegate.authz.S3Location;
+import io.sagegate.match.S3Location;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -11,7 +11,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * S3 URIs are parsed in one place, {@code io.sagegate.authz.S3Location}; provisioning builds ARNs
+ * S3 URIs are parsed in one place, {@code io.sagegate.match.S3Location}; provisioning builds ARNs
  * from it.
  */
 class S3UriParsingTest {

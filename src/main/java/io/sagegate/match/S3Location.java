@@ -1,4 +1,4 @@
-package io.sagegate.authz;
+package io.sagegate.match;
 
 import java.net.URI;
 import java.util.List;
