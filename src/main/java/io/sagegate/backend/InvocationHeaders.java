@@ -1,6 +1,7 @@
 package io.sagegate.backend;
 
 import io.sagegate.authz.Action;
+import io.sagegate.config.EndpointConfig;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.vertx.core.MultiMap;
@@ -70,8 +71,7 @@ public record InvocationHeaders(
 
   private static final Pattern PRINTABLE = Pattern.compile("\\A\\S[\\p{Print}]*\\z");
   private static final Pattern NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9])*$");
-  private static final Pattern COMPONENT =
-      Pattern.compile("^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$");
+  private static final Pattern COMPONENT = EndpointConfig.COMPONENT_NAME;
   private static final Pattern SESSION =
       Pattern.compile("^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$");
 

@@ -65,12 +65,21 @@ public record ContainerUrl(boolean ssl, String host, int port, String pathPrefix
    * ***}, so that {@code check} and the start's error never print it.
    */
   public static String redacted(String url) {
+    return withoutCredentials(url, "***");
+  }
+
+  /**
+   * {@code url} with its user information, if any, replaced by {@code mask}: {@code
+   * https://user:secret@host/x} becomes {@code https://MASK@host/x}. Text, not URI parsing, so that
+   * a URL too broken to parse is still masked.
+   */
+  public static String withoutCredentials(String url, String mask) {
     int scheme = url.indexOf("://");
     int at = url.indexOf('@', scheme < 0 ? 0 : scheme + 3);
     int slash = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
     return scheme < 0 || at < 0 || (slash >= 0 && slash < at)
         ? url
-        : url.substring(0, scheme + 3) + "***" + url.substring(at);
+        : url.substring(0, scheme + 3) + mask + url.substring(at);
   }
 
   private static int port(String text) {

@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -160,17 +159,6 @@ public final class EffectiveConfig {
 
   /** {@code https://user:secret@host/x} becomes {@code https://<redacted>@host/x}. */
   static String withoutUrlCredentials(String s) {
-    if (!s.contains("://") || !s.contains("@")) {
-      return s;
-    }
-    try {
-      URI uri = URI.create(s);
-      if (uri.getRawUserInfo() == null) {
-        return s;
-      }
-      return s.replace(uri.getRawUserInfo() + "@", REDACTED + "@");
-    } catch (IllegalArgumentException e) {
-      return s;
-    }
+    return ContainerUrl.withoutCredentials(s, REDACTED);
   }
 }

@@ -1,6 +1,7 @@
 package io.sagegate.config;
 
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * One endpoint the gateway exposes: its SageMaker name (checked against SageMaker's pattern), its
@@ -25,6 +26,13 @@ public record EndpointConfig(
 
   /** SageMaker's endpoint name length limit. */
   public static final int NAME_MAX = 63;
+
+  /**
+   * SageMaker's inference component name pattern (botocore's service model), at most {@value
+   * #NAME_MAX} characters: the one definition, read by the header check and the OpenAI routes.
+   */
+  public static final Pattern COMPONENT_NAME =
+      Pattern.compile("^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$");
 
   public EndpointConfig {
     tags = tags == null ? Map.of() : Map.copyOf(tags);

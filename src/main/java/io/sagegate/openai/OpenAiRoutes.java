@@ -1,5 +1,6 @@
 package io.sagegate.openai;
 
+import io.sagegate.config.EndpointConfig;
 import java.util.regex.Pattern;
 
 /**
@@ -14,9 +15,7 @@ public final class OpenAiRoutes {
   private static final String COMPONENTS = "inference-components/";
   private static final String OPENAI = "openai/v1/";
 
-  /** SageMaker's inference component name pattern, at most 63 characters. */
-  private static final Pattern COMPONENT =
-      Pattern.compile("^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$");
+  private static final Pattern COMPONENT = EndpointConfig.COMPONENT_NAME;
 
   private OpenAiRoutes() {}
 
@@ -47,14 +46,16 @@ public final class OpenAiRoutes {
       if (!tail.startsWith(OPENAI)) {
         return null;
       }
-      if (component.length() > 63 || !COMPONENT.matcher(component).matches()) {
+      if (component.length() > EndpointConfig.NAME_MAX || !COMPONENT.matcher(component).matches()) {
         String shown = component.length() > 80 ? component.substring(0, 80) + "..." : component;
         throw new IllegalArgumentException(
             "Inference component name '"
                 + shown.replaceAll("[^\\x20-\\x7e]", "?")
                 + "' must match "
                 + COMPONENT.pattern()
-                + " and be at most 63 characters");
+                + " and be at most "
+                + EndpointConfig.NAME_MAX
+                + " characters");
       }
     }
     if (!tail.startsWith(OPENAI)) {
