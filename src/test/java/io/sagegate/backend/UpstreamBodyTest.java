@@ -10,6 +10,7 @@ import io.sagegate.backend.UpstreamBody.Overflow;
 import io.sagegate.error.Errors;
 import io.sagegate.error.GatewayException;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -63,12 +64,23 @@ class UpstreamBodyTest {
     }
   }
 
+  /**
+   * Reads on a Vert.x context, as the backends do: the response's callbacks then run on its event
+   * loop as they arrive, and the body's handlers are set before any of it is delivered (from a
+   * plain thread, a short answer could end before they are).
+   */
   static Future<Buffer> read(String path, long limit, Overflow overflow) {
-    return client
-        .request(HttpMethod.GET, server.actualPort(), "127.0.0.1", path)
-        .compose(req -> req.send())
-        .compose(
-            (HttpClientResponse resp) -> UpstreamBody.read(resp, limit, overflow, () -> TOO_LARGE));
+    Promise<Buffer> result = Promise.promise();
+    vertx.runOnContext(
+        v ->
+            client
+                .request(HttpMethod.GET, server.actualPort(), "127.0.0.1", path)
+                .compose(req -> req.send())
+                .compose(
+                    (HttpClientResponse resp) ->
+                        UpstreamBody.read(resp, limit, overflow, () -> TOO_LARGE))
+                .onComplete(result));
+    return result.future();
   }
 
   static String text(Future<Buffer> f) throws Exception {
