@@ -169,6 +169,11 @@ public final class ConfigLoader {
       this.file = file;
     }
 
+    /** The one error of a file that cannot be read as a configuration at all. */
+    private ConfigException wholeFile(Object value, String message) {
+      return new ConfigException(List.of(new ConfigError(file, "", value, message)));
+    }
+
     Loaded run(String yaml) throws ConfigException {
       JsonNode root;
       try {
@@ -177,34 +182,15 @@ public final class ConfigLoader {
         JsonLocation loc = e.getLocation();
         String where =
             loc == null ? "" : "line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ": ";
-        throw new ConfigException(
-            List.of(
-                new ConfigError(
-                    file,
-                    "",
-                    null,
-                    "not valid YAML: " + where + firstLine(e.getOriginalMessage()))));
+        throw wholeFile(null, "not valid YAML: " + where + firstLine(e.getOriginalMessage()));
       }
       if (root == null || root.isMissingNode() || root.isNull()) {
-        throw new ConfigException(
-            List.of(
-                new ConfigError(
-                    file,
-                    "",
-                    null,
-                    "the file is empty (expected " + String.join(", ", SECTIONS) + ")")));
+        throw wholeFile(null, "the file is empty (expected " + String.join(", ", SECTIONS) + ")");
       }
       if (!root.isObject()) {
-        throw new ConfigException(
-            List.of(
-                new ConfigError(
-                    file,
-                    "",
-                    root.asText(),
-                    "expected a mapping with "
-                        + String.join(", ", SECTIONS)
-                        + ", not "
-                        + kind(root))));
+        throw wholeFile(
+            root.asText(),
+            "expected a mapping with " + String.join(", ", SECTIONS) + ", not " + kind(root));
       }
       ObjectNode work = root.deepCopy();
       dropNullListEntries(work, "");
