@@ -2,11 +2,22 @@ package io.sagegate.architecture;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaMethodCall;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import io.sagegate.audit.AuditRecord;
 import io.vertx.core.Future;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -88,5 +99,77 @@ class ArchitectureTest {
   void theCheckSeesTheCode() {
     org.junit.jupiter.api.Assertions.assertTrue(MAIN.containPackage("io.sagegate.provision"));
     org.junit.jupiter.api.Assertions.assertTrue(MAIN.containPackage("io.sagegate.gateway"));
+  }
+
+  /**
+   * Each value of the audit record is set by the stage that knows it, and by no other class: the
+   * record's setters (AuditRecord) are public, so this test is what makes the ownership hold. A new
+   * caller of a setter fails here naming itself; if it really knows the value, add it below.
+   */
+  @Test
+  void auditValuesAreSetOnlyByTheStagesThatKnowThem() {
+    Map<String, Set<String>> owners =
+        Map.ofEntries(
+            Map.entry("action", Set.of("OperationResolver", "OpenAiBody")),
+            Map.entry("endpoint", Set.of("OperationResolver", "AccessControl")),
+            Map.entry("api", Set.of("OperationResolver")),
+            Map.entry("caller", Set.of("Authentication")),
+            Map.entry("target", Set.of("HeaderValidation")),
+            Map.entry("decision", Set.of("AccessControl")),
+            Map.entry("unknownEndpoint", Set.of("AccessControl")),
+            Map.entry("limit", Set.of("QuotaControl", "ConcurrencyControl", "InFlightAdmission")),
+            Map.entry("session", Set.of("CredentialsStage")),
+            Map.entry("backendStarted", Set.of("Invoke")),
+            Map.entry("backendStatus", Set.of("Invoke")),
+            Map.entry("upstream", Set.of("Invoke")),
+            Map.entry("backendEnded", Set.of("Invoke", "RequestTracking")),
+            Map.entry("tokens", Set.of("OpenAiMetering")),
+            Map.entry(
+                "error",
+                Set.of("ErrorResponder", "Invoke", "InFlightCalls", "Gateway", "RequestTracking")),
+            Map.entry("status", Set.of("RequestTracking", "Gateway")),
+            Map.entry("bytes", Set.of("RequestTracking", "Gateway")),
+            Map.entry("finished", Set.of("RequestTracking")));
+    List<String> strays = new ArrayList<>();
+    int calls = 0;
+    for (JavaClass c : MAIN) {
+      for (JavaMethodCall call : c.getMethodCallsFromSelf()) {
+        if (!call.getTargetOwner().isEquivalentTo(AuditRecord.class)) {
+          continue;
+        }
+        if (!call.getTarget().getRawReturnType().isEquivalentTo(void.class)) {
+          continue; // an accessor (setters return nothing)
+        }
+        Set<String> allowed = owners.getOrDefault(call.getName(), Set.of());
+        calls++;
+        String caller = topLevel(c).getSimpleName();
+        if (!allowed.contains(caller)) {
+          strays.add(
+              caller
+                  + " calls AuditRecord."
+                  + call.getName()
+                  + " at "
+                  + call.getSourceCodeLocation());
+        }
+      }
+    }
+    assertTrue(calls > 20, "found only " + calls + " setter calls: is the import empty?");
+    assertEquals(List.of(), strays);
+    assertEquals(
+        owners.keySet(),
+        Arrays.stream(AuditRecord.class.getDeclaredMethods())
+            .filter(m -> java.lang.reflect.Modifier.isPublic(m.getModifiers()))
+            .filter(m -> m.getReturnType() == void.class)
+            .map(java.lang.reflect.Method::getName)
+            .collect(Collectors.toSet()),
+        "every setter of AuditRecord has its owners listed here");
+  }
+
+  private static JavaClass topLevel(JavaClass c) {
+    JavaClass out = c;
+    while (out.getEnclosingClass().isPresent()) {
+      out = out.getEnclosingClass().get();
+    }
+    return out;
   }
 }
