@@ -315,14 +315,9 @@ public final class JwtAuthenticator implements Authenticator {
   private static Set<JWSAlgorithm> parseAlgorithms(List<String> names) {
     Set<JWSAlgorithm> out = new LinkedHashSet<>();
     for (String name : names) {
-      if (!AuthSettings.ALGORITHMS.contains(name)) {
-        throw new IllegalArgumentException(
-            "auth.algorithms: "
-                + name
-                + " is not supported;"
-                + " only asymmetric signature algorithms ("
-                + String.join(", ", AuthSettings.ALGORITHMS.stream().sorted().toList())
-                + ") are allowed");
+      String refused = AuthSettings.refusedAlgorithm(name);
+      if (refused != null) {
+        throw new IllegalArgumentException("auth.algorithms: " + refused);
       }
       out.add(JWSAlgorithm.parse(name));
     }

@@ -36,6 +36,21 @@ public record AuthSettings(
       Set.of(
           "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA");
 
+  /**
+   * Why {@code name} may not be configured, naming the allowed ones; null when it is in {@link
+   * #ALGORITHMS}. The one wording, for {@code check} and the authenticator alike.
+   */
+  public static String refusedAlgorithm(String name) {
+    if (ALGORITHMS.contains(name)) {
+      return null;
+    }
+    return "'"
+        + name
+        + "' is not allowed (only "
+        + String.join(", ", ALGORITHMS.stream().sorted().toList())
+        + "; never none or HS*)";
+  }
+
   public AuthSettings {
     audiences = audiences == null ? List.of() : List.copyOf(audiences);
     algorithms =

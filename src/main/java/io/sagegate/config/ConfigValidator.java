@@ -173,14 +173,9 @@ public final class ConfigValidator {
     }
     for (int i = 0; i < a.algorithms().size(); i++) {
       String alg = a.algorithms().get(i);
-      if (!AuthSettings.ALGORITHMS.contains(alg)) {
-        error(
-            "auth.algorithms[" + i + "]",
-            alg,
-            quote(alg)
-                + " is not allowed (only "
-                + String.join(", ", sorted(AuthSettings.ALGORITHMS))
-                + "; never none or HS*)");
+      String refused = AuthSettings.refusedAlgorithm(alg);
+      if (refused != null) {
+        error("auth.algorithms[" + i + "]", alg, refused);
       }
     }
     if (a.leeway().isNegative()) {
@@ -699,10 +694,6 @@ public final class ConfigValidator {
       return ms / 1000 + "s";
     }
     return ms + "ms";
-  }
-
-  private static List<String> sorted(Set<String> s) {
-    return s.stream().sorted().toList();
   }
 
   private static int[] identity(int n) {
