@@ -19,8 +19,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sagemaker.SageMakerClient;
 import software.amazon.awssdk.services.sagemaker.model.SageMakerException;
 
@@ -41,13 +39,7 @@ class GuardHandlerTest {
   @BeforeAll
   static void start() throws Exception {
     moto = ProvisionMoto.start();
-    sm =
-        SageMakerClient.builder()
-            .endpointOverride(moto.endpoint())
-            .region(Region.of(ProvisionMoto.REGION))
-            .credentialsProvider(ProvisionMoto.CREDENTIALS)
-            .httpClientBuilder(UrlConnectionHttpClient.builder())
-            .build();
+    sm = moto.client(SageMakerClient.builder());
     guardSm =
         io.sagegate.provision.guard.GuardSageMaker.create(
             moto.endpoint(), ProvisionMoto.REGION, ProvisionMoto.CREDENTIALS);

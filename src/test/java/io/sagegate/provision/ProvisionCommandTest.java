@@ -1,10 +1,12 @@
 package io.sagegate.provision;
 
+import static io.sagegate.provision.ProvisionCli.provision;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sagegate.cli.ProvisionCommand;
+import io.sagegate.provision.ProvisionCli.Run;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -24,17 +26,31 @@ class ProvisionCommandTest {
 
   @TempDir Path tmp;
 
-  record Run(int code, String out, String err) {}
-
-  static Run provision(String... args) {
-    StringWriter out = new StringWriter();
+  /** The dev template as {@code render} writes it, in a file a test may then edit. */
+  private Path renderedDevTemplate() {
+    Path t = tmp.resolve("t.json");
     StringWriter err = new StringWriter();
-    int code =
+    assertEquals(
+        0,
         new CommandLine(new ProvisionCommand())
-            .setOut(new PrintWriter(out))
             .setErr(new PrintWriter(err))
-            .execute(args);
-    return new Run(code, out.toString(), err.toString());
+            .execute("render", "--spec", SPEC, "--env", "dev", "--out", t.toString()),
+        err.toString());
+    return t;
+  }
+
+  /** {@code diff} of the dev rules against {@code template} instead of the rendered one. */
+  private static Run diffDevAgainst(Path template) {
+    return provision(
+        "diff",
+        "--spec",
+        SPEC,
+        "--config",
+        DEV_CONFIG.toString(),
+        "--env",
+        "dev",
+        "--template",
+        template.toString());
   }
 
   private Path drifted(String from, String to) throws Exception {
@@ -97,14 +113,7 @@ class ProvisionCommandTest {
 
   @Test
   void aHandEditedTemplateGrantingMoreIsReported() throws Exception {
-    Path t = tmp.resolve("t.json");
-    StringWriter err = new StringWriter();
-    assertEquals(
-        0,
-        new CommandLine(new ProvisionCommand())
-            .setErr(new PrintWriter(err))
-            .execute("render", "--spec", SPEC, "--env", "dev", "--out", t.toString()),
-        err.toString());
+    Path t = renderedDevTemplate();
     String arn = "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/";
     String json = Files.readString(t);
     assertTrue(json.contains("\"" + arn + "fraud-scorer\""));
@@ -114,17 +123,7 @@ class ProvisionCommandTest {
         json.replace(
             "\"" + arn + "fraud-scorer\"",
             "\"" + arn + "fraud-scorer\", \"" + arn + "fraud-*\", \"" + arn + "legacy-scorer\""));
-    Run r =
-        provision(
-            "diff",
-            "--spec",
-            SPEC,
-            "--config",
-            DEV_CONFIG.toString(),
-            "--env",
-            "dev",
-            "--template",
-            t.toString());
+    Run r = diffDevAgainst(t);
     assertEquals(1, r.code(), r.out() + r.err());
     assertTrue(
         r.out()
@@ -373,14 +372,7 @@ class ProvisionCommandTest {
 
   @Test
   void diffTreatsAMissingSourceVpceAsDrift() throws Exception {
-    Path t = tmp.resolve("t.json");
-    StringWriter err = new StringWriter();
-    assertEquals(
-        0,
-        new CommandLine(new ProvisionCommand())
-            .setErr(new PrintWriter(err))
-            .execute("render", "--spec", SPEC, "--env", "dev", "--out", t.toString()),
-        err.toString());
+    Path t = renderedDevTemplate();
     com.fasterxml.jackson.databind.ObjectMapper json =
         new com.fasterxml.jackson.databind.ObjectMapper();
     com.fasterxml.jackson.databind.JsonNode template = json.readTree(t.toFile());
@@ -397,17 +389,7 @@ class ProvisionCommandTest {
     assertTrue(st.path("Condition").path("StringEquals").has("aws:SourceVpce"), st.toString());
     ((com.fasterxml.jackson.databind.node.ObjectNode) st).remove("Condition");
     json.writeValue(t.toFile(), template);
-    Run r =
-        provision(
-            "diff",
-            "--spec",
-            SPEC,
-            "--config",
-            DEV_CONFIG.toString(),
-            "--env",
-            "dev",
-            "--template",
-            t.toString());
+    Run r = diffDevAgainst(t);
     assertEquals(1, r.code(), r.out() + r.err());
     assertTrue(
         r.out()

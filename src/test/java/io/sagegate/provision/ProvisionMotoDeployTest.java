@@ -1,5 +1,8 @@
 package io.sagegate.provision;
 
+import static io.sagegate.provision.ProvisionCli.provision;
+import static io.sagegate.provision.ProvisionCli.provisionOnMoto;
+import static io.sagegate.provision.ProvisionCli.stackStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,10 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sagegate.cli.ProvisionCommand;
+import io.sagegate.provision.ProvisionCli.Run;
 import io.sagegate.testsupport.aws.ProvisionMoto;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -25,12 +26,9 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import picocli.CommandLine;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.cloudformation.CloudFormationClient;
 import software.amazon.awssdk.services.cloudformation.model.StackResource;
 import software.amazon.awssdk.services.sagemaker.SageMakerClient;
@@ -76,34 +74,10 @@ class ProvisionMotoDeployTest {
   @BeforeAll
   static void start() throws Exception {
     moto = ProvisionMoto.start();
-    Region region = Region.of(ProvisionMoto.REGION);
-    cfn =
-        CloudFormationClient.builder()
-            .endpointOverride(moto.endpoint())
-            .region(region)
-            .credentialsProvider(ProvisionMoto.CREDENTIALS)
-            .httpClientBuilder(UrlConnectionHttpClient.builder())
-            .build();
-    sm =
-        SageMakerClient.builder()
-            .endpointOverride(moto.endpoint())
-            .region(region)
-            .credentialsProvider(ProvisionMoto.CREDENTIALS)
-            .httpClientBuilder(UrlConnectionHttpClient.builder())
-            .build();
-    sts =
-        StsClient.builder()
-            .endpointOverride(moto.endpoint())
-            .region(region)
-            .credentialsProvider(ProvisionMoto.CREDENTIALS)
-            .httpClientBuilder(UrlConnectionHttpClient.builder())
-            .build();
-    // The guard Lambda's code must exist for moto to create the function.
-    moto.s3Put("sagegate-test-code", null, null);
-    moto.s3Put("sagegate-test-code", "sagegate.jar", "PK");
-    // The deploy command uses the SDK's default credential chain.
-    System.setProperty("aws.accessKeyId", "testing");
-    System.setProperty("aws.secretAccessKey", "testing");
+    cfn = moto.client(CloudFormationClient.builder());
+    sm = moto.client(SageMakerClient.builder());
+    sts = moto.client(StsClient.builder());
+    ProvisionCli.prepareDeploys(moto);
   }
 
   @AfterAll
@@ -116,21 +90,7 @@ class ProvisionMotoDeployTest {
     if (moto != null) {
       moto.close();
     }
-    System.clearProperty("aws.accessKeyId");
-    System.clearProperty("aws.secretAccessKey");
-  }
-
-  record Run(int code, String out, String err) {}
-
-  static Run provision(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code =
-        new CommandLine(new ProvisionCommand())
-            .setOut(new PrintWriter(out))
-            .setErr(new PrintWriter(err))
-            .execute(args);
-    return new Run(code, out.toString(), err.toString());
+    ProvisionCli.forgetDeployCredentials();
   }
 
   static Map<String, StackResource> resources() {
@@ -156,17 +116,7 @@ class ProvisionMotoDeployTest {
   @Test
   @Order(1)
   void deployCreatesTheStackThroughAChangeSet() throws Exception {
-    Run r =
-        provision(
-            "deploy",
-            "--spec",
-            SPEC,
-            "--env",
-            "test",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION);
+    Run r = provisionOnMoto(moto, "deploy", SPEC, "test");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("creating change set"), r.err());
     assertTrue(r.err().contains("account 123456789012 ("), "the account was checked: " + r.err());
@@ -179,12 +129,7 @@ class ProvisionMotoDeployTest {
         r.err().matches("(?s).*Add\\s+EndpointEpAllowed\\s+AWS::SageMaker::Endpoint.*"),
         "the change set is shown: " + r.err());
     assertTrue(r.err().contains("stack sagegate-test: CREATE_COMPLETE"), r.err());
-    assertEquals(
-        "CREATE_COMPLETE",
-        cfn.describeStacks(b -> b.stackName("sagegate-test"))
-            .stacks()
-            .get(0)
-            .stackStatusAsString());
+    assertEquals("CREATE_COMPLETE", stackStatus(cfn, "sagegate-test"));
 
     Map<String, StackResource> res = resources();
     for (String id :
@@ -283,17 +228,7 @@ class ProvisionMotoDeployTest {
   @Test
   @Order(2)
   void redeployingAnUnchangedSpecChangesNothing() {
-    Run r =
-        provision(
-            "deploy",
-            "--spec",
-            SPEC,
-            "--env",
-            "test",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION);
+    Run r = provisionOnMoto(moto, "deploy", SPEC, "test");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("existing stack sagegate-test"), r.err());
     assertTrue(r.err().contains("stack sagegate-test is up to date"), r.err());
@@ -308,17 +243,7 @@ class ProvisionMotoDeployTest {
   @Order(2)
   void deployAndDestroyRefuseAnotherAccountBeforeAnyChange() {
     for (String verb : List.of("deploy", "destroy")) {
-      Run r =
-          provision(
-              verb,
-              "--spec",
-              SPEC,
-              "--env",
-              "wrong-account",
-              "--endpoint-url",
-              moto.endpoint().toString(),
-              "--region",
-              ProvisionMoto.REGION);
+      Run r = provisionOnMoto(moto, verb, SPEC, "wrong-account");
       assertEquals(1, r.code(), r.err());
       assertTrue(
           r.err()
@@ -339,19 +264,7 @@ class ProvisionMotoDeployTest {
   @Test
   @Order(2)
   void anUnknownProfileIsRefusedWithoutAStackTrace() {
-    Run r =
-        provision(
-            "deploy",
-            "--spec",
-            SPEC,
-            "--env",
-            "test",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION,
-            "--profile",
-            "no-such-profile-sagegate");
+    Run r = provisionOnMoto(moto, "deploy", SPEC, "test", "--profile", "no-such-profile-sagegate");
     assertEquals(1, r.code(), r.err());
     assertTrue(r.err().contains("no-such-profile-sagegate"), r.err());
     assertFalse(r.err().contains("\tat "), r.err());
@@ -421,13 +334,7 @@ class ProvisionMotoDeployTest {
                                 .contentType("application/json")
                                 .body(SdkBytes.fromUtf8String("{}"))));
         assertEquals(403, outside.statusCode(), "an endpoint no rule allows with this role");
-        try (SageMakerClient asInvoke =
-            SageMakerClient.builder()
-                .endpointOverride(moto.endpoint())
-                .region(Region.of(ProvisionMoto.REGION))
-                .credentialsProvider(provider(invoke))
-                .httpClientBuilder(UrlConnectionHttpClient.builder())
-                .build()) {
+        try (SageMakerClient asInvoke = moto.client(SageMakerClient.builder(), provider(invoke))) {
           SageMakerException control =
               assertThrows(
                   SageMakerException.class,
@@ -471,32 +378,12 @@ class ProvisionMotoDeployTest {
   @Test
   @Order(5)
   void destroyDeletesTheStack() {
-    Run r =
-        provision(
-            "destroy",
-            "--spec",
-            SPEC,
-            "--env",
-            "test",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION);
+    Run r = provisionOnMoto(moto, "destroy", SPEC, "test");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("stack sagegate-test deleted"), r.err());
     assertThrows(
         SageMakerException.class, () -> sm.describeEndpoint(b -> b.endpointName("ep-allowed")));
-    Run again =
-        provision(
-            "destroy",
-            "--spec",
-            SPEC,
-            "--env",
-            "test",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION);
+    Run again = provisionOnMoto(moto, "destroy", SPEC, "test");
     assertEquals(0, again.code());
     assertTrue(again.err().contains("does not exist"), again.err());
   }
@@ -504,17 +391,7 @@ class ProvisionMotoDeployTest {
   @Test
   @Order(6)
   void aFailedDeploymentIsReportedWithTheFailingResource() {
-    Run r =
-        provision(
-            "deploy",
-            "--spec",
-            SPEC,
-            "--env",
-            "broken",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION);
+    Run r = provisionOnMoto(moto, "deploy", SPEC, "broken");
     assertEquals(1, r.code(), r.err());
     assertTrue(r.err().contains("stack sagegate-broken FAILED"), r.err());
     assertFalse(
@@ -529,20 +406,10 @@ class ProvisionMotoDeployTest {
   }
 
   static StsClient sts(Credentials c) {
-    return StsClient.builder()
-        .endpointOverride(moto.endpoint())
-        .region(Region.of(ProvisionMoto.REGION))
-        .credentialsProvider(provider(c))
-        .httpClientBuilder(UrlConnectionHttpClient.builder())
-        .build();
+    return moto.client(StsClient.builder(), provider(c));
   }
 
   static SageMakerRuntimeClient runtime(Credentials c) {
-    return SageMakerRuntimeClient.builder()
-        .endpointOverride(moto.endpoint())
-        .region(Region.of(ProvisionMoto.REGION))
-        .credentialsProvider(provider(c))
-        .httpClientBuilder(UrlConnectionHttpClient.builder())
-        .build();
+    return moto.client(SageMakerRuntimeClient.builder(), provider(c));
   }
 }

@@ -1,13 +1,15 @@
 package io.sagegate.provision;
 
+import static io.sagegate.provision.ProvisionCli.provisionOnMoto;
+import static io.sagegate.provision.ProvisionCli.stackStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sagegate.cli.ProvisionCommand;
 import io.sagegate.config.ConfigLoader;
+import io.sagegate.provision.ProvisionCli.Run;
 import io.sagegate.testsupport.aws.ProvisionMoto;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -26,7 +28,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
@@ -71,27 +72,17 @@ class ProvisionTemplateBucketMotoTest {
   static void start() throws Exception {
     moto = ProvisionMoto.start();
     s3Endpoint = "http://localhost:" + moto.endpoint().getPort();
-    Region region = Region.of(ProvisionMoto.REGION);
-    cfn =
-        CloudFormationClient.builder()
-            .endpointOverride(moto.endpoint())
-            .region(region)
-            .credentialsProvider(ProvisionMoto.CREDENTIALS)
-            .httpClientBuilder(UrlConnectionHttpClient.builder())
-            .build();
+    cfn = moto.client(CloudFormationClient.builder());
     s3 =
         S3Client.builder()
             .endpointOverride(URI.create(s3Endpoint))
             .forcePathStyle(true)
-            .region(region)
+            .region(Region.of(ProvisionMoto.REGION))
             .credentialsProvider(ProvisionMoto.CREDENTIALS)
             .httpClientBuilder(UrlConnectionHttpClient.builder())
             .build();
-    moto.s3Put("sagegate-test-code", null, null);
-    moto.s3Put("sagegate-test-code", "sagegate.jar", "PK");
+    ProvisionCli.prepareDeploys(moto);
     moto.s3Put(BUCKET, null, null);
-    System.setProperty("aws.accessKeyId", "testing");
-    System.setProperty("aws.secretAccessKey", "testing");
   }
 
   /**
@@ -119,21 +110,7 @@ class ProvisionTemplateBucketMotoTest {
         // closing a client cannot fail in a way the test cares about
       }
     }
-    System.clearProperty("aws.accessKeyId");
-    System.clearProperty("aws.secretAccessKey");
-  }
-
-  record Run(int code, String out, String err) {}
-
-  static Run provision(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code =
-        new CommandLine(new ProvisionCommand())
-            .setOut(new PrintWriter(out))
-            .setErr(new PrintWriter(err))
-            .execute(args);
-    return new Run(code, out.toString(), err.toString());
+    ProvisionCli.forgetDeployCredentials();
   }
 
   /**
@@ -157,14 +134,21 @@ class ProvisionTemplateBucketMotoTest {
     assertTrue(
         base.substring(base.lastIndexOf("\n", base.length() - 2)).contains("{name: ml-engineer"),
         "personas come last");
-    Path spec = tmp.resolve(stackName + ".yaml");
-    Files.writeString(
-        spec, base.replace("stackName: sagegate", "stackName: " + stackName) + personas);
+    return specCopy(stackName, base + personas);
+  }
+
+  /**
+   * {@code spec} (the moto spec's text) under another stack name, written next to a copy of the
+   * gateway configuration it names.
+   */
+  static Path specCopy(String stackName, String spec) throws Exception {
+    Path file = tmp.resolve(stackName + ".yaml");
+    Files.writeString(file, spec.replace("stackName: sagegate", "stackName: " + stackName));
     Files.copy(
         Path.of(GATEWAY_CONFIG),
         tmp.resolve("moto-gateway.yaml"),
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    return spec;
+    return file;
   }
 
   /** The template exactly as deploy sends it (compact JSON). */
@@ -203,17 +187,7 @@ class ProvisionTemplateBucketMotoTest {
         size > StackDeployer.MAX_TEMPLATE_BODY,
         "the generated template must exceed the limit: " + size);
 
-    Run r =
-        provision(
-            "deploy",
-            "--spec",
-            spec.toString(),
-            "--env",
-            "test",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION);
+    Run r = provisionOnMoto(moto, "deploy", spec.toString(), "test");
     assertEquals(2, r.code(), r.err());
     assertTrue(
         r.err()
@@ -239,16 +213,11 @@ class ProvisionTemplateBucketMotoTest {
     String key = "stacks/large/" + sha256(template) + ".json";
 
     Run r =
-        provision(
+        provisionOnMoto(
+            moto,
             "deploy",
-            "--spec",
             spec.toString(),
-            "--env",
             "test",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION,
             "--s3-bucket",
             BUCKET,
             "--s3-prefix",
@@ -269,12 +238,7 @@ class ProvisionTemplateBucketMotoTest {
         new String(template, StandardCharsets.UTF_8), new String(stored, StandardCharsets.UTF_8));
 
     // CloudFormation built the stack from it: every resource, the extra personas' roles included.
-    assertEquals(
-        "CREATE_COMPLETE",
-        cfn.describeStacks(b -> b.stackName("sagegate-large-test"))
-            .stacks()
-            .get(0)
-            .stackStatusAsString());
+    assertEquals("CREATE_COMPLETE", stackStatus(cfn, "sagegate-large-test"));
     List<StackResource> resources =
         cfn.describeStackResources(b -> b.stackName("sagegate-large-test")).stackResources();
     Set<String> ids =
@@ -319,13 +283,9 @@ class ProvisionTemplateBucketMotoTest {
           }
         };
     try (CloudFormationClient watched =
-        CloudFormationClient.builder()
-            .endpointOverride(moto.endpoint())
-            .region(Region.of(ProvisionMoto.REGION))
-            .credentialsProvider(ProvisionMoto.CREDENTIALS)
-            .httpClientBuilder(UrlConnectionHttpClient.builder())
-            .overrideConfiguration(c -> c.addExecutionInterceptor(keep))
-            .build()) {
+        moto.client(
+            CloudFormationClient.builder()
+                .overrideConfiguration(c -> c.addExecutionInterceptor(keep)))) {
       StringWriter err = new StringWriter();
       StackDeployer.Result r =
           new StackDeployer(
@@ -348,28 +308,13 @@ class ProvisionTemplateBucketMotoTest {
         template.length < StackDeployer.MAX_TEMPLATE_BODY,
         "the moto spec is small: " + template.length);
 
-    Run inline =
-        provision(
-            "deploy",
-            "--spec",
-            SPEC,
-            "--env",
-            "test",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION);
+    Run inline = provisionOnMoto(moto, "deploy", SPEC, "test");
     assertEquals(0, inline.code(), inline.err());
     assertTrue(
         inline.err().contains("template (" + template.length + " bytes) passed inline"),
         inline.err());
     assertFalse(inline.err().contains("uploaded"), inline.err());
-    assertEquals(
-        "CREATE_COMPLETE",
-        cfn.describeStacks(b -> b.stackName("sagegate-test"))
-            .stacks()
-            .get(0)
-            .stackStatusAsString());
+    assertEquals("CREATE_COMPLETE", stackStatus(cfn, "sagegate-test"));
     assertEquals(
         new String(template, StandardCharsets.UTF_8),
         cfn.getTemplate(b -> b.stackName("sagegate-test")).templateBody());
@@ -382,27 +327,14 @@ class ProvisionTemplateBucketMotoTest {
   @Test
   void withABucketASmallTemplateGoesThroughItToo() throws Exception {
     // With a bucket (and no prefix) every template goes through S3, as with the AWS CLI.
-    Path spec = tmp.resolve("small.yaml");
-    Files.writeString(
-        spec,
-        Files.readString(Path.of(SPEC))
-            .replace("stackName: sagegate", "stackName: sagegate-small"));
-    Files.copy(
-        Path.of(GATEWAY_CONFIG),
-        tmp.resolve("moto-gateway.yaml"),
-        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Path spec = specCopy("sagegate-small", Files.readString(Path.of(SPEC)));
     byte[] small = compactTemplate(spec);
     Run viaBucket =
-        provision(
+        provisionOnMoto(
+            moto,
             "deploy",
-            "--spec",
             spec.toString(),
-            "--env",
             "test",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION,
             "--s3-bucket",
             BUCKET,
             "--s3-endpoint-url",
@@ -411,29 +343,12 @@ class ProvisionTemplateBucketMotoTest {
     String key = sha256(small) + ".json";
     assertTrue(viaBucket.err().contains("uploaded to s3://" + BUCKET + "/" + key), viaBucket.err());
     assertTrue(keys("").contains(key), keys("").toString());
-    assertEquals(
-        "CREATE_COMPLETE",
-        cfn.describeStacks(b -> b.stackName("sagegate-small-test"))
-            .stacks()
-            .get(0)
-            .stackStatusAsString());
+    assertEquals("CREATE_COMPLETE", stackStatus(cfn, "sagegate-small-test"));
   }
 
   @Test
   void bucketOptionsWithoutABucketAreRefused() {
-    Run r =
-        provision(
-            "deploy",
-            "--spec",
-            SPEC,
-            "--env",
-            "test",
-            "--endpoint-url",
-            moto.endpoint().toString(),
-            "--region",
-            ProvisionMoto.REGION,
-            "--s3-prefix",
-            "stacks");
+    Run r = provisionOnMoto(moto, "deploy", SPEC, "test", "--s3-prefix", "stacks");
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains("--s3-prefix: needs --s3-bucket"), r.err());
   }

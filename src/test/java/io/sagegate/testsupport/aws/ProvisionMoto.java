@@ -5,7 +5,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
+import software.amazon.awssdk.core.client.builder.SdkSyncClientBuilder;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
 
 /**
  * A real moto_server (moto 5.2.1, python3) on a free port, for the provisioning tests, with the
@@ -35,6 +40,26 @@ public final class ProvisionMoto implements AutoCloseable {
 
   public URI endpoint() {
     return endpoint;
+  }
+
+  /**
+   * An SDK client of this moto (its endpoint, {@value #REGION}, the URL-connection HTTP client) as
+   * moto's default identity, e.g. {@code moto.client(CloudFormationClient.builder())}; the builder
+   * may carry settings of its own.
+   */
+  public <B extends AwsClientBuilder<B, C> & SdkSyncClientBuilder<B, C>, C> C client(B builder) {
+    return client(builder, CREDENTIALS);
+  }
+
+  /** The same as {@link #client(AwsClientBuilder)}, signing with {@code credentials}. */
+  public <B extends AwsClientBuilder<B, C> & SdkSyncClientBuilder<B, C>, C> C client(
+      B builder, AwsCredentialsProvider credentials) {
+    return builder
+        .endpointOverride(endpoint)
+        .region(Region.of(REGION))
+        .credentialsProvider(credentials)
+        .httpClientBuilder(UrlConnectionHttpClient.builder())
+        .build();
   }
 
   /** From now on every request must be signed by an IAM identity whose policies allow it. */
