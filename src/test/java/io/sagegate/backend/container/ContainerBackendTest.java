@@ -23,6 +23,7 @@ import io.sagegate.testsupport.ContainerStub;
 import io.sagegate.testsupport.ContainerStub.Mode;
 import io.sagegate.testsupport.ContainerStub.Received;
 import io.sagegate.testsupport.StderrCapture;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -138,6 +139,16 @@ class ContainerBackendTest {
                       more.accept(e);
                       t.completeNow();
                     })));
+  }
+
+  /**
+   * The call's failure, for a test that expects one; a call that was answered fails with {@code
+   * ifAnswered} instead.
+   */
+  private static Future<GatewayException> failureOf(AsyncResult<?> call, String ifAnswered) {
+    return call.succeeded()
+        ? Future.failedFuture(new AssertionError(ifAnswered))
+        : Future.succeededFuture((GatewayException) call.cause());
   }
 
   /** The caller's message names the endpoint and carries none of the upstream exception text. */
@@ -302,11 +313,7 @@ class ContainerBackendTest {
     Future<GatewayException> failed =
         ready
             .compose(b -> b.invoke(call(Action.INVOKE, "{}")))
-            .transform(
-                ar ->
-                    ar.succeeded()
-                        ? Future.failedFuture(new AssertionError("a hung model answered"))
-                        : Future.succeededFuture((GatewayException) ar.cause()));
+            .transform(ar -> failureOf(ar, "a hung model answered"));
     // The container really got the call, and the caller got a 504 without upstream text.
     Future.all(arrived, failed)
         .onComplete(
@@ -330,11 +337,7 @@ class ContainerBackendTest {
     Future<GatewayException> failed =
         backendIn(Mode.hang(), SHORT_TIMEOUT_MS)
             .compose(b -> b.invoke(call(Action.INVOKE, "{}")))
-            .transform(
-                ar ->
-                    ar.succeeded()
-                        ? Future.failedFuture(new AssertionError("a hung model answered"))
-                        : Future.succeededFuture((GatewayException) ar.cause()));
+            .transform(ar -> failureOf(ar, "a hung model answered"));
     failed
         .compose(e -> stub.requestAborted())
         .onComplete(
@@ -380,11 +383,7 @@ class ContainerBackendTest {
                           gone.future());
                   return b.invoke(inv);
                 })
-            .transform(
-                ar ->
-                    ar.succeeded()
-                        ? Future.failedFuture(new AssertionError("a hung model answered"))
-                        : Future.succeededFuture((GatewayException) ar.cause()));
+            .transform(ar -> failureOf(ar, "a hung model answered"));
     // Only once the model has the request does the caller go.
     Future<Void> aborted =
         ready
@@ -412,11 +411,7 @@ class ContainerBackendTest {
     Future<GatewayException> failed =
         backendIn(Mode.slowStream(2), SHORT_TIMEOUT_MS)
             .compose(b -> b.invoke(call(Action.INVOKE, "{}")))
-            .transform(
-                ar ->
-                    ar.succeeded()
-                        ? Future.failedFuture(new AssertionError("a stalled body was answered"))
-                        : Future.succeededFuture((GatewayException) ar.cause()));
+            .transform(ar -> failureOf(ar, "a stalled body was answered"));
     failed
         .compose(e -> stub.requestAborted().map(e))
         .onComplete(
