@@ -102,6 +102,26 @@ class JwtAuthenticatorTest {
     return time.instant();
   }
 
+  /** A token of the key whose issue time is {@code seconds} from now (negative: in the past). */
+  private String issuedIn(long seconds) {
+    return sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(seconds))).build());
+  }
+
+  /** A token of the key that expires {@code seconds} from now (negative: in the past). */
+  private String expiringIn(long seconds) {
+    return sign(key, claims(now()).expirationTime(Date.from(now().plusSeconds(seconds))).build());
+  }
+
+  /** A token of the key that is not valid before {@code seconds} from now. */
+  private String validFromIn(long seconds) {
+    return sign(key, claims(now()).notBeforeTime(Date.from(now().plusSeconds(seconds))).build());
+  }
+
+  /** The subject of the caller {@code auth} makes of {@code token}. */
+  private static String subjectOf(JwtAuthenticator auth, String token) {
+    return await(auth.authenticate(token)).subject();
+  }
+
   @Test
   void validTokenYieldsCallerWithGroupsScopesAndTenant() {
     JwtAuthenticator auth = start();
@@ -256,46 +276,34 @@ class JwtAuthenticatorTest {
     // Numbers, integral or not, are fine; exp is still required.
     assertEquals(
         "alice",
-        await(
-                auth.authenticate(
-                    signRaw(
-                        "{"
-                            + base
-                            + ",\"exp\":"
-                            + exp
-                            + ".5,\"nbf\":"
-                            + (exp - 1200)
-                            + ",\"iat\":"
-                            + (exp - 600)
-                            + "}")))
-            .subject());
+        subjectOf(
+            auth,
+            signRaw(
+                "{"
+                    + base
+                    + ",\"exp\":"
+                    + exp
+                    + ".5,\"nbf\":"
+                    + (exp - 1200)
+                    + ",\"iat\":"
+                    + (exp - 600)
+                    + "}")));
     assertReason(Reason.CLAIMS, auth, signRaw("{" + base + ",\"iat\":" + (exp - 600) + "}"));
   }
 
   @Test
   void anIssueTimeFurtherInTheFutureThanTheLeewayIsRefused() {
     JwtAuthenticator auth = start(settings(Duration.ofSeconds(30), null));
-    assertReason(
-        Reason.INVALID_CLAIMS,
-        auth,
-        sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(31))).build()));
-    assertReason(
-        Reason.INVALID_CLAIMS,
-        auth,
-        sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(3600))).build()));
-    assertEquals(
-        "alice",
-        await(
-                auth.authenticate(
-                    sign(key, claims(now()).issueTime(Date.from(now().plusSeconds(30))).build())))
-            .subject());
+    assertReason(Reason.INVALID_CLAIMS, auth, issuedIn(31));
+    assertReason(Reason.INVALID_CLAIMS, auth, issuedIn(3600));
+    assertEquals("alice", subjectOf(auth, issuedIn(30)));
   }
 
   @Test
   void junkAfterTheTokenIsMalformedNotDecodedLeniently() {
     JwtAuthenticator auth = start();
     String token = sign(key, claims(now()).build());
-    assertEquals("alice", await(auth.authenticate(token)).subject());
+    assertEquals("alice", subjectOf(auth, token));
     for (String junk : List.of(",", " x", "=", "!", "\t", "+/")) {
       assertReason(Reason.MALFORMED, auth, token + junk);
     }
@@ -305,38 +313,33 @@ class JwtAuthenticatorTest {
   void anyConfiguredAudienceIsAccepted() {
     JwtAuthenticator auth = start();
     String token = sign(key, claims(now()).audience(List.of("unrelated", "other-api")).build());
-    assertEquals("alice", await(auth.authenticate(token)).subject());
+    assertEquals("alice", subjectOf(auth, token));
   }
 
   @Test
   void expiredTokenIsRejected() {
     JwtAuthenticator auth = start();
-    String token =
-        sign(key, claims(now()).expirationTime(Date.from(now().minusSeconds(31 + 60))).build());
+    String token = expiringIn(-(31 + 60));
     assertReason(Reason.EXPIRED, auth, token);
   }
 
   @Test
   void notYetValidTokenIsRejected() {
     JwtAuthenticator auth = start();
-    String token =
-        sign(key, claims(now()).notBeforeTime(Date.from(now().plusSeconds(120))).build());
+    String token = validFromIn(120);
     assertReason(Reason.NOT_YET_VALID, auth, token);
   }
 
   @Test
   void leewayIsHonouredForExpiryAndNotBefore() {
     JwtAuthenticator auth = start(settings(Duration.ofSeconds(30), null));
-    String justExpired =
-        sign(key, claims(now()).expirationTime(Date.from(now().minusSeconds(20))).build());
-    String almostValid =
-        sign(key, claims(now()).notBeforeTime(Date.from(now().plusSeconds(20))).build());
-    assertEquals("alice", await(auth.authenticate(justExpired)).subject());
-    assertEquals("alice", await(auth.authenticate(almostValid)).subject());
+    String justExpired = expiringIn(-20);
+    String almostValid = validFromIn(20);
+    assertEquals("alice", subjectOf(auth, justExpired));
+    assertEquals("alice", subjectOf(auth, almostValid));
 
     JwtAuthenticator strict = start(settings(Duration.ZERO, null));
-    String expired =
-        sign(key, claims(now()).expirationTime(Date.from(now().minusSeconds(20))).build());
+    String expired = expiringIn(-20);
     assertReason(Reason.EXPIRED, strict, expired);
     assertReason(Reason.NOT_YET_VALID, strict, almostValid);
   }
@@ -444,7 +447,7 @@ class JwtAuthenticatorTest {
             key,
             new JWSHeader.Builder(JWSAlgorithm.RS512).keyID("key-1").build(),
             claims(now()).build());
-    assertEquals("alice", await(auth.authenticate(rs512)).subject());
+    assertEquals("alice", subjectOf(auth, rs512));
   }
 
   @Test
@@ -560,30 +563,10 @@ class JwtAuthenticatorTest {
     // On a whole second, so exp + leeway can equal now exactly.
     time.advance(Duration.ofNanos(1_000_000_000L - now().getNano()));
     JwtAuthenticator auth = start(settings(Duration.ofSeconds(30), null));
-    assertReason(
-        Reason.EXPIRED,
-        auth,
-        sign(key, claims(now()).expirationTime(Date.from(now().minusSeconds(30))).build()));
-    assertEquals(
-        "alice",
-        await(
-                auth.authenticate(
-                    sign(
-                        key,
-                        claims(now()).expirationTime(Date.from(now().minusSeconds(29))).build())))
-            .subject());
-    assertEquals(
-        "alice",
-        await(
-                auth.authenticate(
-                    sign(
-                        key,
-                        claims(now()).notBeforeTime(Date.from(now().plusSeconds(29))).build())))
-            .subject());
-    assertReason(
-        Reason.NOT_YET_VALID,
-        auth,
-        sign(key, claims(now()).notBeforeTime(Date.from(now().plusSeconds(31))).build()));
+    assertReason(Reason.EXPIRED, auth, expiringIn(-30));
+    assertEquals("alice", subjectOf(auth, expiringIn(-29)));
+    assertEquals("alice", subjectOf(auth, validFromIn(29)));
+    assertReason(Reason.NOT_YET_VALID, auth, validFromIn(31));
   }
 
   @Test
@@ -652,7 +635,7 @@ class JwtAuthenticatorTest {
     // The start load was just now: the rate limit holds the refresh back.
     assertReason(Reason.UNKNOWN_KID, auth, token);
     time.advance(Duration.ofSeconds(31));
-    assertEquals("alice", await(auth.authenticate(token)).subject());
+    assertEquals("alice", subjectOf(auth, token));
     assertEquals(
         1.0,
         registry
@@ -676,7 +659,7 @@ class JwtAuthenticatorTest {
   @Test
   void cachedTokenExpiresAtItsExp() {
     JwtAuthenticator auth = start(settings(Duration.ZERO, null));
-    String token = sign(key, claims(now()).expirationTime(Date.from(now().plusSeconds(5))).build());
+    String token = expiringIn(5);
     Caller first = await(auth.authenticate(token));
     assertEquals(Duration.between(now(), first.expiresAt()), auth.cacheLifetime(first));
     time.advance(Duration.ofSeconds(4));
