@@ -1496,23 +1496,8 @@ public final class SageMakerEmulator implements AutoCloseable {
             .putHeader("x-amzn-RequestId", call.requestId)
             .end("<html>\u0000 not json</html>");
       }
-      case HANG -> {
-        call.record(0, null);
-        call.request.response().closeHandler(v -> endpoint.earlyClose());
-      }
-      case TRICKLE -> {
-        call.record(200, null);
-        HttpServerResponse r =
-            call.request
-                .response()
-                .setStatusCode(200)
-                .setChunked(true)
-                .putHeader("Content-Type", "application/json")
-                .putHeader("x-amzn-RequestId", call.requestId);
-        r.closeHandler(v -> endpoint.earlyClose());
-        r.write("{");
-        trickle(r);
-      }
+      case HANG -> hang(call, endpoint);
+      case TRICKLE -> trickleJson(call, endpoint);
       default -> openAiOk(call, endpoint, request);
     }
   }
@@ -1577,6 +1562,36 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
     events.add("data: [DONE]\n\n");
     writeEvents(r, events, 0);
+  }
+
+  /** HANG: the call is recorded and never answered; a client that gives up is an early close. */
+  private static void hang(SmCall call, Endpoint endpoint) {
+    call.record(0, null);
+    call.request.response().closeHandler(v -> endpoint.earlyClose());
+  }
+
+  /**
+   * A 200 JSON answer whose head is sent as the body starts, the rest left to the caller (which
+   * stalls or trickles it); a client that gives up is an early close.
+   */
+  private static HttpServerResponse openJsonAnswer(SmCall call, Endpoint endpoint) {
+    call.record(200, null);
+    HttpServerResponse r =
+        call.request
+            .response()
+            .setStatusCode(200)
+            .setChunked(true)
+            .putHeader("x-amzn-RequestId", call.requestId)
+            .putHeader("Content-Type", "application/json");
+    r.closeHandler(v -> endpoint.earlyClose());
+    return r;
+  }
+
+  /** TRICKLE: a JSON answer that starts and then sends a space every 100 ms, never ending. */
+  private void trickleJson(SmCall call, Endpoint endpoint) {
+    HttpServerResponse r = openJsonAnswer(call, endpoint);
+    r.write("{");
+    trickle(r);
   }
 
   private void trickle(HttpServerResponse r) {
@@ -1714,22 +1729,8 @@ public final class SageMakerEmulator implements AutoCloseable {
               "Inference component of endpoint "
                   + endpoint.name
                   + " has no capacity to process this request.");
-      case HANG -> {
-        call.record(0, null);
-        call.request.response().closeHandler(v -> endpoint.earlyClose());
-      }
-      case STALL_BODY -> {
-        call.record(200, null);
-        HttpServerResponse r =
-            call.request
-                .response()
-                .setStatusCode(200)
-                .setChunked(true)
-                .putHeader("x-amzn-RequestId", call.requestId)
-                .putHeader("Content-Type", "application/json");
-        r.closeHandler(v -> endpoint.earlyClose());
-        r.write("{\"partial\":");
-      }
+      case HANG -> hang(call, endpoint);
+      case STALL_BODY -> openJsonAnswer(call, endpoint).write("{\"partial\":");
       case GARBAGE -> {
         call.record(INVOKE_ASYNC.equals(call.operation) ? 202 : 200, null);
         HttpServerResponse r =
@@ -1754,19 +1755,7 @@ public final class SageMakerEmulator implements AutoCloseable {
           default -> async(call, endpoint);
         }
       }
-      case TRICKLE -> {
-        call.record(200, null);
-        HttpServerResponse r =
-            call.request
-                .response()
-                .setStatusCode(200)
-                .setChunked(true)
-                .putHeader("x-amzn-RequestId", call.requestId)
-                .putHeader("Content-Type", "application/json");
-        r.closeHandler(v -> endpoint.earlyClose());
-        r.write("{");
-        trickle(r);
-      }
+      case TRICKLE -> trickleJson(call, endpoint);
       default -> throw new IllegalStateException("unhandled behaviour " + behaviour);
     }
   }
