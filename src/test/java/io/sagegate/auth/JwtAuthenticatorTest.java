@@ -88,6 +88,27 @@ class JwtAuthenticatorTest {
         mapping);
   }
 
+  /**
+   * Settings for {@code AUDIENCE} with only the issuer and the key sources given (a JWKS URI, a
+   * static JWKS file; no discovery), for the start-up checks.
+   */
+  private static AuthSettings keySources(String issuer, String jwksUri, String staticJwksFile) {
+    return new AuthSettings(
+        issuer,
+        List.of(AUDIENCE),
+        null,
+        jwksUri,
+        staticJwksFile,
+        false,
+        null,
+        null,
+        0,
+        null,
+        null,
+        0,
+        null);
+  }
+
   private JwtAuthenticator start(AuthSettings settings) {
     JwtAuthenticator a = await(JwtAuthenticator.start(vertx, settings, registry, null, time, time));
     started.add(a);
@@ -682,27 +703,11 @@ class JwtAuthenticatorTest {
 
   @Test
   void startFailsWhenNoOrSeveralKeySourcesAreSet() {
-    AuthSettings none =
-        new AuthSettings(
-            ISSUER, List.of(AUDIENCE), null, null, null, false, null, null, 0, null, null, 0, null);
+    AuthSettings none = keySources(ISSUER, null, null);
     Throwable e = awaitFailure(JwtAuthenticator.start(vertx, none, registry, dir));
     assertTrue(
         e.getMessage().contains("discoveryUrl") && e.getMessage().contains("none"), e.getMessage());
-    AuthSettings two =
-        new AuthSettings(
-            ISSUER,
-            List.of(AUDIENCE),
-            null,
-            "http://localhost:1/j",
-            jwksFile.toString(),
-            false,
-            null,
-            null,
-            0,
-            null,
-            null,
-            0,
-            null);
+    AuthSettings two = keySources(ISSUER, "http://localhost:1/j", jwksFile.toString());
     e = awaitFailure(JwtAuthenticator.start(vertx, two, registry, dir));
     assertTrue(e.getMessage().contains("jwksUri, staticJwksFile"), e.getMessage());
   }
@@ -710,62 +715,20 @@ class JwtAuthenticatorTest {
   @Test
   void startFailsNamingAMissingOrInvalidStaticFile() throws Exception {
     Path missing = dir.resolve("nope.json");
-    AuthSettings s =
-        new AuthSettings(
-            ISSUER,
-            List.of(AUDIENCE),
-            null,
-            null,
-            missing.toString(),
-            false,
-            null,
-            null,
-            0,
-            null,
-            null,
-            0,
-            null);
+    AuthSettings s = keySources(ISSUER, null, missing.toString());
     Throwable e = awaitFailure(JwtAuthenticator.start(vertx, s, registry, null));
     assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
 
     Path invalid = dir.resolve("invalid.json");
     Files.writeString(invalid, "{\"keys\": 3}");
-    s =
-        new AuthSettings(
-            ISSUER,
-            List.of(AUDIENCE),
-            null,
-            null,
-            invalid.toString(),
-            false,
-            null,
-            null,
-            0,
-            null,
-            null,
-            0,
-            null);
+    s = keySources(ISSUER, null, invalid.toString());
     e = awaitFailure(JwtAuthenticator.start(vertx, s, registry, null));
     assertTrue(e.getMessage().contains(invalid.toString()), e.getMessage());
   }
 
   @Test
   void startFailsWithoutAnIssuer() {
-    AuthSettings s =
-        new AuthSettings(
-            null,
-            List.of(AUDIENCE),
-            null,
-            null,
-            jwksFile.toString(),
-            false,
-            null,
-            null,
-            0,
-            null,
-            null,
-            0,
-            null);
+    AuthSettings s = keySources(null, null, jwksFile.toString());
     Throwable e = awaitFailure(JwtAuthenticator.start(vertx, s, registry, null));
     assertTrue(e.getMessage().contains("auth.issuer"), e.getMessage());
   }
