@@ -75,6 +75,10 @@ public final class SageMakerEmulator implements AutoCloseable {
   /** A chat completion on the OpenAI-compatible path (bearer token, not SigV4). */
   public static final String OPENAI_CHAT = "OpenAiChatCompletions";
 
+  /** AWS's message for an unknown access key or a session token that does not match it. */
+  private static final String INVALID_TOKEN =
+      "The security token included in the request is invalid.";
+
   /** What an endpoint does with an authorised request. */
   public enum Behaviour {
     /** 200 (202 for async) with a JSON body naming the endpoint; streams write their parts. */
@@ -774,18 +778,13 @@ public final class SageMakerEmulator implements AutoCloseable {
             call.error(
                 403, "MissingAuthenticationToken", "Request is missing Authentication Token");
         case INCOMPLETE_SIGNATURE -> call.error(400, "IncompleteSignature", sig.message());
-        case UNKNOWN_ACCESS_KEY ->
-            call.error(
-                403,
-                "InvalidClientTokenId",
-                "The security token included in the request is invalid.");
+        case UNKNOWN_ACCESS_KEY -> call.error(403, "InvalidClientTokenId", INVALID_TOKEN);
         default -> call.error(403, "SignatureDoesNotMatch", sig.message());
       }
       return;
     }
     if (sessions.containsKey(sig.accessKeyId()) && !sessionTokenOk(request, sig.accessKeyId())) {
-      call.error(
-          403, "InvalidClientTokenId", "The security token included in the request is invalid.");
+      call.error(403, "InvalidClientTokenId", INVALID_TOKEN);
       return;
     }
     if (!ASSUME_ROLE.equals(params.get("Action"))) {
@@ -1191,10 +1190,7 @@ public final class SageMakerEmulator implements AutoCloseable {
     if (!checkSageMakerAuth) {
       Endpoint endpoint = endpoints.get(endpointName.toLowerCase(Locale.ROOT));
       if (endpoint == null) {
-        call.error(
-            400,
-            "ValidationError",
-            "Endpoint " + endpointName + " of account " + accountId + " not found.");
+        call.error(400, "ValidationError", endpointNotFound(endpointName));
       } else {
         respondAsEndpoint(call, endpoint);
       }
@@ -1207,25 +1203,13 @@ public final class SageMakerEmulator implements AutoCloseable {
         case MISSING_AUTHENTICATION ->
             call.error(403, "MissingAuthenticationTokenException", "Missing Authentication Token");
         case INCOMPLETE_SIGNATURE -> call.error(403, "IncompleteSignatureException", sig.message());
-        case UNKNOWN_ACCESS_KEY ->
-            call.error(
-                403,
-                "UnrecognizedClientException",
-                "The security token included in the request is invalid.");
+        case UNKNOWN_ACCESS_KEY -> call.error(403, "UnrecognizedClientException", INVALID_TOKEN);
         default -> call.error(403, "InvalidSignatureException", sig.message());
       }
       return;
     }
     if (!region.equals(sig.region())) {
-      call.error(
-          403,
-          "InvalidSignatureException",
-          "Credential should be scoped to a valid"
-              + " region: '"
-              + region
-              + "', not '"
-              + sig.region()
-              + "'");
+      call.error(403, "InvalidSignatureException", wrongRegion(sig.region()));
       return;
     }
     Session session = sessions.get(sig.accessKeyId());
@@ -1237,10 +1221,7 @@ public final class SageMakerEmulator implements AutoCloseable {
     String resource = endpointArn(endpointName);
     if (session == null) {
       if (request.headers().contains("X-Amz-Security-Token")) {
-        call.error(
-            403,
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.");
+        call.error(403, "UnrecognizedClientException", INVALID_TOKEN);
         return;
       }
       call.error(
@@ -1260,10 +1241,7 @@ public final class SageMakerEmulator implements AutoCloseable {
       return;
     }
     if (!sessionTokenOk(request, sig.accessKeyId())) {
-      call.error(
-          403,
-          "UnrecognizedClientException",
-          "The security token included in the request is invalid.");
+      call.error(403, "UnrecognizedClientException", INVALID_TOKEN);
       return;
     }
     if (!clock.instant().isBefore(session.expiration())) {
@@ -1275,25 +1253,12 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
     String denial = denial(session, action, resource);
     if (denial != null) {
-      call.error(
-          403,
-          "AccessDeniedException",
-          "User: "
-              + session.assumedRoleArn()
-              + " is not authorized to perform: "
-              + action
-              + " on resource: "
-              + resource
-              + " "
-              + denial);
+      call.error(403, "AccessDeniedException", notAuthorized(session, action, resource, denial));
       return;
     }
     Endpoint endpoint = endpoints.get(endpointName.toLowerCase(Locale.ROOT));
     if (endpoint == null) {
-      call.error(
-          400,
-          "ValidationError",
-          "Endpoint " + endpointName + " of account " + accountId + " not found.");
+      call.error(400, "ValidationError", endpointNotFound(endpointName));
       return;
     }
     if (INVOKE_ASYNC.equals(operation)
@@ -1359,15 +1324,7 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
     call.accessKeyId = token.accessKeyId();
     if (!region.equals(token.region())) {
-      openAiError(
-          call,
-          403,
-          "InvalidSignatureException",
-          "Credential should be scoped to a valid region: '"
-              + region
-              + "', not '"
-              + token.region()
-              + "'");
+      openAiError(call, 403, "InvalidSignatureException", wrongRegion(token.region()));
       return;
     }
     Session session = sessions.get(token.accessKeyId());
@@ -1389,11 +1346,7 @@ public final class SageMakerEmulator implements AutoCloseable {
         || !java.security.MessageDigest.isEqual(
             token.sessionToken().getBytes(StandardCharsets.UTF_8),
             session.sessionToken().getBytes(StandardCharsets.UTF_8))) {
-      openAiError(
-          call,
-          403,
-          "UnrecognizedClientException",
-          "The security token included in the request is invalid.");
+      openAiError(call, 403, "UnrecognizedClientException", INVALID_TOKEN);
       return;
     }
     if (!clock.instant().isBefore(session.expiration())) {
@@ -1411,27 +1364,13 @@ public final class SageMakerEmulator implements AutoCloseable {
       String denial = denial(session, check[0], check[1]);
       if (denial != null) {
         openAiError(
-            call,
-            403,
-            "AccessDeniedException",
-            "User: "
-                + session.assumedRoleArn()
-                + " is not authorized to perform: "
-                + check[0]
-                + " on resource: "
-                + check[1]
-                + " "
-                + denial);
+            call, 403, "AccessDeniedException", notAuthorized(session, check[0], check[1], denial));
         return;
       }
     }
     Endpoint endpoint = endpoints.get(endpointName.toLowerCase(Locale.ROOT));
     if (endpoint == null) {
-      openAiError(
-          call,
-          404,
-          "ValidationError",
-          "Endpoint " + endpointName + " of account " + accountId + " not found.");
+      openAiError(call, 404, "ValidationError", endpointNotFound(endpointName));
       return;
     }
     respondOpenAi(call, endpoint, component);
@@ -1592,6 +1531,29 @@ public final class SageMakerEmulator implements AutoCloseable {
     HttpServerResponse r = openJsonAnswer(call, endpoint);
     r.write("{");
     trickle(r);
+  }
+
+  /** AWS's answer to a request signed for another region than this emulator's. */
+  private String wrongRegion(String scoped) {
+    return "Credential should be scoped to a valid region: '" + region + "', not '" + scoped + "'";
+  }
+
+  /** SageMaker's answer for an endpoint this account does not have. */
+  private String endpointNotFound(String endpointName) {
+    return "Endpoint " + endpointName + " of account " + accountId + " not found.";
+  }
+
+  /** IAM's answer when the session's policies do not allow {@code action} on {@code resource}. */
+  private static String notAuthorized(
+      Session session, String action, String resource, String denial) {
+    return "User: "
+        + session.assumedRoleArn()
+        + " is not authorized to perform: "
+        + action
+        + " on resource: "
+        + resource
+        + " "
+        + denial;
   }
 
   private void trickle(HttpServerResponse r) {
