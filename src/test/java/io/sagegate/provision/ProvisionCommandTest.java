@@ -228,6 +228,18 @@ class ProvisionCommandTest {
     return p;
   }
 
+  /** {@code diff} of a spec from {@link #specWith} against the dev configuration copied with it. */
+  private static Run diffDevSpec(Path spec) {
+    return provision(
+        "diff",
+        "--spec",
+        spec.toString(),
+        "--config",
+        spec.getParent().resolve("gateway-aws-dev.yaml").toString(),
+        "--env",
+        "dev");
+  }
+
   @Test
   void badInputIsNamedInTheSpecsTermsNotJavas() throws Exception {
     Run typo =
@@ -333,15 +345,7 @@ class ProvisionCommandTest {
         specWith(
             "kind: data-scientist ",
             "kind: data-scientist\n    activities: [invoke-endpoints, s3-read]\n   ");
-    Run r =
-        provision(
-            "diff",
-            "--spec",
-            spec.toString(),
-            "--config",
-            spec.getParent().resolve("gateway-aws-dev.yaml").toString(),
-            "--env",
-            "dev");
+    Run r = diffDevSpec(spec);
     assertEquals(1, r.code(), r.out() + r.err());
     assertTrue(
         r.out()
@@ -353,15 +357,7 @@ class ProvisionCommandTest {
         specWith(
             "  - name: model-runtime",
             "  - name: support-app\n    kind: app-consumer\n  - name: model-runtime");
-    Run a =
-        provision(
-            "diff",
-            "--spec",
-            app.toString(),
-            "--config",
-            app.getParent().resolve("gateway-aws-dev.yaml").toString(),
-            "--env",
-            "dev");
+    Run a = diffDevSpec(app);
     assertEquals(1, a.code(), a.out() + a.err());
     assertTrue(
         a.out()
