@@ -34,6 +34,9 @@ public record S3Location(String bucket, String key) {
   /** {@code BUCKET.} followed by one of S3's hosts (the longest bucket that fits). */
   private static final Pattern VIRTUAL_HOST = Pattern.compile("(.+)\\.(?:" + S3_SUFFIX + ")");
 
+  /** A bucket name as S3 allows it (compiled once: every async call's location is checked). */
+  private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
+
   /** Parses a location; empty when it is not a well-formed S3 location. */
   public static Optional<S3Location> parse(String location) {
     if (location == null) {
@@ -78,7 +81,7 @@ public record S3Location(String bucket, String key) {
     } else {
       return Optional.empty();
     }
-    if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+    if (!BUCKET.matcher(bucket).matches()) {
       return Optional.empty();
     }
     if (key.contains("\\")
