@@ -119,6 +119,33 @@ public record S3Location(String bucket, String key) {
     return false;
   }
 
+  /**
+   * {@code prefixes} parsed, for {@link #isUnderAny(String, S3Location[])}; unparseable ones left
+   * out.
+   */
+  public static S3Location[] parseAll(List<String> prefixes) {
+    return prefixes.stream()
+        .map(S3Location::parse)
+        .flatMap(Optional::stream)
+        .toArray(S3Location[]::new);
+  }
+
+  /**
+   * Whether {@code location} lies under one of {@code prefixes}, parsed once ({@link #parseAll}).
+   */
+  public static boolean isUnderAny(String location, S3Location[] prefixes) {
+    Optional<S3Location> loc = parse(location);
+    if (loc.isEmpty()) {
+      return false;
+    }
+    for (S3Location prefix : prefixes) {
+      if (loc.get().isUnder(prefix)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   @Override
   public String toString() {
     return "s3://" + bucket + "/" + key;
