@@ -260,6 +260,11 @@ public final class Quotas {
     return Math.max(1, millisLeft / 1_000);
   }
 
+  /** Today's UTC day, counted from the epoch (LocalDate's epoch day), without date objects. */
+  static long today() {
+    return Math.floorDiv(System.currentTimeMillis(), DAY_MILLIS);
+  }
+
   private static final long DAY_MILLIS = Duration.ofDays(1).toMillis();
 
   public void close() {
