@@ -133,8 +133,11 @@ public final class PolicyEngine {
     final Glob[] models;
     final Glob[] components;
 
-    /** {@code conditions.inputLocations}: S3 prefixes; an unparseable one matches nothing. */
-    final List<String> inputLocations;
+    /**
+     * {@code conditions.inputLocations}: S3 prefixes, parsed here once rather than on every request
+     * (an unparseable one matches nothing); null when the rule has none.
+     */
+    final S3Location[] inputLocations;
 
     Compiled(RuleConfig rule, int index) {
       this.rule = rule;
@@ -198,7 +201,8 @@ public final class PolicyEngine {
       variants = globs(p + ".conditions.targetVariants", c.targetVariants(), false);
       models = globs(p + ".conditions.targetModels", c.targetModels(), false);
       components = globs(p + ".conditions.inferenceComponents", c.inferenceComponents(), false);
-      inputLocations = c.inputLocations();
+      inputLocations =
+          c.inputLocations().isEmpty() ? null : S3Location.parseAll(c.inputLocations());
     }
 
     /** Null when the rule matches, else the first part that does not. */
@@ -248,7 +252,7 @@ public final class PolicyEngine {
       }
       // A request with no input location (a synchronous call) does not meet the condition, as
       // a request that names no variant does not meet targetVariants.
-      if (!inputLocations.isEmpty() && !S3Location.isUnderAny(r.inputLocation(), inputLocations)) {
+      if (inputLocations != null && !S3Location.isUnderAny(r.inputLocation(), inputLocations)) {
         return "conditions.inputLocations";
       }
       return null;

@@ -22,6 +22,9 @@ public final class CompiledLimits {
   private final PolicyEngine engine;
   private final Map<String, Quota> byId = new HashMap<>();
 
+  /** Whether any limit counts tokens (so only then must a call that is not chat filter them). */
+  private final boolean countsTokens;
+
   public CompiledLimits(List<LimitConfig> limits) {
     this.configs = limits;
     List<RuleConfig> rules = new ArrayList<>(limits.size());
@@ -30,6 +33,7 @@ public final class CompiledLimits {
       byId.put(l.id(), new Quota(l));
     }
     this.engine = new PolicyEngine(rules);
+    this.countsTokens = byId.values().stream().anyMatch(Quota::countsTokens);
   }
 
   List<LimitConfig> configs() {
@@ -38,6 +42,11 @@ public final class CompiledLimits {
 
   public boolean isEmpty() {
     return byId.isEmpty();
+  }
+
+  /** Whether any of the limits counts tokens rather than calls. */
+  public boolean countsTokens() {
+    return countsTokens;
   }
 
   /** The limits that apply to {@code request}, in file order. */

@@ -4,8 +4,6 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.vertx.core.Future;
 import java.time.Duration;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 
 /**
  * Limits counted in this replica alone, with the same GCRA as the Redis script: when no shared
@@ -64,7 +62,7 @@ public final class LocalLimitStore implements LimitStore {
     long burst = Math.max(1, ceilDiv(quota.burst(), divisor));
     long daily = quota.dailyQuota() <= 0 ? 0 : Math.max(1, ceilDiv(quota.dailyQuota(), divisor));
     long window = ceilDiv(burst * interval, 1_000_000);
-    long today = LocalDate.now(ZoneOffset.UTC).toEpochDay();
+    long today = Quotas.today();
     State s = states.get(key, k -> new State());
     synchronized (s) {
       long now = System.nanoTime() / 1000;
@@ -119,7 +117,7 @@ public final class LocalLimitStore implements LimitStore {
 
   void chargeNow(Quota quota, String key, long delta) {
     long interval = quota.intervalMicros() * divisor;
-    long today = LocalDate.now(ZoneOffset.UTC).toEpochDay();
+    long today = Quotas.today();
     State s = states.get(key, k -> new State());
     synchronized (s) {
       long now = System.nanoTime() / 1000;

@@ -9,9 +9,6 @@ import io.sagegate.config.LimitConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -257,10 +254,18 @@ public final class Quotas {
   }
 
   static long secondsToDayEnd() {
-    ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
-    ZonedDateTime end = LocalDate.now(ZoneOffset.UTC).plusDays(1).atStartOfDay(ZoneOffset.UTC);
-    return Math.max(1, Duration.between(now, end).toSeconds());
+    // Whole seconds left in the UTC day, from the epoch millis: no date objects on every limited
+    // call (and again for its headers). A UTC day is always 86,400 s to java.time.
+    long millisLeft = DAY_MILLIS - Math.floorMod(System.currentTimeMillis(), DAY_MILLIS);
+    return Math.max(1, millisLeft / 1_000);
   }
+
+  /** Today's UTC day, counted from the epoch (LocalDate's epoch day), without date objects. */
+  static long today() {
+    return Math.floorDiv(System.currentTimeMillis(), DAY_MILLIS);
+  }
+
+  private static final long DAY_MILLIS = Duration.ofDays(1).toMillis();
 
   public void close() {
     if (redis != null) {

@@ -34,6 +34,9 @@ public record S3Location(String bucket, String key) {
   /** {@code BUCKET.} followed by one of S3's hosts (the longest bucket that fits). */
   private static final Pattern VIRTUAL_HOST = Pattern.compile("(.+)\\.(?:" + S3_SUFFIX + ")");
 
+  /** A bucket name as S3 allows it (compiled once: every async call's location is checked). */
+  private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
+
   /** Parses a location; empty when it is not a well-formed S3 location. */
   public static Optional<S3Location> parse(String location) {
     if (location == null) {
@@ -78,7 +81,7 @@ public record S3Location(String bucket, String key) {
     } else {
       return Optional.empty();
     }
-    if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+    if (!BUCKET.matcher(bucket).matches()) {
       return Optional.empty();
     }
     if (key.contains("\\")
@@ -110,6 +113,33 @@ public record S3Location(String bucket, String key) {
     for (String p : prefixes) {
       Optional<S3Location> prefix = parse(p);
       if (prefix.isPresent() && loc.get().isUnder(prefix.get())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * {@code prefixes} parsed, for {@link #isUnderAny(String, S3Location[])}; unparseable ones left
+   * out.
+   */
+  public static S3Location[] parseAll(List<String> prefixes) {
+    return prefixes.stream()
+        .map(S3Location::parse)
+        .flatMap(Optional::stream)
+        .toArray(S3Location[]::new);
+  }
+
+  /**
+   * Whether {@code location} lies under one of {@code prefixes}, parsed once ({@link #parseAll}).
+   */
+  public static boolean isUnderAny(String location, S3Location[] prefixes) {
+    Optional<S3Location> loc = parse(location);
+    if (loc.isEmpty()) {
+      return false;
+    }
+    for (S3Location prefix : prefixes) {
+      if (loc.get().isUnder(prefix)) {
         return true;
       }
     }

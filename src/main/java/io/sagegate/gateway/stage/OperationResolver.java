@@ -50,17 +50,27 @@ public final class OperationResolver implements Stage {
                   + " /invocations-response-stream or /async-invocations"));
       return;
     }
-    if (ex.request().method() != HttpMethod.POST) {
+    resolved(ex, HttpMethod.POST, action, path.substring(PREFIX.length(), slash));
+  }
+
+  /**
+   * The end of both routes once the operation is known: its method checked, its action recorded,
+   * the endpoint name checked and named; then the next stage.
+   */
+  private static void resolved(Exchange ex, HttpMethod allowed, Action action, String name) {
+    if (ex.request().method() != allowed) {
       ex.fail(
           new GatewayException(
                   405,
                   Errors.METHOD_NOT_ALLOWED,
-                  "Method " + ex.request().method().name() + " is not allowed; use POST")
-              .withHeader("Allow", "POST"));
+                  "Method "
+                      + ex.request().method().name()
+                      + " is not allowed; use "
+                      + allowed.name())
+              .withHeader("Allow", allowed.name()));
       return;
     }
     ex.audit().action(action);
-    String name = path.substring(PREFIX.length(), slash);
     if (!validName(name)) {
       ex.fail(badName(name));
       return;
@@ -120,27 +130,7 @@ public final class OperationResolver implements Stage {
     ex.openAi(call);
     ex.audit().api("openai/v1/" + call.route().path());
     HttpMethod allowed = call.route() == OpenAiCall.Route.MODELS ? HttpMethod.GET : HttpMethod.POST;
-    if (ex.request().method() != allowed) {
-      ex.fail(
-          new GatewayException(
-                  405,
-                  Errors.METHOD_NOT_ALLOWED,
-                  "Method "
-                      + ex.request().method().name()
-                      + " is not allowed; use "
-                      + allowed.name())
-              .withHeader("Allow", allowed.name()));
-      return;
-    }
-    ex.audit().action(Action.INVOKE);
-    String name = path.substring(PREFIX.length(), slash);
-    if (!validName(name)) {
-      ex.fail(badName(name));
-      return;
-    }
-    ex.operation(Action.INVOKE, name);
-    named(ex, name);
-    ex.next();
+    resolved(ex, allowed, Action.INVOKE, path.substring(PREFIX.length(), slash));
   }
 
   /** {@link EndpointConfig#validName}: SageMaker's pattern and length limit. */

@@ -63,7 +63,7 @@ public final class QuotaControl implements Stage {
         ex.openAi() != null && ex.openAi().route() == OpenAiCall.Route.CHAT_COMPLETIONS
             ? ex.openAi()
             : null;
-    if (chat == null && !applying.isEmpty()) {
+    if (chat == null && limits.countsTokens() && !applying.isEmpty()) {
       // A tokens limit counts the OpenAI-compatible chat route only: no other call reports usage.
       applying = applying.stream().filter(q -> !q.countsTokens()).toList();
     }

@@ -138,26 +138,14 @@ public final class RequestTracking implements Stage {
       sourceIp = proxies.clientAddress(peer, request.headers());
       peerIp = sourceIp.equals(peer) ? null : peer;
     }
-    if (proxyProtocol) {
-      SocketAddress tcp = request.connection().remoteAddress(true);
-      String tcpPeer = tcp == null ? null : tcp.hostAddress();
-      // Compared as addresses: a TCP6 PROXY header may name an IPv4 peer IPv4-mapped.
-      if (tcpPeer != null && !Cidr.sameAddress(tcpPeer, sourceIp)) {
-        peerIp = tcpPeer; // the load balancer itself
-      }
-    }
     AuditRecord record =
-        new AuditRecord(
-            Instant.now(),
-            System.nanoTime(),
-            newRequestId(),
+        open(
             sourceIp,
-            peerIp,
+            loadBalancer(request.connection(), sourceIp, peerIp),
             request.method().name());
     request.response().putHeader(SageMakerHeaders.REQUEST_ID, record.requestId());
     // Every log line written while this request's work runs names it (logback.xml).
     RequestLogContext.set(record.requestId());
-    metrics.requestStarted();
     return record;
   }
 
@@ -168,21 +156,37 @@ public final class RequestTracking implements Stage {
   public AuditRecord begin(HttpConnection connection) {
     SocketAddress remote = connection.remoteAddress();
     String sourceIp = remote == null ? null : remote.hostAddress();
-    String peerIp = null;
-    if (proxyProtocol) {
-      SocketAddress tcp = connection.remoteAddress(true);
-      String tcpPeer = tcp == null ? null : tcp.hostAddress();
-      if (tcpPeer != null && !Cidr.sameAddress(tcpPeer, sourceIp)) {
-        peerIp = tcpPeer;
-      }
-    }
+    return open(sourceIp, loadBalancer(connection, sourceIp, null), null);
+  }
+
+  /** A new record, counted in flight. */
+  private AuditRecord open(String sourceIp, String peerIp, String method) {
     AuditRecord record =
-        new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(), sourceIp, peerIp, null);
+        new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(), sourceIp, peerIp, method);
     metrics.requestStarted();
     return record;
   }
 
-  /** Closes a record opened with {@link #begin(HttpConnection)}; its status and bytes are set. */
+  /**
+   * With the PROXY protocol, the TCP peer (the load balancer itself) when it is not the source,
+   * else {@code peerIp} unchanged. Compared as addresses: a TCP6 PROXY header may name an IPv4 peer
+   * IPv4-mapped.
+   */
+  private String loadBalancer(HttpConnection connection, String sourceIp, String peerIp) {
+    if (proxyProtocol) {
+      SocketAddress tcp = connection.remoteAddress(true);
+      String tcpPeer = tcp == null ? null : tcp.hostAddress();
+      if (tcpPeer != null && !Cidr.sameAddress(tcpPeer, sourceIp)) {
+        return tcpPeer;
+      }
+    }
+    return peerIp;
+  }
+
+  /**
+   * Closes a record opened with {@link #begin(HttpConnection)}; its status and bytes are set. The
+   * one place a record is timed, counted and written.
+   */
   public void finish(AuditRecord record) {
     record.finished(System.nanoTime());
     metrics.requestEnded(record);
@@ -221,9 +225,7 @@ public final class RequestTracking implements Stage {
     }
     record.bytes(request.bytesRead(), request.response().bytesWritten());
     record.backendEnded(System.nanoTime());
-    record.finished(System.nanoTime());
-    metrics.requestEnded(record);
-    audit.write(record);
+    finish(record);
   }
 
   /** A random UUID-formatted id; ThreadLocalRandom keeps SecureRandom off the hot path. */
