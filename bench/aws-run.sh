@@ -52,8 +52,7 @@ RESULTS="$BENCH_DIR/results"
 ENDPOINT=bench
 PATH_INVOKE=/endpoints/$ENDPOINT/invocations
 
-log() { echo "[aws-bench $(date -u +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_TAG=aws-bench
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -67,46 +66,11 @@ if [ ! -f "$JAR" ]; then
   log "building $JAR"
   mvn -o -q -DskipTests package || die "build failed"
 fi
-if [ ! -f target/test-classes/io/sagegate/bench/EmulatorServer.class ] || [ ! -f target/cp.txt ]; then
-  log "compiling test classes (emulator, comparison)"
-  mvn -o -q test-compile || die "test-compile failed"
-  mvn -o -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test \
-    || die "classpath failed"
-fi
-CP="$ROOT/target/test-classes:$ROOT/target/classes:$(cat target/cp.txt)"
+need_emulator_classes "emulator, comparison"
 
 # --- processes, cleaned up on exit --------------------------------------------------------------
-TMP=$(mktemp -d /tmp/sagegate-aws-bench.XXXXXX)
-PIDS=()
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-require_free_ports "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"
-
-
-# The gateway's own AWS credentials, fresh per run (never stored): the emulator trusts them for
-# AssumeRole, sagegate reads them from the environment (the SDK's default chain).
-export AWS_ACCESS_KEY_ID="AKIABENCH$(head -c 64 /dev/urandom | tr -dc 'A-Z0-9' | head -c 11)"
-export AWS_SECRET_ACCESS_KEY="$(head -c 30 /dev/urandom | base64 | tr -d '/+=' | head -c 40)"
-export AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_SESSION_TOKEN || true
-
-# start_emulator NAME [--no-sagemaker-auth] -> sets EMU_PID, EMU_PORT
-start_emulator() {
-  local name=$1; shift
-  # shellcheck disable=SC2086
-  taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 $EMULATOR_JAVA_OPTS -cp "$CP" \
-    io.sagegate.bench.EmulatorServer "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-  EMU_PID=$!; PIDS+=("$EMU_PID")
-  EMU_PORT=""
-  for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
-    kill -0 "$EMU_PID" 2>/dev/null || die "$name exited during start: $(tail -5 "$TMP/$name.err")"
-    EMU_PORT=$(sed -n 's/^PORT=//p' "$TMP/$name.out")
-    [ -n "$EMU_PORT" ] && return 0
-    sleep 0.1
-  done
-  die "$name did not print its port within ${START_TIMEOUT_S}s"
-}
-
+bench_setup aws-bench "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"
+fresh_aws_credentials
 
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "emulator (SageMaker auth checks off, STS checked) on core $LOAD_CORE"
@@ -115,41 +79,11 @@ LOAD_EMU_PID=$EMU_PID
 EMULATOR="http://127.0.0.1:$EMU_PORT"
 log "  $EMULATOR"
 
-write_nginx_conf "$NGINX_PORT" "$EMU_PORT"
-log "nginx on 127.0.0.1:$NGINX_PORT (core $PROXY_CORE)"
-taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
-  >"$TMP/nginx/stdout" 2>"$TMP/nginx/stderr" &
-NGINX_PID=$!; PIDS+=("$NGINX_PID")
+start_nginx "$NGINX_PORT" "$EMU_PORT"
 
-cat >"$TMP/sagegate.yaml" <<EOF
-server: {port: $GATEWAY_PORT, managementPort: $MANAGEMENT_PORT, drainDelay: 0s}
-auth: {devIssuer: true}
-audit: {sink: stdout}
-aws:
-  region: us-east-1
-  accountId: "123456789012"
-  stsEndpoint: $EMULATOR
-  sagemakerRuntimeEndpoint: $EMULATOR
-  externalId: sagegate-bench
-endpoints:
-  - name: $ENDPOINT
-    tags: {env: test}
-    backend: {type: sagemaker, roleArn: "arn:aws:iam::123456789012:role/bench-invoke"}
-  # The same upstream answer through the container backend (POST <url>/invocations): the
-  # difference to the endpoint above is what the AWS path (STS session, SigV4) costs.
-  - name: $ENDPOINT-container
-    tags: {env: test}
-    backend: {type: container, url: "$EMULATOR/endpoints/$ENDPOINT"}
-rules:
-  - id: data-scientists-bench
-    effect: allow
-    principal: {groups: [data-scientists]}
-    resource: {endpoints: [$ENDPOINT, $ENDPOINT-container]}
-    actions: [invoke]
-EOF
+aws_bench_yaml "$GATEWAY_PORT" "$MANAGEMENT_PORT" >"$TMP/sagegate.yaml"
 KEY_DIR="$TMP/dev-issuer"
-TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$KEY_DIR")
-[ -n "$TOKEN" ] || die "no token"
+dev_token "$JAR" "$KEY_DIR"
 log "sagegate on 127.0.0.1:$GATEWAY_PORT (core $PROXY_CORE, $GATEWAY_JAVA_OPTS)"
 start_sagegate "$JAR" "$TMP/sagegate.yaml" "$KEY_DIR" "$GATEWAY_PORT" "$MANAGEMENT_PORT" /dev/null "$TMP/sagegate.err"
 GATEWAY_PID=$STARTED_PID
@@ -229,6 +163,7 @@ if [ "$COMPARE" = 1 ]; then
   start_emulator emulator-compare
   COMPARE_Q=$(wait_quiet)
   log "ClientComparison on core $PROXY_CORE: $COMPARE_REQUESTS requests x $COMPARE_ROUNDS rounds, concurrency $COMPARE_CONCURRENCY"
+  # shellcheck disable=SC2086
   taskset -c "$PROXY_CORE" timeout --kill-after=10 600 java -XX:ActiveProcessorCount=1 $GATEWAY_JAVA_OPTS \
     -cp "$CP" io.sagegate.bench.ClientComparison requests="$COMPARE_REQUESTS" \
     concurrency="$COMPARE_CONCURRENCY" rounds="$COMPARE_ROUNDS" emulator="http://127.0.0.1:$EMU_PORT" \

@@ -36,26 +36,18 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LUA="$BENCH_DIR/post.lua"
 PATH_GATEWAY=/endpoints/sentiment-test/invocations
 
-log() { echo "[compare $(date -u +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_TAG=compare
 # shellcheck source=bench/lib.sh
 . "$BENCH_DIR/lib.sh"
 
 ensure_load_tools
 for f in "$JAR_A" "$JAR_B"; do [ -f "$f" ] || die "no such jar: $f"; done
-TMP=$(mktemp -d /tmp/sagegate-compare.XXXXXX)
-PIDS=()
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-require_free_ports "$DEMO_PORT" "$PORT_A" "$MGMT_A" "$PORT_B" "$MGMT_B"
-export SAGEGATE_HOME="$TMP/home"
-mkdir -p "$SAGEGATE_HOME"
+bench_setup compare "$DEMO_PORT" "$PORT_A" "$MGMT_A" "$PORT_B" "$MGMT_B"
+use_dev_home
 
-taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms128m -Xmx128m \
-  -jar "$JAR_B" demo-model --port "$DEMO_PORT" >"$TMP/demo.out" 2>"$TMP/demo.err" &
-DEMO_PID=$!; PIDS+=("$DEMO_PID")
-sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate-bench.yaml" >"$TMP/sagegate.yaml"
-TOKEN=$(java -jar "$JAR_B" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
+start_demo_model "$JAR_B"
+write_bench_yaml
+dev_token "$JAR_B" "$SAGEGATE_HOME/dev-issuer"
 
 GATEWAY_JAVA=${JAVA_A:-java} start_sagegate "$JAR_A" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$PORT_A" "$MGMT_A" /dev/null "$TMP/gateway-a.err"
 PID_A=$STARTED_PID
@@ -65,29 +57,11 @@ wait_ready "http://127.0.0.1:$DEMO_PORT/ping" "demo model" "$DEMO_PID"
 wait_ready "http://127.0.0.1:$MGMT_A/readyz" "gateway A" "$PID_A"
 wait_ready "http://127.0.0.1:$MGMT_B/readyz" "gateway B" "$PID_B"
 
-# user and system CPU ticks of a process
-cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
-# measure NAME PORT PID DURATION -> "rps cpu_us_per_request user_us_per_request". User time apart:
-# the kernel's share (the same socket calls for both builds) is what varies most with the machine.
-measure() {
-  local u0 s0 u1 s1 line
-  read -r u0 s0 < <(cpu_ticks "$3")
-  line=$(run_wrk "$1" "http://127.0.0.1:$2$PATH_GATEWAY" "$TOKEN" "$4")
-  read -r u1 s1 < <(cpu_ticks "$3")
-  [ "$(field "$line" non2xx)" = 0 ] && [ "$(field "$line" errors)" = 0 ] || die "$1: errors: $line"
-  awk -v r="$(field "$line" rps)" -v n="$(field "$line" requests)" -v u=$((u1 - u0)) -v s=$((s1 - s0)) \
-    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f %.1f %.1f\n", r, (u + s) * 1e6 / hz / n, u * 1e6 / hz / n }'
-}
-
-log "warm-up $WARMUP each"
-measure warm-a "$PORT_A" "$PID_A" "$WARMUP" >/dev/null
-measure warm-b "$PORT_B" "$PID_B" "$WARMUP" >/dev/null
+# CPU per request of each (lib.sh's cpu_per_request, user time apart: the kernel's share, the same
+# socket calls for both builds, is what varies most with the machine).
 echo "| round | A rps | A CPU us/req | A user us/req | B rps | B CPU us/req | B user us/req |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"
-for r in $(seq 1 "$ROUNDS"); do
-  read -r ra ca ua < <(measure "a-$r" "$PORT_A" "$PID_A" "$DURATION")
-  read -r rb cb ub < <(measure "b-$r" "$PORT_B" "$PID_B" "$DURATION")
-  echo "| $r | $ra | $ca | $ua | $rb | $cb | $ub |"
-done
+cpu_ab_rounds a "http://127.0.0.1:$PORT_A$PATH_GATEWAY" "$PID_A" "" \
+  b "http://127.0.0.1:$PORT_B$PATH_GATEWAY" "$PID_B" ""
 echo
 echo "A = $JAR_A ($("${JAVA_A:-java}" -version 2>&1 | sed -n 1p)), B = $JAR_B ($("${JAVA_B:-java}" -version 2>&1 | sed -n 1p)); $(nproc) cores; gateways on core $PROXY_CORE, wrk -c$CONNECTIONS and the demo model on core $LOAD_CORE."

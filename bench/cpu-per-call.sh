@@ -50,8 +50,7 @@ JAR="$ROOT/target/sagegate.jar"
 LUA="$BENCH_DIR/aws-post.lua"
 ENDPOINT=bench
 
-log() { echo "[cpu-per-call $(date -u +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_TAG=cpu-per-call
 # shellcheck source=bench/lib.sh
 . "$BENCH_DIR/lib.sh"
 
@@ -61,41 +60,15 @@ for tool in java taskset curl awk timeout python3 redis-server; do
 done
 cd "$ROOT"
 [ -f "$JAR" ] || { log "building $JAR"; mvn -o -q -DskipTests package || die "build failed"; }
-if [ ! -f target/test-classes/io/sagegate/bench/EmulatorServer.class ] || [ ! -f target/cp.txt ]; then
-  log "compiling test classes (emulator)"
-  mvn -o -q test-compile || die "test-compile failed"
-  mvn -o -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test \
-    || die "classpath failed"
-fi
-CP="$ROOT/target/test-classes:$ROOT/target/classes:$(cat target/cp.txt)"
+need_emulator_classes emulator
 
-TMP=$(mktemp -d /tmp/sagegate-cpu-per-call.XXXXXX)
-PIDS=()
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-require_free_ports "$NGINX_PORT" "$PLAIN_PORT" "$PLAIN_MGMT" "$LIMITED_PORT" "$LIMITED_MGMT"
+bench_setup cpu-per-call "$NGINX_PORT" "$PLAIN_PORT" "$PLAIN_MGMT" "$LIMITED_PORT" "$LIMITED_MGMT"
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# The gateway's own AWS credentials, fresh per run (never stored), trusted by the emulator's STS.
-export AWS_ACCESS_KEY_ID="AKIABENCH$(head -c 64 /dev/urandom | tr -dc 'A-Z0-9' | head -c 11)"
-export AWS_SECRET_ACCESS_KEY="$(head -c 30 /dev/urandom | base64 | tr -d '/+=' | head -c 40)"
-export AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_SESSION_TOKEN || true
+fresh_aws_credentials
 
 # --- upstream: the emulator; redis-server on a free port ----------------------------------------
 log "emulator (SageMaker auth checks off, STS checked) on core $LOAD_CORE"
-# shellcheck disable=SC2086
-taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 $EMULATOR_JAVA_OPTS -cp "$CP" \
-  io.sagegate.bench.EmulatorServer --no-sagemaker-auth >"$TMP/emulator.out" 2>"$TMP/emulator.err" &
-EMU_PID=$!; PIDS+=("$EMU_PID")
-EMU_PORT=""
-for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
-  kill -0 "$EMU_PID" 2>/dev/null || die "emulator exited: $(tail -5 "$TMP/emulator.err")"
-  EMU_PORT=$(sed -n 's/^PORT=//p' "$TMP/emulator.out")
-  [ -n "$EMU_PORT" ] && break
-  sleep 0.1
-done
-[ -n "$EMU_PORT" ] || die "emulator did not print its port within ${START_TIMEOUT_S}s"
+start_emulator emulator --no-sagemaker-auth
 EMULATOR="http://127.0.0.1:$EMU_PORT"
 
 REDIS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -104,39 +77,13 @@ taskset -c "$LOAD_CORE" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --sav
   --dir "$TMP" --daemonize no --protected-mode yes >"$TMP/redis.log" 2>&1 &
 REDIS_PID=$!; PIDS+=("$REDIS_PID")
 
-write_nginx_conf "$NGINX_PORT" "$EMU_PORT"
-log "nginx on 127.0.0.1:$NGINX_PORT (core $PROXY_CORE)"
-taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
-  >"$TMP/nginx/stdout" 2>"$TMP/nginx/stderr" &
-NGINX_PID=$!; PIDS+=("$NGINX_PID")
+start_nginx "$NGINX_PORT" "$EMU_PORT"
 
-# gateway_yaml PORT MGMT [LIMITED]: both endpoints; LIMITED adds the store and one limit on the
-# container endpoint, far above what one core can serve (so it counts every call and refuses none).
+# gateway_yaml PORT MGMT [LIMITED]: both endpoints (lib.sh's aws_bench_yaml); LIMITED adds the store
+# and one limit on the container endpoint, far above what one core can serve (so it counts every
+# call and refuses none).
 gateway_yaml() {
-  cat <<EOF
-server: {port: $1, managementPort: $2, drainDelay: 0s}
-auth: {devIssuer: true}
-audit: {sink: stdout}
-aws:
-  region: us-east-1
-  accountId: "123456789012"
-  stsEndpoint: $EMULATOR
-  sagemakerRuntimeEndpoint: $EMULATOR
-  externalId: sagegate-bench
-endpoints:
-  - name: $ENDPOINT
-    tags: {env: test}
-    backend: {type: sagemaker, roleArn: "arn:aws:iam::123456789012:role/bench-invoke"}
-  - name: $ENDPOINT-container
-    tags: {env: test}
-    backend: {type: container, url: "$EMULATOR/endpoints/$ENDPOINT"}
-rules:
-  - id: data-scientists-bench
-    effect: allow
-    principal: {groups: [data-scientists]}
-    resource: {endpoints: [$ENDPOINT, $ENDPOINT-container]}
-    actions: [invoke]
-EOF
+  aws_bench_yaml "$1" "$2"
   if [ "${3:-}" = limited ]; then
     cat <<EOF
 admission:
@@ -157,8 +104,7 @@ EOF
 gateway_yaml "$PLAIN_PORT" "$PLAIN_MGMT" >"$TMP/plain.yaml"
 gateway_yaml "$LIMITED_PORT" "$LIMITED_MGMT" limited >"$TMP/limited.yaml"
 KEY_DIR="$TMP/dev-issuer"
-TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$KEY_DIR")
-[ -n "$TOKEN" ] || die "no token"
+dev_token "$JAR" "$KEY_DIR"
 log "sagegate plain and limited on core $PROXY_CORE ($GATEWAY_JAVA_OPTS)"
 start_sagegate "$JAR" "$TMP/plain.yaml" "$KEY_DIR" "$PLAIN_PORT" "$PLAIN_MGMT" "$TMP/plain-audit.jsonl" "$TMP/plain.err"
 PLAIN_PID=$STARTED_PID

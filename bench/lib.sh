@@ -1,6 +1,34 @@
-# Helpers shared by bench/run.sh and bench/aws-run.sh. Sourced after each script has defined
-# log() and die(); the functions below read TMP, PIDS, START_TIMEOUT_S, LOAD_CORE, PROXY_CORE,
-# GATEWAY_JAVA_OPTS, CONNECTIONS and LUA, which each script sets.
+# shellcheck shell=bash
+# Helpers shared by the bench scripts. Each script sets BENCH_TAG (the prefix of its log lines)
+# before sourcing this file; the functions below read TMP, PIDS, START_TIMEOUT_S, LOAD_CORE,
+# PROXY_CORE, GATEWAY_JAVA_OPTS, CONNECTIONS and LUA, which each script sets.
+
+log() { echo "[${BENCH_TAG:-bench} $(date -u +%H:%M:%S)] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# bench_setup NAME PORT...: a fresh temp folder TMP (/tmp/sagegate-NAME.XXXXXX), PIDS emptied, the
+# traps set (every process started stopped and TMP removed on exit), and the ports checked free.
+bench_setup() {
+  local name=$1; shift
+  TMP=$(mktemp -d "/tmp/sagegate-$name.XXXXXX")
+  PIDS=()
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  require_free_ports "$@"
+}
+
+# use_dev_home: SAGEGATE_HOME (where the dev issuer keeps its key) exported as TMP/home.
+use_dev_home() {
+  export SAGEGATE_HOME="$TMP/home"
+  mkdir -p "$SAGEGATE_HOME"
+}
+
+# dev_token JAR KEY_DIR: sets TOKEN, a 2 h token of the dev issuer in KEY_DIR for alice in
+# data-scientists (the caller the bench rules allow).
+dev_token() {
+  TOKEN=$(java -jar "$1" token --sub alice --groups data-scientists --ttl 2h --key-dir "$2")
+  [ -n "$TOKEN" ] || die "no token"
+}
 
 # Installs wrk and nginx with apt when missing (nginx-light, else nginx) and sets NGINX.
 ensure_load_tools() {
@@ -26,7 +54,7 @@ stop_pid() {
   kill -9 "$pid" 2>/dev/null || true
 }
 
-# The EXIT trap of both scripts: every process started (PIDS) stopped, the temp folder removed.
+# The EXIT trap (bench_setup): every process started (PIDS) stopped, the temp folder removed.
 cleanup() {
   local pid
   for pid in "${PIDS[@]:-}"; do stop_pid "$pid"; done
@@ -163,26 +191,169 @@ field() { # field RESULT_LINE KEY
 
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 
+# start_demo_model JAR: the demo model on 127.0.0.1:DEMO_PORT, core LOAD_CORE, as one processor.
+# Sets DEMO_PID and adds it to PIDS.
+start_demo_model() {
+  taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms128m -Xmx128m \
+    -jar "$1" demo-model --port "$DEMO_PORT" >"$TMP/demo.out" 2>"$TMP/demo.err" &
+  DEMO_PID=$!; PIDS+=("$DEMO_PID")
+}
+
+# write_bench_yaml: $TMP/sagegate.yaml, bench/sagegate-bench.yaml pointed at the demo model on DEMO_PORT.
+write_bench_yaml() {
+  sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate-bench.yaml" >"$TMP/sagegate.yaml"
+}
+
+# start_nginx LISTEN_PORT UPSTREAM_PORT: nginx (write_nginx_conf) on PROXY_CORE. Sets NGINX_PID and
+# adds it to PIDS.
+start_nginx() {
+  write_nginx_conf "$1" "$2"
+  log "nginx on 127.0.0.1:$1 (core $PROXY_CORE)"
+  taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
+    >"$TMP/nginx/stdout" 2>"$TMP/nginx/stderr" &
+  NGINX_PID=$!; PIDS+=("$NGINX_PID")
+}
+
+# need_emulator_classes WHAT: the test classes (io.sagegate.bench.EmulatorServer and WHAT else the
+# script runs from them) and their classpath, built when missing. Run from ROOT; sets CP.
+need_emulator_classes() {
+  if [ ! -f target/test-classes/io/sagegate/bench/EmulatorServer.class ] || [ ! -f target/cp.txt ]; then
+    log "compiling test classes ($1)"
+    mvn -o -q test-compile || die "test-compile failed"
+    mvn -o -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test \
+      || die "classpath failed"
+  fi
+  CP="$ROOT/target/test-classes:$ROOT/target/classes:$(cat target/cp.txt)"
+}
+
+# fresh_aws_credentials: the gateway's own AWS credentials, fresh per run (never stored), exported:
+# the emulator's STS trusts them for AssumeRole, sagegate reads them from the environment (the
+# SDK's default chain); no profile, session token or instance metadata.
+fresh_aws_credentials() {
+  AWS_ACCESS_KEY_ID="AKIABENCH$(head -c 64 /dev/urandom | tr -dc 'A-Z0-9' | head -c 11)"
+  AWS_SECRET_ACCESS_KEY="$(head -c 30 /dev/urandom | base64 | tr -d '/+=' | head -c 40)"
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED=true
+  unset AWS_PROFILE AWS_SESSION_TOKEN || true
+}
+
+# start_emulator NAME [EmulatorServer args]: the SageMaker emulator (io.sagegate.bench.EmulatorServer
+# on CP, EMULATOR_JAVA_OPTS) on LOAD_CORE, output in TMP/NAME.out and .err; waits (START_TIMEOUT_S)
+# for the port it prints. Sets EMU_PID (added to PIDS) and EMU_PORT.
+start_emulator() {
+  local name=$1; shift
+  # shellcheck disable=SC2086
+  taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 $EMULATOR_JAVA_OPTS -cp "$CP" \
+    io.sagegate.bench.EmulatorServer "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  EMU_PID=$!; PIDS+=("$EMU_PID")
+  EMU_PORT=""
+  for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
+    kill -0 "$EMU_PID" 2>/dev/null || die "$name exited during start: $(tail -5 "$TMP/$name.err")"
+    EMU_PORT=$(sed -n 's/^PORT=//p' "$TMP/$name.out")
+    [ -n "$EMU_PORT" ] && return 0
+    sleep 0.1
+  done
+  die "$name did not print its port within ${START_TIMEOUT_S}s"
+}
+
+# aws_bench_yaml PORT MGMT: a sagegate config (dev issuer, audit to stdout) in front of the emulator
+# at EMULATOR: endpoint ENDPOINT on the sagemaker backend (STS session, SigV4) and ENDPOINT-container,
+# the same upstream answer through the container backend (POST <url>/invocations), so that the
+# difference between the two is what the AWS path costs; data-scientists may invoke both.
+aws_bench_yaml() {
+  cat <<EOF
+server: {port: $1, managementPort: $2, drainDelay: 0s}
+auth: {devIssuer: true}
+audit: {sink: stdout}
+aws:
+  region: us-east-1
+  accountId: "123456789012"
+  stsEndpoint: $EMULATOR
+  sagemakerRuntimeEndpoint: $EMULATOR
+  externalId: sagegate-bench
+endpoints:
+  - name: $ENDPOINT
+    tags: {env: test}
+    backend: {type: sagemaker, roleArn: "arn:aws:iam::123456789012:role/bench-invoke"}
+  - name: $ENDPOINT-container
+    tags: {env: test}
+    backend: {type: container, url: "$EMULATOR/endpoints/$ENDPOINT"}
+rules:
+  - id: data-scientists-bench
+    effect: allow
+    principal: {groups: [data-scientists]}
+    resource: {endpoints: [$ENDPOINT, $ENDPOINT-container]}
+    actions: [invoke]
+EOF
+}
+
+# slow_model_yaml BACKEND_OPTIONS [ENDPOINT_OPTION]: $TMP/sagegate.yaml for PORT and MGMT, one
+# endpoint "slow" on the container backend to the model on MODEL_PORT (BACKEND_OPTIONS added inside
+# its backend map, ENDPOINT_OPTION as one more line of the endpoint), the dev issuer, audit to
+# stdout, every caller in data-scientists allowed.
+slow_model_yaml() {
+  cat >"$TMP/sagegate.yaml" <<YAML
+server: {port: $PORT, managementPort: $MGMT, drainDelay: 0s}
+auth: {devIssuer: true, issuer: sagegate-dev, audiences: [sagegate]}
+audit: {sink: stdout}
+endpoints:
+  - name: slow${2:+
+    $2}
+    backend: {type: container, url: "http://127.0.0.1:$MODEL_PORT", $1}
+rules:
+  - id: all
+    effect: allow
+    principal: {groups: [data-scientists]}
+YAML
+}
+
+# cpu_per_request NAME URL PID DURATION [BODY]: one wrk run (run_wrk with TOKEN; BODY, when given,
+# replaces post.lua's body) and the CPU time of process PID over it (utime and stime from
+# /proc/PID/stat) -> "rps cpu_us_per_request user_us_per_request". User time apart: the kernel's
+# share (the same socket calls for any build) is what varies most with the machine. Dies on errors
+# or non-2xx answers.
+cpu_per_request() {
+  local u0 s0 u1 s1 line
+  read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$3/stat")
+  if [ -n "${5:-}" ]; then
+    line=$(BODY="$5" run_wrk "$1" "$2" "$TOKEN" "$4")
+  else
+    line=$(run_wrk "$1" "$2" "$TOKEN" "$4")
+  fi
+  read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$3/stat")
+  [ "$(field "$line" non2xx)" = 0 ] && [ "$(field "$line" errors)" = 0 ] || die "$1: errors: $line"
+  awk -v r="$(field "$line" rps)" -v n="$(field "$line" requests)" -v u=$((u1 - u0)) -v s=$((s1 - s0)) \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f %.1f %.1f\n", r, (u + s) * 1e6 / hz / n, u * 1e6 / hz / n }'
+}
+
+# cpu_ab_rounds A_NAME A_URL A_PID A_BODY B_NAME B_URL B_PID B_BODY: cpu_per_request of A and of B,
+# first WARMUP each (not reported), then ROUNDS rounds of DURATION each, A then B a few seconds
+# apart, so that the machine's drift hits both alike; prints a markdown row a round:
+# "| round | A rps | CPU | user | B rps | CPU | user |" (the table's head is the caller's). An
+# empty BODY keeps post.lua's.
+cpu_ab_rounds() {
+  local r ra ca ua rb cb ub
+  log "warm-up $WARMUP each"
+  cpu_per_request "warm-$1" "$2" "$3" "$WARMUP" "$4" >/dev/null
+  cpu_per_request "warm-$5" "$6" "$7" "$WARMUP" "$8" >/dev/null
+  for r in $(seq 1 "$ROUNDS"); do
+    read -r ra ca ua < <(cpu_per_request "$1-$r" "$2" "$3" "$DURATION" "$4")
+    read -r rb cb ub < <(cpu_per_request "$5-$r" "$6" "$7" "$DURATION" "$8")
+    echo "| $r | $ra | $ca | $ua | $rb | $cb | $ub |"
+  done
+}
+
 # start_container_targets AUDIT_OUT: run.sh's three targets. The demo model
-# on LOAD_CORE, nginx (write_nginx_conf) and sagegate (bench/sagegate-bench.yaml, the dev issuer
+# on LOAD_CORE, nginx (start_nginx) and sagegate (bench/sagegate-bench.yaml, the dev issuer
 # under SAGEGATE_HOME, audit records appended to AUDIT_OUT) on PROXY_CORE; waits until all three
 # answer. Reads JAR, BENCH_DIR and the *_PORT variables; sets DEMO_PID, NGINX_PID, GATEWAY_PID and
 # TOKEN (a caller the bench rules allow).
 start_container_targets() {
   log "demo model on 127.0.0.1:$DEMO_PORT (core $LOAD_CORE)"
-  taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms128m -Xmx128m \
-    -jar "$JAR" demo-model --port "$DEMO_PORT" >"$TMP/demo.out" 2>"$TMP/demo.err" &
-  DEMO_PID=$!; PIDS+=("$DEMO_PID")
+  start_demo_model "$JAR"
+  start_nginx "$NGINX_PORT" "$DEMO_PORT"
 
-  write_nginx_conf "$NGINX_PORT" "$DEMO_PORT"
-  log "nginx on 127.0.0.1:$NGINX_PORT (core $PROXY_CORE)"
-  taskset -c "$PROXY_CORE" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
-    >"$TMP/nginx/stdout" 2>"$TMP/nginx/stderr" &
-  NGINX_PID=$!; PIDS+=("$NGINX_PID")
-
-  sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate-bench.yaml" >"$TMP/sagegate.yaml"
-  TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
-  [ -n "$TOKEN" ] || die "no token"
+  write_bench_yaml
+  dev_token "$JAR" "$SAGEGATE_HOME/dev-issuer"
   log "sagegate on 127.0.0.1:$GATEWAY_PORT (core $PROXY_CORE, $GATEWAY_JAVA_OPTS)"
   start_sagegate "$JAR" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$GATEWAY_PORT" "$MANAGEMENT_PORT" \
     "$1" "$TMP/sagegate.err"

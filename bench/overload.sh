@@ -27,20 +27,14 @@ START_TIMEOUT_S=${START_TIMEOUT_S:-60}
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 JAR=${JAR:-$BENCH_DIR/../target/sagegate.jar}
 LUA="$BENCH_DIR/post.lua"
-log() { echo "[overload $(date -u +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_TAG=overload
 # shellcheck source=bench/lib.sh
 . "$BENCH_DIR/lib.sh"
 
 [ -f "$JAR" ] || die "no $JAR: build it with mvn -DskipTests package"
 ensure_load_tools
-TMP=$(mktemp -d /tmp/sagegate-overload.XXXXXX)
-PIDS=()
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-require_free_ports "$MODEL_PORT" "$PORT" "$MGMT"
-export SAGEGATE_HOME="$TMP/home"
-mkdir -p "$SAGEGATE_HOME"
+bench_setup overload "$MODEL_PORT" "$PORT" "$MGMT"
+use_dev_home
 
 cat >"$TMP/slow_model.py" <<'PY'
 import http.server, socketserver, sys, time
@@ -69,20 +63,8 @@ PY
 taskset -c "$LOAD_CORE" python3 "$TMP/slow_model.py" "$MODEL_PORT" "$DELAY_MS" &
 PIDS+=("$!")
 
-cat >"$TMP/sagegate.yaml" <<YAML
-server: {port: $PORT, managementPort: $MGMT, drainDelay: 0s}
-auth: {devIssuer: true, issuer: sagegate-dev, audiences: [sagegate]}
-audit: {sink: stdout}
-endpoints:
-  - name: slow
-    maxConcurrency: $MAX
-    backend: {type: container, url: "http://127.0.0.1:$MODEL_PORT", timeout: 30s}
-rules:
-  - id: all
-    effect: allow
-    principal: {groups: [data-scientists]}
-YAML
-TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
+slow_model_yaml "timeout: 30s" "maxConcurrency: $MAX"
+dev_token "$JAR" "$SAGEGATE_HOME/dev-issuer"
 start_sagegate "$JAR" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$PORT" "$MGMT" "$TMP/audit.jsonl" "$TMP/gateway.err"
 GW_PID=$STARTED_PID
 wait_ready "http://127.0.0.1:$MGMT/readyz" sagegate "$GW_PID"

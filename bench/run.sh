@@ -62,8 +62,7 @@ RESULTS="$BENCH_DIR/results"
 PATH_INVOKE=/invocations
 PATH_GATEWAY=/endpoints/sentiment-test/invocations
 
-log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_TAG=bench
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -78,14 +77,8 @@ if [ ! -f "$JAR" ]; then
 fi
 
 # --- processes, cleaned up on exit --------------------------------------------------------------
-TMP=$(mktemp -d /tmp/sagegate-bench.XXXXXX)
-PIDS=()
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-require_free_ports "$DEMO_PORT" "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"
-
-export SAGEGATE_HOME="$TMP/home"
-mkdir -p "$SAGEGATE_HOME"
+bench_setup bench "$DEMO_PORT" "$NGINX_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"
+use_dev_home
 
 [ "$AUDIT_FILE" = /dev/null ] || : >"$AUDIT_FILE"
 start_container_targets "$AUDIT_FILE"

@@ -31,22 +31,16 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LUA="$BENCH_DIR/post.lua"
 URL="http://127.0.0.1:$GATEWAY_PORT/endpoints/sentiment-test/invocations"
 
-log() { echo "[sched $(date -u +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_TAG=sched
 # shellcheck source=bench/lib.sh
 . "$BENCH_DIR/lib.sh"
 
 ensure_load_tools
 JARS=()
 for f in "$@"; do [ -f "$f" ] || die "no such jar: $f"; JARS+=("$(realpath "$f")"); done
-TMP=$(mktemp -d /tmp/sagegate-sched.XXXXXX)
-PIDS=()
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-require_free_ports "$DEMO_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"
-export SAGEGATE_HOME="$TMP/home"
-mkdir -p "$SAGEGATE_HOME"
-sed "s#http://127.0.0.1:18081#http://127.0.0.1:$DEMO_PORT#" "$BENCH_DIR/sagegate-bench.yaml" >"$TMP/sagegate.yaml"
+bench_setup sched "$DEMO_PORT" "$GATEWAY_PORT" "$MANAGEMENT_PORT"
+use_dev_home
+write_bench_yaml
 
 # Per-thread "tid name run_ns wait_ns" of a process.
 threads() {
@@ -58,10 +52,8 @@ threads() {
 
 for _ in $(seq 1 "$REPEAT"); do
   for jar in "${JARS[@]}"; do
-    taskset -c "$LOAD_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms128m -Xmx128m \
-      -jar "$jar" demo-model --port "$DEMO_PORT" >"$TMP/demo.out" 2>"$TMP/demo.err" &
-    DEMO_PID=$!; PIDS+=("$DEMO_PID")
-    TOKEN=$(java -jar "$jar" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
+    start_demo_model "$jar"
+    dev_token "$jar" "$SAGEGATE_HOME/dev-issuer"
     start_sagegate "$jar" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$GATEWAY_PORT" "$MANAGEMENT_PORT" \
       /dev/null "$TMP/gateway.err"
     GATEWAY_PID=$STARTED_PID

@@ -47,8 +47,7 @@ START_TIMEOUT_S=${START_TIMEOUT_S:-60}
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 JAR=${JAR:-$BENCH_DIR/../target/sagegate.jar}
 PY="$BENCH_DIR/streams.py"
-log() { echo "[streams $(date -u +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_TAG=streams
 # shellcheck source=bench/lib.sh
 . "$BENCH_DIR/lib.sh"
 
@@ -58,13 +57,8 @@ need_fds=$((STREAMS * 2 + 1000))
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge "$need_fds" ] \
   || die "ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)); $STREAMS streams need about $need_fds"
-TMP=$(mktemp -d /tmp/sagegate-streams.XXXXXX)
-PIDS=()
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-require_free_ports "$MODEL_PORT" "$PORT" "$MGMT"
-export SAGEGATE_HOME="$TMP/home"
-mkdir -p "$SAGEGATE_HOME"
+bench_setup streams "$MODEL_PORT" "$PORT" "$MGMT"
+use_dev_home
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log "slow streaming model on 127.0.0.1:$MODEL_PORT (core $LOAD_CORE; a chunk every ${CHUNK_INTERVAL_S}s)"
@@ -72,20 +66,8 @@ taskset -c "$LOAD_CORE" python3 "$PY" model "$MODEL_PORT" "$CHUNK_INTERVAL_S" $(
   "$BODY_DELAY_MS" >"$TMP/model.out" 2>&1 &
 MODEL_PID=$!; PIDS+=("$MODEL_PID")
 
-cat >"$TMP/sagegate.yaml" <<YAML
-server: {port: $PORT, managementPort: $MGMT, drainDelay: 0s}
-auth: {devIssuer: true, issuer: sagegate-dev, audiences: [sagegate]}
-audit: {sink: stdout}
-endpoints:
-  - name: slow
-    backend: {type: container, url: "http://127.0.0.1:$MODEL_PORT", timeout: 60s, maxConnections: $((STREAMS + 1000))}
-rules:
-  - id: all
-    effect: allow
-    principal: {groups: [data-scientists]}
-YAML
-TOKEN=$(java -jar "$JAR" token --sub alice --groups data-scientists --ttl 2h --key-dir "$SAGEGATE_HOME/dev-issuer")
-[ -n "$TOKEN" ] || die "no token"
+slow_model_yaml "timeout: 60s, maxConnections: $((STREAMS + 1000))"
+dev_token "$JAR" "$SAGEGATE_HOME/dev-issuer"
 log "sagegate on 127.0.0.1:$PORT (core $PROXY_CORE, $GATEWAY_JAVA_OPTS)"
 start_sagegate "$JAR" "$TMP/sagegate.yaml" "$SAGEGATE_HOME/dev-issuer" "$PORT" "$MGMT" /dev/null "$TMP/gateway.err"
 GW_PID=$STARTED_PID

@@ -4,8 +4,8 @@
 // InvokeEndpoint on the endpoint in the path).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI, { PermissionDeniedError, AuthenticationError, APIError, InternalServerError } from 'openai';
-import { workDir, startEmulator, startGateway, token } from './harness.mjs';
+import { PermissionDeniedError, AuthenticationError, APIError, InternalServerError } from 'openai';
+import { workDir, startEmulator, startTestersGateway, stopAll, openaiClient, readStream } from './harness.mjs';
 
 // Test-only credentials the emulator itself defines; not AWS secrets.
 const KEY = 'AKIAGATEWAYCONFORM01';
@@ -34,36 +34,21 @@ before(async () => {
   - name: ${name}
     tags: {env: test}
     backend: {type: sagemaker, roleArn: "${ROLE}", timeout: 10s, openai: {enabled: true}}`).join('');
-  gateway = await startGateway(dir, `
-auth: {devIssuer: true, issuer: sagegate-dev, audiences: [sagegate]}
-aws:
+  ({ gateway, tester, outsider } = await startTestersGateway(dir, `aws:
   region: ${REGION}
   accountId: "${ACCOUNT}"
   externalId: ${EXTERNAL_ID}
   stsEndpoint: ${emulator.url}
   sagemakerRuntimeEndpoint: ${emulator.url}
-endpoints:${endpoints}
-rules:
-  - id: testers
-    effect: allow
-    principal: {groups: [testers]}
-    resource: {tags: {env: [test]}}
-    actions: [invoke, invoke-stream]
-`, {
+endpoints:${endpoints}`, {
     AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: REGION,
     AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-  });
-  tester = token(dir, 'alice', ['testers']);
-  outsider = token(dir, 'mallory', ['outsiders']);
+  }));
 });
 
-after(async () => {
-  await gateway?.child.stop();
-  await emulator?.child.stop();
-});
+after(() => stopAll(gateway, emulator));
 
-const client = (endpoint, apiKey) => new OpenAI({
-  baseURL: `${gateway.url}/endpoints/${endpoint}/openai/v1`, apiKey, maxRetries: 0, timeout: 30_000 });
+const client = (endpoint, apiKey) => openaiClient(gateway, endpoint, apiKey);
 const messages = [{ role: 'user', content: 'hello' }];
 
 async function emulatorRequests() {
@@ -88,13 +73,8 @@ test('chat reaches the emulator under a bearer token from the caller\'s session'
 
 test('stream, chunks arrive before the end, the added usage chunk metered and dropped', async () => {
   const stream = await client('llm', tester).chat.completions.create({ model: 'm', messages, stream: true });
-  const arrivals = [];
-  let text = '';
-  for await (const chunk of stream) {
-    arrivals.push(Date.now());
-    text += chunk.choices[0]?.delta?.content ?? '';
-    assert.equal(chunk.usage ?? null, null);
-  }
+  const { chunks, arrivals, text } = await readStream(stream);
+  for (const chunk of chunks) assert.equal(chunk.usage ?? null, null);
   assert.equal(text, 'Hello from llm');
   assert.ok(arrivals.length >= 3 && arrivals[arrivals.length - 1] - arrivals[0] >= 10, `${arrivals}`);
 });

@@ -3,40 +3,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI, { PermissionDeniedError, AuthenticationError, APIError, NotFoundError } from 'openai';
-import { workDir, startDemoModel, startGateway, token } from './harness.mjs';
+import { workDir, startDemoModel, startTestersGateway, stopAll, openaiClient, readStream } from './harness.mjs';
 
 let dir; let model; let gateway; let tester; let outsider;
 
 before(async () => {
   dir = workDir();
   model = await startDemoModel();
-  gateway = await startGateway(dir, `
-auth: {devIssuer: true, issuer: sagegate-dev, audiences: [sagegate]}
-endpoints:
+  ({ gateway, tester, outsider } = await startTestersGateway(dir, `endpoints:
   - name: chat-demo
     tags: {env: test}
     backend: {type: demo}
   - name: chat-container
     tags: {env: test}
-    backend: {type: container, url: "${model.url}"}
-rules:
-  - id: testers
-    effect: allow
-    principal: {groups: [testers]}
-    resource: {tags: {env: [test]}}
-    actions: [invoke, invoke-stream]
-`);
-  tester = token(dir, 'alice', ['testers']);
-  outsider = token(dir, 'mallory', ['outsiders']);
+    backend: {type: container, url: "${model.url}"}`));
 });
 
-after(async () => {
-  await gateway?.child.stop();
-  await model?.child.stop();
-});
+after(() => stopAll(gateway, model));
 
-const client = (endpoint, apiKey) => new OpenAI({
-  baseURL: `${gateway.url}/endpoints/${endpoint}/openai/v1`, apiKey, maxRetries: 0, timeout: 30_000 });
+const client = (endpoint, apiKey) => openaiClient(gateway, endpoint, apiKey);
 
 const messages = [{ role: 'user', content: 'great product, fast delivery' }];
 
@@ -59,13 +44,8 @@ for (const endpoint of ['chat-demo', 'chat-container']) {
   test(`${endpoint}: stream, chunks arrive before the end`, async () => {
     const stream = await client(endpoint, tester).chat.completions
       .create({ model: 'sagegate-demo', messages, stream: true });
-    const arrivals = [];
-    let text = '';
-    for await (const chunk of stream) {
-      arrivals.push(Date.now());
-      text += chunk.choices[0]?.delta?.content ?? '';
-      assert.equal(chunk.usage ?? null, null, 'no usage chunk the client did not ask for');
-    }
+    const { chunks, arrivals, text } = await readStream(stream);
+    for (const chunk of chunks) assert.equal(chunk.usage ?? null, null, 'no usage chunk the client did not ask for');
     assert.match(text, /POSITIVE/);
     assert.ok(arrivals.length > 3, `several chunks, got ${arrivals.length}`);
     // The demo model pauses between words: a relay that buffered the stream would hand them all

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const JAR = join(ROOT, 'target', 'sagegate.jar');
@@ -121,6 +122,49 @@ export async function startGateway(dir, configText, env = {}) {
     await new Promise((r) => setTimeout(r, 200)); // polling a readiness probe, bounded above
   }
   return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * The gateway as every suite here runs it: the dev issuer, the suite's own config lines between
+ * (its endpoints, and aws: where it needs one), and one rule that lets group testers invoke and
+ * stream every endpoint tagged env: test. With two callers: tester (alice, in testers) and
+ * outsider (mallory, in outsiders).
+ */
+export async function startTestersGateway(dir, configLines, env = {}) {
+  const gateway = await startGateway(dir, `
+auth: {devIssuer: true, issuer: sagegate-dev, audiences: [sagegate]}
+${configLines}
+rules:
+  - id: testers
+    effect: allow
+    principal: {groups: [testers]}
+    resource: {tags: {env: [test]}}
+    actions: [invoke, invoke-stream]
+`, env);
+  return { gateway, tester: token(dir, 'alice', ['testers']), outsider: token(dir, 'mallory', ['outsiders']) };
+}
+
+/** Stops the children of these started processes (any not started is skipped), one after another. */
+export async function stopAll(...started) {
+  for (const s of started) await s?.child.stop();
+}
+
+/** The official client on one endpoint's OpenAI routes through the gateway: no retries, 30 s timeout. */
+export function openaiClient(gateway, endpoint, apiKey) {
+  return new OpenAI({ baseURL: `${gateway.url}/endpoints/${endpoint}/openai/v1`, apiKey, maxRetries: 0, timeout: 30_000 });
+}
+
+/** Reads a chat completion stream to its end: every chunk, when each arrived, and the text. */
+export async function readStream(stream) {
+  const chunks = [];
+  const arrivals = [];
+  let text = '';
+  for await (const chunk of stream) {
+    arrivals.push(Date.now());
+    chunks.push(chunk);
+    text += chunk.choices[0]?.delta?.content ?? '';
+  }
+  return { chunks, arrivals, text };
 }
 
 export function token(dir, sub, groups) {
