@@ -1,5 +1,6 @@
 package io.sagegate.aws;
 
+import io.sagegate.aws.SageMakerRequests.ChatTarget;
 import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.Invocation;
 import io.sagegate.backend.SageMakerHeaders;
@@ -34,7 +35,7 @@ final class OpenAiExchange extends RuntimeExchange<BackendResponse> {
   private final Region region;
   private final Invocation invocation;
   private final OpenAiCall call;
-  private final String url;
+  private final ChatTarget target;
 
   /** True for the one retry after a refused token. */
   private final boolean again;
@@ -45,26 +46,26 @@ final class OpenAiExchange extends RuntimeExchange<BackendResponse> {
       Region region,
       Invocation invocation,
       OpenAiCall call,
-      String url,
+      ChatTarget target,
       boolean again) {
     super(upstream);
     this.tokens = tokens;
     this.region = region;
     this.invocation = invocation;
     this.call = call;
-    this.url = url;
+    this.target = target;
     this.again = again;
   }
 
-  /** Sends the chat completion {@code call} to {@code url}. */
+  /** Sends the chat completion {@code call} to {@code target}. */
   static Future<BackendResponse> send(
       RuntimeUpstream upstream,
       BearerTokens tokens,
       Region region,
       Invocation invocation,
       OpenAiCall call,
-      String url) {
-    return new OpenAiExchange(upstream, tokens, region, invocation, call, url, false).start();
+      ChatTarget target) {
+    return new OpenAiExchange(upstream, tokens, region, invocation, call, target, false).start();
   }
 
   private Future<BackendResponse> start() {
@@ -82,22 +83,15 @@ final class OpenAiExchange extends RuntimeExchange<BackendResponse> {
       return;
     }
     // No idle timeout here: the exchange's deadline covers the wait (as for InvokeEndpoint).
-    // Built before the deadline is armed: what building throws then fails this call at once.
-    RequestOptions options;
-    try {
-      options =
-          new RequestOptions()
-              .setAbsoluteURI(url)
-              .setMethod(HttpMethod.POST)
-              .setConnectTimeout(upstream.connectTimeoutMillis())
-              .putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + token)
-              .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-              .putHeader(
-                  HttpHeaders.ACCEPT, call.stream() ? "text/event-stream" : "application/json");
-    } catch (RuntimeException e) {
-      fail(e);
-      return;
-    }
+    RequestOptions options =
+        target
+            .options(call.component())
+            .setMethod(HttpMethod.POST)
+            .setConnectTimeout(upstream.connectTimeoutMillis())
+            .putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + token)
+            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+            .putHeader(
+                HttpHeaders.ACCEPT, call.stream() ? "text/event-stream" : "application/json");
     Buffer body = invocation.body() == null ? Buffer.buffer() : invocation.body();
     arm();
     future().onComplete(v -> disarm());
@@ -178,7 +172,7 @@ final class OpenAiExchange extends RuntimeExchange<BackendResponse> {
           upstream.endpoint(),
           status);
       tokens.invalidate(invocation.credentials());
-      endAs(new OpenAiExchange(upstream, tokens, region, invocation, call, url, true).start());
+      endAs(new OpenAiExchange(upstream, tokens, region, invocation, call, target, true).start());
       return;
     }
     fail(SageMakerErrors.openAi(upstream.endpoint(), status, resp.headers(), body, call.stream()));

@@ -3,6 +3,7 @@ package io.sagegate.aws;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sagegate.authz.Action;
 import io.sagegate.aws.RuntimeCall.Answer;
+import io.sagegate.aws.SageMakerRequests.ChatTarget;
 import io.sagegate.aws.SageMakerRequests.Route;
 import io.sagegate.backend.Backend;
 import io.sagegate.backend.BackendResponse;
@@ -70,15 +71,8 @@ public final class SageMakerBackend implements Backend {
   private final Route invokeRoute;
   private final Route streamRoute;
   private final Route asyncRoute;
+  private final ChatTarget chatTarget;
   private final BearerTokens tokens;
-
-  /**
-   * SageMaker Runtime's base URL without a trailing slash, and the endpoint's name encoded for a
-   * path.
-   */
-  private final String base;
-
-  private final String encodedName;
 
   /**
    * @param client the shared client of {@link SageMakerBackendFactory}
@@ -116,11 +110,14 @@ public final class SageMakerBackend implements Backend {
             endpoint.name(),
             endpoint.backend().connectTimeout().toMillis(),
             idleTimeoutMillis);
-    this.base = runtime.toString().replaceAll("/+$", "");
-    this.encodedName = URLEncoder.encode(endpoint.name(), StandardCharsets.UTF_8);
+    // SageMaker Runtime's base URL without a trailing slash, and the endpoint's name encoded for a
+    // path.
+    String base = runtime.toString().replaceAll("/+$", "");
+    String encodedName = URLEncoder.encode(endpoint.name(), StandardCharsets.UTF_8);
     this.invokeRoute = Route.of(base, encodedName, "invocations");
     this.streamRoute = Route.of(base, encodedName, "invocations-response-stream");
     this.asyncRoute = Route.of(base, encodedName, "async-invocations");
+    this.chatTarget = ChatTarget.of(base, encodedName);
   }
 
   @Override
@@ -228,8 +225,7 @@ public final class SageMakerBackend implements Backend {
     if (lacksCredentials(invocation)) {
       return Future.failedFuture(Errors.internal().withAuditReason("sagemaker:no_credentials"));
     }
-    String url = SageMakerRequests.chatCompletionsUrl(base, encodedName, call.component());
-    return OpenAiExchange.send(upstream, tokens, region, invocation, call, url);
+    return OpenAiExchange.send(upstream, tokens, region, invocation, call, chatTarget);
   }
 
   /**

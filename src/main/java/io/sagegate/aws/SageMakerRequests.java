@@ -98,17 +98,38 @@ public final class SageMakerRequests {
   }
 
   /**
-   * The OpenAI-compatible chat completions URL of an endpoint, or of one of its inference
-   * components: {@code /endpoints/{name}[/inference-components/{c}]/openai/v1/chat/completions}.
+   * Where an endpoint's OpenAI-compatible chat completions go, {@code
+   * /endpoints/{name}[/inference-components/{c}]/openai/v1/chat/completions}: host, port, TLS and
+   * the endpoint's path parsed once per backend, as {@link Route} does for the other operations
+   * (setAbsoluteURI parsed a java.net.URL per request); only the inference component, part of the
+   * path, is added per call.
    */
-  static String chatCompletionsUrl(String base, String encodedName, String component) {
-    return base
-        + "/endpoints/"
-        + encodedName
-        + (component == null
-            ? ""
-            : "/inference-components/" + URLEncoder.encode(component, StandardCharsets.UTF_8))
-        + "/openai/v1/chat/completions";
+  record ChatTarget(String host, int port, boolean ssl, String endpointPath) {
+
+    /**
+     * @param base SageMaker Runtime's base URL without a trailing slash
+     * @param encodedName the endpoint's name encoded for a path
+     */
+    static ChatTarget of(String base, String encodedName) {
+      RequestOptions parsed =
+          new RequestOptions().setAbsoluteURI(base + "/endpoints/" + encodedName);
+      return new ChatTarget(parsed.getHost(), parsed.getPort(), parsed.isSsl(), parsed.getURI());
+    }
+
+    /** The request of one call, to {@code component} (null: the endpoint itself). */
+    RequestOptions options(String component) {
+      return new RequestOptions()
+          .setHost(host)
+          .setPort(port)
+          .setSsl(ssl)
+          .setURI(
+              endpointPath
+                  + (component == null
+                      ? ""
+                      : "/inference-components/"
+                          + URLEncoder.encode(component, StandardCharsets.UTF_8))
+                  + "/openai/v1/chat/completions");
+    }
   }
 
   /** The request headers SageMaker Runtime takes for {@code action}, as botocore names them. */

@@ -24,7 +24,10 @@ import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code sagegate serve}: runs the gateway. Without {@code --config} it serves the embedded default
@@ -60,8 +63,11 @@ public final class ServeCommand implements Callable<Integer> {
       description = "How often the config file is checked (default: ${DEFAULT-VALUE}).")
   Duration reloadInterval = Duration.ofSeconds(2);
 
+  @Spec CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
+    checkOptions();
     GatewayConfig cfg;
     try {
       cfg = config == null ? ConfigLoader.embeddedDefault() : ConfigLoader.load(config);
@@ -120,6 +126,27 @@ public final class ServeCommand implements Callable<Integer> {
     signalled.await();
     shutdown.run();
     return 0;
+  }
+
+  /**
+   * The options' own limits, checked before anything starts, so a bad one is a usage error naming
+   * the option (exit 2) rather than a stack trace: a port the settings would refuse as {@code
+   * server.port}, or a reload interval the watcher would refuse after the gateway had started.
+   */
+  private void checkOptions() {
+    checkPort("--port", port);
+    checkPort("--management-port", managementPort);
+    if (reloadInterval.toMillis() < 1) {
+      throw new ParameterException(
+          spec.commandLine(), "--reload-interval: must be at least 1 ms, was " + reloadInterval);
+    }
+  }
+
+  private void checkPort(String option, Integer value) {
+    if (value != null && (value < 0 || value > 65535)) {
+      throw new ParameterException(
+          spec.commandLine(), option + ": " + value + " is not a port (0 to 65535)");
+    }
   }
 
   /** Drains and closes the gateway once, whether a signal or the shutdown hook asks first. */

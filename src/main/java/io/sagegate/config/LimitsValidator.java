@@ -159,7 +159,7 @@ final class LimitsValidator {
           error(
               p + ".actions",
               a,
-              "'" + a + "' is not one of invoke, invoke-stream, invoke-async, *");
+              "'" + a + "' is not one of " + String.join(", ", RuleConfig.ACTIONS) + ", *");
         }
       }
       for (String pattern : l.resource().endpoints()) {

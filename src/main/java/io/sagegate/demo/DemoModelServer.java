@@ -127,7 +127,6 @@ public final class DemoModelServer {
     return server.listen().map(s -> demo);
   }
 
-  /** The container's root, e.g. {@code http://127.0.0.1:41234}. */
   /**
    * The base URL under which this server answers as the model of {@code endpointName}: one demo
    * server can stand behind any number of endpoints, added by a reload too.
@@ -136,6 +135,7 @@ public final class DemoModelServer {
     return URI.create(url().toString().replaceAll("/$", "") + "/models/" + endpointName);
   }
 
+  /** The container's root, e.g. {@code http://127.0.0.1:41234}. */
   public URI url() {
     String h = urlHost.contains(":") ? "[" + urlHost + "]" : urlHost;
     return URI.create("http://" + h + ":" + port());

@@ -1,6 +1,8 @@
 package io.sagegate.openai;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -45,11 +47,21 @@ public final class OpenAiErrors {
 
   private OpenAiErrors() {}
 
-  /** Whether {@code body} is one JSON object (a chat completion), not junk. */
+  /**
+   * Whether {@code body} is one JSON object (a chat completion), not junk. Checked by streaming
+   * through its tokens, as {@code readTree} would read them, without building the tree: every
+   * buffered answer on the OpenAI path is checked, and the tree was thrown away at once.
+   */
   public static boolean isJsonObject(io.vertx.core.buffer.Buffer body) {
-    try {
-      JsonNode n = body == null ? null : JSON.readTree(body.getBytes());
-      return n != null && n.isObject();
+    if (body == null) {
+      return false;
+    }
+    try (JsonParser p = JSON.createParser(body.getBytes())) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return false;
+      }
+      p.skipChildren(); // reads to the object's end; a broken or cut-off object throws
+      return p.currentToken() == JsonToken.END_OBJECT;
     } catch (java.io.IOException | RuntimeException e) {
       return false;
     }
