@@ -1,5 +1,6 @@
 package io.sagegate.testsupport.aws;
 
+import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,6 +20,10 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -98,16 +103,18 @@ class EmulatorRawStreamTest {
         .endpoint("raw-stream")
         .streamTextParts("alpha", "beta")
         .endStreamWithModelError("stopped", "StreamBroken");
-    // The body handler must be set on the event loop as the response arrives: compose, not join.
+    // The body handler must be set on the event loop as the response arrives (send's onHead).
     Promise<HttpClientResponse> head = Promise.promise();
     Buffer body =
         join(
-            send("raw-stream")
-                .compose(
-                    r -> {
-                      head.complete(r);
-                      return r.body();
-                    }));
+            send(
+                "raw-stream",
+                "/invocations-response-stream",
+                true,
+                r -> {
+                  head.complete(r);
+                  return r.body();
+                }));
     HttpClientResponse response = join(head.future());
     assertEquals(200, response.statusCode());
     assertEquals("application/vnd.amazon.eventstream", response.getHeader("Content-Type"));
@@ -131,10 +138,21 @@ class EmulatorRawStreamTest {
   void aClientThatCutsTheStreamOffIsReported() {
     SageMakerEmulator.Endpoint ep =
         emulator.endpoint("cut-stream").manualRelease(true).streamTextParts("one", "two", "three");
-    HttpClientResponse response = join(send("cut-stream"));
+    // Paused as it arrives (on the event loop), so nothing is lost before the handler is set.
+    HttpClientResponse response =
+        join(
+            send(
+                "cut-stream",
+                "/invocations-response-stream",
+                true,
+                r -> {
+                  r.pause();
+                  return Future.succeededFuture(r);
+                }));
     assertEquals(200, response.statusCode());
     Promise<Buffer> first = Promise.promise();
     response.handler(first::tryComplete);
+    response.resume();
     join(ep.releaseNextPart());
     Buffer chunk = join(first.future());
     List<EventStreamFrame> frames = new ArrayList<>();
@@ -152,13 +170,15 @@ class EmulatorRawStreamTest {
     emulator.endpoint("raw-ok");
     String[] errorType = new String[1];
     String refused =
-        join(send("raw-ok", "/invocations", false)
-                .compose(
-                    r -> {
-                      assertEquals(403, r.statusCode());
-                      errorType[0] = r.getHeader("x-amzn-ErrorType");
-                      return r.body();
-                    }))
+        join(send(
+                "raw-ok",
+                "/invocations",
+                false,
+                r -> {
+                  assertEquals(403, r.statusCode());
+                  errorType[0] = r.getHeader("x-amzn-ErrorType");
+                  return r.body();
+                }))
             .toString();
     assertEquals("InvalidSignatureException", errorType[0]);
     assertTrue(refused.contains("UNSIGNED-PAYLOAD"), refused);
@@ -166,12 +186,14 @@ class EmulatorRawStreamTest {
     try {
       int[] status = new int[1];
       String ok =
-          join(send("raw-ok", "/invocations", false)
-                  .compose(
-                      r -> {
-                        status[0] = r.statusCode();
-                        return r.body();
-                      }))
+          join(send(
+                  "raw-ok",
+                  "/invocations",
+                  false,
+                  r -> {
+                    status[0] = r.statusCode();
+                    return r.body();
+                  }))
               .toString();
       assertEquals(200, status[0]);
       assertTrue(ok.contains("raw-ok"), ok);
@@ -180,12 +202,15 @@ class EmulatorRawStreamTest {
     }
   }
 
-  private static Future<HttpClientResponse> send(String endpoint) {
-    return send(endpoint, "/invocations-response-stream", true);
-  }
-
-  private static Future<HttpClientResponse> send(
-      String endpoint, String suffix, boolean signPayload) {
+  /**
+   * Sends a signed request and hands the response to {@code onHead} on the event loop, as it
+   * arrives: set from the test thread, a body handler could come after a short answer had ended.
+   */
+  private static <T> Future<T> send(
+      String endpoint,
+      String suffix,
+      boolean signPayload,
+      Function<HttpClientResponse, Future<T>> onHead) {
     URI base = emulator.uri();
     // The SDK signer always signs the body over plain HTTP; to get UNSIGNED-PAYLOAD we sign as if
     // for https (same Host) and send over http.
@@ -219,10 +244,32 @@ class EmulatorRawStreamTest {
             .setPort(base.getPort())
             .setURI(signed.encodedPath());
     signed.headers().forEach((name, values) -> values.forEach(v -> options.addHeader(name, v)));
-    return client.request(options).compose(req -> req.send(Buffer.buffer(BODY)));
+    Promise<T> result = Promise.promise();
+    vertx.runOnContext(
+        v ->
+            client
+                .request(options)
+                .compose(req -> req.send(Buffer.buffer(BODY)))
+                .compose(onHead)
+                .onComplete(result));
+    return result.future();
   }
 
+  /**
+   * Bounded: a lost answer fails the test instead of hanging the build (join ignores interrupts).
+   */
   private static <T> T join(Future<T> f) {
-    return f.toCompletionStage().toCompletableFuture().join();
+    try {
+      return f.toCompletionStage().toCompletableFuture().get(AWAIT_SECONDS, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof Error err) {
+        throw err; // an assertion that failed on the event loop
+      }
+      throw e.getCause() instanceof RuntimeException re
+          ? re
+          : new IllegalStateException(e.getCause());
+    } catch (InterruptedException | TimeoutException e) {
+      throw new IllegalStateException("no answer within " + AWAIT_SECONDS + " s", e);
+    }
   }
 }
