@@ -25,7 +25,9 @@ before(async () => {
     roles: [{ arn: ROLE, trustedAccessKey: KEY, externalId: EXTERNAL_ID,
       actions: ['sagemaker:InvokeEndpoint', 'sagemaker:CallWithBearerToken'], resources: ['*'] }],
     endpoints: [
-      { name: 'llm', behaviour: 'OK' },
+      // 100 ms between streamed events: well above the jitter of a loaded CI machine, so chunks
+      // that arrive bunched mean the relay buffered.
+      { name: 'llm', behaviour: 'OK', eventGapMillis: 100 },
       { name: 'llm-broken', behaviour: 'MODEL_ERROR', modelError: { originalStatusCode: 400, originalMessage: 'max_tokens too large' } },
       { name: 'llm-cold', behaviour: 'NO_CAPACITY' },
     ],
@@ -76,7 +78,9 @@ test('stream, chunks arrive before the end, the added usage chunk metered and dr
   const { chunks, arrivals, text } = await readStream(stream);
   for (const chunk of chunks) assert.equal(chunk.usage ?? null, null);
   assert.equal(text, 'Hello from llm');
-  assert.ok(arrivals.length >= 3 && arrivals[arrivals.length - 1] - arrivals[0] >= 10, `${arrivals}`);
+  // Four events 100 ms apart: even with the first chunk held up 150 ms by a busy machine, the
+  // last arrives at least 150 ms after it; a relay that buffered hands them over together.
+  assert.ok(arrivals.length >= 3 && arrivals[arrivals.length - 1] - arrivals[0] >= 150, `${arrivals}`);
 });
 
 test('models list', async () => {

@@ -47,8 +47,11 @@ public final class DemoModelServer {
   /** The container contract's payload limit (SageMaker's 6 MiB). */
   public static final long MAX_BODY_BYTES = 6L * 1024 * 1024;
 
-  /** The pause between streamed words: the demo's imitation of a model generating. */
-  public static final long STREAM_PAUSE_MS = 10;
+  /**
+   * The pause between streamed words: the demo's imitation of a model generating, long enough that
+   * a stream relayed as it comes is told apart from one buffered, even on a loaded machine.
+   */
+  public static final long STREAM_PAUSE_MS = 25;
 
   private static final Set<String> POSITIVE =
       Set.of(

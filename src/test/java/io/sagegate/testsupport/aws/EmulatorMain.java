@@ -28,7 +28,7 @@ import java.util.concurrent.CountDownLatch;
  * [{"accessKeyId", "secretAccessKey"}], "roles": [{"arn", "trustedAccessKey", "externalId",
  * "actions": [...], "resources": [...]}], "endpoints": [{"name", "behaviour" (OK, MODEL_ERROR,
  * ...), "variant", "body", "contentType", "modelError": {"originalStatusCode", "originalMessage"},
- * "streamParts": [...], "streamError": {"message", "errorCode"}}]}}.
+ * "streamParts": [...], "streamError": {"message", "errorCode"}, "eventGapMillis"}]}}.
  */
 public final class EmulatorMain {
 
@@ -70,7 +70,8 @@ public final class EmulatorMain {
       String contentType,
       ModelErrorSpec modelError,
       List<String> streamParts,
-      StreamErrorSpec streamError) {}
+      StreamErrorSpec streamError,
+      Long eventGapMillis) {}
 
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -161,6 +162,9 @@ public final class EmulatorMain {
       }
       if (e.streamError() != null) {
         endpoint.endStreamWithModelError(e.streamError().message(), e.streamError().errorCode());
+      }
+      if (e.eventGapMillis() != null) {
+        endpoint.eventGap(java.time.Duration.ofMillis(e.eventGapMillis()));
       }
     }
   }

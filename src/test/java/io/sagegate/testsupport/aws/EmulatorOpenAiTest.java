@@ -2,6 +2,7 @@ package io.sagegate.testsupport.aws;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -259,6 +260,21 @@ class EmulatorOpenAiTest {
             token,
             CHAT.replace("{", "{\"stream\":true,\"stream_options\":{\"include_usage\":true},"));
     assertTrue(usage.body().contains("\"usage\""), usage.body());
+  }
+
+  @Test
+  void streamedEventsArePacedByTheEndpointsGap() throws Exception {
+    emulator.endpoint("ep-a").eventGap(Duration.ofMillis(60));
+    String token = "Bearer " + token(session(policyFor("ep-a", true)));
+    long start = System.nanoTime();
+    HttpResponse<String> paced = chat("ep-a", token, CHAT.replace("{", "{\"stream\":true,"));
+    long tookMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+    assertEquals(200, paced.statusCode());
+    // Five events (three words, the finish, [DONE]) with a 60 ms timer between each: a timer
+    // never fires early, so the answer cannot end sooner than four gaps.
+    assertTrue(tookMillis >= 240, "the stream took " + tookMillis + " ms");
+    assertThrows(
+        IllegalArgumentException.class, () -> emulator.endpoint("ep-a").eventGap(Duration.ZERO));
   }
 
   @Test

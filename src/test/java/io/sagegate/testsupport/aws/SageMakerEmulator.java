@@ -238,6 +238,7 @@ public final class SageMakerEmulator implements AutoCloseable {
     private String streamErrorCode;
     private boolean manualRelease;
     private int released;
+    private long eventGapMillis = 10;
     private final Map<Integer, Promise<Void>> partWritten = new HashMap<>();
     private final List<StreamWriter> streams = new ArrayList<>();
     private int earlyCloses;
@@ -272,6 +273,18 @@ public final class SageMakerEmulator implements AutoCloseable {
       }
       this.modelErrorStatus = originalStatusCode;
       this.modelErrorMessage = Objects.requireNonNull(originalMessage, "originalMessage");
+      return this;
+    }
+
+    /**
+     * The pause between the server-sent events of a streamed chat completion (10 ms unless set): a
+     * test that checks chunks arrive spread in time sets one well above a loaded machine's jitter.
+     */
+    public synchronized Endpoint eventGap(Duration gap) {
+      if (gap.isNegative() || gap.isZero()) {
+        throw new IllegalArgumentException("the event gap must be positive, was " + gap);
+      }
+      this.eventGapMillis = gap.toMillis();
       return this;
     }
 
@@ -344,6 +357,10 @@ public final class SageMakerEmulator implements AutoCloseable {
     }
 
     /** How many requests to this endpoint the client abandoned before their answer ended. */
+    synchronized long eventGapMillis() {
+      return eventGapMillis;
+    }
+
     public synchronized int earlyCloses() {
       return earlyCloses;
     }
@@ -1500,7 +1517,7 @@ public final class SageMakerEmulator implements AutoCloseable {
       events.add("data: " + chunk + "\n\n");
     }
     events.add("data: [DONE]\n\n");
-    writeEvents(r, events, 0);
+    writeEvents(r, events, 0, endpoint.eventGapMillis());
   }
 
   /** HANG: the call is recorded and never answered; a client that gives up is an early close. */
@@ -1567,7 +1584,7 @@ public final class SageMakerEmulator implements AutoCloseable {
         });
   }
 
-  private void writeEvents(HttpServerResponse r, List<String> events, int i) {
+  private void writeEvents(HttpServerResponse r, List<String> events, int i, long gapMillis) {
     if (r.closed()) {
       return;
     }
@@ -1576,7 +1593,7 @@ public final class SageMakerEmulator implements AutoCloseable {
       return;
     }
     r.write(events.get(i));
-    vertx.setTimer(10, id -> writeEvents(r, events, i + 1));
+    vertx.setTimer(gapMillis, id -> writeEvents(r, events, i + 1, gapMillis));
   }
 
   private void openAiError(SmCall call, int status, String type, String message) {
