@@ -264,7 +264,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
       if (present.isDone()
           && !present.isCompletedExceptionally()
           && Context.isOnEventLoopThread()) {
-        return Future.succeededFuture(present.join());
+        return Future.succeededFuture(present.getNow(null));
       }
     } else {
       misses.increment();

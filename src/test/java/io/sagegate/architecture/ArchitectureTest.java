@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -91,6 +92,21 @@ class ArchitectureTest {
         .callMethod(Future.class, "await")
         .because(
             "an unbounded wait hangs the build when a future is lost; use await(timeout, unit)")
+        .check(ALL);
+  }
+
+  /**
+   * The same for a {@code CompletableFuture}: {@code join()} and {@code get()} wait forever, and
+   * JUnit's timeout cannot interrupt a join; tests use {@code Bounds.join(future)}.
+   */
+  @Test
+  void noUnboundedCompletableFutureWait() {
+    noClasses()
+        .should()
+        .callMethod(CompletableFuture.class, "join")
+        .orShould()
+        .callMethod(CompletableFuture.class, "get")
+        .because("an unbounded wait hangs the build when a future is lost; use Bounds.join(future)")
         .check(ALL);
   }
 

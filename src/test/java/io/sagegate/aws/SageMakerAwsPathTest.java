@@ -18,6 +18,7 @@ import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;
 import io.sagegate.config.RuleConfig;
 import io.sagegate.credentials.ScopedCredentials;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.aws.SageMakerEmulator;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -112,7 +113,7 @@ class SageMakerAwsPathTest {
         assertEquals(200, r.status());
       }
     } finally {
-      vertx.close().toCompletionStage().toCompletableFuture().join();
+      Bounds.join(vertx.close().toCompletionStage().toCompletableFuture());
     }
   }
 }

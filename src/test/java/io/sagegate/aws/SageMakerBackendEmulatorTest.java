@@ -25,6 +25,7 @@ import io.sagegate.eventstream.EventStreamFrame;
 import io.sagegate.eventstream.EventStreamFrames;
 import io.sagegate.eventstream.EventStreamParser;
 import io.sagegate.gateway.CredentialsStageRun;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.StderrCapture;
 import io.sagegate.testsupport.aws.SageMakerEmulator;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Behaviour;
@@ -124,7 +125,7 @@ class SageMakerBackendEmulatorTest {
       emulator.close();
     }
     if (vertx != null) {
-      vertx.close().toCompletionStage().toCompletableFuture().join();
+      Bounds.join(vertx.close().toCompletionStage().toCompletableFuture());
     }
   }
 

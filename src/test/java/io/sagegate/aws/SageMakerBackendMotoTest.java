@@ -15,6 +15,7 @@ import io.sagegate.config.AwsSettings;
 import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.credentials.ScopedCredentials;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.aws.MotoServer;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -88,7 +89,7 @@ class SageMakerBackendMotoTest {
       moto.close();
     }
     if (vertx != null) {
-      vertx.close().toCompletionStage().toCompletableFuture().join();
+      Bounds.join(vertx.close().toCompletionStage().toCompletableFuture());
     }
   }
 

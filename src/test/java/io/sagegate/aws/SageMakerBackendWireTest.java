@@ -17,6 +17,7 @@ import io.sagegate.error.GatewayException;
 import io.sagegate.eventstream.EventStreamFrame;
 import io.sagegate.eventstream.EventStreamFrames;
 import io.sagegate.eventstream.EventStreamParser;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.StderrCapture;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -88,7 +89,7 @@ class SageMakerBackendWireTest {
       factory.close();
     }
     if (vertx != null) {
-      vertx.close().toCompletionStage().toCompletableFuture().join();
+      Bounds.join(vertx.close().toCompletionStage().toCompletableFuture());
     }
   }
 

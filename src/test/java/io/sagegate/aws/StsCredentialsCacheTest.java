@@ -13,6 +13,7 @@ import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.RuleConfig;
 import io.sagegate.credentials.ScopedCredentials;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.aws.SageMakerEmulator;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -72,7 +73,7 @@ class StsCredentialsCacheTest {
       emulator.close();
     }
     if (vertx != null) {
-      vertx.close().toCompletionStage().toCompletableFuture().join();
+      Bounds.join(vertx.close().toCompletionStage().toCompletableFuture());
     }
   }
 

@@ -19,6 +19,7 @@ import io.sagegate.config.RuleConfig;
 import io.sagegate.credentials.ScopedCredentials;
 import io.sagegate.error.GatewayException;
 import io.sagegate.gateway.CredentialsStageRun;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.aws.MotoServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -119,7 +120,7 @@ class StsCredentialsProviderMotoTest {
       moto.close();
     }
     if (vertx != null) {
-      vertx.close().toCompletionStage().toCompletableFuture().join();
+      Bounds.join(vertx.close().toCompletionStage().toCompletableFuture());
     }
   }
 

@@ -3,6 +3,7 @@ package io.sagegate.bench;
 import static io.sagegate.testsupport.Bounds.AWAIT_SECONDS;
 import static java.util.concurrent.TimeUnit.SECONDS;
 
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.aws.SageMakerEmulator;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Role;
 import io.vertx.core.Vertx;
@@ -55,12 +56,12 @@ public final class EmulatorServer {
         .addShutdownHook(
             new Thread(
                 () ->
-                    vertx
-                        .close()
-                        .toCompletionStage()
-                        .toCompletableFuture()
-                        .orTimeout(AWAIT_SECONDS, SECONDS)
-                        .join()));
+                    Bounds.join(
+                        vertx
+                            .close()
+                            .toCompletionStage()
+                            .toCompletableFuture()
+                            .orTimeout(AWAIT_SECONDS, SECONDS))));
     System.out.println("PORT=" + aws.port());
     System.out.flush();
   }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sagegate.config.AdmissionSettings;
 import io.sagegate.config.LimitConfig;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.RedisServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -101,7 +102,7 @@ class RedisLimitStoreTest {
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (v == null && System.nanoTime() < deadline) {
       Future<Verdict> f = store.take(q, "r", 100);
-      v = f.toCompletionStage().toCompletableFuture().handle((ok, err) -> ok).get();
+      v = Bounds.join(f.toCompletionStage().toCompletableFuture().handle((ok, err) -> ok));
     }
     assertTrue(
         v != null && v.admitted(), "counted again after the restart (NOSCRIPT answered by EVAL)");
@@ -114,7 +115,8 @@ class RedisLimitStoreTest {
     redis.pause();
     long start = System.nanoTime();
     Future<Verdict> frozen = store.take(q, "f", 100);
-    Throwable err = frozen.toCompletionStage().toCompletableFuture().handle((ok, e) -> e).get();
+    Throwable err =
+        Bounds.join(frozen.toCompletionStage().toCompletableFuture().handle((ok, e) -> e));
     long ms = (System.nanoTime() - start) / 1_000_000;
     assertTrue(err != null, "a frozen store fails the call");
     assertTrue(ms < 2000, "bounded by the timeout: " + ms + " ms");
@@ -123,12 +125,12 @@ class RedisLimitStoreTest {
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (v == null && System.nanoTime() < deadline) {
       v =
-          store
-              .take(q, "f", 100)
-              .toCompletionStage()
-              .toCompletableFuture()
-              .handle((ok, e) -> ok)
-              .get();
+          Bounds.join(
+              store
+                  .take(q, "f", 100)
+                  .toCompletionStage()
+                  .toCompletableFuture()
+                  .handle((ok, e) -> ok));
     }
     assertTrue(v != null && v.admitted(), "answers again once the server does");
   }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.PythonTools;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Behaviour;
 import io.sagegate.testsupport.aws.SageMakerEmulator.RecordedRequest;
@@ -80,7 +81,8 @@ class EmulatorBoto3Test {
   @BeforeAll
   static void start() {
     vertx = Vertx.vertx();
-    emulator = SageMakerEmulator.start(vertx).toCompletionStage().toCompletableFuture().join();
+    emulator =
+        Bounds.join(SageMakerEmulator.start(vertx).toCompletionStage().toCompletableFuture());
     emulator
         .addCredentials(KEY, SECRET)
         .addRole(
@@ -97,8 +99,8 @@ class EmulatorBoto3Test {
 
   @AfterAll
   static void stop() {
-    emulator.stop().toCompletionStage().toCompletableFuture().join();
-    vertx.close().toCompletionStage().toCompletableFuture().join();
+    Bounds.join(emulator.stop().toCompletionStage().toCompletableFuture());
+    Bounds.join(vertx.close().toCompletionStage().toCompletableFuture());
   }
 
   @Test

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sagegate.authz.Action;
 import io.sagegate.aws.BearerTokens;
 import io.sagegate.aws.SessionPolicy;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Behaviour;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Role;
 import io.vertx.core.Vertx;
@@ -62,7 +63,8 @@ class EmulatorOpenAiTest {
   @BeforeAll
   static void start() {
     vertx = Vertx.vertx();
-    emulator = SageMakerEmulator.start(vertx).toCompletionStage().toCompletableFuture().join();
+    emulator =
+        Bounds.join(SageMakerEmulator.start(vertx).toCompletionStage().toCompletableFuture());
     roleArn = emulator.roleArn("sagegate-invoke");
     emulator
         .addCredentials(GATEWAY_KEY, GATEWAY_SECRET)
@@ -90,8 +92,8 @@ class EmulatorOpenAiTest {
   static void stop() {
     sts.close();
     http.close();
-    emulator.stop().toCompletionStage().toCompletableFuture().join();
-    vertx.close().toCompletionStage().toCompletableFuture().join();
+    Bounds.join(emulator.stop().toCompletionStage().toCompletableFuture());
+    Bounds.join(vertx.close().toCompletionStage().toCompletableFuture());
   }
 
   @BeforeEach
@@ -101,8 +103,8 @@ class EmulatorOpenAiTest {
   }
 
   private static Credentials session(String policy) {
-    return sts.assumeRole(b -> b.roleArn(roleArn).roleSessionName("sagegate-test").policy(policy))
-        .join()
+    return Bounds.join(
+            sts.assumeRole(b -> b.roleArn(roleArn).roleSessionName("sagegate-test").policy(policy)))
         .credentials();
   }
 

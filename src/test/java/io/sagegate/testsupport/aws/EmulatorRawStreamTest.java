@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sagegate.eventstream.EventStreamFrame;
 import io.sagegate.eventstream.EventStreamParser;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Role;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -78,8 +79,8 @@ class EmulatorRawStreamTest {
             .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
             .build()) {
       session =
-          sts.assumeRole(b -> b.roleArn(emulator.roleArn("raw")).roleSessionName("raw"))
-              .join()
+          Bounds.join(
+                  sts.assumeRole(b -> b.roleArn(emulator.roleArn("raw")).roleSessionName("raw")))
               .credentials();
     }
     client = vertx.createHttpClient();

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sagegate.testsupport.Bounds;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Behaviour;
 import io.sagegate.testsupport.aws.SageMakerEmulator.RecordedRequest;
 import io.sagegate.testsupport.aws.SageMakerEmulator.Role;
@@ -126,7 +127,8 @@ class SageMakerEmulatorTest {
     emulator.endpoint("My-Endpoint").variant("variant-b");
     String policy = onlyEndpointPolicy("my-endpoint");
     AssumeRoleResponse assumed =
-        sts.assumeRole(
+        Bounds.join(
+            sts.assumeRole(
                 AssumeRoleRequest.builder()
                     .roleArn(roleArn)
                     .roleSessionName("sagegate-alice")
@@ -138,8 +140,7 @@ class SageMakerEmulatorTest {
                         Tag.builder().key("sagegate:subject").value("alice").build(),
                         Tag.builder().key("team").value("ml").build())
                     .transitiveTagKeys("team")
-                    .build())
-            .join();
+                    .build()));
 
     Credentials c = assumed.credentials();
     assertTrue(c.accessKeyId().startsWith("ASIA"));
@@ -163,13 +164,13 @@ class SageMakerEmulatorTest {
 
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
       InvokeEndpointResponse r =
-          sm.invokeEndpoint(
+          Bounds.join(
+              sm.invokeEndpoint(
                   b ->
                       b.endpointName("My-Endpoint")
                           .contentType("application/json")
                           .customAttributes("trace=1")
-                          .body(SdkBytes.fromUtf8String("{\"inputs\":\"hi\"}")))
-              .join();
+                          .body(SdkBytes.fromUtf8String("{\"inputs\":\"hi\"}"))));
       JsonNode body = JSON.readTree(r.body().asByteArray());
       assertEquals("My-Endpoint", body.get("endpoint").asText());
       assertEquals(15, body.get("requestBytes").asInt());
@@ -316,8 +317,9 @@ class SageMakerEmulatorTest {
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
       assertEquals(
           200,
-          sm.invokeEndpoint(b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}")))
-              .join()
+          Bounds.join(
+                  sm.invokeEndpoint(
+                      b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))))
               .sdkHttpResponse()
               .statusCode());
 
@@ -357,8 +359,8 @@ class SageMakerEmulatorTest {
                 + "\"Resource\":\"*\"},{\"Effect\":\"Deny\",\"Action\":\"sagemaker:*\","
                 + "\"Resource\":\"arn:aws:sagemaker:*:*:endpoint/allowed-2\"}]}");
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
-      sm.invokeEndpoint(b -> b.endpointName("Allowed-1").body(SdkBytes.fromUtf8String("{}")))
-          .join();
+      Bounds.join(
+          sm.invokeEndpoint(b -> b.endpointName("Allowed-1").body(SdkBytes.fromUtf8String("{}"))));
       SageMakerRuntimeException notInRole =
           smFailure(
               sm.invokeEndpoint(
@@ -421,7 +423,8 @@ class SageMakerEmulatorTest {
                   b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))));
       assertEquals("UnrecognizedClientException", token.awsErrorDetails().errorCode());
 
-      good.invokeEndpoint(b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))).join();
+      Bounds.join(
+          good.invokeEndpoint(b -> b.endpointName("ep-a").body(SdkBytes.fromUtf8String("{}"))));
       emulator.expireSession(c.accessKeyId());
       SageMakerRuntimeException expired =
           smFailure(
@@ -483,7 +486,7 @@ class SageMakerEmulatorTest {
               .statusCode());
 
       // InvokeEndpoint's body is opaque to the SDK: junk arrives as a 200 with junk bytes.
-      InvokeEndpointResponse junk = invoke(sm, "garbage").join();
+      InvokeEndpointResponse junk = Bounds.join(invoke(sm, "garbage"));
       assertTrue(junk.body().asUtf8String().contains("not json"));
     }
     // No retries happened: exactly one request per call (plus the AssumeRole).
@@ -500,7 +503,7 @@ class SageMakerEmulatorTest {
     // Recorded, but the answer waits for the gate: nothing can have completed the call yet.
     assertFalse(call.isDone());
     gate.complete();
-    assertEquals("held", call.join().assumedRoleUser().arn().replaceAll(".*/", ""));
+    assertEquals("held", Bounds.join(call).assumedRoleUser().arn().replaceAll(".*/", ""));
   }
 
   @Test
@@ -560,23 +563,23 @@ class SageMakerEmulatorTest {
                       .body(SdkBytes.fromUtf8String("{\"inputs\":\"x\"}")),
               handler);
 
-      InvokeEndpointWithResponseStreamResponse response = headers.join();
+      InvokeEndpointWithResponseStreamResponse response = Bounds.join(headers);
       assertEquals("application/json", response.contentType());
       assertEquals("AllTraffic", response.invokedProductionVariant());
       assertEquals("c=1", response.customAttributes());
       assertTrue(received.isEmpty());
 
       await(emulator.endpoint("streamer").releaseNextPart());
-      assertEquals("{\"token\":\"a\"}", parts.get(0).join());
+      assertEquals("{\"token\":\"a\"}", Bounds.join(parts.get(0)));
       assertFalse(parts.get(1).isDone());
       await(emulator.endpoint("streamer").releaseNextPart());
-      assertEquals("{\"token\":\"b\"}", parts.get(1).join());
+      assertEquals("{\"token\":\"b\"}", Bounds.join(parts.get(1)));
       assertFalse(parts.get(2).isDone());
       await(emulator.endpoint("streamer").releaseNextPart());
-      assertEquals("{\"token\":\"c\"}", parts.get(2).join());
+      assertEquals("{\"token\":\"c\"}", Bounds.join(parts.get(2)));
 
       ModelStreamErrorException error =
-          assertInstanceOf(ModelStreamErrorException.class, unwrap(streamError.join()));
+          assertInstanceOf(ModelStreamErrorException.class, unwrap(Bounds.join(streamError)));
       assertEquals("ModelInvocationTimeExceeded", error.errorCode());
       assertInstanceOf(ModelStreamErrorException.class, failure(call));
     }
@@ -600,9 +603,9 @@ class SageMakerEmulatorTest {
                     .build())
             .build();
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
-      sm.invokeEndpointWithResponseStream(
-              b -> b.endpointName("auto-stream").body(SdkBytes.fromUtf8String("{}")), handler)
-          .join();
+      Bounds.join(
+          sm.invokeEndpointWithResponseStream(
+              b -> b.endpointName("auto-stream").body(SdkBytes.fromUtf8String("{}")), handler));
     }
     assertEquals(List.of("{\"token\":\"Hello\"}\n", "{\"token\":\" world\"}\n"), received);
   }
@@ -636,13 +639,13 @@ class SageMakerEmulatorTest {
     Credentials c = assume(roleArn, EXTERNAL_ID, null);
     try (SageMakerRuntimeAsyncClient sm = sageMakerFor(c)) {
       InvokeEndpointAsyncResponse r =
-          sm.invokeEndpointAsync(
+          Bounds.join(
+              sm.invokeEndpointAsync(
                   b ->
                       b.endpointName("async-ep")
                           .inputLocation("s3://in-bucket/req.json")
                           .inferenceId("inf-42")
-                          .contentType("application/json"))
-              .join();
+                          .contentType("application/json")));
       assertEquals(202, r.sdkHttpResponse().statusCode());
       assertEquals("inf-42", r.inferenceId());
       assertTrue(
@@ -668,14 +671,14 @@ class SageMakerEmulatorTest {
   }
 
   private static Credentials assume(String role, String externalId, String policy) {
-    return sts.assumeRole(
-            b ->
-                b.roleArn(role)
-                    .roleSessionName("sagegate-test")
-                    .externalId(externalId)
-                    .policy(policy)
-                    .sourceIdentity("tester"))
-        .join()
+    return Bounds.join(
+            sts.assumeRole(
+                b ->
+                    b.roleArn(role)
+                        .roleSessionName("sagegate-test")
+                        .externalId(externalId)
+                        .policy(policy)
+                        .sourceIdentity("tester")))
         .credentials();
   }
 
@@ -730,12 +733,12 @@ class SageMakerEmulatorTest {
   }
 
   private static <T> T await(Future<T> future) {
-    return future.toCompletionStage().toCompletableFuture().join();
+    return Bounds.join(future.toCompletionStage().toCompletableFuture());
   }
 
   private static Throwable failure(CompletableFuture<?> future) {
     try {
-      future.join();
+      Bounds.join(future);
     } catch (CompletionException e) {
       return unwrap(e);
     }
