@@ -4,7 +4,6 @@ import com.netflix.concurrency.limits.Limiter;
 import com.netflix.concurrency.limits.limit.Gradient2Limit;
 import com.netflix.concurrency.limits.limiter.SimpleLimiter;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A cap on calls in flight to one endpoint (or one inference component of it), in this replica. A
@@ -48,30 +47,32 @@ public abstract sealed class ConcurrencyLimiter {
     return this.max == max && this.adaptive == adaptive;
   }
 
+  /**
+   * A permit that gives {@code release} back the first time only: a response that ends twice (an
+   * end and then a reset) must not free a second place.
+   */
+  static Permit releasedOnce(Permit release) {
+    boolean[] released = {false};
+    return ok -> {
+      if (!released[0]) {
+        released[0] = true;
+        release.release(ok);
+      }
+    };
+  }
+
+  /** The fixed cap: the gateway-wide {@link InFlightCap}, per endpoint. */
   static final class Fixed extends ConcurrencyLimiter {
-    private final AtomicInteger inFlight = new AtomicInteger();
+    private final InFlightCap cap;
 
     Fixed(int max) {
       super(max, false);
+      this.cap = new InFlightCap(max);
     }
 
     @Override
     public Permit tryAcquire() {
-      while (true) {
-        int now = inFlight.get();
-        if (now >= max) {
-          return null;
-        }
-        if (inFlight.compareAndSet(now, now + 1)) {
-          boolean[] released = {false};
-          return ok -> {
-            if (!released[0]) {
-              released[0] = true;
-              inFlight.decrementAndGet();
-            }
-          };
-        }
-      }
+      return cap.tryTake() ? releasedOnce(ok -> cap.release()) : null;
     }
 
     @Override
@@ -81,7 +82,7 @@ public abstract sealed class ConcurrencyLimiter {
 
     @Override
     public int inFlight() {
-      return inFlight.get();
+      return cap.used();
     }
   }
 
@@ -103,17 +104,14 @@ public abstract sealed class ConcurrencyLimiter {
         return null;
       }
       Limiter.Listener l = listener.get();
-      boolean[] released = {false};
-      return ok -> {
-        if (!released[0]) {
-          released[0] = true;
-          if (ok) {
-            l.onSuccess();
-          } else {
-            l.onIgnore();
-          }
-        }
-      };
+      return releasedOnce(
+          ok -> {
+            if (ok) {
+              l.onSuccess();
+            } else {
+              l.onIgnore();
+            }
+          });
     }
 
     @Override
