@@ -124,8 +124,7 @@ public class ProvisionCommand implements Callable<Integer> {
       if (!Files.isRegularFile(config)) {
         throw new IllegalArgumentException("gatewayConfig: " + config + ": no such file");
       }
-      TemplateRenderer r = new TemplateRenderer(s, env, ConfigLoader.load(config));
-      return r;
+      return new TemplateRenderer(s, env, ConfigLoader.load(config));
     }
 
     String render(TemplateRenderer r, boolean pretty) throws IOException {
@@ -366,7 +365,13 @@ public class ProvisionCommand implements Callable<Integer> {
       int total = 0;
       for (String e : envs) {
         ProvisionSpec.Environment environment = s.environment(e);
-        JsonNode t = template != null ? JSON.readTree(template.toFile()) : renderer(s, e).render();
+        JsonNode t =
+            template != null
+                ? JSON.readTree(template.toFile())
+                : sameFile(s.gatewayConfigFile(e), config)
+                    // Loaded once: loading it again per environment repeated its warnings.
+                    ? new TemplateRenderer(s, e, live).render()
+                    : renderer(s, e).render();
         List<String> diffs =
             IamDiff.differences(t, live, environment.region(), environment.account());
         for (String d : diffs) {

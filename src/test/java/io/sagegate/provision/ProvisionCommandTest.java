@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sagegate.cli.ProvisionCommand;
 import io.sagegate.provision.ProvisionCli.Run;
+import io.sagegate.testsupport.StderrCapture;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -66,6 +67,38 @@ class ProvisionCommandTest {
     Run r = provision("diff", "--spec", SPEC, "--config", DEV_CONFIG.toString(), "--env", "dev");
     assertEquals(0, r.code(), r.out() + r.err());
     assertEquals("", r.out());
+  }
+
+  @Test
+  void withoutEnvEveryEnvironmentOnTheConfigIsComparedAndItsWarningsAreLoggedOnce()
+      throws Exception {
+    // Staging shares dev's configuration here, and that configuration has a doubtful rule (no
+    // principal): the warning is the configuration's, said once, not once per environment.
+    for (String f : new String[] {"provision.yaml", "gateway-aws-dev.yaml"}) {
+      Files.copy(Path.of("conf", f), tmp.resolve(f));
+    }
+    Path spec = tmp.resolve("provision.yaml");
+    Files.writeString(
+        spec, Files.readString(spec).replace("gateway-aws-staging.yaml", "gateway-aws-dev.yaml"));
+    Path config = tmp.resolve("gateway-aws-dev.yaml");
+    Files.writeString(
+        config,
+        Files.readString(config)
+            .replaceFirst(
+                "\nrules:\n",
+                "\nrules:\n  - id: everyone-sentiment\n    effect: allow\n"
+                    + "    resource: {endpoints: [sentiment]}\n    actions: [invoke]\n\n"));
+    Run r;
+    String logged;
+    try (StderrCapture log = StderrCapture.start()) {
+      r = provision("diff", "--spec", spec.toString(), "--config", config.toString());
+      logged = log.text() + r.err();
+    }
+    assertTrue(r.err().contains("dev: ") && r.err().contains("staging: "), r.err());
+    assertEquals(
+        1,
+        logged.split("rules\\[0\\]\\.principal: not set", -1).length - 1,
+        "the warning once: " + logged);
   }
 
   @Test
