@@ -20,7 +20,6 @@
 #   PROXY_CORE=1 LOAD_CORE=0
 #   GATEWAY_JAVA_OPTS   (default: -XX:+UseParallelGC -Xms256m -Xmx256m)
 #   GATEWAY_JAVA        the java that runs sagegate (default: java on the PATH)
-#   TARGET_RATIO=0.7
 #   QUIET_WAIT_S=600    how long to wait for someone else's wrk to finish before each measured run
 #   COMPARE=1 COMPARE_REQUESTS=20000 COMPARE_CONCURRENCY=64 COMPARE_ROUNDS=2   (COMPARE=0 skips it)
 set -euo pipefail
@@ -36,7 +35,6 @@ PROXY_CORE=${PROXY_CORE:-1}
 LOAD_CORE=${LOAD_CORE:-0}
 GATEWAY_JAVA_OPTS=${GATEWAY_JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m}
 EMULATOR_JAVA_OPTS=${EMULATOR_JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m}
-TARGET_RATIO=${TARGET_RATIO:-0.7}
 COMPARE=${COMPARE:-1}
 COMPARE_REQUESTS=${COMPARE_REQUESTS:-20000}
 COMPARE_CONCURRENCY=${COMPARE_CONCURRENCY:-64}
@@ -183,7 +181,12 @@ RATIO=$(awk -v g="$G_RPS" -v n="$N_RPS" 'BEGIN { printf "%.2f", g / n }')
 C_RPS=$(sum_field sagegate-container rps)
 RATIO_C=$(awk -v c="$C_RPS" -v n="$N_RPS" 'BEGIN { printf "%.2f", c / n }')
 AWS_COST_US=$(awk -v g="$G_RPS" -v c="$C_RPS" -v r="$ROUNDS" 'BEGIN { printf "%.1f", 1e6 * r / g - 1e6 * r / c }')
-VERDICT=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r >= t ? "PASS" : "FAIL") }')
+ERRORS=0
+for round in $(seq 1 "$ROUNDS"); do
+  for t in "${TARGETS[@]}"; do
+    ERRORS=$(( ERRORS + $(field "${R[$t,$round]}" errors) + $(field "${R[$t,$round]}" non2xx) ))
+  done
+done
 mkdir -p "$RESULTS"
 {
   echo "## sagegate AWS-path bench, $(date -u +'%Y-%m-%d %H:%M UTC')"
@@ -205,7 +208,8 @@ mkdir -p "$RESULTS"
     done
   done
   echo
-  echo "sagegate / nginx rps (summed over $ROUNDS rounds): **$RATIO** (target >= $TARGET_RATIO): **$VERDICT**." \
+  echo "sagegate / nginx rps (summed over $ROUNDS rounds): **$RATIO** (the 0.7 target is retired: cost per" \
+    "call is bench/cpu-per-call.sh's)." \
     "sagegate process CPU over the whole run: ${GATEWAY_CPU_S} s."
   echo
   echo "Same gateway, same upstream answer through the container backend (no STS, no SigV4):" \
@@ -229,4 +233,5 @@ mkdir -p "$RESULTS"
   fi
 } | tee "$RESULTS/aws-latest.md"
 cp "$TMP/wrk-all.txt" "$RESULTS/aws-latest-wrk.txt"
-[ "$VERDICT" = PASS ]
+# A run that completed answers 0 unless a call failed: the figures are reported, not judged.
+[ "$ERRORS" -eq 0 ] || { echo "aws-bench: $ERRORS errors or non-2xx answers in the load runs" >&2; exit 1; }

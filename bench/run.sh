@@ -28,7 +28,6 @@
 #   GATEWAY_JAVA_OPTS   extra JVM flags for sagegate (default: -XX:+UseParallelGC -Xms256m -Xmx256m)
 #   GATEWAY_JAVA        the java that runs sagegate (default: java on the PATH)
 #   AUDIT_FILE          where sagegate's audit records go (default /dev/null)
-#   TARGET_RATIO=0.7 TARGET_ADDED_P99_MS=1.0   the pass/fail targets
 #   OWN_LATENCY=1       one more fixed-rate run of a fresh sagegate writing its audit records to a
 #                       file, to report what sagegate itself adds (latencyMs - backendLatencyMs)
 set -euo pipefail
@@ -50,8 +49,6 @@ PROXY_CORE=${PROXY_CORE:-1}
 LOAD_CORE=${LOAD_CORE:-0}
 GATEWAY_JAVA_OPTS=${GATEWAY_JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m}
 AUDIT_FILE=${AUDIT_FILE:-/dev/null}
-TARGET_RATIO=${TARGET_RATIO:-0.7}
-TARGET_ADDED_P99_MS=${TARGET_ADDED_P99_MS:-1.0}
 START_TIMEOUT_S=${START_TIMEOUT_S:-60}
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -224,9 +221,6 @@ P99_G=$(field "${R[sagegate,half]}" p99_us)
 ADD_D=$(awk -v g="$P99_G" -v d="$P99_D" 'BEGIN { printf "%.2f", (g - d) / 1000 }')
 ADD_N=$(awk -v g="$P99_G" -v d="$P99_N" 'BEGIN { printf "%.2f", (g - d) / 1000 }')
 NGINX_ADD=$(awk -v g="$P99_N" -v d="$P99_D" 'BEGIN { printf "%.2f", (g - d) / 1000 }')
-verdict() { awk -v ok="$1" 'BEGIN { print (ok ? "PASS" : "FAIL") }'; }
-RATIO_OK=$(verdict "$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r >= t) }')")
-P99_OK=$(verdict "$(awk -v a="$ADD_D" -v t="$TARGET_ADDED_P99_MS" 'BEGIN { print (a <= t) }')")
 ERRORS=0
 for t in "${TARGETS[@]}"; do
   for k in "${KINDS[@]}"; do
@@ -270,29 +264,28 @@ mkdir -p "$RESULTS"
     done
   fi
   echo
-  echo "| check | value | target | result |"
-  echo "|---|---:|---:|---|"
-  echo "| sagegate / nginx max rps | $RATIO | >= $TARGET_RATIO | $RATIO_OK |"
-  echo "| added p99 at half load, sagegate - direct | $ADD_D ms | <= $TARGET_ADDED_P99_MS ms | $P99_OK |"
-  echo "| added p99 at half load, sagegate - nginx | $ADD_N ms | | |"
-  echo "| added p99 at half load, nginx - direct | $NGINX_ADD ms | | |"
+  # The 0.7 x nginx and 1 ms added-p99 targets are retired (bench/README.md): the figures are
+  # reported, not judged; cost per call is bench/cpu-per-call.sh's.
+  echo "| figure | value |"
+  echo "|---|---:|"
+  echo "| sagegate / nginx max rps | $RATIO |"
+  echo "| added p99 at half load, sagegate - direct | $ADD_D ms |"
+  echo "| added p99 at half load, sagegate - nginx | $ADD_N ms |"
+  echo "| added p99 at half load, nginx - direct | $NGINX_ADD ms |"
   if [ "${HALF_OWN:-1}" = 1 ]; then
     ADD_OWN=$(awk -v g="$(field "${R[sagegate,halfown]}" p99_us)" -v d="$(field "${R[direct,halfown]}" p99_us)" \
       'BEGIN { printf "%.2f", (g - d) / 1000 }')
     ADD_OWN_N=$(awk -v g="$(field "${R[nginx,halfown]}" p99_us)" -v d="$(field "${R[direct,halfown]}" p99_us)" \
       'BEGIN { printf "%.2f", (g - d) / 1000 }')
-    OWN_RATE_OK=$(verdict "$(awk -v a="$ADD_OWN" -v t="$TARGET_ADDED_P99_MS" 'BEGIN { print (a <= t) }')")
-    echo "| added p99 at half of sagegate's max ($RATE_OWN/s), sagegate - direct | $ADD_OWN ms | <= $TARGET_ADDED_P99_MS ms | $OWN_RATE_OK |"
-    echo "| added p99 at $RATE_OWN/s, nginx - direct | $ADD_OWN_N ms | | |"
+    echo "| added p99 at half of sagegate's max ($RATE_OWN/s), sagegate - direct | $ADD_OWN ms |"
+    echo "| added p99 at $RATE_OWN/s, nginx - direct | $ADD_OWN_N ms |"
   fi
   if [ -n "$OWN" ]; then
-    OWN_P99=$(field "$OWN" p99)
-    OWN_OK=$(verdict "$(awk -v a="$OWN_P99" -v t="$TARGET_ADDED_P99_MS" 'BEGIN { print (a <= t) }')")
-    echo "| sagegate's own added latency at $RATE/s, p99 (audit: latencyMs - backendLatencyMs; p50 $(field "$OWN" p50), p99.9 $(field "$OWN" p999) ms; $(field "$OWN" n) requests) | $OWN_P99 ms | <= $TARGET_ADDED_P99_MS ms | $OWN_OK |"
+    echo "| sagegate's own added latency at $RATE/s, p99 (audit: latencyMs - backendLatencyMs; p50 $(field "$OWN" p50), p99.9 $(field "$OWN" p999) ms; $(field "$OWN" n) requests) | $(field "$OWN" p99) ms |"
   fi
   if [ -n "${BACKEND:-}" ]; then
-    echo "| the same requests' backend leg as sagegate timed it, p99 (audit backendLatencyMs; p50 $(field "$BACKEND" p50) ms; that run's wrk p99 $(ms "$(field "$line" p99_us)") ms) | $(field "$BACKEND" p99) ms | | |"
+    echo "| the same requests' backend leg as sagegate timed it, p99 (audit backendLatencyMs; p50 $(field "$BACKEND" p50) ms; that run's wrk p99 $(ms "$(field "$line" p99_us)") ms) | $(field "$BACKEND" p99) ms |"
   fi
-  [ "$ERRORS" -eq 0 ] || echo "| errors or non-2xx answers in the runs | $ERRORS | 0 | FAIL |"
+  [ "$ERRORS" -eq 0 ] || echo "| errors or non-2xx answers in the runs (should be 0) | $ERRORS |"
 } | tee "$RESULTS/latest.md"
 cp "$TMP/wrk-all.txt" "$RESULTS/latest-wrk.txt"
