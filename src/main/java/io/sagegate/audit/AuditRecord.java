@@ -6,6 +6,7 @@ import io.sagegate.authz.Decision;
 import io.sagegate.backend.BackendResponse;
 import io.sagegate.backend.InvocationHeaders;
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one audit record of a request: who, what, which rule decided, what came of it, how long it
@@ -30,42 +31,42 @@ public final class AuditRecord {
    * The TCP peer (a trusted proxy, or the load balancer that sent a PROXY protocol header) when it
    * is not {@link #sourceIp}; otherwise null.
    */
-  private final String peerIp;
+  private final @Nullable String peerIp;
 
   private final String method;
 
-  private String subject;
-  private String issuer;
-  private String tokenId;
-  private String endpoint;
-  private String action;
-  private String targetVariant;
-  private String targetModel;
-  private String inferenceComponent;
-  private String decision;
-  private String ruleId;
+  private @Nullable String subject;
+  private @Nullable String issuer;
+  private @Nullable String tokenId;
+  private @Nullable String endpoint;
+  private @Nullable String action;
+  private @Nullable String targetVariant;
+  private @Nullable String targetModel;
+  private @Nullable String inferenceComponent;
+  private @Nullable String decision;
+  private @Nullable String ruleId;
 
   /**
    * The limit (a {@code limits} id, or {@code maxConcurrency}, {@code maxInFlight}) that refused
    * the call, or, for an admitted call, the quota limits that applied (comma-separated).
    */
-  private String limitId;
+  private @Nullable String limitId;
 
   private int status;
-  private String errorType;
-  private String errorReason;
+  private @Nullable String errorType;
+  private @Nullable String errorReason;
   private int backendStatus;
-  private String invokedVariant;
-  private String upstreamRequestId;
-  private String roleArn;
-  private String sessionName;
-  private String sourceIdentity;
+  private @Nullable String invokedVariant;
+  private @Nullable String upstreamRequestId;
+  private @Nullable String roleArn;
+  private @Nullable String sessionName;
+  private @Nullable String sourceIdentity;
 
   /**
    * The OpenAI-compatible route the call came by ({@code openai/v1/chat/completions} or {@code
    * openai/v1/models}); null on the SageMaker Runtime routes.
    */
-  private String api;
+  private @Nullable String api;
 
   /** Tokens the model reported in OpenAI {@code usage}; -1 when it reported none. */
   private long promptTokens = -1;
@@ -88,7 +89,7 @@ public final class AuditRecord {
       long startNanos,
       String requestId,
       String sourceIp,
-      String peerIp,
+      @Nullable String peerIp,
       String method) {
     this.time = time;
     this.startNanos = startNanos;
@@ -106,12 +107,12 @@ public final class AuditRecord {
   }
 
   /** OperationResolver, AccessControl: the configured endpoint the call targets. */
-  public void endpoint(String endpoint) {
+  public void endpoint(@Nullable String endpoint) {
     this.endpoint = endpoint;
   }
 
   /** OperationResolver: the OpenAI-compatible route ({@code openai/v1/...}) the call came by. */
-  public void api(String api) {
+  public void api(@Nullable String api) {
     this.api = api;
   }
 
@@ -142,12 +143,13 @@ public final class AuditRecord {
   }
 
   /** QuotaControl, ConcurrencyControl, InFlightAdmission: see {@link #limitId}. */
-  public void limit(String id) {
+  public void limit(@Nullable String id) {
     this.limitId = id;
   }
 
   /** CredentialsStage: the role, session name and SourceIdentity the call runs (or ran) under. */
-  public void session(String roleArn, String sessionName, String sourceIdentity) {
+  public void session(
+      @Nullable String roleArn, @Nullable String sessionName, @Nullable String sourceIdentity) {
     this.roleArn = roleArn;
     this.sessionName = sessionName;
     this.sourceIdentity = sourceIdentity;
@@ -184,7 +186,7 @@ public final class AuditRecord {
   }
 
   /** ErrorResponder, Invoke, InFlightCalls, Gateway, RequestTracking: what went wrong. */
-  public void error(String type, String reason) {
+  public void error(@Nullable String type, @Nullable String reason) {
     this.errorType = type;
     this.errorReason = reason;
   }
@@ -223,7 +225,7 @@ public final class AuditRecord {
     return sourceIp;
   }
 
-  public String peerIp() {
+  public @Nullable String peerIp() {
     return peerIp;
   }
 
@@ -231,51 +233,51 @@ public final class AuditRecord {
     return method;
   }
 
-  public String subject() {
+  public @Nullable String subject() {
     return subject;
   }
 
-  public String issuer() {
+  public @Nullable String issuer() {
     return issuer;
   }
 
-  public String tokenId() {
+  public @Nullable String tokenId() {
     return tokenId;
   }
 
-  public String endpoint() {
+  public @Nullable String endpoint() {
     return endpoint;
   }
 
-  public String action() {
+  public @Nullable String action() {
     return action;
   }
 
-  public String api() {
+  public @Nullable String api() {
     return api;
   }
 
-  public String targetVariant() {
+  public @Nullable String targetVariant() {
     return targetVariant;
   }
 
-  public String targetModel() {
+  public @Nullable String targetModel() {
     return targetModel;
   }
 
-  public String inferenceComponent() {
+  public @Nullable String inferenceComponent() {
     return inferenceComponent;
   }
 
-  public String decision() {
+  public @Nullable String decision() {
     return decision;
   }
 
-  public String ruleId() {
+  public @Nullable String ruleId() {
     return ruleId;
   }
 
-  public String limitId() {
+  public @Nullable String limitId() {
     return limitId;
   }
 
@@ -283,11 +285,11 @@ public final class AuditRecord {
     return status;
   }
 
-  public String errorType() {
+  public @Nullable String errorType() {
     return errorType;
   }
 
-  public String errorReason() {
+  public @Nullable String errorReason() {
     return errorReason;
   }
 
@@ -295,23 +297,23 @@ public final class AuditRecord {
     return backendStatus;
   }
 
-  public String invokedVariant() {
+  public @Nullable String invokedVariant() {
     return invokedVariant;
   }
 
-  public String upstreamRequestId() {
+  public @Nullable String upstreamRequestId() {
     return upstreamRequestId;
   }
 
-  public String roleArn() {
+  public @Nullable String roleArn() {
     return roleArn;
   }
 
-  public String sessionName() {
+  public @Nullable String sessionName() {
     return sessionName;
   }
 
-  public String sourceIdentity() {
+  public @Nullable String sourceIdentity() {
     return sourceIdentity;
   }
 

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -127,19 +128,24 @@ public final class JsonLinesAuditSink implements AuditSink {
   /** A file opened for appending, opened again on the next write after a failure. */
   private static final class ReopeningFile extends OutputStream {
     private final Path path;
-    private FileOutputStream out;
+    private @Nullable FileOutputStream out;
 
     ReopeningFile(Path path) {
       this.path = path;
     }
 
-    synchronized void open() throws IOException {
-      if (out == null) {
-        if (path.getParent() != null) {
-          Files.createDirectories(path.getParent());
+    /** The open file, opened first if it is not. */
+    synchronized FileOutputStream open() throws IOException {
+      FileOutputStream current = out;
+      if (current == null) {
+        Path parent = path.getParent();
+        if (parent != null) {
+          Files.createDirectories(parent);
         }
-        out = new FileOutputStream(path.toFile(), true);
+        current = new FileOutputStream(path.toFile(), true);
+        out = current;
       }
+      return current;
     }
 
     @Override
@@ -149,12 +155,12 @@ public final class JsonLinesAuditSink implements AuditSink {
 
     @Override
     public synchronized void write(byte[] b, int off, int len) throws IOException {
-      open();
+      FileOutputStream current = open();
       try {
-        out.write(b, off, len);
+        current.write(b, off, len);
       } catch (IOException e) {
         try {
-          out.close();
+          current.close();
         } catch (IOException ignored) {
           // already failing
         }
@@ -329,7 +335,7 @@ public final class JsonLinesAuditSink implements AuditSink {
         DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss").withZone(ZoneOffset.UTC);
     private final OutputStream target;
     private final boolean newline;
-    private JsonGenerator g;
+    private @Nullable JsonGenerator g;
     private long second = Long.MIN_VALUE;
 
     /**
@@ -346,46 +352,54 @@ public final class JsonLinesAuditSink implements AuditSink {
       this.newline = newline;
     }
 
+    /** The generator, made afresh after a failure left the last one half-way through. */
+    private JsonGenerator generator() throws IOException {
+      JsonGenerator current = g;
+      if (current == null) {
+        current = JSON.createGenerator(target, JsonEncoding.UTF8);
+        current.disable(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM);
+        current.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+        // Records are separated by the newline written after each; Jackson's own separator
+        // between root values (a space) would start every line after the first.
+        current.setRootValueSeparator(null);
+        g = current;
+      }
+      return current;
+    }
+
     void write(AuditRecord r) {
       try {
-        if (g == null) {
-          g = JSON.createGenerator(target, JsonEncoding.UTF8);
-          g.disable(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM);
-          g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
-          // Records are separated by the newline written after each; Jackson's own separator
-          // between root values (a space) would start every line after the first.
-          g.setRootValueSeparator(null);
-        }
+        JsonGenerator g = generator();
         g.writeStartObject();
         g.writeFieldName("time");
         g.writeString(time, 0, formatTime(r.time()));
         g.writeStringField("requestId", r.requestId());
-        field("subject", r.subject());
-        field("issuer", r.issuer());
-        field("jti", r.tokenId());
-        field("sourceIp", r.sourceIp());
-        field("peerIp", r.peerIp());
-        field("method", r.method());
-        field("endpoint", r.endpoint());
-        field("action", r.action());
-        field("api", r.api());
-        field("targetVariant", r.targetVariant());
-        field("targetModel", r.targetModel());
-        field("inferenceComponent", r.inferenceComponent());
-        field("decision", r.decision());
-        field("ruleId", r.ruleId());
-        field("limitId", r.limitId());
+        field(g, "subject", r.subject());
+        field(g, "issuer", r.issuer());
+        field(g, "jti", r.tokenId());
+        field(g, "sourceIp", r.sourceIp());
+        field(g, "peerIp", r.peerIp());
+        field(g, "method", r.method());
+        field(g, "endpoint", r.endpoint());
+        field(g, "action", r.action());
+        field(g, "api", r.api());
+        field(g, "targetVariant", r.targetVariant());
+        field(g, "targetModel", r.targetModel());
+        field(g, "inferenceComponent", r.inferenceComponent());
+        field(g, "decision", r.decision());
+        field(g, "ruleId", r.ruleId());
+        field(g, "limitId", r.limitId());
         g.writeNumberField("status", r.status());
-        field("errorType", r.errorType());
-        field("errorReason", r.errorReason());
+        field(g, "errorType", r.errorType());
+        field(g, "errorReason", r.errorReason());
         if (r.backendStatus() > 0) {
           g.writeNumberField("backendStatus", r.backendStatus());
         }
-        field("invokedVariant", r.invokedVariant());
-        field("upstreamRequestId", r.upstreamRequestId());
-        field("roleArn", r.roleArn());
-        field("sessionName", r.sessionName());
-        field("sourceIdentity", r.sourceIdentity());
+        field(g, "invokedVariant", r.invokedVariant());
+        field(g, "upstreamRequestId", r.upstreamRequestId());
+        field(g, "roleArn", r.roleArn());
+        field(g, "sessionName", r.sessionName());
+        field(g, "sourceIdentity", r.sourceIdentity());
         if (r.promptTokens() >= 0) {
           g.writeNumberField("promptTokens", r.promptTokens());
         }
@@ -394,9 +408,9 @@ public final class JsonLinesAuditSink implements AuditSink {
         }
         g.writeNumberField("bytesIn", r.bytesIn());
         g.writeNumberField("bytesOut", r.bytesOut());
-        millisField("latencyMs", r.totalNanos());
+        millisField(g, "latencyMs", r.totalNanos());
         if (r.backendNanos() >= 0) {
-          millisField("backendLatencyMs", r.backendNanos());
+          millisField(g, "backendLatencyMs", r.backendNanos());
         }
         g.writeEndObject();
         if (newline) {
@@ -405,11 +419,12 @@ public final class JsonLinesAuditSink implements AuditSink {
       } catch (IOException | RuntimeException e) {
         // The generator may be stuck half-way through an object: start afresh with the next one.
         LOG.error("Could not write an audit record: {}", e.toString());
-        g = null;
+        this.g = null;
       }
     }
 
     void flush() {
+      JsonGenerator g = this.g;
       if (g != null) {
         try {
           g.flush();
@@ -420,14 +435,15 @@ public final class JsonLinesAuditSink implements AuditSink {
       }
     }
 
-    private void field(String name, String value) throws IOException {
+    private static void field(JsonGenerator g, String name, @Nullable String value)
+        throws IOException {
       if (value != null) {
         g.writeStringField(name, value);
       }
     }
 
     /** Milliseconds with microsecond precision, trailing zeros dropped: 0.0, 0.04, 12.345. */
-    private void millisField(String name, long nanos) throws IOException {
+    private void millisField(JsonGenerator g, String name, long nanos) throws IOException {
       long micros = nanos < 0 ? 0 : (nanos + 500) / 1_000;
       int end = number.length;
       long frac = micros % 1_000;

@@ -1,6 +1,7 @@
 package io.sagegate.credentials;
 
 import io.sagegate.error.GatewayException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Credentials could not be obtained, and this is what was asked for: the role, session name and
@@ -14,12 +15,15 @@ import io.sagegate.error.GatewayException;
  */
 public final class CredentialsException extends GatewayException {
 
-  private final String roleArn;
-  private final String sessionName;
-  private final String sourceIdentity;
+  private final @Nullable String roleArn;
+  private final @Nullable String sessionName;
+  private final @Nullable String sourceIdentity;
 
   public CredentialsException(
-      GatewayException failure, String roleArn, String sessionName, String sourceIdentity) {
+      GatewayException failure,
+      @Nullable String roleArn,
+      @Nullable String sessionName,
+      @Nullable String sourceIdentity) {
     super(
         failure.status(),
         failure.errorType(),
@@ -33,18 +37,18 @@ public final class CredentialsException extends GatewayException {
     this.sourceIdentity = sourceIdentity;
   }
 
-  /** The role the gateway tried to assume. */
-  public String roleArn() {
+  /** The role the gateway tried to assume, or null when the endpoint named none. */
+  public @Nullable String roleArn() {
     return roleArn;
   }
 
   /** The RoleSessionName asked for, or null when refused before it was derived. */
-  public String sessionName() {
+  public @Nullable String sessionName() {
     return sessionName;
   }
 
   /** The SourceIdentity asked for, or null when refused before it was derived. */
-  public String sourceIdentity() {
+  public @Nullable String sourceIdentity() {
     return sourceIdentity;
   }
 }

@@ -1,6 +1,7 @@
 package io.sagegate.credentials;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
 
 /**
@@ -9,11 +10,11 @@ import software.amazon.awssdk.auth.credentials.AwsCredentials;
  * #NONE} for backends that need no AWS credentials.
  */
 public record ScopedCredentials(
-    AwsCredentials credentials,
-    String roleArn,
-    String sessionName,
-    String sourceIdentity,
-    Instant expiration) {
+    @Nullable AwsCredentials credentials,
+    @Nullable String roleArn,
+    @Nullable String sessionName,
+    @Nullable String sourceIdentity,
+    @Nullable Instant expiration) {
 
   public static final ScopedCredentials NONE = new ScopedCredentials(null, null, null, null, null);
 

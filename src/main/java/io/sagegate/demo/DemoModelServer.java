@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The built-in demo model: a real HTTP server speaking the SageMaker container contract, so the
@@ -291,7 +292,7 @@ public final class DemoModelServer {
       String model,
       List<String> words,
       int i,
-      JsonObject usage) {
+      @Nullable JsonObject usage) {
     if (resp.closed()) {
       return;
     }
@@ -312,7 +313,8 @@ public final class DemoModelServer {
     vertx.setTimer(STREAM_PAUSE_MS, t -> writeChatWord(resp, id, model, words, i + 1, usage));
   }
 
-  private static JsonObject chunk(String id, String model, JsonObject delta, String finishReason) {
+  private static JsonObject chunk(
+      String id, String model, JsonObject delta, @Nullable String finishReason) {
     return completion("chat.completion.chunk", id, model)
         .put("choices", oneChoice("delta", delta, finishReason));
   }
@@ -334,7 +336,7 @@ public final class DemoModelServer {
    * a stream chunk.
    */
   private static io.vertx.core.json.JsonArray oneChoice(
-      String key, JsonObject value, String finishReason) {
+      String key, JsonObject value, @Nullable String finishReason) {
     return new io.vertx.core.json.JsonArray()
         .add(new JsonObject().put("index", 0).put(key, value).put("finish_reason", finishReason));
   }

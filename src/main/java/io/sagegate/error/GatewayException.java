@@ -3,6 +3,7 @@ package io.sagegate.error;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A request that cannot be served, carrying what the caller is told: an HTTP status, an error type
@@ -18,7 +19,7 @@ public class GatewayException extends RuntimeException {
   private final String errorType;
   private final Map<String, Object> extraFields;
   private final Map<String, String> headers;
-  private final String auditReason;
+  private final @Nullable String auditReason;
 
   public GatewayException(int status, String errorType, String message) {
     this(status, errorType, message, Map.of(), Map.of(), null, null);
@@ -27,11 +28,11 @@ public class GatewayException extends RuntimeException {
   protected GatewayException(
       int status,
       String errorType,
-      String message,
+      @Nullable String message,
       Map<String, Object> extraFields,
       Map<String, String> headers,
-      String auditReason,
-      Throwable cause) {
+      @Nullable String auditReason,
+      @Nullable Throwable cause) {
     super(message, cause, false, false);
     this.status = status;
     this.errorType = errorType;
@@ -59,7 +60,7 @@ public class GatewayException extends RuntimeException {
   }
 
   /** Operator-facing reason for the audit record and the log; never sent to the caller. */
-  public String auditReason() {
+  public @Nullable String auditReason() {
     return auditReason;
   }
 

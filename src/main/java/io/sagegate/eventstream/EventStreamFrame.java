@@ -2,6 +2,7 @@ package io.sagegate.eventstream;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One decoded frame of an {@code application/vnd.amazon.eventstream} response, reduced to what
@@ -14,7 +15,10 @@ import java.util.Objects;
  * @param payload the frame's payload bytes (never null)
  */
 public record EventStreamFrame(
-    String messageType, String type, String contentType, byte[] payload) {
+    @Nullable String messageType,
+    @Nullable String type,
+    @Nullable String contentType,
+    byte[] payload) {
 
   public EventStreamFrame {
     Objects.requireNonNull(payload, "payload");

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.zip.CRC32;
+import org.jspecify.annotations.Nullable;
 import software.amazon.eventstream.HeaderValue;
 import software.amazon.eventstream.Message;
 
@@ -34,7 +35,7 @@ public final class EventStreamParser {
   private final Consumer<EventStreamFrame> handler;
   private final int maxFrameBytes;
   private Buffer pending = Buffer.buffer();
-  private EventStreamException failure;
+  private @Nullable EventStreamException failure;
   private long framesDecoded;
 
   public EventStreamParser(Consumer<EventStreamFrame> handler) {
@@ -146,7 +147,7 @@ public final class EventStreamParser {
   private EventStreamFrame toFrame(Message message) {
     Map<String, HeaderValue> headers = message.getHeaders();
     String messageType = string(headers, EventStreamFrames.MESSAGE_TYPE);
-    String type;
+    @Nullable String type;
     if (EventStreamFrames.EXCEPTION.equals(messageType)) {
       type = string(headers, EventStreamFrames.EXCEPTION_TYPE);
     } else if ("error".equals(messageType)) {
@@ -161,7 +162,7 @@ public final class EventStreamParser {
         message.getPayload());
   }
 
-  private String string(Map<String, HeaderValue> headers, String name) {
+  private @Nullable String string(Map<String, HeaderValue> headers, String name) {
     HeaderValue value = headers.get(name);
     if (value == null) {
       return null;

@@ -4,4 +4,7 @@
  * backend framing a model's chunks. It sits beside the backends, not under {@code aws}, so {@code
  * backend.container} does not depend on the AWS package.
  */
+@NullMarked
 package io.sagegate.eventstream;
+
+import org.jspecify.annotations.NullMarked;

@@ -4,6 +4,7 @@ import com.netflix.concurrency.limits.Limiter;
 import com.netflix.concurrency.limits.limit.Gradient2Limit;
 import com.netflix.concurrency.limits.limiter.SimpleLimiter;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A cap on calls in flight to one endpoint (or one inference component of it), in this replica. A
@@ -35,7 +36,7 @@ public abstract sealed class ConcurrencyLimiter {
   }
 
   /** A permit, or null when {@link #limit()} calls are in flight already. */
-  public abstract Permit tryAcquire();
+  public abstract @Nullable Permit tryAcquire();
 
   /** The current limit: {@code maxConcurrency}, or the adaptive limit below it. */
   public abstract int limit();
@@ -71,7 +72,7 @@ public abstract sealed class ConcurrencyLimiter {
     }
 
     @Override
-    public Permit tryAcquire() {
+    public @Nullable Permit tryAcquire() {
       return cap.tryTake() ? releasedOnce(ok -> cap.release()) : null;
     }
 
@@ -98,7 +99,7 @@ public abstract sealed class ConcurrencyLimiter {
     }
 
     @Override
-    public Permit tryAcquire() {
+    public @Nullable Permit tryAcquire() {
       Optional<Limiter.Listener> listener = limiter.acquire(null);
       if (listener.isEmpty()) {
         return null;

@@ -5,6 +5,7 @@ import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The concurrency limiters of this replica, one per endpoint with a {@code maxConcurrency} and one
@@ -17,7 +18,7 @@ public final class ConcurrencyLimits {
   private final ConcurrentHashMap<String, ConcurrencyLimiter> limiters = new ConcurrentHashMap<>();
 
   /** The endpoint's limiter, or null when it has no cap. */
-  public ConcurrencyLimiter endpoint(EndpointConfig endpoint) {
+  public @Nullable ConcurrencyLimiter endpoint(EndpointConfig endpoint) {
     if (endpoint.maxConcurrency() == null) {
       return null;
     }
@@ -28,7 +29,8 @@ public final class ConcurrencyLimits {
   }
 
   /** The limiter of {@code component} on the endpoint, or null when it has no cap. */
-  public ConcurrencyLimiter component(EndpointConfig endpoint, String component) {
+  public @Nullable ConcurrencyLimiter component(
+      EndpointConfig endpoint, @Nullable String component) {
     if (component == null || endpoint.inferenceComponents().isEmpty()) {
       return null;
     }

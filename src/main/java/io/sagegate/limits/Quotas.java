@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +44,7 @@ public final class Quotas {
    * they were charged in this replica ({@code local}) rather than in the shared store.
    */
   public record Outcome(
-      Quota quota, Kind kind, Verdict verdict, boolean local, String key, long cost) {
+      Quota quota, Kind kind, @Nullable Verdict verdict, boolean local, String key, long cost) {
     public boolean refuses() {
       return kind == Kind.STORE_CLOSED || (verdict != null && !verdict.admitted());
     }
@@ -54,7 +55,7 @@ public final class Quotas {
     }
   }
 
-  private final RedisLimitStore redis;
+  private final @Nullable RedisLimitStore redis;
   private final LocalLimitStore alone = new LocalLimitStore(1);
   private final LocalLimitStore share;
   private final LimitMetrics metrics;

@@ -3,6 +3,7 @@ package io.sagegate.logging;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The id of the request the current Vert.x context serves, for the logs. Vert.x handles each HTTP
@@ -24,7 +25,7 @@ public final class RequestLogContext {
   }
 
   /** The id of the request the current context serves, or null. */
-  public static String current() {
+  public static @Nullable String current() {
     Context ctx = Vertx.currentContext();
     if (ctx instanceof ContextInternal internal && internal.isDuplicate()) {
       Object id = internal.localContextData().get(KEY);

@@ -3,6 +3,7 @@ package io.sagegate.match;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Arrays;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An IPv4 or IPv6 network in CIDR notation ({@code 10.0.0.0/8}, {@code 2001:db8::/32}; a bare
@@ -74,7 +75,7 @@ public final class Cidr {
   }
 
   /** Whether the address (from {@link #parseAddress}) lies in this network. */
-  public boolean contains(byte[] address) {
+  public boolean contains(byte @Nullable [] address) {
     if (address == null || address.length != network.length) {
       return false;
     }
@@ -101,7 +102,7 @@ public final class Cidr {
    * The bytes of an IPv4 (4 bytes) or IPv6 (16 bytes; IPv4-mapped addresses come back as 4)
    * literal, or {@code null} if {@code text} is not one. Never resolves names.
    */
-  public static byte[] parseAddress(String text) {
+  public static byte @Nullable [] parseAddress(@Nullable String text) {
     if (text == null || text.isEmpty()) {
       return null;
     }
@@ -155,7 +156,7 @@ public final class Cidr {
     return x != null && Arrays.equals(x, parseAddress(b));
   }
 
-  private static byte[] parseIpv4(String s) {
+  private static byte @Nullable [] parseIpv4(String s) {
     long bits = ipv4Bits(s);
     if (bits < 0) {
       return null;

@@ -1,6 +1,7 @@
 package io.sagegate.match;
 
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A rule pattern: {@code *} matches any run of characters, {@code ?} one character, everything else
@@ -15,9 +16,9 @@ public final class Glob {
   private final String pattern;
   private final boolean ignoreCase;
   private final boolean any;
-  private final Pattern regex;
+  private final @Nullable Pattern regex;
 
-  /** The literal pieces between stars, when the pattern has no {@code ?}. */
+  /** The literal pieces between stars, when the pattern has no {@code ?}; else none. */
   private final String[] pieces;
 
   private Glob(String pattern, boolean ignoreCase) {
@@ -26,7 +27,7 @@ public final class Glob {
     this.any = pattern.equals("*");
     boolean question = pattern.indexOf('?') >= 0;
     this.regex = question ? toRegex(pattern, ignoreCase) : null;
-    this.pieces = question ? null : pattern.split("\\*", -1);
+    this.pieces = question ? new String[0] : pattern.split("\\*", -1);
   }
 
   /**

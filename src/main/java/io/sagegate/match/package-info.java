@@ -4,4 +4,7 @@
  * {@link io.sagegate.match.S3Location} (S3 locations and their prefixes). They depend on nothing
  * else in sagegate.
  */
+@NullMarked
 package io.sagegate.match;
+
+import org.jspecify.annotations.NullMarked;

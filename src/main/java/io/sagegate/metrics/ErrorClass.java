@@ -1,6 +1,7 @@
 package io.sagegate.metrics;
 
 import io.sagegate.audit.AuditRecord;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Who caused a failed request, as the dashboard and the SLO alerts need it: a bounded set of words
@@ -47,7 +48,7 @@ public final class ErrorClass {
   public static final String OTHER = "other";
 
   /** The class of a failed request, or null when the request did not fail. */
-  public static String of(AuditRecord r) {
+  public static @Nullable String of(AuditRecord r) {
     String type = r.errorType();
     String reason = r.errorReason() == null ? "" : r.errorReason();
     if (type == null && r.status() < 400) {
