@@ -3,6 +3,7 @@ package io.sagegate.backend;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A backend's successful answer. {@code headers} are the SageMaker Runtime response headers to
@@ -13,13 +14,13 @@ import io.vertx.core.streams.ReadStream;
 public record BackendResponse(
     int status,
     MultiMap headers,
-    Buffer body,
-    ReadStream<Buffer> stream,
+    @Nullable Buffer body,
+    @Nullable ReadStream<Buffer> stream,
     Runnable cancel,
-    String upstreamRequestId) {
+    @Nullable String upstreamRequestId) {
 
   public static BackendResponse buffered(
-      int status, MultiMap headers, Buffer body, String upstreamRequestId) {
+      int status, MultiMap headers, Buffer body, @Nullable String upstreamRequestId) {
     return new BackendResponse(status, headers, body, null, () -> {}, upstreamRequestId);
   }
 
@@ -28,7 +29,7 @@ public record BackendResponse(
       MultiMap headers,
       ReadStream<Buffer> stream,
       Runnable cancel,
-      String upstreamRequestId) {
+      @Nullable String upstreamRequestId) {
     return new BackendResponse(status, headers, null, stream, cancel, upstreamRequestId);
   }
 
@@ -37,7 +38,7 @@ public record BackendResponse(
   }
 
   /** The production variant that served the call, for the audit record. */
-  public String invokedVariant() {
+  public @Nullable String invokedVariant() {
     return headers.get(SageMakerHeaders.INVOKED_PRODUCTION_VARIANT);
   }
 }

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The whole-call deadlines of one backend's in-flight calls, enforced by one periodic sweep instead
@@ -41,10 +42,10 @@ public final class CallDeadlines {
    * entry can be armed again after it was disarmed or has expired.
    */
   public abstract static class Entry {
-    private Entry prev;
-    private Entry next;
+    private @Nullable Entry prev;
+    private @Nullable Entry next;
     private long deadlineNanos;
-    private Context context;
+    private @Nullable Context context;
     private boolean armed;
 
     /**
@@ -61,8 +62,8 @@ public final class CallDeadlines {
   private final long sweepPeriodMs;
   private final long sweepTimer;
   private final Object lock = new Object();
-  private Entry head;
-  private Entry tail;
+  private @Nullable Entry head;
+  private @Nullable Entry tail;
   private int size;
   private boolean closed;
 
@@ -182,7 +183,7 @@ public final class CallDeadlines {
       while (head != null && head.deadlineNanos - now <= 0) {
         Entry e = head;
         unlink(e);
-        if (overdue == null) {
+        if (overdue == null || contexts == null) { // both null until the first overdue entry
           overdue = new ArrayList<>();
           contexts = new ArrayList<>();
         }
@@ -191,7 +192,7 @@ public final class CallDeadlines {
         e.context = null;
       }
     }
-    if (overdue == null) {
+    if (overdue == null || contexts == null) { // nothing expired: both still null
       return;
     }
     // Outside the lock: only enqueues a task on each entry's event loop.

@@ -7,6 +7,7 @@ import io.sagegate.config.EndpointConfig;
 import io.sagegate.credentials.ScopedCredentials;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One allowed call on its way to a backend: the endpoint, the validated SageMaker request headers,
@@ -26,8 +27,8 @@ public record Invocation(
     InvocationHeaders headers,
     Buffer body,
     ScopedCredentials credentials,
-    Decision decision,
-    Future<Void> callerGone) {
+    @Nullable Decision decision,
+    @Nullable Future<Void> callerGone) {
 
   /** Without the decision and without a caller-gone signal (tests and benchmarks). */
   public Invocation(

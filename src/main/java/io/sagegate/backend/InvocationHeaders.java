@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The SageMaker Runtime request headers of one call, checked against SageMaker's length and pattern
@@ -17,37 +18,37 @@ import java.util.stream.Stream;
  * names the header, not somewhere upstream.
  */
 public record InvocationHeaders(
-    String contentType,
-    String accept,
-    String customAttributes,
-    String targetModel,
-    String targetVariant,
-    String targetContainerHostname,
-    String inferenceId,
-    String enableExplanations,
-    String inferenceComponent,
-    String sessionId,
-    String inputLocation,
-    Integer requestTtlSeconds,
-    Integer invocationTimeoutSeconds,
-    String s3OutputPathExtension,
-    String filename) {
+    @Nullable String contentType,
+    @Nullable String accept,
+    @Nullable String customAttributes,
+    @Nullable String targetModel,
+    @Nullable String targetVariant,
+    @Nullable String targetContainerHostname,
+    @Nullable String inferenceId,
+    @Nullable String enableExplanations,
+    @Nullable String inferenceComponent,
+    @Nullable String sessionId,
+    @Nullable String inputLocation,
+    @Nullable Integer requestTtlSeconds,
+    @Nullable Integer invocationTimeoutSeconds,
+    @Nullable String s3OutputPathExtension,
+    @Nullable String filename) {
 
   /** Without the async-only output path extension and file name. */
   public InvocationHeaders(
-      String contentType,
-      String accept,
-      String customAttributes,
-      String targetModel,
-      String targetVariant,
-      String targetContainerHostname,
-      String inferenceId,
-      String enableExplanations,
-      String inferenceComponent,
-      String sessionId,
-      String inputLocation,
-      Integer requestTtlSeconds,
-      Integer invocationTimeoutSeconds) {
+      @Nullable String contentType,
+      @Nullable String accept,
+      @Nullable String customAttributes,
+      @Nullable String targetModel,
+      @Nullable String targetVariant,
+      @Nullable String targetContainerHostname,
+      @Nullable String inferenceId,
+      @Nullable String enableExplanations,
+      @Nullable String inferenceComponent,
+      @Nullable String sessionId,
+      @Nullable String inputLocation,
+      @Nullable Integer requestTtlSeconds,
+      @Nullable Integer invocationTimeoutSeconds) {
     this(
         contentType,
         accept,
@@ -184,7 +185,7 @@ public record InvocationHeaders(
     }
   }
 
-  private static void notTaken(Action action, String name, Object value) {
+  private static void notTaken(Action action, String name, @Nullable Object value) {
     if (value != null) {
       throw Errors.validation("Header " + name + " is not taken by " + operation(action));
     }
@@ -198,7 +199,8 @@ public record InvocationHeaders(
     };
   }
 
-  private static String check(MultiMap h, String name, int min, int max, Pattern pattern) {
+  private static @Nullable String check(
+      MultiMap h, String name, int min, int max, @Nullable Pattern pattern) {
     CharSequence key = KEYS.get(name);
     String value = h.get(key);
     // getAll() builds a list, so it is asked only of headers that are there (on the hot path
@@ -209,7 +211,8 @@ public record InvocationHeaders(
     return checkValue(name, value, min, max, pattern);
   }
 
-  private static String checkValue(String name, String value, int min, int max, Pattern pattern) {
+  private static @Nullable String checkValue(
+      String name, @Nullable String value, int min, int max, @Nullable Pattern pattern) {
     if (value == null) {
       return null;
     }
@@ -224,7 +227,8 @@ public record InvocationHeaders(
               + " characters long, got "
               + value.length());
     }
-    if (pattern == ASCII ? !isAscii(value) : pattern != null && !pattern.matcher(value).matches()) {
+    if (pattern != null
+        && (pattern == ASCII ? !isAscii(value) : !pattern.matcher(value).matches())) {
       throw Errors.validation(
           "Header " + name + " does not match the pattern " + pattern.pattern());
     }
@@ -240,7 +244,7 @@ public record InvocationHeaders(
     return true;
   }
 
-  private static Integer integer(MultiMap h, String name, int min, int max) {
+  private static @Nullable Integer integer(MultiMap h, String name, int min, int max) {
     String value = check(h, name, 1, 10, null);
     if (value == null) {
       return null;

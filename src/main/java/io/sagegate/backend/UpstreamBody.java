@@ -7,6 +7,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads an upstream answer whole, bounded, as both backends do: at most {@code limit} bytes, and
@@ -29,7 +30,7 @@ public final class UpstreamBody {
     FAIL
   }
 
-  private Buffer buffer;
+  private @Nullable Buffer buffer;
   private boolean owned;
 
   private UpstreamBody() {}

@@ -6,6 +6,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One exchange with an upstream (a model container, SageMaker Runtime), as both backends run it:
@@ -33,7 +34,7 @@ public abstract class UpstreamExchange<T> extends CallDeadlines.Entry {
   private final Promise<T> result = Promise.promise();
 
   /** Volatile: a call started off a Vert.x thread (a test) sets it on another thread. */
-  private volatile HttpClientRequest request;
+  private volatile @Nullable HttpClientRequest request;
 
   protected UpstreamExchange(CallDeadlines deadlines) {
     this.deadlines = deadlines;
@@ -66,7 +67,7 @@ public abstract class UpstreamExchange<T> extends CallDeadlines.Entry {
    * @param auditReason the backend's own reason, e.g. {@code backend:caller_gone}
    */
   protected final void abandonWhenCallerLeaves(
-      Future<Void> callerGone, String endpoint, String auditReason) {
+      @Nullable Future<Void> callerGone, String endpoint, String auditReason) {
     if (callerGone == null) {
       return;
     }

@@ -37,6 +37,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -251,13 +252,13 @@ public final class ContainerBackend implements Backend {
     private final boolean stream;
 
     /** Set on the OpenAI-compatible path, null for {@code /invocations}. */
-    private final OpenAiCall openAi;
+    private final @Nullable OpenAiCall openAi;
 
     Call(Invocation invocation, boolean stream) {
       this(invocation, stream, null);
     }
 
-    Call(Invocation invocation, boolean stream, OpenAiCall openAi) {
+    Call(Invocation invocation, boolean stream, @Nullable OpenAiCall openAi) {
       super(deadlines);
       this.invocation = invocation;
       this.stream = stream;
@@ -483,7 +484,7 @@ public final class ContainerBackend implements Backend {
     put(options, SageMakerHeaders.SESSION_ID, h.sessionId());
   }
 
-  private static void put(RequestOptions options, String name, String value) {
+  private static void put(RequestOptions options, String name, @Nullable String value) {
     if (value != null) {
       options.putHeader(name, value);
     }

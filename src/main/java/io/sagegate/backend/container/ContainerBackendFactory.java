@@ -10,6 +10,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Objects;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Builds {@link ContainerBackend}s: for {@code container} endpoints from {@code backend.url}; for
@@ -19,7 +20,7 @@ import java.util.function.Function;
 public final class ContainerBackendFactory implements BackendFactory {
 
   private final Vertx vertx;
-  private final Function<EndpointConfig, URI> demoUrls;
+  private final @Nullable Function<EndpointConfig, URI> demoUrls;
 
   /** Serves {@code container} endpoints only. */
   public ContainerBackendFactory(Vertx vertx) {
@@ -27,7 +28,7 @@ public final class ContainerBackendFactory implements BackendFactory {
   }
 
   /** Serves {@code container} endpoints, and {@code demo} endpoints at {@code demoUrls}. */
-  public ContainerBackendFactory(Vertx vertx, Function<EndpointConfig, URI> demoUrls) {
+  public ContainerBackendFactory(Vertx vertx, @Nullable Function<EndpointConfig, URI> demoUrls) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.demoUrls = demoUrls;
   }

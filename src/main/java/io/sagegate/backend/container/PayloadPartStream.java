@@ -5,6 +5,7 @@ import io.sagegate.eventstream.EventStreamFrames;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A model's raw response stream, framed as SageMaker's response stream: each chunk becomes one
@@ -16,9 +17,9 @@ import io.vertx.core.streams.ReadStream;
 public final class PayloadPartStream implements InterruptibleStream {
 
   private final ReadStream<Buffer> source;
-  private Handler<Buffer> handler;
-  private Handler<Void> endHandler;
-  private Handler<String> interruptionHandler;
+  private @Nullable Handler<Buffer> handler;
+  private @Nullable Handler<Void> endHandler;
+  private @Nullable Handler<String> interruptionHandler;
 
   /** The source failed: the stream has had its exception event and its end. */
   private boolean failed;
@@ -55,7 +56,7 @@ public final class PayloadPartStream implements InterruptibleStream {
   }
 
   @Override
-  public PayloadPartStream handler(Handler<Buffer> handler) {
+  public PayloadPartStream handler(@Nullable Handler<Buffer> handler) {
     this.handler = handler;
     source.handler(
         handler == null
@@ -76,7 +77,7 @@ public final class PayloadPartStream implements InterruptibleStream {
   }
 
   @Override
-  public PayloadPartStream endHandler(Handler<Void> endHandler) {
+  public PayloadPartStream endHandler(@Nullable Handler<Void> endHandler) {
     this.endHandler = endHandler;
     source.endHandler(endHandler);
     return this;
