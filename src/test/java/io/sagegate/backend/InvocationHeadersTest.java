@@ -7,12 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sagegate.authz.Action;
 import io.sagegate.error.GatewayException;
 import io.vertx.core.MultiMap;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 
-// Test code: the package is @NullMarked for its main code, and a test in the same package
-// would be checked too; tests pass null on purpose and read values their assertions check.
-@NullUnmarked
 class InvocationHeadersTest {
 
   @Test

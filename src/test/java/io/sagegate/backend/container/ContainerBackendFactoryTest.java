@@ -12,13 +12,9 @@ import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.util.Map;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-// Test code: the package is @NullMarked for its main code, and a test in the same package
-// would be checked too; tests pass null on purpose and read values their assertions check.
-@NullUnmarked
 @ExtendWith(VertxExtension.class)
 class ContainerBackendFactoryTest {
 

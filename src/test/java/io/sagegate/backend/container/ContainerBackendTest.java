@@ -36,15 +36,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-// Test code: the package is @NullMarked for its main code, and a test in the same package
-// would be checked too; tests pass null on purpose and read values their assertions check.
-@NullUnmarked
 @ExtendWith(VertxExtension.class)
 class ContainerBackendTest {
 
