@@ -1,5 +1,7 @@
 package io.sagegate.error;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The errors the gateway answers with. Types and statuses follow SageMaker Runtime where they
  * overlap (ValidationError 400, ModelError 424, ModelNotReadyException 429, ServiceUnavailable 503,
@@ -75,7 +77,7 @@ public final class Errors {
    * which SageMaker passes to callers too (truncated); infrastructure error text never is.
    */
   public static GatewayException modelError(
-      int originalStatus, String originalMessage, String logStreamArn) {
+      int originalStatus, String originalMessage, @Nullable String logStreamArn) {
     GatewayException e =
         new GatewayException(
                 424,
