@@ -1,6 +1,7 @@
 package io.sagegate.auth;
 
 import io.vertx.core.Future;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Verifies a bearer token and maps it to a {@link Caller}. Fails with an {@link
@@ -20,7 +21,7 @@ public interface Authenticator {
    * The readiness contributor: null when ready, else why not (e.g. the identity provider could not
    * be reached), as {@code /readyz} and the log show it.
    */
-  default String notReadyReason() {
+  default @Nullable String notReadyReason() {
     return ready() ? null : "signing keys not loaded";
   }
 

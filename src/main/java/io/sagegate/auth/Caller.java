@@ -7,20 +7,21 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The authenticated caller: who (subject, issuer), which token (jti, expiry) and the claims the
  * rules match on. Built from verified claims through the configured {@link ClaimMapping}.
  */
 public record Caller(
-    String subject,
-    String issuer,
-    String tokenId,
+    @Nullable String subject,
+    @Nullable String issuer,
+    @Nullable String tokenId,
     Set<String> groups,
     Set<String> scopes,
-    String tenant,
+    @Nullable String tenant,
     Map<String, Object> claims,
-    Instant expiresAt) {
+    @Nullable Instant expiresAt) {
 
   public Caller {
     groups = groups == null ? Set.of() : Set.copyOf(groups);
@@ -74,7 +75,7 @@ public record Caller(
    * A claim by name; a name not present whole is followed as a dotted path into nested objects
    * ({@code realm_access.roles}).
    */
-  public static Object claim(Map<String, ?> claims, String name) {
+  public static @Nullable Object claim(Map<String, ?> claims, @Nullable String name) {
     if (name == null) {
       return null;
     }
@@ -92,7 +93,7 @@ public record Caller(
   }
 
   /** Claim values as strings: a string, a number, a boolean, or each element of an array. */
-  public static List<String> values(Object value) {
+  public static List<String> values(@Nullable Object value) {
     if (value == null) {
       return List.of();
     }
@@ -108,13 +109,13 @@ public record Caller(
     return List.of(String.valueOf(value));
   }
 
-  private static String asString(Object value) {
+  private static @Nullable String asString(@Nullable Object value) {
     return value == null || value instanceof Map || value instanceof Collection
         ? null
         : String.valueOf(value);
   }
 
-  private static Set<String> scopeSet(Object value) {
+  private static Set<String> scopeSet(@Nullable Object value) {
     if (value instanceof String s) {
       Set<String> out = new LinkedHashSet<>();
       for (String part : s.trim().split("\\s+")) {

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -110,9 +111,9 @@ abstract class JwksLoader {
   /** A JWKS served at a URL. */
   static class Remote extends JwksLoader {
     final WebClient client;
-    private final String jwksUri;
+    private final @Nullable String jwksUri; // null for discovery, which resolves it
 
-    Remote(Vertx vertx, String jwksUri) {
+    Remote(Vertx vertx, @Nullable String jwksUri) {
       this.client =
           WebClient.create(
               vertx,
@@ -125,7 +126,8 @@ abstract class JwksLoader {
 
     /** The JWKS URL; discovery resolves it first. */
     Future<String> jwksUri() {
-      return Future.succeededFuture(jwksUri);
+      return Future.succeededFuture(
+          Objects.requireNonNull(jwksUri, "jwksUri: discovery overrides"));
     }
 
     @Override
@@ -174,7 +176,7 @@ abstract class JwksLoader {
 
     @Override
     String describe() {
-      return jwksUri;
+      return Objects.requireNonNull(jwksUri, "jwksUri: discovery overrides");
     }
 
     @Override
@@ -191,7 +193,7 @@ abstract class JwksLoader {
   static final class Discovery extends Remote {
     private final String discoveryUrl;
     private final String issuer;
-    private volatile String resolvedJwksUri;
+    private volatile @Nullable String resolvedJwksUri;
 
     Discovery(Vertx vertx, String discoveryUrl, String issuer) {
       super(vertx, null);

@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -378,7 +379,7 @@ public final class JwtAuthenticator implements Authenticator {
   }
 
   @Override
-  public String notReadyReason() {
+  public @Nullable String notReadyReason() {
     return keyRing.notReadyReason();
   }
 
@@ -587,7 +588,7 @@ public final class JwtAuthenticator implements Authenticator {
   }
 
   /** Token-derived text for a message: safe characters only, short. */
-  private static String printable(String s) {
+  private static String printable(@Nullable String s) {
     if (s == null) {
       return "(none)";
     }

@@ -16,9 +16,11 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +55,7 @@ final class KeyRing {
   private final Map<String, Counter> refreshCounters = new HashMap<>();
 
   private final Object refreshLock = new Object();
-  private Future<Void> refreshInFlight; // guarded by refreshLock
+  private @Nullable Future<Void> refreshInFlight; // guarded by refreshLock
   private long lastRefreshNanos; // guarded by refreshLock
   private boolean refreshedOnce; // guarded by refreshLock
   private volatile long periodicTimer = -1;
@@ -107,7 +109,7 @@ final class KeyRing {
   }
 
   /** Null when keys are loaded; otherwise why not, naming the source and its failure. */
-  String notReadyReason() {
+  @Nullable String notReadyReason() {
     return loaded() ? null : notReadyReason;
   }
 
@@ -199,9 +201,9 @@ final class KeyRing {
             ar -> {
               if (ar.succeeded()) {
                 install(ar.result());
-                refreshCounters.get(trigger + "/ok").increment();
+                refreshCounter(trigger, "ok").increment();
               } else {
-                refreshCounters.get(trigger + "/failed").increment();
+                refreshCounter(trigger, "failed").increment();
                 notReadyReason = "signing keys not loaded: " + ar.cause().getMessage();
                 if (keys.get() != null && !closed) {
                   LOG.warn(
@@ -217,6 +219,12 @@ final class KeyRing {
               promise.handle(ar.mapEmpty());
             });
     return promise.future();
+  }
+
+  /** The counter of a trigger and result; every trigger is registered in the constructor. */
+  private Counter refreshCounter(String trigger, String result) {
+    return Objects.requireNonNull(
+        refreshCounters.get(trigger + "/" + result), "no refresh counter for " + trigger);
   }
 
   private void install(JWKSet fresh) {

@@ -2,6 +2,7 @@ package io.sagegate.authz;
 
 import io.sagegate.auth.Caller;
 import io.sagegate.config.EndpointConfig;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything a decision may look at: the caller, the endpoint (with its tags), the action, the
@@ -12,21 +13,21 @@ public record AccessRequest(
     Caller caller,
     EndpointConfig endpoint,
     Action action,
-    String sourceIp,
-    String targetVariant,
-    String targetModel,
-    String inferenceComponent,
-    String inputLocation) {
+    @Nullable String sourceIp,
+    @Nullable String targetVariant,
+    @Nullable String targetModel,
+    @Nullable String inferenceComponent,
+    @Nullable String inputLocation) {
 
   /** A request that names no input location (a synchronous call). */
   public AccessRequest(
       Caller caller,
       EndpointConfig endpoint,
       Action action,
-      String sourceIp,
-      String targetVariant,
-      String targetModel,
-      String inferenceComponent) {
+      @Nullable String sourceIp,
+      @Nullable String targetVariant,
+      @Nullable String targetModel,
+      @Nullable String inferenceComponent) {
     this(caller, endpoint, action, sourceIp, targetVariant, targetModel, inferenceComponent, null);
   }
 }

@@ -1,12 +1,13 @@
 package io.sagegate.authz;
 
 import io.sagegate.config.RuleConfig;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The answer to an access request, as a value: allowed or denied, with the rule that decided it. A
  * denial with no rule is the implicit default deny. Only an engine that cannot run throws.
  */
-public record Decision(boolean allowed, RuleConfig rule, String reason) {
+public record Decision(boolean allowed, @Nullable RuleConfig rule, String reason) {
 
   public static final String DEFAULT_DENY = "default-deny";
 

@@ -3,6 +3,7 @@ package io.sagegate.authz;
 import io.sagegate.config.BackendConfig;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.match.S3Location;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The endpoint's own limit on async input: a {@code sagemaker} endpoint's async call must name an
@@ -19,7 +20,8 @@ public final class InputLocations {
   private InputLocations() {}
 
   /** Whether the endpoint takes {@code location} for {@code action}; true for other actions. */
-  public static boolean endpointAllows(EndpointConfig endpoint, Action action, String location) {
+  public static boolean endpointAllows(
+      EndpointConfig endpoint, Action action, @Nullable String location) {
     if (action != Action.INVOKE_ASYNC
         || endpoint.backend() == null
         || !BackendConfig.SAGEMAKER.equals(endpoint.backend().type())) {

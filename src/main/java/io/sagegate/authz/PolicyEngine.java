@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Decides access requests against the configured rules, IAM-like: a rule matches when its
@@ -25,7 +26,7 @@ import java.util.Map;
 public final class PolicyEngine {
 
   /** How one rule fared against a request: {@code failedOn} is null when it matched. */
-  public record RuleMatch(RuleConfig rule, String failedOn) {
+  public record RuleMatch(RuleConfig rule, @Nullable String failedOn) {
     public boolean matched() {
       return failedOn == null;
     }
@@ -137,7 +138,7 @@ public final class PolicyEngine {
      * {@code conditions.inputLocations}: S3 prefixes, parsed here once rather than on every request
      * (an unparseable one matches nothing); null when the rule has none.
      */
-    final S3Location[] inputLocations;
+    final S3Location @Nullable [] inputLocations;
 
     Compiled(RuleConfig rule, int index) {
       this.rule = rule;
@@ -206,7 +207,7 @@ public final class PolicyEngine {
     }
 
     /** Null when the rule matches, else the first part that does not. */
-    String mismatch(AccessRequest r, byte[] ip) {
+    @Nullable String mismatch(AccessRequest r, byte @Nullable [] ip) {
       Caller caller = r.caller();
       if (subjects.length > 0 && (caller == null || !any(subjects, caller.subject()))) {
         return "principal.subjects";
@@ -262,7 +263,7 @@ public final class PolicyEngine {
      * {@link Caller#claim} with the dotted path split once, at construction: the whole name first,
      * then the path into nested objects.
      */
-    private static Object claim(Map<String, Object> claims, String name, String[] path) {
+    private static @Nullable Object claim(Map<String, Object> claims, String name, String[] path) {
       Object whole = claims.get(name);
       if (whole != null || path.length == 1) {
         return whole;
@@ -278,7 +279,7 @@ public final class PolicyEngine {
     }
 
     /** Whether any value of a claim (as {@link Caller#values} reads it) matches. */
-    private static boolean anyValue(Glob[] patterns, Object value) {
+    private static boolean anyValue(Glob[] patterns, @Nullable Object value) {
       if (value == null || value instanceof Map) {
         return false;
       }
@@ -296,11 +297,11 @@ public final class PolicyEngine {
       return any(patterns, String.valueOf(value));
     }
 
-    private static String tag(Map<String, String> tags, String key) {
+    private static @Nullable String tag(@Nullable Map<String, String> tags, String key) {
       return tags == null ? null : tags.get(key);
     }
 
-    private static boolean any(Glob[] patterns, String value) {
+    private static boolean any(Glob[] patterns, @Nullable String value) {
       if (value == null) {
         return false;
       }
@@ -321,7 +322,7 @@ public final class PolicyEngine {
       return false;
     }
 
-    private static boolean inAny(Cidr[] networks, byte[] ip) {
+    private static boolean inAny(Cidr[] networks, byte @Nullable [] ip) {
       if (ip == null) {
         return false;
       }
@@ -333,7 +334,7 @@ public final class PolicyEngine {
       return false;
     }
 
-    private static Glob[] globs(String field, List<String> patterns, boolean ignoreCase) {
+    private static Glob[] globs(String field, @Nullable List<String> patterns, boolean ignoreCase) {
       if (patterns == null || patterns.isEmpty()) {
         return NONE;
       }

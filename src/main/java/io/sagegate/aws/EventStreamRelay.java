@@ -7,6 +7,7 @@ import io.sagegate.eventstream.EventStreamParser;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,10 +40,10 @@ final class EventStreamRelay implements InterruptibleStream {
   private final EventStreamParser parser = new EventStreamParser(frame -> accepted++);
 
   private Buffer pending = Buffer.buffer();
-  private Handler<Buffer> handler;
-  private Handler<Void> endHandler;
+  private @Nullable Handler<Buffer> handler;
+  private @Nullable Handler<Void> endHandler;
   private boolean done;
-  private Handler<String> interruptionHandler;
+  private @Nullable Handler<String> interruptionHandler;
 
   EventStreamRelay(ReadStream<Buffer> upstream, Runnable abort, String endpoint) {
     this.upstream = upstream;

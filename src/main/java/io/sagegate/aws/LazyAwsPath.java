@@ -6,6 +6,7 @@ import io.sagegate.credentials.CredentialsProvider;
 import io.sagegate.error.Errors;
 import io.vertx.core.Future;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The AWS path of a gateway that started without a {@code sagemaker} endpoint: built the first time
@@ -22,7 +23,7 @@ import java.util.function.Supplier;
 public final class LazyAwsPath implements AutoCloseable {
 
   private final Supplier<AwsPath> build;
-  private volatile AwsPath path;
+  private volatile @Nullable AwsPath path;
   private boolean closed;
 
   /**

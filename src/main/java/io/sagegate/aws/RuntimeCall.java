@@ -8,6 +8,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.RequestOptions;
+import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.http.SdkHttpRequest;
 
 /**
@@ -27,7 +28,7 @@ final class RuntimeCall extends RuntimeExchange<RuntimeCall.Answer> {
   static final long[] BACKOFF_MS = {50, 200};
 
   /** A 2xx answer from SageMaker Runtime: its (paused) response, and its body when read whole. */
-  record Answer(HttpClientResponse response, Buffer body) {}
+  record Answer(HttpClientResponse response, @Nullable Buffer body) {}
 
   /** What every attempt of one call sends, and how its answer is read. */
   record Request(

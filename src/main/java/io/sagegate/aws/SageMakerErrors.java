@@ -10,6 +10,7 @@ import io.sagegate.openai.OpenAiErrors;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,7 +48,7 @@ final class SageMakerErrors {
    * The error code of an answer: from {@code x-amzn-ErrorType}, else the body's {@code __type} /
    * {@code code}.
    */
-  static String code(int status, MultiMap headers, JsonNode body) {
+  static @Nullable String code(int status, MultiMap headers, @Nullable JsonNode body) {
     String raw = headers.get(SageMakerHeaders.ERROR_TYPE);
     if (raw == null && body != null) {
       raw = body.path("__type").asText(null);
@@ -66,7 +67,7 @@ final class SageMakerErrors {
     return hash >= 0 ? raw.substring(hash + 1) : raw;
   }
 
-  static JsonNode parse(Buffer body) {
+  static @Nullable JsonNode parse(@Nullable Buffer body) {
     if (body == null || body.length() == 0) {
       return null;
     }
@@ -249,7 +250,7 @@ final class SageMakerErrors {
         .withAuditReason("sagemaker:model_error_" + status);
   }
 
-  private static String text(JsonNode body, String... names) {
+  private static @Nullable String text(JsonNode body, String... names) {
     for (String n : names) {
       JsonNode v = body.get(n);
       if (v != null && v.isTextual()) {

@@ -12,6 +12,7 @@ import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
 
@@ -117,7 +118,7 @@ public final class SageMakerRequests {
     }
 
     /** The request of one call, to {@code component} (null: the endpoint itself). */
-    RequestOptions options(String component) {
+    RequestOptions options(@Nullable String component) {
       return new RequestOptions()
           .setHost(host)
           .setPort(port)
@@ -170,7 +171,7 @@ public final class SageMakerRequests {
     return b;
   }
 
-  private static void put(SdkHttpRequest.Builder b, String name, String value) {
+  private static void put(SdkHttpRequest.Builder b, String name, @Nullable String value) {
     if (value != null) {
       b.putHeader(name, value);
     }

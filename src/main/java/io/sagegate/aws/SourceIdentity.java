@@ -8,6 +8,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Maps a caller's subject to the STS {@code SourceIdentity} (and {@code RoleSessionName}), which
@@ -45,7 +46,7 @@ public final class SourceIdentity {
    *
    * @throws GatewayException 403 AccessDeniedException when the subject cannot be used at all
    */
-  public static String of(String subject) {
+  public static String of(@Nullable String subject) {
     if (subject == null || subject.isBlank()) {
       throw refuse("the caller's token has no subject");
     }

@@ -27,10 +27,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
@@ -111,10 +113,10 @@ public final class StsCredentialsProvider implements CredentialsProvider {
    * inputs are refused (and logged) on every request as before.
    */
   private record Inputs(
-      String roleArn,
+      @Nullable String roleArn,
       String endpointName,
       String iamAction,
-      String subject,
+      @Nullable String subject,
       List<Object> tagClaims,
       boolean bearerToken) {}
 
@@ -285,7 +287,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
    * The deciding rule's role, else the endpoint backend's (may be null or blank: refused by {@link
    * #key}).
    */
-  private static String roleArn(EndpointConfig endpoint, Decision decision) {
+  private static @Nullable String roleArn(EndpointConfig endpoint, Decision decision) {
     return decision != null && decision.rule() != null && decision.rule().roleArn() != null
         ? decision.rule().roleArn()
         : endpoint.backend().roleArn();
@@ -380,7 +382,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
     if (t instanceof AwsServiceException ase) {
       String code = errorCode(ase);
       String label = label(code);
-      errors.get(label).increment();
+      errorCounter(label).increment();
       LOG.warn(
           "STS AssumeRole of {} for endpoint {} failed: {} ({}). {}",
           roleArn,
@@ -397,7 +399,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
               : unavailable(endpointName);
       return e.withAuditReason("sts:" + code);
     }
-    errors.get("other").increment();
+    errorCounter("other").increment();
     LOG.warn(
         "STS AssumeRole of {} for endpoint {} failed: {}. Check that STS (aws.stsEndpoint) is reachable",
         roleArn,
@@ -416,6 +418,11 @@ public final class StsCredentialsProvider implements CredentialsProvider {
       return code;
     }
     return e.statusCode() == 403 ? "AccessDenied" : "HTTP" + e.statusCode();
+  }
+
+  /** The counter of an error label; every label {@link #label} gives is registered up front. */
+  private Counter errorCounter(String label) {
+    return Objects.requireNonNull(errors.get(label), "no STS error counter for " + label);
   }
 
   static String label(String code) {
@@ -451,7 +458,7 @@ public final class StsCredentialsProvider implements CredentialsProvider {
    * #assume}) it was refused for; null where not derived yet.
    */
   private static CredentialsException attempt(
-      GatewayException failure, String roleArn, String sourceIdentity) {
+      GatewayException failure, String roleArn, @Nullable String sourceIdentity) {
     return failure instanceof CredentialsException c
         ? c
         : new CredentialsException(failure, roleArn, sourceIdentity, sourceIdentity);

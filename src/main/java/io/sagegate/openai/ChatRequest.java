@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sagegate.error.Errors;
 import io.vertx.core.buffer.Buffer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A chat completion request body as the gateway checks it: a JSON object whose {@code stream}, when
@@ -15,7 +16,7 @@ import io.vertx.core.buffer.Buffer;
  * that {@link #withUsage()} may ask for {@code stream_options.include_usage}.
  */
 public record ChatRequest(
-    Buffer body, boolean stream, boolean includeUsage, String model, ObjectNode json) {
+    Buffer body, boolean stream, boolean includeUsage, @Nullable String model, ObjectNode json) {
 
   private static final ObjectMapper JSON = JsonMapper.builder().build();
 

@@ -1,5 +1,7 @@
 package io.sagegate.openai;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A call on the OpenAI-compatible routes ({@code /endpoints/{EndpointName}[/inference-components/
  * {ComponentName}]/openai/v1/...}): which route, the inference component named in the path (or
@@ -28,13 +30,13 @@ public final class OpenAiCall {
   }
 
   private final Route route;
-  private final String component;
+  private final @Nullable String component;
   private boolean stream;
   private boolean usageAdded;
-  private String model;
+  private @Nullable String model;
   private long maxTokens = -1;
 
-  public OpenAiCall(Route route, String component) {
+  public OpenAiCall(Route route, @Nullable String component) {
     this.route = route;
     this.component = component;
   }
@@ -44,7 +46,7 @@ public final class OpenAiCall {
   }
 
   /** The inference component named in the path, or null for the endpoint form. */
-  public String component() {
+  public @Nullable String component() {
     return component;
   }
 
@@ -62,7 +64,7 @@ public final class OpenAiCall {
   }
 
   /** The body's {@code model}, as the client wrote it (forwarded unchanged); null when absent. */
-  public String model() {
+  public @Nullable String model() {
     return model;
   }
 
@@ -78,7 +80,7 @@ public final class OpenAiCall {
     this.maxTokens = maxTokens;
   }
 
-  public void body(boolean stream, boolean usageAdded, String model) {
+  public void body(boolean stream, boolean usageAdded, @Nullable String model) {
     this.stream = stream;
     this.usageAdded = usageAdded;
     this.model = model;

@@ -2,6 +2,7 @@ package io.sagegate.openai;
 
 import io.sagegate.config.EndpointConfig;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The OpenAI-compatible routes, mirroring SageMaker Runtime's: after {@code
@@ -33,7 +34,7 @@ public final class OpenAiRoutes {
    * @throws IllegalArgumentException when the inference component name is malformed (the message
    *     names it)
    */
-  public static OpenAiCall parse(String rest) {
+  public static @Nullable OpenAiCall parse(String rest) {
     String component = null;
     String tail = rest;
     if (rest.startsWith(COMPONENTS)) {

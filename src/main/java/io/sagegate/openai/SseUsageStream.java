@@ -7,6 +7,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A chat completion stream (server-sent events) passed through event by event, reading the {@code
@@ -25,7 +26,7 @@ public final class SseUsageStream implements ReadStream<Buffer> {
   private final boolean dropUsageChunk;
   private final Consumer<Usage> usage;
   private Buffer pending = Buffer.buffer();
-  private Handler<Buffer> handler;
+  private @Nullable Handler<Buffer> handler;
 
   public SseUsageStream(ReadStream<Buffer> source, boolean dropUsageChunk, Consumer<Usage> usage) {
     this.source = source;
@@ -34,7 +35,7 @@ public final class SseUsageStream implements ReadStream<Buffer> {
   }
 
   @Override
-  public SseUsageStream handler(Handler<Buffer> handler) {
+  public SseUsageStream handler(@Nullable Handler<Buffer> handler) {
     this.handler = handler;
     source.handler(handler == null ? null : this::chunk);
     return this;
@@ -103,7 +104,7 @@ public final class SseUsageStream implements ReadStream<Buffer> {
   }
 
   @Override
-  public SseUsageStream endHandler(Handler<Void> endHandler) {
+  public SseUsageStream endHandler(@Nullable Handler<Void> endHandler) {
     source.endHandler(
         endHandler == null
             ? null

@@ -3,6 +3,7 @@ package io.sagegate.openai;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.buffer.Buffer;
+import org.jspecify.annotations.Nullable;
 
 /** OpenAI {@code usage}: the tokens of the prompt and of the completion a model reported. */
 public record Usage(long promptTokens, long completionTokens) {
@@ -10,7 +11,7 @@ public record Usage(long promptTokens, long completionTokens) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** The usage of a chat completion object (or stream chunk), or null when it carries none. */
-  public static Usage of(JsonNode completion) {
+  public static @Nullable Usage of(@Nullable JsonNode completion) {
     if (completion == null || !completion.isObject()) {
       return null;
     }
@@ -29,7 +30,7 @@ public record Usage(long promptTokens, long completionTokens) {
   }
 
   /** The usage of a buffered answer, or null when it is not JSON or carries none. */
-  public static Usage of(Buffer body) {
+  public static @Nullable Usage of(@Nullable Buffer body) {
     if (body == null || body.length() == 0) {
       return null;
     }
