@@ -7,10 +7,8 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
-import org.jspecify.annotations.NullUnmarked;
 
 /** A test's time: wall clock and monotonic ticker that move together, only when told to. */
-@NullUnmarked
 final class FakeTime extends Clock implements Ticker {
   private final Instant start = Instant.now();
   private final AtomicLong offsetNanos = new AtomicLong();

@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.Set;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /** JwtAuthenticator against a real OIDC provider (mock-oauth2-server) over HTTP. */
 @ExtendWith(VertxExtension.class)
-@NullUnmarked
 class JwtAuthenticatorOidcTest {
 
   private static final String IDP = "idp";

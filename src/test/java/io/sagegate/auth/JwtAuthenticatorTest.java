@@ -38,7 +38,6 @@ import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,7 +46,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** JwtAuthenticator over a static JWKS file: every verification check and the token cache. */
 @ExtendWith(VertxExtension.class)
-@NullUnmarked
 class JwtAuthenticatorTest {
 
   @TempDir Path dir;

@@ -28,7 +28,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,7 +38,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * fetches, can switch its key set, fail, or hold a response until told.
  */
 @ExtendWith(VertxExtension.class)
-@NullUnmarked
 class JwtKeyRotationTest {
 
   private Vertx vertx;

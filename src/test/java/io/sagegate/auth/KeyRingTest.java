@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 
 /** The key ring's retry delays while no keys could be loaded: doubling, capped. */
-@NullUnmarked
 class KeyRingTest {
 
   @Test

@@ -18,10 +18,8 @@ import java.util.Date;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.jspecify.annotations.NullUnmarked;
 
 /** Test keys and tokens, and a way to wait for a future's real completion. */
-@NullUnmarked
 final class TestTokens {
   static final String ISSUER = "https://idp.test/realms/sagegate";
   static final String AUDIENCE = "sagegate";

@@ -4,11 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.sagegate.config.RuleConfig;
 import java.util.Arrays;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 
 /** Every action has a name in the rule language, and every name there is an action. */
-@NullUnmarked
 class ActionTest {
 
   @Test

@@ -16,10 +16,8 @@ import io.sagegate.match.Cidr;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 
-@NullUnmarked
 class PolicyEngineTest {
 
   private static final GatewayConfig DEMO = ConfigLoader.embeddedDefault();

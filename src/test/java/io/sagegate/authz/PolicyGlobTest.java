@@ -4,11 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.sagegate.match.Glob;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-@NullUnmarked
 class PolicyGlobTest {
 
   @ParameterizedTest(name = "{0} ~ {1} (ignoreCase={2}) = {3}")

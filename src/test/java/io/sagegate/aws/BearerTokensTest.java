@@ -14,13 +14,11 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.Map;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.regions.Region;
 
 /** Minting against an independent verifier (the emulator's), expiry, caching with the session. */
-@NullUnmarked
 class BearerTokensTest {
 
   private static final Instant NOW = Instant.parse("2026-05-20T10:00:00.250Z");

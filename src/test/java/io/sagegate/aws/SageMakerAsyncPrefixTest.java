@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sagegate.match.S3Location;
 import java.util.List;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 
 /** Async input locations must fall under an allowed S3 prefix, with no tricks. */
-@NullUnmarked
 class SageMakerAsyncPrefixTest {
 
   private static final List<String> PREFIXES = List.of("s3://bucket/inputs/");

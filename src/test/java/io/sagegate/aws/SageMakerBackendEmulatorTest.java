@@ -45,7 +45,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -58,7 +57,6 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
  * evaluates role permissions ∩ session policy like IAM: STS sessions per caller, signed SageMaker
  * calls, IAM enforcing the decision a second time, the error model, retries, streams.
  */
-@NullUnmarked
 class SageMakerBackendEmulatorTest {
 
   static final String GATEWAY_KEY = "AKIAGATEWAYTEST00001";

@@ -22,7 +22,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import java.util.List;
 import java.util.Map;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,7 +33,6 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
  * STS with IAM enforcement on. Moto accepts any signature (the emulator test checks them); this
  * checks the wire format against a second, independent implementation.
  */
-@NullUnmarked
 class SageMakerBackendMotoTest {
 
   static MotoServer moto;

@@ -36,7 +36,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -49,7 +48,6 @@ import software.amazon.awssdk.regions.Region;
  * emulator does not script: a caller that goes away, junk or truncation in the middle of a stream,
  * retries that succeed, unparseable and infrastructure errors, refused connections.
  */
-@NullUnmarked
 class SageMakerBackendWireTest {
 
   static Vertx vertx;

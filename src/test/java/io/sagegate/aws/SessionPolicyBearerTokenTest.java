@@ -6,11 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sagegate.authz.Action;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 
 /** The session policy of an endpoint on the OpenAI path also allows CallWithBearerToken, on *. */
-@NullUnmarked
 class SessionPolicyBearerTokenTest {
 
   private static final String ARN = "arn:aws:sagemaker:eu-west-1:111122223333:endpoint/llm";

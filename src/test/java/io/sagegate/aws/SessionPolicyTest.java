@@ -7,10 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sagegate.authz.Action;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 
-@NullUnmarked
 class SessionPolicyTest {
 
   private static final String ROLE = "arn:aws:iam::111122223333:role/sagegate-invoke";

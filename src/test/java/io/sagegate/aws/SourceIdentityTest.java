@@ -9,10 +9,8 @@ import io.sagegate.error.GatewayException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 
-@NullUnmarked
 class SourceIdentityTest {
 
   private static final String STS_PATTERN = "[\\w+=,.@-]{2,64}";

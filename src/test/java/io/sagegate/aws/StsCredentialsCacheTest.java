@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,7 +38,6 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
  * sessions are refreshed ahead of their end while the old one is still served, and never served
  * within a minute of expiring. Time moves through a test ticker and clock, not by waiting.
  */
-@NullUnmarked
 class StsCredentialsCacheTest {
 
   static Vertx vertx;

@@ -35,7 +35,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,7 +48,6 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
  * sts:ExternalId (its AssumeRole accepts any role ARN), so those refusals are proven against the
  * awsemu emulator instead; here the refusal comes from the caller's identity policy.
  */
-@NullUnmarked
 class StsCredentialsProviderMotoTest {
 
   static final String ROLE = "arn:aws:iam::" + MotoServer.ACCOUNT + ":role/sagegate-invoke";

@@ -10,12 +10,10 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.sts.model.Tag;
 
 /** Session tags and duration: the STS inputs derived from settings and claims. */
-@NullUnmarked
 class StsSessionInputsTest {
 
   @Test

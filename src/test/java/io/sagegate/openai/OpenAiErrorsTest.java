@@ -3,11 +3,9 @@ package io.sagegate.openai;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.vertx.core.buffer.Buffer;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 
 /** What the backends take for a chat completion answer: one JSON object, not junk. */
-@NullUnmarked
 class OpenAiErrorsTest {
 
   private static boolean object(String text) {

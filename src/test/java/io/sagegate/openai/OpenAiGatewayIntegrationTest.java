@@ -30,7 +30,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -41,7 +40,6 @@ import org.junit.jupiter.api.io.TempDir;
  * backend) and a model container on its own (container backend), the JDK's HTTP client. Every case
  * checks the status and the one audit record.
  */
-@NullUnmarked
 class OpenAiGatewayIntegrationTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();

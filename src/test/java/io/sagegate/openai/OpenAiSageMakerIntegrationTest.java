@@ -26,7 +26,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,7 +37,6 @@ import org.junit.jupiter.api.io.TempDir;
  * session whose policy adds CallWithBearerToken, a bearer token minted from it (the emulator
  * verifies it), the caller's JWT never forwarded, errors mapped and sanitized.
  */
-@NullUnmarked
 class OpenAiSageMakerIntegrationTest {
 
   private static final String KEY = "AKIAGATEWAYTEST00001";

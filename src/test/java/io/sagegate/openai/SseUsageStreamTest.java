@@ -10,13 +10,11 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
 import java.util.ArrayList;
 import java.util.List;
-import org.jspecify.annotations.NullUnmarked;
 import org.junit.jupiter.api.Test;
 
 /**
  * The stream relay's metering: usage read from any chunk, the gateway's own usage chunk dropped.
  */
-@NullUnmarked
 class SseUsageStreamTest {
 
   private static final String CONTENT =
