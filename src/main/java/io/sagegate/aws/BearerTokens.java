@@ -8,6 +8,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import org.jspecify.annotations.Nullable;
+import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
@@ -61,7 +63,8 @@ public final class BearerTokens {
   /** The session's token for {@code region}: cached, or minted now. */
   public String token(ScopedCredentials session, Region region) {
     Instant now = clock.instant();
-    Token t = cache.getIfPresent(session.credentials());
+    AwsCredentials credentials = session.awsCredentials();
+    Token t = cache.getIfPresent(credentials);
     if (t != null
         && t.region().equals(region.id())
         && now.plus(RENEW_BEFORE).isBefore(t.expires())) {
@@ -70,10 +73,9 @@ public final class BearerTokens {
     Duration expiry = expiry(now, session.expiration());
     // Signed at the very instant the expiry was computed from, so X-Amz-Date + X-Amz-Expires stays
     // within the session.
-    String value =
-        mint(session.credentials(), region, expiry, Clock.fixed(now, java.time.ZoneOffset.UTC));
+    String value = mint(credentials, region, expiry, Clock.fixed(now, java.time.ZoneOffset.UTC));
     cache.put(
-        session.credentials(),
+        credentials,
         new Token(
             value,
             region.id(),
@@ -83,11 +85,11 @@ public final class BearerTokens {
 
   /** Forgets the session's token (SageMaker refused it): the next call mints another. */
   public void invalidate(ScopedCredentials session) {
-    cache.invalidate(session.credentials());
+    cache.invalidate(session.awsCredentials());
   }
 
   /** At most 12 h and at most what is left of the session (whole seconds, down), at least 1 s. */
-  static Duration expiry(Instant now, Instant sessionExpiration) {
+  static Duration expiry(Instant now, @Nullable Instant sessionExpiration) {
     if (sessionExpiration == null) {
       return MAX_EXPIRY;
     }

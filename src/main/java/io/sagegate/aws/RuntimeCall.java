@@ -37,7 +37,7 @@ final class RuntimeCall extends RuntimeExchange<RuntimeCall.Answer> {
       Buffer body,
       String iamAction,
       boolean whole,
-      Future<Void> callerGone) {}
+      @Nullable Future<Void> callerGone) {}
 
   private final Request request;
   private final int retry;

@@ -32,6 +32,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.regions.Region;
@@ -134,7 +135,10 @@ public final class SageMakerBackend implements Backend {
               HttpClientResponse resp = answer.response();
               MultiMap headers = SageMakerRequests.relayHeaders(resp, Action.INVOKE);
               return BackendResponse.buffered(
-                  200, headers, answer.body(), resp.getHeader(SageMakerHeaders.REQUEST_ID));
+                  200,
+                  headers,
+                  Objects.requireNonNull(answer.body(), "a whole answer's body"),
+                  resp.getHeader(SageMakerHeaders.REQUEST_ID));
             });
   }
 
@@ -244,7 +248,7 @@ public final class SageMakerBackend implements Backend {
             vertx,
             route.unsigned(invocation.headers(), invocation.action()),
             body,
-            invocation.credentials().credentials(),
+            invocation.credentials().awsCredentials(),
             region)
         .compose(
             signed ->
@@ -286,7 +290,7 @@ public final class SageMakerBackend implements Backend {
         RuntimeSigner.sign(
                 route.unsigned(invocation.headers(), invocation.action()),
                 body.getBytes(),
-                invocation.credentials().credentials(),
+                invocation.credentials().awsCredentials(),
                 region)
             .request(),
         upstream.connectTimeoutMillis());

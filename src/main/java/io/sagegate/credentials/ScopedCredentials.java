@@ -22,6 +22,17 @@ public record ScopedCredentials(
     return credentials == null;
   }
 
+  /**
+   * The AWS credentials of a real session; asking {@link #NONE} for them is a bug in the caller,
+   * which checks {@link #isNone()} first.
+   */
+  public AwsCredentials awsCredentials() {
+    if (credentials == null) {
+      throw new IllegalStateException("no AWS session: the backend needs no credentials");
+    }
+    return credentials;
+  }
+
   @Override
   public String toString() {
     // Never print the secret parts.

@@ -78,7 +78,7 @@ public class GatewayException extends RuntimeException {
         status, errorType, getMessage(), extraFields, h, auditReason, getCause());
   }
 
-  public GatewayException withAuditReason(String reason) {
+  public GatewayException withAuditReason(@Nullable String reason) {
     return new GatewayException(
         status, errorType, getMessage(), extraFields, headers, reason, getCause());
   }

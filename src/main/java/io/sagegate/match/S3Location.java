@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An S3 location {@code s3://bucket/key} in normal form, for checking that an async input location
@@ -38,7 +39,7 @@ public record S3Location(String bucket, String key) {
   private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
 
   /** Parses a location; empty when it is not a well-formed S3 location. */
-  public static Optional<S3Location> parse(String location) {
+  public static Optional<S3Location> parse(@Nullable String location) {
     if (location == null) {
       return Optional.empty();
     }
@@ -105,7 +106,7 @@ public record S3Location(String bucket, String key) {
   /**
    * Whether {@code location} lies under one of {@code prefixes} (unparseable ones match nothing).
    */
-  public static boolean isUnderAny(String location, List<String> prefixes) {
+  public static boolean isUnderAny(@Nullable String location, List<String> prefixes) {
     Optional<S3Location> loc = parse(location);
     if (loc.isEmpty()) {
       return false;
@@ -133,7 +134,7 @@ public record S3Location(String bucket, String key) {
   /**
    * Whether {@code location} lies under one of {@code prefixes}, parsed once ({@link #parseAll}).
    */
-  public static boolean isUnderAny(String location, S3Location[] prefixes) {
+  public static boolean isUnderAny(@Nullable String location, S3Location[] prefixes) {
     Optional<S3Location> loc = parse(location);
     if (loc.isEmpty()) {
       return false;
