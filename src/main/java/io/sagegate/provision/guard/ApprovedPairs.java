@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the guard approves: for each calling role, the (model, image) pairs it may deploy. A model
@@ -100,7 +101,7 @@ public final class ApprovedPairs {
   }
 
   /** Parses the JSON form; a malformed value fails with a message naming the variable. */
-  public static ApprovedPairs fromJson(String json) {
+  public static ApprovedPairs fromJson(@Nullable String json) {
     if (json == null || json.isBlank()) {
       throw new IllegalArgumentException(ENV_VAR + ": not set");
     }

@@ -11,6 +11,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The detective guard: an EventBridge target for CloudTrail's SageMaker CreateEndpoint,
@@ -55,9 +56,9 @@ public final class GuardHandler implements RequestStreamHandler {
 
   /** The audit record of one event. */
   public record Verdict(
-      String eventId,
-      String eventName,
-      String caller,
+      @Nullable String eventId,
+      @Nullable String eventName,
+      @Nullable String caller,
       List<String> models,
       String decision,
       String action,
@@ -116,7 +117,7 @@ public final class GuardHandler implements RequestStreamHandler {
     }
   }
 
-  private Verdict endpointConfig(String eventId, String caller, JsonNode req) {
+  private Verdict endpointConfig(@Nullable String eventId, @Nullable String caller, JsonNode req) {
     String config = text(req.path("endpointConfigName"), null);
     List<String> models = new ArrayList<>();
     req.path("productionVariants")
@@ -143,7 +144,7 @@ public final class GuardHandler implements RequestStreamHandler {
         () -> sageMaker.deleteEndpointConfig(config));
   }
 
-  private Verdict endpoint(String eventId, String caller, JsonNode req) {
+  private Verdict endpoint(@Nullable String eventId, @Nullable String caller, JsonNode req) {
     String endpoint = text(req.path("endpointName"), null);
     String config = text(req.path("endpointConfigName"), null);
     if (endpoint == null || config == null) {
@@ -172,7 +173,7 @@ public final class GuardHandler implements RequestStreamHandler {
         () -> sageMaker.deleteEndpoint(endpoint));
   }
 
-  private Verdict transformJob(String eventId, String caller, JsonNode req) {
+  private Verdict transformJob(@Nullable String eventId, @Nullable String caller, JsonNode req) {
     String job = text(req.path("transformJobName"), null);
     String model = text(req.path("modelName"), null);
     if (job == null || model == null) {
@@ -194,7 +195,7 @@ public final class GuardHandler implements RequestStreamHandler {
    * caller with the image SageMaker says it runs (read with DescribeModel; a model that cannot be
    * read fails closed).
    */
-  private String unapproved(String caller, List<String> models) {
+  private @Nullable String unapproved(@Nullable String caller, List<String> models) {
     if (caller == null) {
       return "the caller's role is unknown";
     }
@@ -227,7 +228,7 @@ public final class GuardHandler implements RequestStreamHandler {
   }
 
   /** The calling role: the session issuer of an assumed role, else the identity's own ARN. */
-  static String caller(JsonNode identity) {
+  static @Nullable String caller(JsonNode identity) {
     String issuer = text(identity.path("sessionContext").path("sessionIssuer").path("arn"), null);
     return issuer != null ? issuer : text(identity.path("arn"), null);
   }
@@ -237,11 +238,11 @@ public final class GuardHandler implements RequestStreamHandler {
    * unapproved with the remediation attempted and its outcome.
    */
   private static Verdict decide(
-      String eventId,
+      @Nullable String eventId,
       String name,
-      String caller,
+      @Nullable String caller,
       List<String> models,
-      String why,
+      @Nullable String why,
       String remediation,
       Runnable remedy) {
     if (why == null) {
@@ -251,16 +252,17 @@ public final class GuardHandler implements RequestStreamHandler {
         eventId, name, caller, models, "unapproved", remediate(remediation, remedy), why);
   }
 
-  private static Verdict approved(String eventId, String name, String caller, List<String> models) {
+  private static Verdict approved(
+      @Nullable String eventId, String name, @Nullable String caller, List<String> models) {
     return new Verdict(
         eventId, name, caller, models, "approved", "none", "approved (role, model, image) entries");
   }
 
-  private static Verdict ignored(String eventId, String name, String reason) {
+  private static Verdict ignored(@Nullable String eventId, @Nullable String name, String reason) {
     return new Verdict(eventId, name, null, List.of(), "ignored", "none", reason);
   }
 
-  private static String text(JsonNode n, String fallback) {
+  private static @Nullable String text(JsonNode n, @Nullable String fallback) {
     return n != null && n.isTextual() && !n.asText().isBlank() ? n.asText() : fallback;
   }
 }

@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs the guard's handler locally on one recorded CloudTrail event (an EventBridge event as the
@@ -24,7 +25,11 @@ public final class GuardRunner {
    * {@code audit}).
    */
   public static GuardHandler.Verdict run(
-      Path event, ApprovedPairs approved, URI endpointUrl, String region, PrintStream audit)
+      Path event,
+      ApprovedPairs approved,
+      @Nullable URI endpointUrl,
+      String region,
+      PrintStream audit)
       throws IOException {
     byte[] bytes = Files.readAllBytes(event);
     try (GuardSageMaker sm = GuardSageMaker.create(endpointUrl, region, null)) {

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.http.ContentStreamProvider;
@@ -48,7 +49,8 @@ public final class GuardSageMaker implements AutoCloseable {
   private final URI endpoint;
   private final String region;
 
-  private GuardSageMaker(URI endpoint, String region, AwsCredentialsProvider credentials) {
+  private GuardSageMaker(
+      @Nullable URI endpoint, String region, AwsCredentialsProvider credentials) {
     this.region = region;
     this.endpoint =
         endpoint != null
@@ -68,7 +70,9 @@ public final class GuardSageMaker implements AutoCloseable {
    * (null: the SDK's default credentials chain).
    */
   public static GuardSageMaker create(
-      URI endpoint, String region, AwsCredentialsProvider credentials) {
+      @Nullable URI endpoint,
+      @Nullable String region,
+      @Nullable AwsCredentialsProvider credentials) {
     return new GuardSageMaker(
         endpoint,
         region != null ? region : DefaultAwsRegionProviderChain.builder().build().getRegion().id(),
@@ -79,7 +83,7 @@ public final class GuardSageMaker implements AutoCloseable {
   public static final class CallFailed extends RuntimeException {
     private final String errorCode;
 
-    CallFailed(String operation, String errorCode, Throwable cause) {
+    CallFailed(String operation, String errorCode, @Nullable Throwable cause) {
       super(operation + " failed: " + errorCode, cause);
       this.errorCode = errorCode;
     }
