@@ -1,6 +1,7 @@
 package io.sagegate.provision;
 
 import io.sagegate.match.S3Location;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The ARNs the templates name, for one account and region. S3 URIs are parsed by {@link S3Location}
@@ -73,7 +74,7 @@ final class Arns {
   }
 
   /** {@code ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO[:TAG|@DIGEST]} to the repository ARN. */
-  static String ecrRepository(String image) {
+  static @Nullable String ecrRepository(String image) {
     int slash = image.indexOf('/');
     if (slash < 0) {
       return null;

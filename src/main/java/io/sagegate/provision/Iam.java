@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Small builders for IAM policy documents as plain maps, which Jackson writes as IAM JSON. A
@@ -33,7 +34,7 @@ final class Iam {
     private final Map<String, Object> m = new LinkedHashMap<>();
     private final Map<String, Map<String, Object>> conditions = new LinkedHashMap<>();
 
-    Stmt(String sid, String effect, List<String> actions, List<String> resources) {
+    Stmt(String sid, String effect, List<String> actions, @Nullable List<String> resources) {
       m.put("Sid", sid);
       m.put("Effect", effect);
       m.put("Action", List.copyOf(actions));

@@ -13,8 +13,10 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The IAM statements of one environment's roles: personas, execution roles, invoke roles, and the
@@ -34,7 +36,7 @@ final class PolicyStatements {
    * An invoke role's grants, one statement per action set; conditioned on {@code aws:SourceVpce}
    * when the environment has the private SageMaker Runtime endpoint ({@code vpce} not null).
    */
-  List<Map<String, Object>> invoke(Map<String, Set<String>> endpoints, Object vpce) {
+  List<Map<String, Object>> invoke(Map<String, Set<String>> endpoints, @Nullable Object vpce) {
     Map<Set<String>, List<String>> byActions = new LinkedHashMap<>();
     endpoints.forEach(
         (ep, actions) ->
@@ -435,9 +437,11 @@ final class PolicyStatements {
               new Stmt("TrustedPrincipal", "Allow", List.of("sts:AssumeRole"), null)
                   .principal("AWS", t.aws())));
     }
+    // Validated on load: a trust names aws, or oidcProvider with subject.
+    String provider = Objects.requireNonNull(t.oidcProvider(), "trust: aws or oidcProvider");
+    String subject = Objects.requireNonNull(t.subject(), "trust: oidcProvider with subject");
     String host =
-        t.oidcProvider()
-            .substring(t.oidcProvider().indexOf(":oidc-provider/") + ":oidc-provider/".length());
+        provider.substring(provider.indexOf(":oidc-provider/") + ":oidc-provider/".length());
     return Iam.document(
         Iam.list(
             new Stmt(
@@ -445,8 +449,8 @@ final class PolicyStatements {
                     "Allow",
                     List.of("sts:AssumeRoleWithWebIdentity"),
                     null)
-                .principal("Federated", t.oidcProvider())
-                .when("StringEquals", host + ":sub", t.subject())
+                .principal("Federated", provider)
+                .when("StringEquals", host + ":sub", subject)
                 .when("StringEquals", host + ":aud", "sts.amazonaws.com")));
   }
 

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The private path to SageMaker Runtime, for an environment whose spec names a VPC ({@code vpcId}):
@@ -46,7 +47,7 @@ final class PrivateEndpoint {
   /**
    * The value {@code aws:SourceVpce} must equal: this endpoint's id; null when none is declared.
    */
-  Object sourceVpce() {
+  @Nullable Object sourceVpce() {
     return declared() ? ref(ENDPOINT) : null;
   }
 

@@ -19,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The declarative provisioning spec (conf/provision.yaml): environments, models, endpoint
@@ -29,14 +30,14 @@ import java.util.regex.Pattern;
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record ProvisionSpec(
     String stackName,
-    String gatewayConfig,
+    @Nullable String gatewayConfig,
     Gateway gateway,
     Map<String, Environment> environments,
     List<Model> models,
     List<EndpointConfigSpec> endpointConfigs,
     List<Endpoint> endpoints,
     List<Persona> personas,
-    @JsonIgnore Path baseDir) {
+    @JsonIgnore @Nullable Path baseDir) {
 
   /** SageMaker's name pattern for models, endpoint configs and endpoints. */
   static final Pattern SAGEMAKER_NAME = Pattern.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$");
@@ -88,13 +89,13 @@ public record ProvisionSpec(
       String region,
       List<String> subnets,
       List<String> securityGroups,
-      String dataKmsKey,
-      String volumeKmsKey,
+      @Nullable String dataKmsKey,
+      @Nullable String volumeKmsKey,
       Map<String, String> tags,
-      String gatewayConfig,
+      @Nullable String gatewayConfig,
       Guard guard,
-      String profile,
-      String vpcId,
+      @Nullable String profile,
+      @Nullable String vpcId,
       List<String> gatewaySecurityGroups,
       List<String> gatewayCidrs) {
     public Environment {
@@ -119,19 +120,20 @@ public record ProvisionSpec(
   }
 
   /** Who may assume a role: an AWS principal ARN, or an OIDC provider (EKS IRSA) and subject. */
-  public record Trust(String aws, String oidcProvider, String subject) {}
+  public record Trust(
+      @Nullable String aws, @Nullable String oidcProvider, @Nullable String subject) {}
 
   /** The gateway's own role and the ExternalId it presents to its invoke roles. */
-  public record Gateway(String roleName, Trust trustedBy, String externalId) {}
+  public record Gateway(String roleName, Trust trustedBy, @Nullable String externalId) {}
 
   public record Model(
       String name,
       String image,
-      String modelDataUrl,
-      String executionRoleArn,
-      String executionRole,
-      Boolean vpc,
-      Boolean networkIsolation) {
+      @Nullable String modelDataUrl,
+      @Nullable String executionRoleArn,
+      @Nullable String executionRole,
+      @Nullable Boolean vpc,
+      @Nullable Boolean networkIsolation) {
     public boolean inVpc() {
       return vpc == null || vpc;
     }
@@ -142,22 +144,22 @@ public record ProvisionSpec(
   }
 
   public record Variant(
-      String name,
+      @Nullable String name,
       String model,
-      String instanceType,
-      Integer instanceCount,
-      Serverless serverless,
-      Double weight) {}
+      @Nullable String instanceType,
+      @Nullable Integer instanceCount,
+      @Nullable Serverless serverless,
+      @Nullable Double weight) {}
 
   public record Serverless(Integer memoryMb, Integer maxConcurrency) {}
 
-  public record DataCapture(String destination, Integer samplingPercentage) {}
+  public record DataCapture(String destination, @Nullable Integer samplingPercentage) {}
 
   public record EndpointConfigSpec(
       String name,
       List<Variant> variants,
-      DataCapture dataCapture,
-      Boolean kms,
+      @Nullable DataCapture dataCapture,
+      @Nullable Boolean kms,
       Map<String, String> tags) {
     public EndpointConfigSpec {
       variants = variants == null ? List.of() : List.copyOf(variants);
@@ -187,10 +189,10 @@ public record ProvisionSpec(
       List<String> activities,
       List<String> s3Read,
       List<String> s3Write,
-      Boolean vpcConstrained,
-      Boolean kmsConstrained,
+      @Nullable Boolean vpcConstrained,
+      @Nullable Boolean kmsConstrained,
       List<String> managedPolicies,
-      Trust trustedBy) {
+      @Nullable Trust trustedBy) {
     public Persona {
       activities = activities == null ? List.of() : List.copyOf(activities);
       s3Read = s3Read == null ? List.of() : List.copyOf(s3Read);
@@ -282,7 +284,7 @@ public record ProvisionSpec(
     return baseDir == null ? Path.of(file) : baseDir.resolve(file);
   }
 
-  public ProvisionSpec withBaseDir(Path dir) {
+  public ProvisionSpec withBaseDir(@Nullable Path dir) {
     return new ProvisionSpec(
         stackName,
         gatewayConfig,
@@ -356,7 +358,7 @@ public record ProvisionSpec(
     return b.length() == 0 ? "(top level)" : b.toString();
   }
 
-  private static String expected(Class<?> type) {
+  private static String expected(@Nullable Class<?> type) {
     if (type == null) {
       return "another kind of value";
     }
@@ -586,11 +588,12 @@ public record ProvisionSpec(
   }
 
   /** An {@code s3://bucket[/key]} URI, as {@link S3Location} (the one parser) reads them. */
-  static boolean s3(String uri) {
+  static boolean s3(@Nullable String uri) {
     return uri != null && uri.startsWith("s3://") && S3Location.parse(uri).isPresent();
   }
 
-  private static void format(String value, Pattern pattern, String field, String expected) {
+  private static void format(
+      @Nullable String value, Pattern pattern, String field, String expected) {
     if (value == null || !pattern.matcher(value).matches()) {
       throw new IllegalArgumentException(
           field
@@ -623,7 +626,7 @@ public record ProvisionSpec(
         "must be an oidc-provider ARN, with subject set");
   }
 
-  private static void name(String field, String value) {
+  private static void name(String field, @Nullable String value) {
     require(
         value != null && SAGEMAKER_NAME.matcher(value).matches(),
         field,
@@ -631,7 +634,7 @@ public record ProvisionSpec(
         "must match SageMaker's name pattern (letters, digits, hyphens; up to 63)");
   }
 
-  private static void require(boolean ok, String field, String value, String message) {
+  private static void require(boolean ok, String field, @Nullable String value, String message) {
     if (!ok) {
       throw new IllegalArgumentException(
           field + (value == null ? "" : " '" + value + "'") + ": " + message);

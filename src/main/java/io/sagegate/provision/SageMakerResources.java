@@ -68,12 +68,21 @@ final class SageMakerResources {
 
   /** The SageMaker name of the spec's model {@code name} in this environment. */
   String modelName(String name) {
-    return modelNames.get(name);
+    String n = modelNames.get(name);
+    if (n == null) {
+      throw new IllegalArgumentException("'" + name + "' is not a model of the spec");
+    }
+    return n;
   }
 
   /** The SageMaker name of the spec's endpoint configuration {@code name} in this environment. */
   String configName(String name) {
-    return configNames.get(name);
+    String n = configNames.get(name);
+    if (n == null) {
+      throw new IllegalArgumentException(
+          "'" + name + "' is not an endpoint configuration of the spec");
+    }
+    return n;
   }
 
   List<String> modelNames() {

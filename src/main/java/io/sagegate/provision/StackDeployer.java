@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.cloudformation.CloudFormationClient;
 import software.amazon.awssdk.services.cloudformation.model.Capability;
@@ -37,7 +38,7 @@ public final class StackDeployer {
   public static final int MAX_TEMPLATE_BODY = 51_200;
 
   private final CloudFormationClient cfn;
-  private final TemplateBucket templates;
+  private final @Nullable TemplateBucket templates;
   private final PrintWriter out;
   private final PrintWriter err;
 
@@ -48,7 +49,10 @@ public final class StackDeployer {
 
   /** A deployer that uploads every template to {@code templates} when it is not null. */
   public StackDeployer(
-      CloudFormationClient cfn, TemplateBucket templates, PrintWriter out, PrintWriter err) {
+      CloudFormationClient cfn,
+      @Nullable TemplateBucket templates,
+      PrintWriter out,
+      PrintWriter err) {
     this.cfn = cfn;
     this.templates = templates;
     this.out = out;
@@ -211,7 +215,7 @@ public final class StackDeployer {
     }
   }
 
-  Stack find(String stackName) {
+  @Nullable Stack find(String stackName) {
     try {
       List<Stack> stacks = cfn.describeStacks(b -> b.stackName(stackName)).stacks();
       return stacks.isEmpty() ? null : stacks.get(0);
@@ -223,7 +227,7 @@ public final class StackDeployer {
     }
   }
 
-  private static Map<String, String> outputs(Stack s) {
+  private static Map<String, String> outputs(@Nullable Stack s) {
     Map<String, String> m = new TreeMap<>();
     if (s != null && s.hasOutputs()) {
       s.outputs().forEach(o -> m.put(o.outputKey(), o.outputValue()));

@@ -3,6 +3,7 @@ package io.sagegate.provision;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -26,7 +27,7 @@ public final class TemplateBucket {
    * @param prefix key prefix, may be null or empty; a {@code /} is added when it lacks one, as the
    *     AWS CLI's {@code --s3-prefix} does
    */
-  public TemplateBucket(S3Client s3, String bucket, String prefix) {
+  public TemplateBucket(S3Client s3, String bucket, @Nullable String prefix) {
     if (bucket == null || bucket.isBlank()) {
       throw new IllegalArgumentException("the template bucket's name is empty");
     }
