@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -231,7 +232,7 @@ public final class DevIssuer {
       String subject,
       List<String> groups,
       List<String> scopes,
-      String tenant,
+      @Nullable String tenant,
       Duration ttl,
       Map<String, Object> extraClaims) {
     if (subject == null || subject.isBlank()) {

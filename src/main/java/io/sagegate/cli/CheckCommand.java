@@ -23,9 +23,15 @@ import picocli.CommandLine.Spec;
     exitCodeList = {"0:the configuration is valid", "1:the configuration has errors"})
 public class CheckCommand implements Callable<Integer> {
 
-  @Spec CommandSpec spec;
+  // picocli injects the spec before call().
+  @SuppressWarnings("NullAway.Init")
+  @Spec
+  CommandSpec spec;
 
-  @Mixin ConfigFileOption config;
+  // picocli sets the mixin before call().
+  @SuppressWarnings("NullAway.Init")
+  @Mixin
+  ConfigFileOption config;
 
   public CheckCommand() {}
 
@@ -35,13 +41,13 @@ public class CheckCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     String name = config.name();
     ConfigFileOption.Reading reading = config.read(err);
-    if (!reading.valid()) {
+    ConfigLoader.Loaded loaded = reading.loaded();
+    if (loaded == null) {
       int errors = reading.errors().size();
       err.println(name + ": " + errors + (errors == 1 ? " error" : " errors"));
       err.flush();
       return 1;
     }
-    ConfigLoader.Loaded loaded = reading.loaded();
     for (ConfigError warning : loaded.warnings()) {
       err.println("warning: " + warning);
     }

@@ -1,5 +1,6 @@
 package io.sagegate.cli;
 
+import io.sagegate.config.ConfigLoader;
 import io.sagegate.config.EffectiveConfig;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -23,7 +24,10 @@ import picocli.CommandLine.Spec;
     exitCodeList = {"0:printed", "1:the configuration has errors"})
 public class ConfigCommand implements Callable<Integer> {
 
-  @Spec CommandSpec spec;
+  // picocli injects the spec before call().
+  @SuppressWarnings("NullAway.Init")
+  @Spec
+  CommandSpec spec;
 
   @Option(
       names = "--effective",
@@ -31,7 +35,10 @@ public class ConfigCommand implements Callable<Integer> {
       description = "Print the effective configuration as YAML.")
   boolean effective;
 
-  @Mixin ConfigFileOption config;
+  // picocli sets the mixin before call().
+  @SuppressWarnings("NullAway.Init")
+  @Mixin
+  ConfigFileOption config;
 
   public ConfigCommand() {}
 
@@ -40,11 +47,12 @@ public class ConfigCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     ConfigFileOption.Reading reading = config.read(err);
-    if (!reading.valid()) {
+    ConfigLoader.Loaded loaded = reading.loaded();
+    if (loaded == null) {
       err.flush();
       return 1;
     }
-    out.print(EffectiveConfig.yaml(reading.loaded().config()));
+    out.print(EffectiveConfig.yaml(loaded.config()));
     out.flush();
     return 0;
   }

@@ -6,6 +6,7 @@ import io.sagegate.config.ConfigLoader;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Option;
 
 /**
@@ -19,7 +20,7 @@ final class ConfigFileOption {
       names = {"-c", "--config"},
       paramLabel = "FILE",
       description = "Configuration file (default: the embedded default, conf/local.yaml).")
-  Path file;
+  @Nullable Path file;
 
   ConfigFileOption() {}
 
@@ -51,9 +52,5 @@ final class ConfigFileOption {
    * The configuration and its warnings ({@code loaded}), or, when it is invalid, null and the
    * errors, which {@link #read} has printed.
    */
-  record Reading(ConfigLoader.Loaded loaded, List<ConfigError> errors) {
-    boolean valid() {
-      return loaded != null;
-    }
-  }
+  record Reading(ConfigLoader.@Nullable Loaded loaded, List<ConfigError> errors) {}
 }

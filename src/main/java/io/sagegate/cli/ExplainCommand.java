@@ -9,6 +9,7 @@ import io.sagegate.authz.Action;
 import io.sagegate.authz.Decision;
 import io.sagegate.authz.InputLocations;
 import io.sagegate.authz.PolicyEngine;
+import io.sagegate.config.ConfigLoader;
 import io.sagegate.config.EndpointConfig;
 import io.sagegate.config.GatewayConfig;
 import io.sagegate.config.RuleConfig;
@@ -23,6 +24,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -56,57 +58,64 @@ public class ExplainCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @Spec CommandSpec spec;
+  // picocli injects the spec before call().
+  @SuppressWarnings("NullAway.Init")
+  @Spec
+  CommandSpec spec;
 
-  @Mixin ConfigFileOption config;
+  // picocli sets the mixin before call().
+  @SuppressWarnings("NullAway.Init")
+  @Mixin
+  ConfigFileOption config;
 
   @Option(
       names = "--claims",
       paramLabel = "JSON",
       description =
           "Required. The token's claims as a JSON object, e.g. '{\"sub\":\"bob\",\"groups\":[\"analysts\"]}'.")
-  String claims;
+  @Nullable String claims;
 
   @Option(
       names = "--endpoint",
       paramLabel = "NAME",
       description = "Required. The endpoint invoked.")
-  String endpoint;
+  @Nullable String endpoint;
 
   @Option(
       names = "--action",
       paramLabel = "ACTION",
       defaultValue = "invoke",
       description = "invoke, invoke-stream or invoke-async (default: ${DEFAULT-VALUE}).")
+  @SuppressWarnings("NullAway.Init") // picocli sets its default value before call()
   String action;
 
   @Option(names = "--source-ip", paramLabel = "IP", description = "The caller's address.")
-  String sourceIp;
+  @Nullable String sourceIp;
 
   @Option(
       names = "--target-variant",
       paramLabel = "V",
       description = "X-Amzn-SageMaker-Target-Variant.")
-  String targetVariant;
+  @Nullable String targetVariant;
 
   @Option(
       names = "--target-model",
       paramLabel = "M",
       description = "X-Amzn-SageMaker-Target-Model.")
-  String targetModel;
+  @Nullable String targetModel;
 
   @Option(
       names = "--inference-component",
       paramLabel = "C",
       description = "X-Amzn-SageMaker-Inference-Component.")
-  String inferenceComponent;
+  @Nullable String inferenceComponent;
 
   @Option(
       names = "--input-location",
       paramLabel = "S3URI",
       description =
           "X-Amzn-SageMaker-InputLocation of an invoke-async call, e.g. s3://bucket/in/x.json.")
-  String inputLocation;
+  @Nullable String inputLocation;
 
   @Option(
       names = "--path",
@@ -114,7 +123,7 @@ public class ExplainCommand implements Callable<Integer> {
       description =
           "The request path instead of --endpoint, e.g. /endpoints/llm/openai/v1/chat/completions or "
               + "/endpoints/llm/inference-components/c1/openai/v1/chat/completions (the component from the path).")
-  String path;
+  @Nullable String path;
 
   public ExplainCommand() {}
 
@@ -227,10 +236,11 @@ public class ExplainCommand implements Callable<Integer> {
     }
     String source = config.name();
     ConfigFileOption.Reading reading = config.read(err);
-    if (!reading.valid()) {
+    ConfigLoader.Loaded loaded = reading.loaded();
+    if (loaded == null) {
       return bad(err, source + ": the configuration is invalid; run check");
     }
-    GatewayConfig gateway = reading.loaded().config();
+    GatewayConfig gateway = loaded.config();
     Caller caller = Caller.fromClaims(claimMap, gateway.auth().claims());
 
     Optional<EndpointConfig> target = gateway.endpoint(endpoint);
@@ -384,7 +394,7 @@ public class ExplainCommand implements Callable<Integer> {
     return rule.effect() == null ? "?" : rule.effect().name().toLowerCase(java.util.Locale.ROOT);
   }
 
-  private static String orNone(String s) {
+  private static String orNone(@Nullable String s) {
     return s == null ? "(none)" : s;
   }
 

@@ -22,7 +22,10 @@ import picocli.CommandLine.Command;
     })
 public final class Main implements Runnable {
 
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  // picocli injects the spec before any option method or run().
+  @SuppressWarnings("NullAway.Init")
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
 
   // Logging options for every subcommand (`sagegate serve --log-format json`); applied as soon as
   // they are parsed, before the command runs. They win over SAGEGATE_LOG_FORMAT /

@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -83,10 +84,18 @@ public class ProvisionCommand implements Callable<Integer> {
         names = "--spec",
         required = true,
         description = "Provisioning spec (YAML), e.g. conf/provision.yaml")
+    @SuppressWarnings("NullAway.Init") // required: picocli sets it before call()
     Path spec;
 
-    @Spec CommandSpec commandSpec;
+    @SuppressWarnings("NullAway.Init") // picocli injects the spec before call()
+    @Spec
+    CommandSpec commandSpec;
+
+    // Set by call() before run(), the only reader, starts.
+    @SuppressWarnings("NullAway.Init")
     PrintWriter out;
+
+    @SuppressWarnings("NullAway.Init")
     PrintWriter err;
 
     @Override
@@ -143,10 +152,11 @@ public class ProvisionCommand implements Callable<Integer> {
         names = "--env",
         required = true,
         description = "Environment of the spec (dev, staging, prod)")
+    @SuppressWarnings("NullAway.Init") // required: picocli sets it before call()
     String env;
 
     @Option(names = "--out", description = "Write here instead of standard output")
-    Path outFile;
+    @Nullable Path outFile;
 
     @Override
     int run() throws IOException, ConfigException {
@@ -168,29 +178,30 @@ public class ProvisionCommand implements Callable<Integer> {
         names = "--env",
         required = true,
         description = "Environment of the spec (dev, staging, prod)")
+    @SuppressWarnings("NullAway.Init") // required: picocli sets it before call()
     String env;
 
     @Option(
         names = "--endpoint-url",
         description = "CloudFormation endpoint (VPC endpoint, emulator)")
-    URI endpointUrl;
+    @Nullable URI endpointUrl;
 
     @Option(names = "--region", description = "Region (default: the environment's)")
-    String region;
+    @Nullable String region;
 
     @Option(
         names = "--profile",
         description =
             "AWS profile whose credentials to use (default: the environment's"
                 + " profile in the spec, else the SDK's default chain)")
-    String profile;
+    @Nullable String profile;
 
     @Option(
         names = "--sts-endpoint-url",
         description =
             "STS endpoint for the account check (default: --endpoint-url"
                 + " when given, as with an emulator serving every service, else STS's regional endpoint)")
-    URI stsEndpointUrl;
+    @Nullable URI stsEndpointUrl;
 
     Region region(ProvisionSpec s) {
       return Region.of(region != null ? region : s.environment(env).region());
@@ -249,18 +260,18 @@ public class ProvisionCommand implements Callable<Integer> {
             "Upload the template to this bucket (in the stack's account and"
                 + " region) and pass CloudFormation its URL; needed for templates over 51,200 bytes, as with"
                 + " 'aws cloudformation deploy --s3-bucket'")
-    String s3Bucket;
+    @Nullable String s3Bucket;
 
     @Option(
         names = "--s3-prefix",
         description = "Key prefix in --s3-bucket (the key is PREFIX/<sha256>.json)")
-    String s3Prefix;
+    @Nullable String s3Prefix;
 
     @Option(
         names = "--s3-endpoint-url",
         description =
             "S3 endpoint for --s3-bucket (VPC endpoint, emulator;" + " path-style addressing)")
-    URI s3EndpointUrl;
+    @Nullable URI s3EndpointUrl;
 
     @Override
     int run() throws IOException, ConfigException {
@@ -281,7 +292,8 @@ public class ProvisionCommand implements Callable<Integer> {
       }
       try (CloudFormationClient cfn = client(s);
           S3Client s3 = s3Bucket == null ? null : s3Client(s)) {
-        TemplateBucket templates = s3 == null ? null : new TemplateBucket(s3, s3Bucket, s3Prefix);
+        TemplateBucket templates =
+            s3 == null || s3Bucket == null ? null : new TemplateBucket(s3, s3Bucket, s3Prefix);
         StackDeployer.Result r =
             new StackDeployer(cfn, templates, out, err)
                 .deploy(
@@ -325,6 +337,7 @@ public class ProvisionCommand implements Callable<Integer> {
               + "exit 0 when none, 1 when some.")
   public static class Diff extends SpecCommand {
     @Option(names = "--config", required = true, description = "The gateway configuration in force")
+    @SuppressWarnings("NullAway.Init") // required: picocli sets it before call()
     Path config;
 
     @Option(
@@ -332,13 +345,13 @@ public class ProvisionCommand implements Callable<Integer> {
         description =
             "Only this environment (default: every environment whose"
                 + " gatewayConfig is the --config file)")
-    String env;
+    @Nullable String env;
 
     @Option(
         names = "--template",
         description =
             "Compare this template (e.g. the deployed one) instead of rendering the spec; needs --env")
-    Path template;
+    @Nullable Path template;
 
     @Override
     int run() throws IOException, ConfigException {
@@ -405,21 +418,23 @@ public class ProvisionCommand implements Callable<Integer> {
         names = "--env",
         required = true,
         description = "Environment of the spec whose guard to run")
+    @SuppressWarnings("NullAway.Init") // required: picocli sets it before call()
     String env;
 
     @Option(
         names = "--event",
         required = true,
         description = "The CloudTrail event (JSON), e.g. from EventBridge or CloudTrail")
+    @SuppressWarnings("NullAway.Init") // required: picocli sets it before call()
     Path event;
 
     @Option(
         names = "--endpoint-url",
         description = "SageMaker endpoint (emulator, sandbox); default: the region's")
-    URI endpointUrl;
+    @Nullable URI endpointUrl;
 
     @Option(names = "--region", description = "Region (default: the environment's)")
-    String region;
+    @Nullable String region;
 
     @Override
     int run() throws IOException, ConfigException {

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -43,15 +44,15 @@ public final class ServeCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
 
   @Option(names = "--config", description = "Configuration file (YAML); reloaded when it changes.")
-  Path config;
+  @Nullable Path config;
 
   @Option(names = "--port", description = "Traffic port (default: server.port, 8080).")
-  Integer port;
+  @Nullable Integer port;
 
   @Option(
       names = "--management-port",
       description = "Management port (default: server.managementPort, 9464).")
-  Integer managementPort;
+  @Nullable Integer managementPort;
 
   @Option(
       names = "--key-dir",
@@ -63,7 +64,10 @@ public final class ServeCommand implements Callable<Integer> {
       description = "How often the config file is checked (default: ${DEFAULT-VALUE}).")
   Duration reloadInterval = Duration.ofSeconds(2);
 
-  @Spec CommandSpec spec;
+  // picocli injects the spec before call().
+  @SuppressWarnings("NullAway.Init")
+  @Spec
+  CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
@@ -142,7 +146,7 @@ public final class ServeCommand implements Callable<Integer> {
     }
   }
 
-  private void checkPort(String option, Integer value) {
+  private void checkPort(String option, @Nullable Integer value) {
     if (value != null && (value < 0 || value > 65535)) {
       throw new ParameterException(
           spec.commandLine(), option + ": " + value + " is not a port (0 to 65535)");

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -42,8 +43,12 @@ public class TokenCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @Spec CommandSpec spec;
+  // picocli injects the spec before call().
+  @SuppressWarnings("NullAway.Init")
+  @Spec
+  CommandSpec spec;
 
+  @SuppressWarnings("NullAway.Init") // required: picocli sets it before call()
   @Option(names = "--sub", required = true, description = "Subject (sub claim), e.g. alice.")
   String subject;
 
@@ -62,13 +67,14 @@ public class TokenCommand implements Callable<Integer> {
   List<String> scopes = new ArrayList<>();
 
   @Option(names = "--tenant", description = "Tenant claim.")
-  String tenant;
+  @Nullable String tenant;
 
   @Option(
       names = "--ttl",
       defaultValue = DEFAULT_TTL,
       converter = TtlConverter.class,
       description = "Lifetime, e.g. 15m, 1h, 3600s, 1d or PT1H (default: ${DEFAULT-VALUE}).")
+  @SuppressWarnings("NullAway.Init") // picocli sets its default value before call()
   Duration ttl;
 
   @Option(
@@ -85,7 +91,7 @@ public class TokenCommand implements Callable<Integer> {
       description =
           "Development issuer key directory (default: $SAGEGATE_HOME/dev-issuer or"
               + " ~/.sagegate/dev-issuer).")
-  Path keyDir;
+  @Nullable Path keyDir;
 
   public TokenCommand() {}
 

@@ -3,6 +3,7 @@ package io.sagegate.logging;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.util.ContextInitializer;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -20,7 +21,7 @@ public final class LogSettings {
   public static final String LEVEL_PROPERTY = "sagegate.log.level";
 
   /** Sets the format and/or level (null leaves one as it is) and reconfigures logging. */
-  public static void apply(Format format, String level) {
+  public static void apply(@Nullable Format format, @Nullable String level) {
     if (format != null) {
       System.setProperty(FORMAT_PROPERTY, format.name().toLowerCase(Locale.ROOT));
     }
