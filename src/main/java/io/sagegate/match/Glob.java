@@ -43,7 +43,7 @@ public final class Glob {
   }
 
   /** Whether {@code value} matches; a {@code null} value never does. */
-  public boolean matches(String value) {
+  public boolean matches(@Nullable String value) {
     if (value == null) {
       return false;
     }
