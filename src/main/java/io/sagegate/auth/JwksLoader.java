@@ -73,14 +73,23 @@ abstract class JwksLoader {
               + (set.isEmpty() ? "none is set" : "found " + String.join(", ", set)));
     }
     return switch (set.get(0)) {
-      case "discoveryUrl" -> new Discovery(vertx, settings.discoveryUrl(), settings.issuer());
-      case "jwksUri" -> new Remote(vertx, settings.jwksUri());
-      case "staticJwksFile" -> new StaticFile(vertx, settings.staticJwksFile());
+      case "discoveryUrl" ->
+          new Discovery(
+              vertx,
+              Objects.requireNonNull(settings.discoveryUrl(), "the one source, found set above"),
+              Objects.requireNonNull(settings.issuer(), "set by JwtAuthenticator.validate"));
+      case "jwksUri" ->
+          new Remote(
+              vertx, Objects.requireNonNull(settings.jwksUri(), "the one source, found set above"));
+      case "staticJwksFile" ->
+          new StaticFile(
+              vertx,
+              Objects.requireNonNull(settings.staticJwksFile(), "the one source, found set above"));
       default -> new Dev(vertx, devKeyDir == null ? DevIssuer.defaultDir() : devKeyDir);
     };
   }
 
-  private static boolean notBlank(String s) {
+  private static boolean notBlank(@Nullable String s) {
     return s != null && !s.isBlank();
   }
 

@@ -7,6 +7,7 @@ import io.sagegate.authz.Action;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The inline session policy passed to AssumeRole: it allows exactly one IAM action on exactly one
@@ -39,7 +40,7 @@ public final class SessionPolicy {
    * @param accountId the endpoint's account; null takes the role's account
    */
   public static String endpointArn(
-      String roleArn, String region, String accountId, String endpointName) {
+      String roleArn, String region, @Nullable String accountId, String endpointName) {
     Matcher m = parseRole(roleArn);
     String account = accountId != null ? accountId : m.group(2);
     return "arn:"

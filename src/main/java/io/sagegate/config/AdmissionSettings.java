@@ -3,6 +3,7 @@ package io.sagegate.config;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Gateway-wide admission: caps on open traffic connections ({@code maxConnections}) and calls in
@@ -11,7 +12,8 @@ import java.util.Locale;
  */
 public record AdmissionSettings(int maxConnections, int maxInFlight, Store store) {
 
-  public AdmissionSettings {
+  /** Without a {@code store} (absent from the file), no shared store: {@link Store#NONE}. */
+  public AdmissionSettings(int maxConnections, int maxInFlight, @Nullable Store store) {
     if (maxConnections < 0) {
       throw new IllegalArgumentException(
           "admission.maxConnections: " + maxConnections + " must be 0 (no cap) or more");
@@ -20,7 +22,9 @@ public record AdmissionSettings(int maxConnections, int maxInFlight, Store store
       throw new IllegalArgumentException(
           "admission.maxInFlight: " + maxInFlight + " must be 0 (no cap) or more");
     }
-    store = store == null ? Store.NONE : store;
+    this.maxConnections = maxConnections;
+    this.maxInFlight = maxInFlight;
+    this.store = store == null ? Store.NONE : store;
   }
 
   public static AdmissionSettings defaults() {
@@ -36,22 +40,30 @@ public record AdmissionSettings(int maxConnections, int maxInFlight, Store store
    * while the store is unreachable (default 1). Without a url, limits are counted in each replica
    * alone.
    */
-  public record Store(String url, List<String> urls, String type, Duration timeout, int replicas) {
+  public record Store(
+      @Nullable String url, List<String> urls, String type, Duration timeout, int replicas) {
     public static final Store NONE = new Store(null, null, null, null, 0);
 
-    public Store {
-      urls = urls == null ? List.of() : List.copyOf(urls);
-      type = type == null ? "standalone" : type.toLowerCase(Locale.ROOT);
-      if (!type.equals("standalone") && !type.equals("cluster")) {
+    /** Absent {@code urls}, {@code type} and {@code timeout} (null) take their defaults. */
+    public Store(
+        @Nullable String url,
+        @Nullable List<String> urls,
+        @Nullable String type,
+        @Nullable Duration timeout,
+        int replicas) {
+      this.url = url;
+      this.urls = urls == null ? List.of() : List.copyOf(urls);
+      this.type = type == null ? "standalone" : type.toLowerCase(Locale.ROOT);
+      if (!this.type.equals("standalone") && !this.type.equals("cluster")) {
         throw new IllegalArgumentException(
-            "admission.store.type: '" + type + "' is not one of standalone, cluster");
+            "admission.store.type: '" + this.type + "' is not one of standalone, cluster");
       }
-      timeout = timeout == null ? Duration.ofMillis(100) : timeout;
+      this.timeout = timeout == null ? Duration.ofMillis(100) : timeout;
       if (replicas < 0) {
         throw new IllegalArgumentException(
             "admission.store.replicas: " + replicas + " must be 1 or more");
       }
-      replicas = replicas == 0 ? 1 : replicas;
+      this.replicas = replicas == 0 ? 1 : replicas;
     }
 
     /** Whether a shared store is configured. */

@@ -3,6 +3,7 @@ package io.sagegate.config;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How bearer tokens are verified. Exactly one key source: {@code discoveryUrl} (OIDC discovery),
@@ -10,11 +11,11 @@ import java.util.Set;
  * development issuer, whose key lives outside the repository).
  */
 public record AuthSettings(
-    String issuer,
+    @Nullable String issuer,
     List<String> audiences,
-    String discoveryUrl,
-    String jwksUri,
-    String staticJwksFile,
+    @Nullable String discoveryUrl,
+    @Nullable String jwksUri,
+    @Nullable String staticJwksFile,
     boolean devIssuer,
     List<String> algorithms,
     Duration leeway,
@@ -40,7 +41,7 @@ public record AuthSettings(
    * Why {@code name} may not be configured, naming the allowed ones; null when it is in {@link
    * #ALGORITHMS}. The one wording, for {@code check} and the authenticator alike.
    */
-  public static String refusedAlgorithm(String name) {
+  public static @Nullable String refusedAlgorithm(String name) {
     if (ALGORITHMS.contains(name)) {
       return null;
     }
@@ -51,19 +52,41 @@ public record AuthSettings(
         + "; never none or HS*)";
   }
 
-  public AuthSettings {
-    audiences = audiences == null ? List.of() : List.copyOf(audiences);
-    algorithms =
+  /**
+   * Absent lists, durations and claim mapping (null) take their defaults, as do sizes of 0 or less.
+   */
+  public AuthSettings(
+      @Nullable String issuer,
+      @Nullable List<String> audiences,
+      @Nullable String discoveryUrl,
+      @Nullable String jwksUri,
+      @Nullable String staticJwksFile,
+      boolean devIssuer,
+      @Nullable List<String> algorithms,
+      @Nullable Duration leeway,
+      int maxTokenBytes,
+      @Nullable Duration keyRefreshInterval,
+      @Nullable Duration minKeyRefreshInterval,
+      int tokenCacheSize,
+      @Nullable ClaimMapping claims) {
+    this.issuer = issuer;
+    this.audiences = audiences == null ? List.of() : List.copyOf(audiences);
+    this.discoveryUrl = discoveryUrl;
+    this.jwksUri = jwksUri;
+    this.staticJwksFile = staticJwksFile;
+    this.devIssuer = devIssuer;
+    this.algorithms =
         algorithms == null || algorithms.isEmpty()
             ? List.of("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
             : List.copyOf(algorithms);
-    leeway = leeway == null ? Duration.ofSeconds(30) : leeway;
-    maxTokenBytes = maxTokenBytes <= 0 ? 8 * 1024 : maxTokenBytes;
-    keyRefreshInterval = keyRefreshInterval == null ? Duration.ofMinutes(10) : keyRefreshInterval;
-    minKeyRefreshInterval =
+    this.leeway = leeway == null ? Duration.ofSeconds(30) : leeway;
+    this.maxTokenBytes = maxTokenBytes <= 0 ? 8 * 1024 : maxTokenBytes;
+    this.keyRefreshInterval =
+        keyRefreshInterval == null ? Duration.ofMinutes(10) : keyRefreshInterval;
+    this.minKeyRefreshInterval =
         minKeyRefreshInterval == null ? Duration.ofSeconds(30) : minKeyRefreshInterval;
-    tokenCacheSize = tokenCacheSize <= 0 ? 10_000 : tokenCacheSize;
-    claims = claims == null ? ClaimMapping.defaults() : claims;
+    this.tokenCacheSize = tokenCacheSize <= 0 ? 10_000 : tokenCacheSize;
+    this.claims = claims == null ? ClaimMapping.defaults() : claims;
   }
 
   public static AuthSettings devDefaults() {

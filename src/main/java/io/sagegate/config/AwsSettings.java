@@ -3,6 +3,7 @@ package io.sagegate.config;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The gateway's own AWS identity and how it assumes scoped invoke roles. {@code null} endpoint URLs
@@ -15,11 +16,11 @@ import java.util.Map;
  *     session at one hour
  */
 public record AwsSettings(
-    String region,
-    String accountId,
-    String stsEndpoint,
-    String sagemakerRuntimeEndpoint,
-    String externalId,
+    @Nullable String region,
+    @Nullable String accountId,
+    @Nullable String stsEndpoint,
+    @Nullable String sagemakerRuntimeEndpoint,
+    @Nullable String externalId,
     Duration sessionDuration,
     Map<String, String> sessionTags,
     List<String> transitiveTagKeys,
@@ -27,12 +28,32 @@ public record AwsSettings(
     int credentialCacheSize,
     Duration refreshAhead) {
 
-  public AwsSettings {
-    sessionDuration = sessionDuration == null ? Duration.ofHours(1) : sessionDuration;
-    sessionTags = sessionTags == null ? Map.of() : Map.copyOf(sessionTags);
-    transitiveTagKeys = transitiveTagKeys == null ? List.of() : List.copyOf(transitiveTagKeys);
-    credentialCacheSize = credentialCacheSize <= 0 ? 10_000 : credentialCacheSize;
-    refreshAhead = refreshAhead == null ? Duration.ofMinutes(5) : refreshAhead;
+  /**
+   * Absent durations, tags and tag keys (null) take their defaults, as does a size of 0 or less.
+   */
+  public AwsSettings(
+      @Nullable String region,
+      @Nullable String accountId,
+      @Nullable String stsEndpoint,
+      @Nullable String sagemakerRuntimeEndpoint,
+      @Nullable String externalId,
+      @Nullable Duration sessionDuration,
+      @Nullable Map<String, String> sessionTags,
+      @Nullable List<String> transitiveTagKeys,
+      boolean roleChaining,
+      int credentialCacheSize,
+      @Nullable Duration refreshAhead) {
+    this.region = region;
+    this.accountId = accountId;
+    this.stsEndpoint = stsEndpoint;
+    this.sagemakerRuntimeEndpoint = sagemakerRuntimeEndpoint;
+    this.externalId = externalId;
+    this.sessionDuration = sessionDuration == null ? Duration.ofHours(1) : sessionDuration;
+    this.sessionTags = sessionTags == null ? Map.of() : Map.copyOf(sessionTags);
+    this.transitiveTagKeys = transitiveTagKeys == null ? List.of() : List.copyOf(transitiveTagKeys);
+    this.roleChaining = roleChaining;
+    this.credentialCacheSize = credentialCacheSize <= 0 ? 10_000 : credentialCacheSize;
+    this.refreshAhead = refreshAhead == null ? Duration.ofMinutes(5) : refreshAhead;
   }
 
   public static AwsSettings defaults() {

@@ -2,6 +2,7 @@ package io.sagegate.config;
 
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How an endpoint is served.
@@ -22,12 +23,12 @@ import java.util.List;
  */
 public record BackendConfig(
     String type,
-    String url,
+    @Nullable String url,
     Duration connectTimeout,
     Duration timeout,
     int maxConnections,
     String variant,
-    String roleArn,
+    @Nullable String roleArn,
     List<String> asyncInputPrefixes,
     OpenAiSettings openai) {
 
@@ -35,26 +36,39 @@ public record BackendConfig(
   public static final String DEMO = "demo";
   public static final String SAGEMAKER = "sagemaker";
 
-  public BackendConfig {
-    type = type == null ? CONTAINER : type;
-    connectTimeout = connectTimeout == null ? Duration.ofSeconds(5) : connectTimeout;
-    timeout = timeout == null ? Duration.ofSeconds(60) : timeout;
-    maxConnections = maxConnections <= 0 ? 200 : maxConnections;
-    variant = variant == null ? "AllTraffic" : variant;
-    asyncInputPrefixes = asyncInputPrefixes == null ? List.of() : List.copyOf(asyncInputPrefixes);
-    openai = openai == null ? OpenAiSettings.DEFAULTS : openai;
+  /** Absent values (null) take their defaults, as does a {@code maxConnections} of 0 or less. */
+  public BackendConfig(
+      @Nullable String type,
+      @Nullable String url,
+      @Nullable Duration connectTimeout,
+      @Nullable Duration timeout,
+      int maxConnections,
+      @Nullable String variant,
+      @Nullable String roleArn,
+      @Nullable List<String> asyncInputPrefixes,
+      @Nullable OpenAiSettings openai) {
+    this.type = type == null ? CONTAINER : type;
+    this.url = url;
+    this.connectTimeout = connectTimeout == null ? Duration.ofSeconds(5) : connectTimeout;
+    this.timeout = timeout == null ? Duration.ofSeconds(60) : timeout;
+    this.maxConnections = maxConnections <= 0 ? 200 : maxConnections;
+    this.variant = variant == null ? "AllTraffic" : variant;
+    this.roleArn = roleArn;
+    this.asyncInputPrefixes =
+        asyncInputPrefixes == null ? List.of() : List.copyOf(asyncInputPrefixes);
+    this.openai = openai == null ? OpenAiSettings.DEFAULTS : openai;
   }
 
   /** Without OpenAI settings (the defaults apply). */
   public BackendConfig(
-      String type,
-      String url,
-      Duration connectTimeout,
-      Duration timeout,
+      @Nullable String type,
+      @Nullable String url,
+      @Nullable Duration connectTimeout,
+      @Nullable Duration timeout,
       int maxConnections,
-      String variant,
-      String roleArn,
-      List<String> asyncInputPrefixes) {
+      @Nullable String variant,
+      @Nullable String roleArn,
+      @Nullable List<String> asyncInputPrefixes) {
     this(
         type,
         url,
@@ -73,6 +87,7 @@ public record BackendConfig(
    * then also need {@code sagemaker:CallWithBearerToken}, so it is opted into.
    */
   public boolean openaiEnabled() {
-    return openai.enabled() != null ? openai.enabled() : !SAGEMAKER.equals(type);
+    Boolean enabled = openai.enabled();
+    return enabled != null ? enabled : !SAGEMAKER.equals(type);
   }
 }

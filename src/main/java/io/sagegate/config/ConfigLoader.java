@@ -29,10 +29,12 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -155,7 +157,10 @@ public final class ConfigLoader {
   }
 
   private static String describe(Exception e) {
-    Throwable t = e instanceof UncheckedIOException u ? u.getCause() : e;
+    Throwable t =
+        e instanceof UncheckedIOException u
+            ? Objects.requireNonNull(u.getCause(), "an UncheckedIOException wraps an IOException")
+            : e;
     return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
   }
 
@@ -170,7 +175,7 @@ public final class ConfigLoader {
     }
 
     /** The one error of a file that cannot be read as a configuration at all. */
-    private ConfigException wholeFile(Object value, String message) {
+    private ConfigException wholeFile(@Nullable Object value, String message) {
       return new ConfigException(List.of(new ConfigError(file, "", value, message)));
     }
 
@@ -239,7 +244,7 @@ public final class ConfigLoader {
       return new Loaded(config, warnings);
     }
 
-    private <T> int[] bindList(JsonNode node, String field, Class<T> type, List<T> out) {
+    private <T> int[] bindList(@Nullable JsonNode node, String field, Class<T> type, List<T> out) {
       if (node == null || node.isNull()) {
         return new int[0];
       }
@@ -259,8 +264,11 @@ public final class ConfigLoader {
       return Arrays.copyOf(index, out.size());
     }
 
-    /** Binds one element, reporting and removing each field that fails, then trying again. */
-    private <T> T bind(JsonNode node, String field, Class<T> type) {
+    /**
+     * Binds one element, reporting and removing each field that fails, then trying again; null when
+     * the element is absent or cannot be bound (reported).
+     */
+    private <T> @Nullable T bind(@Nullable JsonNode node, String field, Class<T> type) {
       if (node == null || node.isNull()) {
         return null;
       }
@@ -367,7 +375,7 @@ public final class ConfigLoader {
       return remove(work, path);
     }
 
-    private void report(String field, Object value, String message) {
+    private void report(String field, @Nullable Object value, String message) {
       errors.add(new ConfigError(file, field, value, message));
       reported.add(field);
     }
@@ -433,7 +441,7 @@ public final class ConfigLoader {
     return sb.toString();
   }
 
-  private static JsonNode at(JsonNode root, List<JsonMappingException.Reference> path) {
+  private static @Nullable JsonNode at(JsonNode root, List<JsonMappingException.Reference> path) {
     JsonNode n = root;
     for (JsonMappingException.Reference r : path) {
       if (n == null) {
@@ -519,7 +527,7 @@ public final class ConfigLoader {
     return "a mapping";
   }
 
-  private static String firstLine(String s) {
+  private static String firstLine(@Nullable String s) {
     if (s == null) {
       return "invalid";
     }

@@ -11,8 +11,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Checks a bound configuration for everything its types cannot say, and reports every problem, each
@@ -75,7 +77,7 @@ public final class ConfigValidator {
   static Result validate(
       String file,
       GatewayConfig config,
-      JsonNode root,
+      @Nullable JsonNode root,
       int[] endpointIndex,
       int[] ruleIndex,
       Set<String> alreadyReported) {
@@ -90,7 +92,7 @@ public final class ConfigValidator {
 
   // ---------------------------------------------------------------- sections
 
-  private void server(ServerSettings s, JsonNode root) {
+  private void server(ServerSettings s, @Nullable JsonNode root) {
     port("server.port", s.port());
     port("server.managementPort", s.managementPort());
     if (s.host().isBlank()) {
@@ -120,20 +122,22 @@ public final class ConfigValidator {
                   + " address its rules and audit record see with X-Forwarded-For");
         }
       } catch (IllegalArgumentException e) {
-        error(field, cidr, e.getMessage());
+        error(field, cidr, Objects.requireNonNull(e.getMessage(), "Cidr.parse names the problem"));
       }
     }
   }
 
-  private void auth(AuthSettings a, JsonNode root) {
+  private void auth(AuthSettings a, @Nullable JsonNode root) {
     List<String> sources = new ArrayList<>();
-    if (present(a.discoveryUrl())) {
+    String discoveryUrl = a.discoveryUrl();
+    if (discoveryUrl != null && !discoveryUrl.isBlank()) {
       sources.add("discoveryUrl");
-      url("auth.discoveryUrl", a.discoveryUrl());
+      url("auth.discoveryUrl", discoveryUrl);
     }
-    if (present(a.jwksUri())) {
+    String jwksUri = a.jwksUri();
+    if (jwksUri != null && !jwksUri.isBlank()) {
       sources.add("jwksUri");
-      url("auth.jwksUri", a.jwksUri());
+      url("auth.jwksUri", jwksUri);
     }
     if (present(a.staticJwksFile())) {
       sources.add("staticJwksFile");
@@ -192,18 +196,22 @@ public final class ConfigValidator {
     notBlank("auth.claims.tenant", c.tenant());
   }
 
-  private void aws(AwsSettings a, JsonNode root) {
-    if (present(a.region()) && !REGION.matcher(a.region()).matches()) {
-      error("aws.region", a.region(), quote(a.region()) + " is not an AWS region (e.g. eu-west-1)");
+  private void aws(AwsSettings a, @Nullable JsonNode root) {
+    String region = a.region();
+    if (region != null && !region.isBlank() && !REGION.matcher(region).matches()) {
+      error("aws.region", region, quote(region) + " is not an AWS region (e.g. eu-west-1)");
     }
-    if (present(a.accountId()) && !ACCOUNT_ID.matcher(a.accountId()).matches()) {
-      error("aws.accountId", a.accountId(), quote(a.accountId()) + " is not a 12-digit account id");
+    String accountId = a.accountId();
+    if (accountId != null && !accountId.isBlank() && !ACCOUNT_ID.matcher(accountId).matches()) {
+      error("aws.accountId", accountId, quote(accountId) + " is not a 12-digit account id");
     }
-    if (present(a.stsEndpoint())) {
-      url("aws.stsEndpoint", a.stsEndpoint());
+    String stsEndpoint = a.stsEndpoint();
+    if (stsEndpoint != null && !stsEndpoint.isBlank()) {
+      url("aws.stsEndpoint", stsEndpoint);
     }
-    if (present(a.sagemakerRuntimeEndpoint())) {
-      url("aws.sagemakerRuntimeEndpoint", a.sagemakerRuntimeEndpoint());
+    String runtimeEndpoint = a.sagemakerRuntimeEndpoint();
+    if (runtimeEndpoint != null && !runtimeEndpoint.isBlank()) {
+      url("aws.sagemakerRuntimeEndpoint", runtimeEndpoint);
     }
     Duration d = a.sessionDuration();
     if (d.compareTo(Duration.ofMinutes(15)) < 0 || d.compareTo(Duration.ofHours(12)) > 0) {
@@ -275,7 +283,7 @@ public final class ConfigValidator {
     positive(root, "aws", "credentialCacheSize");
   }
 
-  private void endpoints(GatewayConfig config, int[] index, JsonNode root) {
+  private void endpoints(GatewayConfig config, int[] index, @Nullable JsonNode root) {
     Map<String, String> seen = new HashMap<>();
     for (int n = 0; n < config.endpoints().size(); n++) {
       EndpointConfig e = config.endpoints().get(n);
@@ -324,7 +332,7 @@ public final class ConfigValidator {
     }
   }
 
-  private void backend(String p, EndpointConfig e, GatewayConfig config, JsonNode node) {
+  private void backend(String p, EndpointConfig e, GatewayConfig config, @Nullable JsonNode node) {
     BackendConfig b = e.backend();
     if (b == null) {
       error(p, null, "required (type: container, demo or sagemaker)");
@@ -337,13 +345,14 @@ public final class ConfigValidator {
           quote(b.type()) + " is not one of " + String.join(", ", BACKEND_TYPES));
     }
     if (BackendConfig.CONTAINER.equals(b.type())) {
-      if (!present(b.url())) {
-        error(p + ".url", b.url(), "required for a container backend (e.g. http://model:8080)");
-      } else if (url(p + ".url", b.url())) {
+      String backendUrl = b.url();
+      if (backendUrl == null || backendUrl.isBlank()) {
+        error(p + ".url", backendUrl, "required for a container backend (e.g. http://model:8080)");
+      } else if (url(p + ".url", backendUrl)) {
         try {
-          ContainerUrl.parse(new URI(b.url().trim()));
+          ContainerUrl.parse(new URI(backendUrl.trim()));
         } catch (IllegalArgumentException | URISyntaxException ex) {
-          String shown = ContainerUrl.redacted(b.url());
+          String shown = ContainerUrl.redacted(backendUrl);
           error(p + ".url", shown, quote(shown) + ": " + ex.getMessage());
         }
       }
@@ -451,7 +460,10 @@ public final class ConfigValidator {
         try {
           Cidr.parse(cidr);
         } catch (IllegalArgumentException e) {
-          error(p + ".conditions.sourceCidrs[" + i + "]", cidr, e.getMessage());
+          error(
+              p + ".conditions.sourceCidrs[" + i + "]",
+              cidr,
+              Objects.requireNonNull(e.getMessage(), "Cidr.parse names the problem"));
         }
       }
       globs(p + ".conditions.targetVariants", c.targetVariants());
@@ -591,11 +603,12 @@ public final class ConfigValidator {
   }
 
   /** A number written as 0 or less is replaced by its default in the record; say so instead. */
-  private void positive(JsonNode root, String section, String name) {
+  private void positive(@Nullable JsonNode root, String section, String name) {
     positive(root == null ? null : root.path(section), null, name, section + "." + name);
   }
 
-  private void positive(JsonNode parent, String child, String name, String field) {
+  private void positive(
+      @Nullable JsonNode parent, @Nullable String child, String name, String field) {
     if (parent == null) {
       return;
     }
@@ -611,7 +624,7 @@ public final class ConfigValidator {
     }
   }
 
-  private void notBlank(String field, String value) {
+  private void notBlank(String field, @Nullable String value) {
     if (value == null || value.isBlank()) {
       error(field, value, "must not be empty");
     }
@@ -651,13 +664,13 @@ public final class ConfigValidator {
     }
   }
 
-  private void error(String field, Object value, String message) {
+  private void error(String field, @Nullable Object value, String message) {
     if (!suppressed(field)) {
       errors.add(new ConfigError(file, field, value, message));
     }
   }
 
-  private void warn(String field, Object value, String message) {
+  private void warn(String field, @Nullable Object value, String message) {
     warnings.add(new ConfigError(file, field, value, message));
   }
 
@@ -673,7 +686,7 @@ public final class ConfigValidator {
     return false;
   }
 
-  private static boolean present(String s) {
+  private static boolean present(@Nullable String s) {
     return s != null && !s.isBlank();
   }
 

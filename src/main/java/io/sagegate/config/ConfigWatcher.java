@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,8 +53,11 @@ public final class ConfigWatcher implements AutoCloseable {
   private final long timerId;
   private volatile GatewayConfig current;
 
-  /** Hash of the last content examined; touched only by one check at a time (see {@link #tail}). */
-  private volatile String lastHash;
+  /**
+   * Hash of the last content examined, null before the first check; touched only by one check at a
+   * time (see {@link #tail}).
+   */
+  private volatile @Nullable String lastHash;
 
   private Future<ReloadResult> tail;
 

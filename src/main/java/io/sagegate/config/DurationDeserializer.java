@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads durations as people write them in YAML: {@code 500ms}, {@code 30s}, {@code 10m}, {@code
@@ -45,7 +46,7 @@ final class DurationDeserializer extends StdScalarDeserializer<Duration> {
   }
 
   /** The duration, or {@code null} when {@code text} is not one. */
-  static Duration parse(String text) {
+  static @Nullable Duration parse(String text) {
     Matcher m = SIMPLE.matcher(text);
     if (m.matches()) {
       long n;

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The configuration the gateway runs with, as YAML: every setting, defaults filled in, in the
@@ -93,7 +94,7 @@ public final class EffectiveConfig {
         : Object.class;
   }
 
-  private static Object tree(Object value, String path) {
+  private static @Nullable Object tree(@Nullable Object value, String path) {
     if (value == null) {
       return null;
     }

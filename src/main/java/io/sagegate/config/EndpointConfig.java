@@ -2,6 +2,7 @@ package io.sagegate.config;
 
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One endpoint the gateway exposes: its SageMaker name (checked against SageMaker's pattern), its
@@ -14,7 +15,7 @@ public record EndpointConfig(
     String name,
     Map<String, String> tags,
     BackendConfig backend,
-    Integer maxConcurrency,
+    @Nullable Integer maxConcurrency,
     Boolean adaptiveConcurrency,
     Map<String, ComponentLimits> inferenceComponents) {
 
@@ -34,19 +35,30 @@ public record EndpointConfig(
   public static final Pattern COMPONENT_NAME =
       Pattern.compile("^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$");
 
-  public EndpointConfig {
-    tags = tags == null ? Map.of() : Map.copyOf(tags);
-    adaptiveConcurrency = adaptiveConcurrency == null ? Boolean.FALSE : adaptiveConcurrency;
-    inferenceComponents = inferenceComponents == null ? Map.of() : Map.copyOf(inferenceComponents);
+  /** Absent tags, {@code adaptiveConcurrency} and inference components (null) take defaults. */
+  public EndpointConfig(
+      String name,
+      @Nullable Map<String, String> tags,
+      BackendConfig backend,
+      @Nullable Integer maxConcurrency,
+      @Nullable Boolean adaptiveConcurrency,
+      @Nullable Map<String, ComponentLimits> inferenceComponents) {
+    this.name = name;
+    this.tags = tags == null ? Map.of() : Map.copyOf(tags);
+    this.backend = backend;
+    this.maxConcurrency = maxConcurrency;
+    this.adaptiveConcurrency = adaptiveConcurrency == null ? Boolean.FALSE : adaptiveConcurrency;
+    this.inferenceComponents =
+        inferenceComponents == null ? Map.of() : Map.copyOf(inferenceComponents);
   }
 
   /** An endpoint without concurrency limits. */
-  public EndpointConfig(String name, Map<String, String> tags, BackendConfig backend) {
+  public EndpointConfig(String name, @Nullable Map<String, String> tags, BackendConfig backend) {
     this(name, tags, backend, null, null, null);
   }
 
   /** {@value #NAME_PATTERN} and at most {@value #NAME_MAX} characters. */
-  public static boolean validName(String name) {
+  public static boolean validName(@Nullable String name) {
     return name != null && name.length() <= NAME_MAX && matchesNamePattern(name);
   }
 

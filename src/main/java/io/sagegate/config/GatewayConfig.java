@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The whole, validated configuration. Immutable; a reload builds a new one and swaps it in. Server,
@@ -22,25 +23,34 @@ public record GatewayConfig(
     AdmissionSettings admission,
     List<LimitConfig> limits) {
 
-  public GatewayConfig {
-    server = server == null ? ServerSettings.defaults() : server;
-    auth = auth == null ? AuthSettings.devDefaults() : auth;
-    audit = audit == null ? AuditSettings.defaults() : audit;
-    aws = aws == null ? AwsSettings.defaults() : aws;
-    endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
-    rules = rules == null ? List.of() : List.copyOf(rules);
-    admission = admission == null ? AdmissionSettings.defaults() : admission;
-    limits = limits == null ? List.of() : List.copyOf(limits);
+  /** An absent section (null) takes its defaults. */
+  public GatewayConfig(
+      @Nullable ServerSettings server,
+      @Nullable AuthSettings auth,
+      @Nullable AuditSettings audit,
+      @Nullable AwsSettings aws,
+      @Nullable List<EndpointConfig> endpoints,
+      @Nullable List<RuleConfig> rules,
+      @Nullable AdmissionSettings admission,
+      @Nullable List<LimitConfig> limits) {
+    this.server = server == null ? ServerSettings.defaults() : server;
+    this.auth = auth == null ? AuthSettings.devDefaults() : auth;
+    this.audit = audit == null ? AuditSettings.defaults() : audit;
+    this.aws = aws == null ? AwsSettings.defaults() : aws;
+    this.endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
+    this.rules = rules == null ? List.of() : List.copyOf(rules);
+    this.admission = admission == null ? AdmissionSettings.defaults() : admission;
+    this.limits = limits == null ? List.of() : List.copyOf(limits);
   }
 
   /** A configuration without admission settings or limits. */
   public GatewayConfig(
-      ServerSettings server,
-      AuthSettings auth,
-      AuditSettings audit,
-      AwsSettings aws,
-      List<EndpointConfig> endpoints,
-      List<RuleConfig> rules) {
+      @Nullable ServerSettings server,
+      @Nullable AuthSettings auth,
+      @Nullable AuditSettings audit,
+      @Nullable AwsSettings aws,
+      @Nullable List<EndpointConfig> endpoints,
+      @Nullable List<RuleConfig> rules) {
     this(server, auth, audit, aws, endpoints, rules, null, null);
   }
 

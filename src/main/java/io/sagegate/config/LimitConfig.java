@@ -3,6 +3,7 @@ package io.sagegate.config;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One shared quota, declared beside the rules: whom it applies to (principal, resource, actions,
@@ -14,7 +15,7 @@ import java.util.Locale;
  */
 public record LimitConfig(
     String id,
-    String description,
+    @Nullable String description,
     RuleConfig.Principal principal,
     RuleConfig.Resource resource,
     List<String> actions,
@@ -52,9 +53,10 @@ public record LimitConfig(
   public record TokenEstimate(Integer bytesPerToken, Long completionTokens) {
     public static final TokenEstimate DEFAULT = new TokenEstimate(null, null);
 
-    public TokenEstimate {
-      bytesPerToken = bytesPerToken == null ? 4 : bytesPerToken;
-      completionTokens = completionTokens == null ? 256 : completionTokens;
+    /** An absent value (null) takes its default. */
+    public TokenEstimate(@Nullable Integer bytesPerToken, @Nullable Long completionTokens) {
+      this.bytesPerToken = bytesPerToken == null ? 4 : bytesPerToken;
+      this.completionTokens = completionTokens == null ? 256 : completionTokens;
     }
   }
 
@@ -84,18 +86,38 @@ public record LimitConfig(
     }
   }
 
-  public LimitConfig {
-    principal = principal == null ? RuleConfig.Principal.ANY : principal;
-    resource = resource == null ? RuleConfig.Resource.ANY : resource;
-    actions = actions == null ? List.of("*") : List.copyOf(actions);
-    key = key == null ? List.of("subject") : List.copyOf(key);
-    perEndpoint = perEndpoint == null ? Boolean.TRUE : perEndpoint;
-    per = per == null ? Duration.ofSeconds(1) : per;
-    burst = burst == 0 ? rate : burst;
-    mode = mode == null ? Mode.ENFORCE : mode;
-    onStoreError = onStoreError == null ? OnStoreError.OPEN : onStoreError;
-    unit = unit == null ? Unit.CALLS : unit;
-    estimate = estimate == null ? TokenEstimate.DEFAULT : estimate;
+  /** Absent values (null) take their defaults; a {@code burst} of 0 is the rate. */
+  public LimitConfig(
+      String id,
+      @Nullable String description,
+      RuleConfig.@Nullable Principal principal,
+      RuleConfig.@Nullable Resource resource,
+      @Nullable List<String> actions,
+      @Nullable List<String> key,
+      @Nullable Boolean perEndpoint,
+      long rate,
+      @Nullable Duration per,
+      long burst,
+      long dailyQuota,
+      @Nullable Mode mode,
+      @Nullable OnStoreError onStoreError,
+      @Nullable Unit unit,
+      @Nullable TokenEstimate estimate) {
+    this.id = id;
+    this.description = description;
+    this.principal = principal == null ? RuleConfig.Principal.ANY : principal;
+    this.resource = resource == null ? RuleConfig.Resource.ANY : resource;
+    this.actions = actions == null ? List.of("*") : List.copyOf(actions);
+    this.key = key == null ? List.of("subject") : List.copyOf(key);
+    this.perEndpoint = perEndpoint == null ? Boolean.TRUE : perEndpoint;
+    this.rate = rate;
+    this.per = per == null ? Duration.ofSeconds(1) : per;
+    this.burst = burst == 0 ? rate : burst;
+    this.dailyQuota = dailyQuota;
+    this.mode = mode == null ? Mode.ENFORCE : mode;
+    this.onStoreError = onStoreError == null ? OnStoreError.OPEN : onStoreError;
+    this.unit = unit == null ? Unit.CALLS : unit;
+    this.estimate = estimate == null ? TokenEstimate.DEFAULT : estimate;
   }
 
   public boolean countsTokens() {

@@ -5,8 +5,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Checks what the types of the admission settings, the endpoints' concurrency caps and the {@code
@@ -62,7 +64,7 @@ final class LimitsValidator {
     }
   }
 
-  private void concurrency(String p, Integer max, Boolean adaptive) {
+  private void concurrency(String p, @Nullable Integer max, Boolean adaptive) {
     if (max != null && max < 1) {
       error(p + ".maxConcurrency", max, max + " must be 1 or more (leave it out for no cap)");
     }
@@ -191,16 +193,19 @@ final class LimitsValidator {
       try {
         Glob.compile(v, true);
       } catch (IllegalArgumentException e) {
-        error(field + "[" + i + "]", v, e.getMessage());
+        error(
+            field + "[" + i + "]",
+            v,
+            Objects.requireNonNull(e.getMessage(), "Glob.compile names the problem"));
       }
     }
   }
 
-  private void error(String field, Object value, String message) {
+  private void error(String field, @Nullable Object value, String message) {
     errors.add(new ConfigError(file, field, value, message));
   }
 
-  private void warn(String field, Object value, String message) {
+  private void warn(String field, @Nullable Object value, String message) {
     warnings.add(new ConfigError(file, field, value, message));
   }
 }

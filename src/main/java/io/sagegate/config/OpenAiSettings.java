@@ -1,5 +1,7 @@
 package io.sagegate.config;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * How an endpoint serves the OpenAI-compatible routes ({@code backend.openai}).
  *
@@ -14,17 +16,25 @@ package io.sagegate.config;
  *       usage chunk from what the client sees (default true).
  * </ul>
  */
-public record OpenAiSettings(Boolean enabled, String path, Boolean includeUsage) {
+public record OpenAiSettings(@Nullable Boolean enabled, String path, Boolean includeUsage) {
 
   public static final String DEFAULT_PATH = "/v1/chat/completions";
   public static final OpenAiSettings DEFAULTS = new OpenAiSettings(null, null, null);
 
-  public OpenAiSettings {
-    path = path == null ? DEFAULT_PATH : path;
-    includeUsage = includeUsage == null ? Boolean.TRUE : includeUsage;
-    if (!path.startsWith("/") || path.contains("?") || path.contains("#") || path.contains("..")) {
+  /** An absent {@code path} or {@code includeUsage} (null) takes its default. */
+  public OpenAiSettings(
+      @Nullable Boolean enabled, @Nullable String path, @Nullable Boolean includeUsage) {
+    this.enabled = enabled;
+    this.path = path == null ? DEFAULT_PATH : path;
+    this.includeUsage = includeUsage == null ? Boolean.TRUE : includeUsage;
+    if (!this.path.startsWith("/")
+        || this.path.contains("?")
+        || this.path.contains("#")
+        || this.path.contains("..")) {
       throw new IllegalArgumentException(
-          "openai.path: '" + path + "' must be an absolute path without query or dot segments");
+          "openai.path: '"
+              + this.path
+              + "' must be an absolute path without query or dot segments");
     }
   }
 }

@@ -2,6 +2,7 @@ package io.sagegate.config;
 
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One access rule, IAM-like: an effect, whom it applies to (principal), which endpoints (resource),
@@ -13,12 +14,12 @@ import java.util.Map;
 public record RuleConfig(
     String id,
     Effect effect,
-    String description,
+    @Nullable String description,
     Principal principal,
     Resource resource,
     List<String> actions,
     Conditions conditions,
-    String roleArn) {
+    @Nullable String roleArn) {
 
   /**
    * The action names rules are written with (besides {@code *}): the one list {@link
@@ -35,11 +36,24 @@ public record RuleConfig(
     DENY
   }
 
-  public RuleConfig {
-    principal = principal == null ? Principal.ANY : principal;
-    resource = resource == null ? Resource.ANY : resource;
-    actions = actions == null ? List.of("*") : List.copyOf(actions);
-    conditions = conditions == null ? Conditions.NONE : conditions;
+  /** An absent principal, resource, actions or conditions (null) matches everything. */
+  public RuleConfig(
+      String id,
+      Effect effect,
+      @Nullable String description,
+      @Nullable Principal principal,
+      @Nullable Resource resource,
+      @Nullable List<String> actions,
+      @Nullable Conditions conditions,
+      @Nullable String roleArn) {
+    this.id = id;
+    this.effect = effect;
+    this.description = description;
+    this.principal = principal == null ? Principal.ANY : principal;
+    this.resource = resource == null ? Resource.ANY : resource;
+    this.actions = actions == null ? List.of("*") : List.copyOf(actions);
+    this.conditions = conditions == null ? Conditions.NONE : conditions;
+    this.roleArn = roleArn;
   }
 
   /** Claim patterns; {@code claims} matches any claim by name (dotted for nested). */
@@ -51,12 +65,18 @@ public record RuleConfig(
       Map<String, List<String>> claims) {
     public static final Principal ANY = new Principal(null, null, null, null, null);
 
-    public Principal {
-      subjects = subjects == null ? List.of() : List.copyOf(subjects);
-      groups = groups == null ? List.of() : List.copyOf(groups);
-      scopes = scopes == null ? List.of() : List.copyOf(scopes);
-      tenants = tenants == null ? List.of() : List.copyOf(tenants);
-      claims = claims == null ? Map.of() : Map.copyOf(claims);
+    /** An absent list or map (null) is empty. */
+    public Principal(
+        @Nullable List<String> subjects,
+        @Nullable List<String> groups,
+        @Nullable List<String> scopes,
+        @Nullable List<String> tenants,
+        @Nullable Map<String, List<String>> claims) {
+      this.subjects = subjects == null ? List.of() : List.copyOf(subjects);
+      this.groups = groups == null ? List.of() : List.copyOf(groups);
+      this.scopes = scopes == null ? List.of() : List.copyOf(scopes);
+      this.tenants = tenants == null ? List.of() : List.copyOf(tenants);
+      this.claims = claims == null ? Map.of() : Map.copyOf(claims);
     }
   }
 
@@ -64,9 +84,10 @@ public record RuleConfig(
   public record Resource(List<String> endpoints, Map<String, List<String>> tags) {
     public static final Resource ANY = new Resource(null, null);
 
-    public Resource {
-      endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
-      tags = tags == null ? Map.of() : Map.copyOf(tags);
+    /** An absent list or map (null) is empty. */
+    public Resource(@Nullable List<String> endpoints, @Nullable Map<String, List<String>> tags) {
+      this.endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
+      this.tags = tags == null ? Map.of() : Map.copyOf(tags);
     }
   }
 
@@ -83,13 +104,19 @@ public record RuleConfig(
       List<String> inputLocations) {
     public static final Conditions NONE = new Conditions(null, null, null, null, null);
 
-    public Conditions {
-      sourceCidrs = sourceCidrs == null ? List.of() : List.copyOf(sourceCidrs);
-      targetVariants = targetVariants == null ? List.of() : List.copyOf(targetVariants);
-      targetModels = targetModels == null ? List.of() : List.copyOf(targetModels);
-      inferenceComponents =
+    /** An absent list (null) is empty. */
+    public Conditions(
+        @Nullable List<String> sourceCidrs,
+        @Nullable List<String> targetVariants,
+        @Nullable List<String> targetModels,
+        @Nullable List<String> inferenceComponents,
+        @Nullable List<String> inputLocations) {
+      this.sourceCidrs = sourceCidrs == null ? List.of() : List.copyOf(sourceCidrs);
+      this.targetVariants = targetVariants == null ? List.of() : List.copyOf(targetVariants);
+      this.targetModels = targetModels == null ? List.of() : List.copyOf(targetModels);
+      this.inferenceComponents =
           inferenceComponents == null ? List.of() : List.copyOf(inferenceComponents);
-      inputLocations = inputLocations == null ? List.of() : List.copyOf(inputLocations);
+      this.inputLocations = inputLocations == null ? List.of() : List.copyOf(inputLocations);
     }
   }
 }

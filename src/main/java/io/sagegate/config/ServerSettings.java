@@ -2,6 +2,7 @@ package io.sagegate.config;
 
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Listener and request limits. Defaults: traffic on 8080, management on 9464, a 6 MiB body limit
@@ -47,28 +48,47 @@ public record ServerSettings(
   public static final Duration DEFAULT_DRAIN_DELAY = Duration.ofSeconds(5);
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(60);
 
-  public ServerSettings {
-    host = host == null ? "0.0.0.0" : host;
-    maxBodyBytes = maxBodyBytes <= 0 ? SAGEMAKER_MAX_BODY_BYTES : maxBodyBytes;
-    maxHeaderBytes = maxHeaderBytes <= 0 ? 16 * 1024 : maxHeaderBytes;
-    idleTimeout = idleTimeout == null ? Duration.ofSeconds(120) : idleTimeout;
-    trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
-    headerTimeout = headerTimeout == null ? DEFAULT_HEADER_TIMEOUT : headerTimeout;
+  /** Absent values (null) take their defaults, as do sizes of 0 or less. */
+  public ServerSettings(
+      @Nullable String host,
+      int port,
+      int managementPort,
+      long maxBodyBytes,
+      int maxHeaderBytes,
+      @Nullable Duration idleTimeout,
+      int eventLoops,
+      @Nullable List<String> trustedProxies,
+      boolean proxyProtocol,
+      @Nullable Duration headerTimeout,
+      boolean http2,
+      @Nullable Duration drainDelay,
+      @Nullable Duration drainTimeout) {
+    this.host = host == null ? "0.0.0.0" : host;
+    this.port = port;
+    this.managementPort = managementPort;
+    this.maxBodyBytes = maxBodyBytes <= 0 ? SAGEMAKER_MAX_BODY_BYTES : maxBodyBytes;
+    this.maxHeaderBytes = maxHeaderBytes <= 0 ? 16 * 1024 : maxHeaderBytes;
+    this.idleTimeout = idleTimeout == null ? Duration.ofSeconds(120) : idleTimeout;
+    this.eventLoops = eventLoops;
+    this.trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
+    this.proxyProtocol = proxyProtocol;
+    this.headerTimeout = headerTimeout == null ? DEFAULT_HEADER_TIMEOUT : headerTimeout;
+    this.http2 = http2;
     if (eventLoops < 0) {
       throw new IllegalArgumentException(
           "server.eventLoops: " + eventLoops + " must be 0 (one per core) or more");
     }
     requirePort("server.port", port);
     requirePort("server.managementPort", managementPort);
-    drainDelay = drainDelay == null ? DEFAULT_DRAIN_DELAY : drainDelay;
-    drainTimeout = drainTimeout == null ? DEFAULT_DRAIN_TIMEOUT : drainTimeout;
-    if (drainDelay.isNegative()) {
+    this.drainDelay = drainDelay == null ? DEFAULT_DRAIN_DELAY : drainDelay;
+    this.drainTimeout = drainTimeout == null ? DEFAULT_DRAIN_TIMEOUT : drainTimeout;
+    if (this.drainDelay.isNegative()) {
       throw new IllegalArgumentException(
-          "server.drainDelay: " + drainDelay + " must not be negative");
+          "server.drainDelay: " + this.drainDelay + " must not be negative");
     }
-    if (drainTimeout.isNegative()) {
+    if (this.drainTimeout.isNegative()) {
       throw new IllegalArgumentException(
-          "server.drainTimeout: " + drainTimeout + " must not be negative");
+          "server.drainTimeout: " + this.drainTimeout + " must not be negative");
     }
   }
 
