@@ -24,8 +24,11 @@ public final class AuditRecord {
   private final long startNanos;
   private final String requestId;
 
-  /** The client's address: the TCP peer, or the address a trusted proxy forwarded for. */
-  private final String sourceIp;
+  /**
+   * The client's address: the TCP peer, or the address a trusted proxy forwarded for; null when the
+   * connection reports no peer address.
+   */
+  private final @Nullable String sourceIp;
 
   /**
    * The TCP peer (a trusted proxy, or the load balancer that sent a PROXY protocol header) when it
@@ -33,7 +36,8 @@ public final class AuditRecord {
    */
   private final @Nullable String peerIp;
 
-  private final String method;
+  /** Null for a request whose head never arrived whole (no request line was read). */
+  private final @Nullable String method;
 
   private @Nullable String subject;
   private @Nullable String issuer;
@@ -79,7 +83,11 @@ public final class AuditRecord {
   private long totalNanos = -1;
 
   public AuditRecord(
-      Instant time, long startNanos, String requestId, String sourceIp, String method) {
+      Instant time,
+      long startNanos,
+      String requestId,
+      @Nullable String sourceIp,
+      @Nullable String method) {
     this(time, startNanos, requestId, sourceIp, null, method);
   }
 
@@ -88,9 +96,9 @@ public final class AuditRecord {
       Instant time,
       long startNanos,
       String requestId,
-      String sourceIp,
+      @Nullable String sourceIp,
       @Nullable String peerIp,
-      String method) {
+      @Nullable String method) {
     this.time = time;
     this.startNanos = startNanos;
     this.requestId = requestId;
@@ -221,7 +229,7 @@ public final class AuditRecord {
     return requestId;
   }
 
-  public String sourceIp() {
+  public @Nullable String sourceIp() {
     return sourceIp;
   }
 
@@ -229,7 +237,7 @@ public final class AuditRecord {
     return peerIp;
   }
 
-  public String method() {
+  public @Nullable String method() {
     return method;
   }
 

@@ -13,6 +13,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,33 +48,38 @@ public final class Exchange {
   private final Stage[] stages;
   private final FailureHandler failureHandler;
 
-  /** The event loop this exchange belongs to (its connection's), and that loop's context. */
+  /**
+   * The event loop this exchange belongs to (its connection's), and that loop's context; no context
+   * when the exchange was made off any Vert.x thread (then everything runs on the caller's thread).
+   */
   private final Thread loop;
 
-  private final Context context;
+  private final @Nullable Context context;
   private int nextStage;
   private boolean failed;
 
   /** Counts next(), fail() and later() calls: how a returning stage is seen to have moved on. */
   private int moves;
 
-  private Runnable onCallerGone;
+  private @Nullable Runnable onCallerGone;
   private boolean bodyHeld;
 
   /** What runs once the exchange has ended (admission permits given back); usually nothing. */
-  private java.util.List<Runnable> onEnd;
+  private java.util.@Nullable List<Runnable> onEnd;
 
-  private AuditRecord audit;
-  private GatewayState state;
-  private Action action;
-  private String endpointName;
-  private Caller caller;
-  private InvocationHeaders headers;
-  private EndpointConfig endpoint;
-  private Decision decision;
-  private Buffer body;
-  private ScopedCredentials credentials;
-  private OpenAiCall openAi;
+  // Null until the stage that learns each value sets it; the accessors of those the later stages
+  // need say which stage that is when it has not run (a bug in the pipeline's order).
+  private @Nullable AuditRecord audit;
+  private @Nullable GatewayState state;
+  private @Nullable Action action;
+  private @Nullable String endpointName;
+  private @Nullable Caller caller;
+  private @Nullable InvocationHeaders headers;
+  private @Nullable EndpointConfig endpoint;
+  private @Nullable Decision decision;
+  private @Nullable Buffer body;
+  private @Nullable ScopedCredentials credentials;
+  private @Nullable OpenAiCall openAi;
 
   Exchange(HttpServerRequest request, Stage[] stages, FailureHandler failureHandler) {
     this.request = request;
@@ -232,12 +238,20 @@ public final class Exchange {
 
   /** Opened by RequestTracking; written once, when the response has ended. */
   public AuditRecord audit() {
+    return required(audit, "no audit record: RequestTracking opens it");
+  }
+
+  /**
+   * The audit record, or null when the exchange failed before RequestTracking opened it (for the
+   * failure handler, which answers such an exchange too).
+   */
+  public @Nullable AuditRecord auditIfOpened() {
     return audit;
   }
 
   /** The configuration snapshot this request is served with (reloads never change it mid-way). */
   public GatewayState state() {
-    return state;
+    return required(state, "no configuration snapshot: RequestTracking pins it");
   }
 
   public void begin(AuditRecord audit, GatewayState state) {
@@ -247,12 +261,12 @@ public final class Exchange {
 
   /** Set by OperationResolver. */
   public Action action() {
-    return action;
+    return required(action, "no action: OperationResolver sets it");
   }
 
   /** Set by OperationResolver: the endpoint name as written in the path (pattern-checked). */
   public String endpointName() {
-    return endpointName;
+    return required(endpointName, "no endpoint name: OperationResolver sets it");
   }
 
   public void operation(Action action, String endpointName) {
@@ -262,7 +276,7 @@ public final class Exchange {
 
   /** Set by Authentication. */
   public Caller caller() {
-    return caller;
+    return required(caller, "no caller: Authentication sets it");
   }
 
   public void caller(Caller caller) {
@@ -271,7 +285,7 @@ public final class Exchange {
 
   /** Set by HeaderValidation. */
   public InvocationHeaders headers() {
-    return headers;
+    return required(headers, "no invocation headers: HeaderValidation sets them");
   }
 
   public void headers(InvocationHeaders headers) {
@@ -280,12 +294,12 @@ public final class Exchange {
 
   /** Set by AccessControl, once the call is allowed. */
   public EndpointConfig endpoint() {
-    return endpoint;
+    return required(endpoint, "no endpoint: AccessControl sets it once the call is allowed");
   }
 
   /** Set by AccessControl, once the call is allowed. */
   public Decision decision() {
-    return decision;
+    return required(decision, "no decision: AccessControl sets it once the call is allowed");
   }
 
   public void allowed(EndpointConfig endpoint, Decision decision) {
@@ -293,8 +307,11 @@ public final class Exchange {
     this.decision = decision;
   }
 
-  /** Set by BodyReader. */
-  public Buffer body() {
+  /**
+   * Set by BodyReader (or, on the OpenAI chat route, OpenAiBody); null until read, and on a route
+   * that takes no body.
+   */
+  public @Nullable Buffer body() {
     return body;
   }
 
@@ -304,7 +321,7 @@ public final class Exchange {
 
   /** Set by CredentialsStage. */
   public ScopedCredentials credentials() {
-    return credentials;
+    return required(credentials, "no credentials: CredentialsStage sets them");
   }
 
   public void credentials(ScopedCredentials credentials) {
@@ -312,11 +329,22 @@ public final class Exchange {
   }
 
   /** Set by OperationResolver for a call on the OpenAI-compatible routes; null for any other. */
-  public OpenAiCall openAi() {
+  public @Nullable OpenAiCall openAi() {
     return openAi;
   }
 
   public void openAi(OpenAiCall call) {
     this.openAi = call;
+  }
+
+  /**
+   * {@code value}, set by an earlier stage; when it is not, that stage has not run before the one
+   * asking, a bug in the pipeline's order that {@code unset} names.
+   */
+  private static <T> T required(@Nullable T value, String unset) {
+    if (value == null) {
+      throw new IllegalStateException(unset);
+    }
+    return value;
   }
 }

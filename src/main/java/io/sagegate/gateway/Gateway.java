@@ -41,9 +41,11 @@ import io.vertx.core.http.HttpServerRequest;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,7 +78,7 @@ public final class Gateway {
   private final GatewayMetrics metrics;
   private final RequestTracking tracking;
   private final AtomicReference<GatewayState> state = new AtomicReference<>();
-  private final InFlightCalls calls = new InFlightCalls(state::get);
+  private final InFlightCalls calls = new InFlightCalls(() -> current(state));
   private final Readiness readiness = new Readiness();
   private volatile boolean draining;
 
@@ -89,9 +91,12 @@ public final class Gateway {
       new io.sagegate.limits.ConcurrencyLimits();
   private final io.sagegate.limits.Quotas quotas;
   private final List<HttpServer> traffic = new java.util.concurrent.CopyOnWriteArrayList<>();
-  private volatile String trafficDeployment;
+
+  /** Set once the listeners are deployed, and the management server once it listens. */
+  private volatile @Nullable String trafficDeployment;
+
   private final boolean refuseUnaudited;
-  private HttpServer management;
+  private @Nullable HttpServer management;
 
   private Gateway(Vertx vertx, GatewayConfig config, Components components) {
     this.vertx = vertx;
@@ -160,7 +165,7 @@ public final class Gateway {
               "sagegate.backend.healthy",
               state,
               s -> {
-                Backend backend = s.get().backends().get(key);
+                Backend backend = current(s).backends().get(key);
                 return backend == null ? Double.NaN : backend.healthy() ? 1 : 0;
               })
           .description("Whether the endpoint's backend passes its health check")
@@ -394,7 +399,7 @@ public final class Gateway {
               431,
               Errors.HEADERS_TOO_LARGE,
               "Request headers exceed the limit of "
-                  + state.get().config().server().maxHeaderBytes()
+                  + current(state).config().server().maxHeaderBytes()
                   + " bytes");
     } else if (cause instanceof TooLongFrameException) {
       error = new GatewayException(414, Errors.VALIDATION_ERROR, "Request line is too long");
@@ -477,7 +482,7 @@ public final class Gateway {
 
   /** Applies a reloaded configuration: endpoints and rules change, listeners do not. */
   public void apply(GatewayConfig config) {
-    GatewayState previous = state.get();
+    GatewayState previous = current(state);
     GatewayState next =
         GatewayState.build(config, components.authorizers(), components.backends(), previous);
     state.set(next);
@@ -492,7 +497,12 @@ public final class Gateway {
   }
 
   public GatewayState state() {
-    return state.get();
+    return current(state);
+  }
+
+  /** The snapshot served now: the constructor sets the first, and reloads only ever replace it. */
+  private static GatewayState current(AtomicReference<GatewayState> state) {
+    return Objects.requireNonNull(state.get(), "the constructor sets the first snapshot");
   }
 
   public int port() {
@@ -500,7 +510,11 @@ public final class Gateway {
   }
 
   public int managementPort() {
-    return management.actualPort();
+    HttpServer m = management;
+    if (m == null) {
+      throw new IllegalStateException("the management server is not listening (yet)");
+    }
+    return m.actualPort();
   }
 
   /** What a drain did, for the log and the caller. */
@@ -600,7 +614,7 @@ public final class Gateway {
   }
 
   private Future<Void> closeBackends() {
-    List<Backend> all = new java.util.ArrayList<>(state.get().backends().values());
+    List<Backend> all = new java.util.ArrayList<>(current(state).backends().values());
     all.addAll(calls.retiring());
     return Future.all(all.stream().map(Backend::close).toList()).mapEmpty();
   }

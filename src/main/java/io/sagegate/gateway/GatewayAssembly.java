@@ -21,6 +21,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The composition root: builds every part the gateway runs with from one configuration, the same
@@ -43,7 +44,7 @@ public final class GatewayAssembly {
   private final Runnable closeAws;
 
   /** The AWS path a reload builds; null when it was built at start. */
-  private final LazyAwsPath lazyAws;
+  private final @Nullable LazyAwsPath lazyAws;
 
   private GatewayAssembly(
       Vertx vertx,
@@ -51,7 +52,7 @@ public final class GatewayAssembly {
       JwtAuthenticator authenticator,
       DemoModel demo,
       Runnable closeAws,
-      LazyAwsPath lazyAws) {
+      @Nullable LazyAwsPath lazyAws) {
     this.vertx = vertx;
     this.gateway = gateway;
     this.authenticator = authenticator;
@@ -164,9 +165,10 @@ public final class GatewayAssembly {
    */
   public Future<Void> reload(GatewayConfig config) {
     boolean demoBefore = demo.running();
-    boolean awsBefore = lazyAws == null || lazyAws.built();
+    // The AWS path a reload builds, while it is not built yet; else null.
+    LazyAwsPath unbuilt = lazyAws == null || lazyAws.built() ? null : lazyAws;
     Future<Void> ready = DemoModel.needed(config) ? demo.start() : Future.succeededFuture();
-    if (!awsBefore && AwsPath.needed(config)) {
+    if (unbuilt != null && AwsPath.needed(config)) {
       // The first sagemaker endpoint: the AWS clients are built on a worker thread, not on the
       // event loop the reload runs on (it would stall every call on that loop for seconds).
       ready =
@@ -174,7 +176,7 @@ public final class GatewayAssembly {
               started ->
                   vertx.executeBlocking(
                       () -> {
-                        lazyAws.get();
+                        unbuilt.get();
                         return null;
                       },
                       false));
@@ -191,10 +193,10 @@ public final class GatewayAssembly {
               if (!demoBefore && !DemoModel.needed(running)) {
                 demo.stop();
               }
-              if (!awsBefore && !AwsPath.needed(running)) {
+              if (unbuilt != null && !AwsPath.needed(running)) {
                 vertx.executeBlocking(
                     () -> {
-                      lazyAws.release();
+                      unbuilt.release();
                       return null;
                     },
                     false);
@@ -228,8 +230,13 @@ public final class GatewayAssembly {
   private static final class DemoModel {
 
     private final Vertx vertx;
-    private volatile DemoModelServer server;
-    private Future<Void> starting;
+
+    /** The server once it listens; null before, and once stopped. */
+    private volatile @Nullable DemoModelServer server;
+
+    /** The start under way or done; null while the server is neither started nor starting. */
+    private @Nullable Future<Void> starting;
+
     private boolean closed;
 
     DemoModel(Vertx vertx) {

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One immutable snapshot of what reloads: the endpoints (by lower-cased name), the rules as an
@@ -24,12 +25,19 @@ public record GatewayState(
     Authorizer authorizer,
     Map<String, Backend> backends) {
 
-  public EndpointConfig endpoint(String name) {
+  /** The endpoint configured under {@code name}, or null when none is. */
+  public @Nullable EndpointConfig endpoint(String name) {
     return endpoints.get(GatewayConfig.key(name));
   }
 
+  /** The backend of {@code endpoint}, one of this snapshot's endpoints (each has its backend). */
   public Backend backend(EndpointConfig endpoint) {
-    return backends.get(GatewayConfig.key(endpoint.name()));
+    Backend backend = backends.get(GatewayConfig.key(endpoint.name()));
+    if (backend == null) {
+      throw new IllegalStateException(
+          "endpoint " + endpoint.name() + " has no backend in this configuration snapshot");
+    }
+    return backend;
   }
 
   /**
@@ -45,15 +53,14 @@ public record GatewayState(
       GatewayConfig config,
       Function<List<RuleConfig>, Authorizer> authorizers,
       BackendFactory backendFactory,
-      GatewayState previous) {
+      @Nullable GatewayState previous) {
     Map<String, Backend> backends = new HashMap<>();
     List<Backend> built = new ArrayList<>();
     try {
       for (EndpointConfig endpoint : config.endpoints()) {
         String key = GatewayConfig.key(endpoint.name());
-        EndpointConfig before = previous == null ? null : previous.endpoints.get(key);
         Backend backend;
-        if (endpoint.equals(before)) {
+        if (previous != null && endpoint.equals(previous.endpoints.get(key))) {
           backend = previous.backends.get(key);
         } else {
           backend = backendFactory.create(endpoint);

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What Vert.x's HTTP/1.x server offers no hook for, done at the Netty level of each traffic
@@ -91,10 +92,14 @@ public final class HttpGuard {
   /** The gateway (Vert.x) is closing the connection. */
   private boolean closing;
 
-  private ScheduledFuture<?> timer;
+  /** The head clock, while it runs. */
+  private @Nullable ScheduledFuture<?> timer;
 
-  /** Run before the gateway closes the connection (idle): the request in progress answers. */
-  private Consumer<GatewayException> inProgress;
+  /**
+   * Run before the gateway closes the connection (idle): the request in progress answers. Null
+   * while no request is in progress.
+   */
+  private @Nullable Consumer<GatewayException> inProgress;
 
   private HttpGuard(HttpConnection connection, Duration headTimeout, Events events) {
     this.connection = connection;
@@ -125,7 +130,7 @@ public final class HttpGuard {
    * with null once the request has ended.
    */
   public static void whileInProgress(
-      HttpConnection connection, Consumer<GatewayException> onGatewayEnd) {
+      HttpConnection connection, @Nullable Consumer<GatewayException> onGatewayEnd) {
     if (connection instanceof ConnectionBase base) {
       HttpGuard guard = base.channel().attr(KEY).get();
       // Not once the connection was upgraded to HTTP/2: its streams are not the guard's.
@@ -135,8 +140,11 @@ public final class HttpGuard {
     }
   }
 
-  /** Where raw answers are written: before the decoder (and the encoder), straight to the wire. */
-  private ChannelHandlerContext clockContext;
+  /**
+   * Where raw answers are written: before the decoder (and the encoder), straight to the wire. Set
+   * once the head clock is in the channel's pipeline.
+   */
+  private @Nullable ChannelHandlerContext clockContext;
 
   private void startClock() {
     if (timer == null && clockContext != null) {
@@ -319,9 +327,9 @@ public final class HttpGuard {
    * takes a head's lines in as they come, so no bytes wait in its buffer). Private, and nothing
    * else tells; read once per request that ends in the same read as another begins.
    */
-  private static final Field DECODER_STATE = decoderStateField();
+  private static final @Nullable Field DECODER_STATE = decoderStateField();
 
-  private static Field decoderStateField() {
+  private static @Nullable Field decoderStateField() {
     try {
       Field field = HttpObjectDecoder.class.getDeclaredField("currentState");
       field.setAccessible(true);

@@ -1,5 +1,6 @@
 package io.sagegate.gateway;
 
+import io.sagegate.audit.AuditRecord;
 import io.sagegate.backend.Backend;
 import io.sagegate.error.Errors;
 import io.sagegate.gateway.stage.RequestTracking;
@@ -67,8 +68,9 @@ final class InFlightCalls implements RequestTracking.Calls {
   public void closed(Exchange ex) {
     GatewayState served = open.remove(ex);
     closedCount.incrementAndGet();
-    if (ended.remove(ex) && ex.audit() != null) {
-      ex.audit().error(Errors.SERVICE_UNAVAILABLE, SHUTDOWN_REASON);
+    AuditRecord audit = ex.auditIfOpened();
+    if (ended.remove(ex) && audit != null) {
+      audit.error(Errors.SERVICE_UNAVAILABLE, SHUTDOWN_REASON);
     }
     // Only a call served with an older snapshot can have held a retiring backend back; calls on
     // the current one cost no scan of the calls in flight.

@@ -3,6 +3,7 @@ package io.sagegate.gateway;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What {@code /readyz} answers: a small list of contributors, each of which says the gateway is
@@ -16,7 +17,7 @@ public final class Readiness {
   @FunctionalInterface
   public interface Contributor {
     /** Null while this part is ready; else a short reason, for {@code /readyz} and the log. */
-    String notReadyReason();
+    @Nullable String notReadyReason();
   }
 
   private final List<Contributor> contributors = new CopyOnWriteArrayList<>();

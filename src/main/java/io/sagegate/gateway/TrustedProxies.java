@@ -4,6 +4,7 @@ import io.sagegate.match.Cidr;
 import io.vertx.core.MultiMap;
 import java.util.Arrays;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Finds the client's address behind the load balancers and ingress proxies named in {@code
@@ -54,7 +55,7 @@ public final class TrustedProxies {
   }
 
   /** The resolver for {@code cidrs}, or null when there are none (the headers are ignored). */
-  public static TrustedProxies of(List<String> cidrs) {
+  public static @Nullable TrustedProxies of(@Nullable List<String> cidrs) {
     return cidrs == null || cidrs.isEmpty() ? null : new TrustedProxies(cidrs);
   }
 
@@ -64,7 +65,7 @@ public final class TrustedProxies {
    */
   public String clientAddress(String peer, MultiMap headers) {
     byte[] peerBytes = Cidr.parseAddress(peer);
-    if (!trusted(peerBytes)) {
+    if (peerBytes == null || !trusted(peerBytes)) {
       return peer;
     }
     return walk(peer, peerBytes, headers.getAll(X_FORWARDED_FOR));
@@ -79,12 +80,12 @@ public final class TrustedProxies {
    *     address further out (an entry naming the peer's own address, in any text form such as
    *     {@code ::ffff:10.0.0.1} for {@code 10.0.0.1}, is the peer: its text is returned)
    */
-  public String clientAddress(String peer, List<String> forwardedFor) {
+  public @Nullable String clientAddress(@Nullable String peer, List<String> forwardedFor) {
     if (peer == null || forwardedFor.isEmpty()) {
       return peer;
     }
     byte[] peerBytes = Cidr.parseAddress(peer);
-    if (!trusted(peerBytes)) {
+    if (peerBytes == null || !trusted(peerBytes)) {
       return peer;
     }
     return walk(peer, peerBytes, forwardedFor);
@@ -102,7 +103,7 @@ public final class TrustedProxies {
         String entry = address(value, comma + 1, end);
         end = comma;
         byte[] bytes = entry == null ? null : Cidr.parseAddress(entry);
-        if (bytes == null) {
+        if (entry == null || bytes == null) {
           // garbage (or an empty entry): never trusted, nothing left of it read
           return peerIfSame(client, clientBytes, peer, peerBytes);
         }
@@ -126,10 +127,8 @@ public final class TrustedProxies {
     return client != peer && Arrays.equals(clientBytes, peerBytes) ? peer : client;
   }
 
+  /** Whether the parsed {@code address} is a trusted proxy's; an unparseable one never is. */
   private boolean trusted(byte[] address) {
-    if (address == null) {
-      return false;
-    }
     for (Cidr c : networks) {
       if (c.contains(address)) {
         return true;
@@ -143,7 +142,7 @@ public final class TrustedProxies {
    * [2001:db8::1]:5123}; some proxies write one) or IPv6 brackets; null if it is empty or its
    * brackets or port are malformed. The caller checks it is an IP literal.
    */
-  static String address(String s, int from, int to) {
+  static @Nullable String address(String s, int from, int to) {
     while (from < to && isSpace(s.charAt(from))) {
       from++;
     }

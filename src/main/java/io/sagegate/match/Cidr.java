@@ -141,7 +141,7 @@ public final class Cidr {
    * (the common case on the request path, e.g. a PROXY header's source against the TCP peer);
    * anything with a colon is parsed by {@link #parseAddress}.
    */
-  public static boolean sameAddress(String a, String b) {
+  public static boolean sameAddress(@Nullable String a, @Nullable String b) {
     if (a == null || b == null) {
       return false;
     }

@@ -9,6 +9,7 @@ import io.sagegate.gateway.Stage;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads the request body, only once the call is allowed, and never beyond the size limit (6 MiB by
@@ -48,7 +49,7 @@ public final class BodyReader implements Stage {
    * server.maxBodyBytes allows other backends, so the limit is held here, before any STS or
    * SageMaker call is spent on the request.
    */
-  static long limitFor(EndpointConfig endpoint, long maxBytes) {
+  static long limitFor(@Nullable EndpointConfig endpoint, long maxBytes) {
     return endpoint != null
             && endpoint.backend() != null
             && BackendConfig.SAGEMAKER.equals(endpoint.backend().type())

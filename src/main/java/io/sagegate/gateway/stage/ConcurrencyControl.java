@@ -29,7 +29,7 @@ public final class ConcurrencyControl implements Stage {
   public void handle(Exchange ex) {
     EndpointConfig endpoint = ex.endpoint();
     ConcurrencyLimiter limiter = limits.endpoint(endpoint);
-    String component = ex.headers() == null ? null : ex.headers().inferenceComponent();
+    String component = ex.headers().inferenceComponent();
     ConcurrencyLimiter componentLimiter = limits.component(endpoint, component);
     if (limiter == null && componentLimiter == null) {
       ex.next();

@@ -48,7 +48,7 @@ public final class ErrorResponder implements Exchange.FailureHandler {
   @Override
   public void handle(Exchange ex, Throwable failure) {
     GatewayException error = toGatewayException(failure);
-    AuditRecord audit = ex.audit();
+    AuditRecord audit = ex.auditIfOpened();
     if (audit != null) {
       String reason = error.auditReason();
       if (error.getMessage() != null && reason == null && error.status() >= 500) {

@@ -14,7 +14,10 @@ import io.sagegate.gateway.Stage;
 import io.sagegate.metrics.GatewayMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.streams.ReadStream;
+import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +52,7 @@ public final class Invoke implements Stage {
             ex.action(),
             ex.caller(),
             ex.headers(),
-            ex.body(),
+            Objects.requireNonNull(ex.body(), "BodyReader (or OpenAiBody) has read the body"),
             ex.credentials(),
             ex.decision(),
             callerGone.future());
@@ -91,14 +94,15 @@ public final class Invoke implements Stage {
     }
     response.setStatusCode(answer.status());
     answer.headers().forEach(response::putHeader);
-    if (!answer.isStream()) {
+    ReadStream<Buffer> stream = answer.stream();
+    if (stream == null) { // a buffered answer
       audit.backendEnded(System.nanoTime());
-      response.end(answer.body() == null ? io.vertx.core.buffer.Buffer.buffer() : answer.body());
+      response.end(answer.body() == null ? Buffer.buffer() : answer.body());
       return;
     }
     response.setChunked(true);
     ex.onCallerGone(() -> answer.cancel().run());
-    if (answer.stream() instanceof InterruptibleStream s) {
+    if (stream instanceof InterruptibleStream s) {
       // Cut off upstream after the 200: the caller gets an InternalStreamFailure event and then a
       // normal end, so the record takes the reason now, before that end closes it.
       s.interruptionHandler(
@@ -119,7 +123,7 @@ public final class Invoke implements Stage {
     // either side, and when the caller leaves (the upstream call is cancelled then).
     metrics.streamOpened();
     // endOnFailure(false): a stream cut off upstream must not look complete to the caller.
-    answer.stream()
+    stream
         .pipe()
         .endOnFailure(false)
         .to(response)

@@ -5,6 +5,9 @@ import io.sagegate.backend.BackendResponse;
 import io.sagegate.openai.OpenAiCall;
 import io.sagegate.openai.SseUsageStream;
 import io.sagegate.openai.Usage;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.streams.ReadStream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Token metering on the OpenAI-compatible routes: the {@code usage} of a buffered answer, or of the
@@ -19,12 +22,12 @@ public final class OpenAiMetering {
    * {@code answer} with its usage read into {@code audit}: at once when buffered, else on its way.
    */
   public static BackendResponse meter(BackendResponse answer, OpenAiCall call, AuditRecord audit) {
-    if (!answer.isStream()) {
+    ReadStream<Buffer> upstream = answer.stream();
+    if (upstream == null) { // buffered
       record(audit, Usage.of(answer.body()));
       return answer;
     }
-    SseUsageStream stream =
-        new SseUsageStream(answer.stream(), call.usageAdded(), u -> record(audit, u));
+    SseUsageStream stream = new SseUsageStream(upstream, call.usageAdded(), u -> record(audit, u));
     return new BackendResponse(
         answer.status(),
         answer.headers(),
@@ -34,7 +37,8 @@ public final class OpenAiMetering {
         answer.upstreamRequestId());
   }
 
-  private static void record(AuditRecord audit, Usage usage) {
+  /** {@code usage} into the record; none when the answer carried no usage. */
+  private static void record(AuditRecord audit, @Nullable Usage usage) {
     if (usage != null) {
       audit.tokens(usage.promptTokens(), usage.completionTokens());
     }

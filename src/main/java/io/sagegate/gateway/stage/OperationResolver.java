@@ -9,6 +9,7 @@ import io.sagegate.gateway.Stage;
 import io.sagegate.openai.OpenAiCall;
 import io.sagegate.openai.OpenAiRoutes;
 import io.vertx.core.http.HttpMethod;
+import java.util.Objects;
 
 /**
  * Reads the operation from the raw request path, exactly as SageMaker Runtime spells it: {@code
@@ -114,7 +115,9 @@ public final class OperationResolver implements Stage {
       call = OpenAiRoutes.parse(path.substring(slash + 1));
     } catch (IllegalArgumentException e) {
       ex.openAi(new OpenAiCall(OpenAiCall.Route.CHAT_COMPLETIONS, null));
-      ex.fail(Errors.validation(e.getMessage()));
+      ex.fail(
+          Errors.validation(
+              Objects.requireNonNull(e.getMessage(), "OpenAiRoutes.parse names what is wrong")));
       return;
     }
     if (call == null) {

@@ -11,8 +11,10 @@ import io.sagegate.limits.LimitMetrics;
 import io.sagegate.limits.Quota;
 import io.sagegate.limits.Quotas;
 import io.sagegate.limits.RateLimitHeaders;
+import io.sagegate.limits.Verdict;
 import io.sagegate.openai.OpenAiCall;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,9 +58,9 @@ public final class QuotaControl implements Stage {
                 ex.endpoint(),
                 ex.action(),
                 ex.audit().sourceIp(),
-                h == null ? null : h.targetVariant(),
-                h == null ? null : h.targetModel(),
-                h == null ? null : h.inferenceComponent()));
+                h.targetVariant(),
+                h.targetModel(),
+                h.inferenceComponent()));
     OpenAiCall chat =
         ex.openAi() != null && ex.openAi().route() == OpenAiCall.Route.CHAT_COMPLETIONS
             ? ex.openAi()
@@ -93,6 +95,7 @@ public final class QuotaControl implements Stage {
     RateLimitHeaders.write(ex.response(), outcomes);
     String endpoint = ex.endpoint().name();
     Quotas.Outcome refusing = null;
+    boolean refusedByDay = false;
     Quotas.Outcome closed = null;
     long retryMicros = 0;
     StringBuilder applied = new StringBuilder();
@@ -106,17 +109,20 @@ public final class QuotaControl implements Stage {
       } else if (o.quota().shadow()) {
         shadow(ex, o, endpoint);
       } else {
+        // Refused by a count, not by the store: it has its verdict (Outcome.refuses).
+        Verdict verdict = Objects.requireNonNull(o.verdict(), "a refusing count has its verdict");
         if (refusing == null) {
           refusing = o;
+          refusedByDay = verdict.refusedByDay();
         }
-        retryMicros = Math.max(retryMicros, o.verdict().retryAfterMicros());
+        retryMicros = Math.max(retryMicros, verdict.retryAfterMicros());
       }
     }
     if (refusing != null) {
       String id = refusing.quota().id();
       ex.audit().limit(id);
       metrics.refused(id, endpoint);
-      boolean day = refusing.verdict().refusedByDay();
+      boolean day = refusedByDay;
       String what =
           refusing.quota().countsTokens()
               ? (day ? "Daily token quota" : "Token rate limit")

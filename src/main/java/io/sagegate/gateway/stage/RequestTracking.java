@@ -19,6 +19,7 @@ import io.vertx.core.net.SocketAddress;
 import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * First stage: gives the request its id (sent back as {@code x-amzn-RequestId}, the header AWS SDKs
@@ -57,7 +58,7 @@ public final class RequestTracking implements Stage {
   private final Calls calls;
 
   /** Null when no proxies are trusted: the peer is the client and no header is looked at. */
-  private final TrustedProxies proxies;
+  private final @Nullable TrustedProxies proxies;
 
   /** Whether connections start with a PROXY header (then the peer Vert.x reports is its source). */
   private final boolean proxyProtocol;
@@ -71,7 +72,7 @@ public final class RequestTracking implements Stage {
       AuditSink audit,
       GatewayMetrics metrics,
       Calls calls,
-      TrustedProxies proxies,
+      @Nullable TrustedProxies proxies,
       boolean proxyProtocol) {
     this.audit = audit;
     this.metrics = metrics;
@@ -159,8 +160,12 @@ public final class RequestTracking implements Stage {
     return open(sourceIp, loadBalancer(connection, sourceIp, null), null);
   }
 
-  /** A new record, counted in flight. */
-  private AuditRecord open(String sourceIp, String peerIp, String method) {
+  /**
+   * A new record, counted in flight; {@code sourceIp} is null when the connection has no peer
+   * address, {@code method} when no request head was read.
+   */
+  private AuditRecord open(
+      @Nullable String sourceIp, @Nullable String peerIp, @Nullable String method) {
     AuditRecord record =
         new AuditRecord(Instant.now(), System.nanoTime(), newRequestId(), sourceIp, peerIp, method);
     metrics.requestStarted();
@@ -172,7 +177,8 @@ public final class RequestTracking implements Stage {
    * else {@code peerIp} unchanged. Compared as addresses: a TCP6 PROXY header may name an IPv4 peer
    * IPv4-mapped.
    */
-  private String loadBalancer(HttpConnection connection, String sourceIp, String peerIp) {
+  private @Nullable String loadBalancer(
+      HttpConnection connection, @Nullable String sourceIp, @Nullable String peerIp) {
     if (proxyProtocol) {
       SocketAddress tcp = connection.remoteAddress(true);
       String tcpPeer = tcp == null ? null : tcp.hostAddress();
