@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.NullMarked;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -108,6 +109,23 @@ class ArchitectureTest {
         .callMethod(CompletableFuture.class, "get")
         .because("an unbounded wait hangs the build when a future is lost; use Bounds.join(future)")
         .check(ALL);
+  }
+
+  /**
+   * Every package of main code is {@code @NullMarked}, so NullAway (which checks only marked
+   * packages) checks it: a new package without the mark would pass the build unchecked.
+   */
+  @Test
+  void everyPackageOfMainCodeIsCheckedByNullAway() {
+    List<String> unmarked =
+        MAIN.stream()
+            .map(c -> c.getPackageName())
+            .distinct()
+            .filter(p -> !MAIN.getPackage(p).isAnnotatedWith(NullMarked.class))
+            .sorted()
+            .toList();
+    org.junit.jupiter.api.Assertions.assertEquals(
+        List.of(), unmarked, "packages without @NullMarked in their package-info.java");
   }
 
   /** The check looks where the code is: the classes were found. */
