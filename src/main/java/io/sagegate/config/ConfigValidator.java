@@ -129,13 +129,13 @@ public final class ConfigValidator {
 
   private void auth(AuthSettings a, @Nullable JsonNode root) {
     List<String> sources = new ArrayList<>();
-    String discoveryUrl = a.discoveryUrl();
-    if (discoveryUrl != null && !discoveryUrl.isBlank()) {
+    String discoveryUrl = given(a.discoveryUrl());
+    if (discoveryUrl != null) {
       sources.add("discoveryUrl");
       url("auth.discoveryUrl", discoveryUrl);
     }
-    String jwksUri = a.jwksUri();
-    if (jwksUri != null && !jwksUri.isBlank()) {
+    String jwksUri = given(a.jwksUri());
+    if (jwksUri != null) {
       sources.add("jwksUri");
       url("auth.jwksUri", jwksUri);
     }
@@ -197,20 +197,20 @@ public final class ConfigValidator {
   }
 
   private void aws(AwsSettings a, @Nullable JsonNode root) {
-    String region = a.region();
-    if (region != null && !region.isBlank() && !REGION.matcher(region).matches()) {
+    String region = given(a.region());
+    if (region != null && !REGION.matcher(region).matches()) {
       error("aws.region", region, quote(region) + " is not an AWS region (e.g. eu-west-1)");
     }
-    String accountId = a.accountId();
-    if (accountId != null && !accountId.isBlank() && !ACCOUNT_ID.matcher(accountId).matches()) {
+    String accountId = given(a.accountId());
+    if (accountId != null && !ACCOUNT_ID.matcher(accountId).matches()) {
       error("aws.accountId", accountId, quote(accountId) + " is not a 12-digit account id");
     }
-    String stsEndpoint = a.stsEndpoint();
-    if (stsEndpoint != null && !stsEndpoint.isBlank()) {
+    String stsEndpoint = given(a.stsEndpoint());
+    if (stsEndpoint != null) {
       url("aws.stsEndpoint", stsEndpoint);
     }
-    String runtimeEndpoint = a.sagemakerRuntimeEndpoint();
-    if (runtimeEndpoint != null && !runtimeEndpoint.isBlank()) {
+    String runtimeEndpoint = given(a.sagemakerRuntimeEndpoint());
+    if (runtimeEndpoint != null) {
       url("aws.sagemakerRuntimeEndpoint", runtimeEndpoint);
     }
     Duration d = a.sessionDuration();
@@ -345,9 +345,9 @@ public final class ConfigValidator {
           quote(b.type()) + " is not one of " + String.join(", ", BACKEND_TYPES));
     }
     if (BackendConfig.CONTAINER.equals(b.type())) {
-      String backendUrl = b.url();
-      if (backendUrl == null || backendUrl.isBlank()) {
-        error(p + ".url", backendUrl, "required for a container backend (e.g. http://model:8080)");
+      String backendUrl = given(b.url());
+      if (backendUrl == null) {
+        error(p + ".url", b.url(), "required for a container backend (e.g. http://model:8080)");
       } else if (url(p + ".url", backendUrl)) {
         try {
           ContainerUrl.parse(new URI(backendUrl.trim()));
@@ -687,7 +687,12 @@ public final class ConfigValidator {
   }
 
   private static boolean present(@Nullable String s) {
-    return s != null && !s.isBlank();
+    return given(s) != null;
+  }
+
+  /** {@code s} when it is set and not blank, else null: the value a check then reads. */
+  private static @Nullable String given(@Nullable String s) {
+    return s == null || s.isBlank() ? null : s;
   }
 
   static String quote(Object value) {

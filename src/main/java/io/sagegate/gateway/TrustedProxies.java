@@ -102,7 +102,7 @@ public final class TrustedProxies {
         int comma = value.lastIndexOf(',', end - 1);
         String entry = address(value, comma + 1, end);
         end = comma;
-        byte[] bytes = entry == null ? null : Cidr.parseAddress(entry);
+        byte[] bytes = Cidr.parseAddress(entry);
         if (entry == null || bytes == null) {
           // garbage (or an empty entry): never trusted, nothing left of it read
           return peerIfSame(client, clientBytes, peer, peerBytes);
